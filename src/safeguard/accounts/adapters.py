@@ -1,0 +1,65 @@
+"""allauth adapters: no self sign-up, MFA secrets encrypted at rest, MFA cannot be removed."""
+
+from __future__ import annotations
+
+import base64
+import os
+
+from allauth.account.adapter import DefaultAccountAdapter
+from allauth.mfa.adapter import DefaultMFAAdapter
+from allauth.mfa.models import Authenticator
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from django.conf import settings
+from django.http import HttpRequest
+
+_VERSION = "v1"
+_AAD = b"safeguard.accounts.mfa-secret"
+
+
+def _mfa_key() -> bytes:
+    """AES-256 key for MFA secrets: SAFEGUARD_MFA_SECRET_KEY, else HKDF of SECRET_KEY."""
+    material = (settings.SAFEGUARD_MFA_SECRET_KEY or settings.SECRET_KEY).encode()
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                info=b"safeguard mfa secrets v1").derive(material)
+
+
+def encrypt_secret(text: str) -> str:
+    """AES-256-GCM with a random nonce; the result is versioned for later key rotation."""
+    nonce = os.urandom(12)
+    ct = AESGCM(_mfa_key()).encrypt(nonce, text.encode(), _AAD)
+    return f"{_VERSION}:{base64.urlsafe_b64encode(nonce + ct).decode()}"
+
+
+def decrypt_secret(blob: str) -> str:
+    version, _, payload = blob.partition(":")
+    if version != _VERSION:
+        raise ValueError("unknown MFA secret format")
+    raw = base64.urlsafe_b64decode(payload)
+    return AESGCM(_mfa_key()).decrypt(raw[:12], raw[12:], _AAD).decode()
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    def is_open_for_signup(self, request: HttpRequest) -> bool:
+        """Staff accounts are created by administrators (R-WORK-3), never by sign-up."""
+        return False
+
+
+class MFAAdapter(DefaultMFAAdapter):
+    def encrypt(self, text: str) -> str:
+        """TOTP secrets and recovery-code seeds never reach the database in clear."""
+        return encrypt_secret(text)
+
+    def decrypt(self, encrypted_text: str) -> str:
+        return decrypt_secret(encrypted_text)
+
+    def can_delete_authenticator(self, authenticator: Authenticator) -> bool:
+        """Staff must keep a second factor: the last TOTP/WebAuthn one cannot be removed."""
+        if authenticator.type == Authenticator.Type.RECOVERY_CODES:
+            return True
+        others = Authenticator.objects.filter(
+            user_id=authenticator.user_id,
+            type__in=(Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN),
+        ).exclude(pk=authenticator.pk)
+        return others.exists()

@@ -1,0 +1,106 @@
+"""API of the accounts app: the caller's identity and API token management."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.http import HttpRequest
+from ninja import Router, Schema
+from pydantic import Field
+
+from safeguard.accounts import permissions as P
+from safeguard.accounts import rbac, selectors, services
+from safeguard.accounts.api_guards import access
+from safeguard.accounts.contracts import Principal, TokenView
+
+router = Router(tags=["accounts"])
+
+
+class MeOut(Schema):
+    id: int
+    email: str
+    full_name: str
+    roles: list[str]
+    permissions: list[str]
+    via: str = Field(description="'session' or 'token'")
+    mfa: list[str]
+
+
+class TokenOut(Schema):
+    id: int
+    name: str
+    prefix: str
+    user_email: str
+    scopes: list[str]
+    created_at: datetime
+    expires_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+    status: str
+
+
+class TokenIn(Schema):
+    user_id: int
+    name: str = Field(min_length=1, max_length=100)
+    scopes: list[str] = Field(min_length=1)
+    expires_in_days: int = Field(ge=1, le=3650)
+
+
+class TokenIssuedOut(Schema):
+    token: TokenOut
+    secret: str = Field(description="Shown once; only a hash is stored.")
+
+
+class TokenPage(Schema):
+    items: list[TokenOut]
+    next_cursor: str | None
+
+
+class PermissionOut(Schema):
+    codename: str
+    label: str
+    read_only: bool
+    roles: list[str]
+
+
+def _token_out(t: TokenView) -> TokenOut:
+    return TokenOut(id=t.id, name=t.name, prefix=t.prefix, user_email=t.user_email,
+                    scopes=list(t.scopes), created_at=t.created_at, expires_at=t.expires_at,
+                    last_used_at=t.last_used_at, revoked_at=t.revoked_at, status=t.status)
+
+
+@router.get("/me", response=MeOut, auth=access(rbac.AUTHENTICATED), summary="Who am I")
+def me(request: HttpRequest) -> MeOut:
+    principal: Principal = request.auth  # type: ignore[attr-defined]
+    user = selectors.user_get(user_id=principal.user_id)
+    return MeOut(id=user.id, email=user.email, full_name=user.full_name, roles=list(user.roles),
+                 permissions=sorted(principal.permissions), via=principal.via,
+                 mfa=list(user.mfa_types))
+
+
+@router.get("/permissions", response=list[PermissionOut], auth=access(P.USERS_VIEW))
+def permission_list(request: HttpRequest) -> list[PermissionOut]:
+    return [PermissionOut(codename=p.codename, label=p.label, read_only=p.read_only,
+                          roles=sorted(p.roles)) for p in rbac.all_permissions()]
+
+
+@router.get("/tokens", response=TokenPage, auth=access(P.TOKENS_MANAGE))
+def token_list(request: HttpRequest, cursor: str | None = None, limit: int = 50) -> TokenPage:
+    """API tokens (never their secrets), by id, cursor-paginated."""
+    page = selectors.token_page(cursor=cursor, limit=limit)
+    return TokenPage(items=[_token_out(t) for t in page.items], next_cursor=page.next_cursor)
+
+
+@router.post("/tokens", response={201: TokenIssuedOut}, auth=access(P.TOKENS_MANAGE))
+def token_create(request: HttpRequest, body: TokenIn) -> tuple[int, TokenIssuedOut]:
+    principal: Principal = request.auth  # type: ignore[attr-defined]
+    issued = services.token_issue(actor=principal.actor, user_id=body.user_id, name=body.name,
+                                  scopes=body.scopes, expires_in_days=body.expires_in_days)
+    return 201, TokenIssuedOut(token=_token_out(issued.token), secret=issued.secret)
+
+
+@router.delete("/tokens/{token_id}", response={204: None}, auth=access(P.TOKENS_MANAGE))
+def token_revoke(request: HttpRequest, token_id: int) -> tuple[int, None]:
+    principal: Principal = request.auth  # type: ignore[attr-defined]
+    services.token_revoke(actor=principal.actor, token_id=token_id, reason="revoked via API")
+    return 204, None

@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+from django.utils.module_loading import autodiscover_modules
+
+
+class AccountsConfig(AppConfig):
+    name = "safeguard.accounts"
+    label = "accounts"
+    verbose_name = "Staff accounts"
+
+    def ready(self) -> None:
+        # Every app declares its permissions in <app>/permissions.py; import them all so the
+        # registry is complete before the first request or the deny-by-default walker runs.
+        autodiscover_modules("permissions")
+        from safeguard.accounts import receivers
+
+        receivers.connect()

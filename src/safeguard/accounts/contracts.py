@@ -1,0 +1,135 @@
+"""Public contracts of the accounts app: frozen views and domain errors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from safeguard.audit.contracts import Actor
+from safeguard.web.errors import ApplicationError, Conflict, NotFound, PermissionDenied
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling, how, and what they may do (token scopes already intersected)."""
+
+    user_id: int
+    email: str
+    permissions: frozenset[str]
+    via: str  # "session" or "token"
+    token_id: int | None = None
+
+    def has(self, codename: str) -> bool:
+        return codename in self.permissions
+
+    @property
+    def actor(self) -> Actor:
+        if self.via == "token":
+            return Actor(kind="token", id=str(self.token_id), label=self.email)
+        return Actor(kind="user", id=str(self.user_id), label=self.email)
+
+
+@dataclass(frozen=True)
+class UserView:
+    id: int
+    email: str
+    full_name: str
+    is_active: bool
+    is_service_account: bool
+    roles: tuple[str, ...]
+    mfa_types: tuple[str, ...]
+    date_joined: datetime
+    disabled_at: datetime | None
+    last_login: datetime | None
+
+
+@dataclass(frozen=True)
+class RoleView:
+    id: int
+    slug: str
+    name: str
+    description: str
+    is_builtin: bool
+    permissions: frozenset[str]
+    holders: int
+
+
+@dataclass(frozen=True)
+class TokenView:
+    id: int
+    name: str
+    prefix: str
+    user_email: str
+    scopes: tuple[str, ...]
+    created_at: datetime
+    expires_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+    @property
+    def status(self) -> str:
+        from django.utils import timezone
+
+        if self.revoked_at:
+            return "revoked"
+        if self.expires_at <= timezone.now():
+            return "expired"
+        return "active"
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A freshly issued token: ``secret`` is the only time the full token exists outside a client."""
+
+    token: TokenView
+    secret: str
+
+
+@dataclass(frozen=True)
+class OrganisationView:
+    name: str
+    dpo_name: str
+    dpo_email: str
+    security_hotline: str
+    security_email: str
+
+
+class AccountError(ApplicationError):
+    code = "account-error"
+
+
+class UserNotFound(NotFound):
+    code = "user-not-found"
+
+
+class RoleNotFound(NotFound):
+    code = "role-not-found"
+
+
+class TokenNotFound(NotFound):
+    code = "token-not-found"
+
+
+class UnknownPermission(AccountError):
+    code = "unknown-permission"
+    title = "Unknown permission"
+
+
+class ScopeNotHeld(PermissionDenied):
+    code = "scope-not-held"
+    title = "A token cannot carry a permission its user does not hold"
+
+
+class BuiltinRoleReadOnly(Conflict):
+    code = "builtin-role"
+    title = "Built-in roles are defined in code"
+
+
+class LastAdministrator(Conflict):
+    code = "last-administrator"
+    title = "The last active administrator cannot be removed"
+
+
+class SelfAction(Conflict):
+    code = "self-action"
+    title = "You cannot do this to your own account"

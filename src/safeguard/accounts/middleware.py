@@ -1,0 +1,96 @@
+"""Session gates that allauth has no switch for: idle timeout and the MFA enrolment gate (R-OPS-1)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import Resolver404, resolve, reverse
+
+from safeguard.accounts import selectors
+from safeguard.accounts.enums import MFAState
+from safeguard.web.problem import problem_response
+
+_LAST_SEEN = "safeguard_last_seen"
+
+# What a user without a second factor may reach: enrolment, sign-out, and the probes.
+ENROLMENT_URLS = frozenset({
+    "account_logout", "account_reauthenticate", "mfa_reauthenticate", "mfa_index",
+    "mfa_activate_totp", "mfa_add_webauthn", "mfa_view_recovery_codes",
+    "mfa_generate_recovery_codes", "mfa_download_recovery_codes", "accounts:mfa_required",
+    "ops:healthz", "ops:readyz",
+})
+WEBAUTHN_ENROLMENT_URLS = frozenset({
+    "account_logout", "account_reauthenticate", "mfa_reauthenticate", "mfa_index",
+    "mfa_add_webauthn", "mfa_list_webauthn", "accounts:mfa_required", "ops:healthz",
+    "ops:readyz",
+})
+
+
+def _url_name(request: HttpRequest) -> str:
+    try:
+        match = resolve(request.path_info)
+    except Resolver404:
+        return ""
+    return match.view_name
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path_info.startswith("/api/")
+
+
+class IdleTimeoutMiddleware:
+    """Sign a staff session out after N idle minutes (default 15)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.user.is_authenticated:
+            now = time.time()
+            last = request.session.get(_LAST_SEEN)
+            idle = settings.SAFEGUARD_SESSION_IDLE_MINUTES * 60
+            if last is not None and now - float(last) > idle:
+                logout(request)
+                if _is_api(request):
+                    return problem_response(request, status=401, code="session-expired",
+                                            title="Session expired",
+                                            detail="Signed out after inactivity.")
+                messages.info(request, "You were signed out after "
+                              f"{settings.SAFEGUARD_SESSION_IDLE_MINUTES} minutes of inactivity.")
+                return redirect_to_login(request.get_full_path())
+            request.session[_LAST_SEEN] = now
+        return self.get_response(request)
+
+
+class MFARequiredMiddleware:
+    """A signed-in staff user without a second factor reaches nothing but MFA enrolment.
+
+    With SAFEGUARD_REQUIRE_WEBAUTHN_FOR_ADMINS on, an administrator without a security key reaches
+    nothing but WebAuthn enrolment.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.user.is_authenticated:
+            state = selectors.mfa_state(
+                user_id=request.user.pk,
+                require_webauthn_for_admins=settings.SAFEGUARD_REQUIRE_WEBAUTHN_FOR_ADMINS,
+            )
+            request.mfa_state = state  # type: ignore[attr-defined]
+            if state != MFAState.OK:
+                allowed = ENROLMENT_URLS if state == MFAState.MISSING else WEBAUTHN_ENROLMENT_URLS
+                if _url_name(request) not in allowed:
+                    if _is_api(request):
+                        return problem_response(
+                            request, status=403, code="mfa-required", title="MFA required",
+                            detail="Enrol a second factor before using the API.")
+                    return HttpResponseRedirect(reverse("accounts:mfa_required"))
+        return self.get_response(request)

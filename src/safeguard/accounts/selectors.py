@@ -1,0 +1,186 @@
+"""Reads of the accounts app. Hands out frozen views, never ORM rows or secrets."""
+
+from __future__ import annotations
+
+from allauth.mfa.models import Authenticator
+from django.db.models import Count, Prefetch, Q
+
+from safeguard.accounts import rbac
+from safeguard.accounts.contracts import (
+    OrganisationView,
+    RoleNotFound,
+    RoleView,
+    TokenView,
+    UserNotFound,
+    UserView,
+)
+from safeguard.accounts.enums import MFAState
+from safeguard.web.pagination import Page, paginate
+from safeguard.accounts.models import ApiToken, Organisation, Role, RoleAssignment, User
+
+# Types that count as a second factor; recovery codes are a fallback, not an enrolment.
+FACTOR_TYPES = (Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN)
+
+
+def role_permissions(role: Role) -> frozenset[str]:
+    """A built-in role's permissions come from the registry; a custom role's from its row."""
+    if role.is_builtin:
+        return rbac.builtin_role_permissions(role.slug)
+    return frozenset(p for p in role.permissions if rbac.get(p) is not None)
+
+
+def user_permissions(*, user_id: int) -> frozenset[str]:
+    """The effective permissions of a user: the union over their roles; none when disabled."""
+    roles = Role.objects.filter(assignments__user_id=user_id, assignments__user__is_active=True)
+    perms: set[str] = set()
+    for role in roles:
+        perms |= role_permissions(role)
+    return frozenset(perms)
+
+
+def user_role_slugs(*, user_id: int) -> tuple[str, ...]:
+    return tuple(
+        RoleAssignment.objects.filter(user_id=user_id)
+        .order_by("role__slug")
+        .values_list("role__slug", flat=True)
+    )
+
+
+def mfa_types(*, user_id: int) -> tuple[str, ...]:
+    """The second-factor types a user has enrolled (totp, webauthn), sorted."""
+    return tuple(
+        sorted(
+            set(
+                Authenticator.objects.filter(user_id=user_id, type__in=FACTOR_TYPES)
+                .values_list("type", flat=True)
+            )
+        )
+    )
+
+
+def mfa_state(*, user_id: int, require_webauthn_for_admins: bool) -> MFAState:
+    """Whether the user may pass the MFA gate (R-OPS-1): any factor, WebAuthn for admins."""
+    types = mfa_types(user_id=user_id)
+    if not types:
+        return MFAState.MISSING
+    if (
+        require_webauthn_for_admins
+        and Authenticator.Type.WEBAUTHN not in types
+        and RoleAssignment.objects.filter(user_id=user_id, role__slug="administrator").exists()
+    ):
+        return MFAState.WEBAUTHN_REQUIRED
+    return MFAState.OK
+
+
+def _user_view(u: User) -> UserView:
+    return UserView(
+        id=u.id,
+        email=u.email,
+        full_name=u.full_name,
+        is_active=u.is_active,
+        is_service_account=u.is_service_account,
+        roles=tuple(sorted(a.role.slug for a in u.role_assignments.all())),
+        mfa_types=tuple(sorted({a.type for a in u.authenticator_set.all()
+                                if a.type in FACTOR_TYPES})),
+        date_joined=u.date_joined,
+        disabled_at=u.disabled_at,
+        last_login=u.last_login,
+    )
+
+
+def _users() -> object:
+    return User.objects.prefetch_related(
+        Prefetch("role_assignments", queryset=RoleAssignment.objects.select_related("role")),
+        "authenticator_set",
+    )
+
+
+def user_list(*, include_disabled: bool = True) -> list[UserView]:
+    """All staff and service accounts, by email."""
+    qs = _users().order_by("email")  # type: ignore[attr-defined]
+    if not include_disabled:
+        qs = qs.filter(is_active=True)
+    return [_user_view(u) for u in qs]
+
+
+def user_get(*, user_id: int) -> UserView:
+    try:
+        return _user_view(_users().get(id=user_id))  # type: ignore[attr-defined]
+    except User.DoesNotExist as exc:
+        raise UserNotFound(f"No user with id {user_id}.") from exc
+
+
+def user_get_by_email(*, email: str) -> UserView:
+    try:
+        return _user_view(_users().get(email__iexact=email))  # type: ignore[attr-defined]
+    except User.DoesNotExist as exc:
+        raise UserNotFound(f"No user with email {email}.") from exc
+
+
+def _role_view(r: Role, holders: int) -> RoleView:
+    return RoleView(id=r.id, slug=r.slug, name=r.name, description=r.description,
+                    is_builtin=r.is_builtin, permissions=role_permissions(r), holders=holders)
+
+
+def role_list() -> list[RoleView]:
+    """Every role with its effective permissions and how many active users hold it."""
+    qs = Role.objects.annotate(
+        n=Count("assignments", filter=Q(assignments__user__is_active=True))
+    ).order_by("-is_builtin", "name")
+    return [_role_view(r, r.n) for r in qs]
+
+
+def role_get(*, slug: str) -> RoleView:
+    try:
+        r = Role.objects.get(slug=slug)
+    except Role.DoesNotExist as exc:
+        raise RoleNotFound(f"No role {slug!r}.") from exc
+    return _role_view(r, r.assignments.filter(user__is_active=True).count())
+
+
+def role_holders(*, slug: str) -> list[UserView]:
+    return [_user_view(u) for u in _users().filter(role_assignments__role__slug=slug)  # type: ignore[attr-defined]
+            .order_by("email")]
+
+
+def _token_view(t: ApiToken) -> TokenView:
+    return TokenView(id=t.id, name=t.name, prefix=t.prefix, user_email=t.user.email,
+                     scopes=tuple(t.scopes), created_at=t.created_at, expires_at=t.expires_at,
+                     last_used_at=t.last_used_at, revoked_at=t.revoked_at)
+
+
+def token_list(*, user_id: int | None = None) -> list[TokenView]:
+    """Tokens, newest first; never the secret (it is not stored)."""
+    qs = ApiToken.objects.select_related("user").order_by("-created_at")
+    if user_id is not None:
+        qs = qs.filter(user_id=user_id)
+    return [_token_view(t) for t in qs]
+
+
+def token_page(*, cursor: str | None, limit: int) -> Page[TokenView]:
+    """One cursor page of tokens by id (oldest first)."""
+    page = paginate(ApiToken.objects.select_related("user"), cursor=cursor, limit=limit,
+                    scope="accounts.tokens")
+    return Page(items=[_token_view(t) for t in page.items], next_cursor=page.next_cursor)
+
+
+def organisation() -> OrganisationView:
+    """The organisation's contacts (R-ORG-1); defaults until an administrator sets them."""
+    org = Organisation.objects.filter(id=1).first() or Organisation()
+    return OrganisationView(name=org.name, dpo_name=org.dpo_name, dpo_email=org.dpo_email,
+                            security_hotline=org.security_hotline,
+                            security_email=org.security_email)
+
+
+def mfa_coverage() -> dict[str, float | int]:
+    """R-KPI-8: share of active privileged users (holding any role but agent) with a factor."""
+    privileged = User.objects.filter(
+        is_active=True, is_service_account=False,
+        role_assignments__role__in=Role.objects.exclude(slug="agent"),
+    ).distinct()
+    total = privileged.count()
+    covered = User.objects.filter(
+        id__in=privileged.values("id"), authenticator__type__in=FACTOR_TYPES
+    ).distinct().count()
+    return {"privileged": total, "with_mfa": covered,
+            "coverage": (covered / total) if total else 1.0}

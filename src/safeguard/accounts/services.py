@@ -1,0 +1,352 @@
+"""Every write of the accounts app. Each records its audit event in the same transaction.
+
+Rules kept here: least privilege (R-OPS-8) — a token never carries more than its user holds;
+the last active administrator cannot be removed; a leaver is cut off everywhere at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterable
+from datetime import timedelta
+
+from allauth.usersessions.models import UserSession
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.contrib.sessions.models import Session
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from safeguard.accounts import rbac, selectors
+from safeguard.accounts.contracts import (
+    AccountError,
+    BuiltinRoleReadOnly,
+    IssuedToken,
+    LastAdministrator,
+    OrganisationView,
+    Principal,
+    RoleNotFound,
+    RoleView,
+    ScopeNotHeld,
+    SelfAction,
+    TokenNotFound,
+    UnknownPermission,
+    UserNotFound,
+    UserView,
+)
+from safeguard.accounts.models import ApiToken, Organisation, Role, RoleAssignment, User
+from safeguard.audit import services as audit
+from safeguard.audit.contracts import Actor
+
+TOKEN_PREFIX = "sgt_"
+
+
+# --- roles ---------------------------------------------------------------------------------
+
+@transaction.atomic
+def roles_ensure_builtin() -> int:
+    """Create the built-in role rows that are missing; idempotent. Returns how many it made."""
+    made = 0
+    for spec in rbac.BUILTIN_ROLES:
+        _, created = Role.objects.update_or_create(
+            slug=spec.slug,
+            defaults={"name": spec.name, "description": spec.description, "is_builtin": True,
+                      "permissions": []},
+        )
+        made += int(created)
+    return made
+
+
+def _check_permissions(codenames: Iterable[str]) -> list[str]:
+    perms = sorted(set(codenames))
+    unknown = [p for p in perms if rbac.get(p) is None]
+    if unknown:
+        raise UnknownPermission(f"Unknown permissions: {', '.join(unknown)}.")
+    return perms
+
+
+@transaction.atomic
+def role_create(
+    *, actor: Actor, slug: str, name: str, description: str = "", permissions: Iterable[str]
+) -> RoleView:
+    """Create a custom role from registered permissions."""
+    perms = _check_permissions(permissions)
+    if Role.objects.filter(slug=slug).exists():
+        raise AccountError(f"A role {slug!r} already exists.")
+    role = Role.objects.create(slug=slug, name=name, description=description,
+                               permissions=perms, is_builtin=False)
+    audit.record(action="role.created", actor=actor, subject=("role", role.slug),
+                 data={"permissions": perms})
+    return selectors.role_get(slug=role.slug)
+
+
+@transaction.atomic
+def role_update(
+    *, actor: Actor, slug: str, name: str, description: str, permissions: Iterable[str]
+) -> RoleView:
+    """Change a custom role; built-in roles are code and refuse edits."""
+    perms = _check_permissions(permissions)
+    role = Role.objects.select_for_update().filter(slug=slug).first()
+    if role is None:
+        raise RoleNotFound(f"No role {slug!r}.")
+    if role.is_builtin:
+        raise BuiltinRoleReadOnly(f"{role.name} is built in; create a custom role instead.")
+    before = set(role.permissions)
+    role.name, role.description, role.permissions = name, description, perms
+    role.save(update_fields=["name", "description", "permissions", "updated_at"])
+    audit.record(action="role.changed", actor=actor, subject=("role", role.slug),
+                 data={"added": sorted(set(perms) - before),
+                       "removed": sorted(before - set(perms))})
+    return selectors.role_get(slug=slug)
+
+
+def _active_admins(exclude_user_id: int | None = None) -> int:
+    qs = User.objects.filter(is_active=True, role_assignments__role__slug="administrator")
+    if exclude_user_id is not None:
+        qs = qs.exclude(id=exclude_user_id)
+    return qs.distinct().count()
+
+
+@transaction.atomic
+def role_grant(*, actor: Actor, user_id: int, role_slug: str) -> UserView:
+    """Give a user a role; granting a role they hold is a no-op (and records nothing)."""
+    user = _user_for_update(user_id)
+    role = Role.objects.filter(slug=role_slug).first()
+    if role is None:
+        raise RoleNotFound(f"No role {role_slug!r}.")
+    _, created = RoleAssignment.objects.get_or_create(
+        user=user, role=role, defaults={"granted_by_id": _actor_user_id(actor)}
+    )
+    if created:
+        audit.record(action="role.granted", actor=actor, subject=("user", user.id),
+                     data={"role": role.slug})
+    return selectors.user_get(user_id=user.id)
+
+
+@transaction.atomic
+def role_revoke(*, actor: Actor, user_id: int, role_slug: str) -> UserView:
+    """Take a role away; the last active administrator keeps theirs."""
+    user = _user_for_update(user_id)
+    assignment = RoleAssignment.objects.filter(user=user, role__slug=role_slug).first()
+    if assignment is None:
+        return selectors.user_get(user_id=user.id)
+    if role_slug == "administrator" and user.is_active and _active_admins(user.id) == 0:
+        raise LastAdministrator("Grant administrator to someone else first.")
+    assignment.delete()
+    audit.record(action="role.revoked", actor=actor, subject=("user", user.id),
+                 data={"role": role_slug})
+    return selectors.user_get(user_id=user.id)
+
+
+# --- users ---------------------------------------------------------------------------------
+
+def _actor_user_id(actor: Actor) -> int | None:
+    return int(actor.id) if actor.kind == "user" and actor.id.isdigit() else None
+
+
+def _user_for_update(user_id: int) -> User:
+    user = User.objects.select_for_update().filter(id=user_id).first()
+    if user is None:
+        raise UserNotFound(f"No user with id {user_id}.")
+    return user
+
+
+@transaction.atomic
+def user_create(
+    *,
+    actor: Actor,
+    email: str,
+    full_name: str = "",
+    password: str | None = None,
+    roles: Iterable[str] = (),
+    is_service_account: bool = False,
+) -> UserView:
+    """Create a staff user (who must enrol MFA at first sign-in) or a service account."""
+    email = email.strip().lower()
+    if User.objects.filter(email__iexact=email).exists():
+        raise AccountError(f"A user with email {email} already exists.")
+    if is_service_account and password:
+        raise AccountError("Service accounts authenticate with API tokens, not passwords.")
+    if password:
+        try:
+            validate_password(password, User(email=email, full_name=full_name))
+        except ValidationError as exc:
+            raise AccountError(" ".join(exc.messages)) from exc
+    user = User.objects.create_user(email=email, password=password, full_name=full_name,
+                                    is_service_account=is_service_account)
+    audit.record(action="user.created", actor=actor, subject=("user", user.id),
+                 data={"service_account": is_service_account})
+    for slug in roles:
+        role_grant(actor=actor, user_id=user.id, role_slug=slug)
+    return selectors.user_get(user_id=user.id)
+
+
+def _end_sessions(user_id: int) -> int:
+    """Delete every server-side session of a user; returns how many ended.
+
+    allauth.usersessions records each session at sign-in, so the index is complete; and should
+    one slip through, the authentication backend refuses an inactive user on every request.
+    """
+    keys = set(UserSession.objects.filter(user_id=user_id).values_list("session_key", flat=True))
+    Session.objects.filter(session_key__in=keys).delete()
+    UserSession.objects.filter(user_id=user_id).delete()
+    return len(keys)
+
+
+@transaction.atomic
+def user_disable(*, actor: Actor, user_id: int, reason: str) -> UserView:
+    """Leaver: deactivate, end every session and revoke every API token, all at once (R-WORK-3)."""
+    user = _user_for_update(user_id)
+    if _actor_user_id(actor) == user.id:
+        raise SelfAction("Ask another administrator to disable your account.")
+    if not reason.strip():
+        raise AccountError("A reason is required to disable a user.")
+    if not user.is_active:
+        return selectors.user_get(user_id=user.id)
+    if (RoleAssignment.objects.filter(user=user, role__slug="administrator").exists()
+            and _active_admins(user.id) == 0):
+        raise LastAdministrator("The last active administrator cannot be disabled.")
+    now = timezone.now()
+    user.is_active = False
+    user.disabled_at = now
+    user.disabled_reason = reason.strip()[:200]
+    user.save(update_fields=["is_active", "disabled_at", "disabled_reason"])
+    sessions = _end_sessions(user.id)
+    tokens = ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(
+        revoked_at=now, revoked_reason="user disabled"
+    )
+    audit.record(action="user.disabled", actor=actor, subject=("user", user.id),
+                 data={"reason": user.disabled_reason, "sessions_ended": sessions,
+                       "tokens_revoked": tokens})
+    return selectors.user_get(user_id=user.id)
+
+
+@transaction.atomic
+def user_enable(*, actor: Actor, user_id: int) -> UserView:
+    """Re-admit a disabled user; their old tokens stay revoked."""
+    user = _user_for_update(user_id)
+    if not user.is_active:
+        user.is_active = True
+        user.disabled_at = None
+        user.disabled_reason = ""
+        user.save(update_fields=["is_active", "disabled_at", "disabled_reason"])
+        audit.record(action="user.enabled", actor=actor, subject=("user", user.id))
+    return selectors.user_get(user_id=user.id)
+
+
+@transaction.atomic
+def session_revoke(*, actor: Actor, user_id: int, session_key: str) -> bool:
+    """End one of a user's own sessions; a key that is not theirs changes nothing."""
+    owned = UserSession.objects.filter(user_id=user_id, session_key=session_key)
+    if not owned.exists():
+        return False
+    Session.objects.filter(session_key=session_key).delete()
+    owned.delete()
+    audit.record(action="session.revoked", actor=actor, subject=("user", user_id),
+                 data={"session": hashlib.sha256(session_key.encode()).hexdigest()[:12]})
+    return True
+
+
+# --- API tokens ----------------------------------------------------------------------------
+
+def _hash_secret(raw: str) -> str:
+    # Tokens carry 256 bits of randomness, so a fast unsalted hash is the right tool (as for
+    # GitHub's tokens): nothing to brute-force, and lookup stays one indexed query.
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+@transaction.atomic
+def token_issue(
+    *, actor: Actor, user_id: int, name: str, scopes: Iterable[str], expires_in_days: int
+) -> IssuedToken:
+    """Issue a token scoped to permissions its user holds; the secret is returned only here."""
+    user = _user_for_update(user_id)
+    if not user.is_active:
+        raise AccountError("A disabled user cannot receive tokens.")
+    if not name.strip():
+        raise AccountError("A token needs a name that says what uses it.")
+    max_days = settings.SAFEGUARD_API_TOKEN_MAX_DAYS
+    if not 1 <= expires_in_days <= max_days:
+        raise AccountError(f"Expiry must be between 1 and {max_days} days.")
+    wanted = _check_permissions(scopes)
+    if not wanted:
+        raise AccountError("A token needs at least one scope.")
+    missing = set(wanted) - selectors.user_permissions(user_id=user.id)
+    if missing:
+        raise ScopeNotHeld(f"{user.email} does not hold: {', '.join(sorted(missing))}.")
+    prefix = secrets.token_hex(6)
+    raw = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+    token = ApiToken.objects.create(
+        user=user, name=name.strip()[:100], prefix=prefix, secret_hash=_hash_secret(raw),
+        scopes=wanted, created_by_id=_actor_user_id(actor),
+        expires_at=timezone.now() + timedelta(days=expires_in_days),
+    )
+    audit.record(action="api_token.created", actor=actor, subject=("api_token", token.id),
+                 data={"user": user.id, "scopes": wanted, "prefix": prefix,
+                       "expires_at": token.expires_at.isoformat()})
+    view = next(t for t in selectors.token_list(user_id=user.id) if t.id == token.id)
+    return IssuedToken(token=view, secret=raw)
+
+
+@transaction.atomic
+def token_revoke(*, actor: Actor, token_id: int, reason: str = "") -> None:
+    """Revoke a token at once; revoking a revoked token is a no-op."""
+    token = ApiToken.objects.select_for_update().filter(id=token_id).first()
+    if token is None:
+        raise TokenNotFound(f"No token with id {token_id}.")
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.revoked_reason = reason[:200]
+        token.save(update_fields=["revoked_at", "revoked_reason"])
+        audit.record(action="api_token.revoked", actor=actor, subject=("api_token", token.id),
+                     data={"prefix": token.prefix})
+
+
+def token_authenticate(*, raw: str, source_ip: str | None) -> Principal | None:
+    """Resolve a bearer token to a principal, or None if it is unknown, expired or revoked.
+
+    Effective permissions = token scopes ∩ the user's current permissions, so a role taken away
+    from the user is taken away from their tokens too. Use is recorded at most once a minute.
+    """
+    if not raw.startswith(TOKEN_PREFIX):
+        return None
+    token = (ApiToken.objects.select_related("user")
+             .filter(secret_hash=_hash_secret(raw)).first())
+    now = timezone.now()
+    if (token is None or token.revoked_at is not None or token.expires_at <= now
+            or not token.user.is_active):
+        return None
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
+        with transaction.atomic():
+            ApiToken.objects.filter(id=token.id).update(last_used_at=now, last_used_ip=source_ip)
+            audit.record(action="api_token.used", actor=Actor(kind="token", id=str(token.id),
+                                                              label=token.user.email),
+                         subject=("api_token", token.id), data={"prefix": token.prefix})
+    perms = frozenset(token.scopes) & selectors.user_permissions(user_id=token.user_id)
+    return Principal(user_id=token.user_id, email=token.user.email, permissions=perms,
+                     via="token", token_id=token.id)
+
+
+# --- organisation --------------------------------------------------------------------------
+
+@transaction.atomic
+def organisation_update(
+    *, actor: Actor, name: str, dpo_name: str, dpo_email: str, security_hotline: str,
+    security_email: str,
+) -> OrganisationView:
+    """Set the organisation's name and accountable contacts (R-ORG-1)."""
+    if not name.strip():
+        raise AccountError("The organisation needs a name.")
+    org, _ = Organisation.objects.select_for_update().get_or_create(id=1)
+    before = selectors.organisation()
+    org.name, org.dpo_name, org.dpo_email = name.strip(), dpo_name.strip(), dpo_email.strip()
+    org.security_hotline, org.security_email = security_hotline.strip(), security_email.strip()
+    org.save()
+    after = selectors.organisation()
+    changed = sorted(k for k in before.__dataclass_fields__
+                     if getattr(before, k) != getattr(after, k))
+    audit.record(action="organisation.changed", actor=actor, subject=("organisation", 1),
+                 data={"fields": changed})
+    return after

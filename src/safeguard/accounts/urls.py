@@ -1,0 +1,25 @@
+from django.urls import path
+
+from safeguard.accounts import views
+
+app_name = "accounts"
+urlpatterns = [
+    path("me/", views.me, name="me"),
+    path("me/sessions/revoke/", views.session_revoke, name="session_revoke"),
+    path("mfa-required/", views.mfa_required, name="mfa_required"),
+    path("users/", views.user_list, name="user_list"),
+    path("users/new/", views.user_create, name="user_create"),
+    path("users/<int:user_id>/", views.user_detail, name="user_detail"),
+    path("users/<int:user_id>/roles/grant/", views.user_role_grant, name="user_role_grant"),
+    path("users/<int:user_id>/roles/revoke/", views.user_role_revoke, name="user_role_revoke"),
+    path("users/<int:user_id>/disable/", views.user_disable, name="user_disable"),
+    path("users/<int:user_id>/enable/", views.user_enable, name="user_enable"),
+    path("roles/", views.role_list, name="role_list"),
+    path("roles/new/", views.role_edit, name="role_create"),
+    path("roles/<slug:slug>/", views.role_detail, name="role_detail"),
+    path("roles/<slug:slug>/edit/", views.role_edit, name="role_edit"),
+    path("tokens/", views.token_list, name="token_list"),
+    path("tokens/new/", views.token_create, name="token_create"),
+    path("tokens/<int:token_id>/revoke/", views.token_revoke, name="token_revoke"),
+    path("organisation/", views.organisation, name="org"),
+]

@@ -1,0 +1,267 @@
+"""Pages of the accounts app: parse, authorize, call one service or selector, render."""
+
+from __future__ import annotations
+
+from allauth.usersessions.models import UserSession
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from safeguard.accounts import forms, rbac, selectors, services
+from safeguard.accounts import permissions as P
+from safeguard.accounts.guards import (
+    authenticated,
+    permission_required,
+    request_actor,
+    request_permissions,
+    step_up_required,
+)
+from safeguard.web.errors import ApplicationError
+
+
+@authenticated
+def me(request: HttpRequest) -> HttpResponse:
+    """The signed-in user's own profile: roles, effective permissions, factors, sessions."""
+    user = selectors.user_get(user_id=request.user.pk)
+    perms = request_permissions(request)
+    sessions = UserSession.objects.purge_and_list(request.user)  # type: ignore[arg-type]
+    return render(request, "accounts/me.html", {
+        "profile": user,
+        "permissions": [p for p in rbac.all_permissions() if p.codename in perms],
+        "sessions": sorted(sessions, key=lambda s: s.last_seen_at, reverse=True),
+        "current_session": request.session.session_key,
+    })
+
+
+@authenticated
+@require_POST
+def session_revoke(request: HttpRequest) -> HttpResponse:
+    key = request.POST.get("session_key", "")
+    if services.session_revoke(actor=request_actor(request), user_id=request.user.pk,
+                               session_key=key):
+        messages.success(request, "Session ended.")
+    else:
+        messages.error(request, "That session is not yours or has already ended.")
+    return redirect("accounts:me")
+
+
+@authenticated
+def mfa_required(request: HttpRequest) -> HttpResponse:
+    """Where the MFA gate sends a user who may not proceed yet."""
+    return render(request, "accounts/mfa_required.html",
+                  {"state": getattr(request, "mfa_state", None)})
+
+
+@permission_required(P.USERS_VIEW)
+def user_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "accounts/user_list.html", {
+        "users": selectors.user_list(), "coverage": selectors.mfa_coverage(),
+        "can_manage": P.USERS_MANAGE in request_permissions(request),
+    })
+
+
+@permission_required(P.USERS_VIEW)
+def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
+    """One user: roles, effective permissions with the roles that grant each, factors."""
+    try:
+        user = selectors.user_get(user_id=user_id)
+    except ApplicationError as exc:
+        return render(request, "web/error.html", {"error": exc}, status=exc.status)
+    roles = [selectors.role_get(slug=s) for s in user.roles]
+    effective = selectors.user_permissions(user_id=user_id)
+    rows = [(p, [r.name for r in roles if p.codename in r.permissions])
+            for p in rbac.all_permissions() if p.codename in effective]
+    return render(request, "accounts/user_detail.html", {
+        "profile": user, "rows": rows, "all_roles": selectors.role_list(),
+        "can_manage": P.USERS_MANAGE in request_permissions(request),
+        "disable_form": forms.DisableForm(),
+    })
+
+
+@permission_required(P.USERS_MANAGE)
+@step_up_required
+@require_http_methods(["GET", "POST"])
+def user_create(request: HttpRequest) -> HttpResponse:
+    form = forms.UserCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            user = services.user_create(
+                actor=request_actor(request), email=d["email"], full_name=d["full_name"],
+                password=d["password"] or None, roles=d["roles"],
+                is_service_account=d["is_service_account"])
+        except ApplicationError as exc:
+            form.add_error(None, exc.detail)
+        else:
+            messages.success(request, f"{user.email} created. They enrol MFA at first sign-in.")
+            return redirect("accounts:user_detail", user_id=user.id)
+    return render(request, "accounts/user_create.html", {"form": form})
+
+
+def _user_action(request: HttpRequest, user_id: int, action: str) -> HttpResponse:
+    actor = request_actor(request)
+    try:
+        if action == "grant":
+            services.role_grant(actor=actor, user_id=user_id, role_slug=request.POST["role"])
+        elif action == "revoke":
+            services.role_revoke(actor=actor, user_id=user_id, role_slug=request.POST["role"])
+        elif action == "disable":
+            form = forms.DisableForm(request.POST)
+            if not form.is_valid():
+                messages.error(request, "A reason is required to disable a user.")
+                return redirect("accounts:user_detail", user_id=user_id)
+            services.user_disable(actor=actor, user_id=user_id,
+                                  reason=form.cleaned_data["reason"])
+        elif action == "enable":
+            services.user_enable(actor=actor, user_id=user_id)
+    except (ApplicationError, KeyError) as exc:
+        messages.error(request, getattr(exc, "detail", "Incomplete request."))
+    else:
+        messages.success(request, "Saved.")
+    return redirect("accounts:user_detail", user_id=user_id)
+
+
+@permission_required(P.USERS_MANAGE)
+@step_up_required
+@require_POST
+def user_role_grant(request: HttpRequest, user_id: int) -> HttpResponse:
+    return _user_action(request, user_id, "grant")
+
+
+@permission_required(P.USERS_MANAGE)
+@step_up_required
+@require_POST
+def user_role_revoke(request: HttpRequest, user_id: int) -> HttpResponse:
+    return _user_action(request, user_id, "revoke")
+
+
+@permission_required(P.USERS_MANAGE)
+@step_up_required
+@require_POST
+def user_disable(request: HttpRequest, user_id: int) -> HttpResponse:
+    return _user_action(request, user_id, "disable")
+
+
+@permission_required(P.USERS_MANAGE)
+@step_up_required
+@require_POST
+def user_enable(request: HttpRequest, user_id: int) -> HttpResponse:
+    return _user_action(request, user_id, "enable")
+
+
+@permission_required(P.USERS_VIEW)
+def role_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "accounts/role_list.html", {
+        "roles": selectors.role_list(), "permissions": rbac.all_permissions(),
+        "can_manage": P.ROLES_MANAGE in request_permissions(request),
+    })
+
+
+@permission_required(P.USERS_VIEW)
+def role_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    try:
+        role = selectors.role_get(slug=slug)
+    except ApplicationError as exc:
+        return render(request, "web/error.html", {"error": exc}, status=exc.status)
+    return render(request, "accounts/role_detail.html", {
+        "role": role, "holders": selectors.role_holders(slug=slug),
+        "permissions": [p for p in rbac.all_permissions() if p.codename in role.permissions],
+    })
+
+
+@permission_required(P.ROLES_MANAGE)
+@step_up_required
+@require_http_methods(["GET", "POST"])
+def role_edit(request: HttpRequest, slug: str | None = None) -> HttpResponse:
+    """Create a custom role, or edit one; built-in roles are read-only."""
+    initial = {}
+    if slug:
+        try:
+            role = selectors.role_get(slug=slug)
+        except ApplicationError as exc:
+            return render(request, "web/error.html", {"error": exc}, status=exc.status)
+        initial = {"slug": role.slug, "name": role.name, "description": role.description,
+                   "permissions": sorted(role.permissions)}
+    form = forms.RoleForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            if slug:
+                saved = services.role_update(actor=request_actor(request), slug=slug,
+                                             name=d["name"], description=d["description"],
+                                             permissions=d["permissions"])
+            else:
+                saved = services.role_create(actor=request_actor(request), slug=d["slug"],
+                                             name=d["name"], description=d["description"],
+                                             permissions=d["permissions"])
+        except ApplicationError as exc:
+            form.add_error(None, exc.detail)
+        else:
+            messages.success(request, f"Role {saved.name} saved.")
+            return redirect("accounts:role_detail", slug=saved.slug)
+    return render(request, "accounts/role_edit.html", {"form": form, "slug": slug})
+
+
+@permission_required(P.TOKENS_MANAGE)
+def token_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "accounts/token_list.html", {"tokens": selectors.token_list()})
+
+
+@permission_required(P.TOKENS_MANAGE)
+@step_up_required
+@require_http_methods(["GET", "POST"])
+def token_create(request: HttpRequest) -> HttpResponse:
+    """Issue a token; its secret is rendered once, in this response, and never again."""
+    form = forms.TokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            owner = selectors.user_get_by_email(email=d["user_email"])
+            issued = services.token_issue(actor=request_actor(request), user_id=owner.id,
+                                          name=d["name"], scopes=d["scopes"],
+                                          expires_in_days=d["expires_in_days"])
+        except ApplicationError as exc:
+            form.add_error(None, exc.detail)
+        else:
+            response = render(request, "accounts/token_issued.html", {"issued": issued})
+            response["Cache-Control"] = "no-store"
+            return response
+    return render(request, "accounts/token_create.html", {"form": form})
+
+
+@permission_required(P.TOKENS_MANAGE)
+@step_up_required
+@require_POST
+def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
+    try:
+        services.token_revoke(actor=request_actor(request), token_id=token_id,
+                              reason=request.POST.get("reason", "revoked by administrator"))
+    except ApplicationError as exc:
+        messages.error(request, exc.detail)
+    else:
+        messages.success(request, "Token revoked.")
+    return redirect("accounts:token_list")
+
+
+@permission_required(P.ORG_VIEW)
+@require_http_methods(["GET", "POST"])
+def organisation(request: HttpRequest) -> HttpResponse:
+    """Organisation name, DPO and security hotline (R-ORG-1); editing needs org.manage."""
+    can_manage = P.ORG_MANAGE in request_permissions(request)
+    org = selectors.organisation()
+    form = forms.OrganisationForm(request.POST or None, initial=org.__dict__)
+    if request.method == "POST":
+        if not can_manage:
+            return render(request, "web/error.html", {"error": ApplicationError(
+                "Changing the organisation needs org.manage.")}, status=403)
+        if form.is_valid():
+            try:
+                services.organisation_update(actor=request_actor(request), **form.cleaned_data)
+            except ApplicationError as exc:
+                form.add_error(None, exc.detail)
+            else:
+                messages.success(request, "Organisation settings saved.")
+                return redirect("accounts:org")
+    return render(request, "accounts/organisation.html", {"form": form, "org": org,
+                                                          "can_manage": can_manage})

@@ -1,0 +1,1 @@
+"""Tamper-evident audit log (R-IR-5)."""

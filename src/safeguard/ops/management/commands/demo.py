@@ -1,0 +1,66 @@
+"""``safeguard demo [--no-serve]``: data dir, migrations, demo data, then serve with jobs inside.
+
+Each app may ship a ``demo.py`` with ``load(*, say)`` and an ``ORDER`` number; they run in that
+order (then INSTALLED_APPS order), so later issues add their demo data without touching this file.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from django.apps import apps
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+
+def demo_loaders() -> list[Any]:
+    """Every installed app's demo module, in ORDER then app order."""
+    found = []
+    for index, config in enumerate(apps.get_app_configs()):
+        if not config.name.startswith("safeguard."):
+            continue
+        try:
+            module = importlib.import_module(f"{config.name}.demo")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{config.name}.demo":
+                raise
+            continue
+        found.append((getattr(module, "ORDER", 100), index, module))
+    return [m for _, _, m in sorted(found, key=lambda t: (t[0], t[1]))]
+
+
+class Command(BaseCommand):
+    help = "Prepare the embedded demo (SQLite, demo data) and serve it on 127.0.0.1."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--no-serve", action="store_true", help="prepare, do not serve")
+        parser.add_argument("--port", type=int, default=settings.PORT)
+
+    def handle(self, *args: Any, **opts: Any) -> None:
+        if not settings.DEMO:
+            raise CommandError("safeguard demo runs only with SAFEGUARD_ENV=demo "
+                               "(it creates users with published passwords).")
+        settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
+        self.stdout.write(f"Data directory: {settings.DATA_DIR}")
+        call_command("migrate", interactive=False, verbosity=0)
+        self.stdout.write("Database migrated.")
+        for module in demo_loaders():
+            module.load(say=self.stdout.write)
+        if opts["no_serve"]:
+            return
+        self._serve(opts["port"])
+
+    def _serve(self, port: int) -> None:
+        from huey.contrib.djhuey import HUEY
+
+        consumer = HUEY.create_consumer(workers=2, worker_type="thread", periodic=True)
+        consumer.start()
+        self.stdout.write(f"Jobs: embedded Huey consumer ({type(HUEY).__name__}) started.")
+        self.stdout.write(self.style.SUCCESS(f"Serving on http://127.0.0.1:{port}/"))
+        try:
+            call_command("runserver", f"127.0.0.1:{port}", use_reloader=False,
+                         use_threading=True, skip_checks=True)
+        finally:
+            consumer.stop(graceful=True)

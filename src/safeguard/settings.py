@@ -1,0 +1,336 @@
+"""Safeguard settings: one module, every value from the environment (see docs/configuration.md).
+
+Three modes, chosen by ``SAFEGUARD_ENV``:
+
+* ``production`` (the default, so a forgotten variable fails safe): DEBUG off, a secret key
+  must come from the environment, HSTS, secure cookies, plain HTTP refused (R-OPS-3),
+  WebAuthn required for administrators (R-OPS-1).
+* ``demo``: the embedded single-machine mode of ``make demo``; secret key generated into the
+  data directory, SQLite, Huey on SQLite inside the web process.
+* ``test``: what the test suite runs; jobs run immediately, fast password hashing.
+
+Nothing here imports application code.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
+
+
+def _env(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if raw.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name} must be a boolean (1/0, true/false), got {raw!r}")
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}") from exc
+
+
+SAFEGUARD_ENV = _env("SAFEGUARD_ENV", "production")
+if SAFEGUARD_ENV not in {"production", "demo", "test"}:
+    raise ImproperlyConfigured(
+        f"SAFEGUARD_ENV must be production, demo or test, got {SAFEGUARD_ENV!r}"
+    )
+PRODUCTION = SAFEGUARD_ENV == "production"
+DEMO = SAFEGUARD_ENV == "demo"
+TESTING = SAFEGUARD_ENV == "test"
+
+BASE_DIR = Path(__file__).resolve().parent
+DATA_DIR = Path(_env("SAFEGUARD_DATA_DIR", "./var")).resolve()
+PORT = _env_int("SAFEGUARD_PORT", 8000)
+
+
+def _secret_key() -> str:
+    key = _env("SAFEGUARD_SECRET_KEY")
+    if key:
+        if PRODUCTION and len(key) < 50:
+            raise ImproperlyConfigured("SAFEGUARD_SECRET_KEY must be at least 50 characters")
+        return key
+    if PRODUCTION:
+        raise ImproperlyConfigured(
+            "SAFEGUARD_SECRET_KEY is required in production "
+            "(generate one with: python -c 'import secrets; print(secrets.token_urlsafe(64))')"
+        )
+    if TESTING:
+        return "test-only-" + "x" * 60
+    # Demo only: generate once into the data directory, readable by the owner alone.
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    path = DATA_DIR / "secret_key"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(64))
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+DEBUG = _env_bool("SAFEGUARD_DEBUG", False) and not PRODUCTION
+
+ALLOWED_HOSTS = [
+    h.strip()
+    for h in _env("SAFEGUARD_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",")
+    if h.strip()
+]
+CSRF_TRUSTED_ORIGINS = [
+    o.strip() for o in _env("SAFEGUARD_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
+]
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "allauth.usersessions",
+    "huey.contrib.djhuey",
+    "django_prometheus",
+    # Ours, floor first (the layers of ARCHITECTURE.md).
+    "safeguard.web",
+    "safeguard.audit",
+    "safeguard.accounts",
+    "safeguard.ops",
+]
+
+MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "safeguard.audit.middleware.RequestContextMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "allauth.usersessions.middleware.UserSessionsMiddleware",
+    "safeguard.accounts.middleware.IdleTimeoutMiddleware",
+    "safeguard.accounts.middleware.MFARequiredMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+]
+
+ROOT_URLCONF = "safeguard.urls"
+WSGI_APPLICATION = "safeguard.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "csp.context_processors.nonce",
+                "safeguard.accounts.context_processors.navigation",
+            ],
+        },
+    }
+]
+
+# --- Database -----------------------------------------------------------------------------
+DATABASE_URL = _env("DATABASE_URL", "")
+if not DATABASE_URL:
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    DATABASE_URL = f"sqlite:///{DATA_DIR / 'safeguard.sqlite3'}"
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL + a busy timeout let the web process and the embedded Huey consumer share the file.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache (login throttling counters live here) -----------------------------------------------
+REDIS_URL = _env("SAFEGUARD_REDIS_URL")
+if TESTING:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+elif REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": REDIS_URL}}
+else:
+    # Shared by every process on this machine, so throttling holds across gunicorn workers.
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+                          "LOCATION": str(DATA_DIR / "cache")}}
+
+# --- Accounts, MFA, sessions (R-OPS-1) -------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = ["allauth.account.auth_backends.AuthenticationBackend"]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+if TESTING:
+    # Argon2 by design costs ~50 ms a hash; the suite hashes thousands of times.
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PASSWORD_HASHERS]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "/"
+ACCOUNT_ADAPTER = "safeguard.accounts.adapters.AccountAdapter"
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_EMAIL_VERIFICATION = "none"  # staff are created by administrators, not by sign-up
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
+ACCOUNT_SESSION_REMEMBER = False
+ACCOUNT_REAUTHENTICATION_TIMEOUT = _env_int("SAFEGUARD_STEP_UP_MINUTES", 5) * 60
+ACCOUNT_PREVENT_ENUMERATION = True
+ACCOUNT_REAUTHENTICATION_METHODS = ("mfa", "password")
+# Login throttling and lockout: N failures per window per address and per account.
+ACCOUNT_RATE_LIMITS = {
+    "login_failed": _env("SAFEGUARD_LOGIN_FAILED_LIMIT", "5/15m/ip,5/15m/key"),
+    "login": "30/m/ip",
+    "reset_password": "5/m/ip,3/m/key",
+    "reauthenticate": "10/m/user",
+}
+MFA_ADAPTER = "safeguard.accounts.adapters.MFAAdapter"
+MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
+MFA_TOTP_ISSUER = _env("SAFEGUARD_TOTP_ISSUER", "Safeguard")
+MFA_PASSKEY_LOGIN_ENABLED = False
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = not PRODUCTION
+MFA_TOTP_TOLERANCE = 1
+USERSESSIONS_TRACK_ACTIVITY = True
+
+SAFEGUARD_STEP_UP_MINUTES = _env_int("SAFEGUARD_STEP_UP_MINUTES", 5)
+SAFEGUARD_SESSION_IDLE_MINUTES = _env_int("SAFEGUARD_SESSION_IDLE_MINUTES", 15)
+SAFEGUARD_REQUIRE_WEBAUTHN_FOR_ADMINS = _env_bool(
+    "SAFEGUARD_REQUIRE_WEBAUTHN_FOR_ADMINS", PRODUCTION
+)
+SAFEGUARD_API_TOKEN_MAX_DAYS = _env_int("SAFEGUARD_API_TOKEN_MAX_DAYS", 365)
+# Encryption key for MFA secrets at rest; derived from SECRET_KEY when unset (docs/decisions/0003).
+SAFEGUARD_MFA_SECRET_KEY = _env("SAFEGUARD_MFA_SECRET_KEY")
+
+SESSION_COOKIE_AGE = _env_int("SAFEGUARD_SESSION_MAX_HOURS", 12) * 3600
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Lax"
+
+# --- Transport security (R-OPS-3) ---------------------------------------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+if PRODUCTION:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = True
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+    SECURE_HSTS_SECONDS = _env_int("SAFEGUARD_HSTS_SECONDS", 63072000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = _env_bool("SAFEGUARD_HSTS_PRELOAD", False)
+    if _env_bool("SAFEGUARD_BEHIND_PROXY", True):
+        # TLS ends at the reverse proxy, which must set this header (docs/deploy.md).
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Strict CSP: no inline script or style anywhere, nonces only where a library needs one.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    }
+}
+
+# --- Static files (vendored, served by WhiteNoise; never a CDN) --------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage",
+                "OPTIONS": {"location": str(DATA_DIR / "files")}},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+                    if not PRODUCTION else
+                    "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = not PRODUCTION
+if not PRODUCTION:
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns when it is missing
+
+LANGUAGE_CODE = "en"
+TIME_ZONE = _env("SAFEGUARD_TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+EMAIL_BACKEND = _env("SAFEGUARD_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend"
+                     if PRODUCTION else "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = _env("SAFEGUARD_SMTP_HOST", "localhost")
+EMAIL_PORT = _env_int("SAFEGUARD_SMTP_PORT", 25)
+DEFAULT_FROM_EMAIL = _env("SAFEGUARD_FROM_EMAIL", "safeguard@localhost")
+
+# --- Jobs (Huey) -------------------------------------------------------------------------
+HUEY_IMMEDIATE = TESTING or _env_bool("SAFEGUARD_HUEY_IMMEDIATE", False)
+if REDIS_URL:
+    HUEY = {"huey_class": "huey.RedisHuey", "name": "safeguard", "url": REDIS_URL,
+            "immediate": HUEY_IMMEDIATE, "consumer": {"workers": 2, "worker_type": "thread"}}
+else:
+    HUEY = {"huey_class": "huey.SqliteHuey", "name": "safeguard",
+            "filename": str(DATA_DIR / "huey.sqlite3"),
+            "immediate": HUEY_IMMEDIATE, "consumer": {"workers": 2, "worker_type": "thread"}}
+
+# --- Logging: structlog JSON, every line through the redactor ----------------------------
+LOG_LEVEL = _env("SAFEGUARD_LOG_LEVEL", "INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "json": {"()": "safeguard.ops.logging.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "json"},
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "huey": {"level": "WARNING" if TESTING else "INFO"},
+    },
+}
+
+PROMETHEUS_EXPORT_MIGRATIONS = False
+
+SILENCED_SYSTEM_CHECKS: list[str] = []
