@@ -257,7 +257,7 @@ if PRODUCTION:
     SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
     SECURE_HSTS_SECONDS = _env_int("SAFEGUARD_HSTS_SECONDS", 63072000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = _env_bool("SAFEGUARD_HSTS_PRELOAD", False)
+    SECURE_HSTS_PRELOAD = _env_bool("SAFEGUARD_HSTS_PRELOAD", True)
     if _env_bool("SAFEGUARD_BEHIND_PROXY", True):
         # TLS ends at the reverse proxy, which must set this header (docs/deploy.md).
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -334,3 +334,6 @@ LOGGING = {
 PROMETHEUS_EXPORT_MIGRATIONS = False
 
 SILENCED_SYSTEM_CHECKS: list[str] = []
+if PRODUCTION and not SECURE_HSTS_PRELOAD:
+    # The operator opted out of the preload list on purpose (e.g. HTTP-only sibling subdomains).
+    SILENCED_SYSTEM_CHECKS.append("security.W021")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from pydantic import Field
 
 from safeguard.accounts import permissions as P
@@ -92,15 +92,15 @@ def token_list(request: HttpRequest, cursor: str | None = None, limit: int = 50)
 
 
 @router.post("/tokens", response={201: TokenIssuedOut}, auth=access(P.TOKENS_MANAGE))
-def token_create(request: HttpRequest, body: TokenIn) -> tuple[int, TokenIssuedOut]:
+def token_create(request: HttpRequest, body: TokenIn) -> Status:
     principal: Principal = request.auth  # type: ignore[attr-defined]
     issued = services.token_issue(actor=principal.actor, user_id=body.user_id, name=body.name,
                                   scopes=body.scopes, expires_in_days=body.expires_in_days)
-    return 201, TokenIssuedOut(token=_token_out(issued.token), secret=issued.secret)
+    return Status(201, TokenIssuedOut(token=_token_out(issued.token), secret=issued.secret))
 
 
 @router.delete("/tokens/{token_id}", response={204: None}, auth=access(P.TOKENS_MANAGE))
-def token_revoke(request: HttpRequest, token_id: int) -> tuple[int, None]:
+def token_revoke(request: HttpRequest, token_id: int) -> Status:
     principal: Principal = request.auth  # type: ignore[attr-defined]
     services.token_revoke(actor=principal.actor, token_id=token_id, reason="revoked via API")
-    return 204, None
+    return Status(204, None)

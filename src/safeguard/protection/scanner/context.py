@@ -20,7 +20,7 @@ def _alternation(words: Iterable[str]) -> str:
 class ContextRule:
     """Cue words for one finding type and how much they move its score."""
 
-    __slots__ = ("after", "before", "boost", "negative", "penalty", "positive", "_pattern")
+    __slots__ = ("_pattern", "after", "before", "boost", "negative", "penalty", "positive")
 
     def __init__(
         self,
@@ -185,9 +185,25 @@ IBAN_CONTEXT = ContextRule(
 EMAIL_CONTEXT = ContextRule(positive=("email", "e-mail", "mail", "address", "contact"), boost=0.1)
 
 IP_CONTEXT = ContextRule(
-    positive=("ip", "ip address", "ipv4", "ipv6", "address", "server", "host", "router", "gateway",
-              "connect", "connecting", "vpn", "dns", "network", "logged in from", "login from"),
-    negative=("version", "firmware", "release", "build", "app version", "v", "chapter", "section"),
+    positive=(
+        "ip",
+        "ip address",
+        "ipv4",
+        "ipv6",
+        "address",
+        "server",
+        "host",
+        "router",
+        "gateway",
+        "connect",
+        "connecting",
+        "vpn",
+        "dns",
+        "network",
+        "logged in from",
+        "login from",
+    ),
+    negative=("version", "firmware", "release", "build", "app version", "chapter", "section"),
     boost=0.15,
     penalty=0.4,
 )
@@ -200,16 +216,41 @@ NINO_CONTEXT = ContextRule(
 )
 
 CVV_CONTEXT = ContextRule(
-    positive=("cvv", "cvv2", "cvc", "cvc2", "cid", "csc", "security code", "security number",
-              "three digit", "3 digit", "four digit", "4 digit", "code on the back",
-              "back of the card", "verification code"),
+    positive=(
+        "cvv",
+        "cvv2",
+        "cvc",
+        "cvc2",
+        "cid",
+        "csc",
+        "security code",
+        "security number",
+        "three digit",
+        "3 digit",
+        "four digit",
+        "4 digit",
+        "code on the back",
+        "back of the card",
+        "verification code",
+    ),
     before=32,
     after=0,
 )
 
 EXPIRY_CONTEXT = ContextRule(
-    positive=("exp", "expiry", "expires", "expiring", "expiration", "exp date", "valid thru",
-              "valid through", "valid until", "good thru", "end date"),
+    positive=(
+        "exp",
+        "expiry",
+        "expires",
+        "expiring",
+        "expiration",
+        "exp date",
+        "valid thru",
+        "valid through",
+        "valid until",
+        "good thru",
+        "end date",
+    ),
     before=32,
     after=0,
 )

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from itertools import pairwise
+
 import phonenumbers
 
 from . import checks
@@ -71,10 +73,7 @@ def scan_digits(state: ScanState) -> list[Finding]:
             return cards
         kind = match.lastgroup
         start = match.start()
-        if kind == "run":
-            _classify_run(state, start, match.end(), cards)
-            pos = match.end()
-        elif kind == "ipv4":
+        if kind in ("run", "ipv4"):
             _classify_run(state, start, match.end(), cards)
             pos = match.end()
         else:
@@ -96,18 +95,19 @@ def _classify_run(state: ScanState, start: int, end: int, cards: list[Finding]) 
     before = text[start - 1] if start else " "
     if before in _CURRENCY or (before == " " and start > 1 and text[start - 2] in _CURRENCY):
         return  # an amount
-    glued = (
-        before.isalpha()
-        or (before in _GLUE and start > 1 and text[start - 2].isalnum())
-        or (end < len(text) and text[end].isalpha())
+    glued_left = before.isalpha() or (before in _GLUE and start > 1 and text[start - 2].isalnum())
+    glued_right = end < len(text) and (
+        text[end].isalpha()
+        or (text[end] in _GLUE and end + 1 < len(text) and text[end + 1].isalpha())
     )
+    glued = glued_left or glued_right
     groups = [(m.start(), m.end()) for m in _GROUP.finditer(text, start, end)]
     digits = "".join(text[a:b] for a, b in groups)
     if not glued and len(groups) >= 4 and IP_ADDRESS in state.wanted and _ipv4(state, groups):
         return
     if len(digits) < checks.PAN_MIN_DIGITS and len(digits) < _PHONE_MIN_DIGITS:
         return
-    card = _card(state, groups, digits, glued)
+    card = _card(state, groups, digits, glued_left, glued_right)
     if card is not None:
         cards.append(card)
         state.add(card)
@@ -126,7 +126,7 @@ def _ipv4(state: ScanState, groups: list[tuple[int, int]]) -> bool:
     found = False
     for i in range(len(groups) - 3):
         window = groups[i : i + 4]
-        if any(text[a:b] != "." for (_, a), (b, _) in zip(window, window[1:], strict=False)):
+        if any(text[a:b] != "." for (_, a), (b, _) in pairwise(window)):
             continue
         if i > 0 and text[groups[i - 1][1] : window[0][0]] == ".":
             continue
@@ -146,7 +146,11 @@ def _ipv4(state: ScanState, groups: list[tuple[int, int]]) -> bool:
 
 
 def _card(
-    state: ScanState, groups: list[tuple[int, int]], digits: str, glued: bool
+    state: ScanState,
+    groups: list[tuple[int, int]],
+    digits: str,
+    glued_left: bool,
+    glued_right: bool,
 ) -> Finding | None:
     text = state.text
     n = len(digits)
@@ -154,6 +158,7 @@ def _card(
         return None
     brand = checks.pan_brand(digits) if n <= checks.PAN_MAX_DIGITS else None
     a, b = groups[0][0], groups[-1][1]
+    first, last = 0, len(groups) - 1
     base, how = 0.9, "luhn+iin"
     if brand is None and len(groups) > 1:
         # A card number followed (or preceded) by other groups in the same run, e.g.
@@ -172,12 +177,12 @@ def _card(
                 best = (i, j, window_brand)
         if best is None:
             return None
-        i, j, brand = best
-        a, b = groups[i][0], groups[j][1]
+        first, last, brand = best
+        a, b = groups[first][0], groups[last][1]
         base, how = 0.8, "luhn+iin (within a longer number)"
     if brand is None:
         return None
-    if glued:
+    if (glued_left and first == 0) or (glued_right and last == len(groups) - 1):
         base, how = 0.6, how + " (glued to an identifier)"
     score, why = PAN_CONTEXT.score(state.lowered, a, b, base)
     return Finding(PAN, a, b, score, f"{how}:{brand}{why}", "pan.digits", brand)
@@ -247,7 +252,8 @@ def _plausible_national(region: str, digit_count: int) -> bool:
     minimum = _MIN_NATIONAL.get(region)
     if minimum is None:
         metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
-        lengths = metadata.general_desc.possible_length if metadata is not None else ()
+        general = metadata.general_desc if metadata is not None else None
+        lengths = general.possible_length if general is not None else ()
         minimum = min((length for length in lengths if length > 0), default=_PHONE_MIN_DIGITS)
         _MIN_NATIONAL[region] = minimum
     return digit_count >= minimum
@@ -277,8 +283,9 @@ def _iban(state: ScanState, digit_start: int) -> int | None:
     if not checks.iban_valid(compact):
         return None
     score, why = IBAN_CONTEXT.score(state.lowered, start, i, 0.95)
-    state.add(Finding(IBAN, start, i, score, f"iban:mod97+length:{compact[:2]}{why}", "iban",
-                      compact[:2]))
+    state.add(
+        Finding(IBAN, start, i, score, f"iban:mod97+length:{compact[:2]}{why}", "iban", compact[:2])
+    )
     return i
 
 

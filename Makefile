@@ -1,0 +1,48 @@
+# Safeguard — the two set-up commands are `make demo` and `make test` (README Quickstart).
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+export SAFEGUARD_PORT ?= 8000
+
+.PHONY: demo test lint bench install install-test permissions-doc clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+## demo: install into .venv, prepare SQLite + demo data in ./var, serve on 127.0.0.1:$SAFEGUARD_PORT
+demo: install
+	SAFEGUARD_ENV=demo $(BIN)/safeguard demo --port $(SAFEGUARD_PORT)
+
+## test: install test dependencies and run the suite (DATABASE_URL selects PostgreSQL)
+test: install-test
+	$(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS); rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing" >&2; exit 1; fi; exit $$rc
+
+## lint: ruff, import contracts, mypy, migrations in sync
+lint: install-test
+	$(BIN)/ruff check src tests bench
+	$(BIN)/lint-imports
+	$(BIN)/mypy src/safeguard
+	SAFEGUARD_ENV=test $(BIN)/safeguard makemigrations --check --dry-run
+
+## bench: run every benchmark in bench/ (results in bench/results/*.json)
+bench: install-test
+	$(BIN)/python -m pip install -q -e '.[bench]'
+	@set -e; for f in bench/*/bench_*.py; do echo "== $$f"; $(BIN)/python $$f; done
+
+## permissions-doc: regenerate docs/permissions.md from the registry
+permissions-doc: install
+	SAFEGUARD_ENV=test $(BIN)/safeguard permissions --markdown > docs/permissions.md
+
+clean:
+	rm -rf $(VENV) var

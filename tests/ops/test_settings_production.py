@@ -1,0 +1,79 @@
+"""Production mode fails safe: no secret, no start; `check --deploy` passes (R-OPS-3)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+SAFEGUARD = [sys.executable, "-m", "safeguard.cli"]
+
+
+def _run(args, **env):
+    base = {k: v for k, v in os.environ.items()
+            if not k.startswith("SAFEGUARD_") and k != "DATABASE_URL"}
+    base.update(env)
+    return subprocess.run(SAFEGUARD + args, env=base, capture_output=True, text=True,
+                          timeout=120, check=False)
+
+
+def test_production_refuses_to_start_without_a_secret_key(tmp_path):
+    result = _run(["check"], SAFEGUARD_ENV="production", SAFEGUARD_DATA_DIR=str(tmp_path))
+    assert result.returncode != 0
+    assert "SAFEGUARD_SECRET_KEY is required in production" in result.stderr
+
+
+def test_production_refuses_a_short_secret_key(tmp_path):
+    result = _run(["check"], SAFEGUARD_ENV="production", SAFEGUARD_SECRET_KEY="short",
+                  SAFEGUARD_DATA_DIR=str(tmp_path))
+    assert result.returncode != 0
+    assert "at least 50 characters" in result.stderr
+
+
+def test_unknown_mode_is_refused(tmp_path):
+    result = _run(["check"], SAFEGUARD_ENV="staging", SAFEGUARD_DATA_DIR=str(tmp_path))
+    assert result.returncode != 0
+    assert "SAFEGUARD_ENV must be production, demo or test" in result.stderr
+
+
+@pytest.mark.slow
+def test_check_deploy_passes_in_production_mode(tmp_path):
+    result = _run(["check", "--deploy", "--fail-level", "WARNING"],
+                  SAFEGUARD_ENV="production", SAFEGUARD_SECRET_KEY="k" * 20 + "Zq9!x" * 10,
+                  SAFEGUARD_ALLOWED_HOSTS="safeguard.example.com",
+                  SAFEGUARD_DATA_DIR=str(tmp_path))
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert "no issues" in result.stdout
+
+
+def test_production_settings_values(tmp_path):
+    code = ("from django.conf import settings as s; import json; print(json.dumps(["
+            "s.DEBUG, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_SSL_REDIRECT, "
+            "s.SECURE_HSTS_SECONDS, s.PASSWORD_HASHERS[0], "
+            "s.SAFEGUARD_REQUIRE_WEBAUTHN_FOR_ADMINS, s.SAFEGUARD_SESSION_IDLE_MINUTES, "
+            "'unsafe-inline' in str(s.CONTENT_SECURITY_POLICY)]))")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SAFEGUARD_")}
+    env.update(SAFEGUARD_ENV="production", SAFEGUARD_SECRET_KEY="x" * 64,
+               SAFEGUARD_DATA_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="safeguard.settings")
+    out = subprocess.run([sys.executable, "-c", "import django; django.setup(); " + code],
+                         env=env, capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.strip() == (
+        '[false, true, true, true, 63072000, '
+        '"django.contrib.auth.hashers.Argon2PasswordHasher", true, 15, false]')
+
+
+def test_plain_http_is_redirected_to_https_in_production(tmp_path):
+    code = ("from django.test import Client; c = Client(); "
+            "r = c.get('/', HTTP_HOST='localhost'); print(r.status_code, r['Location']); "
+            "r = c.get('/', HTTP_HOST='localhost', HTTP_X_FORWARDED_PROTO='https'); "
+            "print(r.status_code, r.get('Strict-Transport-Security'))")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SAFEGUARD_")}
+    env.update(SAFEGUARD_ENV="production", SAFEGUARD_SECRET_KEY="x" * 64,
+               SAFEGUARD_DATA_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="safeguard.settings")
+    out = subprocess.run([sys.executable, "-c", "import django; django.setup(); " + code],
+                         env=env, capture_output=True, text=True, timeout=60, check=True)
+    first, second = out.stdout.strip().splitlines()
+    assert first == "301 https://localhost/"
+    assert second == "302 max-age=63072000; includeSubDomains; preload"
