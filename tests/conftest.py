@@ -12,3 +12,31 @@ def _fresh_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+def _patch_flush_for_append_only_tables() -> None:
+    """Transactional tests end with a flush (TRUNCATE / DELETE) that the audit log's append-only
+    triggers rightly refuse. Around that flush only, drop the triggers and put them back with
+    the migration's own code — exactly what a database owner could do, which is why the log is
+    also Merkle-committed and signed."""
+    import importlib
+
+    from django.db import connection
+    from django.test import TransactionTestCase
+
+    triggers = importlib.import_module("safeguard.audit.migrations.0002_append_only_triggers")
+    original = TransactionTestCase._fixture_teardown
+
+    def _fixture_teardown(self):  # type: ignore[no-untyped-def]
+        with connection.schema_editor(atomic=False) as editor:
+            triggers.backwards(None, editor)
+        try:
+            original(self)
+        finally:
+            with connection.schema_editor(atomic=False) as editor:
+                triggers.forwards(None, editor)
+
+    TransactionTestCase._fixture_teardown = _fixture_teardown
+
+
+_patch_flush_for_append_only_tables()

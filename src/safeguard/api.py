@@ -12,6 +12,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from safeguard.accounts.api import router as accounts_router
+from safeguard.audit.api import router as audit_router
 from safeguard.web.errors import ApplicationError
 from safeguard.web.problem import problem_response
 
@@ -71,3 +72,4 @@ def _server_error(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 
 api.add_router("/", accounts_router)
+api.add_router("/audit/", audit_router)

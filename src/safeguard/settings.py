@@ -333,6 +333,15 @@ LOGGING = {
 
 PROMETHEUS_EXPORT_MIGRATIONS = False
 
+# --- Audit log (R-IR-5) -----------------------------------------------------------------------
+# Provider of the Ed25519 key that signs tree heads; the protection app may supply a KMS one.
+SAFEGUARD_AUDIT_SIGNER = _env("SAFEGUARD_AUDIT_SIGNER", "safeguard.audit.signing.file_signer")
+SAFEGUARD_AUDIT_KEY_FILE = _env("SAFEGUARD_AUDIT_KEY_FILE", str(DATA_DIR / "audit-signing.key"))
+# PEM files of retired signing keys whose heads must still verify (comma-separated paths).
+SAFEGUARD_AUDIT_TRUSTED_KEYS = [p for p in _env("SAFEGUARD_AUDIT_TRUSTED_KEYS").split(",") if p]
+# Each signed head is appended here (JSON lines); point it at storage the DBA cannot rewrite.
+SAFEGUARD_AUDIT_WITNESS_FILE = _env("SAFEGUARD_AUDIT_WITNESS_FILE", "")
+
 SILENCED_SYSTEM_CHECKS: list[str] = []
 if PRODUCTION and not SECURE_HSTS_PRELOAD:
     # The operator opted out of the preload list on purpose (e.g. HTTP-only sibling subdomains).

@@ -87,5 +87,6 @@ urlpatterns = [
     path("account/mfa/", include(declare(mfa_urls.urlpatterns))),
     path("account/sessions/", include(declare(usersessions_urls.urlpatterns))),
     path("staff/", include("safeguard.accounts.urls")),
+    path("audit/", include("safeguard.audit.urls")),
     path("api/v1/", _api_urls()),
 ]

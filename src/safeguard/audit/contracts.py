@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from safeguard.web.errors import ApplicationError
+
 ActorKind = Literal["user", "token", "system", "anonymous"]
 
 
@@ -43,3 +45,81 @@ class EventView:
     user_agent: str
     request_id: str
     data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TreeHeadView:
+    """A signed tree head as served to auditors and witnesses."""
+
+    size: int
+    root_hash: str
+    signed_at: datetime
+    key_id: str
+    signature: str
+
+
+@dataclass(frozen=True)
+class InclusionProofView:
+    seq: int
+    leaf_index: int
+    leaf_hash: str
+    tree_size: int
+    root_hash: str
+    path: list[str]
+
+
+@dataclass(frozen=True)
+class ConsistencyProofView:
+    first_size: int
+    second_size: int
+    first_root: str
+    second_root: str
+    path: list[str]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding of a verification run."""
+
+    seq: int | None
+    kind: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class VerificationReport:
+    """What `audit verify` found: ok, or the first bad sequence number and every problem."""
+
+    ok: bool
+    events_checked: int
+    heads_checked: int
+    first_bad_seq: int | None
+    problems: list[Problem]
+    unsigned_tail: int = 0
+
+
+class AuditError(ApplicationError):
+    """Base of the audit app's errors."""
+
+    code = "audit-error"
+    title = "Audit log request refused"
+
+
+class ProofUnavailable(AuditError):
+    code = "proof-unavailable"
+    title = "No such proof"
+
+
+@dataclass(frozen=True)
+class VerificationRunView:
+    """A past verification run, as evidence for auditors."""
+
+    started_at: datetime
+    finished_at: datetime | None
+    from_seq: int
+    ok: bool
+    events_checked: int
+    heads_checked: int
+    first_bad_seq: int | None
+    problems: list[dict[str, Any]]
+    triggered_by: str

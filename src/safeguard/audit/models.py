@@ -1,4 +1,5 @@
-"""Audit log storage (private to the app): append-only events with a gap-free sequence."""
+"""Audit log storage (private to the app). Append-only: database triggers refuse UPDATE and DELETE
+on events, nodes and heads (migration 0002); only the single sequence row changes."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ class Event(models.Model):
     user_agent = models.CharField(max_length=400, blank=True)
     request_id = models.CharField(max_length=64, blank=True)
     data = models.JSONField(default=dict, blank=True)
+    leaf_hash = models.CharField(max_length=64, help_text="RFC 9162 leaf hash, hex")
 
     class Meta:
         indexes = [
@@ -32,8 +34,51 @@ class Event(models.Model):
         return f"#{self.seq} {self.action}"
 
 
+class Node(models.Model):
+    """A complete Merkle node of level >= 1 (level 0 is Event.leaf_hash); written once."""
+
+    level = models.PositiveSmallIntegerField()
+    index = models.BigIntegerField()
+    hash = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["level", "index"],
+                                               name="audit_node_level_index")]
+
+
 class Sequence(models.Model):
-    """The single counter row whose row lock serialises appends into one total order."""
+    """The single counter row whose row lock serialises appends into one total order.
+
+    It also holds the frontier (compact range) of the tree so an append costs O(log n).
+    """
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     last_seq = models.BigIntegerField(default=0)
+    frontier = models.JSONField(default=list)
+
+
+class TreeHead(models.Model):
+    """A signed statement of tree size, root hash and time (RFC 9162 STH analogue)."""
+
+    size = models.BigIntegerField(db_index=True)
+    root_hash = models.CharField(max_length=64)
+    signed_at = models.DateTimeField()
+    key_id = models.CharField(max_length=64)
+    signature = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["size", "id"]
+
+
+class VerificationRun(models.Model):
+    """The outcome of one `audit verify` run, shown on the audit page (evidence for auditors)."""
+
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    from_seq = models.BigIntegerField(default=1)
+    events_checked = models.BigIntegerField(default=0)
+    heads_checked = models.IntegerField(default=0)
+    ok = models.BooleanField(default=False)
+    first_bad_seq = models.BigIntegerField(null=True, blank=True)
+    problems = models.JSONField(default=list)
+    triggered_by = models.CharField(max_length=254, blank=True)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from datetime import datetime
+
 from django.db.models import QuerySet
 
-from safeguard.audit.contracts import Actor, EventView
-from safeguard.audit.models import Event
+from safeguard.audit.contracts import Actor, EventView, TreeHeadView, VerificationRunView
+from safeguard.audit.models import Event, TreeHead, VerificationRun
 
 
 def _view(e: Event) -> EventView:
@@ -17,19 +20,111 @@ def _view(e: Event) -> EventView:
     )
 
 
+def _search(
+    *,
+    action: str | None = None,
+    actor_id: str | None = None,
+    actor: str | None = None,
+    subject: tuple[str, object] | None = None,
+    outcome: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> QuerySet[Event]:
+    qs: QuerySet[Event] = Event.objects.all()
+    if action:
+        # "auth." matches every auth.* action; otherwise an exact name.
+        qs = qs.filter(action__startswith=action) if action.endswith(".") else qs.filter(
+            action=action)
+    if actor_id:
+        qs = qs.filter(actor_id=actor_id)
+    if actor:
+        qs = qs.filter(actor_label__icontains=actor)
+    if subject:
+        qs = qs.filter(subject_type=subject[0])
+        if subject[1] not in (None, ""):
+            qs = qs.filter(subject_id=str(subject[1]))
+    if outcome:
+        qs = qs.filter(outcome=outcome)
+    if since:
+        qs = qs.filter(at__gte=since)
+    if until:
+        qs = qs.filter(at__lt=until)
+    return qs
+
+
 def event_list(
     *,
     action: str | None = None,
     actor_id: str | None = None,
+    actor: str | None = None,
     subject: tuple[str, object] | None = None,
+    outcome: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    before_seq: int | None = None,
     limit: int = 100,
 ) -> list[EventView]:
-    """Newest events first, filtered by exact action, actor id or subject."""
-    qs: QuerySet[Event] = Event.objects.all()
-    if action:
-        qs = qs.filter(action=action)
-    if actor_id:
-        qs = qs.filter(actor_id=actor_id)
-    if subject:
-        qs = qs.filter(subject_type=subject[0], subject_id=str(subject[1]))
+    """Newest events first, filtered by action (``auth.`` = prefix), actor, subject, time."""
+    qs = _search(action=action, actor_id=actor_id, actor=actor, subject=subject,
+                 outcome=outcome, since=since, until=until)
+    if before_seq:
+        qs = qs.filter(seq__lt=before_seq)
     return [_view(e) for e in qs.order_by("-seq")[:limit]]
+
+
+def event_export(**filters: object) -> Iterator[EventView]:
+    """Every matching event in sequence order, streamed in chunks (for CSV/JSONL export)."""
+    last = 0
+    while True:
+        batch = list(_search(**filters).filter(seq__gt=last).order_by("seq")[:2000])  # type: ignore[arg-type]
+        if not batch:
+            return
+        for e in batch:
+            yield _view(e)
+        last = batch[-1].seq
+
+
+def head_latest() -> TreeHeadView | None:
+    """The newest signed tree head."""
+    h = TreeHead.objects.order_by("-size", "-id").first()
+    return _head(h) if h else None
+
+
+def head_list(*, limit: int = 50) -> list[TreeHeadView]:
+    """The newest signed heads, newest first."""
+    return [_head(h) for h in TreeHead.objects.order_by("-size", "-id")[:limit]]
+
+
+def _head(h: TreeHead) -> TreeHeadView:
+    return TreeHeadView(size=h.size, root_hash=h.root_hash, signed_at=h.signed_at,
+                        key_id=h.key_id, signature=h.signature)
+
+
+def verification_latest() -> VerificationRunView | None:
+    """The last finished verification run."""
+    r = VerificationRun.objects.filter(finished_at__isnull=False).order_by("-id").first()
+    if r is None:
+        return None
+    return VerificationRunView(started_at=r.started_at, finished_at=r.finished_at,
+                               from_seq=r.from_seq, ok=r.ok, events_checked=r.events_checked,
+                               heads_checked=r.heads_checked, first_bad_seq=r.first_bad_seq,
+                               problems=list(r.problems), triggered_by=r.triggered_by)
+
+
+def event_batch_after(*, after_seq: int, limit: int = 500) -> list[EventView]:
+    """Events with seq > after_seq in sequence order, at most ``limit``: the consumer read path.
+
+    Every consumer (SIEM forwarder, detection, metrics) reads the log through this with its own
+    cursor; the log is gap-free, so a consumer that advances its cursor to the last seq it
+    handled sees every event exactly once per successful pass (at-least-once on retries).
+    """
+    qs = Event.objects.filter(seq__gt=after_seq).order_by("seq")[:limit]
+    return [_view(e) for e in qs]
+
+
+def last_seq() -> int:
+    """The sequence number of the newest event (0 for an empty log)."""
+    from safeguard.audit.models import Sequence
+
+    row = Sequence.objects.filter(id=1).first()
+    return row.last_seq if row else 0

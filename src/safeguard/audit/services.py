@@ -1,23 +1,29 @@
-"""The one way to write the audit log (R-IR-5, R-OPS-8).
+"""Writes of the audit log (R-IR-5, R-OPS-8): ``record`` is the one way in; tree heads are signed.
 
-``record`` must be called inside the transaction of the action it describes, so the action and its
-event commit or roll back together. Appends are serialised through a row lock on the sequence
-counter, so concurrent writers produce one gap-free total order.
+``record`` must be called inside the transaction of the action it describes, so the action and
+its event commit or roll back together. Appends are serialised through a row lock on the
+sequence row, so concurrent writers — any number of web and worker processes — produce one
+gap-free total order. Each append also extends the Merkle tree: the event's leaf hash, the
+nodes it completes, and the frontier, all in the same transaction.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
-from safeguard.audit import context
-from safeguard.audit.contracts import Actor
-from safeguard.audit.models import Event, Sequence
+from safeguard.audit import context, merkle, signing
+from safeguard.audit.contracts import Actor, AuditError, TreeHeadView
+from safeguard.audit.entries import canonical_entry, normalise_data, normalise_ip
+from safeguard.audit.models import Event, Node, Sequence, TreeHead
 
-_OUTCOMES = {"success", "failure", "denied"}
+logger = logging.getLogger(__name__)
+
+OUTCOMES = frozenset({"success", "failure", "denied"})
 
 
 def record(
@@ -28,29 +34,83 @@ def record(
     outcome: str = "success",
     data: Mapping[str, Any] | None = None,
 ) -> int:
-    """Append one event and return its sequence number; joins the caller's transaction."""
-    if outcome not in _OUTCOMES:
-        raise ValueError(f"outcome must be one of {sorted(_OUTCOMES)}")
-    if not action or "." not in action:
+    """Append one event and return its sequence number; joins the caller's transaction.
+
+    ``data`` holds ids and screened values only — never customer PII or card numbers.
+    """
+    if outcome not in OUTCOMES:
+        raise ValueError(f"outcome must be one of {sorted(OUTCOMES)}")
+    if not action or "." not in action or len(action) > 80:
         raise ValueError("action must be a dotted name such as 'case.viewed'")
     ctx = context.current()
+    fields = {
+        "at": timezone.now(),
+        "actor_kind": actor.kind,
+        "actor_id": actor.id[:64],
+        "actor_label": actor.label[:254],
+        "action": action,
+        "subject_type": subject[0][:40] if subject else "",
+        "subject_id": str(subject[1])[:64] if subject else "",
+        "outcome": outcome,
+        "source_ip": normalise_ip(ctx.source_ip),
+        "user_agent": ctx.user_agent[:400],
+        "request_id": ctx.request_id[:64],
+        "data": normalise_data(dict(data or {})),
+    }
     with transaction.atomic():
-        counter, _ = Sequence.objects.select_for_update().get_or_create(id=1)
-        counter.last_seq += 1
-        counter.save(update_fields=["last_seq"])
-        Event.objects.create(
-            seq=counter.last_seq,
-            at=timezone.now(),
-            actor_kind=actor.kind,
-            actor_id=actor.id,
-            actor_label=actor.label[:254],
-            action=action,
-            subject_type=subject[0] if subject else "",
-            subject_id=str(subject[1]) if subject else "",
-            outcome=outcome,
-            source_ip=ctx.source_ip,
-            user_agent=ctx.user_agent,
-            request_id=ctx.request_id,
-            data=dict(data or {}),
-        )
-    return counter.last_seq
+        counter = Sequence.objects.select_for_update().filter(id=1).first()
+        if counter is None:
+            Sequence.objects.get_or_create(id=1)
+            counter = Sequence.objects.select_for_update().get(id=1)
+        seq = counter.last_seq + 1
+        frontier = merkle.CompactRange.from_hex(counter.last_seq, counter.frontier)
+        leaf = merkle.leaf_hash(canonical_entry(seq=seq, **fields))
+        completed = frontier.append(leaf)
+        Event.objects.create(seq=seq, leaf_hash=leaf.hex(), **fields)
+        if len(completed) > 1:
+            Node.objects.bulk_create(
+                [Node(level=n.level, index=n.index, hash=n.hash.hex()) for n in completed[1:]])
+        counter.last_seq = seq
+        counter.frontier = frontier.to_hex()
+        counter.save(update_fields=["last_seq", "frontier"])
+    return seq
+
+
+def _head_view(h: TreeHead) -> TreeHeadView:
+    return TreeHeadView(size=h.size, root_hash=h.root_hash, signed_at=h.signed_at,
+                        key_id=h.key_id, signature=h.signature)
+
+
+@transaction.atomic
+def head_sign(*, force: bool = False) -> TreeHeadView | None:
+    """Sign the current tree if it grew since the last head (or always with ``force``).
+
+    The new head is checked for consistency with the previous one through a consistency proof
+    from stored nodes; an inconsistent tree is refused loudly, not signed.
+    """
+    counter = Sequence.objects.select_for_update().filter(id=1).first()
+    size = counter.last_seq if counter else 0
+    root = merkle.CompactRange.from_hex(size, counter.frontier if counter else []).root()
+    previous = TreeHead.objects.order_by("-size", "-id").first()
+    if previous is not None and previous.size == size and not force:
+        return None
+    if previous is not None and previous.size > 0:
+        from safeguard.audit import proofs
+
+        path = proofs.consistency_path(previous.size, size)
+        if not merkle.verify_consistency(previous.size, size, bytes.fromhex(previous.root_hash),
+                                         root, path):
+            logger.error("audit.head_inconsistent", extra={"previous": previous.size,
+                                                           "size": size})
+            raise AuditError(f"The tree at size {size} is not consistent with the signed head "
+                             f"at size {previous.size}: the log was altered.")
+    signer = signing.get_signer()
+    now = timezone.now()
+    from safeguard.audit.entries import format_time
+
+    message = signing.head_message(size=size, root_hash=root.hex(),
+                                   signed_at_iso=format_time(now))
+    head = TreeHead.objects.create(size=size, root_hash=root.hex(), signed_at=now,
+                                   key_id=signer.key_id,
+                                   signature=signing.b64(signer.sign(message)))
+    return _head_view(head)

@@ -1,0 +1,136 @@
+"""Audit pages: verification status with live progress, event search, export (R-IR-5).
+
+An entry point: it uses the accounts guards (the one upward edge import-linter allows for
+audit's entry points; the audit core imports no domain app).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from datetime import datetime, time
+from typing import Any
+
+from django import forms
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from safeguard.accounts.guards import permission_required, request_actor, request_permissions
+from safeguard.audit import selectors, services, tasks, verification
+from safeguard.audit.contracts import EventView
+from safeguard.audit.models import VerificationRun
+from safeguard.audit.permissions import EVENTS_VIEW, VERIFY
+
+
+class SearchForm(forms.Form):
+    actor = forms.CharField(required=False, max_length=254, label="Actor contains")
+    action = forms.CharField(required=False, max_length=80,
+                             help_text="Exact, or a prefix ending in a dot: auth.")
+    subject_type = forms.CharField(required=False, max_length=40)
+    subject_id = forms.CharField(required=False, max_length=64)
+    outcome = forms.ChoiceField(required=False, choices=[("", "any"), ("success", "success"),
+                                                         ("failure", "failure"),
+                                                         ("denied", "denied")])
+    since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}),
+                            help_text="inclusive")
+
+    def filters(self) -> dict[str, Any]:
+        d = self.cleaned_data
+        tz = timezone.get_current_timezone()
+        return {
+            "actor": d["actor"] or None, "action": d["action"] or None,
+            "subject": (d["subject_type"], d["subject_id"]) if d["subject_type"] else None,
+            "outcome": d["outcome"] or None,
+            "since": datetime.combine(d["since"], time.min, tz) if d["since"] else None,
+            "until": (datetime.combine(d["until"], time.max, tz) if d["until"] else None),
+        }
+
+
+@permission_required(EVENTS_VIEW)
+def index(request: HttpRequest) -> HttpResponse:
+    """Verification status and event search."""
+    form = SearchForm(request.GET or None)
+    events: list[EventView] = []
+    before = request.GET.get("before_seq")
+    if form.is_valid() or not request.GET:
+        filters = form.filters() if request.GET else {}
+        events = selectors.event_list(before_seq=int(before) if before and before.isdigit()
+                                      else None, limit=50, **filters)
+    query = request.GET.copy()
+    query.pop("before_seq", None)
+    return render(request, "audit/index.html", {
+        "form": form, "events": events, "query": query.urlencode(),
+        "next_before": events[-1].seq if len(events) == 50 else None,
+        "head": selectors.head_latest(), "last_seq": selectors.last_seq(),
+        "run": selectors.verification_latest(),
+        "pending": VerificationRun.objects.filter(finished_at__isnull=True).order_by("-id").first(),
+        "can_verify": VERIFY in request_permissions(request),
+    })
+
+
+@permission_required(VERIFY)
+@require_POST
+def verify_start(request: HttpRequest) -> HttpResponse:
+    """Start a full verification in the background; the page shows its progress."""
+    actor = request_actor(request)
+    with transaction.atomic():
+        run_id = verification.run_start(triggered_by=f"{actor.kind}:{actor.label}")
+        services.record(action="audit.verification_started", actor=actor,
+                        subject=("verification", run_id))
+    transaction.on_commit(lambda: tasks.verify_run(run_id))
+    return redirect("audit:index")
+
+
+@permission_required(VERIFY)
+def run_progress(request: HttpRequest, run_id: int) -> HttpResponse:
+    """HTMX partial: progress of a verification run (polled every second until done)."""
+    run = get_object_or_404(VerificationRun, id=run_id)
+    total = selectors.last_seq()
+    return render(request, "audit/_run.html", {"run": run, "total": total})
+
+
+def _rows(events: Iterator[EventView], fmt: str) -> Iterator[str]:
+    header = ["seq", "at", "actor_kind", "actor_id", "actor_label", "action", "subject_type",
+              "subject_id", "outcome", "source_ip", "request_id", "data"]
+    if fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        writer.writerow(header)
+        yield buf.getvalue()
+    for e in events:
+        row = [e.seq, e.at.isoformat(), e.actor.kind, e.actor.id, e.actor.label, e.action,
+               e.subject_type, e.subject_id, e.outcome, e.source_ip or "", e.request_id,
+               json.dumps(e.data, sort_keys=True)]
+        if fmt == "csv":
+            buf = io.StringIO()
+            csv.writer(buf).writerow(row)
+            yield buf.getvalue()
+        else:
+            yield json.dumps(dict(zip(header, row[:-1], strict=False)) | {"data": e.data}) + "\n"
+
+
+@permission_required(EVENTS_VIEW)
+def export(request: HttpRequest) -> HttpResponse:
+    """Stream the matching events as CSV or JSON lines; the export itself is audited."""
+    form = SearchForm(request.GET)
+    fmt = request.GET.get("format", "csv")
+    if fmt not in ("csv", "jsonl") or not form.is_valid():
+        return HttpResponse("Invalid filters or format (csv or jsonl).", status=400,
+                            content_type="text/plain")
+    filters = form.filters()
+    with transaction.atomic():
+        services.record(action="audit.exported", actor=request_actor(request),
+                        data={"format": fmt, "filters": {k: str(v) for k, v in filters.items()
+                                                         if v is not None}})
+    response = StreamingHttpResponse(_rows(selectors.event_export(**filters), fmt),
+                                     content_type="text/csv" if fmt == "csv"
+                                     else "application/x-ndjson")
+    stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
+    response["Content-Disposition"] = f'attachment; filename="audit-{stamp}.{fmt}"'
+    return response
