@@ -166,7 +166,7 @@ def consistency_proof_from(get_subtree: SubtreeLookup, old_size: int, new_size: 
     """PROOF(old_size, D[new_size]) asking `get_subtree` only tree-aligned ranges (R-IR-5).
 
     As for inclusion, each range is a perfect aligned subtree or (at most once) a right-edge
-    range [start, new_size), so a store answers with at most 2*ceil(log2 new_size) + 1 node reads.
+    range [start, new_size), so a store answers with at most 2*ceil(log2 new_size) node reads.
     """
     if old_size == new_size and old_size >= 0:
         return []
@@ -244,11 +244,8 @@ def verify_consistency(
     if not 0 <= old_size <= new_size or any(len(c) != HASH_SIZE for c in proof):
         return False
     if old_size == new_size:
-        if proof:
-            return False
-        if old_size == 0:
-            return old_root == EMPTY_ROOT and new_root == EMPTY_ROOT
-        return old_root == new_root
+        expected = EMPTY_ROOT if old_size == 0 else old_root
+        return not proof and old_root == expected and new_root == expected
     if old_size == 0 or not proof:
         return False
     path = [old_root, *proof] if (old_size & (old_size - 1)) == 0 else list(proof)
