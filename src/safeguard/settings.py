@@ -113,6 +113,7 @@ INSTALLED_APPS = [
     # Ours, floor first (the layers of ARCHITECTURE.md).
     "safeguard.web",
     "safeguard.audit",
+    "safeguard.protection",
     "safeguard.accounts",
     "safeguard.ops",
 ]
@@ -142,7 +143,8 @@ WSGI_APPLICATION = "safeguard.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # Our templates win over allauth's (its layouts and login page are overridden here).
+        "DIRS": [BASE_DIR / "web" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -277,6 +279,53 @@ CONTENT_SECURITY_POLICY = {
         "form-action": [SELF],
     }
 }
+
+# --- Protection: screening, card vault, field encryption, keys (issue 4; docs/keys.md) ------
+# Where the key-encryption key (KEK) comes from: `dev` (a file in the data directory; demo and
+# tests only, refused in production), `local` (split knowledge: custodians' Shamir shares,
+# `safeguard keys unseal`) or `kms` (SAFEGUARD_KEK_URI: aws-kms://…, gcp-kms://…, hcvault://…).
+SAFEGUARD_KEK_PROVIDER = _env("SAFEGUARD_KEK_PROVIDER", "local" if PRODUCTION else "dev")
+if SAFEGUARD_KEK_PROVIDER not in {"dev", "local", "kms"}:
+    raise ImproperlyConfigured(
+        f"SAFEGUARD_KEK_PROVIDER must be dev, local or kms, got {SAFEGUARD_KEK_PROVIDER!r}"
+    )
+if PRODUCTION and SAFEGUARD_KEK_PROVIDER == "dev":
+    raise ImproperlyConfigured(
+        "SAFEGUARD_KEK_PROVIDER=dev keeps the master key beside the data: refused in production "
+        "(use local or kms, docs/keys.md)"
+    )
+SAFEGUARD_KEK_URI = _env("SAFEGUARD_KEK_URI")  # kms provider: the KMS key's URI (not a secret)
+SAFEGUARD_KMS_CREDENTIALS = _env("SAFEGUARD_KMS_CREDENTIALS")  # aws/gcp credentials file path
+SAFEGUARD_VAULT_ADDR = _env("SAFEGUARD_VAULT_ADDR", "https://127.0.0.1:8200")  # hcvault://
+SAFEGUARD_VAULT_TOKEN_FILE = _env("SAFEGUARD_VAULT_TOKEN_FILE")  # a file, never the token itself
+SAFEGUARD_DEV_KEK_FILE = Path(
+    _env("SAFEGUARD_DEV_KEK_FILE", str(DATA_DIR / "keys" / "dev-kek.json"))
+)
+# `safeguard keys unseal` leaves the KEK here for this machine's processes; keep it on tmpfs
+# (never on a disk or in a backup). /dev/shm is tmpfs on Linux.
+SAFEGUARD_KEK_RUNTIME_DIR = Path(
+    _env("SAFEGUARD_KEK_RUNTIME_DIR", "/dev/shm/safeguard")  # noqa: S108 - tmpfs on purpose
+)
+SAFEGUARD_KEY_ROTATION_DAYS = _env_int("SAFEGUARD_KEY_ROTATION_DAYS", 365)  # R-OPS-4: 12 months
+SAFEGUARD_KEYSET_CACHE_SECONDS = _env_int("SAFEGUARD_KEYSET_CACHE_SECONDS", 60)
+SAFEGUARD_REENCRYPT_BATCH = _env_int("SAFEGUARD_REENCRYPT_BATCH", 500)
+SAFEGUARD_DETOKENIZE_REASON_MIN = _env_int("SAFEGUARD_DETOKENIZE_REASON_MIN", 10)
+# Screening policy file; empty = src/safeguard/protection/policies.yaml (versioned with the code).
+SAFEGUARD_PROTECTION_POLICY_FILE = _env("SAFEGUARD_PROTECTION_POLICY_FILE")
+SAFEGUARD_SCANNER_DETECTORS_FILE = _env("SAFEGUARD_SCANNER_DETECTORS_FILE")  # custom detectors
+SAFEGUARD_SCANNER_REGIONS = [
+    r.strip().upper() for r in _env("SAFEGUARD_SCANNER_REGIONS", "US,GB").split(",") if r.strip()
+]
+SAFEGUARD_LOG_REDACT_TYPES = [
+    t.strip() for t in _env(
+        "SAFEGUARD_LOG_REDACT_TYPES", "PAN,CVV,EXPIRY,US_SSN,IBAN,UK_NINO,US_ROUTING"
+    ).split(",") if t.strip()
+]
+# Reported but never rewritten by `safeguard protection rescan --fix` (append-only logs).
+SAFEGUARD_RESCAN_READ_ONLY_MODELS = [
+    m.strip() for m in _env("SAFEGUARD_RESCAN_READ_ONLY_MODELS", "audit.event").split(",")
+    if m.strip()
+]
 
 # --- Static files (vendored, served by WhiteNoise; never a CDN) --------------------------
 STATIC_URL = "/static/"

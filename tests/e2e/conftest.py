@@ -8,13 +8,16 @@ chromium``; ``.ci/run`` installs it when missing). Without it these tests skip, 
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from django.core.cache import cache
+from django.db import connections
+
+from safeguard.accounts import services
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -40,36 +43,39 @@ def _chromium_missing_reason() -> str | None:
     return f"{CHROMIUM} is not installed; browser journeys need it ({hint}, as .ci/run does)"
 
 
-# Package scope, not session: Playwright's sync API leaves an asyncio loop marked as running on
-# this thread for as long as it lives, which would break any later test (outside tests/e2e) that
-# touches the ORM or calls asyncio.run(). Everything browser-related ends with this package.
+# Package scope, not session: while Playwright's sync API lives it marks its asyncio loop as
+# running on this thread (after every call), which changes how Django and asyncio behave for any
+# test that runs meanwhile. So the browser lives exactly as long as tests/e2e runs.
 @pytest.fixture(scope="package")
-def playwright() -> Iterator[sync_api.Playwright]:
+def browser(django_db_setup) -> Iterator[sync_api.Browser]:
     reason = _chromium_missing_reason()
     if reason:
         pytest.skip(reason)
+    # Django keeps connections per thread in sync code but per context once a loop runs: the test
+    # thread would get fresh connections, without the test database's serialized contents (so
+    # serialized_rollback would restore nothing). Keep using the ones pytest-django set up.
+    originals = {alias: connections[alias] for alias in connections}
     with pytest.MonkeyPatch.context() as mp, sync_api.sync_playwright() as p:
-        # That running loop makes Django refuse ORM calls made on this thread (factories,
-        # assertions) as "async unsafe". Nothing here is async: the live server answers from
-        # its own thread, and the test waits on the browser while it does.
+        # With the loop marked running, Django refuses ORM calls on this thread (factories,
+        # assertions) as "async unsafe". Nothing here is async: the live server answers from its
+        # own thread while the test waits on the browser.
         mp.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        yield p
-
-
-@pytest.fixture(scope="package")
-def browser(playwright: sync_api.Playwright) -> Iterator[sync_api.Browser]:
-    browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-    yield browser
-    browser.close()
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        assert asyncio._get_running_loop() is not None  # the per-context mode the pin is for
+        for alias, connection in originals.items():
+            connections[alias] = connection
+        yield browser
+        browser.close()
+    assert asyncio._get_running_loop() is None  # the rest of the suite runs in sync mode again
 
 
 @pytest.fixture(autouse=True)
-def _fresh_cache() -> Iterator[None]:
-    # Throttling counters and allauth's used-TOTP-code markers live in the cache and are keyed
-    # by user id, which the database may hand out again after a transactional flush.
-    cache.clear()
-    yield
-    cache.clear()
+def _builtin_roles(transactional_db) -> None:
+    # The live server needs committed data, so every test here is transactional, and the flush
+    # that ends one also empties the rows migrations made; put back the built-in roles.
+    # (serialized_rollback would instead break when a non-serialized transactional test elsewhere
+    # in the suite has recreated the content types with new ids.)
+    services.roles_ensure_builtin()
 
 
 @pytest.fixture
@@ -77,6 +83,9 @@ def page(browser: sync_api.Browser, live_server) -> Iterator[sync_api.Page]:
     """A fresh browser context (no cookies) per test, pointed at the live server."""
     context = browser.new_context(base_url=live_server.url)
     context.set_default_timeout(STEP_TIMEOUT_MS)
+    # Chromium fetches /favicon.ico in the background after each page; answered by Django, that
+    # request would touch the database (session) while the test thread may be querying it.
+    context.route("**/favicon.ico", lambda route: route.fulfill(status=204))
     page = context.new_page()
     yield page
     context.close()
