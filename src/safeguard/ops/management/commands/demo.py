@@ -7,12 +7,18 @@ order (then INSTALLED_APPS order), so later issues add their demo data without t
 from __future__ import annotations
 
 import importlib
+import signal
+from types import FrameType
 from typing import Any
 
 from django.apps import apps
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
 
 
 def demo_loaders() -> list[Any]:
@@ -57,6 +63,10 @@ class Command(BaseCommand):
 
         consumer = HUEY.create_consumer(workers=2, worker_type="thread", periodic=True)
         consumer.start()
+        # Huey's start() installs handlers meant for its own run loop, which we do not use:
+        # put back ones that stop this process (the web server, then the consumer below).
+        signal.signal(signal.SIGTERM, _interrupt)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         self.stdout.write(f"Jobs: embedded Huey consumer ({type(HUEY).__name__}) started.")
         self.stdout.write(self.style.SUCCESS(f"Serving on http://127.0.0.1:{port}/"))
         try:
