@@ -30,6 +30,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 
 from safeguard.accounts import rbac, selectors
+from safeguard.accounts.contracts import Principal
 from safeguard.audit import services as audit
 from safeguard.audit.contracts import Actor
 
@@ -54,6 +55,15 @@ def request_actor(request: HttpRequest) -> Actor:
     if user.is_authenticated:
         return Actor(kind="user", id=str(user.pk), label=user.email)  # type: ignore[union-attr]
     return Actor.anonymous()
+
+
+def request_principal(request: HttpRequest) -> Principal:
+    """The signed-in user of a page request as a Principal (what selectors scope by)."""
+    user = request.user
+    if not user.is_authenticated:
+        raise PermissionDenied("Sign in first.")
+    return Principal(user_id=user.pk, email=user.email,  # type: ignore[union-attr]
+                     permissions=request_permissions(request), via="session")
 
 
 def declared_permission(view: Callable[..., Any]) -> str | None:
