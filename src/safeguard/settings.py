@@ -390,6 +390,15 @@ SAFEGUARD_AUDIT_KEY_FILE = _env("SAFEGUARD_AUDIT_KEY_FILE", str(DATA_DIR / "audi
 SAFEGUARD_AUDIT_TRUSTED_KEYS = [p for p in _env("SAFEGUARD_AUDIT_TRUSTED_KEYS").split(",") if p]
 # Each signed head is appended here (JSON lines); point it at storage the DBA cannot rewrite.
 SAFEGUARD_AUDIT_WITNESS_FILE = _env("SAFEGUARD_AUDIT_WITNESS_FILE", "")
+# ... and/or to a syslog peer: syslog+tcp://HOST:PORT or syslog+tls://HOST:PORT.
+SAFEGUARD_AUDIT_WITNESS_SYSLOG = _env("SAFEGUARD_AUDIT_WITNESS_SYSLOG", "")
+
+# --- SIEM export (docs/siem.md, R-OPS-6) ------------------------------------------------------
+# Forwarders the periodic job runs: "NAME=FORMAT@URL,..." (empty: none).
+SAFEGUARD_SIEM_SINKS = _env("SAFEGUARD_SIEM_SINKS", "")
+SAFEGUARD_SIEM_TLS_CA = _env("SAFEGUARD_SIEM_TLS_CA", "")  # default: the system trust store
+SAFEGUARD_SIEM_TLS_CERT = _env("SAFEGUARD_SIEM_TLS_CERT", "")  # client cert for mutual TLS
+SAFEGUARD_SIEM_TLS_KEY = _env("SAFEGUARD_SIEM_TLS_KEY", "")
 
 SILENCED_SYSTEM_CHECKS: list[str] = []
 if PRODUCTION and not SECURE_HSTS_PRELOAD:

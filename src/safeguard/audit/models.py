@@ -82,3 +82,7 @@ class VerificationRun(models.Model):
     first_bad_seq = models.BigIntegerField(null=True, blank=True)
     problems = models.JSONField(default=list)
     triggered_by = models.CharField(max_length=254, blank=True)
+
+
+# The SIEM forwarder's cursor lives in its own module; imported here so Django registers it.
+from safeguard.audit.siem.models import ForwarderCursor  # noqa: E402, F401

@@ -12,28 +12,48 @@ from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task, lock_task
 
 from safeguard.audit import services
+from safeguard.audit.siem import tasks as _siem_tasks  # noqa: F401 - registers the SIEM job
 from safeguard.audit.contracts import TreeHeadView
 
 logger = logging.getLogger(__name__)
 
 
 def witness_export(head: TreeHeadView) -> None:
-    """Append the head to the external witness file (SAFEGUARD_AUDIT_WITNESS_FILE), fsynced.
+    """Hand a signed head to the external witnesses: a file (SAFEGUARD_AUDIT_WITNESS_FILE,
+    fsynced JSON lines) and/or a syslog peer (SAFEGUARD_AUDIT_WITNESS_SYSLOG, a sink URL).
 
-    Point it at storage the database administrator cannot rewrite (another host, WORM bucket
-    mount, a syslog pipe): comparing it with the log detects a rewritten history.
+    Point them at storage the database administrator cannot rewrite (another host, a WORM
+    mount, the SIEM): comparing them with the log detects a rewritten history.
     """
+    doc = {"size": head.size, "root_hash": head.root_hash,
+           "signed_at": head.signed_at.isoformat(), "key_id": head.key_id,
+           "signature": head.signature}
+    line = json.dumps(doc, sort_keys=True)
     path = getattr(settings, "SAFEGUARD_AUDIT_WITNESS_FILE", "")
-    if not path:
-        return
-    line = json.dumps({"size": head.size, "root_hash": head.root_hash,
-                       "signed_at": head.signed_at.isoformat(), "key_id": head.key_id,
-                       "signature": head.signature}, sort_keys=True)
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a", encoding="utf-8") as fh:
-        fh.write(line + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
+    if path:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(line + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+    url = getattr(settings, "SAFEGUARD_AUDIT_WITNESS_SYSLOG", "")
+    if url:
+        from safeguard.audit.contracts import Actor, EventView
+        from safeguard.audit.siem import config as siem_config
+        from safeguard.audit.siem import sinks
+
+        spec = sinks.parse_sink_url(url)
+        tls = siem_config.tls_context() if spec.scheme == "syslog+tls" else None
+        sink = sinks.build_sink(spec, fmt="ocsf", tls=tls)
+        # A head travels as a pseudo-event: MSGID audit.tree_head, seq = tree size.
+        event = EventView(seq=head.size, at=head.signed_at, actor=Actor.system("audit"),
+                          action="audit.tree_head", subject_type="", subject_id="",
+                          outcome="success", source_ip=None, user_agent="", request_id="",
+                          data=doc)
+        try:
+            sink.send([sinks.Record(event=event, payload=line)])
+        finally:
+            sink.close()
 
 
 @db_periodic_task(crontab(minute="*"), name="audit.sign_tree_head")
