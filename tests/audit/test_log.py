@@ -56,7 +56,8 @@ def test_sequence_numbers_are_gap_free_and_root_matches_the_rfc_reference():
     seqs = _append(37)
     assert seqs == list(range(1, 38))
     head = services.head_sign()
-    assert head is not None and head.size == 37
+    assert head is not None
+    assert head.size == 37
     assert head.root_hash == merkle.root_hash(_entries()).hex()
 
 
@@ -120,7 +121,7 @@ def test_reordered_rows_are_located():
     with triggers_bypassed() as cursor:
         for seq, other in ((8, b), (12, a)):
             cursor.execute("UPDATE audit_event SET subject_id = %s, data = %s WHERE seq = %s",
-                           [other.subject_id, '{"i": %s}' % other.data["i"], seq])
+                           [other.subject_id, '{{"i": {}}}'.format(other.data["i"]), seq])
     report = verification.verify()
     assert (report.first_bad_seq, report.problems[0].kind) == (8, "content")
 
@@ -245,9 +246,8 @@ def test_concurrent_appends_stay_gap_free():
 
 
 def test_foundation_actions_are_in_the_log():
-    from tests.factories import SYSTEM, make_user
-
     from safeguard.accounts import services as accounts
+    from tests.factories import SYSTEM, make_user
 
     admin = make_user(roles=("administrator",))
     accounts.token_issue(actor=SYSTEM, user_id=admin.id, name="x", scopes=["ops.health"],

@@ -8,7 +8,6 @@ import pytest
 
 from safeguard.audit import services, tasks
 from safeguard.audit.contracts import Actor
-from tests.audit.test_siem_syslog import rsyslog  # noqa: F401 - the real rsyslog fixture
 
 pytestmark = pytest.mark.django_db
 

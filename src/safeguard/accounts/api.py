@@ -8,7 +8,7 @@ from django.http import HttpRequest
 from ninja import Router, Schema, Status
 from pydantic import Field
 
-from safeguard.accounts import permissions as P
+from safeguard.accounts import permissions as perm
 from safeguard.accounts import rbac, selectors, services
 from safeguard.accounts.api_guards import access
 from safeguard.accounts.contracts import Principal, TokenView
@@ -78,20 +78,20 @@ def me(request: HttpRequest) -> MeOut:
                  mfa=list(user.mfa_types))
 
 
-@router.get("/permissions", response=list[PermissionOut], auth=access(P.USERS_VIEW))
+@router.get("/permissions", response=list[PermissionOut], auth=access(perm.USERS_VIEW))
 def permission_list(request: HttpRequest) -> list[PermissionOut]:
     return [PermissionOut(codename=p.codename, label=p.label, read_only=p.read_only,
                           roles=sorted(p.roles)) for p in rbac.all_permissions()]
 
 
-@router.get("/tokens", response=TokenPage, auth=access(P.TOKENS_MANAGE))
+@router.get("/tokens", response=TokenPage, auth=access(perm.TOKENS_MANAGE))
 def token_list(request: HttpRequest, cursor: str | None = None, limit: int = 50) -> TokenPage:
     """API tokens (never their secrets), by id, cursor-paginated."""
     page = selectors.token_page(cursor=cursor, limit=limit)
     return TokenPage(items=[_token_out(t) for t in page.items], next_cursor=page.next_cursor)
 
 
-@router.post("/tokens", response={201: TokenIssuedOut}, auth=access(P.TOKENS_MANAGE))
+@router.post("/tokens", response={201: TokenIssuedOut}, auth=access(perm.TOKENS_MANAGE))
 def token_create(request: HttpRequest, body: TokenIn) -> Status:
     principal: Principal = request.auth  # type: ignore[attr-defined]
     issued = services.token_issue(actor=principal.actor, user_id=body.user_id, name=body.name,
@@ -99,7 +99,7 @@ def token_create(request: HttpRequest, body: TokenIn) -> Status:
     return Status(201, TokenIssuedOut(token=_token_out(issued.token), secret=issued.secret))
 
 
-@router.delete("/tokens/{token_id}", response={204: None}, auth=access(P.TOKENS_MANAGE))
+@router.delete("/tokens/{token_id}", response={204: None}, auth=access(perm.TOKENS_MANAGE))
 def token_revoke(request: HttpRequest, token_id: int) -> Status:
     principal: Principal = request.auth  # type: ignore[attr-defined]
     services.token_revoke(actor=principal.actor, token_id=token_id, reason="revoked via API")

@@ -71,7 +71,7 @@ def authenticate(request: HttpRequest) -> Principal | None:
             raise PermissionDenied("CSRF check failed: send the X-CSRFToken header.")
     from safeguard.accounts.guards import request_permissions
 
-    return Principal(user_id=user.pk, email=user.email,  # type: ignore[union-attr]
+    return Principal(user_id=user.pk, email=user.email,
                      permissions=request_permissions(request), via="session")
 
 

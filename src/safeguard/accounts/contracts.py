@@ -79,7 +79,7 @@ class TokenView:
 
 @dataclass(frozen=True)
 class IssuedToken:
-    """A freshly issued token: ``secret`` is the only time the full token exists outside a client."""
+    """A fresh token: ``secret`` is the only time the full token exists outside its client."""
 
     token: TokenView
     secret: str

@@ -24,7 +24,7 @@ from safeguard.accounts.models import User
 from safeguard.audit.contracts import Actor
 
 ORDER = 10
-DEMO_PASSWORD = "Safeguard-demo-2026"
+DEMO_PASSWORD = "Safeguard-demo-2026"  # noqa: S105 - published on purpose, demo mode only
 DEMO_USERS: tuple[tuple[str, str, str], ...] = (
     ("admin@demo.safeguard.test", "Ada Admin", "administrator"),
     ("agent@demo.safeguard.test", "Alex Agent", "agent"),
@@ -65,7 +65,7 @@ def load(*, say: Callable[[str], None] = print) -> None:
         actor=actor, name="Northwind Contact Centre (demo)", dpo_name="Dana Protection",
         dpo_email="dpo@demo.safeguard.test", security_hotline="+44 20 7946 0000",
         security_email="security@demo.safeguard.test")
-    say("Demo users (password for all: %s):" % DEMO_PASSWORD)
+    say(f"Demo users (password for all: {DEMO_PASSWORD}):")
     for email, _, role in DEMO_USERS:
         say(f"  {role:<20} {email}")
     say("Second factor: each has TOTP enrolled; get the current code with "

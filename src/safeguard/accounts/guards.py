@@ -53,7 +53,7 @@ def request_actor(request: HttpRequest) -> Actor:
     """The audit actor for a page request."""
     user = request.user
     if user.is_authenticated:
-        return Actor(kind="user", id=str(user.pk), label=user.email)  # type: ignore[union-attr]
+        return Actor(kind="user", id=str(user.pk), label=user.email)
     return Actor.anonymous()
 
 
@@ -62,7 +62,7 @@ def request_principal(request: HttpRequest) -> Principal:
     user = request.user
     if not user.is_authenticated:
         raise PermissionDenied("Sign in first.")
-    return Principal(user_id=user.pk, email=user.email,  # type: ignore[union-attr]
+    return Principal(user_id=user.pk, email=user.email,
                      permissions=request_permissions(request), via="session")
 
 
@@ -82,7 +82,7 @@ def permission_required(codename: str) -> Callable[[View], View]:
             if not rbac.is_known(codename):
                 raise ImproperlyConfigured(f"{view.__qualname__} declares unknown {codename!r}")
             if codename == rbac.PUBLIC:
-                return view(request, *args, **kwargs)  # type: ignore[no-any-return]
+                return view(request, *args, **kwargs)
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
             if codename != rbac.AUTHENTICATED and codename not in request_permissions(request):
@@ -90,7 +90,7 @@ def permission_required(codename: str) -> Callable[[View], View]:
                              outcome="denied", data={"permission": codename,
                                                      "path": request.path[:200]})
                 raise PermissionDenied(f"This page needs the permission {codename}.")
-            return view(request, *args, **kwargs)  # type: ignore[no-any-return]
+            return view(request, *args, **kwargs)
 
         setattr(wrapped, PERMISSION_ATTR, codename)
         return wrapped  # type: ignore[return-value]
@@ -114,7 +114,7 @@ def has_recent_mfa(request: HttpRequest, minutes: int | None = None) -> bool:
     now = time.time()
     return any(
         r.get("method") == "mfa" and now - float(r.get("at", 0)) < window
-        for r in get_authentication_records(request, request.user)  # type: ignore[arg-type]
+        for r in get_authentication_records(request, request.user)
     )
 
 
@@ -129,7 +129,7 @@ def step_up_required(view: View) -> View:
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if request.user.is_authenticated and not has_recent_mfa(request):
             return suspend_request(request, reverse("mfa_reauthenticate"))
-        return view(request, *args, **kwargs)  # type: ignore[no-any-return]
+        return view(request, *args, **kwargs)
 
     wrapped.safeguard_step_up = True  # type: ignore[attr-defined]
     return wrapped  # type: ignore[return-value]

@@ -1,4 +1,4 @@
-"""Session gates that allauth has no switch for: idle timeout and the MFA enrolment gate (R-OPS-1)."""
+"""Session gates allauth has no switch for: idle timeout and the MFA enrolment gate (R-OPS-1)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.db import models
@@ -38,7 +38,7 @@ class User(AbstractBaseUser):
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
     class Meta:
         constraints = [models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci")]
@@ -85,6 +85,9 @@ class RoleAssignment(models.Model):
             models.UniqueConstraint(fields=["user", "role"], name="accounts_roleassignment_once")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.user_id} holds {self.role_id}"
+
 
 class ApiToken(models.Model):
     """An API credential: only a SHA-256 of the secret is stored; the secret is shown once."""
@@ -122,3 +125,6 @@ class Organisation(models.Model):
     class Meta:
         constraints = [models.CheckConstraint(condition=models.Q(id=1),
                                               name="accounts_organisation_singleton")]
+
+    def __str__(self) -> str:
+        return self.name

@@ -15,8 +15,8 @@ from safeguard.accounts.contracts import (
     UserView,
 )
 from safeguard.accounts.enums import MFAState
-from safeguard.web.pagination import Page, paginate
 from safeguard.accounts.models import ApiToken, Organisation, Role, RoleAssignment, User
+from safeguard.web.pagination import Page, paginate
 
 # Types that count as a second factor; recovery codes are a fallback, not an enrolment.
 FACTOR_TYPES = (Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN)
@@ -80,7 +80,8 @@ def _user_view(u: User) -> UserView:
         is_active=u.is_active,
         is_service_account=u.is_service_account,
         roles=tuple(sorted(a.role.slug for a in u.role_assignments.all())),
-        mfa_types=tuple(sorted({a.type for a in u.authenticator_set.all()
+        # allauth's reverse accessor is not in the stubs
+        mfa_types=tuple(sorted({a.type for a in u.authenticator_set.all()  # type: ignore[attr-defined]
                                 if a.type in FACTOR_TYPES})),
         date_joined=u.date_joined,
         disabled_at=u.disabled_at,

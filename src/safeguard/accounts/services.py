@@ -40,7 +40,7 @@ from safeguard.accounts.models import ApiToken, Organisation, Role, RoleAssignme
 from safeguard.audit import services as audit
 from safeguard.audit.contracts import Actor
 
-TOKEN_PREFIX = "sgt_"
+TOKEN_PREFIX = "sgt_"  # noqa: S105 - a public prefix, not a secret
 
 
 # --- roles ---------------------------------------------------------------------------------

@@ -9,12 +9,13 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from safeguard.accounts import forms, rbac, selectors, services
-from safeguard.accounts import permissions as P
+from safeguard.accounts import permissions as perm
 from safeguard.accounts.guards import (
     authenticated,
     permission_required,
     request_actor,
     request_permissions,
+    request_principal,
     step_up_required,
 )
 from safeguard.web.errors import ApplicationError
@@ -23,9 +24,9 @@ from safeguard.web.errors import ApplicationError
 @authenticated
 def me(request: HttpRequest) -> HttpResponse:
     """The signed-in user's own profile: roles, effective permissions, factors, sessions."""
-    user = selectors.user_get(user_id=request.user.pk)
+    user = selectors.user_get(user_id=request_principal(request).user_id)
     perms = request_permissions(request)
-    sessions = UserSession.objects.purge_and_list(request.user)  # type: ignore[arg-type]
+    sessions = UserSession.objects.purge_and_list(request.user)
     return render(request, "accounts/me.html", {
         "profile": user,
         "permissions": [p for p in rbac.all_permissions() if p.codename in perms],
@@ -38,7 +39,8 @@ def me(request: HttpRequest) -> HttpResponse:
 @require_POST
 def session_revoke(request: HttpRequest) -> HttpResponse:
     key = request.POST.get("session_key", "")
-    if services.session_revoke(actor=request_actor(request), user_id=request.user.pk,
+    if services.session_revoke(actor=request_actor(request),
+                               user_id=request_principal(request).user_id,
                                session_key=key):
         messages.success(request, "Session ended.")
     else:
@@ -53,15 +55,15 @@ def mfa_required(request: HttpRequest) -> HttpResponse:
                   {"state": getattr(request, "mfa_state", None)})
 
 
-@permission_required(P.USERS_VIEW)
+@permission_required(perm.USERS_VIEW)
 def user_list(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/user_list.html", {
         "users": selectors.user_list(), "coverage": selectors.mfa_coverage(),
-        "can_manage": P.USERS_MANAGE in request_permissions(request),
+        "can_manage": perm.USERS_MANAGE in request_permissions(request),
     })
 
 
-@permission_required(P.USERS_VIEW)
+@permission_required(perm.USERS_VIEW)
 def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
     """One user: roles, effective permissions with the roles that grant each, factors."""
     try:
@@ -74,12 +76,12 @@ def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
             for p in rbac.all_permissions() if p.codename in effective]
     return render(request, "accounts/user_detail.html", {
         "profile": user, "rows": rows, "all_roles": selectors.role_list(),
-        "can_manage": P.USERS_MANAGE in request_permissions(request),
+        "can_manage": perm.USERS_MANAGE in request_permissions(request),
         "disable_form": forms.DisableForm(),
     })
 
 
-@permission_required(P.USERS_MANAGE)
+@permission_required(perm.USERS_MANAGE)
 @step_up_required
 @require_http_methods(["GET", "POST"])
 def user_create(request: HttpRequest) -> HttpResponse:
@@ -122,43 +124,43 @@ def _user_action(request: HttpRequest, user_id: int, action: str) -> HttpRespons
     return redirect("accounts:user_detail", user_id=user_id)
 
 
-@permission_required(P.USERS_MANAGE)
+@permission_required(perm.USERS_MANAGE)
 @step_up_required
 @require_POST
 def user_role_grant(request: HttpRequest, user_id: int) -> HttpResponse:
     return _user_action(request, user_id, "grant")
 
 
-@permission_required(P.USERS_MANAGE)
+@permission_required(perm.USERS_MANAGE)
 @step_up_required
 @require_POST
 def user_role_revoke(request: HttpRequest, user_id: int) -> HttpResponse:
     return _user_action(request, user_id, "revoke")
 
 
-@permission_required(P.USERS_MANAGE)
+@permission_required(perm.USERS_MANAGE)
 @step_up_required
 @require_POST
 def user_disable(request: HttpRequest, user_id: int) -> HttpResponse:
     return _user_action(request, user_id, "disable")
 
 
-@permission_required(P.USERS_MANAGE)
+@permission_required(perm.USERS_MANAGE)
 @step_up_required
 @require_POST
 def user_enable(request: HttpRequest, user_id: int) -> HttpResponse:
     return _user_action(request, user_id, "enable")
 
 
-@permission_required(P.USERS_VIEW)
+@permission_required(perm.USERS_VIEW)
 def role_list(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/role_list.html", {
         "roles": selectors.role_list(), "permissions": rbac.all_permissions(),
-        "can_manage": P.ROLES_MANAGE in request_permissions(request),
+        "can_manage": perm.ROLES_MANAGE in request_permissions(request),
     })
 
 
-@permission_required(P.USERS_VIEW)
+@permission_required(perm.USERS_VIEW)
 def role_detail(request: HttpRequest, slug: str) -> HttpResponse:
     try:
         role = selectors.role_get(slug=slug)
@@ -170,7 +172,7 @@ def role_detail(request: HttpRequest, slug: str) -> HttpResponse:
     })
 
 
-@permission_required(P.ROLES_MANAGE)
+@permission_required(perm.ROLES_MANAGE)
 @step_up_required
 @require_http_methods(["GET", "POST"])
 def role_edit(request: HttpRequest, slug: str | None = None) -> HttpResponse:
@@ -203,12 +205,12 @@ def role_edit(request: HttpRequest, slug: str | None = None) -> HttpResponse:
     return render(request, "accounts/role_edit.html", {"form": form, "slug": slug})
 
 
-@permission_required(P.TOKENS_MANAGE)
+@permission_required(perm.TOKENS_MANAGE)
 def token_list(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/token_list.html", {"tokens": selectors.token_list()})
 
 
-@permission_required(P.TOKENS_MANAGE)
+@permission_required(perm.TOKENS_MANAGE)
 @step_up_required
 @require_http_methods(["GET", "POST"])
 def token_create(request: HttpRequest) -> HttpResponse:
@@ -230,7 +232,7 @@ def token_create(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/token_create.html", {"form": form})
 
 
-@permission_required(P.TOKENS_MANAGE)
+@permission_required(perm.TOKENS_MANAGE)
 @step_up_required
 @require_POST
 def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
@@ -244,11 +246,11 @@ def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
     return redirect("accounts:token_list")
 
 
-@permission_required(P.ORG_VIEW)
+@permission_required(perm.ORG_VIEW)
 @require_http_methods(["GET", "POST"])
 def organisation(request: HttpRequest) -> HttpResponse:
     """Organisation name, DPO and security hotline (R-ORG-1); editing needs org.manage."""
-    can_manage = P.ORG_MANAGE in request_permissions(request)
+    can_manage = perm.ORG_MANAGE in request_permissions(request)
     org = selectors.organisation()
     form = forms.OrganisationForm(request.POST or None, initial=org.__dict__)
     if request.method == "POST":

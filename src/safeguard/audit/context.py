@@ -18,7 +18,7 @@ class RequestContext:
 
 
 _current: contextvars.ContextVar[RequestContext] = contextvars.ContextVar(
-    "safeguard_audit_request_context", default=RequestContext()
+    "safeguard_audit_request_context", default=RequestContext()  # noqa: B039 - frozen dataclass
 )
 
 

@@ -35,7 +35,7 @@ def format_time(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def canonical_entry(
+def canonical_entry(  # noqa: PLR0913 - one keyword per committed field, on purpose
     *,
     seq: int,
     at: datetime,

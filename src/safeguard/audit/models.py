@@ -45,6 +45,9 @@ class Node(models.Model):
         constraints = [models.UniqueConstraint(fields=["level", "index"],
                                                name="audit_node_level_index")]
 
+    def __str__(self) -> str:
+        return f"node ({self.level}, {self.index})"
+
 
 class Sequence(models.Model):
     """The single counter row whose row lock serialises appends into one total order.
@@ -55,6 +58,9 @@ class Sequence(models.Model):
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     last_seq = models.BigIntegerField(default=0)
     frontier = models.JSONField(default=list)
+
+    def __str__(self) -> str:
+        return f"sequence at {self.last_seq}"
 
 
 class TreeHead(models.Model):
@@ -69,6 +75,9 @@ class TreeHead(models.Model):
     class Meta:
         ordering = ["size", "id"]
 
+    def __str__(self) -> str:
+        return f"head size {self.size}"
+
 
 class VerificationRun(models.Model):
     """The outcome of one `audit verify` run, shown on the audit page (evidence for auditors)."""
@@ -82,6 +91,9 @@ class VerificationRun(models.Model):
     first_bad_seq = models.BigIntegerField(null=True, blank=True)
     problems = models.JSONField(default=list)
     triggered_by = models.CharField(max_length=254, blank=True)
+
+    def __str__(self) -> str:
+        return f"verification {self.id} ({'ok' if self.ok else 'not ok'})"
 
 
 # The SIEM forwarder's cursor lives in its own module; imported here so Django registers it.

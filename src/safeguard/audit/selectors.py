@@ -52,7 +52,7 @@ def _search(
     return qs
 
 
-def event_list(
+def event_list(  # noqa: PLR0913 - one keyword per search filter
     *,
     action: str | None = None,
     actor_id: str | None = None,

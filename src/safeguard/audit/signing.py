@@ -95,7 +95,7 @@ def file_signer() -> Signer:
 
 @cache
 def _signer(path: str) -> Signer:
-    return import_string(path)()  # type: ignore[no-any-return]
+    return import_string(path)()
 
 
 def get_signer() -> Signer:
@@ -109,8 +109,8 @@ def trusted_verifiers() -> dict[str, Verifier]:
     (PEM files of retired keys, so heads signed before a rotation still verify)."""
     keys: dict[str, Verifier] = {}
     pems = [get_signer().public_key_pem()]
-    for path in getattr(settings, "SAFEGUARD_AUDIT_TRUSTED_KEYS", []):
-        pems.append(Path(path).read_text())
+    pems += [Path(path).read_text() for path in getattr(settings,
+                                                         "SAFEGUARD_AUDIT_TRUSTED_KEYS", [])]
     for pem in pems:
         public = serialization.load_pem_public_key(pem.encode())
         if isinstance(public, Ed25519PublicKey):

@@ -12,8 +12,8 @@ from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task, lock_task
 
 from safeguard.audit import services
-from safeguard.audit.siem import tasks as _siem_tasks  # noqa: F401 - registers the SIEM job
 from safeguard.audit.contracts import TreeHeadView
+from safeguard.audit.siem import tasks as _siem_tasks  # noqa: F401 - registers the SIEM job
 
 logger = logging.getLogger(__name__)
 

@@ -116,7 +116,7 @@ def _rows(events: Iterator[EventView], fmt: str) -> Iterator[str]:
 
 
 @permission_required(EVENTS_VIEW)
-def export(request: HttpRequest) -> HttpResponse:
+def export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     """Stream the matching events as CSV or JSON lines; the export itself is audited."""
     form = SearchForm(request.GET)
     fmt = request.GET.get("format", "csv")

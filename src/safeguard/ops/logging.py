@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
@@ -46,11 +47,13 @@ def _redact(value: Any) -> Any:
     return value
 
 
-def redact_processor(logger: Any, method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+def redact_processor(logger: Any, method: str,
+                     event_dict: MutableMapping[str, Any]) -> dict[str, Any]:
     return {k: _redact(v) for k, v in event_dict.items()}
 
 
-def _add_request_context(logger: Any, method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+def _add_request_context(logger: Any, method: str,
+                         event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     from safeguard.audit import context
 
     ctx = context.current()

@@ -10,3 +10,6 @@ class Heartbeat(models.Model):
     last_run_at = models.DateTimeField()
     runs = models.BigIntegerField(default=0)
     worker = models.CharField(max_length=120, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} @ {self.last_run_at:%Y-%m-%d %H:%M:%S}"

@@ -9,7 +9,12 @@ from django_prometheus.exports import ExportToDjangoView
 
 from safeguard.accounts import selectors as accounts
 from safeguard.accounts.api_guards import authenticate
-from safeguard.accounts.guards import authenticated, permission_required, public
+from safeguard.accounts.guards import (
+    authenticated,
+    permission_required,
+    public,
+    request_principal,
+)
 from safeguard.ops import selectors
 from safeguard.ops.permissions import HEALTH_VIEW, METRICS_SCRAPE
 from safeguard.web.errors import PermissionDenied
@@ -19,7 +24,7 @@ from safeguard.web.problem import problem_response
 @authenticated
 def dashboard(request: HttpRequest) -> HttpResponse:
     """The landing page after sign-in; later issues add their panels."""
-    profile = accounts.user_get(user_id=request.user.pk)
+    profile = accounts.user_get(user_id=request_principal(request).user_id)
     return render(request, "ops/dashboard.html", {"profile": profile})
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.db import models
 
 
@@ -14,6 +16,10 @@ class ForwarderCursor(models.Model):
     name = models.CharField(max_length=64, unique=True)
     last_seq = models.BigIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
+
+    # Declared explicitly: the django-stubs plugin only infers managers for models in an
+    # app's own models module, and this one lives beside the forwarder.
+    objects: ClassVar[models.Manager[ForwarderCursor]] = models.Manager()
 
     class Meta:
         app_label = "audit"
