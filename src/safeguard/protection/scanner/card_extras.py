@@ -10,6 +10,7 @@ in between (R-OPS-2).
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 
 from .context import CVV_CONTEXT, EXPIRY_CONTEXT
 from .contracts import CVV, EXPIRY, Finding
@@ -19,18 +20,22 @@ _AFTER = 72
 _BEFORE = 56
 _EXPIRY = re.compile(
     r"(?<![0-9/.:])(?P<m>0?[1-9]|1[0-2])(?P<sep>[ ]?[/\-][ ]?|[ ])(?P<y>(?:20)?[0-9]{2})"
-    r"(?![0-9/.:])"
+    r"(?![0-9/:]|[.,][0-9])"
 )
-_CVV = re.compile(r"(?<![0-9/.:,])[0-9]{3,4}(?![0-9/.:]|,[0-9])")
+_CVV = re.compile(r"(?<![0-9/.:,])[0-9]{3,4}(?![0-9/:]|[.,][0-9])")
 _SEPARATORS_ONLY = re.compile(r"[\s,;:.\-/()]*")
 
 
 def scan_card_extras(state: ScanState, cards: list[Finding]) -> None:
     """Add CVV and EXPIRY candidates around each card finding in ``cards``."""
+    spans = sorted((card.start, card.end) for card in cards)
+    starts = [a for a, _ in spans]
     for card in cards:
         lo = max(0, card.start - _BEFORE)
         hi = min(len(state.text), card.end + _AFTER)
-        taken: list[tuple[int, int]] = [(card.start, card.end)]
+        # Other cards' digits are never this card's expiry or code.
+        first = max(0, bisect_left(starts, lo) - 1)
+        taken = [span for span in spans[first : bisect_left(starts, hi)] if span[1] > lo]
         anchor = card.end
         if EXPIRY in state.wanted:
             anchor = _expiry(state, card, lo, hi, taken)
@@ -47,7 +52,7 @@ def _expiry(state: ScanState, card: Finding, lo: int, hi: int, taken: list[tuple
     anchor = card.end
     for match in _EXPIRY.finditer(state.text, lo, hi):
         a, b = match.span()
-        if a < card.end and b > card.start:
+        if any(a < y and b > x for x, y in taken):
             continue
         cue = EXPIRY_CONTEXT.nearest(state.lowered, a, b)
         adjacent = _adjacent(state.text, anchor, a)

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from functools import lru_cache
 
-from stdnum import iban as stdnum_iban
 from stdnum import numdb
-from stdnum.us import ssn as stdnum_ssn
+from stdnum.util import get_cc_module
 
 # (low, high, prefix digits, brand, allowed lengths): real issuer identification number
 # ranges. Order matters only where ranges nest (Discover's UnionPay co-brand before 62).
@@ -75,10 +75,18 @@ def card_brand(digits: str) -> str | None:
     length = len(digits)
     if not PAN_MIN_DIGITS <= length <= PAN_MAX_DIGITS:
         return None
-    for low, high, width, brand, lengths in _IIN_RANGES:
-        if length in lengths and low <= int(digits[:width]) <= high:
+    head = int(digits[:6])
+    for low, high, lengths, brand in _IIN_TABLE:
+        if low <= head <= high and length in lengths:
             return brand
     return None
+
+
+# The ranges scaled to six-digit prefixes, so one integer conversion serves every range.
+_IIN_TABLE: tuple[tuple[int, int, frozenset[int], str], ...] = tuple(
+    (low * 10 ** (6 - width), (high + 1) * 10 ** (6 - width) - 1, lengths, brand)
+    for low, high, width, brand, lengths in _IIN_RANGES
+)
 
 
 def pan_brand(digits: str) -> str | None:
@@ -89,25 +97,76 @@ def pan_brand(digits: str) -> str | None:
     return brand
 
 
+_IBAN_DIGITS = str.maketrans({c: str(ord(c) - 55) for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"})
+_BBAN_PART = re.compile(r"(\d+)!([nac])")
+_BBAN_CLASS = {"n": "[0-9]", "a": "[A-Z]", "c": "[A-Za-z0-9]"}
+
+
+class _IbanCountry:
+    """One country's IBAN rules from python-stdnum: length, BBAN structure, national check."""
+
+    __slots__ = ("bban", "length", "national")
+
+    def __init__(self, structure: str, national: Callable[[str], bool] | None) -> None:
+        parts = _BBAN_PART.findall(structure)
+        self.length = 4 + sum(int(n) for n, _ in parts)
+        self.bban = re.compile("".join(f"{_BBAN_CLASS[k]}{{{n}}}" for n, k in parts))
+        self.national = national
+
+
 @lru_cache(maxsize=256)
-def iban_length(country: str) -> int | None:
-    """The IBAN length python-stdnum's registry gives for a country code, or None."""
-    info = numdb.get("iban").info(country.upper())
-    structure = info[0][1].get("bban") if info and info[0][0] == country.upper() else None
+def _iban_country(country: str) -> _IbanCountry | None:
+    info = numdb.get("iban").info(country)
+    structure = info[0][1].get("bban") if info and info[0][0] == country else None
     if not structure:
         return None
-    return 4 + sum(int(n) for n in re.findall(r"(\d+)!", structure))
+    module = get_cc_module(country, "iban")
+    return _IbanCountry(structure, module.is_valid if module is not None else None)
+
+
+def iban_length(country: str) -> int | None:
+    """The IBAN length python-stdnum's registry gives for a country code, or None."""
+    rules = _iban_country(country.upper())
+    return rules.length if rules is not None else None
 
 
 def iban_valid(compact: str) -> bool:
-    """Mod-97, per-country length, BBAN structure and national checks via python-stdnum."""
-    expected = iban_length(compact[:2])
-    return expected == len(compact) and stdnum_iban.is_valid(compact)
+    """What `stdnum.iban.is_valid` decides, with the per-country rules cached.
+
+    Country known to the registry, exact length, mod-97 check digits, BBAN structure and,
+    where python-stdnum has one (BE, ES, ...), the national account check.
+    """
+    if len(compact) < 5 or not compact.isascii() or not compact.isalnum():
+        return False
+    compact = compact.upper()
+    rules = _iban_country(compact[:2])
+    if rules is None or len(compact) != rules.length or not compact[2:4].isdigit():
+        return False
+    if int((compact[4:] + compact[:4]).translate(_IBAN_DIGITS)) % 97 != 1:
+        return False
+    if not rules.bban.fullmatch(compact[4:]):
+        return False
+    return rules.national is None or rules.national(compact)
+
+
+_SSN_BLOCKED = frozenset({"078051120", "457555462", "219099999"})  # stdnum's list: famous fakes
 
 
 def ssn_valid(digits: str) -> bool:
-    """US SSN structure rules: no area 000/666/9xx, no group 00, no serial 0000, no known fakes."""
-    return len(digits) == 9 and stdnum_ssn.is_valid(digits)
+    """US SSN structure rules: no area 000/666/9xx, no group 00, no serial 0000, no known fakes.
+
+    The rules of `stdnum.us.ssn` (a test holds the two to the same answers), inlined
+    because the scanner calls this on every nine-digit candidate.
+    """
+    return (
+        len(digits) == 9
+        and digits.isdigit()
+        and digits[0] != "9"
+        and digits[:3] not in ("000", "666")
+        and digits[3:5] != "00"
+        and digits[5:] != "0000"
+        and digits not in _SSN_BLOCKED
+    )
 
 
 _ABA_PREFIXES = frozenset(

@@ -17,10 +17,40 @@ def _alternation(words: Iterable[str]) -> str:
     return "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in ordered)
 
 
+_DIGIT = re.compile(r"[0-9]")
+# A line break, or sentence punctuation and a space, except after an abbreviation that
+# introduces a number ("order no. 4155...", "tel. 020 ...").
+_SENTENCE_END = re.compile(
+    r"\n|(?<![a-z])(?:no|nr|num|ref|acct|tel|ph|mr|mrs|ms|dr|st)\.\s|[.!?]\s"
+)
+_ABBREVIATION = re.compile(r"(?:no|nr|num|ref|acct|tel|ph|mr|mrs|ms|dr|st)\.\s")
+
+
+def _sentence_end(text: str, end: int, limit: int) -> int:
+    """Where the sentence holding ``end`` stops (no further than ``limit``)."""
+    for boundary in _SENTENCE_END.finditer(text, end, limit):
+        if not _ABBREVIATION.fullmatch(boundary.group(0)):
+            return boundary.start()
+    return limit
+
+
+def _starts_word(text: str, index: int) -> bool:
+    return index == 0 or not text[index - 1].isalnum()
+
+
 class ContextRule:
     """Cue words for one finding type and how much they move its score."""
 
-    __slots__ = ("_pattern", "after", "before", "boost", "negative", "penalty", "positive")
+    __slots__ = (
+        "_pattern",
+        "_polarity",
+        "after",
+        "before",
+        "boost",
+        "negative",
+        "penalty",
+        "positive",
+    )
 
     def __init__(
         self,
@@ -29,7 +59,7 @@ class ContextRule:
         negative: Iterable[str] = (),
         boost: float = 0.1,
         penalty: float = 0.3,
-        before: int = 48,
+        before: int = 64,
         after: int = 24,
     ) -> None:
         self.positive = tuple(positive)
@@ -38,35 +68,48 @@ class ContextRule:
         self.penalty = penalty
         self.before = before
         self.after = after
-        branches = []
-        if self.positive:
-            branches.append(f"(?P<pos>{_alternation(self.positive)})")
-        if self.negative:
-            branches.append(f"(?P<neg>{_alternation(self.negative)})")
+        self._polarity = {" ".join(w.lower().split()): True for w in self.positive}
+        self._polarity.update({" ".join(w.lower().split()): False for w in self.negative})
+        # Literal-led alternatives (no leading group or lookbehind) let the regex engine skip
+        # ahead by first letter; the left word boundary is checked in Python instead.
+        words = [*self.positive, *self.negative]
         self._pattern: re.Pattern[str] | None = (
-            re.compile(r"(?<![a-z0-9])(?:" + "|".join(branches) + r")(?![a-z0-9])")
-            if branches
-            else None
+            re.compile(f"(?:{_alternation(words)})(?![a-z0-9])") if words else None
         )
 
     def nearest(self, lowered: str, start: int, end: int) -> tuple[bool, str] | None:
-        """The closest cue around ``lowered[start:end]`` as (is_positive, word), or None."""
+        """The cue that speaks for ``lowered[start:end]`` as (is_positive, word), or None.
+
+        Labels come before values ("order number 123", "my phone is ..."), so the closest
+        cue before the candidate wins, and only without one does the rest of the
+        candidate's sentence after it count. A cue followed by another number belongs to
+        that number. A positive cue may sit in an earlier sentence or line (the agent's
+        question before the customer's answer); a negative one counts only in the
+        candidate's own sentence.
+        """
         pattern = self._pattern
         if pattern is None:
             return None
-        best: re.Match[str] | None = None
-        best_distance = -1
-        lo = max(0, start - self.before)
-        for match in pattern.finditer(lowered, lo, start):
-            best = match  # the last one before the candidate is the closest
+        best: tuple[bool, str] | None = None
+        for match in pattern.finditer(lowered, max(0, start - self.before), start):
+            cue_end = match.end()
+            if not _starts_word(lowered, match.start()) or _DIGIT.search(lowered, cue_end, start):
+                continue
+            positive = self._positive(match.group(0))
+            if positive or _sentence_end(lowered, cue_end, start) == start:
+                best = (positive, match.group(0))
         if best is not None:
-            best_distance = start - best.end()
-        after = pattern.search(lowered, end, min(len(lowered), end + self.after))
-        if after is not None and (best is None or after.start() - end < best_distance):
-            best = after
-        if best is None:
-            return None
-        return best.group("pos") is not None if self.positive else False, best.group(0)
+            return best
+        limit = _sentence_end(lowered, end, min(len(lowered), end + self.after))
+        for match in pattern.finditer(lowered, end, limit):
+            if _DIGIT.search(lowered, end, match.start()):
+                break
+            if _starts_word(lowered, match.start()):
+                return self._positive(match.group(0)), match.group(0)
+        return None
+
+    def _positive(self, word: str) -> bool:
+        return self._polarity.get(" ".join(word.split()), False)
 
     def score(self, lowered: str, start: int, end: int, base: float) -> tuple[float, str]:
         """The base score moved by the nearest cue, and a reason fragment naming the cue."""
@@ -142,7 +185,18 @@ PAN_CONTEXT = ContextRule(
 
 SSN_CONTEXT = ContextRule(
     positive=("ssn", "social security", "social", "ss number", "ss#", "taxpayer", "tin"),
-    negative=(*_NOT_PERSONAL, "phone", "routing", "account", "zip", "member id"),
+    negative=(
+        *_NOT_PERSONAL,
+        "phone",
+        "routing",
+        "routing number",
+        "aba",
+        "rtn",
+        "bank",
+        "account",
+        "zip",
+        "member id",
+    ),
     boost=0.45,
     penalty=0.35,
 )
@@ -171,6 +225,10 @@ PHONE_CONTEXT = ContextRule(
         "whatsapp",
         "dial",
         "extension",
+        "work line",
+        "direct line",
+        "home line",
+        "phone line",
     ),
     negative=(*_NOT_PERSONAL, "account", "account number", "policy", "customer id", "id"),
     boost=0.15,

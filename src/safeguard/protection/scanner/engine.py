@@ -31,7 +31,7 @@ from .contracts import (
 from .custom import CustomDetector
 from .known import KnownValues
 from .overlap import resolve_overlaps
-from .state import ScanState
+from .state import PhoneValidation, ScanState
 
 # Card number detection also serves CVV and EXPIRY, which exist only next to a card.
 _NEEDS_CARDS = frozenset({PAN, CVV, EXPIRY})
@@ -40,7 +40,7 @@ _NEEDS_CARDS = frozenset({PAN, CVV, EXPIRY})
 class Scanner:
     """A configured scanner: built-in detectors plus the operator's custom ones."""
 
-    __slots__ = ("_all_types", "_custom", "min_score", "regions")
+    __slots__ = ("_all_types", "_custom", "min_score", "phone_validation", "regions")
 
     def __init__(
         self,
@@ -48,9 +48,15 @@ class Scanner:
         detectors: Sequence[CustomDetector] = (),
         regions: Iterable[str] = DEFAULT_REGIONS,
         min_score: float = DEFAULT_MIN_SCORE,
+        phone_validation: PhoneValidation = "metadata",
     ) -> None:
         if not 0.0 <= min_score <= 1.0:
             raise ScannerError(f"min_score must be between 0 and 1, got {min_score}")
+        if phone_validation not in ("metadata", "matcher"):
+            raise ScannerError(
+                f"phone_validation must be 'metadata' or 'matcher', not {phone_validation!r}"
+            )
+        self.phone_validation: PhoneValidation = phone_validation
         self._custom = tuple(detectors)
         self.regions = _check_regions(regions)
         self.min_score = min_score
@@ -84,6 +90,7 @@ class Scanner:
             text,
             wanted=requested | (_NEEDS_CARDS if requested & _NEEDS_CARDS else frozenset()),
             regions=self.regions if regions is None else _check_regions(regions),
+            phone_validation=self.phone_validation,
         )
         if text:
             self._run_passes(state)

@@ -1,4 +1,8 @@
-"""Overlap resolution: of two overlapping findings the higher score wins, then the longer."""
+"""Overlap resolution: of two overlapping findings the higher score wins, then the longer.
+
+Part of the scanner contract (R-DATA-2): callers get ordered, non-overlapping findings, so a
+redactor can replace them left to right without re-checking.
+"""
 
 from __future__ import annotations
 

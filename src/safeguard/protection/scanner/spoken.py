@@ -34,10 +34,13 @@ _DIGIT_WORDS: dict[str, str] = {
     "nine": "9",
 }
 _REPEAT = {"double": 2, "triple": 3}
-_WORD = "(?:" + "|".join(sorted([*_DIGIT_WORDS, *_REPEAT], key=len, reverse=True)) + ")"
-# Card numbers start with 2-6; the first alternative is literal-led so the engine skips fast.
-_START = "(?:two|three|four|for|five|six|double|triple)"
-_RUN = re.compile(_START + r"(?![a-z])(?:[\s,.\-]{1,3}" + _WORD + r"(?![a-z])){6,}")
+# Every word of _DIGIT_WORDS and _REPEAT, factored by first letter (a test keeps them equal).
+_WORD = "(?:t(?:wo|hree|riple|oo?)|f(?:our|or|ive)|s(?:ix|even)|o(?:ne|h)?|zero|eight|nine|double)"
+# Led by a literal space (speech-to-text separates words with spaces), which the regex
+# engine finds far faster than any letter class; the word before that space, if it is a
+# number word too, is added back in Python.
+WORD_PATTERN = re.compile(_WORD)
+_RUN = re.compile(" " + _WORD + r"(?![a-z])(?:[\s,.\-]{1,3}" + _WORD + r"(?![a-z])){5,}")
 _TOKEN = re.compile(r"[a-z]+")
 
 
@@ -49,20 +52,20 @@ def scan_spoken(state: ScanState, cards: list[Finding]) -> None:
         match = _RUN.search(lowered, pos)
         if match is None:
             return
-        start, end = match.span()
-        if start and lowered[start - 1].isalpha():
-            pos = start + 1
-            continue
-        found = _decode(state, start, end)
-        if found is not None:
+        space, end = match.span()
+        start = space
+        while start and lowered[start - 1].isalpha():
+            start -= 1
+        if lowered[start:space] not in _DIGIT_WORDS and lowered[start:space] not in _REPEAT:
+            start = space + 1
+        for found in _decode(state, start, end):
             cards.append(found)
             state.add(found)
         pos = end
 
 
-def _decode(state: ScanState, start: int, end: int) -> Finding | None:
-    lowered = state.lowered
-    # (digits, start, end) per spoken digit group; "double five" is one group "55".
+def _tokens(lowered: str, start: int, end: int) -> list[tuple[str, int, int]]:
+    """(digits, start, end) per spoken digit group; "double five" is one group "55"."""
     tokens: list[tuple[str, int, int]] = []
     repeat, repeat_start = 1, -1
     for word in _TOKEN.finditer(lowered, start, end):
@@ -73,23 +76,34 @@ def _decode(state: ScanState, start: int, end: int) -> Finding | None:
         digit = _DIGIT_WORDS[w]
         tokens.append((digit * repeat, repeat_start if repeat > 1 else word.start(), word.end()))
         repeat = 1
-    best: tuple[int, int, str] | None = None
-    best_len = 0
-    for i in range(len(tokens)):
-        if tokens[i][0][0] not in "23456":
+    return tokens
+
+
+def _decode(state: ScanState, start: int, end: int) -> list[Finding]:
+    """Every card in a run of number words, left to right, each the longest at its start."""
+    lowered = state.lowered
+    tokens = _tokens(lowered, start, end)
+    found: list[Finding] = []
+    i = 0
+    while i < len(tokens):
+        best: tuple[int, str] | None = None
+        if tokens[i][0][0] in "23456":
+            digits = ""
+            for j in range(i, len(tokens)):
+                digits += tokens[j][0]
+                if len(digits) > checks.PAN_MAX_DIGITS:
+                    break
+                if len(digits) >= checks.PAN_MIN_DIGITS:
+                    brand = checks.pan_brand(digits)
+                    if brand is not None:
+                        best = (j, brand)
+        if best is None:
+            i += 1
             continue
-        digits = ""
-        for j in range(i, len(tokens)):
-            digits += tokens[j][0]
-            if len(digits) > checks.PAN_MAX_DIGITS:
-                break
-            if len(digits) > best_len and len(digits) >= checks.PAN_MIN_DIGITS:
-                brand = checks.pan_brand(digits)
-                if brand is not None:
-                    best, best_len = (i, j, brand), len(digits)
-    if best is None:
-        return None
-    i, j, brand = best
-    a, b = tokens[i][1], tokens[j][2]
-    score, why = PAN_CONTEXT.score(lowered, a, b, 0.85)
-    return Finding(PAN, a, b, score, f"luhn+iin:{brand}; spoken digits{why}", "pan.spoken", brand)
+        j, brand = best
+        a, b = tokens[i][1], tokens[j][2]
+        score, why = PAN_CONTEXT.score(lowered, a, b, 0.85)
+        reason = f"luhn+iin:{brand}; spoken digits{why}"
+        found.append(Finding(PAN, a, b, score, reason, "pan.spoken", brand))
+        i = j + 1
+    return found

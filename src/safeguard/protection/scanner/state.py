@@ -1,19 +1,35 @@
-"""Per-call scan state shared by the detector passes: the text, options and candidates."""
+"""Per-call scan state shared by the detector passes: the text, options and candidates.
+
+Plain data, created per `Scanner.scan` call and never shared between calls, which keeps a
+`Scanner` safe to use from many threads (R-OPS-2, R-DATA-2).
+"""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from .contracts import Finding
+
+PhoneValidation = Literal["metadata", "matcher"]
 
 
 class ScanState:
     """One scan of one text: what was asked for and the candidate findings gathered so far."""
 
-    __slots__ = ("_lowered", "candidates", "regions", "text", "wanted")
+    __slots__ = ("_lowered", "candidates", "phone_validation", "regions", "text", "wanted")
 
-    def __init__(self, text: str, *, wanted: frozenset[str], regions: tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        text: str,
+        *,
+        wanted: frozenset[str],
+        regions: tuple[str, ...],
+        phone_validation: PhoneValidation = "metadata",
+    ) -> None:
         self.text = text
         self.wanted = wanted
         self.regions = regions
+        self.phone_validation: PhoneValidation = phone_validation
         self.candidates: list[Finding] = []
         self._lowered: str | None = None
 

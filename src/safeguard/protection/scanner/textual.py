@@ -84,6 +84,7 @@ def scan_ipv6(state: ScanState) -> None:
 
 # ---------------------------------------------------------------------------- birth dates
 _BIRTH = re.compile(r"born|birth|dob|d\.o\.b")
+_BIRTH_CUES = ("born", "birth", "dob", "d.o.b")  # substring tests are far cheaper than a scan
 _MONTHS = {
     "jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6,
     "jul": 7, "aug": 8, "sep": 9, "oct": 10, "nov": 11, "dec": 12,
@@ -103,6 +104,8 @@ _DOB_WINDOW = 48
 def scan_birth_dates(state: ScanState) -> None:
     """Add DATE_OF_BIRTH candidates: a date within a short window after a birth cue."""
     lowered = state.lowered
+    if not any(cue in lowered for cue in _BIRTH_CUES):
+        return
     pos = 0
     while True:
         cue = _BIRTH.search(lowered, pos)
