@@ -32,7 +32,7 @@ test: install-test
 lint: install-test
 	$(BIN)/ruff check src tests bench
 	$(BIN)/lint-imports
-	$(BIN)/mypy src/safeguard
+	SAFEGUARD_ENV=test $(BIN)/mypy src/safeguard
 	SAFEGUARD_ENV=test $(BIN)/safeguard makemigrations --check --dry-run
 
 ## bench: run every benchmark in bench/ (results in bench/results/*.json)

@@ -15,6 +15,7 @@ Nothing here imports application code.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -115,6 +116,9 @@ INSTALLED_APPS = [
     "safeguard.audit",
     "safeguard.protection",
     "safeguard.accounts",
+    "safeguard.customers",
+    "safeguard.cases",
+    "safeguard.channels",
     "safeguard.ops",
 ]
 
@@ -246,6 +250,12 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SAMESITE = "Lax"
+
+# The header the reverse proxy sets to the real client address (e.g. X-Real-IP). Empty: use
+# the connection address. Used by the audit log and the sign-in throttle alike; set it only
+# behind a proxy that overwrites the header (docs/deploy.md), or clients could forge it.
+SAFEGUARD_CLIENT_IP_HEADER = _env("SAFEGUARD_CLIENT_IP_HEADER", "")
+ALLAUTH_TRUSTED_CLIENT_IP_HEADER = SAFEGUARD_CLIENT_IP_HEADER or None
 
 # --- Transport security (R-OPS-3) ---------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -399,6 +409,123 @@ SAFEGUARD_SIEM_SINKS = _env("SAFEGUARD_SIEM_SINKS", "")
 SAFEGUARD_SIEM_TLS_CA = _env("SAFEGUARD_SIEM_TLS_CA", "")  # default: the system trust store
 SAFEGUARD_SIEM_TLS_CERT = _env("SAFEGUARD_SIEM_TLS_CERT", "")  # client cert for mutual TLS
 SAFEGUARD_SIEM_TLS_KEY = _env("SAFEGUARD_SIEM_TLS_KEY", "")
+
+# --- Customers (docs/customers.md) ------------------------------------------------------------
+# Who may see which customer (decision 0006): a callable (Principal) -> CustomerScope, imported
+# on use. When it cannot be imported, every person's scope is empty (deny by default) except for
+# holders of customers.view_all.
+SAFEGUARD_CUSTOMER_SCOPE = _env("SAFEGUARD_CUSTOMER_SCOPE",
+                                "safeguard.cases.selectors.customer_scope")
+# How long a revealed value stays visible to the person who revealed it (R-DATA-2).
+SAFEGUARD_REVEAL_MINUTES = _env_int("SAFEGUARD_REVEAL_MINUTES", 5)
+# Refunds above this amount need a supervisor's approval (R-WORK-4); at or under it they are
+# granted at once (and still audited).
+SAFEGUARD_REFUND_APPROVAL_THRESHOLD = _env("SAFEGUARD_REFUND_APPROVAL_THRESHOLD", "100.00")
+if not re.fullmatch(r"[0-9]+(\.[0-9]{1,2})?", SAFEGUARD_REFUND_APPROVAL_THRESHOLD):
+    raise ImproperlyConfigured("SAFEGUARD_REFUND_APPROVAL_THRESHOLD must be an amount such as "
+                               f"100.00, got {SAFEGUARD_REFUND_APPROVAL_THRESHOLD!r}")
+
+# --- Cases (docs/cases.md) ----------------------------------------------------------------------
+# Where inbound contacts land when a channel names no queue (created on first use).
+SAFEGUARD_DEFAULT_QUEUE = _env("SAFEGUARD_DEFAULT_QUEUE", "general")
+# Attachments: at most this many bytes each and this many per message, of these types only;
+# text/* attachments are screened like message bodies before they are stored (encrypted).
+SAFEGUARD_ATTACHMENT_MAX_BYTES = _env_int("SAFEGUARD_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
+SAFEGUARD_ATTACHMENT_MAX_COUNT = _env_int("SAFEGUARD_ATTACHMENT_MAX_COUNT", 10)
+SAFEGUARD_ATTACHMENT_TYPES = [
+    t.strip().lower() for t in _env(
+        "SAFEGUARD_ATTACHMENT_TYPES",
+        "text/plain,text/csv,application/pdf,image/png,image/jpeg,image/gif",
+    ).split(",") if t.strip()
+]
+# R-KPI-2: a resolution counts as first-contact only if not reopened within this many days.
+SAFEGUARD_FCR_REOPEN_WINDOW_DAYS = _env_int("SAFEGUARD_FCR_REOPEN_WINDOW_DAYS", 7)
+# R-KPI-1: how long a satisfaction-survey link stays valid.
+SAFEGUARD_CSAT_LINK_DAYS = _env_int("SAFEGUARD_CSAT_LINK_DAYS", 14)
+# Queue view: an SLA clock ending within this many minutes shows as "due soon".
+SAFEGUARD_SLA_WARN_MINUTES = _env_int("SAFEGUARD_SLA_WARN_MINUTES", 30)
+# Agent console: how often the case view polls for new messages (seconds).
+SAFEGUARD_CONSOLE_POLL_SECONDS = _env_int("SAFEGUARD_CONSOLE_POLL_SECONDS", 5)
+# Retention category of call recordings when the voice platform names none (R-DATA-3).
+SAFEGUARD_RECORDING_RETENTION_DEFAULT = _env("SAFEGUARD_RECORDING_RETENTION_DEFAULT",
+                                             "qa_recording")
+
+# --- Channels (docs/channels.md) ---------------------------------------------------------------
+_RATE_RE = re.compile(r"^[1-9][0-9]*/([1-9][0-9]*)?[smhd]$")
+
+
+def _env_rate(name: str, default: str) -> str:
+    """A rate limit "N/period" (period s, m, h or d, optionally with a count: 5/10m)."""
+    value = _env(name, default).strip()
+    if not _RATE_RE.match(value):
+        raise ImproperlyConfigured(f"{name} must look like 5/h or 20/10m, got {value!r}")
+    return value
+
+
+def _email_queues(raw: str) -> dict[str, str]:
+    """ "support@example.com=general,billing@example.com=billing" -> {address: queue slug}."""
+    mapping: dict[str, str] = {}
+    for item in (i.strip() for i in raw.split(",")):
+        if not item:
+            continue
+        address, sep, queue = (x.strip() for x in item.partition("="))
+        if not sep or "@" not in address or not queue:
+            raise ImproperlyConfigured(
+                f"SAFEGUARD_EMAIL_QUEUES items must be address=queue, got {item!r}")
+        mapping[address.lower()] = queue
+    return mapping
+
+
+# Inbound e-mail: each receiving address and the queue its mail lands in. Mail to any other
+# address is refused at RCPT time by `safeguard smtpd` (no backscatter) and skipped by IMAP,
+# unless SAFEGUARD_EMAIL_DEFAULT_QUEUE names a queue for it.
+SAFEGUARD_EMAIL_QUEUES = _email_queues(_env("SAFEGUARD_EMAIL_QUEUES", ""))
+SAFEGUARD_EMAIL_DEFAULT_QUEUE = _env("SAFEGUARD_EMAIL_DEFAULT_QUEUE", "")
+# From of replies for a queue without an address above; Message-IDs use its domain unless
+# SAFEGUARD_EMAIL_DOMAIN is set.
+SAFEGUARD_EMAIL_FROM = _env("SAFEGUARD_EMAIL_FROM", DEFAULT_FROM_EMAIL)
+SAFEGUARD_EMAIL_DOMAIN = _env("SAFEGUARD_EMAIL_DOMAIN", "")
+# Loop brakes: replies to one address per window, and a lower limit for automatic replies.
+SAFEGUARD_EMAIL_REPLY_LIMIT = _env_rate("SAFEGUARD_EMAIL_REPLY_LIMIT", "30/h")
+SAFEGUARD_EMAIL_AUTO_REPLY_LIMIT = _env_rate("SAFEGUARD_EMAIL_AUTO_REPLY_LIMIT", "3/h")
+# `safeguard smtpd`: listen on loopback behind the MTA that owns port 25 (docs/channels.md).
+SAFEGUARD_SMTPD_HOST = _env("SAFEGUARD_SMTPD_HOST", "127.0.0.1")
+SAFEGUARD_SMTPD_PORT = _env_int("SAFEGUARD_SMTPD_PORT", 2525)
+SAFEGUARD_SMTPD_MAX_BYTES = _env_int("SAFEGUARD_SMTPD_MAX_BYTES", 25 * 1024 * 1024)
+# `safeguard imap-poll`: empty host = IMAP polling off. The password is read from a file.
+SAFEGUARD_IMAP_HOST = _env("SAFEGUARD_IMAP_HOST", "")
+SAFEGUARD_IMAP_PORT = _env_int("SAFEGUARD_IMAP_PORT", 993)
+SAFEGUARD_IMAP_SECURITY = _env("SAFEGUARD_IMAP_SECURITY", "ssl")  # ssl | starttls | none
+if SAFEGUARD_IMAP_SECURITY not in {"ssl", "starttls", "none"}:
+    raise ImproperlyConfigured("SAFEGUARD_IMAP_SECURITY must be ssl, starttls or none")
+SAFEGUARD_IMAP_CA_FILE = _env("SAFEGUARD_IMAP_CA_FILE", "")  # default: the system trust store
+SAFEGUARD_IMAP_USER = _env("SAFEGUARD_IMAP_USER", "")
+SAFEGUARD_IMAP_PASSWORD_FILE = _env("SAFEGUARD_IMAP_PASSWORD_FILE", "")
+SAFEGUARD_IMAP_MAILBOX = _env("SAFEGUARD_IMAP_MAILBOX", "INBOX")
+SAFEGUARD_IMAP_QUEUE = _env("SAFEGUARD_IMAP_QUEUE", "")  # mail to no mapped address; "" = skip
+SAFEGUARD_IMAP_POLL_SECONDS = _env_int("SAFEGUARD_IMAP_POLL_SECONDS", 60)
+SAFEGUARD_IMAP_BATCH = _env_int("SAFEGUARD_IMAP_BATCH", 50)
+SAFEGUARD_IMAP_AFTER = _env("SAFEGUARD_IMAP_AFTER", "seen")  # seen | keep | delete
+if SAFEGUARD_IMAP_AFTER not in {"seen", "keep", "delete"}:
+    raise ImproperlyConfigured("SAFEGUARD_IMAP_AFTER must be seen, keep or delete")
+# Webhooks (voice): shared secrets, comma-separated so a new one can be added before the old
+# one is retired. None configured = every webhook is refused.
+SAFEGUARD_WEBHOOK_SECRETS = [
+    s.strip() for s in _env("SAFEGUARD_WEBHOOK_SECRET", "").split(",") if s.strip()
+]
+if PRODUCTION and any(len(s) < 32 for s in SAFEGUARD_WEBHOOK_SECRETS):
+    raise ImproperlyConfigured("each SAFEGUARD_WEBHOOK_SECRET must be at least 32 characters")
+SAFEGUARD_WEBHOOK_TOLERANCE_SECONDS = _env_int("SAFEGUARD_WEBHOOK_TOLERANCE_SECONDS", 300)
+SAFEGUARD_WEBHOOK_MAX_BYTES = _env_int("SAFEGUARD_WEBHOOK_MAX_BYTES", 1024 * 1024)
+SAFEGUARD_VOICE_QUEUE = _env("SAFEGUARD_VOICE_QUEUE", "")  # for events naming no queue
+# Web chat and the contact form: their queues ("" = the cases app's default queue), how often
+# the customer's page polls, and rate limits per client address (chat posts: per conversation).
+SAFEGUARD_CHAT_QUEUE = _env("SAFEGUARD_CHAT_QUEUE", "")
+SAFEGUARD_CHAT_POLL_SECONDS = _env_int("SAFEGUARD_CHAT_POLL_SECONDS", 2)
+SAFEGUARD_CHAT_START_LIMIT = _env_rate("SAFEGUARD_CHAT_START_LIMIT", "5/h")
+SAFEGUARD_CHAT_POST_LIMIT = _env_rate("SAFEGUARD_CHAT_POST_LIMIT", "20/m")
+SAFEGUARD_CONTACT_QUEUE = _env("SAFEGUARD_CONTACT_QUEUE", "")
+SAFEGUARD_CONTACT_LIMIT = _env_rate("SAFEGUARD_CONTACT_LIMIT", "5/h")
 
 SILENCED_SYSTEM_CHECKS: list[str] = []
 if PRODUCTION and not SECURE_HSTS_PRELOAD:

@@ -101,3 +101,15 @@ def test_compliance_manager_sees_organisation_read_only():
     client = signed_in_client(user)
     assert client.get("/staff/organisation/").status_code == 200
     assert client.post("/staff/organisation/", {"name": "Hijack"}).status_code == 403
+
+
+def test_client_address_comes_from_the_trusted_proxy_header_when_configured(settings):
+    from safeguard.audit import selectors as audit
+
+    settings.SAFEGUARD_CLIENT_IP_HEADER = "X-Real-IP"
+    Client().post("/account/login/", {"login": "nobody@example.test", "password": "x" * 12},
+                  HTTP_X_REAL_IP="203.0.113.9", REMOTE_ADDR="127.0.0.1")
+    Client().post("/account/login/", {"login": "nobody@example.test", "password": "x" * 12},
+                  HTTP_X_REAL_IP="not-an-ip", REMOTE_ADDR="127.0.0.1")
+    events = audit.event_list(action="auth.login_failed")
+    assert [e.source_ip for e in events] == [None, "203.0.113.9"]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import uuid
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from safeguard.audit import context
@@ -14,8 +16,15 @@ _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    """REMOTE_ADDR; the reverse proxy must set it from the real client (docs/deploy.md)."""
-    return request.META.get("REMOTE_ADDR") or None
+    """The client's address: SAFEGUARD_CLIENT_IP_HEADER when a trusted proxy sets it, else the
+    connection's. A value that is not an IP address is ignored, never recorded."""
+    header = settings.SAFEGUARD_CLIENT_IP_HEADER
+    raw = (request.headers.get(header, "") if header else "") or request.META.get(
+        "REMOTE_ADDR", "")
+    try:
+        return ipaddress.ip_address(raw.strip()).compressed
+    except ValueError:
+        return None
 
 
 class RequestContextMiddleware:
