@@ -6,6 +6,7 @@ import base64
 import hashlib
 import json
 from collections.abc import Sequence
+import os
 from pathlib import Path
 from typing import Any
 
@@ -475,10 +476,17 @@ def test_subtree_root_reads_only_aligned_nodes_and_refuses_unaligned_ranges() ->
 
 # --- published vectors (transparency-dev/merkle testdata, read in place) -----------------------
 
-# Read in place from the shared checkout beside the repository; never copied into the project.
-VECTORS = (
-    Path(__file__).resolve().parents[2].parent / "shared" / "testdata" / "transparency-dev-merkle"
-)
+# Read in place from the shared checkout beside the repository (or SAFEGUARD_TESTDATA, for a clone
+# elsewhere, e.g. CI's); never copied into the project.
+def _testdata_root() -> Path:
+    configured = os.environ.get("SAFEGUARD_TESTDATA")
+    if configured:
+        return Path(configured)
+    beside = Path(__file__).resolve().parents[2].parent / "shared" / "testdata"
+    return beside if beside.is_dir() else Path("/work/shared/testdata")
+
+
+VECTORS = _testdata_root() / "transparency-dev-merkle"
 
 
 def _vector_files(kind: str) -> list[Any]:
