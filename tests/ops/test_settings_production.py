@@ -77,3 +77,22 @@ def test_plain_http_is_redirected_to_https_in_production(tmp_path):
     first, second = out.stdout.strip().splitlines()
     assert first == "301 https://localhost/"
     assert second == "302 max-age=63072000; includeSubDomains; preload"
+
+
+def test_redis_url_switches_jobs_and_cache_to_redis_and_readyz_reaches_it(tmp_path):
+    # given SAFEGUARD_REDIS_URL pointing at the machine's Redis (loopback)
+    code = ("from django.test import Client; from django.conf import settings as s; "
+            "from huey.contrib.djhuey import HUEY; "
+            "print(type(HUEY).__name__, s.CACHES['default']['BACKEND'].rsplit('.', 1)[1]); "
+            "print(Client().get('/readyz', HTTP_HOST='localhost').json()['checks']['jobs'])")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SAFEGUARD_")}
+    env.update(SAFEGUARD_ENV="demo", SAFEGUARD_DATA_DIR=str(tmp_path),
+               SAFEGUARD_REDIS_URL="redis://127.0.0.1:6379/15",
+               DJANGO_SETTINGS_MODULE="safeguard.settings")
+    # when the settings load and the readiness probe runs
+    out = subprocess.run([sys.executable, "-c", "import django; django.setup(); " + code],
+                         env=env, capture_output=True, text=True, timeout=60, check=False)
+    if "ConnectionError" in out.stderr or "Connection refused" in out.stderr:
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    # then jobs and cache use Redis and the probe reached it
+    assert out.stdout.splitlines() == ["RedisHuey RedisCache", "ok"], out.stderr
