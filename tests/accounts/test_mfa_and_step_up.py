@@ -132,3 +132,24 @@ def test_repeated_login_failures_lock_the_account_with_a_clear_message():
     response = client.post("/account/login/", {"login": user.email, "password": PASSWORD})
     assert response.status_code in (200, 429)
     assert b"Too many failed login attempts" in response.content
+
+
+@override_settings(SAFEGUARD_REQUIRE_WEBAUTHN_FOR_ADMINS=True)
+def test_administrator_session_opened_with_a_code_must_confirm_with_the_key():
+    # given an administrator with TOTP and a security key, signed in with the TOTP code
+    admin = make_user(roles=("administrator",))
+    Authenticator.objects.create(user=admin, type="webauthn", data={"credential": {}})
+    client = signed_in_client(admin)  # its session records an MFA pass of type totp
+    # then pages and the API ask for the security key, and step-up points at the key prompt
+    response = client.get("/staff/users/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/account/mfa/webauthn/reauthenticate/")
+    api = client.get("/api/v1/me")
+    assert api.status_code == 403
+    # when the session records a security-key pass, everything opens
+    session = client.session
+    session["account_authentication_methods"].append(
+        {"method": "mfa", "type": "webauthn", "at": time.time(), "reauthenticated": True})
+    session.save()
+    assert client.get("/staff/users/").status_code == 200
+    assert client.get("/api/v1/me").status_code == 200

@@ -65,6 +65,10 @@ def authenticate(request: HttpRequest) -> Principal | None:
         user_id=user.pk, require_webauthn_for_admins=settings.SAFEGUARD_REQUIRE_WEBAUTHN_FOR_ADMINS)
     if state != MFAState.OK:
         raise MFARequiredError("Enrol a second factor before using the API.")
+    from safeguard.accounts.guards import session_passed_required_factor
+
+    if not session_passed_required_factor(request):
+        raise MFARequiredError("This session has not passed the second factor its user must use.")
     if request.method not in ("GET", "HEAD", "OPTIONS", "TRACE"):
         error = check_csrf(request)
         if error:

@@ -108,14 +108,47 @@ def authenticated(view: View) -> View:
     return permission_required(rbac.AUTHENTICATED)(view)
 
 
+def webauthn_only(request: HttpRequest) -> bool:
+    """Must this session's second factor be a security key? Administrators, when
+    SAFEGUARD_REQUIRE_WEBAUTHN_FOR_ADMINS is on (R-OPS-1: phishing-resistant for privilege)."""
+    cached: bool | None = getattr(request, "_safeguard_webauthn_only", None)
+    if cached is None:
+        cached = bool(settings.SAFEGUARD_REQUIRE_WEBAUTHN_FOR_ADMINS
+                      and request.user.is_authenticated
+                      and selectors.is_administrator(user_id=request.user.pk))
+        request._safeguard_webauthn_only = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def _mfa_records(request: HttpRequest) -> list[dict[str, Any]]:
+    """The session's passed second factors, restricted to security keys where required."""
+    records = [r for r in get_authentication_records(request, request.user)
+               if r.get("method") == "mfa"]
+    if webauthn_only(request):
+        records = [r for r in records if r.get("type") == "webauthn"]
+    return records
+
+
+def session_passed_required_factor(request: HttpRequest) -> bool:
+    """Did this session pass the kind of second factor its user must use (any, or a key)?"""
+    return bool(_mfa_records(request))
+
+
 def has_recent_mfa(request: HttpRequest, minutes: int | None = None) -> bool:
-    """Did this session pass a second factor within the step-up window (default 5 min)?"""
+    """Did this session pass a second factor within the step-up window (default 5 min)?
+
+    For administrators under the WebAuthn rule only a security key counts.
+    """
     window = 60 * (minutes if minutes is not None else settings.SAFEGUARD_STEP_UP_MINUTES)
     now = time.time()
-    return any(
-        r.get("method") == "mfa" and now - float(r.get("at", 0)) < window
-        for r in get_authentication_records(request, request.user)
-    )
+    return any(now - float(r.get("at", 0)) < window for r in _mfa_records(request))
+
+
+def reauthenticate_url(request: HttpRequest) -> str:
+    """Where to ask for the second factor again: the security-key prompt where only a key
+    counts, else allauth's code prompt (which also offers a key)."""
+    return reverse("mfa_reauthenticate_webauthn" if webauthn_only(request)
+                   else "mfa_reauthenticate")
 
 
 def step_up_required(view: View) -> View:
@@ -128,7 +161,7 @@ def step_up_required(view: View) -> View:
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if request.user.is_authenticated and not has_recent_mfa(request):
-            return suspend_request(request, reverse("mfa_reauthenticate"))
+            return suspend_request(request, reauthenticate_url(request))
         return view(request, *args, **kwargs)
 
     wrapped.safeguard_step_up = True  # type: ignore[attr-defined]

@@ -12,8 +12,11 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import Resolver404, resolve, reverse
 
+from allauth.account.internal.flows.reauthentication import suspend_request
+
 from safeguard.accounts import selectors
 from safeguard.accounts.enums import MFAState
+from safeguard.accounts.guards import session_passed_required_factor, webauthn_only
 from safeguard.web.problem import problem_response
 
 _LAST_SEEN = "safeguard_last_seen"
@@ -26,7 +29,9 @@ ENROLMENT_URLS = frozenset({
     "ops:healthz", "ops:readyz",
 })
 WEBAUTHN_ENROLMENT_URLS = frozenset({
-    "account_logout", "account_reauthenticate", "mfa_reauthenticate", "mfa_index",
+    "account_logout", "account_reauthenticate", "mfa_reauthenticate",
+    "mfa_reauthenticate_webauthn", "mfa_index", "mfa_view_recovery_codes",
+    "mfa_download_recovery_codes",
     "mfa_add_webauthn", "mfa_list_webauthn", "accounts:mfa_required", "ops:healthz",
     "ops:readyz",
 })
@@ -93,4 +98,14 @@ class MFARequiredMiddleware:
                             request, status=403, code="mfa-required", title="MFA required",
                             detail="Enrol a second factor before using the API.")
                     return HttpResponseRedirect(reverse("accounts:mfa_required"))
+            elif (webauthn_only(request) and not session_passed_required_factor(request)
+                  and _url_name(request) not in WEBAUTHN_ENROLMENT_URLS):
+                # An administrator who signed in with a code must confirm with the key: a
+                # phishable factor never opens an administrator session.
+                if _is_api(request):
+                    return problem_response(
+                        request, status=403, code="webauthn-required",
+                        title="Security key required",
+                        detail="Administrators must confirm this session with a security key.")
+                return suspend_request(request, reverse("mfa_reauthenticate_webauthn"))
         return self.get_response(request)

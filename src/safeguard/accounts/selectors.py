@@ -58,6 +58,11 @@ def mfa_types(*, user_id: int) -> tuple[str, ...]:
     )
 
 
+def is_administrator(*, user_id: int) -> bool:
+    """Does the user hold the built-in administrator role?"""
+    return RoleAssignment.objects.filter(user_id=user_id, role__slug="administrator").exists()
+
+
 def mfa_state(*, user_id: int, require_webauthn_for_admins: bool) -> MFAState:
     """Whether the user may pass the MFA gate (R-OPS-1): any factor, WebAuthn for admins."""
     types = mfa_types(user_id=user_id)
