@@ -11,9 +11,8 @@ address such as 127.0.0.1 is not a valid one).
 
 from __future__ import annotations
 
-import re
-
 import base64
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit

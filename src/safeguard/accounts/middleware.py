@@ -5,14 +5,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from allauth.account.internal.flows.reauthentication import suspend_request
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import Resolver404, resolve, reverse
-
-from allauth.account.internal.flows.reauthentication import suspend_request
 
 from safeguard.accounts import selectors
 from safeguard.accounts.enums import MFAState
