@@ -11,11 +11,13 @@ from __future__ import annotations
 import ipaddress
 import json
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 VERSION = 1
 
 
+@lru_cache(maxsize=4096)
 def normalise_ip(value: str | None) -> str | None:
     """The compressed form a database returns for an address, so hashing is storage-stable."""
     if not value:

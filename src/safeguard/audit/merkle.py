@@ -106,9 +106,24 @@ def _in_memory(entries: Sequence[bytes]) -> tuple[int, SubtreeLookup]:
 
 
 def root_hash(entries: Sequence[bytes]) -> bytes:
-    """MTH(D[n]) of RFC 9162 2.1.1 over the raw entries; EMPTY_ROOT for no entries (R-IR-5)."""
-    size, get_subtree = _in_memory(entries)
-    return get_subtree(0, size)
+    """MTH(D[n]) of RFC 9162 2.1.1 over the raw entries; EMPTY_ROOT for no entries (R-IR-5).
+
+    Computed level by level: pairing neighbours and carrying an odd last node up unchanged
+    builds exactly the RFC's left-complete tree (the recursion splits at the largest power of
+    two below n, which is where the pairing puts every boundary), without a call per node.
+    """
+    sha = hashlib.sha256
+    level = [sha(_LEAF_PREFIX + entry).digest() for entry in entries]
+    if not level:
+        return EMPTY_ROOT
+    while len(level) > 1:
+        pairs = iter(level)
+        parents = [sha(_NODE_PREFIX + left + right).digest()
+                   for left, right in zip(pairs, pairs, strict=False)]
+        if len(level) & 1:
+            parents.append(level[-1])
+        level = parents
+    return level[0]
 
 
 def inclusion_proof(entries: Sequence[bytes], index: int) -> list[bytes]:

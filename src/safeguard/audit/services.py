@@ -57,7 +57,9 @@ def record(
         "request_id": ctx.request_id[:64],
         "data": normalise_data(dict(data or {})),
     }
-    with transaction.atomic():
+    # No savepoint: a failed append must fail the caller's whole transaction, so no action can
+    # commit without its event (and the append is two statements cheaper).
+    with transaction.atomic(savepoint=False):
         counter = Sequence.objects.select_for_update().filter(id=1).first()
         if counter is None:
             Sequence.objects.get_or_create(id=1)
