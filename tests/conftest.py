@@ -1,7 +1,7 @@
 """Suite-wide fixtures. pytest-env (pyproject) sets SAFEGUARD_ENV=test before Django loads;
 DATABASE_URL comes from the caller (SQLite by default, PostgreSQL in .ci/run)."""
 
-import pytest  # noqa: E402
+import pytest
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,231 @@
+"""Key-encryption-key (KEK) providers: where the key that wraps every data keyset comes from.
+
+* ``dev``: a Tink keyset in a file in the data directory. Anyone who can read the data
+  directory can read every secret: demo and tests only, loudly warned, refused in production.
+* ``local``: split knowledge (R-OPS-4). A 256-bit KEK exists only as M-of-N SLIP-39 shares held
+  by custodians; ``safeguard keys unseal`` recombines M of them and writes the KEK to a file on
+  tmpfs, readable by the service user only, from which every process on that machine loads it
+  (docs/decisions/0004-key-hierarchy-and-unseal.md).
+* ``kms``: envelope encryption under a key that never leaves an external KMS (Tink's AWS KMS,
+  GCP KMS and HashiCorp Vault / OpenBao transit integrations), named by ``SAFEGUARD_KEK_URI``.
+
+Internal to the app: other apps never see a KEK.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import sys
+import uuid
+from pathlib import Path
+
+import tink
+from django.conf import settings
+from tink import aead, secret_key_access
+from tink.proto import aes_gcm_pb2, tink_pb2
+
+from safeguard.protection.contracts import KeysError, KeysSealed, KmsUnavailable, UnsealRefused
+from safeguard.protection.enums import KekProvider
+
+logger = logging.getLogger("safeguard.protection.keys")
+
+KEK_BYTES = 32
+CHECK_PLAINTEXT = b"safeguard-kek-check-v1"
+
+_registered = False
+
+
+def register_tink() -> None:
+    """Register Tink's primitives once per process (idempotent)."""
+    global _registered  # noqa: PLW0603 - process-wide one-time registration
+    if not _registered:
+        from tink import prf
+
+        aead.register()
+        prf.register()
+        _registered = True
+
+
+def check_associated_data(instance: uuid.UUID) -> bytes:
+    return b"safeguard:kek-check:" + instance.bytes
+
+
+def aead_from_raw(key: bytes) -> aead.Aead:
+    """A Tink AES-256-GCM AEAD over raw key bytes (the key recombined from Shamir shares)."""
+    register_tink()
+    if len(key) != KEK_BYTES:
+        raise KeysError("the key-encryption key must be 32 bytes")
+    keyset = tink_pb2.Keyset(primary_key_id=1)
+    entry = keyset.key.add()
+    entry.key_data.type_url = "type.googleapis.com/google.crypto.tink.AesGcmKey"
+    entry.key_data.value = aes_gcm_pb2.AesGcmKey(version=0, key_value=key).SerializeToString()
+    entry.key_data.key_material_type = tink_pb2.KeyData.SYMMETRIC
+    entry.status = tink_pb2.ENABLED
+    entry.key_id = 1
+    entry.output_prefix_type = tink_pb2.RAW
+    handle = tink.proto_keyset_format.parse(keyset.SerializeToString(), secret_key_access.TOKEN)
+    return handle.primitive(aead.Aead)
+
+
+# --- dev ------------------------------------------------------------------------------------
+
+
+def _warn_dev() -> None:
+    message = ("DEV KEY-ENCRYPTION KEY IN USE: every secret is readable by anyone who can read "
+               f"{settings.SAFEGUARD_DEV_KEK_FILE}. Demo and tests only; production needs "
+               "SAFEGUARD_KEK_PROVIDER=local or kms (docs/keys.md).")
+    logger.warning("protection.dev_kek_in_use", extra={"detail": message})
+    if not settings.TESTING:
+        sys.stderr.write(f"\n*** WARNING *** {message}\n\n")
+
+
+def dev_aead() -> aead.Aead:
+    """The dev KEK from its file, generated on first use (0600 in a 0700 directory)."""
+    register_tink()
+    path = Path(settings.SAFEGUARD_DEV_KEK_FILE)
+    if not path.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        handle = tink.new_keyset_handle(aead.aead_key_templates.AES256_GCM)
+        text = tink.json_proto_keyset_format.serialize(handle, secret_key_access.TOKEN)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # another process created it first: use theirs
+        else:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(text)
+    _warn_dev()
+    handle = tink.json_proto_keyset_format.parse(path.read_text(), secret_key_access.TOKEN)
+    return handle.primitive(aead.Aead)
+
+
+# --- local (split knowledge) ----------------------------------------------------------------
+
+
+def runtime_path(instance: uuid.UUID) -> Path:
+    """Where `keys unseal` leaves the KEK for this installation's processes on this machine."""
+    return Path(settings.SAFEGUARD_KEK_RUNTIME_DIR) / f"kek-{instance}"
+
+
+def on_tmpfs(path: Path) -> bool:
+    """True when ``path`` lies on a memory file system (never written to a disk)."""
+    try:
+        mounts = Path("/proc/self/mounts").read_text().splitlines()
+    except OSError:
+        return False
+    target = str(path.resolve())
+    best, fstype = "", ""
+    for line in mounts:
+        parts = line.split()
+        if len(parts) >= 3 and (target == parts[1] or target.startswith(parts[1].rstrip("/") + "/")
+                                ) and len(parts[1]) > len(best):
+            best, fstype = parts[1], parts[2]
+    return fstype in {"tmpfs", "ramfs"}
+
+
+def write_runtime_key(instance: uuid.UUID, key: bytes) -> Path:
+    """Write the unsealed KEK atomically, owner-only; refuse a directory others can write."""
+    path = runtime_path(instance)
+    directory = path.parent
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if directory.stat().st_mode & 0o022:
+        raise UnsealRefused(f"{directory} is writable by other users; make it 0700 first")
+    temp = directory / f".{path.name}.{secrets.token_hex(8)}"
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(key)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(temp, path)
+    finally:
+        if temp.exists():
+            temp.unlink()
+    return path
+
+
+def remove_runtime_key(instance: uuid.UUID) -> bool:
+    """Overwrite and delete the unsealed KEK file; True if there was one."""
+    path = runtime_path(instance)
+    if not path.exists():
+        return False
+    size = path.stat().st_size
+    with path.open("r+b") as fh:
+        fh.write(b"\0" * size)
+        fh.flush()
+        os.fsync(fh.fileno())
+    path.unlink()
+    return True
+
+
+def local_aead(instance: uuid.UUID) -> aead.Aead:
+    """The unsealed KEK from the runtime file, or :class:`KeysSealed`."""
+    path = runtime_path(instance)
+    try:
+        key = path.read_bytes()
+    except FileNotFoundError:
+        raise KeysSealed("The keys are sealed: custodians must run `safeguard keys unseal` "
+                         "on this machine.") from None
+    except OSError as exc:
+        raise KeysSealed(f"Cannot read the unsealed key at {path}: {exc.strerror}.") from None
+    return aead_from_raw(key)
+
+
+# --- kms ------------------------------------------------------------------------------------
+
+_EXTRAS = {"aws-kms": "tink[awskms]", "gcp-kms": "tink[gcpkms]", "hcvault": "tink[hcvault]"}
+
+
+def _remote_aead(uri: str) -> aead.Aead:
+    scheme = uri.split("://", 1)[0] if "://" in uri else ""
+    credentials = settings.SAFEGUARD_KMS_CREDENTIALS or None
+    try:
+        if scheme == "aws-kms":
+            from tink.integration import awskms
+
+            return awskms.AwsKmsClient(uri, credentials).get_aead(uri)
+        if scheme == "gcp-kms":
+            from tink.integration import gcpkms
+
+            return gcpkms.GcpKmsClient(uri, credentials).get_aead(uri)
+        if scheme == "hcvault":
+            import hvac
+            from tink.integration import hcvault
+
+            token_file = settings.SAFEGUARD_VAULT_TOKEN_FILE
+            token = Path(token_file).read_text().strip() if token_file else None
+            client = hvac.Client(url=settings.SAFEGUARD_VAULT_ADDR, token=token)
+            return hcvault.new_aead(uri.removeprefix("hcvault://"), client)
+        # Any other scheme: a KMS client registered with tink.register_kms_client().
+        return tink.kms_client_from_uri(uri).get_aead(uri)
+    except ImportError:
+        raise KmsUnavailable(
+            f"The {scheme} integration is not installed: pip install '{_EXTRAS[scheme]}'."
+        ) from None
+    except (tink.TinkError, OSError) as exc:
+        raise KmsUnavailable(f"Cannot reach the KMS key {uri}: {exc}") from None
+
+
+def kms_aead(uri: str) -> aead.Aead:
+    """Envelope AEAD: a fresh AES-256-GCM key per wrap, itself encrypted by the remote key.
+
+    Envelope encryption also lets remote keys that take no associated data (Vault transit)
+    protect keysets whose wrapping binds the keyset name.
+    """
+    register_tink()
+    if not uri:
+        raise KmsUnavailable("SAFEGUARD_KEK_URI is empty: name the KMS key, e.g. aws-kms://arn:…")
+    return aead.KmsEnvelopeAead(aead.aead_key_templates.AES256_GCM, _remote_aead(uri))
+
+
+def provider_aead(provider: str, *, instance: uuid.UUID, kms_uri: str) -> aead.Aead:
+    """The KEK of an initialised installation, from its provider."""
+    if provider == KekProvider.DEV:
+        return dev_aead()
+    if provider == KekProvider.LOCAL:
+        return local_aead(instance)
+    if provider == KekProvider.KMS:
+        return kms_aead(kms_uri)
+    raise KeysError(f"unknown KEK provider {provider!r}")

@@ -1,0 +1,145 @@
+"""Public services of the protection app: every write and every rule (STYLE.md).
+
+Other apps call these as ``protection.screen(...)``; the model fields other apps use live in
+``safeguard.protection.fields``. The implementation is split by sub-domain: ``screening``,
+``vault``, ``keyring``/``kek``, ``rotation``, ``rescan``, ``guard``, ``scanning``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from safeguard.audit import services as audit
+from safeguard.audit.contracts import Actor
+from safeguard.protection import keyring, rescan, rotation, scanning, screening, vault
+from safeguard.protection.contracts import (
+    Detokenized,
+    IssuedShares,
+    JobView,
+    RescanView,
+    Screened,
+    Tokenized,
+    UnsealResult,
+)
+from safeguard.protection.enums import JobStatus
+from safeguard.protection.guard import check_instance
+from safeguard.protection.models import RotationJob
+from safeguard.protection.scanner import KnownValues
+
+__all__ = [
+    "check_instance",
+    "keys_age_check",
+    "keys_init",
+    "keys_reencrypt",
+    "keys_rotate",
+    "keys_seal",
+    "keys_unseal",
+    "redact_for_logs",
+    "rescan_run",
+    "screen",
+    "token_detokenize",
+    "token_tokenize",
+]
+
+
+def screen(
+    text: str,
+    *,
+    field: str,
+    customer: Mapping[str, Iterable[str]] | KnownValues | None = None,
+) -> Screened:
+    """Apply ``field``'s policy to ``text``: cards tokenized, the rest masked/hashed/dropped/kept.
+
+    Nothing upstream of this call may be persisted; the returned text holds no card number.
+    """
+    return screening.screen(text, field=field, customer=customer)
+
+
+def token_tokenize(*, pan: str, actor: Actor) -> Tokenized:
+    """Tokenize a card number: the same number always yields the same token; audited."""
+    return vault.tokenize(pan=pan, actor=actor, source="api")
+
+
+def token_detokenize(*, token: str, actor: Actor, reason: str, human: bool,
+                     step_up_fresh: bool) -> Detokenized:
+    """Reveal the card number behind a token (gateway hand-off): step-up for humans, a reason
+    from everyone, and an audit event for every attempt, refused or not."""
+    return vault.detokenize(token=token, actor=actor, reason=reason, human=human,
+                            step_up_fresh=step_up_fresh)
+
+
+def keys_init(*, provider: str, actor: Actor, shares: int | None = None,
+              threshold: int | None = None, kms_uri: str = "") -> IssuedShares | None:
+    """Create the KEK record and keysets once; the local provider returns shares to show once."""
+    return keyring.keys_init(provider=provider, actor=actor, shares=shares, threshold=threshold,
+                             kms_uri=kms_uri)
+
+
+def keys_unseal(*, mnemonics: Iterable[str], actor: Actor) -> UnsealResult:
+    """Recombine M custodian shares into the KEK for this machine; fewer are refused."""
+    return keyring.keys_unseal(mnemonics=mnemonics, actor=actor)
+
+
+def keys_seal(*, actor: Actor) -> bool:
+    """Remove this machine's unsealed KEK file."""
+    return keyring.keys_seal(actor=actor)
+
+
+def keys_rotate(*, keysets: Iterable[str], actor: Actor, enqueue: bool = True) -> JobView:
+    """Add a new primary key to each keyset and queue the re-encryption job for old rows."""
+    names = list(dict.fromkeys(keysets))
+    with transaction.atomic():
+        keyring.keys_rotate(keysets=names, actor=actor)
+        job = rotation.job_create(keysets=names)
+        if enqueue:
+            from safeguard.protection import tasks
+
+            transaction.on_commit(lambda: tasks.reencrypt(job.id))
+    return rotation.job_view(job)
+
+
+def keys_reencrypt(*, job_id: int, batch_size: int | None = None,
+                   max_batches: int | None = None,
+                   progress: rotation.Progress | None = None) -> JobView:
+    """Run or resume a re-encryption job; safe to run twice (rows already moved are skipped)."""
+    return rotation.job_run(job_id=job_id, batch_size=batch_size, max_batches=max_batches,
+                            progress=progress)
+
+
+def keys_age_check() -> list[str]:
+    """Daily: audit primary keys older than the rotation policy and resume unfinished jobs."""
+    from safeguard.protection import selectors, tasks
+
+    status = selectors.keys_status()
+    overdue = [f"{k.keyset}:{k.key_id}" for k in status.overdue]
+    if overdue:
+        audit.record(action="keys.rotation_overdue", actor=Actor.system("protection.keys"),
+                     outcome="failure",
+                     data={"keys": overdue, "policy_days": settings.SAFEGUARD_KEY_ROTATION_DAYS,
+                           "checked_at": timezone.now().isoformat()})
+    for job_id in RotationJob.objects.exclude(status=JobStatus.DONE).values_list("id", flat=True):
+        tasks.reencrypt(job_id)
+    return overdue
+
+
+def rescan_run(*, fix: bool, actor: Actor, restart: bool = False,
+               only: list[str] | None = None, batch_size: int | None = None,
+               max_batches: int | None = None,
+               progress: rescan.Progress | None = None) -> RescanView:
+    """Scan stored text for card numbers (resumable); with ``fix`` tokenize them in place."""
+    record = rescan.run_start(fix=fix, restart=restart)
+    return rescan.run(run_id=record.id, actor=actor, batch_size=batch_size, only=only,
+                      max_batches=max_batches, progress=progress)
+
+
+def redact_for_logs(text: str) -> str:
+    """Mask every log-sensitive type (``SAFEGUARD_LOG_REDACT_TYPES``) in a log line.
+
+    Meant for ``safeguard.ops.logging`` (its Luhn-only ``redact_text`` is the floor);
+    ``scanning.log_redact_processor`` is the structlog processor form.
+    """
+    return scanning.redact_for_logs(text)

@@ -1,0 +1,100 @@
+"""No PAN at rest (R-OPS-2): every app's writes are refused when they carry a card number."""
+
+from __future__ import annotations
+
+import secrets
+
+import pytest
+from django.db import connection, transaction
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from safeguard.accounts.models import User
+from safeguard.audit import services as audit
+from safeguard.audit.models import Event
+from safeguard.protection.contracts import PanRefused
+from safeguard.protection.scanning import find_pans
+from tests.factories import SYSTEM, make_user
+from tests.protection.conftest import PAN_AMEX, PAN_MC2, PAN_VISA
+
+pytestmark = pytest.mark.django_db
+
+
+def test_saving_a_card_number_in_another_apps_text_column_is_refused():
+    # given a staff user
+    user = make_user(full_name="Ann Lee")
+    # when someone stores a card number in their name
+    user.full_name = f"Ann {PAN_VISA[:4]} {PAN_VISA[4:8]} {PAN_VISA[8:12]} {PAN_VISA[12:]}"
+    with pytest.raises(PanRefused) as refused:
+        user.save()
+    # then the error names the place, never the number, and nothing changed
+    assert "accounts.User.full_name" in refused.value.detail
+    assert PAN_VISA[4:] not in refused.value.detail.replace(" ", "")
+    assert refused.value.status == 400
+    assert User.objects.get(pk=user.pk).full_name == "Ann Lee"
+
+
+@pytest.mark.parametrize("written", [
+    PAN_VISA,
+    "4111-1111-1111-1111",
+    "4111.1111.1111.1111",
+    PAN_MC2,
+    "3782 822463 10005",
+    "four one one one one one one one one one one one one one one one",
+])
+def test_card_numbers_in_any_spelling_are_refused(written):
+    user = make_user()
+    user.full_name = f"note {written} end"
+    with pytest.raises(PanRefused):
+        user.save(update_fields=["full_name"])
+
+
+def test_a_card_number_inside_a_json_document_is_refused():
+    # given the audit log, whose data column is JSON
+    before = Event.objects.count()
+    # when an event would carry a card number deep in its data
+    with pytest.raises(PanRefused, match=r"audit\.Event\.data"):
+        audit.record(action="case.noted", actor=SYSTEM, data={"notes": [{"text": PAN_AMEX}]})
+    # then no event was appended
+    assert Event.objects.count() == before
+
+
+def test_update_and_bulk_paths_are_stopped_at_the_database_layer():
+    user = make_user(full_name="Ann")
+    with pytest.raises(PanRefused, match="accounts_user"), transaction.atomic():
+        User.objects.filter(pk=user.pk).update(full_name=f"card {PAN_VISA}")
+    with pytest.raises(PanRefused), transaction.atomic():
+        User.objects.bulk_update([User(pk=user.pk, full_name=PAN_MC2)], ["full_name"])
+    with pytest.raises(PanRefused), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE accounts_user SET full_name = %s WHERE id = %s",
+                       [PAN_VISA, user.pk])
+    rows = ((name, user.pk) for name in ["Ann B", f"Ann {PAN_AMEX}"])
+    with pytest.raises(PanRefused), transaction.atomic(), connection.cursor() as cursor:
+        cursor.executemany("UPDATE accounts_user SET full_name = %s WHERE id = %s", rows)
+    assert User.objects.get(pk=user.pk).full_name == "Ann"
+
+
+@pytest.mark.parametrize("harmless", [
+    "4111111111111112",            # fails Luhn
+    "order 1234567890123",          # not a card
+    "tracking 1Z999AA10123456784",  # identifier
+    "2024-05-01 12:30:45",         # timestamp
+    "amount $4111.11",             # amount
+    "ISBN 978-3-16-148410-0",       # book
+])
+def test_numbers_that_are_not_cards_are_stored(harmless):
+    user = make_user()
+    user.full_name = harmless
+    user.save(update_fields=["full_name"])
+    assert User.objects.get(pk=user.pk).full_name == harmless
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(min_size=32, max_size=32))
+def test_hex_digests_are_never_mistaken_for_card_numbers(raw):
+    # a SHA-256 (API token hashes, fingerprints) may hold a valid-looking digit run
+    assert find_pans(raw.hex()) == []
+
+
+def test_random_api_token_hashes_never_trip_the_guard():
+    assert all(find_pans(secrets.token_hex(32)) == [] for _ in range(2000))
