@@ -109,3 +109,13 @@ def test_effective_permissions_page_names_the_granting_role():
     body = response.content.decode()
     assert "accounts.view_users" in body
     assert "Auditor" in body
+
+
+def test_denied_request_records_the_route_not_the_path():
+    from safeguard.audit import selectors as audit
+
+    user = make_user(roles=("agent",))
+    response = signed_in_client(user).get(f"/staff/users/{user.id}/?q=4111111111111111")
+    assert response.status_code == 403
+    event = audit.event_list(action="access.denied")[0]
+    assert event.data == {"permission": "accounts.view_users", "route": "accounts:user_detail"}

@@ -113,3 +113,14 @@ def test_client_address_comes_from_the_trusted_proxy_header_when_configured(sett
                   HTTP_X_REAL_IP="not-an-ip", REMOTE_ADDR="127.0.0.1")
     events = audit.event_list(action="auth.login_failed")
     assert [e.source_ip for e in events] == [None, "203.0.113.9"]
+
+
+def test_log_lines_pass_the_protection_scanner_too():
+    record = logging.LogRecord("safeguard.test", logging.INFO, __file__, 1,
+                               "iban %s, spoken card %s", ("GB82 WEST 1234 5698 7654 32",
+                               "four one one one one one one one one one one one one one one one"),
+                               None)
+    line = JsonFormatter().format(record)
+    assert "GB82" not in line
+    assert "four one one one" not in line
+    assert "[REDACTED-IBAN]" in line

@@ -44,8 +44,10 @@ class Access(AuthBase):
         if principal is None:
             return None
         if self.permission != rbac.AUTHENTICATED and not principal.has(self.permission):
+            from safeguard.accounts.guards import route_name
+
             audit.record(action="access.denied", actor=principal.actor, outcome="denied",
-                         data={"permission": self.permission, "path": request.path[:200]})
+                         data={"permission": self.permission, "route": route_name(request)})
             raise PermissionDenied(f"This operation needs the permission {self.permission}.")
         return principal
 

@@ -49,6 +49,13 @@ def request_permissions(request: HttpRequest) -> frozenset[str]:
     return cached
 
 
+def route_name(request: HttpRequest) -> str:
+    """The named route of a request — recorded instead of its path, which may carry anything a
+    caller typed (an id, a search term, a card number)."""
+    match = getattr(request, "resolver_match", None)
+    return match.view_name if match is not None else ""
+
+
 def request_actor(request: HttpRequest) -> Actor:
     """The audit actor for a page request."""
     user = request.user
@@ -88,7 +95,7 @@ def permission_required(codename: str) -> Callable[[View], View]:
             if codename != rbac.AUTHENTICATED and codename not in request_permissions(request):
                 audit.record(action="access.denied", actor=request_actor(request),
                              outcome="denied", data={"permission": codename,
-                                                     "path": request.path[:200]})
+                                                     "route": route_name(request)})
                 raise PermissionDenied(f"This page needs the permission {codename}.")
             return view(request, *args, **kwargs)
 

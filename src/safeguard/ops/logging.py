@@ -1,8 +1,9 @@
 """Structured JSON logs through a redactor: no card number reaches a log line (R-OPS-2).
 
 The redactor masks every 13–19 digit run (spaces or dashes allowed) that passes the Luhn check,
-in the message and in every string field. The protection app's scanner will widen this to every
-sensitive type; this floor never goes away.
+in the message and in every string field — a floor that works even before Django is set up —
+then, once the apps are loaded, every type in SAFEGUARD_LOG_REDACT_TYPES through the protection
+scanner (card numbers in words, IBANs, SSNs, ...).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
+from django.apps import apps
 
 _CANDIDATE = re.compile(r"(?<![\d])(?:\d[ -]?){12,18}\d(?![\d])")
 
@@ -28,7 +30,18 @@ def _luhn_ok(digits: str) -> bool:
 
 
 def redact_text(text: str) -> str:
-    """Replace Luhn-valid card-like digit runs with [REDACTED-PAN]."""
+    """Replace Luhn-valid card-like digit runs with [REDACTED-PAN], then (once the apps are
+    loaded) every type the protection scanner is told to redact in logs."""
+    text = _redact_pans(text)
+    if apps.ready:
+        from safeguard.protection import services as protection
+
+        text = protection.redact_for_logs(text)
+    return text
+
+
+def _redact_pans(text: str) -> str:
+    """The floor that works before Django is set up: Luhn-valid card-like digit runs."""
 
     def repl(m: re.Match[str]) -> str:
         digits = re.sub(r"[ -]", "", m.group(0))
@@ -47,9 +60,13 @@ def _redact(value: Any) -> Any:
     return value
 
 
+# Fields the pipeline itself writes; scanning them would only find false positives.
+_OWN_FIELDS = frozenset({"timestamp", "level", "logger", "request_id"})
+
+
 def redact_processor(logger: Any, method: str,
                      event_dict: MutableMapping[str, Any]) -> dict[str, Any]:
-    return {k: _redact(v) for k, v in event_dict.items()}
+    return {k: v if k in _OWN_FIELDS else _redact(v) for k, v in event_dict.items()}
 
 
 def _add_request_context(logger: Any, method: str,
