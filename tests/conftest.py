@@ -5,6 +5,16 @@ import pytest
 
 
 @pytest.fixture(autouse=True)
+def _fresh_keys_cache():
+    """Keysets are cached per process and their rows roll back with each test: start clean."""
+    from safeguard.protection import keyring
+
+    keyring.reset_caches()
+    yield
+    keyring.reset_caches()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     """Throttle counters live in the cache; no test inherits another's failed logins."""
     from django.core.cache import cache
