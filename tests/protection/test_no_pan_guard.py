@@ -53,7 +53,9 @@ def test_a_card_number_inside_a_json_document_is_refused():
     # given the audit log, whose data column is JSON
     before = Event.objects.count()
     # when an event would carry a card number deep in its data
-    with pytest.raises(PanRefused, match=r"audit\.Event\.data"):
+    # (record() joins the caller's transaction without a savepoint: a refused event fails the
+    # whole action, so it is called inside one here, as services do)
+    with pytest.raises(PanRefused, match=r"audit\.Event\.data"), transaction.atomic():
         audit.record(action="case.noted", actor=SYSTEM, data={"notes": [{"text": PAN_AMEX}]})
     # then no event was appended
     assert Event.objects.count() == before
@@ -98,3 +100,10 @@ def test_hex_digests_are_never_mistaken_for_card_numbers(raw):
 
 def test_random_api_token_hashes_never_trip_the_guard():
     assert all(find_pans(secrets.token_hex(32)) == [] for _ in range(2000))
+
+
+def test_uuid_shaped_ids_pass_the_guard():
+    from safeguard.protection.scanning import find_pans
+
+    assert find_pans("customer 3bec6689-60a3-4190-a415-3446516737a2 created") == []
+    assert find_pans("f5187918-2337-4503-8747-86371163af87") == []

@@ -74,3 +74,20 @@ def test_hard_negatives_around_real_values_do_not_hide_them():
 
     # then only the real values are reported
     assert found == [("PAN", "4111 1111 1111 1111"), ("PHONE", "020 7946 0958")]
+
+
+def test_uuids_are_never_card_numbers_even_when_their_digits_pass_luhn():
+    # given ids whose digit groups happen to join into Luhn-valid card-like runs
+    ids = ["3bec6689-60a3-4190-a415-3446516737a2", "43163081-9114-4383-8101-6ab253357cf1",
+           "f5187918-2337-4503-8747-86371163af87"]
+    # then neither the scanner nor the no-PAN guard sees a card, and a real one beside is found
+    for value in ids:
+        assert scan(value) == []
+        found = scan(f"{value} card 4111 1111 1111 1111")
+        assert [(f.type, f.start) for f in found] == [("PAN", len(value) + 6)]
+
+
+def test_a_short_group_before_a_card_does_not_hide_it():
+    assert [(f.type, f.start, f.end) for f in scan("0 4111111111111111")] == [("PAN", 2, 18)]
+    assert [(f.type, f.start, f.end) for f in scan("qty 12 4111 1111 1111 1111")] == [
+        ("PAN", 7, 26)]

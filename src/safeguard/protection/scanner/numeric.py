@@ -67,10 +67,26 @@ def wanted(state: ScanState) -> bool:
     return not state.wanted.isdisjoint(_DIGIT_TYPES)
 
 
+# Identifiers shaped like a UUID are never card numbers, SSNs or phones: their digit groups can
+# join into a Luhn-valid run by chance (about 1 UUID in 3,000), which would make every write
+# carrying that id look like a card number.
+_UUID = re.compile(r"(?<![0-9A-Za-z])[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
+                   r"[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(?![0-9A-Za-z])")
+
+
+def _uuid_end(spans: list[tuple[int, int]], pos: int) -> int | None:
+    """The end of the UUID covering ``pos``, if any."""
+    for a, b in spans:
+        if a <= pos < b:
+            return b
+    return None
+
+
 def scan_digits(state: ScanState) -> list[Finding]:
     """Run the digit pass over ``state.text``; returns the card findings (for CVV/expiry)."""
     text = state.text
     cards: list[Finding] = []
+    uuids = [m.span() for m in _UUID.finditer(text)] if "-" in text else []
     try:
         masked = text.encode("latin-1").translate(_TO_ZERO)
     except UnicodeEncodeError:
@@ -85,6 +101,10 @@ def scan_digits(state: ScanState) -> list[Finding]:
             return cards
         kind = match.lastgroup
         start = match.start()
+        inside = _uuid_end(uuids, start) if uuids else None
+        if inside is not None:
+            pos = inside
+            continue
         if kind in ("run", "ipv4"):
             _classify_run(state, start, match.end(), cards)
             pos = match.end()
@@ -100,6 +120,9 @@ def scan_digits(state: ScanState) -> list[Finding]:
                 else:
                     end = start + 1
             pos = end
+
+
+_SHORT_PREFIX_DIGITS = 3
 
 
 def _classify_run(state: ScanState, start: int, end: int, cards: list[Finding]) -> None:
@@ -122,18 +145,26 @@ def _classify_run(state: ScanState, start: int, end: int, cards: list[Finding]) 
         and _ipv4(state, groups)
     ):
         return
-    first = 0
+    first = 0  # groups before it are taken by cards
+    probe = 0  # where the next card may start: past short leading groups ("0 4111…")
     while True:
         # Cards first: a card takes its groups, and the rest of the run is looked at again
         # ("4111 1111 1111 1111 5555 5555 5555 4444" is two cards in one run).
-        head = groups[first : first + checks.PAN_MAX_DIGITS + 1]
-        complete = first + len(head) == len(groups)
-        card = _card(state, head, complete, glued_left and first == 0, glued_right and complete)
+        head = groups[probe : probe + checks.PAN_MAX_DIGITS + 1]
+        complete = probe + len(head) == len(groups)
+        card = _card(state, head, complete, glued_left and probe == 0, glued_right and complete)
+        if card is None and len(groups) - probe > 1 and (
+                groups[probe][1] - groups[probe][0] <= _SHORT_PREFIX_DIGITS):
+            # A short group before a card ("0 4111…", "ref 12 4111 1111 …") is a typo, a list
+            # number or a count, not the start of a tracking number: look past it.
+            probe += 1
+            continue
         if card is None:
             break
         cards.append(card)
         state.add(card)
-        first = next(i for i in range(first, len(groups)) if groups[i][1] == card.end) + 1
+        first = next(i for i in range(probe, len(groups)) if groups[i][1] == card.end) + 1
+        probe = first
         if first == len(groups):
             return
     if glued:

@@ -34,7 +34,9 @@ from .state import ScanState
 
 _GROUP = re.compile(r"[0-9]+")
 MIN_DIGITS = 7
-MAX_DIGITS = 17
+# E.164 allows 15 digits; a written number may add an IDD or a trunk 0 after the calling
+# code ("+49 0211 …"), which libphonenumber accepts and strips.
+MAX_DIGITS = 18
 _TYPES = (
     "fixed_line",
     "mobile",
