@@ -13,6 +13,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from safeguard.accounts.api import router as accounts_router
 from safeguard.audit.api import router as audit_router
+from safeguard.protection.api import router as protection_router
 from safeguard.web.errors import ApplicationError
 from safeguard.web.problem import problem_response
 
@@ -65,11 +66,15 @@ def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 
 @api.exception_handler(Exception)
 def _server_error(request: HttpRequest, exc: Exception) -> HttpResponse:
-    logger.exception("api.unhandled_error", extra={"path": request.path})
+    logger.error("api.unhandled_error", extra={"path": request.path}, exc_info=exc)
     return problem_response(request, status=500, code="server-error",
                             title="Internal error",
                             detail="The error was logged; quote the request id.")
 
 
 api.add_router("/", accounts_router)
+api.add_router("/protection/", protection_router)
 api.add_router("/audit/", audit_router)
+api.add_router("/customers", "safeguard.customers.api.router")
+api.add_router("/cases/", "safeguard.cases.api.router")
+api.add_router("/channels/", "safeguard.channels.api.router")

@@ -481,8 +481,8 @@ def _email_queues(raw: str) -> dict[str, str]:
 # unless SAFEGUARD_EMAIL_DEFAULT_QUEUE names a queue for it.
 SAFEGUARD_EMAIL_QUEUES = _email_queues(_env("SAFEGUARD_EMAIL_QUEUES", ""))
 SAFEGUARD_EMAIL_DEFAULT_QUEUE = _env("SAFEGUARD_EMAIL_DEFAULT_QUEUE", "")
-# From of replies for a queue without an address above; Message-IDs use its domain unless
-# SAFEGUARD_EMAIL_DOMAIN is set.
+# From of replies (make it one of the addresses above, so answers come back routed);
+# Message-IDs use its domain unless SAFEGUARD_EMAIL_DOMAIN is set.
 SAFEGUARD_EMAIL_FROM = _env("SAFEGUARD_EMAIL_FROM", DEFAULT_FROM_EMAIL)
 SAFEGUARD_EMAIL_DOMAIN = _env("SAFEGUARD_EMAIL_DOMAIN", "")
 # Loop brakes: replies to one address per window, and a lower limit for automatic replies.

@@ -88,5 +88,10 @@ urlpatterns = [
     path("account/sessions/", include(declare(usersessions_urls.urlpatterns))),
     path("staff/", include("safeguard.accounts.urls")),
     path("audit/", include("safeguard.audit.urls")),
+    # Channels: /channels/voice/events, /channels/settings/, /contact/, /chat/… (public pages
+    # declare @public; the voice webhook is authenticated by its HMAC signature).
+    path("", include("safeguard.channels.urls")),
+    path("customers/", include("safeguard.customers.urls")),
+    path("cases/", include("safeguard.cases.urls")),
     path("api/v1/", _api_urls()),
 ]

@@ -40,6 +40,32 @@ def is_reopen(current: Status, target: Status) -> bool:
     return current in (Status.RESOLVED, Status.CLOSED) and target == Status.OPEN
 
 
+ACTIVE: frozenset[Status] = frozenset({Status.NEW, Status.OPEN, Status.PENDING})
+"""States in which the case still waits for work (SLA clocks run, it shows in the queue)."""
+
+
+def next_statuses(current: Status) -> tuple[Status, ...]:
+    """The legal targets from ``current`` in lifecycle order (what the status control offers)."""
+    return tuple(s for s in Status if s in TRANSITIONS[current])
+
+
+def on_customer_message(current: Status) -> Status | None:
+    """The state after a customer writes on a case: pending and resolved cases come back to
+    open (resolved → open is a reopen); a closed case stays closed and the message starts a new
+    case (None); new and open cases stay as they are."""
+    if current == Status.CLOSED:
+        return None
+    if current in (Status.PENDING, Status.RESOLVED):
+        return Status.OPEN
+    return current
+
+
+def on_agent_reply(current: Status) -> Status:
+    """The state after an agent's first public reply: a new case becomes open; otherwise the
+    agent chooses the state explicitly (replying never resolves or reopens by itself)."""
+    return Status.OPEN if current == Status.NEW else current
+
+
 @dataclass(frozen=True)
 class SlaTargets:
     """Per-queue targets in minutes; None means no target."""
@@ -79,6 +105,30 @@ def sla_state(
 
     return SlaState(fr_due, res_due, breached(fr_due, first_response_at),
                     breached(res_due, resolved_at))
+
+
+def sla_due(*, created_at: datetime,
+            targets: SlaTargets) -> tuple[datetime | None, datetime | None]:
+    """(first response due, resolution due) for a case created at ``created_at``."""
+    state = sla_state(created_at=created_at, first_response_at=created_at,
+                      resolved_at=created_at, targets=targets, now=created_at)
+    return state.first_response_due, state.resolution_due
+
+
+def sla_badge(state: SlaState, *, now: datetime, warn_minutes: int, responded: bool,
+              resolved: bool) -> str:
+    """What a queue shows for one case: ``breached``, ``due-soon`` (a clock still running ends
+    within ``warn_minutes``), ``ok``, or ``none`` when the queue sets no targets."""
+    if state.first_response_breached or state.resolution_breached:
+        return "breached"
+    running = [due for due, done in ((state.first_response_due, responded),
+                                     (state.resolution_due, resolved))
+               if due is not None and not done]
+    if state.first_response_due is None and state.resolution_due is None:
+        return "none"
+    if any(due <= now + timedelta(minutes=warn_minutes) for due in running):
+        return "due-soon"
+    return "ok"
 
 
 # --- KPIs ------------------------------------------------------------------------------------

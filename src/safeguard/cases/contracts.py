@@ -1,0 +1,374 @@
+"""Public contracts of the cases app: the ingest and outbound contracts of decision 0006, the
+frozen views the console and API render, and the app's domain errors.
+
+No view carries a model instance; message bodies are the screened text (card numbers are
+``[card VISA •••• 1111 tok_…]``), customers appear by id and their masked label only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from uuid import UUID
+
+from safeguard.web.errors import ApplicationError, Conflict, NotFound
+
+# --- ingest (decision 0006 §2) ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SenderIn:
+    """Who wrote: matched to a customer by blind index (or a new customer is created)."""
+
+    email: str = ""
+    phone: str = ""
+    name: str = ""
+    customer_id: UUID | None = None
+
+    @property
+    def identifies(self) -> bool:
+        """True when the sender carries something a customer can be matched by."""
+        return bool(self.email or self.phone or self.customer_id)
+
+
+@dataclass(frozen=True)
+class AttachmentIn:
+    """A file that came with an inbound message or an agent's reply."""
+
+    filename: str
+    content_type: str
+    content: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
+class RecordingIn:
+    """Where a call recording lives (the media itself stays in the recorder) and why it is kept."""
+
+    uri: str
+    duration_seconds: int | None = None
+    media_type: str = "audio/wav"
+    retention_category: str = ""  # empty: SAFEGUARD_RECORDING_RETENTION_DEFAULT
+
+
+@dataclass(frozen=True)
+class InboundResult:
+    """What ``message_receive`` did: ``duplicate`` means the external id was seen before and
+    nothing new was stored (the ids are those of the first delivery)."""
+
+    case_id: UUID
+    case_number: int
+    interaction_id: UUID
+    message_id: UUID
+    created_case: bool
+    duplicate: bool
+
+
+@dataclass(frozen=True)
+class CallView:
+    """A voice interaction's clock: speed to answer is answered − queued, in seconds."""
+
+    call_id: str
+    case_id: UUID
+    case_number: int
+    interaction_id: UUID
+    queue: str
+    queued_at: datetime | None
+    answered_at: datetime | None
+    ended_at: datetime | None
+    speed_to_answer_seconds: float | None
+    payment_paused: bool
+    payment_pauses: tuple[tuple[datetime, datetime | None], ...] = ()
+
+
+@dataclass(frozen=True)
+class ChatStarted:
+    """A new chat conversation; ``secret`` is shown to the customer once (only a hash is kept)."""
+
+    conversation_id: str
+    secret: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class ChatMessageView:
+    """One message of a chat as the customer sees it (screened; internal notes never appear).
+    ``id`` grows within the conversation, for ``after_id`` polling."""
+
+    id: int
+    author_kind: str
+    author_name: str
+    text: str
+    at: datetime
+
+
+# --- outbound (decision 0006 §3) ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OutboundAttachment:
+    filename: str
+    content_type: str
+    content: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    """An agent's reply for a channel's sender. The recipient is ``customer_id``: the sender
+    looks the address up through the customers app (system scope); ``in_reply_to`` holds the
+    external ids of the thread, newest last (e-mail In-Reply-To/References)."""
+
+    message_id: UUID
+    case_id: UUID
+    case_number: int
+    customer_id: UUID
+    channel: str
+    interaction_id: UUID
+    thread_ref: str
+    in_reply_to: tuple[str, ...]
+    subject: str
+    text: str
+    author_name: str
+    attachments: tuple[OutboundAttachment, ...] = ()
+
+
+# --- views --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueueView:
+    id: int
+    slug: str
+    name: str
+    first_response_minutes: int | None
+    resolution_minutes: int | None
+    is_active: bool
+    open_cases: int = 0
+    breached_cases: int = 0
+    members: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CaseSummary:
+    """A row of the queue view: no message text, the subject as screened for lists."""
+
+    id: UUID
+    number: int
+    subject: str
+    status: str
+    priority: str
+    queue: str
+    queue_name: str
+    assignee_id: int | None
+    assignee_email: str
+    customer_id: UUID
+    channel: str
+    tags: tuple[str, ...]
+    created_at: datetime
+    updated_at: datetime
+    first_response_due_at: datetime | None
+    resolution_due_at: datetime | None
+    sla: str  # breached | due-soon | ok | none
+    merged_into_number: int | None = None
+
+
+@dataclass(frozen=True)
+class AttachmentView:
+    id: UUID
+    filename: str
+    content_type: str
+    size: int
+    screened: bool
+
+
+@dataclass(frozen=True)
+class MessageView:
+    id: UUID
+    interaction_id: UUID | None
+    channel: str
+    author_kind: str
+    author_email: str
+    body: str
+    is_internal: bool
+    created_at: datetime
+    delivery_status: str
+    delivery_error: str
+    findings: tuple[str, ...]
+    attachments: tuple[AttachmentView, ...] = ()
+
+
+@dataclass(frozen=True)
+class InteractionView:
+    id: UUID
+    channel: str
+    thread_ref: str
+    started_at: datetime
+    ended_at: datetime | None
+    call_id: str
+    queued_at: datetime | None
+    answered_at: datetime | None
+    speed_to_answer_seconds: float | None
+    transcript: str
+    recording_uri: str
+    recording_retention: str
+    payment_pauses: tuple[tuple[datetime, datetime | None], ...]
+
+
+@dataclass(frozen=True)
+class HistoryView:
+    at: datetime
+    kind: str
+    actor: str
+    data: dict[str, object]
+
+
+@dataclass(frozen=True)
+class CaseView:
+    """One case with its conversation and history, as an agent may see it."""
+
+    summary: CaseSummary
+    first_response_at: datetime | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    reopened_at: datetime | None
+    first_response_breached_at: datetime | None
+    resolution_breached_at: datetime | None
+    interactions: tuple[InteractionView, ...]
+    messages: tuple[MessageView, ...]
+    history: tuple[HistoryView, ...]
+    next_statuses: tuple[str, ...]
+    csat_score: int | None
+    merged_from: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class MacroView:
+    id: int
+    name: str
+    body: str
+    queue: str
+
+
+@dataclass(frozen=True)
+class CsatLink:
+    """A signed, expiring survey link for one case (the token is the secret part)."""
+
+    case_number: int
+    token: str = field(repr=False)
+    path: str = field(repr=False)
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class Period:
+    """A half-open interval [start, end) that a KPI is computed over."""
+
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class RatioKpi:
+    """CSAT or FCR for a period: ``value`` is the share in [0, 1], None without data."""
+
+    value: float | None
+    hits: int
+    total: int
+
+
+@dataclass(frozen=True)
+class AsaKpi:
+    """Average speed to answer for a period: mean seconds over answered calls."""
+
+    queue: str
+    value_seconds: float | None
+    answered: int
+    abandoned: int
+
+
+# --- errors -------------------------------------------------------------------------------------
+
+
+class CaseError(ApplicationError):
+    code = "case-error"
+    title = "The case request cannot be carried out"
+
+
+class CaseNotFound(NotFound):
+    """No such case, or it is outside the caller's queues (the same answer for both)."""
+
+    code = "case-not-found"
+
+
+class QueueNotFound(NotFound):
+    code = "queue-not-found"
+
+
+class MessageNotFound(NotFound):
+    code = "message-not-found"
+
+
+class ChatNotFound(NotFound):
+    """Unknown conversation or wrong secret: one answer, so secrets cannot be probed."""
+
+    code = "chat-not-found"
+
+
+class CallNotFound(NotFound):
+    code = "call-not-found"
+
+
+class CaseStateError(Conflict):
+    """An illegal lifecycle move; ``current`` names the state the case is in."""
+
+    code = "case-state"
+    title = "The case is not in a state that allows this"
+
+
+class ChannelError(CaseError):
+    status = 422
+    code = "unknown-channel"
+    title = "Unknown channel"
+
+
+class InvalidInput(CaseError):
+    status = 422
+    code = "invalid-input"
+    title = "Invalid input"
+
+
+class AttachmentRejected(CaseError):
+    status = 422
+    code = "attachment-rejected"
+    title = "Attachment refused"
+
+
+class AssignmentRefused(CaseError):
+    status = 403
+    code = "assignment-refused"
+    title = "Assignment refused"
+
+
+class ManageRefused(CaseError):
+    status = 403
+    code = "case-manage-refused"
+    title = "Only the case's assignee or a queue supervisor may do this"
+
+
+class MergeRefused(Conflict):
+    code = "merge-refused"
+    title = "These cases cannot be merged"
+
+
+class CsatLinkInvalid(CaseError):
+    status = 400
+    code = "csat-link-invalid"
+    title = "This survey link is invalid or has expired"
+
+
+class CsatAlreadyAnswered(Conflict):
+    code = "csat-answered"
+    title = "This survey has already been answered"
+
+
+class QueueExists(Conflict):
+    code = "queue-exists"
+    title = "A queue with this slug exists"

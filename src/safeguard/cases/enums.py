@@ -1,0 +1,85 @@
+"""Public enums of the cases app: channels, author kinds, delivery and call states."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from safeguard.cases.lifecycle import Status
+
+
+class CaseStatus(models.TextChoices):
+    """The lifecycle states of :mod:`safeguard.cases.lifecycle`, as model choices."""
+
+    NEW = Status.NEW.value, "New"
+    OPEN = Status.OPEN.value, "Open"
+    PENDING = Status.PENDING.value, "Pending"
+    RESOLVED = Status.RESOLVED.value, "Resolved"
+    CLOSED = Status.CLOSED.value, "Closed"
+
+
+class Priority(models.TextChoices):
+    LOW = "low", "Low"
+    NORMAL = "normal", "Normal"
+    HIGH = "high", "High"
+    URGENT = "urgent", "Urgent"
+
+
+class Channel(models.TextChoices):
+    """R-OPS-5: the channels a customer reaches the contact centre through."""
+
+    EMAIL = "email", "E-mail"
+    CHAT = "chat", "Chat"
+    VOICE = "voice", "Voice"
+    WEB = "web", "Web form"
+    API = "api", "API"
+
+
+class AuthorKind(models.TextChoices):
+    CUSTOMER = "customer", "Customer"
+    AGENT = "agent", "Agent"
+    SYSTEM = "system", "System"
+
+
+class DeliveryStatus(models.TextChoices):
+    """Outbound messages only; inbound messages and notes carry ``none``."""
+
+    NONE = "none", "—"
+    PENDING = "pending", "Sending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+    NOT_DELIVERED = "not_delivered", "Not delivered (no sender for this channel)"
+
+
+class CallEvent(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    ANSWERED = "answered", "Answered"
+    ENDED = "ended", "Ended"
+
+
+class RetentionCategory(models.TextChoices):
+    """What a call recording is kept for; the privacy app maps each to a retention period
+    (R-DATA-3: e.g. 90 days for QA recordings)."""
+
+    QA_RECORDING = "qa_recording", "Quality assurance recording"
+    FINANCIAL_RECORD = "financial_record", "Financial record"
+    INSURANCE_RECORD = "insurance_record", "Insurance record"
+    COMPLAINT = "complaint", "Complaint evidence"
+
+
+class HistoryKind(models.TextChoices):
+    CREATED = "created", "Created"
+    MESSAGE = "message", "Message received"
+    REPLY = "reply", "Reply sent"
+    NOTE = "note", "Internal note"
+    STATUS = "status", "Status changed"
+    REOPENED = "reopened", "Reopened"
+    ASSIGNED = "assigned", "Assigned"
+    QUEUE = "queue", "Queue changed"
+    PRIORITY = "priority", "Priority changed"
+    TAGS = "tags", "Tags changed"
+    MERGED = "merged", "Merged"
+    SLA_BREACH = "sla_breach", "SLA breached"
+    CALL = "call", "Call event"
+    TRANSCRIPT = "transcript", "Transcript stored"
+    DELIVERY = "delivery", "Delivery"
+    CSAT = "csat", "Satisfaction answer"

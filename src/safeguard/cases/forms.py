@@ -1,0 +1,95 @@
+"""Forms of the agent console: parsing only; every rule lives in the services."""
+
+from __future__ import annotations
+
+from django import forms
+
+from safeguard.cases.enums import CaseStatus, Priority
+
+_TEXT = forms.Textarea(attrs={"rows": 5})
+
+
+class QueueFilterForm(forms.Form):
+    queue = forms.CharField(required=False)
+    status = forms.ChoiceField(required=False, choices=[
+        ("", "Active (new, open, pending)"), *CaseStatus.choices, ("all", "Any status")])
+    assignee = forms.ChoiceField(required=False, choices=[
+        ("", "Anyone"), ("me", "Assigned to me"), ("unassigned", "Unassigned")])
+    tag = forms.CharField(required=False, max_length=40)
+    breached = forms.BooleanField(required=False, label="SLA breached only")
+    cursor = forms.CharField(required=False)
+
+
+class ReplyForm(forms.Form):
+    text = forms.CharField(label="Reply to the customer", widget=forms.Textarea(
+        attrs={"rows": 6, "id": "composer-text", "data-shortcut-target": "reply"}),
+        max_length=100_000)
+    interaction = forms.UUIDField(required=False, widget=forms.HiddenInput)
+
+
+class NoteForm(forms.Form):
+    text = forms.CharField(label="Internal note (never sent)", widget=forms.Textarea(
+        attrs={"rows": 3, "id": "note-text", "data-shortcut-target": "note"}), max_length=20_000)
+
+
+class AssignForm(forms.Form):
+    assignee = forms.CharField(required=False)  # a user id, or empty to unassign
+
+
+class StatusForm(forms.Form):
+    status = forms.ChoiceField(choices=CaseStatus.choices)
+
+
+class PriorityForm(forms.Form):
+    priority = forms.ChoiceField(choices=Priority.choices)
+
+
+class TagsForm(forms.Form):
+    tags = forms.CharField(required=False, max_length=900,
+                           help_text="Comma-separated, e.g. billing, refund")
+
+
+class MergeForm(forms.Form):
+    into = forms.IntegerField(label="Merge this case into case number", min_value=1)
+
+
+class MoveQueueForm(forms.Form):
+    queue = forms.SlugField()
+
+
+class QueueForm(forms.Form):
+    slug = forms.SlugField(max_length=50)
+    name = forms.CharField(max_length=100)
+    first_response_minutes = forms.IntegerField(required=False, min_value=1,
+                                                label="First response target (minutes)")
+    resolution_minutes = forms.IntegerField(required=False, min_value=1,
+                                            label="Resolution target (minutes)")
+    is_active = forms.BooleanField(required=False, initial=True, label="Active")
+
+
+class MemberForm(forms.Form):
+    email = forms.EmailField(label="Staff e-mail")
+    is_supervisor = forms.BooleanField(required=False, label="Supervisor of this queue")
+
+
+class MacroForm(forms.Form):
+    name = forms.CharField(max_length=100)
+    body = forms.CharField(widget=_TEXT, max_length=10_000,
+                           help_text="{case_number} and {agent_name} are filled in.")
+    queue = forms.SlugField(required=False, help_text="Empty: every queue.")
+
+
+class KpiForm(forms.Form):
+    start = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}),
+                          help_text="Inclusive.")
+    queue = forms.SlugField(required=False)
+
+
+class CsatForm(forms.Form):
+    score = forms.TypedChoiceField(
+        coerce=int, widget=forms.RadioSelect, label="How satisfied are you with our help?",
+        choices=[(5, "5 — very satisfied"), (4, "4"), (3, "3"), (2, "2"),
+                 (1, "1 — very dissatisfied")])
+    comment = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 4}),
+                              max_length=2000, label="Anything you want to tell us (optional)")

@@ -1,0 +1,46 @@
+"""Public selectors of the cases app: every read, scoped by split access (R-WORK-4).
+
+``customer_scope`` is the provider the customers app calls (decision 0006,
+``SAFEGUARD_CUSTOMER_SCOPE``).
+"""
+
+from safeguard.cases.selectors.cases import (
+    assignable_users,
+    attachment_get,
+    case_conversation,
+    case_customer_id,
+    case_get,
+    case_list_for_agent,
+    case_marker,
+    case_summary,
+    customer_scope,
+)
+from safeguard.cases.selectors.kpi import asa, asa_by_queue, csat, fcr
+from safeguard.cases.selectors.queues import (
+    macro_list,
+    macro_render,
+    queue_get,
+    queue_list,
+    queue_list_for,
+)
+
+__all__ = [
+    "asa",
+    "asa_by_queue",
+    "assignable_users",
+    "attachment_get",
+    "case_conversation",
+    "case_customer_id",
+    "case_get",
+    "case_list_for_agent",
+    "case_marker",
+    "case_summary",
+    "csat",
+    "customer_scope",
+    "fcr",
+    "macro_list",
+    "macro_render",
+    "queue_get",
+    "queue_list",
+    "queue_list_for",
+]

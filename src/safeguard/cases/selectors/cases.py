@@ -1,0 +1,235 @@
+"""Reads of cases, scoped by split access (R-WORK-4): an agent sees the cases of their queues
+and those assigned to them; ``cases.view_all`` sees all. Out of scope is NotFound, the same
+answer as a case that does not exist."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterable
+from datetime import datetime
+from uuid import UUID
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max, Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from safeguard.accounts.contracts import Principal
+from safeguard.audit import services as audit
+from safeguard.cases import lifecycle, scope
+from safeguard.cases.contracts import (
+    AttachmentView,
+    CaseNotFound,
+    CaseSummary,
+    CaseView,
+    HistoryView,
+    InteractionView,
+    InvalidInput,
+    MessageView,
+)
+from safeguard.cases.enums import CaseStatus
+from safeguard.cases.models import Attachment, Case, CaseHistory, CsatResponse, Interaction, Message
+from safeguard.customers.contracts import CustomerScope
+from safeguard.web.pagination import Page, paginate
+
+ACTIVE = tuple(s.value for s in lifecycle.ACTIVE)
+
+
+def customer_scope(principal: Principal) -> CustomerScope:
+    """Decision 0006's scope provider: the customers of the cases ``principal`` may see
+    (their queues' cases and those assigned to them); all for ``customers.view_all``."""
+    if principal.has("customers.view_all"):
+        return CustomerScope.everything()
+    ids = scope.visible_cases(principal).values_list("customer_id", flat=True).distinct()
+    return CustomerScope(all=False, customer_ids=frozenset(ids))
+
+
+def _sla(case: Case, now: datetime) -> str:
+    fr_due, res_due = case.first_response_due_at, case.resolution_due_at
+    state = lifecycle.SlaState(
+        first_response_due=fr_due, resolution_due=res_due,
+        first_response_breached=case.first_response_breached_at is not None or (
+            fr_due is not None and (case.first_response_at or now) > fr_due),
+        resolution_breached=case.resolution_breached_at is not None or (
+            res_due is not None and case.status in ACTIVE and now > res_due))
+    return lifecycle.sla_badge(state, now=now, warn_minutes=settings.SAFEGUARD_SLA_WARN_MINUTES,
+                               responded=case.first_response_at is not None,
+                               resolved=case.status not in ACTIVE)
+
+
+def summary(case: Case, now: datetime | None = None) -> CaseSummary:
+    now = now or timezone.now()
+    return CaseSummary(
+        id=case.id, number=case.number, subject=case.subject, status=case.status,
+        priority=case.priority, queue=case.queue.slug, queue_name=case.queue.name,
+        assignee_id=case.assignee_id,
+        assignee_email=case.assignee.email if case.assignee else "",
+        customer_id=case.customer_id, channel=case.channel,
+        tags=tuple(sorted(t.name for t in case.tags.all())), created_at=case.created_at,
+        updated_at=case.updated_at, first_response_due_at=case.first_response_due_at,
+        resolution_due_at=case.resolution_due_at, sla=_sla(case, now),
+        merged_into_number=case.merged_into.number if case.merged_into else None)
+
+
+def _filtered(principal: Principal, *, queue: str | None = None,
+              status: Iterable[str] | None = None, assignee: str | None = None,
+              tag: str | None = None, breached: bool = False) -> QuerySet[Case]:
+    qs = scope.visible_cases(principal)
+    if queue:
+        qs = qs.filter(queue__slug=queue)
+    statuses = [s for s in (status or ()) if s]
+    if statuses:
+        unknown = set(statuses) - set(CaseStatus.values)
+        if unknown:
+            raise InvalidInput(f"Unknown status {sorted(unknown)[0]!r}.")
+        qs = qs.filter(status__in=statuses)
+    if assignee == "me":
+        qs = qs.filter(assignee_id=principal.user_id)
+    elif assignee == "unassigned":
+        qs = qs.filter(assignee__isnull=True)
+    elif assignee:
+        raise InvalidInput("assignee is 'me' or 'unassigned'.")
+    if tag:
+        qs = qs.filter(tags__name=tag.lower())
+    if breached:
+        qs = qs.filter(Q(first_response_breached_at__isnull=False)
+                       | Q(resolution_breached_at__isnull=False))
+    return qs.select_related("queue", "assignee", "merged_into").prefetch_related("tags")
+
+
+def case_list_for_agent(*, principal: Principal, queue: str | None = None,
+                        status: Iterable[str] | None = ACTIVE, assignee: str | None = None,
+                        tag: str | None = None, breached: bool = False,
+                        cursor: str | None = None, limit: int = 50) -> Page[CaseSummary]:
+    """The queue view: cases in scope, oldest first (by number), filtered; cursor-paginated."""
+    qs = _filtered(principal, queue=queue, status=status, assignee=assignee, tag=tag,
+                   breached=breached)
+    page = paginate(qs, cursor=cursor, limit=limit, scope=f"cases:{principal.user_id}",
+                    key="number")
+    now = timezone.now()
+    return Page(items=[summary(c, now) for c in page.items], next_cursor=page.next_cursor)
+
+
+def _case(principal: Principal, number: int) -> Case:
+    try:
+        return (_filtered(principal).get(number=int(number)))
+    except (Case.DoesNotExist, ValueError, TypeError) as exc:
+        raise CaseNotFound(f"No case {number} in your queues.") from exc
+
+
+def case_summary(*, principal: Principal, number: int) -> CaseSummary:
+    """The list row of one case in scope (after a change made through the API)."""
+    return summary(_case(principal, number))
+
+
+def _message_view(m: Message) -> MessageView:
+    return MessageView(
+        id=m.id, interaction_id=m.interaction_id, channel=m.channel, author_kind=m.author_kind,
+        author_email=m.author.email if m.author else "", body=m.body, is_internal=m.is_internal,
+        created_at=m.created_at, delivery_status=m.delivery_status,
+        delivery_error=m.delivery_error, findings=tuple(m.findings or ()),
+        attachments=tuple(AttachmentView(id=a.id, filename=a.filename,
+                                         content_type=a.content_type, size=a.size,
+                                         screened=a.screened) for a in m.attachments.all()))
+
+
+def _interaction_view(i: Interaction) -> InteractionView:
+    pauses = tuple((datetime.fromisoformat(p["start"]),
+                    datetime.fromisoformat(p["end"]) if p.get("end") else None)
+                   for p in i.payment_pauses or [])
+    return InteractionView(
+        id=i.id, channel=i.channel, thread_ref=i.thread_ref, started_at=i.started_at,
+        ended_at=i.ended_at, call_id=i.call_id or "", queued_at=i.queued_at,
+        answered_at=i.answered_at,
+        speed_to_answer_seconds=lifecycle.speed_to_answer(i.queued_at, i.answered_at)
+        if i.queued_at else None,
+        transcript=i.transcript or "", recording_uri=(i.recording or {}).get("uri", ""),
+        recording_retention=i.recording_retention, payment_pauses=pauses)
+
+
+def _messages(case: Case, after: datetime | None = None) -> QuerySet[Message]:
+    qs = (Message.objects.filter(case=case).select_related("author")
+          .prefetch_related(Prefetch("attachments",
+                                     queryset=Attachment.objects.defer("content")))
+          .order_by("created_at", "seq"))
+    if after is not None:
+        qs = qs.filter(created_at__gt=after)
+    return qs
+
+
+@transaction.atomic
+def case_get(*, principal: Principal, number: int) -> CaseView:
+    """One case in scope with its conversation, calls and history; records ``case.viewed``."""
+    case = _case(principal, number)
+    view = CaseView(
+        summary=summary(case), first_response_at=case.first_response_at,
+        resolved_at=case.resolved_at, closed_at=case.closed_at, reopened_at=case.reopened_at,
+        first_response_breached_at=case.first_response_breached_at,
+        resolution_breached_at=case.resolution_breached_at,
+        interactions=tuple(_interaction_view(i) for i in
+                           case.interactions.order_by("started_at")),
+        messages=tuple(_message_view(m) for m in _messages(case)),
+        history=tuple(HistoryView(at=h.at, kind=h.kind, actor=h.actor_label, data=h.data)
+                      for h in CaseHistory.objects.filter(case=case).order_by("-at", "-id")[:200]),
+        next_statuses=() if case.merged_into_id else tuple(
+            s.value for s in lifecycle.next_statuses(lifecycle.Status(case.status))),
+        csat_score=CsatResponse.objects.filter(case=case).values_list("score", flat=True).first(),
+        merged_from=tuple(case.merged_cases.order_by("number").values_list("number", flat=True)))
+    audit.record(action="case.viewed", actor=principal.actor, subject=("case", case.number),
+                 data={"number": case.number, "customer": case.customer_id.hex[:12],
+                       "via": principal.via})
+    return view
+
+
+def case_marker(*, principal: Principal, number: int) -> str:
+    """A cheap fingerprint of the conversation's state, for polling (no customer data read)."""
+    case = _case(principal, number)
+    agg = Message.objects.filter(case=case).aggregate(last=Max("created_at"))
+    status = Message.objects.filter(case=case).exclude(delivery_status="none").values_list(
+        "delivery_status", flat=True)
+    return f"{case.status}|{case.updated_at.isoformat()}|{agg['last']}|{','.join(status)}"
+
+
+@transaction.atomic
+def case_conversation(*, principal: Principal, number: int) -> tuple[CaseSummary,
+                                                                     tuple[MessageView, ...]]:
+    """The conversation part of the case view (live updates); recorded as ``case.viewed``."""
+    case = _case(principal, number)
+    messages = tuple(_message_view(m) for m in _messages(case))
+    audit.record(action="case.viewed", actor=principal.actor, subject=("case", case.number),
+                 data={"number": case.number, "customer": case.customer_id.hex[:12],
+                       "via": principal.via, "part": "conversation"})
+    return summary(case), messages
+
+
+@transaction.atomic
+def attachment_get(*, principal: Principal, number: int,
+                   attachment_id: UUID) -> tuple[AttachmentView, bytes]:
+    """One attachment of a case in scope, decrypted; recorded as ``attachment.downloaded``."""
+    case = _case(principal, number)
+    row = Attachment.objects.filter(id=attachment_id, message__case=case).first()
+    if row is None:
+        raise CaseNotFound("No such attachment on this case.")
+    audit.record(action="attachment.downloaded", actor=principal.actor,
+                 subject=("case", case.number),
+                 data={"number": case.number, "attachment": row.id.hex[:12]})
+    return (AttachmentView(id=row.id, filename=row.filename, content_type=row.content_type,
+                           size=row.size, screened=row.screened),
+            base64.b64decode(row.content))
+
+
+def case_customer_id(*, principal: Principal, number: int) -> UUID:
+    """The customer of a case in scope (for the customer panel)."""
+    return _case(principal, number).customer_id
+
+
+def assignable_users(*, principal: Principal, number: int) -> list[tuple[int, str]]:
+    """(user id, e-mail) of the active members of the case's queue."""
+    case = _case(principal, number)
+    from safeguard.cases.models import QueueMembership
+
+    return [(m.user_id, m.user.email) for m in QueueMembership.objects.filter(
+        queue_id=case.queue_id, user__is_active=True).select_related("user")
+        .order_by("user__email")]
+
+

@@ -1,0 +1,70 @@
+"""Public services of the cases app: every write and every rule (STYLE.md).
+
+Split by sub-domain: ``ingest`` (the channel contract of decision 0006), ``work`` (agents'
+actions), ``manage`` (queues and macros), ``sla`` (breach flags), ``csat`` (surveys).
+"""
+
+from safeguard.cases.services.csat import csat_case, csat_link, csat_link_for_case, csat_submit
+from safeguard.cases.services.ingest import (
+    call_event,
+    call_payment_pause,
+    call_transcript,
+    chat_messages,
+    chat_start,
+    chat_verify,
+    message_receive,
+)
+from safeguard.cases.services.manage import (
+    macro_delete,
+    macro_save,
+    queue_create,
+    queue_member_add,
+    queue_member_remove,
+    queue_update,
+)
+from safeguard.cases.services.sla import sla_check
+from safeguard.cases.services.work import (
+    case_assign,
+    case_change_queue,
+    case_merge,
+    case_move,
+    case_reopen,
+    case_set_priority,
+    case_tag,
+    message_deliver,
+    message_retry,
+    message_send,
+    note_add,
+)
+
+__all__ = [
+    "call_event",
+    "call_payment_pause",
+    "call_transcript",
+    "case_assign",
+    "case_change_queue",
+    "case_merge",
+    "case_move",
+    "case_reopen",
+    "case_set_priority",
+    "case_tag",
+    "chat_messages",
+    "chat_start",
+    "chat_verify",
+    "csat_case",
+    "csat_link",
+    "csat_link_for_case",
+    "csat_submit",
+    "macro_delete",
+    "macro_save",
+    "message_deliver",
+    "message_receive",
+    "message_retry",
+    "message_send",
+    "note_add",
+    "queue_create",
+    "queue_member_add",
+    "queue_member_remove",
+    "queue_update",
+    "sla_check",
+]

@@ -1,0 +1,27 @@
+from django.urls import path
+
+from safeguard.cases import views
+
+app_name = "cases"
+urlpatterns = [
+    path("", views.queue, name="queue"),
+    path("<int:number>/", views.detail, name="detail"),
+    path("<int:number>/conversation/", views.conversation, name="conversation"),
+    path("<int:number>/reply/", views.reply, name="reply"),
+    path("<int:number>/note/", views.note, name="note"),
+    path("<int:number>/assign/", views.assign, name="assign"),
+    path("<int:number>/status/", views.status, name="status"),
+    path("<int:number>/priority/", views.priority, name="priority"),
+    path("<int:number>/tags/", views.tags, name="tags"),
+    path("<int:number>/merge/", views.merge, name="merge"),
+    path("<int:number>/queue/", views.move_queue, name="move_queue"),
+    path("<int:number>/csat-link/", views.csat_link, name="csat_link"),
+    path("<int:number>/macro/", views.macro, name="macro"),
+    path("<int:number>/messages/<uuid:message_id>/retry/", views.retry, name="retry"),
+    path("<int:number>/attachments/<uuid:attachment_id>/", views.attachment, name="attachment"),
+    path("queues/", views.queue_admin, name="queue_admin"),
+    path("queues/<slug:slug>/", views.queue_edit, name="queue_edit"),
+    path("macros/", views.macros, name="macros"),
+    path("kpi/", views.kpi, name="kpi"),
+    path("csat/<str:token>/", views.csat, name="csat"),
+]

@@ -1,0 +1,17 @@
+from django.apps import AppConfig
+
+
+class ChannelsConfig(AppConfig):
+    name = "safeguard.channels"
+    label = "channels"
+    verbose_name = "Channels"
+
+    def ready(self) -> None:
+        # Decision 0006 §3: cases decides what to send, channels deliver it.
+        from safeguard.cases import outbound
+        from safeguard.channels import mail_out, services
+
+        outbound.register("email", mail_out.email_send)
+        # A web-form customer gave their address: the answer goes out by e-mail.
+        outbound.register("web", mail_out.email_send)
+        outbound.register("chat", services.chat_deliver)

@@ -1,0 +1,185 @@
+"""The channel adapters' use cases: each turns one inbound event into one call of
+``cases.services`` (decision 0006 §2). Screening, customer matching, threading and idempotency
+happen there; here we only parse, route to a queue, apply loop safety and rate limits.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+
+from django.conf import settings
+from django.db import transaction
+
+from safeguard.cases import services as cases
+from safeguard.cases.contracts import (
+    AttachmentIn,
+    CallView,
+    ChatMessageView,
+    ChatNotFound,
+    ChatStarted,
+    InboundResult,
+    OutboundMessage,
+    RecordingIn,
+    SenderIn,
+)
+from safeguard.channels import config, mailparse, ratelimit
+from safeguard.channels.contracts import EmailOutcome
+
+logger = logging.getLogger("safeguard.channels")
+
+
+# --- e-mail --------------------------------------------------------------------------------------
+
+def _acceptable(
+    attachments: Sequence[mailparse.MailAttachment],
+) -> tuple[list[AttachmentIn], list[str]]:
+    """Split a mail's files into those the case store accepts (SAFEGUARD_ATTACHMENT_*) and a
+    note for each one it would refuse, so one odd file does not bounce the whole mail."""
+    kept: list[AttachmentIn] = []
+    refused: list[str] = []
+    allowed = set(settings.SAFEGUARD_ATTACHMENT_TYPES)
+    for a in attachments:
+        if a.content_type not in allowed:
+            why = f"type {a.content_type} is not accepted"
+        elif len(a.data) > settings.SAFEGUARD_ATTACHMENT_MAX_BYTES:
+            why = f"larger than {settings.SAFEGUARD_ATTACHMENT_MAX_BYTES} bytes"
+        elif len(kept) >= settings.SAFEGUARD_ATTACHMENT_MAX_COUNT:
+            why = "too many attachments"
+        else:
+            kept.append(AttachmentIn(filename=a.filename, content_type=a.content_type,
+                                     content=a.data))
+            continue
+        refused.append(f"[Attachment {a.filename!r} was not stored: {why}.]")
+    return kept, refused
+
+
+def email_receive(
+    *,
+    raw: bytes,
+    recipients: Sequence[str],
+    envelope_from: str | None = None,
+    fallback_queue: str = "",
+    received_at: datetime | None = None,
+) -> EmailOutcome:
+    """Ingest one RFC 5322 message: bounces, auto-replies and our own mail are dropped (never
+    stored, never answered); the rest lands on its thread's case by References/In-Reply-To,
+    idempotent by Message-ID. RecipientUnknown when no recipient maps to a queue."""
+    mail = mailparse.parse_message(raw)
+    reason = mailparse.automatic_reason(mail, envelope_from=envelope_from,
+                                        own_addresses=config.own_addresses(),
+                                        loop_token=config.loop_token())
+    if reason:
+        logger.info("channels.email_ignored", extra={"reason": reason,
+                                                     "message_id": mail.message_id[:200]})
+        return EmailOutcome(status="ignored", reason=reason, message_id=mail.message_id)
+    queue = config.queue_for_recipients(recipients, fallback=fallback_queue)
+    kept, refused = _acceptable(mail.attachments)
+    text = mail.text
+    if refused:
+        # The mail is kept; files the case store would refuse are named, not silently lost.
+        text = "\n\n".join([t for t in (text, *refused) if t])
+    if not text.strip() and not kept:
+        text = mail.subject or "(no text)"  # a subject-only mail is still a customer's message
+    result = cases.message_receive(
+        channel="email",
+        sender=SenderIn(email=mail.from_address, name=mail.from_name[:200]),
+        text=text,
+        subject=mail.subject,
+        thread_ref=mail.thread_ref,
+        external_id=mail.message_id,
+        queue=queue,
+        occurred_at=received_at,
+        attachments=kept,
+    )
+    return EmailOutcome(status="duplicate" if result.duplicate else "stored",
+                        case_number=str(result.case_number), case_id=str(result.case_id),
+                        message_id=mail.message_id)
+
+
+# --- web chat -----------------------------------------------------------------------------------
+
+def chat_open(*, name: str, email: str, text: str, client: str) -> ChatStarted:
+    """Start a chat for a customer (rate-limited per client address) with their first message."""
+    ratelimit.hit(scope="chat-start", key=client, limit=settings.SAFEGUARD_CHAT_START_LIMIT)
+    with transaction.atomic():
+        started = cases.chat_start(name=name, email=email,
+                                   queue=config.optional_queue(settings.SAFEGUARD_CHAT_QUEUE))
+        cases.message_receive(channel="chat", sender=SenderIn(), text=text,
+                              thread_ref=started.conversation_id)
+    return started
+
+
+def chat_deliver(message: OutboundMessage) -> str:
+    """The chat sender: a reply needs no transport, the customer's page polls it through
+    ``chat_messages``; so it is delivered once stored. No external id."""
+    return ""
+
+
+def chat_post(*, conversation_id: str, secret: str, text: str) -> list[ChatMessageView]:
+    """Add the customer's message to their conversation (the secret opens it; rate-limited per
+    conversation) and return the conversation so far."""
+    if not cases.chat_verify(conversation_id=conversation_id, secret=secret):
+        # The answer chat_messages gives for a wrong secret or an unknown conversation alike.
+        raise ChatNotFound("No such conversation.")
+    ratelimit.hit(scope="chat-post", key=conversation_id,
+                  limit=settings.SAFEGUARD_CHAT_POST_LIMIT)
+    cases.message_receive(channel="chat", sender=SenderIn(), text=text,
+                          thread_ref=conversation_id)
+    return cases.chat_messages(conversation_id=conversation_id, secret=secret)
+
+
+# --- web form and REST ingest -------------------------------------------------------------------
+
+def contact_submit(*, name: str, email: str, subject: str, text: str,
+                   client: str) -> InboundResult:
+    """The public contact form: one message on a new case (rate-limited per client address)."""
+    ratelimit.hit(scope="contact", key=client, limit=settings.SAFEGUARD_CONTACT_LIMIT)
+    return cases.message_receive(
+        channel="web", sender=SenderIn(email=email, name=name), text=text, subject=subject,
+        queue=config.optional_queue(settings.SAFEGUARD_CONTACT_QUEUE))
+
+
+def api_message_receive(
+    *, sender: SenderIn, text: str, subject: str, thread_ref: str, external_id: str,
+    queue: str | None, occurred_at: datetime | None, attachments: Sequence[AttachmentIn],
+) -> InboundResult:
+    """An integration's message (channel "api"), idempotent by its ``external_id``."""
+    return cases.message_receive(channel="api", sender=sender, text=text, subject=subject,
+                                 thread_ref=thread_ref, external_id=external_id, queue=queue,
+                                 occurred_at=occurred_at, attachments=attachments)
+
+
+# --- voice --------------------------------------------------------------------------------------
+
+CALL_EVENTS = frozenset({"queued", "answered", "ended"})
+
+
+@transaction.atomic
+def voice_event(
+    *,
+    kind: str,
+    call_id: str,
+    at: datetime | None = None,
+    queue: str = "",
+    caller_phone: str = "",
+    agent_email: str = "",
+    transcript: str = "",
+    recording: RecordingIn | None = None,
+) -> CallView:
+    """Apply one signed voice event: a call state (queued/answered/ended), a transcript with
+    its recording's metadata, or the start/stop of a payment span (recording paused)."""
+    if kind.startswith("call."):
+        event = kind.removeprefix("call.")
+        if event not in CALL_EVENTS or at is None:
+            raise ValueError(f"bad call event {kind!r}")
+        return cases.call_event(call_id=call_id, event=event, at=at,
+                                queue=queue or config.optional_queue(
+                                    settings.SAFEGUARD_VOICE_QUEUE),
+                                caller_phone=caller_phone, agent_email=agent_email)
+    if kind == "transcript":
+        return cases.call_transcript(call_id=call_id, text=transcript, recording=recording)
+    if kind in ("payment.started", "payment.stopped") and at is not None:
+        return cases.call_payment_pause(call_id=call_id, active=kind == "payment.started", at=at)
+    raise ValueError(f"unknown voice event {kind!r}")

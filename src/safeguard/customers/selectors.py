@@ -1,0 +1,456 @@
+"""Reads of the customers app: masked frozen views, scoped to the viewer, audited.
+
+Scope (decision 0006, R-WORK-4): every read that serves a person takes ``viewer: Principal``
+and asks the provider named by ``SAFEGUARD_CUSTOMER_SCOPE`` which customers that person may
+see (``customers.view_all`` sees all). A missing provider means an empty scope. A customer
+outside the scope gets the same :class:`CustomerNotFound` as one that does not exist.
+
+Audit on read (R-DATA-2, ARCHITECTURE "every read of customer data records an audit event"):
+the selectors that serve a person record ``customer.viewed`` / ``customer.searched`` /
+``customer.listed`` themselves — the one write a selector does — so that no entry point (page,
+API, export, job run on a person's behalf) can read customer data without leaving a trace.
+Events carry customer ids and field names, never values. Reads for the system (screening,
+matching, jobs) are the ``*_system`` selectors and ``customer_known_values``: not a person's
+read, not audited per row.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import phonenumbers
+from django.conf import settings
+from django.db.models import Count, Max, Q, QuerySet
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from safeguard.accounts.contracts import Principal
+from safeguard.audit import services as audit
+from safeguard.customers import masking
+from safeguard.customers.contracts import (
+    ApprovalNotFound,
+    ApprovalView,
+    CustomerError,
+    CustomerNotFound,
+    CustomerScope,
+    CustomerSummary,
+    CustomerView,
+    PanelView,
+    RevealedValue,
+    VerificationView,
+)
+from safeguard.customers.enums import (
+    ApprovalKind,
+    ApprovalStatus,
+    CustomerField,
+    VerificationMethod,
+)
+from safeguard.customers.models import Approval, Customer, IdentityVerification, RevealGrant
+from safeguard.customers.permissions import VIEW_ALL
+from safeguard.protection.fields import blind_lookup
+from safeguard.web.pagination import Page, decode_cursor, encode_cursor
+
+logger = logging.getLogger("safeguard.customers")
+
+ScopeProvider = Callable[[Principal], Any]
+_missing_warned: set[str] = set()
+
+
+# --- scope -----------------------------------------------------------------------------------
+
+
+def _provider() -> ScopeProvider | None:
+    """The scope provider named in settings, imported on use; None when it is not installed."""
+    path = getattr(settings, "SAFEGUARD_CUSTOMER_SCOPE", "") or ""
+    if not path:
+        return None
+    try:
+        return import_string(path)
+    except ImportError:
+        if path not in _missing_warned:
+            _missing_warned.add(path)
+            logger.warning("customers.scope_provider_missing", extra={"provider": path})
+        return None
+
+
+def as_uuid(value: object) -> UUID | None:
+    """``value`` as a UUID, or None when it is not one (a malformed id is simply not found)."""
+    if isinstance(value, UUID):
+        return value
+    try:
+        return UUID(str(value))
+    except (ValueError, TypeError, AttributeError):
+        return None
+
+
+def customer_scope_for(*, viewer: Principal) -> CustomerScope:
+    """Which customers ``viewer`` may see: all with ``customers.view_all``, else the provider's
+    answer, else nothing (deny by default)."""
+    if viewer.has(VIEW_ALL):
+        return CustomerScope.everything()
+    provider = _provider()
+    if provider is None:
+        return CustomerScope.nothing()
+    answer = provider(viewer)
+    if getattr(answer, "all", False):
+        return CustomerScope.everything()
+    ids = frozenset(u for u in (as_uuid(x) for x in getattr(answer, "customer_ids", ()) or ())
+                    if u is not None)
+    return CustomerScope(all=False, customer_ids=ids)
+
+
+def _scoped(qs: QuerySet[Any], scope: CustomerScope, field: str = "id") -> QuerySet[Any]:
+    return qs if scope.all else qs.filter(**{f"{field}__in": scope.customer_ids})
+
+
+def _deny(viewer: Principal, customer_id: object, why: str) -> CustomerNotFound:
+    audit.record(action="customer.view_denied", actor=viewer.actor,
+                 subject=("customer", str(customer_id)[:64]), outcome="denied",
+                 data={"why": why})
+    return CustomerNotFound("No such customer.")
+
+
+def _customer_for(viewer: Principal, customer_id: object) -> Customer:
+    """The row, if it exists and is in ``viewer``'s scope; else CustomerNotFound (audited)."""
+    cid = as_uuid(customer_id)
+    if cid is None:
+        raise CustomerNotFound("No such customer.")
+    if not customer_scope_for(viewer=viewer).allows(cid):
+        raise _deny(viewer, cid, "out of scope")
+    row = Customer.objects.filter(id=cid).first()
+    if row is None:
+        raise _deny(viewer, cid, "absent")
+    return row
+
+
+def customer_in_scope(*, viewer: Principal, customer_id: object) -> bool:
+    """Whether ``viewer`` may see this customer (no audit event: it reads no customer data)."""
+    cid = as_uuid(customer_id)
+    return cid is not None and customer_scope_for(viewer=viewer).allows(cid)
+
+
+# --- views -----------------------------------------------------------------------------------
+
+
+def clear_value(row: Customer, field: str) -> str:
+    """The clear text of one revealable field (decrypts; only for reveals and screening)."""
+    if field == CustomerField.ADDRESS:
+        return masking.format_address(row.address)
+    if field == CustomerField.PAYOUT:
+        return masking.format_payout(row.payout)
+    if field == CustomerField.PHONE and row.phone:
+        try:  # stored in E.164; shown grouped, as people read it out
+            return phonenumbers.format_number(phonenumbers.parse(row.phone, None),
+                                              phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+        except phonenumbers.NumberParseException:
+            return row.phone
+    return str(getattr(row, field) or "")
+
+
+def customer_view(row: Customer, *, last_verified_at: datetime | None = None) -> CustomerView:
+    """The masked view of a row (decrypts in memory, hands out masked values only)."""
+    present = frozenset(f for f in CustomerField.values if getattr(row, f))
+    return CustomerView(
+        id=row.id, name=masking.mask_name(row.name), email=masking.mask_email(row.email),
+        phone=masking.mask_phone(row.phone), address=masking.mask_address(row.address),
+        date_of_birth=masking.mask_date(row.date_of_birth),
+        payout=masking.mask_payout(row.payout), status=row.status, language=row.language,
+        created_at=row.created_at, updated_at=row.updated_at, closed_at=row.closed_at,
+        last_verified_at=last_verified_at, present=present)
+
+
+def _summary(row: Customer) -> CustomerSummary:
+    return CustomerSummary(id=row.id, name=masking.mask_name(row.name),
+                           email=masking.mask_email(row.email),
+                           phone=masking.mask_phone(row.phone), status=row.status)
+
+
+def _last_verified(customer_id: UUID) -> datetime | None:
+    return IdentityVerification.objects.filter(customer_id=customer_id).aggregate(
+        at=Max("verified_at"))["at"]
+
+
+def _viewed(viewer: Principal, customer_id: UUID, *, revealed: Iterable[str] = (),
+            what: str = "profile") -> None:
+    audit.record(action="customer.viewed", actor=viewer.actor, subject=("customer", customer_id),
+                 data={"what": what, "via": viewer.via, "revealed": sorted(revealed)})
+
+
+def customer_get(*, viewer: Principal, customer_id: object) -> CustomerView:
+    """One customer, masked, if in ``viewer``'s scope (else CustomerNotFound); audited."""
+    row = _customer_for(viewer, customer_id)
+    view = customer_view(row, last_verified_at=_last_verified(row.id))
+    _viewed(viewer, row.id)
+    return view
+
+
+def _verification_view(v: IdentityVerification) -> VerificationView:
+    return VerificationView(
+        id=v.id, customer_id=v.customer_id, method=v.method,
+        method_label=str(VerificationMethod(v.method).label) if v.method in
+        VerificationMethod.values else v.method,
+        verified_by_id=v.verified_by_id, verified_by=v.verified_by.email if v.verified_by else "",
+        verified_at=v.verified_at, interaction_ref=v.interaction_ref)
+
+
+def active_reveals(*, user_id: int, customer: Customer,
+                   now: datetime | None = None) -> tuple[RevealedValue, ...]:
+    """The live reveal grants of one person on one customer, with their clear values."""
+    now = now or timezone.now()
+    grants = (RevealGrant.objects.filter(user_id=user_id, customer_id=customer.id,
+                                         expires_at__gt=now)
+              .only("id", "field", "expires_at", "customer_id").order_by("field", "-expires_at"))
+    out: dict[str, RevealedValue] = {}
+    for g in grants:
+        if g.field not in out:
+            out[g.field] = RevealedValue(customer_id=customer.id, field=g.field,
+                                         value=clear_value(customer, g.field),
+                                         expires_at=g.expires_at, grant_id=g.id)
+    return tuple(out.values())
+
+
+def customer_panel(*, viewer: Principal, customer_id: object) -> PanelView:
+    """The customer panel: masked profile, the viewer's live reveals (clear until they expire),
+    recent verifications and the count of pending approvals; audited as one view."""
+    row = _customer_for(viewer, customer_id)
+    verifications = tuple(
+        _verification_view(v) for v in IdentityVerification.objects.filter(customer_id=row.id)
+        .select_related("verified_by").order_by("-verified_at")[:5])
+    revealed = active_reveals(user_id=viewer.user_id, customer=row) if viewer.via == "session" \
+        else ()
+    pending = Approval.objects.filter(customer_id=row.id, status=ApprovalStatus.PENDING).count()
+    panel = PanelView(
+        customer=customer_view(row, last_verified_at=verifications[0].verified_at
+                               if verifications else None),
+        revealed=revealed, verifications=verifications, pending_approvals=pending)
+    _viewed(viewer, row.id, revealed=[r.field for r in revealed], what="panel")
+    return panel
+
+
+def verification_list(*, viewer: Principal, customer_id: object) -> list[VerificationView]:
+    """Every identity verification of one customer in scope, newest first; audited."""
+    row = _customer_for(viewer, customer_id)
+    out = [_verification_view(v) for v in IdentityVerification.objects.filter(customer_id=row.id)
+           .select_related("verified_by").order_by("-verified_at")]
+    _viewed(viewer, row.id, what="verifications")
+    return out
+
+
+def customer_search(*, viewer: Principal, email: str = "", phone: str = "",
+                    limit: int = 20) -> list[CustomerSummary]:
+    """Customers in scope whose e-mail or phone equals the given one (blind index), masked.
+
+    Exact match only, by design: no partial search over personal data. Audited with the count
+    and ids found, never the search term.
+    """
+    email, phone = (email or "").strip(), (phone or "").strip()
+    if not email and not phone:
+        return []
+    cond = Q()
+    if email:
+        cond |= blind_lookup(Customer, "email_index", email)
+    if phone:
+        cond |= blind_lookup(Customer, "phone_index", phone)
+    scope = customer_scope_for(viewer=viewer)
+    rows = list(_scoped(Customer.objects.filter(cond), scope).order_by("created_at")[:limit])
+    audit.record(action="customer.searched", actor=viewer.actor,
+                 data={"by": "+".join(k for k, v in (("email", email), ("phone", phone)) if v),
+                       "count": len(rows), "customer_ids": [str(r.id) for r in rows]})
+    return [_summary(r) for r in rows]
+
+
+def customer_summaries(*, viewer: Principal,
+                       customer_ids: Iterable[object]) -> dict[UUID, CustomerSummary]:
+    """Masked summaries of the given customers that are in scope (others silently left out),
+    for lists such as a queue of cases; one audit event for the whole list."""
+    wanted = {u for u in (as_uuid(x) for x in customer_ids) if u is not None}
+    if not wanted:
+        return {}
+    scope = customer_scope_for(viewer=viewer)
+    allowed = wanted if scope.all else wanted & scope.customer_ids
+    rows = list(Customer.objects.filter(id__in=allowed)) if allowed else []
+    if rows:
+        audit.record(action="customer.listed", actor=viewer.actor,
+                     data={"count": len(rows),
+                           "customer_ids": sorted(str(r.id) for r in rows)[:200]})
+    return {r.id: _summary(r) for r in rows}
+
+
+# --- for the system (screening, matching, jobs): not a person's read -------------------------
+
+
+def customer_exists(*, customer_id: object) -> bool:
+    cid = as_uuid(customer_id)
+    return cid is not None and Customer.objects.filter(id=cid).exists()
+
+
+def customer_view_system(*, customer_id: object) -> CustomerView:
+    """A masked view for jobs and system actors (explicit system scope: all customers)."""
+    cid = as_uuid(customer_id)
+    row = Customer.objects.filter(id=cid).first() if cid else None
+    if row is None:
+        raise CustomerNotFound("No such customer.")
+    return customer_view(row, last_verified_at=_last_verified(row.id))
+
+
+def customer_ids_matching(*, email: str = "", phone: str = "") -> list[UUID]:
+    """Ids of customers with this e-mail (or, without one, this phone), oldest first."""
+    email, phone = (email or "").strip(), (phone or "").strip()
+    if email:
+        qs = Customer.objects.filter(blind_lookup(Customer, "email_index", email))
+    elif phone:
+        qs = Customer.objects.filter(blind_lookup(Customer, "phone_index", phone))
+    else:
+        return []
+    return list(qs.order_by("created_at", "id").values_list("id", flat=True))
+
+
+def customer_email_for_delivery(*, customer_id: object) -> str:
+    """The customer's e-mail address for an outbound message ('' if none): a system read for
+    the channel that sends; never store, log or display it."""
+    cid = as_uuid(customer_id)
+    row = Customer.objects.filter(id=cid).only("id", "email").first() if cid else None
+    return (row.email or "") if row is not None else ""
+
+
+def _dob_variants(iso: str) -> list[str]:
+    try:
+        d = date.fromisoformat(iso)
+    except ValueError:
+        return [iso]
+    return [iso, d.strftime("%d/%m/%Y"), d.strftime("%m/%d/%Y"), d.strftime("%d.%m.%Y")]
+
+
+def customer_known_values(*, customer_id: object) -> dict[str, list[str]]:
+    """The customer's own values, by category, for ``protection.screen(customer=...)``.
+
+    Clear values: pass them straight to the screener, never store, log or display them.
+    """
+    cid = as_uuid(customer_id)
+    row = Customer.objects.filter(id=cid).first() if cid else None
+    if row is None:
+        return {}
+    known: dict[str, list[str]] = {}
+    if row.name:
+        parts = row.name.split()
+        known["name"] = [row.name, *([parts[-1]] if len(parts) > 1 and len(parts[-1]) >= 3
+                                     else [])]
+    if row.email:
+        known["email"] = [row.email]
+    if row.phone:
+        known["phone"] = [row.phone]
+    if row.address:
+        known["address"] = [v for k, v in row.address.items()
+                            if k in ("line1", "line2", "postcode") and v]
+    if row.date_of_birth:
+        known["dob"] = _dob_variants(row.date_of_birth)
+    if row.payout:
+        known["account"] = [v for k, v in row.payout.items()
+                            if k in ("iban", "account_number") and v]
+    return {k: v for k, v in known.items() if v}
+
+
+# --- approvals -------------------------------------------------------------------------------
+
+
+_CHANGE_MASKS: dict[str, tuple[str, Callable[[Any], str]]] = {
+    ApprovalKind.EMAIL_CHANGE: ("email", masking.mask_email),
+    ApprovalKind.PHONE_CHANGE: ("phone", masking.mask_phone),
+    ApprovalKind.ADDRESS_CHANGE: ("address", masking.mask_address),
+    ApprovalKind.PAYOUT_CHANGE: ("payout", masking.mask_payout),
+    ApprovalKind.DATE_OF_BIRTH_CHANGE: ("date_of_birth", masking.mask_date),
+}
+
+
+def _describe_change(kind: str, payload: dict[str, Any]) -> dict[str, str]:
+    """The requested change, masked, for the approver's screen."""
+    if kind in _CHANGE_MASKS:
+        key, mask = _CHANGE_MASKS[kind]
+        return {key: mask(payload.get(key))}
+    if kind == ApprovalKind.REFUND:
+        out = {"amount": f"{payload.get('amount', '')} {payload.get('currency', '')}".strip()}
+        if payload.get("case_id"):
+            out["case"] = str(payload["case_id"])
+        return out
+    return {}
+
+
+def approval_view(a: Approval) -> ApprovalView:
+    """A frozen view of an approval; the payload is described masked, never in clear."""
+    payload = a.payload or {}
+    refund = a.kind == ApprovalKind.REFUND
+    return ApprovalView(
+        id=a.id, customer_id=a.customer_id, kind=a.kind,
+        kind_label=str(ApprovalKind(a.kind).label), status=a.status,
+        change=_describe_change(a.kind, payload), reason=a.reason,
+        requested_by_id=a.requested_by_id, requested_by=a.requested_by.email,
+        requested_at=a.requested_at, decided_by_id=a.decided_by_id,
+        decided_by=a.decided_by.email if a.decided_by else "", decided_at=a.decided_at,
+        decision_note=a.decision_note,
+        amount=Decimal(payload["amount"]) if refund and payload.get("amount") else None,
+        currency=str(payload.get("currency", "")) if refund else "",
+        case_id=str(payload.get("case_id") or "") if refund else "",
+        auto_granted=a.auto_granted)
+
+
+def _approvals() -> QuerySet[Approval]:
+    return Approval.objects.select_related("requested_by", "decided_by")
+
+
+def approval_page(*, viewer: Principal, status: str | None = ApprovalStatus.PENDING,
+                  cursor: str | None = None, limit: int = 50) -> Page[ApprovalView]:
+    """Approvals of customers in scope, oldest first (the inbox), cursor-paginated; audited."""
+    if limit < 1 or limit > 200:
+        raise CustomerError("limit must be between 1 and 200")
+    listing = f"customers.approvals:{status or 'all'}"
+    qs = _scoped(_approvals(), customer_scope_for(viewer=viewer), "customer_id")
+    if status:
+        qs = qs.filter(status=status)
+    qs = qs.order_by("requested_at", "id")
+    if cursor:
+        at, last_id = decode_cursor(cursor, scope=listing)
+        moment = datetime.fromisoformat(at)
+        qs = qs.filter(Q(requested_at__gt=moment) | Q(requested_at=moment, id__gt=last_id))
+    rows = list(qs[: limit + 1])
+    more = len(rows) > limit
+    rows = rows[:limit]
+    if rows:
+        audit.record(action="customer.approvals_listed", actor=viewer.actor,
+                     data={"count": len(rows), "status": status or "all"})
+    next_cursor = (encode_cursor([rows[-1].requested_at.isoformat(), str(rows[-1].id)],
+                                 scope=listing) if more else None)
+    return Page(items=[approval_view(a) for a in rows], next_cursor=next_cursor)
+
+
+def approval_get(*, viewer: Principal, approval_id: object) -> ApprovalView:
+    """One approval of a customer in scope (else ApprovalNotFound); audited."""
+    aid = as_uuid(approval_id)
+    row = _approvals().filter(id=aid).first() if aid else None
+    if row is None or not customer_scope_for(viewer=viewer).allows(row.customer_id):
+        raise ApprovalNotFound("No such approval.")
+    audit.record(action="customer.viewed", actor=viewer.actor,
+                 subject=("customer", row.customer_id),
+                 data={"what": "approval", "approval_id": str(row.id), "via": viewer.via,
+                       "revealed": []})
+    return approval_view(row)
+
+
+def approvals_for_customer(*, viewer: Principal, customer_id: object,
+                           limit: int = 20) -> list[ApprovalView]:
+    """The newest approvals of one customer in scope (CustomerNotFound otherwise)."""
+    row = _customer_for(viewer, customer_id)
+    out = [approval_view(a) for a in
+           _approvals().filter(customer_id=row.id).order_by("-requested_at")[:limit]]
+    _viewed(viewer, row.id, what="approvals")
+    return out
+
+
+def approval_counts(*, viewer: Principal) -> dict[str, int]:
+    """How many approvals of customers in scope are in each status (no customer data)."""
+    qs = _scoped(Approval.objects.all(), customer_scope_for(viewer=viewer), "customer_id")
+    return {r["status"]: r["n"] for r in qs.values("status").annotate(n=Count("id"))}

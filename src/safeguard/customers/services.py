@@ -1,0 +1,472 @@
+"""Writes of the customers app: every rule and every change, each audited in its transaction.
+
+Persons act through a ``viewer: Principal`` (scope and permission are checked here again, so
+the API, pages, CLI and jobs obey the same rules); channels and jobs act through an ``actor``.
+Refused attempts of sensitive actions (reveal, approval decisions) are audited too: their
+denial event is recorded outside the refused transaction, so it survives the refusal.
+Audit data holds ids, field names and counts — never a customer's value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from safeguard.accounts import selectors as accounts
+from safeguard.accounts.contracts import Principal
+from safeguard.audit import services as audit
+from safeguard.audit.contracts import Actor
+from safeguard.customers import selectors, validation
+from safeguard.customers.contracts import (
+    ApprovalNotFound,
+    ApprovalNotPending,
+    ApprovalView,
+    CustomerClosed,
+    CustomerExists,
+    CustomerInvalid,
+    CustomerNotFound,
+    CustomerView,
+    MatchResult,
+    ReasonRequired,
+    RevealDenied,
+    RevealedValue,
+    SelfApproval,
+    StepUpRequired,
+    VerificationView,
+)
+from safeguard.customers.enums import (
+    ApprovalKind,
+    ApprovalStatus,
+    CustomerField,
+    CustomerStatus,
+    VerificationMethod,
+)
+from safeguard.customers.models import Approval, Customer, IdentityVerification, RevealGrant
+from safeguard.customers.permissions import APPROVE, EDIT, REVEAL
+from safeguard.protection import services as protection
+from safeguard.protection.fields import blind_lookup
+from safeguard.web.errors import PermissionDenied
+
+# What a granted approval of each kind writes: the payload key and the customer column(s).
+_CHANGE_FIELDS: dict[str, tuple[str, list[str]]] = {
+    ApprovalKind.EMAIL_CHANGE: ("email", ["email", "email_index"]),
+    ApprovalKind.PHONE_CHANGE: ("phone", ["phone", "phone_index"]),
+    ApprovalKind.ADDRESS_CHANGE: ("address", ["address"]),
+    ApprovalKind.PAYOUT_CHANGE: ("payout", ["payout"]),
+    ApprovalKind.DATE_OF_BIRTH_CHANGE: ("date_of_birth", ["date_of_birth"]),
+}
+
+
+def _require(viewer: Principal, permission: str) -> None:
+    if not viewer.has(permission):
+        raise PermissionDenied(f"This needs the permission {permission}.")
+
+
+def _screen(text: str, *, field: str, customer_id: object) -> str:
+    """Free text about a customer, screened with their own values before it is stored."""
+    if not text:
+        return ""
+    known = selectors.customer_known_values(customer_id=customer_id)
+    return protection.screen(text, field=field, customer=known or None).text
+
+
+def _email_taken(email: str, *, exclude: UUID | None = None) -> bool:
+    qs = Customer.objects.filter(blind_lookup(Customer, "email_index", email))
+    if exclude is not None:
+        qs = qs.exclude(id=exclude)
+    return qs.exists()
+
+
+# --- create, match, update -------------------------------------------------------------------
+
+
+def customer_create(  # noqa: PLR0913 - one keyword per profile field
+    *,
+    actor: Actor,
+    name: str = "",
+    email: str = "",
+    phone: str = "",
+    address: Mapping[str, Any] | None = None,
+    date_of_birth: Any = None,
+    payout: Mapping[str, Any] | None = None,
+    language: str = "",
+    source: str = "staff",
+) -> CustomerView:
+    """Create a customer from validated values, encrypted at rest; one profile per e-mail
+    (CustomerExists otherwise). Returns the masked view; audited without values."""
+    values = {
+        "name": validation.clean_name(name),
+        "email": validation.clean_email(email),
+        "phone": validation.clean_phone(phone),
+        "address": validation.clean_address(address),
+        "date_of_birth": validation.clean_date_of_birth(date_of_birth),
+        "payout": validation.clean_payout(payout),
+        "language": validation.clean_language(language),
+    }
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            if values["email"] and _email_taken(str(values["email"])):
+                raise CustomerExists("A customer with this e-mail already exists.")
+            row = Customer(created_at=now, updated_at=now, **values)
+            row.save(force_insert=True)
+            audit.record(action="customer.created", actor=actor, subject=("customer", row.id),
+                         data={"source": source[:20],
+                               "fields": sorted(f for f in CustomerField.values
+                                                if values.get(f))})
+    except IntegrityError:  # a concurrent create with the same e-mail won the race
+        raise CustomerExists("A customer with this e-mail already exists.") from None
+    return selectors.customer_view(row)
+
+
+def customer_match_or_create(*, actor: Actor, email: str = "", phone: str = "", name: str = "",
+                             source: str = "") -> MatchResult:
+    """The customer an inbound sender is (decision 0006): by e-mail when one is given, else by
+    phone (oldest match), via blind index; creates one when none matches. Never changes an
+    existing profile (a new address or phone is a sensitive change, not a side effect)."""
+    clean_email = validation.clean_email(email)
+    clean_phone = validation.clean_phone(phone)
+    if not clean_email and not clean_phone:
+        raise CustomerInvalid("An e-mail address or a phone number is needed to match a "
+                              "customer.", errors={"email": "or phone is required"})
+    for _attempt in range(2):
+        ids = selectors.customer_ids_matching(email=clean_email or "",
+                                              phone="" if clean_email else clean_phone or "")
+        if ids:
+            return MatchResult(customer_id=ids[0], created=False)
+        try:
+            view = customer_create(actor=actor, name=_safe_name(name), email=clean_email or "",
+                                   phone=clean_phone or "", source=source or "ingest")
+        except CustomerExists:
+            continue  # created concurrently by another message: match it on the next pass
+        return MatchResult(customer_id=view.id, created=True)
+    raise CustomerExists("The customer could not be matched; retry.")
+
+
+def _safe_name(name: str) -> str:
+    """A display name from a channel, dropped when it is not a plausible name."""
+    try:
+        return validation.clean_name(name)
+    except CustomerInvalid:
+        return ""
+
+
+def _customer_for_write(viewer: Principal, customer_id: object) -> Customer:
+    """Lock the row of a customer in ``viewer``'s scope (CustomerNotFound otherwise)."""
+    cid = selectors.as_uuid(customer_id)
+    if cid is None or not selectors.customer_scope_for(viewer=viewer).allows(cid):
+        raise CustomerNotFound("No such customer.")
+    row = Customer.objects.select_for_update().filter(id=cid).first()
+    if row is None:
+        raise CustomerNotFound("No such customer.")
+    return row
+
+
+@transaction.atomic
+def customer_update(*, viewer: Principal, customer_id: object, name: str | None = None,
+                    language: str | None = None) -> CustomerView:
+    """Change non-sensitive fields (name, language) of a customer in scope; contact, payout,
+    identity and closure changes go through :func:`approval_request` instead."""
+    _require(viewer, EDIT)
+    row = _customer_for_write(viewer, customer_id)
+    if row.status == CustomerStatus.CLOSED:
+        raise CustomerClosed("The account is closed.")
+    changed = []
+    if name is not None:
+        clean = validation.clean_name(name)
+        if clean != row.name:
+            row.name = clean
+            changed.append("name")
+    if language is not None:
+        clean = validation.clean_language(language)
+        if clean != row.language:
+            row.language = clean
+            changed.append("language")
+    if changed:
+        row.updated_at = timezone.now()
+        row.save(update_fields=[*changed, "updated_at"])
+        audit.record(action="customer.updated", actor=viewer.actor, subject=("customer", row.id),
+                     data={"fields": changed})
+    return selectors.customer_view(row)
+
+
+@transaction.atomic
+def identity_verify(*, viewer: Principal, customer_id: object, method: str,
+                    interaction_ref: str = "") -> VerificationView:
+    """Record that the viewer verified the customer's identity on a contact, and how."""
+    _require(viewer, EDIT)
+    if method not in VerificationMethod.values:
+        raise CustomerInvalid("Unknown verification method.",
+                              errors={"method": f"must be one of {VerificationMethod.values}"})
+    ref = (interaction_ref or "").strip()
+    if len(ref) > 64 or any(not (ch.isalnum() or ch in "-_:.#") for ch in ref):
+        raise CustomerInvalid("The interaction reference must be an id (letters, digits, -_:.#).",
+                              errors={"interaction_ref": "must be an id of at most 64 characters"})
+    row = _customer_for_write(viewer, customer_id)
+    v = IdentityVerification.objects.create(customer=row, method=method,
+                                            verified_by_id=viewer.user_id,
+                                            verified_at=timezone.now(), interaction_ref=ref)
+    audit.record(action="customer.verified", actor=viewer.actor, subject=("customer", row.id),
+                 data={"verification_id": str(v.id), "method": method,
+                       "interaction_ref": ref})
+    return VerificationView(
+        id=v.id, customer_id=row.id, method=method,
+        method_label=str(VerificationMethod(method).label), verified_by_id=viewer.user_id,
+        verified_by=viewer.email, verified_at=v.verified_at, interaction_ref=ref)
+
+
+# --- reveal ----------------------------------------------------------------------------------
+
+
+def customer_reveal(*, viewer: Principal, customer_id: object, field: str, reason: str,
+                    step_up_fresh: bool) -> RevealedValue:
+    """The clear value of one field, on purpose (R-DATA-2): needs ``customers.reveal``, a second
+    factor passed within the step-up window (people) or a service account's token, a reason,
+    and the customer in scope. Grants a view for SAFEGUARD_REVEAL_MINUTES. Every attempt,
+    refused or not, is audited with the field name and the reason's length, never the value."""
+    reason_text = " ".join((reason or "").split())
+    cid = selectors.as_uuid(customer_id)
+    subject = ("customer", str(cid) if cid else str(customer_id)[:64])
+    field_name = str(field or "")[:32]
+
+    def deny(why: str) -> None:
+        audit.record(action="customer.reveal_denied", actor=viewer.actor, subject=subject,
+                     outcome="denied", data={"field": field_name, "why": why,
+                                             "reason_length": len(reason_text),
+                                             "via": viewer.via})
+
+    if field_name not in CustomerField.values:
+        deny("unknown field")
+        raise CustomerInvalid("Unknown field.", errors={"field": "must be one of "
+                                                        f"{CustomerField.values}"})
+    if not viewer.has(REVEAL):
+        deny("permission")
+        raise RevealDenied(f"Revealing needs the permission {REVEAL}.")
+    if viewer.via == "token":
+        if not accounts.user_get(user_id=viewer.user_id).is_service_account:
+            deny("personal token")
+            raise RevealDenied("A person reveals through a signed-in session with a fresh "
+                               "second factor, not with an API token.")
+    elif not step_up_fresh:
+        deny("step-up required")
+        raise StepUpRequired("Revealing needs a second factor passed within the last "
+                             f"{settings.SAFEGUARD_STEP_UP_MINUTES} minutes: re-authenticate.")
+    if not reason_text:
+        deny("no reason")
+        raise ReasonRequired("Say why you need to see this value; the reason is kept.",
+                             errors={"reason": "is required"})
+    if len(reason_text) > 500:
+        deny("reason too long")
+        raise ReasonRequired("The reason must be at most 500 characters.",
+                             errors={"reason": "must be at most 500 characters"})
+    if cid is None or not selectors.customer_scope_for(viewer=viewer).allows(cid):
+        deny("out of scope")
+        raise CustomerNotFound("No such customer.")
+    row = Customer.objects.filter(id=cid).first()
+    if row is None:
+        deny("absent")
+        raise CustomerNotFound("No such customer.")
+    value = selectors.clear_value(row, field_name)
+    if not value:
+        deny("empty")
+        raise CustomerInvalid("This field holds no value.", errors={"field": "is empty"})
+    now = timezone.now()
+    expires = now + timedelta(minutes=settings.SAFEGUARD_REVEAL_MINUTES)
+    with transaction.atomic():
+        grant = RevealGrant.objects.create(
+            customer=row, field=field_name, user_id=viewer.user_id, granted_at=now,
+            expires_at=expires,
+            reason=_screen(reason_text, field="customer.reveal_reason", customer_id=row.id))
+        audit.record(action="customer.revealed", actor=viewer.actor, subject=subject,
+                     data={"field": field_name, "reason_length": len(reason_text),
+                           "grant_id": str(grant.id), "expires_at": expires.isoformat(),
+                           "via": viewer.via})
+    return RevealedValue(customer_id=row.id, field=field_name, value=value, expires_at=expires,
+                         grant_id=grant.id)
+
+
+# --- approvals (R-WORK-4; decision 0006 §4) --------------------------------------------------
+
+
+def refund_threshold() -> Decimal:
+    """Refunds above this amount need a supervisor (SAFEGUARD_REFUND_APPROVAL_THRESHOLD)."""
+    return Decimal(str(settings.SAFEGUARD_REFUND_APPROVAL_THRESHOLD))
+
+
+_CLEANERS: dict[str, Callable[[Any], Any]] = {
+    "email": validation.clean_email,
+    "phone": validation.clean_phone,
+    "address": validation.clean_address,
+    "payout": validation.clean_payout,
+    "date_of_birth": validation.clean_date_of_birth,
+}
+
+
+def _clean_change(kind: str, change: Mapping[str, Any], row: Customer) -> dict[str, Any]:
+    """The validated payload of a request of ``kind``."""
+    if kind in _CHANGE_FIELDS:
+        key, _ = _CHANGE_FIELDS[kind]
+        value = _CLEANERS[key](change.get(key))
+        if not value:
+            raise CustomerInvalid(f"{key}: is required", errors={key: "is required"})
+        if key == "email" and _email_taken(value, exclude=row.id):
+            raise CustomerExists("Another customer already has this e-mail.")
+        return {key: value}
+    if kind == ApprovalKind.REFUND:
+        case_id = str(change.get("case_id") or "").strip()
+        if len(case_id) > 64:
+            raise CustomerInvalid("case_id: too long", errors={"case_id": "at most 64 characters"})
+        return {"amount": str(validation.clean_amount(change.get("amount"))),
+                "currency": validation.clean_currency(change.get("currency")),
+                "case_id": case_id}
+    return {}  # account closure: the reason says why
+
+
+def approval_request(*, viewer: Principal, customer_id: object, kind: str,
+                     change: Mapping[str, Any] | None = None, reason: str) -> ApprovalView:
+    """Ask for a sensitive change of a customer in scope; nothing changes until a supervisor
+    grants it. The requested values are validated now and kept encrypted. A refund at or under
+    SAFEGUARD_REFUND_APPROVAL_THRESHOLD is granted at once (``auto_granted``)."""
+    _require(viewer, EDIT)
+    if kind not in ApprovalKind.values:
+        raise CustomerInvalid("Unknown request kind.",
+                              errors={"kind": f"must be one of {ApprovalKind.values}"})
+    reason_text = validation.clean_reason(reason)
+    with transaction.atomic():
+        row = _customer_for_write(viewer, customer_id)
+        if row.status == CustomerStatus.CLOSED:
+            raise CustomerClosed("The account is closed.")
+        payload = _clean_change(kind, change or {}, row)
+        if kind != ApprovalKind.REFUND and Approval.objects.filter(
+                customer_id=row.id, kind=kind, status=ApprovalStatus.PENDING).exists():
+            raise ApprovalNotPending("A request of this kind is already waiting for a "
+                                     "supervisor.")
+        now = timezone.now()
+        auto = kind == ApprovalKind.REFUND and Decimal(payload["amount"]) <= refund_threshold()
+        approval = Approval(
+            customer=row, kind=kind, payload=payload, requested_by_id=viewer.user_id,
+            requested_at=now,
+            reason=_screen(reason_text, field="customer.approval_reason", customer_id=row.id),
+            status=ApprovalStatus.GRANTED if auto else ApprovalStatus.PENDING,
+            decided_at=now if auto else None, auto_granted=auto)
+        approval.save(force_insert=True)
+        data: dict[str, Any] = {"approval_id": str(approval.id), "kind": kind}
+        if kind == ApprovalKind.REFUND:
+            data |= {"amount": payload["amount"], "currency": payload["currency"],
+                     "case_id": payload["case_id"]}
+        audit.record(action="customer.approval_requested", actor=viewer.actor,
+                     subject=("customer", row.id), data=data)
+        if auto:
+            audit.record(action="customer.approval_granted", actor=viewer.actor,
+                         subject=("customer", row.id),
+                         data=data | {"auto": True, "threshold": str(refund_threshold())})
+            audit.record(action="customer.refund_granted", actor=viewer.actor,
+                         subject=("customer", row.id), data=data)
+    return selectors.approval_view(Approval.objects.select_related(
+        "requested_by", "decided_by").get(id=approval.id))
+
+
+def refund_request(*, viewer: Principal, customer_id: object, amount: Decimal | str,
+                   currency: str, case_id: object = "", reason: str) -> ApprovalView:
+    """A refund for a customer (the case referenced by id): over the threshold it waits for a
+    supervisor, at or under it it is granted at once. Check ``status`` of the answer."""
+    return approval_request(viewer=viewer, customer_id=customer_id, kind=ApprovalKind.REFUND,
+                            change={"amount": amount, "currency": currency,
+                                    "case_id": str(case_id or "")}, reason=reason)
+
+
+def _apply(approval: Approval, row: Customer) -> list[str]:
+    """Write a granted change to the customer; returns the changed field names."""
+    now = timezone.now()
+    if approval.kind in _CHANGE_FIELDS:
+        key, columns = _CHANGE_FIELDS[approval.kind]
+        if approval.kind == ApprovalKind.EMAIL_CHANGE and _email_taken(
+                approval.payload["email"], exclude=row.id):
+            raise CustomerExists("Another customer has taken this e-mail since the request.")
+        setattr(row, key, approval.payload[key])
+        row.updated_at = now
+        row.save(update_fields=[*columns, "updated_at"])
+        return [key]
+    if approval.kind == ApprovalKind.ACCOUNT_CLOSURE:
+        row.status = CustomerStatus.CLOSED
+        row.closed_at = now
+        row.updated_at = now
+        row.save(update_fields=["status", "closed_at", "updated_at"])
+        return ["status"]
+    return []
+
+
+def approval_decide(*, approver: Principal, approval_id: object, grant: bool, note: str = "",
+                    step_up_fresh: bool) -> ApprovalView:
+    """Grant (apply the change) or refuse a pending request. Needs ``customers.approve``, a
+    person with a second factor passed within the step-up window, and someone other than the
+    requester. Every refused attempt is audited as ``customer.approval_denied``."""
+    aid = selectors.as_uuid(approval_id)
+    note_text = validation.clean_reason(note, field="note", required=False)
+
+    def deny(why: str, customer_id: object = "") -> None:
+        audit.record(action="customer.approval_denied", actor=approver.actor,
+                     subject=("customer", str(customer_id)) if customer_id else None,
+                     outcome="denied",
+                     data={"approval_id": str(aid or approval_id)[:64], "why": why})
+
+    if not approver.has(APPROVE):
+        deny("permission")
+        raise PermissionDenied(f"Deciding needs the permission {APPROVE}.")
+    if approver.via == "token":
+        deny("token")
+        raise PermissionDenied("Approvals are decided by a person in a signed-in session with "
+                               "a fresh second factor, never by an API token.")
+    if not step_up_fresh:
+        deny("step-up required")
+        raise StepUpRequired("Deciding needs a second factor passed within the last "
+                             f"{settings.SAFEGUARD_STEP_UP_MINUTES} minutes: re-authenticate.")
+    found = Approval.objects.filter(id=aid).values("id", "customer_id",
+                                                    "requested_by_id").first() \
+        if aid else None
+    if found is None or not selectors.customer_scope_for(viewer=approver).allows(
+            found["customer_id"]):
+        deny("not found")
+        raise ApprovalNotFound("No such approval.")
+    if found["requested_by_id"] == approver.user_id:
+        deny("own request", found["customer_id"])
+        raise SelfApproval("You cannot decide your own request: another supervisor must.")
+    with transaction.atomic():
+        approval = Approval.objects.select_for_update().get(id=found["id"])
+        if approval.status != ApprovalStatus.PENDING:
+            raise ApprovalNotPending(f"The request was already {approval.status}.")
+        row = Customer.objects.select_for_update().get(id=approval.customer_id)
+        data: dict[str, Any] = {"approval_id": str(approval.id), "kind": approval.kind,
+                                "requested_by": str(approval.requested_by_id)}
+        if grant:
+            if row.status == CustomerStatus.CLOSED and approval.kind != ApprovalKind.REFUND:
+                raise CustomerClosed("The account was closed since the request.")
+            changed = _apply(approval, row)
+            if changed:
+                audit.record(action="customer.changed", actor=approver.actor,
+                             subject=("customer", row.id),
+                             data={"fields": changed, "approval_id": str(approval.id)})
+            if approval.kind == ApprovalKind.REFUND:
+                audit.record(action="customer.refund_granted", actor=approver.actor,
+                             subject=("customer", row.id),
+                             data=data | {"amount": approval.payload.get("amount"),
+                                          "currency": approval.payload.get("currency"),
+                                          "case_id": approval.payload.get("case_id")})
+        approval.status = ApprovalStatus.GRANTED if grant else ApprovalStatus.REFUSED
+        approval.decided_by_id = approver.user_id
+        approval.decided_at = timezone.now()
+        approval.decision_note = _screen(note_text, field="customer.approval_reason",
+                                         customer_id=row.id)
+        approval.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+        audit.record(action="customer.approval_granted" if grant else "customer.approval_refused",
+                     actor=approver.actor, subject=("customer", row.id),
+                     data=data | {"note_length": len(note_text)})
+    return selectors.approval_view(Approval.objects.select_related(
+        "requested_by", "decided_by").get(id=approval.id))
