@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.db import models
 
 
@@ -16,6 +18,11 @@ class ImapCursor(models.Model):
     uidvalidity = models.BigIntegerField(default=0)
     last_uid = models.BigIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
+
+    # Spelled out: django-stubs resolves the label "channels" to the third-party Channels
+    # package and then infers neither the manager nor the primary key.
+    id: int
+    objects: ClassVar[models.Manager[ImapCursor]] = models.Manager()
 
     class Meta:
         constraints = [
