@@ -5,13 +5,21 @@ import pytest
 
 
 @pytest.fixture(autouse=True)
-def _fresh_keys_cache():
-    """Keysets are cached per process and their rows roll back with each test: start clean."""
-    from safeguard.protection import keyring
+def _fresh_keys(settings, tmp_path_factory):
+    """Each test gets its own dev KEK file and empty key, policy and scanner caches: keysets are
+    cached per process while their rows roll back (or are flushed) with each test."""
+    from safeguard.protection import keyring, policy, scanning
 
+    base = tmp_path_factory.mktemp("keys")
+    settings.SAFEGUARD_DEV_KEK_FILE = base / "dev-kek.json"
+    settings.SAFEGUARD_KEK_RUNTIME_DIR = base / "run"
     keyring.reset_caches()
+    policy.reset()
+    scanning.reset()
     yield
     keyring.reset_caches()
+    policy.reset()
+    scanning.reset()
 
 
 @pytest.fixture(autouse=True)

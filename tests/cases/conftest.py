@@ -13,21 +13,6 @@ from tests.factories import SYSTEM, make_user
 PAN_VISA = "4111111111111111"
 
 
-@pytest.fixture(autouse=True)
-def _fresh_keys(settings, tmp_path_factory):
-    """Each test gets its own dev KEK file and empty caches, so keys never leak between tests."""
-    from safeguard.protection import keyring, policy, scanning
-
-    base = tmp_path_factory.mktemp("keys")
-    settings.SAFEGUARD_DEV_KEK_FILE = base / "dev-kek.json"
-    settings.SAFEGUARD_KEK_RUNTIME_DIR = base / "run"
-    keyring.reset_caches()
-    policy.reset()
-    scanning.reset()
-    yield
-    keyring.reset_caches()
-    policy.reset()
-    scanning.reset()
 
 
 @pytest.fixture(autouse=True)

@@ -25,15 +25,6 @@ SUPPORT = "support@example.com"
 BILLING = "billing@example.com"
 
 
-@pytest.fixture(autouse=True)
-def _fresh_key_caches():
-    """Transactional tests flush the key tables; a keyset cached by an earlier test would then
-    fail to decrypt (CiphertextInvalid). Forget cached keys around every test."""
-    from safeguard.protection import keyring
-
-    keyring.reset_caches()
-    yield
-    keyring.reset_caches()
 
 
 def free_port() -> int:

@@ -13,23 +13,6 @@ from tests.customers import factories
 
 
 @pytest.fixture(autouse=True)
-def _fresh_keys(settings, tmp_path_factory):
-    """Each test gets its own dev KEK file and empty key caches."""
-    from safeguard.protection import keyring, policy, scanning
-
-    base = tmp_path_factory.mktemp("keys")
-    settings.SAFEGUARD_DEV_KEK_FILE = base / "dev-kek.json"
-    settings.SAFEGUARD_KEK_RUNTIME_DIR = base / "run"
-    keyring.reset_caches()
-    policy.reset()
-    scanning.reset()
-    yield
-    keyring.reset_caches()
-    policy.reset()
-    scanning.reset()
-
-
-@pytest.fixture(autouse=True)
 def _test_scope(settings):
     """Scope comes from the test provider; every test starts with nobody seeing anything."""
     settings.SAFEGUARD_CUSTOMER_SCOPE = factories.SCOPE_PROVIDER
