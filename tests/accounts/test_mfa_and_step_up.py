@@ -153,3 +153,49 @@ def test_administrator_session_opened_with_a_code_must_confirm_with_the_key():
     session.save()
     assert client.get("/staff/users/").status_code == 200
     assert client.get("/api/v1/me").status_code == 200
+
+
+def test_a_session_opened_before_enrolment_does_not_open_when_the_user_enrols_elsewhere():
+    # given an attacker's session opened with the password only, held at enrolment
+    user = make_user(roles=("administrator",), mfa=False)
+    attacker = Client()
+    attacker.force_login(user)
+    assert attacker.get("/staff/users/")["Location"] == "/staff/mfa-required/"
+    # when the real user enrols a factor in their own session
+    from allauth.mfa.totp.internal.auth import TOTP
+
+    TOTP.activate(user, totp_secret(user.email))
+    # then the attacker's session is asked for the factor, page and API alike
+    response = attacker.get("/staff/users/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/account/mfa/reauthenticate/")
+    assert attacker.get("/api/v1/me").status_code == 403
+
+
+@override_settings(SAFEGUARD_REQUIRE_WEBAUTHN_FOR_ADMINS=True)
+def test_code_opened_admin_session_cannot_plant_a_key_or_read_recovery_codes():
+    # given an administrator with a key whose session was opened with a TOTP code
+    admin = make_user(roles=("administrator",))
+    Authenticator.objects.create(user=admin, type="webauthn", data={"credential": {}})
+    client = signed_in_client(admin)
+    # then password re-authentication, adding a key and the recovery codes all lead to the key
+    for url in ("/account/reauthenticate/", "/account/mfa/webauthn/add/",
+                "/account/mfa/recovery-codes/", "/account/mfa/recovery-codes/download/"):
+        response = client.get(url)
+        assert response.status_code == 302, url
+        assert response["Location"].startswith("/account/mfa/webauthn/reauthenticate/"), url
+
+
+def test_changing_factors_needs_a_fresh_second_factor():
+    user = make_user()
+    start = time.time()
+    client = signed_in_client(user, mfa_at=start - 10 * 60)
+    for url in ("/account/mfa/webauthn/add/", "/account/mfa/recovery-codes/generate/"):
+        response = client.get(url)
+        assert response.status_code == 302, url
+        assert response["Location"].startswith("/account/mfa/reauthenticate/"), url
+    # with a fresh factor our gate lets it through to allauth (which confirms the password too)
+    fresh = signed_in_client(user)
+    response = fresh.get("/account/mfa/webauthn/add/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/account/reauthenticate/")

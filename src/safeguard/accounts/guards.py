@@ -127,11 +127,11 @@ def webauthn_only(request: HttpRequest) -> bool:
     return cached
 
 
-def _mfa_records(request: HttpRequest) -> list[dict[str, Any]]:
+def _mfa_records(request: HttpRequest, *, any_factor: bool = False) -> list[dict[str, Any]]:
     """The session's passed second factors, restricted to security keys where required."""
     records = [r for r in get_authentication_records(request, request.user)
                if r.get("method") == "mfa"]
-    if webauthn_only(request):
+    if webauthn_only(request) and not any_factor:
         records = [r for r in records if r.get("type") == "webauthn"]
     return records
 
@@ -141,14 +141,17 @@ def session_passed_required_factor(request: HttpRequest) -> bool:
     return bool(_mfa_records(request))
 
 
-def has_recent_mfa(request: HttpRequest, minutes: int | None = None) -> bool:
+def has_recent_mfa(request: HttpRequest, minutes: int | None = None, *,
+                   any_factor: bool = False) -> bool:
     """Did this session pass a second factor within the step-up window (default 5 min)?
 
-    For administrators under the WebAuthn rule only a security key counts.
+    For administrators under the WebAuthn rule only a security key counts (unless
+    ``any_factor``: an administrator enrolling a first key proves the session with a code).
     """
     window = 60 * (minutes if minutes is not None else settings.SAFEGUARD_STEP_UP_MINUTES)
     now = time.time()
-    return any(now - float(r.get("at", 0)) < window for r in _mfa_records(request))
+    return any(now - float(r.get("at", 0)) < window
+               for r in _mfa_records(request, any_factor=any_factor))
 
 
 def reauthenticate_url(request: HttpRequest) -> str:

@@ -15,7 +15,11 @@ from django.urls import Resolver404, resolve, reverse
 
 from safeguard.accounts import selectors
 from safeguard.accounts.enums import MFAState
-from safeguard.accounts.guards import session_passed_required_factor, webauthn_only
+from safeguard.accounts.guards import (
+    has_recent_mfa,
+    reauthenticate_url,
+    session_passed_required_factor,
+)
 from safeguard.web.problem import problem_response
 
 _LAST_SEEN = "safeguard_last_seen"
@@ -33,6 +37,18 @@ WEBAUTHN_ENROLMENT_URLS = frozenset({
     "mfa_download_recovery_codes",
     "mfa_add_webauthn", "mfa_list_webauthn", "accounts:mfa_required", "ops:healthz",
     "ops:readyz",
+})
+# What a session that has not passed its user's required factor may reach: the re-prompt.
+CONFIRM_URLS = frozenset({
+    "account_logout", "mfa_reauthenticate", "mfa_reauthenticate_webauthn",
+    "accounts:mfa_required", "ops:healthz", "ops:readyz",
+})
+# Changing second factors needs a fresh second factor once the user has one: a stolen session
+# plus the password must never plant a factor of the thief's.
+FACTOR_CHANGE_URLS = frozenset({
+    "mfa_activate_totp", "mfa_deactivate_totp", "mfa_add_webauthn", "mfa_remove_webauthn",
+    "mfa_edit_webauthn", "mfa_generate_recovery_codes", "mfa_view_recovery_codes",
+    "mfa_download_recovery_codes",
 })
 
 
@@ -84,27 +100,42 @@ class MFARequiredMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.user.is_authenticated:
-            state = selectors.mfa_state(
-                user_id=request.user.pk,
-                require_webauthn_for_admins=settings.SAFEGUARD_REQUIRE_WEBAUTHN_FOR_ADMINS,
-            )
-            request.mfa_state = state  # type: ignore[attr-defined]
-            if state != MFAState.OK:
-                allowed = ENROLMENT_URLS if state == MFAState.MISSING else WEBAUTHN_ENROLMENT_URLS
-                if _url_name(request) not in allowed:
-                    if _is_api(request):
-                        return problem_response(
-                            request, status=403, code="mfa-required", title="MFA required",
-                            detail="Enrol a second factor before using the API.")
-                    return HttpResponseRedirect(reverse("accounts:mfa_required"))
-            elif (webauthn_only(request) and not session_passed_required_factor(request)
-                  and _url_name(request) not in WEBAUTHN_ENROLMENT_URLS):
-                # An administrator who signed in with a code must confirm with the key: a
-                # phishable factor never opens an administrator session.
+            refusal = self._gate(request)
+            if refusal is not None:
+                return refusal
+        return self.get_response(request)
+
+    def _gate(self, request: HttpRequest) -> HttpResponse | None:
+        state = selectors.mfa_state(
+            user_id=request.user.pk,
+            require_webauthn_for_admins=settings.SAFEGUARD_REQUIRE_WEBAUTHN_FOR_ADMINS,
+        )
+        request.mfa_state = state  # type: ignore[attr-defined]
+        name = _url_name(request)
+        if state != MFAState.OK:
+            allowed = ENROLMENT_URLS if state == MFAState.MISSING else WEBAUTHN_ENROLMENT_URLS
+            if name not in allowed:
                 if _is_api(request):
                     return problem_response(
-                        request, status=403, code="webauthn-required",
-                        title="Security key required",
-                        detail="Administrators must confirm this session with a security key.")
-                return suspend_request(request, reverse("mfa_reauthenticate_webauthn"))
-        return self.get_response(request)
+                        request, status=403, code="mfa-required", title="MFA required",
+                        detail="Enrol a second factor before using the API.")
+                return HttpResponseRedirect(reverse("accounts:mfa_required"))
+        elif not session_passed_required_factor(request) and name not in CONFIRM_URLS:
+            # This session never passed the factor its user must use: it was opened before the
+            # user enrolled (elsewhere), or it is an administrator's opened with a code. A
+            # phishable or missing factor never opens a session.
+            if _is_api(request):
+                return problem_response(
+                    request, status=403, code="mfa-required", title="MFA required",
+                    detail="Confirm this session with your second factor first.")
+            return suspend_request(request, reauthenticate_url(request))
+        if name in FACTOR_CHANGE_URLS and state != MFAState.MISSING:
+            # An administrator adding a first key proves the session with the code it has.
+            fresh = (has_recent_mfa(request, any_factor=True)
+                     if state == MFAState.WEBAUTHN_REQUIRED else has_recent_mfa(request))
+            if not fresh:
+                target = ("mfa_reauthenticate" if state == MFAState.WEBAUTHN_REQUIRED
+                          else None)
+                return suspend_request(
+                    request, reverse(target) if target else reauthenticate_url(request))
+        return None

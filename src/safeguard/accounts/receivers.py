@@ -11,6 +11,7 @@ import hashlib
 import hmac
 from typing import Any
 
+from allauth.account.internal.flows.login import record_authentication
 from allauth.mfa import signals as mfa_signals
 from django.conf import settings
 from django.contrib.auth import signals as auth_signals
@@ -55,6 +56,11 @@ def on_mfa_added(sender: Any, request: HttpRequest, user: User, authenticator: A
                  **kwargs: Any) -> None:
     audit.record(action="mfa.enrolled", actor=_actor(user), subject=("user", user.pk),
                  data={"type": authenticator.type})
+    if authenticator.type in ("totp", "webauthn") and request is not None:
+        # Enrolling proved possession of the factor in this session: record it as passed, so
+        # the enrolling session opens — and only this one (others must pass the factor).
+        record_authentication(request, user, "mfa", type=authenticator.type,
+                              id=authenticator.pk, enrolled=True)
 
 
 def on_mfa_removed(sender: Any, request: HttpRequest, user: User, authenticator: Any,
