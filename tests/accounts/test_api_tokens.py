@@ -186,3 +186,35 @@ def test_session_api_write_needs_csrf():
                            content_type="application/json")
     assert response.status_code == 403
     assert ApiToken.objects.count() == 0
+
+
+def test_a_token_cannot_manage_tokens_and_a_person_cannot_issue_beyond_their_permissions():
+    # given an administrator's token scoped to token management
+    admin = make_user(roles=("administrator",))
+    issued = _issue(admin, scopes=("accounts.manage_tokens",))
+    # when it tries to mint a token, it is refused (a signed-in person must do it)
+    response = Client().post("/api/v1/tokens", {"user_id": admin.id, "name": "x",
+                                                 "scopes": ["accounts.manage_users"],
+                                                 "expires_in_days": 3},
+                             content_type="application/json", **_bearer(issued.secret))
+    assert response.status_code == 403
+    # and a person cannot give someone a permission the person lacks
+    privacy = make_user(roles=("privacy_officer",))
+    with pytest.raises(ScopeNotHeld):
+        services.token_issue(actor=SYSTEM, user_id=privacy.id, name="x", scopes=["org.view"],
+                             expires_in_days=3, caller_permissions=frozenset({"ops.health"}))
+    assert ApiToken.objects.count() == 1
+
+
+def test_issuing_over_the_api_needs_a_fresh_second_factor():
+    import time
+
+    admin = make_user(roles=("administrator",))
+    stale = signed_in_client(admin, mfa_at=time.time() - 3600)
+    response = stale.post("/api/v1/tokens", {"user_id": admin.id, "name": "x",
+                                             "scopes": ["ops.metrics"], "expires_in_days": 3},
+                          content_type="application/json")
+    assert response.status_code == 403
+    assert response.json()["type"].endswith("/step-up-required")
+    assert response.json()["reauthenticate"] == "/account/mfa/reauthenticate/"
+    assert ApiToken.objects.count() == 0

@@ -91,15 +91,18 @@ def token_list(request: HttpRequest, cursor: str | None = None, limit: int = 50)
     return TokenPage(items=[_token_out(t) for t in page.items], next_cursor=page.next_cursor)
 
 
-@router.post("/tokens", response={201: TokenIssuedOut}, auth=access(perm.TOKENS_MANAGE))
+@router.post("/tokens", response={201: TokenIssuedOut},
+             auth=access(perm.TOKENS_MANAGE, people_only=True, step_up=True))
 def token_create(request: HttpRequest, body: TokenIn) -> Status:
     principal: Principal = request.auth  # type: ignore[attr-defined]
     issued = services.token_issue(actor=principal.actor, user_id=body.user_id, name=body.name,
-                                  scopes=body.scopes, expires_in_days=body.expires_in_days)
+                                  scopes=body.scopes, expires_in_days=body.expires_in_days,
+                                  caller_permissions=principal.permissions)
     return Status(201, TokenIssuedOut(token=_token_out(issued.token), secret=issued.secret))
 
 
-@router.delete("/tokens/{token_id}", response={204: None}, auth=access(perm.TOKENS_MANAGE))
+@router.delete("/tokens/{token_id}", response={204: None},
+               auth=access(perm.TOKENS_MANAGE, people_only=True, step_up=True))
 def token_revoke(request: HttpRequest, token_id: int) -> Status:
     principal: Principal = request.auth  # type: ignore[attr-defined]
     services.token_revoke(actor=principal.actor, token_id=token_id, reason="revoked via API")

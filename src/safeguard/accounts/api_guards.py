@@ -27,16 +27,26 @@ class MFARequiredError(PermissionDenied):
     title = "MFA required"
 
 
+class StepUpRequired(PermissionDenied):
+    """A sensitive operation by a session whose second factor is older than the window."""
+
+    code = "step-up-required"
+    title = "Step-up authentication required"
+
+
 class Access(AuthBase):
     """Authenticate a token or an MFA-passed session, then demand ``permission``."""
 
     openapi_type = "http"
     openapi_scheme = "bearer"
 
-    def __init__(self, permission: str) -> None:
+    def __init__(self, permission: str, *, people_only: bool = False,
+                 step_up: bool = False) -> None:
         if permission == rbac.PUBLIC:
             raise ValueError("public operations use auth=None through access_public()")
         self.permission = permission
+        self.people_only = people_only  # refuse API tokens: a signed-in person must act
+        self.step_up = step_up  # a session must have passed its factor within the window
         super().__init__()
 
     def __call__(self, request: HttpRequest) -> Principal | None:
@@ -49,6 +59,14 @@ class Access(AuthBase):
             audit.record(action="access.denied", actor=principal.actor, outcome="denied",
                          data={"permission": self.permission, "route": route_name(request)})
             raise PermissionDenied(f"This operation needs the permission {self.permission}.")
+        if self.people_only and principal.via != "session":
+            raise PermissionDenied("This operation is for a signed-in person, not an API token.")
+        if self.step_up and principal.via == "session":
+            from safeguard.accounts.guards import has_recent_mfa, reauthenticate_url
+
+            if not has_recent_mfa(request):
+                raise StepUpRequired("Confirm your second factor again, then retry.",
+                                     reauthenticate=reauthenticate_url(request))
         return principal
 
 
@@ -81,9 +99,10 @@ def authenticate(request: HttpRequest) -> Principal | None:
                      permissions=request_permissions(request), via="session")
 
 
-def access(permission: str) -> Access:
-    """``auth=access("cases.view")`` on a ninja operation: its declared permission."""
-    return Access(permission)
+def access(permission: str, *, people_only: bool = False, step_up: bool = False) -> Access:
+    """``auth=access("cases.view")`` on a ninja operation: its declared permission; sensitive
+    writes add ``step_up=True`` (sessions re-prove their factor) and ``people_only=True``."""
+    return Access(permission, people_only=people_only, step_up=step_up)
 
 
 PUBLIC_OPERATIONS_ATTR = "safeguard_public"

@@ -259,9 +259,12 @@ def _hash_secret(raw: str) -> str:
 
 @transaction.atomic
 def token_issue(
-    *, actor: Actor, user_id: int, name: str, scopes: Iterable[str], expires_in_days: int
+    *, actor: Actor, user_id: int, name: str, scopes: Iterable[str], expires_in_days: int,
+    caller_permissions: frozenset[str] | None = None,
 ) -> IssuedToken:
-    """Issue a token scoped to permissions its user holds; the secret is returned only here."""
+    """Issue a token scoped to permissions its user holds — and the issuing person holds (no one
+    mints more than they have); the secret is returned only here. ``caller_permissions`` None
+    means a system actor (CLI run by the operator)."""
     user = _user_for_update(user_id)
     if not user.is_active:
         raise AccountError("A disabled user cannot receive tokens.")
@@ -276,6 +279,9 @@ def token_issue(
     missing = set(wanted) - selectors.user_permissions(user_id=user.id)
     if missing:
         raise ScopeNotHeld(f"{user.email} does not hold: {', '.join(sorted(missing))}.")
+    if caller_permissions is not None and not set(wanted) <= caller_permissions:
+        beyond = sorted(set(wanted) - caller_permissions)
+        raise ScopeNotHeld(f"You cannot issue permissions you do not hold: {', '.join(beyond)}.")
     prefix = secrets.token_hex(6)
     raw = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
     token = ApiToken.objects.create(

@@ -222,7 +222,8 @@ def token_create(request: HttpRequest) -> HttpResponse:
             owner = selectors.user_get_by_email(email=d["user_email"])
             issued = services.token_issue(actor=request_actor(request), user_id=owner.id,
                                           name=d["name"], scopes=d["scopes"],
-                                          expires_in_days=d["expires_in_days"])
+                                          expires_in_days=d["expires_in_days"],
+                                          caller_permissions=request_permissions(request))
         except ApplicationError as exc:
             form.add_error(None, exc.detail)
         else:
