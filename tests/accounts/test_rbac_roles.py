@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from safeguard.accounts import rbac
+from tests.factories import SYSTEM as SYSTEM_ACTOR
 from tests.factories import make_user, signed_in_client
 
 pytestmark = pytest.mark.django_db
@@ -119,3 +120,36 @@ def test_denied_request_records_the_route_not_the_path():
     assert response.status_code == 403
     event = audit.event_list(action="access.denied")[0]
     assert event.data == {"permission": "accounts.view_users", "route": "accounts:user_detail"}
+
+
+def test_a_user_manager_cannot_make_anyone_an_administrator():
+    from safeguard.accounts import services
+    from safeguard.accounts.contracts import ScopeNotHeld
+    from safeguard.audit.contracts import Actor
+
+    # given a custom "helpdesk lead" who may manage users but not roles or tokens
+    services.role_create(actor=SYSTEM_ACTOR, slug="helpdesk-lead", name="Helpdesk lead",
+                         permissions=["accounts.manage_users", "accounts.view_users"])
+    lead = make_user(roles=("helpdesk-lead",))
+    me = Actor(kind="user", id=str(lead.id), label=lead.email)
+    # then granting administrator (to themselves or anyone) or defining a role with admin
+    # permissions is refused, while handing out a business role works
+    with pytest.raises(ScopeNotHeld):
+        services.role_grant(actor=me, user_id=lead.id, role_slug="administrator")
+    with pytest.raises(ScopeNotHeld):
+        services.role_create(actor=me, slug="sneaky", name="Sneaky",
+                             permissions=["accounts.manage_roles"])
+    agent = make_user()
+    assert services.role_grant(actor=me, user_id=agent.id, role_slug="agent").roles == ("agent",)
+
+
+@pytest.mark.django_db
+def test_webauthn_rule_follows_admin_permissions_not_the_role_name(settings):
+    from safeguard.accounts import selectors, services
+
+    settings.SAFEGUARD_REQUIRE_WEBAUTHN_FOR_ADMINS = True
+    services.role_create(actor=SYSTEM_ACTOR, slug="ops-lead", name="Ops lead",
+                         permissions=["accounts.manage_tokens"])
+    user = make_user(roles=("ops-lead",))
+    assert selectors.mfa_state(user_id=user.id, require_webauthn_for_admins=True) == \
+        "webauthn_required"

@@ -58,9 +58,17 @@ def mfa_types(*, user_id: int) -> tuple[str, ...]:
     )
 
 
+# Permissions that administer access itself: whoever holds one is privileged, whatever the
+# name of the role that grants it (the WebAuthn rule and MFA coverage follow permissions).
+ADMIN_PERMISSIONS = frozenset({"accounts.manage_users", "accounts.manage_roles",
+                               "accounts.manage_tokens", "org.manage"})
+
+
 def is_administrator(*, user_id: int) -> bool:
-    """Does the user hold the built-in administrator role?"""
-    return RoleAssignment.objects.filter(user_id=user_id, role__slug="administrator").exists()
+    """Does the user hold the administrator role or any permission that administers access?"""
+    if RoleAssignment.objects.filter(user_id=user_id, role__slug="administrator").exists():
+        return True
+    return not ADMIN_PERMISSIONS.isdisjoint(user_permissions(user_id=user_id))
 
 
 def mfa_state(*, user_id: int, require_webauthn_for_admins: bool) -> MFAState:
@@ -71,7 +79,7 @@ def mfa_state(*, user_id: int, require_webauthn_for_admins: bool) -> MFAState:
     if (
         require_webauthn_for_admins
         and Authenticator.Type.WEBAUTHN not in types
-        and RoleAssignment.objects.filter(user_id=user_id, role__slug="administrator").exists()
+        and is_administrator(user_id=user_id)
     ):
         return MFAState.WEBAUTHN_REQUIRED
     return MFAState.OK

@@ -59,6 +59,24 @@ def roles_ensure_builtin() -> int:
     return made
 
 
+def _require_actor_holds(actor: Actor, codenames: Iterable[str]) -> None:
+    """Nobody hands out (or defines a role with) permissions that administer access unless they
+    hold them: a user manager cannot make anyone, themselves included, an administrator.
+    Business permissions (cases, customers, ...) are what user managers hand out, by design.
+    System actors (the operator's CLI, migrations, demo) are the root of trust and exempt."""
+    codenames = set(codenames) & selectors.ADMIN_PERMISSIONS
+    if actor.kind == "system":
+        return
+    held = (selectors.user_permissions(user_id=int(actor.id))
+            if actor.kind in ("user", "token") and actor.id.isdigit() else frozenset())
+    if actor.kind == "token":
+        token = ApiToken.objects.filter(id=int(actor.id)).values_list("user_id", flat=True).first()
+        held = selectors.user_permissions(user_id=token) if token else frozenset()
+    beyond = sorted(set(codenames) - held)
+    if beyond:
+        raise ScopeNotHeld(f"You cannot grant permissions you do not hold: {', '.join(beyond)}.")
+
+
 def _check_permissions(codenames: Iterable[str]) -> list[str]:
     perms = sorted(set(codenames))
     unknown = [p for p in perms if rbac.get(p) is None]
@@ -73,6 +91,7 @@ def role_create(
 ) -> RoleView:
     """Create a custom role from registered permissions."""
     perms = _check_permissions(permissions)
+    _require_actor_holds(actor, perms)
     if Role.objects.filter(slug=slug).exists():
         raise AccountError(f"A role {slug!r} already exists.")
     role = Role.objects.create(slug=slug, name=name, description=description,
@@ -88,6 +107,7 @@ def role_update(
 ) -> RoleView:
     """Change a custom role; built-in roles are code and refuse edits."""
     perms = _check_permissions(permissions)
+    _require_actor_holds(actor, perms)
     role = Role.objects.select_for_update().filter(slug=slug).first()
     if role is None:
         raise RoleNotFound(f"No role {slug!r}.")
@@ -103,6 +123,9 @@ def role_update(
 
 
 def _active_admins(exclude_user_id: int | None = None) -> int:
+    """Active administrators besides one; locks the administrator role row first, so two
+    concurrent removals are serialised and cannot both see 'one other left'."""
+    Role.objects.select_for_update().filter(slug="administrator").first()
     qs = User.objects.filter(is_active=True, role_assignments__role__slug="administrator")
     if exclude_user_id is not None:
         qs = qs.exclude(id=exclude_user_id)
@@ -116,6 +139,7 @@ def role_grant(*, actor: Actor, user_id: int, role_slug: str) -> UserView:
     role = Role.objects.filter(slug=role_slug).first()
     if role is None:
         raise RoleNotFound(f"No role {role_slug!r}.")
+    _require_actor_holds(actor, selectors.role_permissions(role))
     _, created = RoleAssignment.objects.get_or_create(
         user=user, role=role, defaults={"granted_by_id": _actor_user_id(actor)}
     )
