@@ -192,7 +192,7 @@ else:
 
 # --- Accounts, MFA, sessions (R-OPS-1) -------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
-AUTHENTICATION_BACKENDS = ["allauth.account.auth_backends.AuthenticationBackend"]
+AUTHENTICATION_BACKENDS = ["safeguard.accounts.adapters.StaffAuthenticationBackend"]
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
@@ -222,7 +222,8 @@ ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_REAUTHENTICATION_METHODS = ("mfa", "password")
 # Login throttling and lockout: N failures per window per address and per account.
 ACCOUNT_RATE_LIMITS = {
-    "login_failed": _env("SAFEGUARD_LOGIN_FAILED_LIMIT", "5/15m/ip,5/15m/key"),
+    # Per account 5 failures; per address more, so one office behind a NAT is not locked out.
+    "login_failed": _env("SAFEGUARD_LOGIN_FAILED_LIMIT", "20/15m/ip,5/15m/key"),
     "login": "30/m/ip",
     "reset_password": "5/m/ip,3/m/key",
     "reauthenticate": "10/m/user",
@@ -254,7 +255,11 @@ CSRF_COOKIE_SAMESITE = "Lax"
 # The header the reverse proxy sets to the real client address (e.g. X-Real-IP). Empty: use
 # the connection address. Used by the audit log and the sign-in throttle alike; set it only
 # behind a proxy that overwrites the header (docs/deploy.md), or clients could forge it.
-SAFEGUARD_CLIENT_IP_HEADER = _env("SAFEGUARD_CLIENT_IP_HEADER", "")
+# In production behind the proxy (the default) this defaults to X-Real-IP, which the example
+# nginx configuration overwrites; a deployment without such a proxy sets SAFEGUARD_BEHIND_PROXY=0.
+_BEHIND_PROXY = PRODUCTION and _env_bool("SAFEGUARD_BEHIND_PROXY", True)
+SAFEGUARD_CLIENT_IP_HEADER = _env("SAFEGUARD_CLIENT_IP_HEADER",
+                                  "X-Real-IP" if _BEHIND_PROXY else "")
 ALLAUTH_TRUSTED_CLIENT_IP_HEADER = SAFEGUARD_CLIENT_IP_HEADER or None
 
 # --- Transport security (R-OPS-3) ---------------------------------------------------------
@@ -270,7 +275,7 @@ if PRODUCTION:
     SECURE_HSTS_SECONDS = _env_int("SAFEGUARD_HSTS_SECONDS", 63072000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = _env_bool("SAFEGUARD_HSTS_PRELOAD", True)
-    if _env_bool("SAFEGUARD_BEHIND_PROXY", True):
+    if _BEHIND_PROXY:
         # TLS ends at the reverse proxy, which must set this header (docs/deploy.md).
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 

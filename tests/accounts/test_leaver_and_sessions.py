@@ -95,3 +95,22 @@ def test_user_cannot_end_someone_elses_session():
     _track(b)
     a.post("/staff/me/sessions/revoke/", {"session_key": b.session.session_key})
     assert b.get("/").status_code == 200
+
+
+def test_service_accounts_cannot_sign_in_or_reset_a_password(mailoutbox):
+    from safeguard.accounts.models import User
+
+    # given a service account that somehow got a password (e.g. set directly)
+    svc = services.user_create(actor=SYSTEM, email="gateway@example.test",
+                               is_service_account=True)
+    row = User.objects.get(id=svc.id)
+    row.set_password("a-long-enough-password-1")
+    row.save()
+    # then a password sign-in does not open a session
+    client = Client()
+    client.post("/account/login/", {"login": svc.email, "password": "a-long-enough-password-1"})
+    assert client.get("/").status_code == 302
+    assert client.get("/")["Location"].startswith("/account/login/")
+    # and a password reset sends nothing
+    Client().post("/account/password/reset/", {"email": svc.email})
+    assert mailoutbox == []

@@ -199,3 +199,23 @@ def test_changing_factors_needs_a_fresh_second_factor():
     response = fresh.get("/account/mfa/webauthn/add/")
     assert response.status_code == 302
     assert response["Location"].startswith("/account/reauthenticate/")
+
+
+def test_polling_does_not_keep_a_session_alive_and_sessions_have_a_maximum_length():
+    user = make_user()
+    start = time.time()
+    with time_machine.travel(start, tick=False):
+        client = signed_in_client(user, mfa_at=start)
+        assert client.get("/").status_code == 200
+    # automatic polls every few minutes are not activity: 16 minutes later the session is gone
+    for minutes in (5, 10, 15):
+        with time_machine.travel(start + minutes * 60, tick=False):
+            client.get("/", HTTP_X_SAFEGUARD_PASSIVE="1")
+    with time_machine.travel(start + 16 * 60, tick=False):
+        assert client.get("/").status_code == 302
+    # and a busy session still ends after SESSION_COOKIE_AGE (12 h)
+    busy = signed_in_client(user, mfa_at=start)
+    for minutes in range(0, 12 * 60 + 11, 10):
+        with time_machine.travel(start + minutes * 60, tick=False):
+            response = busy.get("/staff/me/")
+    assert response.status_code == 302

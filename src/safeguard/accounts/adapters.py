@@ -5,7 +5,10 @@ from __future__ import annotations
 import base64
 import os
 
+from typing import Any
+
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.account.auth_backends import AuthenticationBackend
 from allauth.mfa.adapter import DefaultMFAAdapter
 from allauth.mfa.models import Authenticator
 from cryptography.hazmat.primitives import hashes
@@ -40,10 +43,26 @@ def decrypt_secret(blob: str) -> str:
     return AESGCM(_mfa_key()).decrypt(raw[:12], raw[12:], _AAD).decode()
 
 
+class StaffAuthenticationBackend(AuthenticationBackend):
+    """allauth's backend, refusing service accounts: they act through API tokens only, so no
+    password (reset or otherwise) ever opens a session for one — nor keeps one open."""
+
+    def user_can_authenticate(self, user: Any) -> bool:
+        return bool(super().user_can_authenticate(user)
+                    and not getattr(user, "is_service_account", False))
+
+
 class AccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request: HttpRequest) -> bool:
         """Staff accounts are created by administrators (R-WORK-3), never by sign-up."""
         return False
+
+    def send_password_reset_mail(self, user: Any, email: str, context: dict[str, Any]) -> None:
+        """Service accounts have no password to reset: the mail is silently not sent (the
+        page looks the same, so it tells nobody which addresses are service accounts)."""
+        if getattr(user, "is_service_account", False):
+            return
+        super().send_password_reset_mail(user, email, context)
 
 
 class MFAAdapter(DefaultMFAAdapter):

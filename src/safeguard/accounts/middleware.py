@@ -23,6 +23,7 @@ from safeguard.accounts.guards import (
 from safeguard.web.problem import problem_response
 
 _LAST_SEEN = "safeguard_last_seen"
+_STARTED = "safeguard_session_started"
 
 # What a user without a second factor may reach: enrolment, sign-out, and the probes.
 ENROLMENT_URLS = frozenset({
@@ -64,8 +65,15 @@ def _is_api(request: HttpRequest) -> bool:
     return request.path_info.startswith("/api/")
 
 
+# Automatic requests (polling, timed refreshes) send this header; they are not activity.
+PASSIVE_HEADER = "X-Safeguard-Passive"
+
+
 class IdleTimeoutMiddleware:
-    """Sign a staff session out after N idle minutes (default 15)."""
+    """Sign a staff session out after N idle minutes (default 15) and after an absolute
+    lifetime (SAFEGUARD_SESSION_MAX_HOURS, default 12), however busy it is. Polling and timed
+    refreshes (marked with the X-Safeguard-Passive header) do not count as activity, so an
+    unattended console still idles out."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -73,19 +81,28 @@ class IdleTimeoutMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.user.is_authenticated:
             now = time.time()
-            last = request.session.get(_LAST_SEEN)
+            session = request.session
+            started = float(session.setdefault(_STARTED, now))
+            last = session.get(_LAST_SEEN)
             idle = settings.SAFEGUARD_SESSION_IDLE_MINUTES * 60
+            if now - started > settings.SESSION_COOKIE_AGE:
+                return self._expire(request, "Your session reached its maximum length.")
             if last is not None and now - float(last) > idle:
-                logout(request)
-                if _is_api(request):
-                    return problem_response(request, status=401, code="session-expired",
-                                            title="Session expired",
-                                            detail="Signed out after inactivity.")
-                messages.info(request, "You were signed out after "
-                              f"{settings.SAFEGUARD_SESSION_IDLE_MINUTES} minutes of inactivity.")
-                return redirect_to_login(request.get_full_path())
-            request.session[_LAST_SEEN] = now
+                return self._expire(request, "You were signed out after "
+                                    f"{settings.SAFEGUARD_SESSION_IDLE_MINUTES} minutes of "
+                                    "inactivity.")
+            if request.headers.get(PASSIVE_HEADER) != "1" or last is None:
+                session[_LAST_SEEN] = now
         return self.get_response(request)
+
+    @staticmethod
+    def _expire(request: HttpRequest, why: str) -> HttpResponse:
+        logout(request)
+        if _is_api(request):
+            return problem_response(request, status=401, code="session-expired",
+                                    title="Session expired", detail=why)
+        messages.info(request, why)
+        return redirect_to_login(request.get_full_path())
 
 
 class MFARequiredMiddleware:

@@ -32,7 +32,10 @@ class RequestContextMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        incoming = request.headers.get("X-Request-ID", "")
+        # A request id is taken from the caller only behind the trusted proxy (which sets it);
+        # otherwise a client could make its events share another request's id.
+        incoming = (request.headers.get("X-Request-ID", "")
+                    if settings.SAFEGUARD_CLIENT_IP_HEADER else "")
         request_id = incoming if _REQUEST_ID_RE.match(incoming) else uuid.uuid4().hex
         request.request_id = request_id  # type: ignore[attr-defined]
         token = context.bind(
