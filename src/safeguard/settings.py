@@ -402,9 +402,14 @@ PROMETHEUS_EXPORT_MIGRATIONS = False
 SAFEGUARD_AUDIT_SIGNER = _env("SAFEGUARD_AUDIT_SIGNER", "safeguard.audit.signing.file_signer")
 SAFEGUARD_AUDIT_KEY_FILE = _env("SAFEGUARD_AUDIT_KEY_FILE", str(DATA_DIR / "audit-signing.key"))
 # PEM files of retired signing keys whose heads must still verify (comma-separated paths).
+# Masks card numbers in event text nobody screened (User-Agent, labels) before it is stored.
+SAFEGUARD_AUDIT_TEXT_SANITISER = _env("SAFEGUARD_AUDIT_TEXT_SANITISER",
+                                      "safeguard.protection.services.mask_pans")
 SAFEGUARD_AUDIT_TRUSTED_KEYS = [p for p in _env("SAFEGUARD_AUDIT_TRUSTED_KEYS").split(",") if p]
 # Each signed head is appended here (JSON lines); point it at storage the DBA cannot rewrite.
 SAFEGUARD_AUDIT_WITNESS_FILE = _env("SAFEGUARD_AUDIT_WITNESS_FILE", "")
+# Events older than this without a signed head fail verification (heads deleted, job stopped).
+SAFEGUARD_AUDIT_MAX_UNSIGNED_MINUTES = _env_int("SAFEGUARD_AUDIT_MAX_UNSIGNED_MINUTES", 10)
 # ... and/or to a syslog peer: syslog+tcp://HOST:PORT or syslog+tls://HOST:PORT.
 SAFEGUARD_AUDIT_WITNESS_SYSLOG = _env("SAFEGUARD_AUDIT_WITNESS_SYSLOG", "")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from datetime import timedelta
 import threading
 
 import pytest
@@ -254,3 +255,50 @@ def test_foundation_actions_are_in_the_log():
                          expires_in_days=1)
     actions = [e.action for e in selectors.event_list()]
     assert actions == ["api_token.created", "role.granted", "user.created"]
+
+
+def test_a_card_number_in_the_user_agent_is_masked_not_refused(client):
+    # given a client that puts a card number in its User-Agent
+    response = client.post("/account/login/", {"login": "x@example.test", "password": "y" * 12},
+                           HTTP_USER_AGENT="Mozilla/5.0 4111 1111 1111 1111")
+    # then the failed sign-in is still answered and recorded, without the number
+    assert response.status_code == 200
+    event = selectors.event_list(action="auth.login_failed")[0]
+    assert event.user_agent == "Mozilla/5.0 [REDACTED-PAN]"
+
+
+def test_the_witness_catches_a_rewrite_even_when_the_database_heads_are_deleted(settings,
+                                                                               tmp_path):
+    # given heads exported to a witness file
+    settings.SAFEGUARD_AUDIT_WITNESS_FILE = str(tmp_path / "witness.jsonl")
+    from safeguard.audit import tasks
+
+    _append(16)
+    tasks.sign_tree_head()
+    _append(16, start=16)
+    tasks.sign_tree_head()
+    # when a database owner rewrites event 20 with its hash and deletes every head
+    row = Event.objects.get(seq=20)
+    fields = {f: getattr(row, f) for f in ("at", "actor_kind", "actor_id", "action",
+                                           "subject_type", "subject_id", "outcome",
+                                           "source_ip", "user_agent", "request_id", "data")}
+    leaf = merkle.leaf_hash(canonical_entry(seq=20, actor_label="mallory", **fields)).hex()
+    with triggers_bypassed() as cursor:
+        cursor.execute("UPDATE audit_event SET actor_label = 'mallory', leaf_hash = %s "
+                       "WHERE seq = 20", [leaf])
+    with triggers_bypassed("audit_treehead") as cursor:
+        cursor.execute("DELETE FROM audit_treehead")
+    # then verification, reading the witness, fails at the first head after the last good one
+    report = verification.verify()
+    assert report.ok is False
+    assert (report.first_bad_seq, report.problems[0].kind) == (17, "root")
+
+
+def test_events_left_unsigned_too_long_fail_verification(settings):
+    import time_machine
+    from django.utils import timezone
+
+    _append(3)
+    with time_machine.travel(timezone.now() + timedelta(minutes=11)):
+        report = verification.verify()
+    assert (report.ok, report.first_bad_seq, report.problems[0].kind) == (False, 1, "unsigned")

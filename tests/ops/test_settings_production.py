@@ -96,3 +96,17 @@ def test_redis_url_switches_jobs_and_cache_to_redis_and_readyz_reaches_it(tmp_pa
         pytest.skip("no Redis on 127.0.0.1:6379")
     # then jobs and cache use Redis and the probe reached it
     assert out.stdout.splitlines() == ["RedisHuey RedisCache", "ok"], out.stderr
+
+
+def test_production_never_creates_a_signing_key_by_itself_and_keygen_does_once(tmp_path):
+    env = dict(SAFEGUARD_ENV="production", SAFEGUARD_SECRET_KEY="s" * 64,
+               SAFEGUARD_DATA_DIR=str(tmp_path))
+    pubkey = _run(["audit", "pubkey"], **env)
+    assert pubkey.returncode != 0
+    assert "safeguard audit keygen" in pubkey.stderr
+    created = _run(["audit", "keygen"], **env)
+    assert created.returncode == 0, created.stderr
+    assert (tmp_path / "audit-signing.key").stat().st_mode & 0o777 == 0o600
+    again = _run(["audit", "keygen"], **env)
+    assert again.returncode != 0
+    assert "never replaced" in again.stderr

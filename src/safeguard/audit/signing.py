@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
 logger = logging.getLogger(__name__)
@@ -61,8 +62,13 @@ def key_id_for(public_key: Ed25519PublicKey) -> str:
 class FileSigner:
     """An Ed25519 key in a 0600 PEM file, created on first use."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, create: bool = True) -> None:
         if not path.exists():
+            if not create:
+                raise ImproperlyConfigured(
+                    f"No audit signing key at {path}: create it once with "
+                    "`safeguard audit keygen` (a key appearing by itself would let anyone who "
+                    "deletes the file sign a rewritten history).")
             path.parent.mkdir(parents=True, exist_ok=True)
             key = Ed25519PrivateKey.generate()
             pem = key.private_bytes(serialization.Encoding.PEM,
@@ -86,11 +92,23 @@ class FileSigner:
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
 
 
+def key_path() -> Path:
+    """SAFEGUARD_AUDIT_KEY_FILE, or audit-signing.key in the data directory."""
+    return Path(getattr(settings, "SAFEGUARD_AUDIT_KEY_FILE", "") or
+                Path(settings.DATA_DIR) / "audit-signing.key")
+
+
 def file_signer() -> Signer:
-    """The default provider: SAFEGUARD_AUDIT_KEY_FILE or the data directory."""
-    path = getattr(settings, "SAFEGUARD_AUDIT_KEY_FILE", "") or str(
-        Path(settings.DATA_DIR) / "audit-signing.key")
-    return FileSigner(Path(path))
+    """The default provider: the key file, generated on first use except in production."""
+    return FileSigner(key_path(), create=not settings.PRODUCTION)
+
+
+def keygen() -> Signer:
+    """Create the signing key file once (0600); refuses to replace an existing key."""
+    path = key_path()
+    if path.exists():
+        raise FileExistsError(f"{path} exists; a signing key is never replaced in place")
+    return FileSigner(path, create=True)
 
 
 @cache

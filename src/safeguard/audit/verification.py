@@ -18,6 +18,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import heapq
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from django.conf import settings
 from django.db.models import Max
 from django.utils import timezone
 
@@ -52,6 +58,29 @@ def _heads(min_size: int) -> Iterator[TreeHead]:
             return
         yield from batch
         last_id, last_size = batch[-1].id, batch[-1].size
+
+
+def _witness_heads(path: Path | None, min_size: int) -> Iterator[TreeHead]:
+    """Heads the external witness holds (JSON lines, in signing order), as unsaved rows.
+
+    They are checked like the database's own: a database administrator who rewrites events and
+    deletes the heads from the database cannot delete them from the witness.
+    """
+    if path is None or not path.exists():
+        return
+    with path.open(encoding="utf-8") as fh:
+        for number, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                doc = json.loads(line)
+                head = TreeHead(size=int(doc["size"]), root_hash=str(doc["root_hash"]),
+                                signed_at=datetime.fromisoformat(doc["signed_at"]),
+                                key_id=str(doc["key_id"]), signature=str(doc["signature"]))
+            except (ValueError, KeyError, TypeError) as exc:
+                raise ValueError(f"witness {path}, line {number}: not a signed head") from exc
+            if head.size >= min_size:
+                yield head
 
 
 def _frontier_at(size: int) -> merkle.CompactRange:
@@ -109,6 +138,7 @@ def verify(  # noqa: PLR0915 - one streaming pass; its state reads best in one p
     progress: Callable[[int, int], None] | None = None,
     triggered_by: str = "",
     run_id: int | None = None,
+    witness: Path | None = None,
 ) -> VerificationReport:
     """Recompute and check the log from ``from_seq``; record the run; return what was found."""
     if from_seq < 1:
@@ -123,7 +153,12 @@ def verify(  # noqa: PLR0915 - one streaming pass; its state reads best in one p
     verifiers = signing.trusted_verifiers()
     problems: list[Problem] = []
     frontier = _frontier_at(from_seq - 1) if from_seq > 1 else merkle.CompactRange()
-    heads = _heads(from_seq - 1 if from_seq > 1 else 0)
+    configured = getattr(settings, "SAFEGUARD_AUDIT_WITNESS_FILE", "")
+    witness = witness if witness is not None else (Path(configured) if configured else None)
+    first_size = from_seq - 1 if from_seq > 1 else 0
+    # Database heads and witnessed heads, merged by size (both streams are ordered by size).
+    heads = heapq.merge(_heads(first_size), _witness_heads(witness, first_size),
+                        key=lambda h: h.size)
     next_head = next(heads, None)
     heads_checked, checked, expected, good_size = 0, 0, from_seq, from_seq - 1
     tree_trusted = True
@@ -177,6 +212,17 @@ def verify(  # noqa: PLR0915 - one streaming pass; its state reads best in one p
                                 f"the log ends at {stored_end}, the counter at {committed}"))
     if progress:
         progress(checked, total)
+    latest_signed = max(good_size, TreeHead.objects.order_by("-size").values_list(
+        "size", flat=True).first() or 0)
+    if not problems and stored_end > latest_signed:
+        oldest_unsigned = Event.objects.filter(seq=latest_signed + 1).values_list(
+            "at", flat=True).first()
+        limit = timedelta(minutes=settings.SAFEGUARD_AUDIT_MAX_UNSIGNED_MINUTES)
+        if oldest_unsigned is not None and timezone.now() - oldest_unsigned > limit:
+            problems.append(Problem(latest_signed + 1, "unsigned",
+                                    f"events from {latest_signed + 1} have waited more than "
+                                    f"{limit} for a signed head: heads were deleted or the "
+                                    "signing job is not running"))
     seqs = [p.seq for p in problems if p.seq is not None]
     first_bad = min(seqs) if seqs else None
     latest = TreeHead.objects.order_by("-size").values_list("size", flat=True).first() or 0

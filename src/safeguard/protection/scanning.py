@@ -153,3 +153,15 @@ def redact_log_value(value: Any) -> Any:
 def log_redact_processor(logger: Any, method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
     """A structlog processor: drop-in for ``ops.logging.redact_processor``."""
     return {k: redact_log_value(v) for k, v in event_dict.items()}
+
+
+def mask_pans(text: str) -> str:
+    """Replace every card number the no-PAN guard would refuse with ``[REDACTED-PAN]``.
+
+    For values nobody screened because they come from outside a conversation — a request's
+    User-Agent, a label — so recording them can never trip the guard.
+    """
+    found = find_pans(text)
+    for f in sorted(found, key=lambda x: x.start, reverse=True):
+        text = text[: f.start] + "[REDACTED-PAN]" + text[f.end :]
+    return text

@@ -38,6 +38,7 @@ __all__ = [
     "keys_rotate",
     "keys_seal",
     "keys_unseal",
+    "mask_pans",
     "redact_for_logs",
     "rescan_run",
     "screen",
@@ -134,6 +135,11 @@ def rescan_run(*, fix: bool, actor: Actor, restart: bool = False,
     record = rescan.run_start(fix=fix, restart=restart)
     return rescan.run(run_id=record.id, actor=actor, batch_size=batch_size, only=only,
                       max_batches=max_batches, progress=progress)
+
+
+def mask_pans(text: str) -> str:
+    """Mask card numbers in a value nobody screened (User-Agent, labels) before it is stored."""
+    return scanning.mask_pans(text)
 
 
 def redact_for_logs(text: str) -> str:

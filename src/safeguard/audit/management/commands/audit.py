@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import getpass
 import json
+from pathlib import Path
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-from safeguard.audit import proofs, services, signing, verification
+from safeguard.audit import proofs, services, signing, tasks, verification
 from safeguard.audit.contracts import AuditError
 
 
@@ -22,6 +24,9 @@ class Command(BaseCommand):
         v.add_argument("--from", dest="from_seq", type=int, default=1,
                        help="start at this sequence number (trusting stored nodes before it)")
         v.add_argument("--json", action="store_true", help="print the report as JSON")
+        v.add_argument("--witness", type=Path, default=None,
+                       help="JSON-lines file of witnessed heads (default: "
+                            "SAFEGUARD_AUDIT_WITNESS_FILE)")
         p = sub.add_parser("prove", help="inclusion proof of an event against the latest head")
         p.add_argument("seq", type=int)
         p.add_argument("--size", type=int, default=None, help="tree size (default: latest head)")
@@ -31,11 +36,12 @@ class Command(BaseCommand):
         h = sub.add_parser("head", help="sign a tree head now")
         h.add_argument("--force", action="store_true", help="sign even if the tree did not grow")
         sub.add_parser("pubkey", help="print the public key that signs tree heads (PEM)")
+        sub.add_parser("keygen", help="create the tree-head signing key (once, at install)")
 
     def handle(self, *args: Any, **opts: Any) -> None:
         try:
             getattr(self, f"_{opts['action']}")(opts)
-        except (AuditError, ValueError) as exc:
+        except (AuditError, ValueError, ImproperlyConfigured) as exc:
             raise CommandError(getattr(exc, "detail", str(exc))) from exc
 
     def _verify(self, opts: dict[str, Any]) -> None:
@@ -48,7 +54,8 @@ class Command(BaseCommand):
                 bar.update(task, completed=done, total=total)
 
             report = verification.verify(from_seq=opts["from_seq"], progress=progress,
-                                         triggered_by=f"cli:{getpass.getuser()}")
+                                         triggered_by=f"cli:{getpass.getuser()}",
+                                         witness=opts["witness"])
         if opts["json"]:
             self.stdout.write(json.dumps({
                 "ok": report.ok, "events_checked": report.events_checked,
@@ -80,7 +87,16 @@ class Command(BaseCommand):
         if head is None:
             self.stdout.write("the tree did not grow since the last head; nothing signed")
             return
+        tasks.witness_export(head)
         self.stdout.write(json.dumps({**head.__dict__, "signed_at": head.signed_at.isoformat()}))
+
+    def _keygen(self, opts: dict[str, Any]) -> None:
+        try:
+            signer = signing.keygen()
+        except FileExistsError as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(f"created signing key {signer.key_id} at {signing.key_path()}")
+        self.stdout.write(signer.public_key_pem(), ending="")
 
     def _pubkey(self, opts: dict[str, Any]) -> None:
         signer = signing.get_signer()
