@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-from datetime import timedelta
 import threading
+from datetime import timedelta
 
 import pytest
 from django.db import DatabaseError, IntegrityError, connection, transaction

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import os
-
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter

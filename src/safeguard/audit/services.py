@@ -15,8 +15,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.utils.module_loading import import_string
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from safeguard.audit import context, merkle, signing
 from safeguard.audit.contracts import Actor, AuditError, TreeHeadView
