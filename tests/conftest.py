@@ -42,17 +42,20 @@ def _patch_flush_for_append_only_tables() -> None:
     from django.db import connection
     from django.test import TransactionTestCase
 
-    triggers = importlib.import_module("safeguard.audit.migrations.0002_append_only_triggers")
+    guards = [importlib.import_module(f"safeguard.audit.migrations.{name}")
+              for name in ("0002_append_only_triggers", "0004_sequence_guard")]
     original = TransactionTestCase._fixture_teardown
 
     def _fixture_teardown(self):  # type: ignore[no-untyped-def]
         with connection.schema_editor(atomic=False) as editor:
-            triggers.backwards(None, editor)
+            for guard in guards:
+                guard.backwards(None, editor)
         try:
             original(self)
         finally:
             with connection.schema_editor(atomic=False) as editor:
-                triggers.forwards(None, editor)
+                for guard in guards:
+                    guard.forwards(None, editor)
 
     TransactionTestCase._fixture_teardown = _fixture_teardown
 

@@ -122,3 +122,12 @@ def test_cli_prove_and_head():
     assert json.loads(out.getvalue())["tree_size"] == 5
     with pytest.raises(CommandError, match="not within a tree of size 5"):
         call_command("audit", "prove", "6")
+
+
+def test_csv_export_neutralises_spreadsheet_formulas():
+    analyst = make_user(roles=("security_analyst",))
+    services.record(action="case.viewed", actor=Actor(kind="user", id="1",
+                                                       label="=HYPERLINK(\"http://x\")"))
+    body = b"".join(signed_in_client(analyst).get("/audit/export/?action=case.viewed&format=csv")
+                    .streaming_content).decode()
+    assert "'=HYPERLINK" in body

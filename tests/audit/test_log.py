@@ -302,3 +302,22 @@ def test_events_left_unsigned_too_long_fail_verification(settings):
     with time_machine.travel(timezone.now() + timedelta(minutes=11)):
         report = verification.verify()
     assert (report.ok, report.first_bad_seq, report.problems[0].kind) == (False, 1, "unsigned")
+
+
+def test_non_integer_numbers_are_stored_as_text_so_every_database_hashes_the_same():
+    seq = services.record(action="case.noted", actor=ACTOR, data={"a": 1e16, "b": [0.1], "c": 3})
+    assert Event.objects.get(seq=seq).data == {"a": "1e+16", "b": ["0.1"], "c": 3}
+    services.head_sign()
+    assert verification.verify().ok
+
+
+@pytest.mark.parametrize("statement", [
+    "DELETE FROM audit_sequence",
+    "UPDATE audit_sequence SET last_seq = 1",
+])
+def test_the_sequence_only_moves_forward(statement):
+    _append(3)
+    with pytest.raises((DatabaseError, IntegrityError)), transaction.atomic(), \
+            connection.cursor() as cursor:
+        cursor.execute(statement)
+    assert _append(1) == [4]

@@ -261,10 +261,12 @@ def user_enable(*, actor: Actor, user_id: int) -> UserView:
 
 
 @transaction.atomic
-def session_revoke(*, actor: Actor, user_id: int, session_key: str) -> bool:
-    """End one of a user's own sessions; a key that is not theirs changes nothing."""
-    owned = UserSession.objects.filter(user_id=user_id, session_key=session_key)
-    if not owned.exists():
+def session_revoke(*, actor: Actor, user_id: int, session_id: int) -> bool:
+    """End one of a user's own sessions (by its listing id, never its secret key); an id that is
+    not theirs changes nothing."""
+    owned = UserSession.objects.filter(user_id=user_id, pk=session_id)
+    session_key = owned.values_list("session_key", flat=True).first()
+    if session_key is None:
         return False
     Session.objects.filter(session_key=session_key).delete()
     owned.delete()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from allauth.account.internal.flows.reauthentication import suspend_request
 from allauth.usersessions.models import UserSession
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -12,7 +13,9 @@ from safeguard.accounts import forms, rbac, selectors, services
 from safeguard.accounts import permissions as perm
 from safeguard.accounts.guards import (
     authenticated,
+    has_recent_mfa,
     permission_required,
+    reauthenticate_url,
     request_actor,
     request_permissions,
     request_principal,
@@ -27,21 +30,23 @@ def me(request: HttpRequest) -> HttpResponse:
     user = selectors.user_get(user_id=request_principal(request).user_id)
     perms = request_permissions(request)
     sessions = UserSession.objects.purge_and_list(request.user)
-    return render(request, "accounts/me.html", {
+    response = render(request, "accounts/me.html", {
         "profile": user,
         "permissions": [p for p in rbac.all_permissions() if p.codename in perms],
         "sessions": sorted(sessions, key=lambda s: s.last_seen_at, reverse=True),
         "current_session": request.session.session_key,
     })
+    response["Cache-Control"] = "no-store"  # lists this user's sessions and addresses
+    return response
 
 
 @authenticated
 @require_POST
 def session_revoke(request: HttpRequest) -> HttpResponse:
-    key = request.POST.get("session_key", "")
-    if services.session_revoke(actor=request_actor(request),
-                               user_id=request_principal(request).user_id,
-                               session_key=key):
+    raw = request.POST.get("session", "")
+    if raw.isdigit() and services.session_revoke(actor=request_actor(request),
+                                                 user_id=request_principal(request).user_id,
+                                                 session_id=int(raw)):
         messages.success(request, "Session ended.")
     else:
         messages.error(request, "That session is not yours or has already ended.")
@@ -250,8 +255,11 @@ def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
 @permission_required(perm.ORG_VIEW)
 @require_http_methods(["GET", "POST"])
 def organisation(request: HttpRequest) -> HttpResponse:
-    """Organisation name, DPO and security hotline (R-ORG-1); editing needs org.manage."""
+    """Organisation name, DPO and security hotline (R-ORG-1); editing needs org.manage and a
+    fresh second factor (they appear in customer notifications)."""
     can_manage = perm.ORG_MANAGE in request_permissions(request)
+    if request.method == "POST" and can_manage and not has_recent_mfa(request):
+        return suspend_request(request, reauthenticate_url(request))
     org = selectors.organisation()
     form = forms.OrganisationForm(request.POST or None, initial=org.__dict__)
     if request.method == "POST":

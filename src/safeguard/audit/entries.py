@@ -26,8 +26,23 @@ def normalise_ip(value: str | None) -> str | None:
 
 
 def normalise_data(data: Any) -> Any:
-    """A JSON round trip: what a JSON column gives back is what gets hashed."""
-    return json.loads(json.dumps(data, ensure_ascii=False, sort_keys=True, default=str))
+    """A JSON round trip: what a JSON column gives back is what gets hashed.
+
+    Non-integer numbers become strings: PostgreSQL's jsonb re-formats them (1e16 comes back as
+    10000000000000000), which would read as tampering; integers and booleans round-trip exactly.
+    """
+    return _floats_as_text(json.loads(json.dumps(data, ensure_ascii=False, sort_keys=True,
+                                                 default=str)))
+
+
+def _floats_as_text(value: Any) -> Any:
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, dict):
+        return {k: _floats_as_text(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_floats_as_text(v) for v in value]
+    return value
 
 
 def format_time(at: datetime) -> str:

@@ -80,6 +80,7 @@ def verify_nightly() -> None:
 
 
 @db_task(name="audit.verify_run")
+@lock_task("audit.verify")
 def verify_run(run_id: int) -> None:
     """Carry out a verification run started from the audit page."""
     from safeguard.audit import verification

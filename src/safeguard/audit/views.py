@@ -79,6 +79,8 @@ def index(request: HttpRequest) -> HttpResponse:
 def verify_start(request: HttpRequest) -> HttpResponse:
     """Start a full verification in the background; the page shows its progress."""
     actor = request_actor(request)
+    if VerificationRun.objects.filter(finished_at__isnull=True).exists():
+        return redirect("audit:index")  # one run at a time: it reads the whole log
     with transaction.atomic():
         run_id = verification.run_start(triggered_by=f"{actor.kind}:{actor.label}")
         services.record(action="audit.verification_started", actor=actor,
@@ -95,6 +97,14 @@ def run_progress(request: HttpRequest, run_id: int) -> HttpResponse:
     return render(request, "audit/_run.html", {"run": run, "total": total})
 
 
+def _cell(value: object) -> object:
+    """Neutralise spreadsheet formulas: a cell starting with = + - @ (or a tab or CR) would be
+    evaluated by the spreadsheet an auditor opens the export in."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
 def _rows(events: Iterator[EventView], fmt: str) -> Iterator[str]:
     header = ["seq", "at", "actor_kind", "actor_id", "actor_label", "action", "subject_type",
               "subject_id", "outcome", "source_ip", "request_id", "data"]
@@ -109,7 +119,7 @@ def _rows(events: Iterator[EventView], fmt: str) -> Iterator[str]:
                json.dumps(e.data, sort_keys=True)]
         if fmt == "csv":
             buf = io.StringIO()
-            csv.writer(buf).writerow(row)
+            csv.writer(buf).writerow([_cell(v) for v in row])
             yield buf.getvalue()
         else:
             yield json.dumps(dict(zip(header, row[:-1], strict=False)) | {"data": e.data}) + "\n"
