@@ -244,6 +244,13 @@ SAFEGUARD_REQUIRE_WEBAUTHN_FOR_ADMINS = _env_bool(
 SAFEGUARD_API_TOKEN_MAX_DAYS = _env_int("SAFEGUARD_API_TOKEN_MAX_DAYS", 365)
 # Encryption key for MFA secrets at rest; derived from SECRET_KEY when unset (docs/decisions/0003).
 SAFEGUARD_MFA_SECRET_KEY = _env("SAFEGUARD_MFA_SECRET_KEY")
+if PRODUCTION and len(SAFEGUARD_MFA_SECRET_KEY) < 50:
+    # Derived from the secret key, a rotation of that key would lock every user out of TOTP.
+    raise ImproperlyConfigured("SAFEGUARD_MFA_SECRET_KEY (at least 50 characters) is required in "
+                               "production; generate it like the secret key and never change it")
+# Earlier MFA keys still accepted for decryption while secrets are re-encrypted (comma-separated).
+SAFEGUARD_MFA_SECRET_KEY_FALLBACKS = [
+    k for k in _env("SAFEGUARD_MFA_SECRET_KEY_FALLBACKS").split(",") if k.strip()]
 
 SESSION_COOKIE_AGE = _env_int("SAFEGUARD_SESSION_MAX_HOURS", 12) * 3600
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True

@@ -219,3 +219,15 @@ def test_polling_does_not_keep_a_session_alive_and_sessions_have_a_maximum_lengt
         with time_machine.travel(start + minutes * 60, tick=False):
             response = busy.get("/staff/me/")
     assert response.status_code == 302
+
+
+def test_mfa_secrets_survive_a_key_rotation_through_the_fallback_list(settings):
+    from safeguard.accounts.adapters import encrypt_secret
+
+    settings.SAFEGUARD_MFA_SECRET_KEY = "old-" + "o" * 60
+    blob = encrypt_secret("JBSWY3DPEHPK3PXP")
+    settings.SAFEGUARD_MFA_SECRET_KEY = "new-" + "n" * 60
+    with pytest.raises(ValueError):
+        decrypt_secret(blob)
+    settings.SAFEGUARD_MFA_SECRET_KEY_FALLBACKS = ["old-" + "o" * 60]
+    assert decrypt_secret(blob) == "JBSWY3DPEHPK3PXP"

@@ -39,6 +39,7 @@ def test_demo_prepares_data_dir_users_and_codes_and_is_idempotent(tmp_path):
 def test_demo_and_totp_refuse_outside_demo_mode(tmp_path):
     env = _env(tmp_path, "production")
     env["SAFEGUARD_SECRET_KEY"] = "s" * 64
+    env["SAFEGUARD_MFA_SECRET_KEY"] = "m" * 64
     demo = _safeguard(["demo", "--no-serve"], env)
     assert demo.returncode != 0
     assert "runs only with SAFEGUARD_ENV=demo" in demo.stderr

@@ -42,6 +42,7 @@ def test_unknown_mode_is_refused(tmp_path):
 def test_check_deploy_passes_in_production_mode(tmp_path):
     result = _run(["check", "--deploy", "--fail-level", "WARNING"],
                   SAFEGUARD_ENV="production", SAFEGUARD_SECRET_KEY="k" * 20 + "Zq9!x" * 10,
+                  SAFEGUARD_MFA_SECRET_KEY="m" * 64,
                   SAFEGUARD_ALLOWED_HOSTS="safeguard.example.com",
                   SAFEGUARD_DATA_DIR=str(tmp_path))
     assert result.returncode == 0, result.stderr + result.stdout
@@ -56,6 +57,7 @@ def test_production_settings_values(tmp_path):
             "'unsafe-inline' in str(s.CONTENT_SECURITY_POLICY)]))")
     env = {k: v for k, v in os.environ.items() if not k.startswith("SAFEGUARD_")}
     env.update(SAFEGUARD_ENV="production", SAFEGUARD_SECRET_KEY="x" * 64,
+               SAFEGUARD_MFA_SECRET_KEY="m" * 64,
                SAFEGUARD_DATA_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="safeguard.settings")
     out = subprocess.run([sys.executable, "-c", "import django; django.setup(); " + code],
                          env=env, capture_output=True, text=True, timeout=60, check=True)
@@ -71,6 +73,7 @@ def test_plain_http_is_redirected_to_https_in_production(tmp_path):
             "print(r.status_code, r.get('Strict-Transport-Security'))")
     env = {k: v for k, v in os.environ.items() if not k.startswith("SAFEGUARD_")}
     env.update(SAFEGUARD_ENV="production", SAFEGUARD_SECRET_KEY="x" * 64,
+               SAFEGUARD_MFA_SECRET_KEY="m" * 64,
                SAFEGUARD_DATA_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="safeguard.settings")
     out = subprocess.run([sys.executable, "-c", "import django; django.setup(); " + code],
                          env=env, capture_output=True, text=True, timeout=60, check=True)
@@ -100,6 +103,7 @@ def test_redis_url_switches_jobs_and_cache_to_redis_and_readyz_reaches_it(tmp_pa
 
 def test_production_never_creates_a_signing_key_by_itself_and_keygen_does_once(tmp_path):
     env = {"SAFEGUARD_ENV": "production", "SAFEGUARD_SECRET_KEY": "s" * 64,
+           "SAFEGUARD_MFA_SECRET_KEY": "m" * 64,
                "SAFEGUARD_DATA_DIR": str(tmp_path)}
     pubkey = _run(["audit", "pubkey"], **env)
     assert pubkey.returncode != 0
@@ -110,3 +114,10 @@ def test_production_never_creates_a_signing_key_by_itself_and_keygen_does_once(t
     again = _run(["audit", "keygen"], **env)
     assert again.returncode != 0
     assert "never replaced" in again.stderr
+
+
+def test_production_refuses_to_start_without_a_dedicated_mfa_key(tmp_path):
+    result = _run(["check"], SAFEGUARD_ENV="production", SAFEGUARD_SECRET_KEY="s" * 64,
+                  SAFEGUARD_DATA_DIR=str(tmp_path))
+    assert result.returncode != 0
+    assert "SAFEGUARD_MFA_SECRET_KEY" in result.stderr

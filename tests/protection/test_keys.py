@@ -323,6 +323,7 @@ def test_provider_mismatch_is_refused(settings):
 def test_production_refuses_the_dev_provider(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("SAFEGUARD_")}
     env.update(SAFEGUARD_ENV="production", SAFEGUARD_SECRET_KEY="x" * 64,
+               SAFEGUARD_MFA_SECRET_KEY="m" * 64,
                SAFEGUARD_DATA_DIR=str(tmp_path), SAFEGUARD_KEK_PROVIDER="dev")
     result = subprocess.run([sys.executable, "-m", "safeguard.cli", "check"], env=env,
                             capture_output=True, text=True, timeout=120, check=False)

@@ -10,6 +10,7 @@ from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.auth_backends import AuthenticationBackend
 from allauth.mfa.adapter import DefaultMFAAdapter
 from allauth.mfa.models import Authenticator
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -20,11 +21,20 @@ _VERSION = "v1"
 _AAD = b"safeguard.accounts.mfa-secret"
 
 
-def _mfa_key() -> bytes:
-    """AES-256 key for MFA secrets: SAFEGUARD_MFA_SECRET_KEY, else HKDF of SECRET_KEY."""
-    material = (settings.SAFEGUARD_MFA_SECRET_KEY or settings.SECRET_KEY).encode()
+def _derive(material: str) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-                info=b"safeguard mfa secrets v1").derive(material)
+                info=b"safeguard mfa secrets v1").derive(material.encode())
+
+
+def _mfa_key() -> bytes:
+    """AES-256 key for MFA secrets: HKDF of SAFEGUARD_MFA_SECRET_KEY (required in production;
+    elsewhere it falls back to the secret key)."""
+    return _derive(settings.SAFEGUARD_MFA_SECRET_KEY or settings.SECRET_KEY)
+
+
+def _decryption_keys() -> list[bytes]:
+    """The current key first, then SAFEGUARD_MFA_SECRET_KEY_FALLBACKS (a key rotation)."""
+    return [_mfa_key(), *(_derive(k) for k in settings.SAFEGUARD_MFA_SECRET_KEY_FALLBACKS)]
 
 
 def encrypt_secret(text: str) -> str:
@@ -39,7 +49,12 @@ def decrypt_secret(blob: str) -> str:
     if version != _VERSION:
         raise ValueError("unknown MFA secret format")
     raw = base64.urlsafe_b64decode(payload)
-    return AESGCM(_mfa_key()).decrypt(raw[:12], raw[12:], _AAD).decode()
+    for key in _decryption_keys():
+        try:
+            return AESGCM(key).decrypt(raw[:12], raw[12:], _AAD).decode()
+        except InvalidTag:
+            continue
+    raise ValueError("MFA secret does not decrypt with the current or any fallback key")
 
 
 class StaffAuthenticationBackend(AuthenticationBackend):

@@ -1,0 +1,256 @@
+"""The demo contact centre (issue 5, section 9): ``safeguard demo --no-serve`` at a small scale
+loads queues, customers and cases on every channel with CSAT answers and queue waits, loads
+only once, keeps its output short, and leaves no card number anywhere in the data directory:
+not in any file's bytes, not in any column of any table, not in any decrypted value."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from safeguard.channels.demo import TEST_CARDS, plan
+from safeguard.channels.demo.texts import written
+from safeguard.protection.scanning import find_pans
+
+SCALE = 0.02
+pytestmark = pytest.mark.slow
+
+
+@dataclass(frozen=True)
+class Loaded:
+    data: Path
+    env: dict[str, str]
+    first: subprocess.CompletedProcess[str]
+    second: subprocess.CompletedProcess[str]
+
+    @property
+    def db(self) -> Path:
+        return self.data / "safeguard.sqlite3"
+
+
+def _safeguard(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "safeguard.cli", *args], env=env,
+                          capture_output=True, text=True, timeout=600, check=False)
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory: pytest.TempPathFactory) -> Loaded:
+    """One small contact centre, loaded twice (the second run must change nothing)."""
+    data = tmp_path_factory.mktemp("demo") / "var"
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("SAFEGUARD_") and k != "DATABASE_URL"}
+    env.update(SAFEGUARD_ENV="demo", SAFEGUARD_DATA_DIR=str(data),
+               SAFEGUARD_DEMO_SCALE=str(SCALE))
+    first = _safeguard(["demo", "--no-serve"], env)
+    assert first.returncode == 0, first.stderr
+    second = _safeguard(["demo", "--no-serve"], env)
+    assert second.returncode == 0, second.stderr
+    return Loaded(data=data, env=env, first=first, second=second)
+
+
+def _query(db: Path, sql: str) -> list[tuple]:
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def _count(db: Path, sql: str) -> int:
+    return int(_query(db, sql)[0][0])
+
+
+def test_the_centre_has_the_customers_cases_and_channels_of_its_scale(loaded):
+    # given the plan the loader followed at this scale
+    expected = plan(SCALE)
+    # when the data directory is read
+    db = loaded.db
+    by_channel = dict(_query(db, "SELECT channel, COUNT(*) FROM cases_case GROUP BY channel"))
+    # then it holds exactly the planned customers, cases and channel mix
+    assert _count(db, "SELECT COUNT(*) FROM customers_customer") == expected.expected_customers
+    assert _count(db, "SELECT COUNT(*) FROM cases_case") == expected.expected_cases
+    assert by_channel == expected.cases_by_channel()
+    assert set(by_channel) == {"email", "chat", "voice", "web", "api"}
+    assert all(n > 0 for n in by_channel.values())
+    assert expected.expected_customers == 9
+    assert expected.expected_cases == 63
+
+
+def test_queues_have_targets_and_the_demo_staff_work_them(loaded):
+    # given the loaded centre
+    db = loaded.db
+    # when queues and memberships are read
+    queues = dict(_query(db, "SELECT slug, first_response_minutes FROM cases_queue"))
+    members = _query(db, "SELECT q.slug, u.email, m.is_supervisor FROM cases_queuemembership m "
+                         "JOIN cases_queue q ON q.id = m.queue_id "
+                         "JOIN accounts_user u ON u.id = m.user_id")
+    # then every queue has an SLA target, the agent works three, the supervisor supervises all
+    assert queues == {"billing": 240, "technical": 480, "fraud": 30, "general": 1440}
+    agent = {q for q, email, _ in members if email == "agent@demo.safeguard.test"}
+    supervised = {q for q, email, sup in members
+                  if email == "supervisor@demo.safeguard.test" and sup}
+    assert agent == {"billing", "technical", "general"}
+    assert supervised == set(queues)
+    assert len({email for _, email, _ in members}) == 7
+
+
+def test_the_history_has_csat_queue_waits_and_the_work_of_a_contact_centre(loaded):
+    # given the loaded centre
+    db = loaded.db
+    # when its history is read
+    csat = _query(db, "SELECT score FROM cases_csatresponse")
+    answered = _query(db, "SELECT (julianday(answered_at) - julianday(queued_at)) * 86400 "
+                          "FROM cases_interaction WHERE channel = 'voice' "
+                          "AND answered_at IS NOT NULL")
+    abandoned = _count(db, "SELECT COUNT(*) FROM cases_interaction WHERE channel = 'voice' "
+                           "AND answered_at IS NULL AND ended_at IS NOT NULL")
+    paused = _count(db, "SELECT COUNT(*) FROM cases_interaction "
+                        "WHERE payment_pauses != '[]'")
+    statuses = dict(_query(db, "SELECT status, COUNT(*) FROM cases_case GROUP BY status"))
+    span = _query(db, "SELECT julianday(MAX(created_at)) - julianday(MIN(created_at)) "
+                      "FROM cases_case")[0][0]
+    # then customers answered surveys, calls waited realistic times, some were abandoned,
+    # cases went through their lifecycle over about 90 days
+    assert len(csat) >= 10
+    assert {s for (s,) in csat} <= {1, 2, 3, 4, 5}
+    assert answered
+    assert all(4 <= wait <= 241 for (wait,) in answered)
+    assert 15 <= sum(w for (w,) in answered) / len(answered) <= 60
+    assert abandoned >= 2
+    assert paused >= 1
+    assert statuses.get("closed", 0) > 0
+    assert statuses.get("resolved", 0) > 0
+    assert 60 <= span <= 90
+    assert _count(db, "SELECT COUNT(*) FROM cases_case WHERE reopen_count > 0") >= 1
+    assert _count(db, "SELECT COUNT(*) FROM cases_case WHERE merged_into_id IS NOT NULL") >= 1
+    assert _count(db, "SELECT COUNT(*) FROM cases_case "
+                      "WHERE first_response_breached_at IS NOT NULL") >= 1
+    assert _count(db, "SELECT COUNT(*) FROM customers_approval "
+                      "WHERE status = 'pending'") >= 3
+    assert _count(db, "SELECT COUNT(*) FROM cases_message WHERE author_kind = 'agent' "
+                      "AND delivery_status = 'sent'") >= 20
+    assert _count(db, "SELECT COUNT(*) FROM cases_message WHERE delivery_status "
+                      "IN ('failed', 'not_delivered', 'pending')") == 0
+
+
+def test_pasted_card_numbers_became_vault_tokens(loaded):
+    # given the loaded centre
+    db = loaded.db
+    # when message findings and the vault are read
+    with_pan = _count(db, "SELECT COUNT(*) FROM cases_message WHERE findings LIKE '%PAN%'")
+    with_iban = _count(db, "SELECT COUNT(*) FROM cases_message WHERE findings LIKE '%IBAN%'")
+    tokens = _count(db, "SELECT COUNT(*) FROM protection_token")
+    # then screening found cards and IBANs in what customers wrote, and the vault holds tokens
+    assert with_pan >= 5
+    assert with_iban >= 1
+    assert tokens >= 5
+
+
+def test_a_second_run_changes_nothing_and_the_output_stays_short(loaded):
+    # given a centre loaded once, then `safeguard demo` run again
+    db = loaded.db
+    # when the outputs and counts are read
+    counts = [_count(db, f"SELECT COUNT(*) FROM {table}") for table in
+              ("customers_customer", "cases_case", "cases_message", "cases_csatresponse")]
+    # then the second run said so and added nothing; neither run printed e-mails or job logs
+    assert "Contact centre: demo data already loaded." in loaded.second.stdout
+    assert "Contact centre: loaded in" in loaded.first.stdout
+    assert counts[:2] == [plan(SCALE).expected_customers, plan(SCALE).expected_cases]
+    for run in (loaded.first, loaded.second):
+        assert len(run.stdout.splitlines()) < 60
+        assert "Message-ID" not in run.stdout
+        assert "Subject:" not in run.stdout
+        assert "Executing safeguard" not in run.stderr
+
+
+def _card_forms() -> list[bytes]:
+    forms = set()
+    for card in TEST_CARDS:
+        for style in ("plain", "spaced", "dashed"):
+            forms.add(written(card, style).encode())
+    return sorted(forms)
+
+
+def test_no_card_number_in_any_file_of_the_data_directory(loaded):
+    # given every file the demo left in its data directory (database, journal, cache, keys)
+    files = [p for p in loaded.data.rglob("*") if p.is_file()]
+    forms = _card_forms()
+    # when each file's bytes are searched for the inserted numbers and read by the scanner
+    hits = []
+    for path in files:
+        raw = path.read_bytes()
+        hits += [(path.name, form.decode()) for form in forms if form in raw]
+        hits += [(path.name, f.value_hint) for f in find_pans(raw.decode("latin-1"))]
+    # then none holds a card number, written or otherwise
+    assert any(p.name == "safeguard.sqlite3" for p in files)
+    assert hits == []
+
+
+def test_no_card_number_in_any_column_of_any_table(loaded):
+    # given a dump of every table, every text and blob value
+    forms = _card_forms()
+    tables = [t for (t,) in _query(loaded.db, "SELECT name FROM sqlite_master "
+                                              "WHERE type = 'table'")]
+    hits, values = [], 0
+    with sqlite3.connect(f"file:{loaded.db}?mode=ro", uri=True) as conn:
+        for table in tables:
+            for row in conn.execute(f'SELECT * FROM "{table}"'):
+                for value in row:
+                    if isinstance(value, bytes):
+                        text = value.decode("latin-1")
+                    elif isinstance(value, str):
+                        text = value
+                    else:
+                        continue
+                    values += 1
+                    # when each value is searched for the numbers and scanned
+                    hits += [(table, form.decode()) for form in forms
+                             if form.decode() in text]
+                    hits += [(table, f.value_hint) for f in find_pans(text)]
+    # then no value holds one
+    assert values > 1000
+    assert hits == []
+
+
+_DECRYPTED_SCAN = """
+import json, django
+django.setup()
+from django.apps import apps
+from safeguard.protection.fields import _EncryptedField
+from safeguard.protection.scanning import find_pans
+from safeguard.channels.demo import TEST_CARDS
+checked, hits = 0, []
+for model in apps.get_models():
+    if model._meta.label_lower == "protection.token":
+        continue  # the vault: card numbers live there, encrypted, on purpose
+    fields = [f for f in model._meta.concrete_fields if isinstance(f, _EncryptedField)]
+    if not fields:
+        continue
+    for row in model._default_manager.all().iterator():
+        for f in fields:
+            value = getattr(row, f.name)
+            text = value if isinstance(value, str) else json.dumps(value)
+            checked += 1
+            digits = "".join(ch for ch in text if ch.isdigit())
+            hits += [(model._meta.label, f.name, "literal") for c in TEST_CARDS
+                     if c.number in text]
+            hits += [(model._meta.label, f.name, p.value_hint) for p in find_pans(text)]
+print(json.dumps({"checked": checked, "hits": hits}))
+"""
+
+
+def test_no_card_number_in_any_decrypted_value(loaded):
+    # given the demo's own keys, which can open every encrypted column
+    env = dict(loaded.env, DJANGO_SETTINGS_MODULE="safeguard.settings")
+    # when every encrypted value outside the vault is decrypted and scanned
+    result = subprocess.run([sys.executable, "-c", _DECRYPTED_SCAN], env=env,
+                            capture_output=True, text=True, timeout=600, check=False)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    # then message bodies, subjects, transcripts, attachments and profiles hold tokens only
+    assert report["checked"] > 200
+    assert report["hits"] == []
