@@ -89,8 +89,9 @@ def test_revoked_token_is_refused_at_once_and_revocation_is_audited():
     assert Client().get("/api/v1/me", **_bearer(issued.secret)).status_code == 200
     services.token_revoke(actor=SYSTEM, token_id=issued.token.id, reason="rotated")
     assert Client().get("/api/v1/me", **_bearer(issued.secret)).status_code == 401
+    assert Client().get("/api/v1/me", **_bearer(issued.secret)).status_code == 401
     assert [e.action for e in audit.event_list(subject=("api_token", issued.token.id))] == [
-        "api_token.revoked", "api_token.used", "api_token.created"]
+        "api_token.rejected", "api_token.revoked", "api_token.used", "api_token.created"]
 
 
 def test_unknown_or_malformed_tokens_are_401():

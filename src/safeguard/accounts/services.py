@@ -15,6 +15,7 @@ from allauth.usersessions.models import UserSession
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.sessions.models import Session
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -347,8 +348,19 @@ def token_authenticate(*, raw: str, source_ip: str | None) -> Principal | None:
     token = (ApiToken.objects.select_related("user")
              .filter(secret_hash=_hash_secret(raw)).first())
     now = timezone.now()
-    if (token is None or token.revoked_at is not None or token.expires_at <= now
-            or not token.user.is_active):
+    if token is None:
+        return None
+    if token.revoked_at is not None or token.expires_at <= now or not token.user.is_active:
+        # A leaver's or a revoked token still in use is worth an alert: recorded at most once a
+        # minute per token (the cache keeps a flood from filling the log).
+        if cache.add(f"safeguard:token-rejected:{token.id}", 1, timeout=60):
+            reason = ("revoked" if token.revoked_at is not None else
+                      "expired" if token.expires_at <= now else "user disabled")
+            with transaction.atomic():
+                audit.record(action="api_token.rejected", outcome="denied",
+                             actor=Actor(kind="token", id=str(token.id), label=token.user.email),
+                             subject=("api_token", token.id),
+                             data={"prefix": token.prefix, "reason": reason})
         return None
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
         with transaction.atomic():
