@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import os
+import random
+import re
 import sqlite3
 import subprocess
 import sys
@@ -15,12 +17,15 @@ from pathlib import Path
 
 import pytest
 
-from safeguard.channels.demo import TEST_CARDS, plan
-from safeguard.channels.demo.texts import written
+from safeguard.channels.demo import TEST_CARDS, demo_scale, plan
+from safeguard.channels.demo.texts import spoken, written
 from safeguard.protection.scanning import find_pans
 
 SCALE = 0.02
-pytestmark = pytest.mark.slow
+
+
+_TABLES = ("customers_customer", "cases_case", "cases_message", "cases_csatresponse",
+           "cases_interaction", "customers_approval", "protection_token")
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,7 @@ class Loaded:
     env: dict[str, str]
     first: subprocess.CompletedProcess[str]
     second: subprocess.CompletedProcess[str]
+    counts_after_first: dict[str, int]
 
     @property
     def db(self) -> Path:
@@ -38,6 +44,59 @@ class Loaded:
 def _safeguard(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "safeguard.cli", *args], env=env,
                           capture_output=True, text=True, timeout=600, check=False)
+
+
+# --- the plan and the texts (no database) ---------------------------------------------------
+
+
+def test_the_plan_is_deterministic_and_scales():
+    # given two plans at each scale
+    # when they are compared and counted
+    # then the same scale gives the same plan; 1.0 is 400 customers and 2,000 contacts, and even
+    # a tiny scale walks through every story once
+    assert plan(0.3) == plan(0.3)
+    full = plan(1.0)
+    assert (full.customers, len(full.cases)) == (400, 2000)
+    assert (plan(0.0001).customers, len(plan(0.0001).cases)) == (5, 19)
+    stories = set().union(*(c.story for c in plan(SCALE).cases))
+    assert stories >= {"follow_up", "reopen", "after_close", "merge_dup", "csat", "late",
+                       "pending", "note", "attachment", "request", "blurt", "pay", "verify",
+                       "abandoned", "withheld", "callback"}
+
+
+@pytest.mark.parametrize(("raw", "scale"), [("", 1.0), ("0.05", 0.05), (" 2 ", 2.0)])
+def test_the_scale_comes_from_the_environment(monkeypatch, raw, scale):
+    # given SAFEGUARD_DEMO_SCALE
+    monkeypatch.setenv("SAFEGUARD_DEMO_SCALE", raw)
+    # when the loader reads it
+    # then it is the number given, 1.0 when empty
+    assert demo_scale() == scale
+
+
+@pytest.mark.parametrize("raw", ["abc", "0", "-1", "11"])
+def test_a_bad_scale_is_refused_with_the_variable_named(monkeypatch, raw):
+    # given a scale that is not a number in (0, 10]
+    monkeypatch.setenv("SAFEGUARD_DEMO_SCALE", raw)
+    # when the loader reads it
+    # then it refuses, naming the variable
+    with pytest.raises(ValueError, match="SAFEGUARD_DEMO_SCALE"):
+        demo_scale()
+
+
+@pytest.mark.parametrize("card", TEST_CARDS, ids=lambda c: f"{c.brand}-{c.number[-4:]}")
+def test_every_way_the_demo_writes_a_card_is_found_by_the_scanner(card):
+    # given a test card typed plain, spaced and dashed, and read out in words several ways
+    texts = [f"my card is {written(card, style)} thanks" for style in
+             ("plain", "spaced", "dashed")]
+    texts += [f"Customer: the number is {spoken(card, random.Random(seed))}." for seed in
+              range(6)]
+    # when the scanner reads each text
+    found = [find_pans(text) for text in texts]
+    # then it finds exactly that card in every one (or the no-PAN guard would stop the load)
+    assert [[f.value_hint for f in fs] for fs in found] == [[card.brand]] * len(texts)
+
+
+# --- the loaded centre (`safeguard demo --no-serve` in a subprocess) --------------------------
 
 
 @pytest.fixture(scope="module")
@@ -50,9 +109,10 @@ def loaded(tmp_path_factory: pytest.TempPathFactory) -> Loaded:
                SAFEGUARD_DEMO_SCALE=str(SCALE))
     first = _safeguard(["demo", "--no-serve"], env)
     assert first.returncode == 0, first.stderr
+    counts = _counts(data / "safeguard.sqlite3")
     second = _safeguard(["demo", "--no-serve"], env)
     assert second.returncode == 0, second.stderr
-    return Loaded(data=data, env=env, first=first, second=second)
+    return Loaded(data=data, env=env, first=first, second=second, counts_after_first=counts)
 
 
 def _query(db: Path, sql: str) -> list[tuple]:
@@ -64,6 +124,11 @@ def _count(db: Path, sql: str) -> int:
     return int(_query(db, sql)[0][0])
 
 
+def _counts(db: Path) -> dict[str, int]:
+    return {t: _count(db, f"SELECT COUNT(*) FROM {t}") for t in _TABLES}
+
+
+@pytest.mark.slow
 def test_the_centre_has_the_customers_cases_and_channels_of_its_scale(loaded):
     # given the plan the loader followed at this scale
     expected = plan(SCALE)
@@ -76,10 +141,12 @@ def test_the_centre_has_the_customers_cases_and_channels_of_its_scale(loaded):
     assert by_channel == expected.cases_by_channel()
     assert set(by_channel) == {"email", "chat", "voice", "web", "api"}
     assert all(n > 0 for n in by_channel.values())
-    assert expected.expected_customers == 9
-    assert expected.expected_cases == 63
+    assert (expected.customers, len(expected.cases)) == (8, 40)
+    assert expected.expected_customers == 9  # one caller withheld their number
+    assert expected.expected_cases == 43  # two web-form duplicates, a new case after closure
 
 
+@pytest.mark.slow
 def test_queues_have_targets_and_the_demo_staff_work_them(loaded):
     # given the loaded centre
     db = loaded.db
@@ -98,6 +165,7 @@ def test_queues_have_targets_and_the_demo_staff_work_them(loaded):
     assert len({email for _, email, _ in members}) == 7
 
 
+@pytest.mark.slow
 def test_the_history_has_csat_queue_waits_and_the_work_of_a_contact_centre(loaded):
     # given the loaded centre
     db = loaded.db
@@ -137,6 +205,7 @@ def test_the_history_has_csat_queue_waits_and_the_work_of_a_contact_centre(loade
                       "IN ('failed', 'not_delivered', 'pending')") == 0
 
 
+@pytest.mark.slow
 def test_pasted_card_numbers_became_vault_tokens(loaded):
     # given the loaded centre
     db = loaded.db
@@ -150,16 +219,16 @@ def test_pasted_card_numbers_became_vault_tokens(loaded):
     assert tokens >= 5
 
 
+@pytest.mark.slow
 def test_a_second_run_changes_nothing_and_the_output_stays_short(loaded):
     # given a centre loaded once, then `safeguard demo` run again
-    db = loaded.db
     # when the outputs and counts are read
-    counts = [_count(db, f"SELECT COUNT(*) FROM {table}") for table in
-              ("customers_customer", "cases_case", "cases_message", "cases_csatresponse")]
+    counts = _counts(loaded.db)
     # then the second run said so and added nothing; neither run printed e-mails or job logs
     assert "Contact centre: demo data already loaded." in loaded.second.stdout
     assert "Contact centre: loaded in" in loaded.first.stdout
-    assert counts[:2] == [plan(SCALE).expected_customers, plan(SCALE).expected_cases]
+    assert counts == loaded.counts_after_first
+    assert counts["cases_case"] == plan(SCALE).expected_cases
     for run in (loaded.first, loaded.second):
         assert len(run.stdout.splitlines()) < 60
         assert "Message-ID" not in run.stdout
@@ -175,8 +244,16 @@ def _card_forms() -> list[bytes]:
     return sorted(forms)
 
 
+# SQLite packs a row's values without separators, so two timestamps side by side read as one
+# long digit run ("...52.790620" + "2026-11-30"), which can pass Luhn and an IIN by chance.
+# Blanking timestamps keeps such runs apart; no card number can hide inside a timestamp.
+_TIMESTAMP = re.compile(rb"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?"
+                        rb"(?:[+-]\d{2}:?\d{2}|Z)?)?")
+
+
+@pytest.mark.slow
 def test_no_card_number_in_any_file_of_the_data_directory(loaded):
-    # given every file the demo left in its data directory (database, journal, cache, keys)
+    # given every file the demo left in its data directory (database, WAL, cache, keys)
     files = [p for p in loaded.data.rglob("*") if p.is_file()]
     forms = _card_forms()
     # when each file's bytes are searched for the inserted numbers and read by the scanner
@@ -184,12 +261,14 @@ def test_no_card_number_in_any_file_of_the_data_directory(loaded):
     for path in files:
         raw = path.read_bytes()
         hits += [(path.name, form.decode()) for form in forms if form in raw]
-        hits += [(path.name, f.value_hint) for f in find_pans(raw.decode("latin-1"))]
+        text = _TIMESTAMP.sub(lambda m: b"#" * len(m.group()), raw).decode("latin-1")
+        hits += [(path.name, f.value_hint) for f in find_pans(text)]
     # then none holds a card number, written or otherwise
     assert any(p.name == "safeguard.sqlite3" for p in files)
     assert hits == []
 
 
+@pytest.mark.slow
 def test_no_card_number_in_any_column_of_any_table(loaded):
     # given a dump of every table, every text and blob value
     forms = _card_forms()
@@ -235,7 +314,6 @@ for model in apps.get_models():
             value = getattr(row, f.name)
             text = value if isinstance(value, str) else json.dumps(value)
             checked += 1
-            digits = "".join(ch for ch in text if ch.isdigit())
             hits += [(model._meta.label, f.name, "literal") for c in TEST_CARDS
                      if c.number in text]
             hits += [(model._meta.label, f.name, p.value_hint) for p in find_pans(text)]
@@ -243,6 +321,7 @@ print(json.dumps({"checked": checked, "hits": hits}))
 """
 
 
+@pytest.mark.slow
 def test_no_card_number_in_any_decrypted_value(loaded):
     # given the demo's own keys, which can open every encrypted column
     env = dict(loaded.env, DJANGO_SETTINGS_MODULE="safeguard.settings")

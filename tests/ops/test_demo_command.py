@@ -13,7 +13,8 @@ import pytest
 def _env(tmp_path, mode):
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("SAFEGUARD_") and k != "DATABASE_URL"}
-    env.update(SAFEGUARD_ENV=mode, SAFEGUARD_DATA_DIR=str(tmp_path / "var"))
+    env.update(SAFEGUARD_ENV=mode, SAFEGUARD_DATA_DIR=str(tmp_path / "var"),
+               SAFEGUARD_DEMO_SCALE="0.02")
     return env
 
 

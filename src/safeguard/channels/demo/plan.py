@@ -16,7 +16,7 @@ from safeguard.channels.demo.texts import TOPIC_BY_KEY, TOPICS
 
 SEED = 20260301
 BASE_CUSTOMERS = 400
-BASE_CASES = 3000
+BASE_CASES = 2000
 HISTORY_DAYS = 90
 MIN_CUSTOMERS = 5
 CHANNELS = ("email", "chat", "voice", "web", "api")
@@ -123,17 +123,19 @@ def _story(rng: random.Random, channel: str, topic: str, day: int) -> set[str]:
     old = day >= OLD_ENOUGH
     p: dict[str, float]
     if channel in ("email", "web"):
-        p = {"follow_up": 0.35, "reopen": 0.05, "csat": 0.35, "late": 0.08, "note": 0.1,
+        p = {"follow_up": 0.35 if channel == "email" else 0.0,
+             "reopen": 0.18 if channel == "email" else 0.0,
+             "csat": 0.35, "late": 0.08, "note": 0.1,
              "pending": 0.04, "request": 0.5 if t.request else 0.0,
              "attachment": 0.05 if channel == "email" else 0.0,
              "after_close": 0.03 if old and channel == "email" else 0.0,
              "merge_dup": 0.02 if old and channel == "email" else 0.0}
     elif channel == "chat":
-        p = {"csat": 0.4, "blurt": 0.15, "note": 0.05, "follow_up": 0.5,
+        p = {"csat": 0.4, "blurt": 0.15, "note": 0.05, "follow_up": 0.5, "reopen": 0.08,
              "request": 0.3 if t.request else 0.0}
     elif channel == "voice":
         p = {"csat": 0.25, "abandoned": 0.06, "verify": 0.3, "blurt": 0.05,
-             "pay": 0.25 if t.queue == "billing" else 0.0, "callback": 0.12,
+             "pay": 0.25 if t.queue == "billing" else 0.0, "callback": 0.3,
              "request": 0.4 if t.request else 0.0}
     else:  # api
         p = {"follow_up": 0.3, "note": 1.0}
@@ -154,7 +156,7 @@ _SHOWCASE: tuple[tuple[str, str, frozenset[str]], ...] = (
     ("email", "refund_missing", frozenset({"reopen", "csat"})),
     ("email", "delivery", frozenset({"after_close"})),
     ("email", "payment_declined", frozenset({"merge_dup", "csat"})),
-    ("web", "phishing", frozenset({"follow_up", "csat"})),
+    ("web", "phishing", frozenset({"csat"})),
     ("chat", "login", frozenset({"blurt", "csat", "follow_up"})),
     ("voice", "payment_declined", frozenset({"pay", "verify", "csat"})),
     ("voice", "unknown_payment", frozenset({"blurt", "request"})),
@@ -174,7 +176,7 @@ MIN_CASES = len(_SHOWCASE)
 
 
 def plan(scale: float) -> DemoPlan:
-    """The contact centre at ``scale`` (1.0: 400 customers, 3,000 first contacts over 90 days)."""
+    """The contact centre at ``scale`` (1.0: 400 customers, 2,000 first contacts over 90 days)."""
     if scale <= 0:
         raise ValueError("the demo scale must be positive")
     rng = random.Random(SEED)  # noqa: S311 - demo data, seeded to be reproducible, not secret
@@ -187,7 +189,9 @@ def plan(scale: float) -> DemoPlan:
     for index in range(n_cases):
         if index < len(_SHOWCASE):
             channel, topic, story = _SHOWCASE[index]
-            day = rng.randrange(OLD_ENOUGH, HISTORY_DAYS)
+            # Requests older than a week are decided by now: show the pending ones recent.
+            day = (rng.randrange(2, 7) if "request" in story
+                   else rng.randrange(OLD_ENOUGH, HISTORY_DAYS))
             flags = set(story)
         else:
             channel = rng.choices(CHANNELS, weights=_CHANNEL_WEIGHTS)[0]
