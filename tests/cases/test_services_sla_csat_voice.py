@@ -245,3 +245,21 @@ def test_the_periodic_task_runs_the_sweep():
         inbound("Help")
     with time_machine.travel(T0 + timedelta(minutes=5), tick=False):
         assert tasks.sla_check.call_local() == 1
+
+
+def test_closing_a_case_resolved_in_time_is_not_a_resolution_breach():
+    make_queue("billing", first_response_minutes=30, resolution_minutes=240)
+    agent = make_agent("billing")
+    p = principal_for(agent)
+    with time_machine.travel(T0, tick=False):
+        case = Case.objects.get(id=inbound("Help").case_id)
+        services.case_assign(case_number=case.number, principal=p, assignee_id=agent.pk)
+    with time_machine.travel(T0 + timedelta(minutes=60), tick=False):
+        services.case_move(case_number=case.number, principal=p, status="resolved")
+    # closed a day later: after the resolution due time, but it was resolved in time
+    with time_machine.travel(T0 + timedelta(days=1), tick=False):
+        services.case_move(case_number=case.number, principal=p, status="closed")
+    case.refresh_from_db()
+    assert case.status == "closed"
+    assert case.resolution_breached_at is None
+    assert Event.objects.filter(action="case.sla_breached").count() == 0

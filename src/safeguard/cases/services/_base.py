@@ -226,9 +226,13 @@ def apply_status(case: Case, target: lifecycle.Status, actor: Actor, *, at: date
         case.resolved_at = at
         if case.first_resolved_at is None:
             case.first_resolved_at = at
+    # The resolution clock stops at the first resolution: closing a case resolved in time, after
+    # the due time, is not a breach; closing one never resolved is judged at the close.
+    resolved_when = case.resolved_at if current == lifecycle.Status.RESOLVED else at
     if target in (lifecycle.Status.RESOLVED, lifecycle.Status.CLOSED):
         due = case.resolution_due_at
-        if due is not None and at > due and case.resolution_breached_at is None:
+        if (due is not None and resolved_when is not None and resolved_when > due
+                and case.resolution_breached_at is None):
             case.resolution_breached_at = due
             history(case, HistoryKind.SLA_BREACH, actor, at=at, clock="resolution")
             audit.record(action="case.sla_breached", actor=actor, subject=("case", case.number),
