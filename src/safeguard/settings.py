@@ -406,7 +406,12 @@ PROMETHEUS_EXPORT_MIGRATIONS = False
 
 # --- Audit log (R-IR-5) -----------------------------------------------------------------------
 # Provider of the Ed25519 key that signs tree heads; the protection app may supply a KMS one.
-SAFEGUARD_AUDIT_SIGNER = _env("SAFEGUARD_AUDIT_SIGNER", "safeguard.audit.signing.file_signer")
+# The default seals the key under the protection app's key hierarchy; tests use a plain key file
+# (each test has its own dev KEK, so a sealed file would not survive from one test to the next).
+SAFEGUARD_AUDIT_SIGNER = _env(
+    "SAFEGUARD_AUDIT_SIGNER",
+    "safeguard.audit.signing.file_signer" if TESTING
+    else "safeguard.protection.audit_signer.sealed_signer")
 SAFEGUARD_AUDIT_KEY_FILE = _env("SAFEGUARD_AUDIT_KEY_FILE", str(DATA_DIR / "audit-signing.key"))
 # PEM files of retired signing keys whose heads must still verify (comma-separated paths).
 # Masks card numbers in event text nobody screened (User-Agent, labels) before it is stored.

@@ -227,7 +227,7 @@ def test_mfa_secrets_survive_a_key_rotation_through_the_fallback_list(settings):
     settings.SAFEGUARD_MFA_SECRET_KEY = "old-" + "o" * 60
     blob = encrypt_secret("JBSWY3DPEHPK3PXP")
     settings.SAFEGUARD_MFA_SECRET_KEY = "new-" + "n" * 60
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="does not decrypt"):
         decrypt_secret(blob)
     settings.SAFEGUARD_MFA_SECRET_KEY_FALLBACKS = ["old-" + "o" * 60]
     assert decrypt_secret(blob) == "JBSWY3DPEHPK3PXP"

@@ -104,6 +104,8 @@ def test_redis_url_switches_jobs_and_cache_to_redis_and_readyz_reaches_it(tmp_pa
 def test_production_never_creates_a_signing_key_by_itself_and_keygen_does_once(tmp_path):
     env = {"SAFEGUARD_ENV": "production", "SAFEGUARD_SECRET_KEY": "s" * 64,
            "SAFEGUARD_MFA_SECRET_KEY": "m" * 64,
+           # the plain-file provider: the sealed default needs an unsealed KEK (tests below)
+           "SAFEGUARD_AUDIT_SIGNER": "safeguard.audit.signing.file_signer",
                "SAFEGUARD_DATA_DIR": str(tmp_path)}
     pubkey = _run(["audit", "pubkey"], **env)
     assert pubkey.returncode != 0

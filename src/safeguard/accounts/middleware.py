@@ -124,7 +124,7 @@ class MFARequiredMiddleware:
 
     def _gate(self, request: HttpRequest) -> HttpResponse | None:
         state = selectors.mfa_state(
-            user_id=request.user.pk,
+            user_id=request.user.pk,  # type: ignore[arg-type]  # signed in: the key is set
             require_webauthn_for_admins=settings.SAFEGUARD_REQUIRE_WEBAUTHN_FOR_ADMINS,
         )
         request.mfa_state = state  # type: ignore[attr-defined]

@@ -32,7 +32,7 @@ def _sanitiser() -> Callable[[str], str]:
     """The function that masks card numbers in free text callers do not control (a User-Agent
     an attacker chose), named by SAFEGUARD_AUDIT_TEXT_SANITISER — the protection app's, so that
     recording an event never trips the no-PAN guard. The audit core imports no app above it."""
-    return import_string(settings.SAFEGUARD_AUDIT_TEXT_SANITISER)  # type: ignore[no-any-return]
+    return import_string(settings.SAFEGUARD_AUDIT_TEXT_SANITISER)
 
 
 def record(

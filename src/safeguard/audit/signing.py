@@ -12,6 +12,7 @@ import base64
 import hashlib
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -60,9 +61,12 @@ def key_id_for(public_key: Ed25519PublicKey) -> str:
 
 
 class FileSigner:
-    """An Ed25519 key in a 0600 PEM file, created on first use."""
+    """An Ed25519 key in a 0600 file: PEM, or sealed by ``seal``/``unseal`` (the protection
+    app's key hierarchy) so the file alone is useless to whoever copies it."""
 
-    def __init__(self, path: Path, *, create: bool = True) -> None:
+    def __init__(self, path: Path, *, create: bool = True,
+                 seal: Callable[[bytes], bytes] | None = None,
+                 unseal: Callable[[bytes], bytes] | None = None) -> None:
         if not path.exists():
             if not create:
                 raise ImproperlyConfigured(
@@ -71,14 +75,23 @@ class FileSigner:
                     "deletes the file sign a rewritten history).")
             path.parent.mkdir(parents=True, exist_ok=True)
             key = Ed25519PrivateKey.generate()
-            pem = key.private_bytes(serialization.Encoding.PEM,
-                                    serialization.PrivateFormat.PKCS8,
-                                    serialization.NoEncryption())
+            if seal is not None:
+                blob = seal(key.private_bytes(serialization.Encoding.Raw,
+                                              serialization.PrivateFormat.Raw,
+                                              serialization.NoEncryption()))
+            else:
+                blob = key.private_bytes(serialization.Encoding.PEM,
+                                         serialization.PrivateFormat.PKCS8,
+                                         serialization.NoEncryption())
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "wb") as fh:
-                fh.write(pem)
+                fh.write(blob)
             logger.warning("audit.signing_key_generated", extra={"path": str(path)})
-        loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        loaded: object
+        if unseal is not None:
+            loaded = Ed25519PrivateKey.from_private_bytes(unseal(path.read_bytes()))
+        else:
+            loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
         if not isinstance(loaded, Ed25519PrivateKey):
             raise ValueError(f"{path} does not hold an Ed25519 private key")
         self._key = loaded
@@ -98,17 +111,22 @@ def key_path() -> Path:
                 Path(settings.DATA_DIR) / "audit-signing.key")
 
 
-def file_signer() -> Signer:
-    """The default provider: the key file, generated on first use except in production."""
-    return FileSigner(key_path(), create=not settings.PRODUCTION)
+def file_signer(*, keygen: bool = False) -> Signer:
+    """A plain key file, generated on first use except in production (the fallback provider;
+    installations with the protection app use its sealed key)."""
+    return FileSigner(_fresh(key_path()) if keygen else key_path(),
+                      create=keygen or not settings.PRODUCTION)
+
+
+def _fresh(path: Path) -> Path:
+    if path.exists():
+        raise FileExistsError(f"{path} exists; a signing key is never replaced in place")
+    return path
 
 
 def keygen() -> Signer:
-    """Create the signing key file once (0600); refuses to replace an existing key."""
-    path = key_path()
-    if path.exists():
-        raise FileExistsError(f"{path} exists; a signing key is never replaced in place")
-    return FileSigner(path, create=True)
+    """Create the configured provider's signing key once (0600); never replaces one."""
+    return import_string(settings.SAFEGUARD_AUDIT_SIGNER)(keygen=True)
 
 
 @cache
