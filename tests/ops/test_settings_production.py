@@ -49,18 +49,23 @@ def test_check_deploy_passes_in_production_mode(tmp_path):
     assert "no issues" in result.stdout
 
 
+def _in_django(code: str, tmp_path, *, check: bool = True, **env_vars: str):
+    """Run ``code`` in a fresh process with Django set up under the given mode's environment."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SAFEGUARD_")}
+    env.update(SAFEGUARD_SECRET_KEY="x" * 64, SAFEGUARD_MFA_SECRET_KEY="m" * 64,
+               SAFEGUARD_DATA_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="safeguard.settings",
+               **env_vars)
+    return subprocess.run([sys.executable, "-c", "import django; django.setup(); " + code],
+                          env=env, capture_output=True, text=True, timeout=60, check=check)
+
+
 def test_production_settings_values(tmp_path):
     code = ("from django.conf import settings as s; import json; print(json.dumps(["
             "s.DEBUG, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_SSL_REDIRECT, "
             "s.SECURE_HSTS_SECONDS, s.PASSWORD_HASHERS[0], "
             "s.SAFEGUARD_REQUIRE_WEBAUTHN_FOR_ADMINS, s.SAFEGUARD_SESSION_IDLE_MINUTES, "
             "'unsafe-inline' in str(s.CONTENT_SECURITY_POLICY)]))")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SAFEGUARD_")}
-    env.update(SAFEGUARD_ENV="production", SAFEGUARD_SECRET_KEY="x" * 64,
-               SAFEGUARD_MFA_SECRET_KEY="m" * 64,
-               SAFEGUARD_DATA_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="safeguard.settings")
-    out = subprocess.run([sys.executable, "-c", "import django; django.setup(); " + code],
-                         env=env, capture_output=True, text=True, timeout=60, check=True)
+    out = _in_django(code, tmp_path, SAFEGUARD_ENV="production")
     assert out.stdout.strip() == (
         '[false, true, true, true, 63072000, '
         '"django.contrib.auth.hashers.Argon2PasswordHasher", true, 15, false]')
@@ -71,12 +76,7 @@ def test_plain_http_is_redirected_to_https_in_production(tmp_path):
             "r = c.get('/', HTTP_HOST='localhost'); print(r.status_code, r['Location']); "
             "r = c.get('/', HTTP_HOST='localhost', HTTP_X_FORWARDED_PROTO='https'); "
             "print(r.status_code, r.get('Strict-Transport-Security'))")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SAFEGUARD_")}
-    env.update(SAFEGUARD_ENV="production", SAFEGUARD_SECRET_KEY="x" * 64,
-               SAFEGUARD_MFA_SECRET_KEY="m" * 64,
-               SAFEGUARD_DATA_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="safeguard.settings")
-    out = subprocess.run([sys.executable, "-c", "import django; django.setup(); " + code],
-                         env=env, capture_output=True, text=True, timeout=60, check=True)
+    out = _in_django(code, tmp_path, SAFEGUARD_ENV="production")
     first, second = out.stdout.strip().splitlines()
     assert first == "301 https://localhost/"
     assert second == "302 max-age=63072000; includeSubDomains; preload"
@@ -88,13 +88,9 @@ def test_redis_url_switches_jobs_and_cache_to_redis_and_readyz_reaches_it(tmp_pa
             "from huey.contrib.djhuey import HUEY; "
             "print(type(HUEY).__name__, s.CACHES['default']['BACKEND'].rsplit('.', 1)[1]); "
             "print(Client().get('/readyz', HTTP_HOST='localhost').json()['checks']['jobs'])")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SAFEGUARD_")}
-    env.update(SAFEGUARD_ENV="demo", SAFEGUARD_DATA_DIR=str(tmp_path),
-               SAFEGUARD_REDIS_URL="redis://127.0.0.1:6379/15",
-               DJANGO_SETTINGS_MODULE="safeguard.settings")
     # when the settings load and the readiness probe runs
-    out = subprocess.run([sys.executable, "-c", "import django; django.setup(); " + code],
-                         env=env, capture_output=True, text=True, timeout=60, check=False)
+    out = _in_django(code, tmp_path, check=False, SAFEGUARD_ENV="demo",
+                     SAFEGUARD_REDIS_URL="redis://127.0.0.1:6379/15")
     if "ConnectionError" in out.stderr or "Connection refused" in out.stderr:
         pytest.skip("no Redis on 127.0.0.1:6379")
     # then jobs and cache use Redis and the probe reached it
