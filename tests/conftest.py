@@ -1,7 +1,15 @@
 """Suite-wide fixtures. pytest-env (pyproject) sets SAFEGUARD_ENV=test before Django loads;
 DATABASE_URL comes from the caller (SQLite by default, PostgreSQL in .ci/run)."""
 
+import os
+
 import pytest
+from hypothesis import settings as hypothesis_settings
+
+# Local runs explore new random examples (and find new bugs); CI replays a fixed set, so a gate
+# never fails on an example nobody has seen before. .ci/run sets HYPOTHESIS_PROFILE=ci.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 @pytest.fixture(autouse=True)

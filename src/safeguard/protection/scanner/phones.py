@@ -37,6 +37,8 @@ MIN_DIGITS = 7
 # E.164 allows 15 digits; a written number may add an IDD or a trunk 0 after the calling
 # code ("+49 0211 …"), which libphonenumber accepts and strips.
 MAX_DIGITS = 18
+# Digits that may trail an international number in the same run ("+44 20 7946 0958 2").
+_MAX_TRAILING = 2
 _TYPES = (
     "fixed_line",
     "mobile",
@@ -263,6 +265,10 @@ def scan_phones(state: ScanState, groups: list[tuple[int, int]]) -> None:
             continue
         for index, window in windows:
             if not _grouping_ok(sizes[: index + 1], plus=plus or trunk):
+                continue
+            if plus and index < len(groups) - 1 and sum(sizes[index + 1:]) > _MAX_TRAILING:
+                # An international number does not stop short of the digits written after it:
+                # "+31 14 010 0000" is one (invalid) number, not "+31 14 010" and a 0000.
                 continue
             valid = _valid(region, window, plus=plus, check_types=True)
             if valid is not None:
