@@ -230,6 +230,15 @@ def _grouping_ok(sizes: list[int], *, plus: bool) -> bool:
     return plus or len(sizes) == 1 or sizes[0] > 1
 
 
+def _window_ok(sizes: list[int], index: int, *, plus: bool, trunk: bool) -> bool:
+    """Whether groups [0, index] may be a number on their own, given what follows them."""
+    if not _grouping_ok(sizes[: index + 1], plus=plus or trunk):
+        return False
+    # An international number does not stop short of the digits written after it:
+    # "+31 14 010 0000" is one (invalid) number, not "+31 14 010" and a 0000.
+    return not (plus and sum(sizes[index + 1 :]) > _MAX_TRAILING)
+
+
 def scan_phones(state: ScanState, groups: list[tuple[int, int]]) -> None:
     """Add PHONE candidates found in the digit run made of ``groups``."""
     text = state.text
@@ -264,11 +273,7 @@ def scan_phones(state: ScanState, groups: list[tuple[int, int]]) -> None:
                 _matcher(state, lead, end, code, plus)
             continue
         for index, window in windows:
-            if not _grouping_ok(sizes[: index + 1], plus=plus or trunk):
-                continue
-            if plus and index < len(groups) - 1 and sum(sizes[index + 1:]) > _MAX_TRAILING:
-                # An international number does not stop short of the digits written after it:
-                # "+31 14 010 0000" is one (invalid) number, not "+31 14 010" and a 0000.
+            if not _window_ok(sizes, index, plus=plus, trunk=trunk):
                 continue
             valid = _valid(region, window, plus=plus, check_types=True)
             if valid is not None:
