@@ -2,48 +2,23 @@
 
 from __future__ import annotations
 
-import json
-import math
-import os
-import platform
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "bench" / "results"
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import benchlib  # noqa: E402 - bench/ is put on the path just above
+from benchlib import percentile, say  # noqa: E402, F401 - re-exported for the area's scripts
+
 
 def machine() -> dict[str, Any]:
-    """What the numbers were measured on (they mean little without it)."""
-    return {
-        "python": platform.python_version(),
-        "implementation": platform.python_implementation(),
-        "platform": platform.platform(),
-        "cpus": os.cpu_count(),
-        "load_average_1m_at_end": round(os.getloadavg()[0], 2),
-        "note": "a shared 2-core machine: other work ran alongside, so wall times are noisy",
-    }
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """The q-th percentile (0..100) by linear interpolation between closest ranks."""
-    ordered = sorted(values)
-    rank = (len(ordered) - 1) * q / 100
-    low = math.floor(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+    """What the numbers were measured on."""
+    return benchlib.machine()
 
 
 def write_result(name: str, report: dict[str, Any]) -> Path:
     """Write bench/results/audit_<name>.json and return its path."""
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"audit_{name}.json"
-    path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    return path
-
-
-def say(message: str) -> None:
-    """Progress on stderr, so stdout carries only the summary table."""
-    print(message, file=sys.stderr, flush=True)
+    return benchlib.write_result("audit", name, report)
