@@ -199,3 +199,16 @@ def test_queue_admin_and_kpi_pages_need_their_permissions(world):
     assert client.get("/cases/kpi/?start=2025-01-01&end=2025-12-31").status_code == 200
     assert client.post("/cases/macros/", {"name": "Thanks", "body": "Case {case_number}"}
                        ).status_code == 302
+
+
+def test_the_case_page_records_one_view_per_open():
+    from safeguard.audit.models import Event
+    from tests.cases.conftest import inbound, make_agent, make_queue
+    from tests.factories import signed_in_client
+
+    make_queue("billing")
+    agent = make_agent("billing")
+    number = inbound("Hello").case_number
+    before = Event.objects.filter(action="case.viewed").count()
+    assert signed_in_client(agent).get(f"/cases/{number}/").status_code == 200
+    assert Event.objects.filter(action="case.viewed").count() == before + 1

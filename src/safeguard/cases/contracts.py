@@ -240,6 +240,15 @@ class CaseView:
 
 
 @dataclass(frozen=True)
+class CasePage:
+    """What the case page shows, resolved from one scoped lookup."""
+
+    case: CaseView
+    assignable: list[tuple[int, str]]
+    marker: str
+
+
+@dataclass(frozen=True)
 class MacroView:
     id: int
     name: str

@@ -95,11 +95,10 @@ def detail(request: HttpRequest, number: int) -> HttpResponse:
     """The case: conversation, composer with macros, notes, controls, customer panel."""
     principal = request_principal(request)
     try:
-        case = selectors.case_get(principal=principal, number=number)
-        assignable = selectors.assignable_users(principal=principal, number=number)
-        marker = selectors.case_marker(principal=principal, number=number)
+        page = selectors.case_page(principal=principal, number=number)
     except ApplicationError as exc:
         return _error_page(request, exc)
+    case, assignable, marker = page.case, page.assignable, page.marker
     perms = principal.permissions
     context = {
         "case": case, "s": case.summary, "messages_list": case.messages, "marker": marker,

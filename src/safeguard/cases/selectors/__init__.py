@@ -12,6 +12,7 @@ from safeguard.cases.selectors.cases import (
     case_get,
     case_list_for_agent,
     case_marker,
+    case_page,
     case_summary,
     customer_scope,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "case_get",
     "case_list_for_agent",
     "case_marker",
+    "case_page",
     "case_summary",
     "csat",
     "customer_scope",

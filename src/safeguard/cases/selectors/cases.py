@@ -20,6 +20,7 @@ from safeguard.cases import lifecycle, scope
 from safeguard.cases.contracts import (
     AttachmentView,
     CaseNotFound,
+    CasePage,
     CaseSummary,
     CaseView,
     HistoryView,
@@ -160,7 +161,18 @@ def _messages(case: Case, after: datetime | None = None) -> QuerySet[Message]:
 @transaction.atomic
 def case_get(*, principal: Principal, number: int) -> CaseView:
     """One case in scope with its conversation, calls and history; records ``case.viewed``."""
+    return _case_view(principal, _case(principal, number))
+
+
+@transaction.atomic
+def case_page(*, principal: Principal, number: int) -> CasePage:
+    """Everything the case page shows, from one scoped lookup; records ``case.viewed`` once."""
     case = _case(principal, number)
+    return CasePage(case=_case_view(principal, case), assignable=_assignable(case),
+                    marker=_marker(case))
+
+
+def _case_view(principal: Principal, case: Case) -> CaseView:
     view = CaseView(
         summary=summary(case), first_response_at=case.first_response_at,
         resolved_at=case.resolved_at, closed_at=case.closed_at, reopened_at=case.reopened_at,
@@ -183,7 +195,10 @@ def case_get(*, principal: Principal, number: int) -> CaseView:
 
 def case_marker(*, principal: Principal, number: int) -> str:
     """A cheap fingerprint of the conversation's state, for polling (no customer data read)."""
-    case = _case(principal, number)
+    return _marker(_case(principal, number))
+
+
+def _marker(case: Case) -> str:
     agg = Message.objects.filter(case=case).aggregate(last=Max("created_at"))
     status = Message.objects.filter(case=case).exclude(delivery_status="none").values_list(
         "delivery_status", flat=True)
@@ -225,7 +240,10 @@ def case_customer_id(*, principal: Principal, number: int) -> UUID:
 
 def assignable_users(*, principal: Principal, number: int) -> list[tuple[int, str]]:
     """(user id, e-mail) of the active members of the case's queue."""
-    case = _case(principal, number)
+    return _assignable(_case(principal, number))
+
+
+def _assignable(case: Case) -> list[tuple[int, str]]:
     from safeguard.cases.models import QueueMembership
 
     return [(m.user_id, m.user.email) for m in QueueMembership.objects.filter(
