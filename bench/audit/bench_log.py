@@ -611,7 +611,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "backends": backends,
         "method": {
             "single": "each event: bind a request context, then `with transaction.atomic(): "
-            "services.record(...)` (record's own atomic is a savepoint inside it)",
+            "services.record(...)` (record joins it without a savepoint)",
             "batch": f"{BATCH} services.record calls inside one transaction.atomic()",
             "shortcut": "bulk of the log written as record() would write it (see the module "
             "docstring); proven equivalent per backend, see shortcut.proven_"

@@ -211,8 +211,8 @@ def verify(  # noqa: PLR0912, PLR0915 - one streaming pass; its state reads best
                                 f"the log ends at {stored_end}, the counter at {committed}"))
     if progress:
         progress(checked, total)
-    latest_signed = max(good_size, TreeHead.objects.order_by("-size").values_list(
-        "size", flat=True).first() or 0)
+    db_latest = TreeHead.objects.order_by("-size").values_list("size", flat=True).first() or 0
+    latest_signed = max(good_size, db_latest)
     if not problems and stored_end > latest_signed:
         oldest_unsigned = Event.objects.filter(seq=latest_signed + 1).values_list(
             "at", flat=True).first()
@@ -224,10 +224,9 @@ def verify(  # noqa: PLR0912, PLR0915 - one streaming pass; its state reads best
                                     "signing job is not running"))
     seqs = [p.seq for p in problems if p.seq is not None]
     first_bad = min(seqs) if seqs else None
-    latest = TreeHead.objects.order_by("-size").values_list("size", flat=True).first() or 0
     report = VerificationReport(ok=not problems, events_checked=checked,
                                 heads_checked=heads_checked, first_bad_seq=first_bad,
-                                problems=problems, unsigned_tail=max(stored_end - latest, 0))
+                                problems=problems, unsigned_tail=max(stored_end - db_latest, 0))
     run.finished_at = timezone.now()
     run.events_checked, run.heads_checked, run.ok = checked, heads_checked, report.ok
     run.first_bad_seq = first_bad

@@ -16,17 +16,10 @@ from typing import Any
 import structlog
 from django.apps import apps
 
+# The scanner's checks are pure (no Django), so the floor can use them before apps load.
+from safeguard.protection.scanner.checks import luhn_valid
+
 _CANDIDATE = re.compile(r"(?<![\d])(?:\d[ -]?){12,18}\d(?![\d])")
-
-
-def _luhn_ok(digits: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = ord(ch) - 48
-        if i % 2:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return total % 10 == 0
 
 
 def redact_text(text: str) -> str:
@@ -45,7 +38,7 @@ def _redact_pans(text: str) -> str:
 
     def repl(m: re.Match[str]) -> str:
         digits = re.sub(r"[ -]", "", m.group(0))
-        return "[REDACTED-PAN]" if 13 <= len(digits) <= 19 and _luhn_ok(digits) else m.group(0)
+        return "[REDACTED-PAN]" if 13 <= len(digits) <= 19 and luhn_valid(digits) else m.group(0)
 
     return _CANDIDATE.sub(repl, text)
 

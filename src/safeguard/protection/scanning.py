@@ -21,6 +21,7 @@ from safeguard.protection.scanner import (
     load_custom_detectors,
     resolve_overlaps,
 )
+from safeguard.protection.scanner.numeric import UUID_SHAPE
 
 _lock = threading.Lock()
 _scanners: dict[tuple[str, tuple[str, ...], float], Scanner] = {}
@@ -52,10 +53,6 @@ def reset() -> None:
         _scanners.clear()
     _is_card.cache_clear()
 
-
-# A UUID's digit groups join into a Luhn-valid run by chance (1 in ~3,000 ids): never a card.
-_UUID = re.compile(r"(?<![0-9A-Za-z])[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
-                   r"[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(?![0-9A-Za-z])")
 
 # The guard's floor: digit groups joined by single separators, tried window by window.
 _DIGIT_RUN = re.compile(r"(?<![0-9])[0-9]+(?:[ .\-][0-9]+)*(?![0-9])")
@@ -102,7 +99,7 @@ def find_pans(text: str) -> list[Finding]:
     # Digests (32+ hex characters) and UUIDs are blanked before scanning, not after: a card
     # number is never part of one, and scanning a frontier of hashes costs more than the rest.
     # Line breaks as filler keep offsets and never join the digit groups around them.
-    text = _UUID.sub(_blank, _HEX_RUN.sub(_blank, text))
+    text = UUID_SHAPE.sub(_blank, _HEX_RUN.sub(_blank, text))
     found = scanner(min_score=0.0).scan(text, types=[PAN])
     extra = [f for f in _floor(text)
              if not any(f.start < g.end and g.start < f.end for g in found)]

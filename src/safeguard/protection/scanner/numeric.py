@@ -70,7 +70,7 @@ def wanted(state: ScanState) -> bool:
 # Identifiers shaped like a UUID are never card numbers, SSNs or phones: their digit groups can
 # join into a Luhn-valid run by chance (about 1 UUID in 3,000), which would make every write
 # carrying that id look like a card number.
-_UUID = re.compile(r"(?<![0-9A-Za-z])[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
+UUID_SHAPE = re.compile(r"(?<![0-9A-Za-z])[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
                    r"[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(?![0-9A-Za-z])")
 
 
@@ -86,7 +86,7 @@ def scan_digits(state: ScanState) -> list[Finding]:
     """Run the digit pass over ``state.text``; returns the card findings (for CVV/expiry)."""
     text = state.text
     cards: list[Finding] = []
-    uuids = [m.span() for m in _UUID.finditer(text)] if "-" in text else []
+    uuids = [m.span() for m in UUID_SHAPE.finditer(text)] if "-" in text else []
     try:
         masked = text.encode("latin-1").translate(_TO_ZERO)
     except UnicodeEncodeError:
