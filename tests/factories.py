@@ -57,3 +57,41 @@ def signed_in_client(user: User, *, mfa_at: float | None = None) -> Client:
     session["account_authentication_methods_user"] = str(user.pk)
     session.save()
     return client
+
+
+def ref_hash(value: str) -> str:
+    """The stored form of a thread reference or external id (issue 8 item 3): a keyed hash."""
+    from safeguard.protection.services import identifier_hash
+
+    return identifier_hash(value, purpose="cases.message_ref")
+
+
+def everything_stored() -> str:
+    """Every value of every table, and every file of the data directory, as one text: what
+    "no card number at rest" (R-OPS-2) is checked against. Binary values (ciphertext) are read
+    as Latin-1 so a plain digit run inside them would still show."""
+    import os
+    from pathlib import Path
+
+    from django.conf import settings
+    from django.db import connection
+
+    parts: list[str] = []
+    with connection.cursor() as cursor:
+        for table in connection.introspection.table_names():
+            cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")
+            for row in cursor.fetchall():
+                for value in row:
+                    if isinstance(value, bytes | memoryview | bytearray):
+                        parts.append(bytes(value).decode("latin-1"))
+                    elif value is not None:
+                        parts.append(str(value))
+    data_dir = Path(settings.DATA_DIR)
+    if data_dir.is_dir():
+        for root, _, files in os.walk(data_dir):
+            for name in files:
+                try:
+                    parts.append((Path(root) / name).read_bytes().decode("latin-1"))
+                except OSError:
+                    continue
+    return "\n".join(parts)

@@ -18,6 +18,7 @@ from safeguard.cases.contracts import (
 )
 from safeguard.cases.models import Attachment, Case, Interaction, Message
 from tests.cases.conftest import PAN_VISA, inbound, make_queue
+from tests.factories import ref_hash
 
 pytestmark = pytest.mark.django_db
 
@@ -166,7 +167,7 @@ def test_an_unknown_queue_is_a_clear_error_and_the_default_queue_exists_on_deman
 def test_chat_start_and_the_customer_side_sees_screened_messages_only_with_the_secret():
     make_queue("chat")
     started = services.chat_start(name="Ann Lee", email="ann@example.com", queue="chat")
-    interaction = Interaction.objects.get(thread_ref=started.conversation_id)
+    interaction = Interaction.objects.get(thread_ref=ref_hash(started.conversation_id))
     assert interaction.chat_secret_hash
     assert started.secret not in interaction.chat_secret_hash
     services.message_receive(channel="chat", sender=SenderIn(), text=f"card {PAN_VISA}",

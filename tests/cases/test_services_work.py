@@ -16,6 +16,7 @@ from safeguard.cases.contracts import (
 )
 from safeguard.cases.models import Case, CaseHistory, Message
 from tests.cases.conftest import PAN_VISA, inbound, make_agent, make_queue, principal_for
+from tests.factories import ref_hash
 
 pytestmark = pytest.mark.django_db
 
@@ -47,9 +48,11 @@ def test_reply_is_delivered_after_commit_through_the_registered_sender(setup,
     assert len(sent) == 1
     assert sent[0].text == "It ships today."
     assert sent[0].customer_id == case.customer_id
-    assert sent[0].in_reply_to == ("<first@example.com>",)
+    # the thread is named by its hash only; there is no earlier reply of ours to reference
+    assert sent[0].thread_ref == ref_hash("<first@example.com>")
+    assert (sent[0].earlier_replies, sent[0].continues_thread) == ((), True)
     row = Message.objects.get(id=message_id)
-    assert (row.delivery_status, row.external_id) == ("sent", "<reply-1@safeguard.test>")
+    assert (row.delivery_status, row.external_id) == ("sent", ref_hash("<reply-1@safeguard.test>"))
     case.refresh_from_db()
     assert case.status == "open"
     assert case.first_response_at is not None

@@ -11,7 +11,7 @@ from django.test import Client
 from safeguard.accounts import rbac
 from safeguard.accounts import services as accounts
 from tests.channels.conftest import all_cases, all_messages, stored_counts
-from tests.factories import SYSTEM, make_user
+from tests.factories import SYSTEM, make_user, ref_hash
 
 pytestmark = pytest.mark.django_db
 
@@ -51,7 +51,7 @@ def test_an_integration_token_ingests_a_message():
     assert case.channel == "api"
     [message] = all_messages("api")
     assert message.body == "Where is my order?"
-    assert message.external_id == "crm-1"
+    assert message.external_id == ref_hash("crm-1")
 
 
 def test_resending_the_same_external_id_is_idempotent():

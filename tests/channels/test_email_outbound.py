@@ -3,6 +3,7 @@ Django's SMTP backend into a real loopback SMTP sink; the customer's answer thre
 
 from __future__ import annotations
 
+import re
 from uuid import uuid4
 
 import pytest
@@ -17,7 +18,7 @@ from safeguard.channels import mail_out
 from safeguard.channels import services as channel_services
 from safeguard.channels.contracts import DeliverySuppressed
 from tests.channels.conftest import SUPPORT, all_cases, case_messages, interactions, mail
-from tests.factories import make_user
+from tests.factories import make_user, ref_hash
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -45,23 +46,25 @@ def test_an_agent_reply_is_threaded_under_the_customers_mail(smtpd, smtp_sink):
     # when an agent replies
     cases.message_send(case_number=case.number, principal=_agent(),
                        text="Sorry about that, a new parcel is on its way.")
-    # then one mail reaches the customer, threaded under theirs, with a fresh Message-ID
+    # then one mail reaches the customer as a "Re:" with our own Message-ID; the customer's
+    # Message-ID was kept as a hash only, so it is not named (nothing readable is stored)
     [sent] = smtp_sink.wait(1)
     _, rcpt, _ = smtp_sink.messages[0]
     assert rcpt == ["alice@customer.example"]
-    assert sent["In-Reply-To"] == "<m1@customer.example>"
-    assert sent["References"] == "<m1@customer.example>"
-    assert sent["Message-ID"].endswith("@mail.example.com>")
-    assert sent["Message-ID"] != "<m1@customer.example>"
+    assert sent["In-Reply-To"] is None
+    assert sent["References"] is None
+    reply = case_messages(case.number)[-1]
+    assert sent["Message-ID"] == mail_out.message_id_for(reply.id)
+    assert re.fullmatch(r"<[a-p]{26}\.sg@mail\.example\.com>", sent["Message-ID"])
     assert sent["Subject"] == f"Re: [#{case.number}] My order"
     assert sent["From"] == f"Example Support <{SUPPORT}>"
     assert sent["Auto-Submitted"] is None  # a person wrote it
     assert sent["X-Safeguard-Loop"] == "safeguard@mail.example.com"
     assert "a new parcel is on its way" in sent.get_content()
-    # and the stored reply carries that Message-ID as its external id
+    # and the stored reply carries that Message-ID's keyed hash as its external id
     reply = case_messages(case.number)[-1]
     assert reply.delivery_status == "sent"
-    assert reply.external_id == sent["Message-ID"]
+    assert reply.external_id == ref_hash(sent["Message-ID"])
 
 
 def test_the_customers_answer_to_our_reply_joins_the_same_interaction(smtpd, smtp_sink):
@@ -73,14 +76,15 @@ def test_the_customers_answer_to_our_reply_joins_the_same_interaction(smtpd, smt
     # when the customer answers our reply
     smtpd.send(mail(subject="Re: My order", body="12 Main Street.",
                     message_id="<m3@customer.example>", In_Reply_To=ours["Message-ID"]))
-    # then the answer is on the same case and interaction, and a second reply threads all three
+    # then the answer is on the same case and interaction, and a second reply threads under
+    # our first one (minted again from its id: no readable id was stored)
     assert len(all_cases()) == 1
     assert len(interactions("email")) == 1
     cases.message_send(case_number=case.number, principal=_agent(), text="Thanks!")
     second = smtp_sink.wait(2)[1]
-    assert second["In-Reply-To"] == "<m3@customer.example>"
-    assert second["References"].split() == ["<m1@customer.example>", ours["Message-ID"],
-                                            "<m3@customer.example>"]
+    assert second["In-Reply-To"] == ours["Message-ID"]
+    assert second["References"].split() == [ours["Message-ID"]]
+    assert second["Subject"].startswith("Re: ")
 
 
 def test_card_numbers_never_leave_in_a_reply(smtpd, smtp_sink):
@@ -93,11 +97,14 @@ def test_card_numbers_never_leave_in_a_reply(smtpd, smtp_sink):
     assert "•••• 1111" in sent.get_content()
 
 
+first_reply, last_reply = uuid4(), uuid4()
+
+
 def _outbound(**overrides) -> OutboundMessage:
     values = {"message_id": uuid4(), "case_id": uuid4(), "case_number": 7,
               "customer_id": uuid4(), "channel": "email", "interaction_id": uuid4(),
-              "thread_ref": "<root@customer.example>",
-              "in_reply_to": ("<root@customer.example>", "<last@customer.example>"),
+              "thread_ref": "", "earlier_replies": (first_reply, last_reply),
+              "continues_thread": True,
               "subject": "[#7] Refund", "text": "Done.", "author_name": "Sam"}
     values.update(overrides)
     return OutboundMessage(**values)
@@ -111,8 +118,9 @@ def test_automatic_messages_are_marked_auto_submitted(mail_routes):
     # then it says so, so that auto-responders leave it alone
     assert email["Auto-Submitted"] == "auto-replied"
     assert email["X-Auto-Response-Suppress"] == "All"
-    assert email["In-Reply-To"] == "<last@customer.example>"
-    assert email["References"] == "<root@customer.example> <last@customer.example>"
+    assert email["In-Reply-To"] == mail_out.message_id_for(last_reply)
+    assert email["References"] == (f"{mail_out.message_id_for(first_reply)} "
+                                   f"{mail_out.message_id_for(last_reply)}")
 
 
 def test_replies_to_bounce_addresses_and_ourselves_are_suppressed(mail_routes, monkeypatch):

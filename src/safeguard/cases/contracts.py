@@ -113,8 +113,12 @@ class OutboundAttachment:
 @dataclass(frozen=True)
 class OutboundMessage:
     """An agent's reply for a channel's sender. The recipient is ``customer_id``: the sender
-    looks the address up through the customers app (system scope); ``in_reply_to`` holds the
-    external ids of the thread, newest last (e-mail In-Reply-To/References)."""
+    looks the address up through the customers app (system scope). Thread identifiers are
+    stored as keyed hashes only (issue 8 item 3), so no readable id of the customer's is handed
+    out: ``thread_ref`` is the thread's opaque hash, ``earlier_replies`` the ids of our own
+    replies already delivered on this thread, oldest first (a sender that minted their external
+    ids from the message id mints them again, e.g. e-mail References), and ``continues_thread``
+    says whether the reply answers an earlier message ("Re:")."""
 
     message_id: UUID
     case_id: UUID
@@ -123,7 +127,8 @@ class OutboundMessage:
     channel: str
     interaction_id: UUID
     thread_ref: str
-    in_reply_to: tuple[str, ...]
+    earlier_replies: tuple[UUID, ...]
+    continues_thread: bool
     subject: str
     text: str
     author_name: str

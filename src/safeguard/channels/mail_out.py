@@ -1,18 +1,20 @@
 """Outbound e-mail: the sender ``cases.outbound`` calls for channel "email" (decision 0006 §3).
 
-A reply threads under the customer's mail (In-Reply-To = the newest id of the thread,
-References = the whole chain), carries a fresh Message-ID in our domain (returned, so the
-customer's answer threads back) and an ``X-Safeguard-Loop`` marker our inbound side recognises.
-``Auto-Submitted: auto-replied`` is set only on automatic messages. Loop brakes: no mail to
-bounce addresses or to ourselves, and a per-recipient limit (lower for automatic messages).
+A reply carries a Message-ID in our domain minted from the reply's own id under the index key
+(returned, so the customer's answer threads back; only its keyed hash is stored) and an
+``X-Safeguard-Loop`` marker our inbound side recognises. The customer's own Message-IDs are
+stored as keyed hashes only (issue 8 item 3, R-OPS-2), so References/In-Reply-To name our
+earlier replies on the thread, minted again from their ids; the customer's client threads the
+first reply by its "Re:" subject. ``Auto-Submitted: auto-replied`` is set only on automatic
+messages. Loop brakes: no mail to bounce addresses or to ourselves, and a per-recipient limit
+(lower for automatic messages).
 """
 
 from __future__ import annotations
 
 import logging
-import secrets
-import string
 from email.utils import formataddr, parseaddr
+from uuid import UUID
 
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -20,19 +22,23 @@ from django.core.mail import EmailMessage
 from safeguard.cases.contracts import OutboundMessage
 from safeguard.channels import config, ratelimit
 from safeguard.channels.contracts import DeliverySuppressed, RateLimited
-from safeguard.channels.mailparse import BOUNCE_LOCALPARTS, LOOP_HEADER, message_ids
+from safeguard.channels.mailparse import BOUNCE_LOCALPARTS, LOOP_HEADER, MAX_REFERENCES
 from safeguard.customers import selectors as customers
+from safeguard.protection import services as protection
 
 logger = logging.getLogger("safeguard.channels")
 
 NO_REPLY_LOCALPARTS = frozenset({"noreply", "no-reply", "donotreply", "do-not-reply"})
 
 
-def new_message_id() -> str:
-    """A fresh Message-ID in our domain, like ``email.utils.make_msgid`` but without digits:
-    make_msgid's long decimal runs (time, pid, 64 random bits) can form a Luhn-valid number,
-    which the no-PAN guard rightly refuses to store as the reply's external id."""
-    local = "".join(secrets.choice(string.ascii_lowercase) for _ in range(26))  # ~122 bits
+MESSAGE_ID_PURPOSE = "channels.email.message_id"
+
+
+def message_id_for(message_id: UUID) -> str:
+    """Our Message-ID for one reply: 26 letters keyed from the reply's row id (~122 bits; no
+    digit, so never a Luhn-valid run), the same every time it is minted under the same index
+    key, so later replies can name it in References without any readable id being stored."""
+    local = protection.identifier_token(str(message_id), purpose=MESSAGE_ID_PURPOSE, length=26)
     return f"<{local}.sg@{config.email_domain()}>"
 
 
@@ -54,23 +60,22 @@ def _refuse_reason(address: str) -> str:
 
 def build(message: OutboundMessage, *, to: str, automatic: bool = False) -> EmailMessage:
     """The reply as a Django EmailMessage with its threading and loop headers set."""
-    refs = [r for ref in (message.thread_ref, *message.in_reply_to) for r in message_ids(ref)]
-    refs = list(dict.fromkeys(refs))  # order kept, duplicates dropped; the root comes first
+    refs = list(dict.fromkeys(message_id_for(m) for m in message.earlier_replies))
+    refs = refs if len(refs) <= MAX_REFERENCES else [refs[0], *refs[-(MAX_REFERENCES - 1):]]
     display, _ = parseaddr(str(settings.SAFEGUARD_EMAIL_FROM))
     sender = config.from_address()
     headers = {
-        "Message-ID": new_message_id(),
+        "Message-ID": message_id_for(message.message_id),
         LOOP_HEADER: config.loop_token(),
     }
-    if message.in_reply_to and message_ids(message.in_reply_to[-1]):
-        headers["In-Reply-To"] = message_ids(message.in_reply_to[-1])[0]
     if refs:
+        headers["In-Reply-To"] = refs[-1]
         headers["References"] = " ".join(refs)
     if automatic:
         headers["Auto-Submitted"] = "auto-replied"
         headers["X-Auto-Response-Suppress"] = "All"
     subject = message.subject.strip() or f"Case {message.case_number}"
-    if message.in_reply_to and not subject.lower().startswith("re:"):
+    if message.continues_thread and not subject.lower().startswith("re:"):
         subject = f"Re: {subject}"
     email = EmailMessage(
         subject=subject,

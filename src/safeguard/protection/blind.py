@@ -82,3 +82,49 @@ def keyed_hash(value: str, *, purpose: str, length: int = 12) -> str:
     mac = prfs.primary().compute(b"safeguard:hash:v1:" + purpose.encode() + b"\x00"
                                  + normalise(value, "text").encode(), MAC_BYTES)
     return mac.hex()[: min(length, 12)]
+
+
+# --- identifier hashes (issue 8 item 3; R-OPS-2, R-DATA-1) ---------------------------------------
+# Identifiers that only need equality (Message-IDs, References, external ids, chat conversation
+# ids) are kept as a keyed hash and nothing else. The hash is the full blind index (key id and
+# 32-byte MAC) written with the sixteen letters a–p instead of hex digits: no digit at all, so a
+# stored hash can never look like a card number to the no-PAN guard, and no header a customer's
+# mail client chose can make a save fail.
+_ID_LETTERS = "abcdefghijklmnop"
+IDENTIFIER_HASH_LENGTH = 2 * (1 + 4 + MAC_BYTES)
+IDENTIFIER_HASH_RE = re.compile(rf"[a-p]{{{IDENTIFIER_HASH_LENGTH}}}")
+
+
+def _id_purpose(purpose: str) -> str:
+    return f"identifier:{purpose}"
+
+
+def _letters(raw: bytes) -> str:
+    return "".join(_ID_LETTERS[b >> 4] + _ID_LETTERS[b & 0x0F] for b in raw)
+
+
+def identifier_hash(value: str, *, purpose: str) -> str:
+    """The keyed hash of an identifier under the ``index`` keyset's primary key (what a write
+    stores). Compared exactly (surrounding whitespace aside): Message-IDs are case-sensitive."""
+    return _letters(compute(value.strip(), normaliser="exact", keyset="index",
+                            purpose=_id_purpose(purpose)))
+
+
+def identifier_candidates(value: str, *, purpose: str) -> list[str]:
+    """The identifier's hash under every key of the keyset: look up with ``__in``, so rows
+    hashed before an index-key rotation still match."""
+    return [_letters(raw) for raw in candidates(value.strip(), normaliser="exact",
+                                                keyset="index", purpose=_id_purpose(purpose))]
+
+
+def is_identifier_hash(value: str) -> bool:
+    """Whether ``value`` already has the stored form (so hashing twice is avoided)."""
+    return bool(IDENTIFIER_HASH_RE.fullmatch(value))
+
+
+def identifier_token(value: str, *, purpose: str, length: int = 26) -> str:
+    """A short letters-only keyed token of ``value`` (at most 64 letters): for identifiers we
+    mint ourselves and must be able to mint again from our own row id (outbound Message-IDs)."""
+    mac = keyring.prf_set("index").primary().compute(
+        b"safeguard:token:v1:" + purpose.encode() + b"\x00" + value.encode(), MAC_BYTES)
+    return _letters(mac)[: min(length, 2 * MAC_BYTES)]

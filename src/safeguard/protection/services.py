@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from safeguard.audit import services as audit
 from safeguard.audit.contracts import Actor
-from safeguard.protection import keyring, rescan, rotation, scanning, screening, vault
+from safeguard.protection import blind, keyring, rescan, rotation, scanning, screening, vault
 from safeguard.protection.contracts import (
     Detokenized,
     IssuedShares,
@@ -32,6 +32,10 @@ from safeguard.protection.scanner import KnownValues
 
 __all__ = [
     "check_instance",
+    "identifier_candidates",
+    "identifier_hash",
+    "identifier_token",
+    "is_identifier_hash",
     "keys_age_check",
     "keys_init",
     "keys_reencrypt",
@@ -135,6 +139,27 @@ def rescan_run(*, fix: bool, actor: Actor, restart: bool = False,
     record = rescan.run_start(fix=fix, restart=restart)
     return rescan.run(run_id=record.id, actor=actor, batch_size=batch_size, only=only,
                       max_batches=max_batches, progress=progress)
+
+
+def identifier_hash(value: str, *, purpose: str) -> str:
+    """The keyed hash an equality-only identifier is stored as (R-OPS-2, R-DATA-1): letters
+    only, so nothing readable is kept and no identifier can make a save fail the no-PAN guard."""
+    return blind.identifier_hash(value, purpose=purpose)
+
+
+def identifier_candidates(value: str, *, purpose: str) -> list[str]:
+    """Every stored form ``value`` may have (one per index key): look up with ``__in``."""
+    return blind.identifier_candidates(value, purpose=purpose)
+
+
+def is_identifier_hash(value: str) -> bool:
+    """Whether ``value`` is already a stored identifier hash."""
+    return blind.is_identifier_hash(value)
+
+
+def identifier_token(value: str, *, purpose: str, length: int = 26) -> str:
+    """A short letters-only keyed token, for identifiers we mint again from our own row ids."""
+    return blind.identifier_token(value, purpose=purpose, length=length)
 
 
 def mask_pans(text: str) -> str:

@@ -84,6 +84,24 @@ def screen(text: str, *, field: str, customer_id: UUID | None) -> Screened:
     return protection.screen(text, field=field, customer=known or None)
 
 
+# Message.external_id and Interaction.thread_ref hold keyed hashes only (issue 8 item 3): one
+# purpose for both, because a reference may name either (a thread root or any message of it).
+REF_PURPOSE = "cases.message_ref"
+
+
+def ref_hash(value: str) -> str:
+    """The stored form of a thread reference or external id ("" stays ""): a keyed hash, so
+    equality works and nothing readable is kept (R-OPS-2, R-DATA-1)."""
+    return protection.identifier_hash(value, purpose=REF_PURPOSE) if value.strip() else ""
+
+
+def ref_candidates(values: Sequence[str]) -> list[str]:
+    """Every stored form of ``values`` (one per index key, so rows from before an index-key
+    rotation still match): use with ``__in``."""
+    return [h for v in values if v.strip()
+            for h in protection.identifier_candidates(v, purpose=REF_PURPOSE)]
+
+
 def finding_types(screened: Screened) -> list[str]:
     return sorted({f.type for f in screened.findings})
 

@@ -2,7 +2,9 @@
 
 Everything a customer sends passes ``protection.screen`` with the customer's own values before
 anything is stored; ``external_id`` makes a delivery idempotent (same id → same message,
-``duplicate=True``, nothing new stored).
+``duplicate=True``, nothing new stored). External ids and thread references are stored as keyed
+hashes only (``base.ref_hash``): threading and idempotency compare hashes, nothing readable is
+kept, and no identifier can make the no-PAN guard refuse a message.
 """
 
 from __future__ import annotations
@@ -70,9 +72,10 @@ def _find_thread(channel: str, refs: list[str],
     message into another customer's case."""
     if not refs:
         return None
-    via_messages = Message.objects.filter(channel=channel, external_id__in=refs,
+    hashes = base.ref_candidates(refs)
+    via_messages = Message.objects.filter(channel=channel, external_id__in=hashes,
                                           interaction__isnull=False).values("interaction_id")
-    qs = Interaction.objects.filter(Q(thread_ref__in=refs) | Q(id__in=via_messages),
+    qs = Interaction.objects.filter(Q(thread_ref__in=hashes) | Q(id__in=via_messages),
                                     channel=channel)
     if customer_id is not None:
         qs = qs.filter(case__customer_id=customer_id)
@@ -89,8 +92,9 @@ def _inbound_result(message: Message, *, created_case: bool, duplicate: bool) ->
 def _duplicate(channel: str, external_id: str) -> InboundResult | None:
     if not external_id:
         return None
-    existing = (Message.objects.select_related("case").filter(channel=channel,
-                                                              external_id=external_id).first())
+    existing = (Message.objects.select_related("case")
+                .filter(channel=channel, external_id__in=base.ref_candidates([external_id]))
+                .first())
     if existing is None:
         return None
     return _inbound_result(existing, created_case=False, duplicate=True)
@@ -173,12 +177,13 @@ def _receive(  # noqa: PLR0913 - message_receive's own arguments, already checke
     if interaction is None:
         interaction = Interaction.objects.create(
             case=case, channel=channel, started_at=at,
-            thread_ref=(refs[0] if refs else external_id)[:MAX_REF])
+            thread_ref=base.ref_hash(refs[0] if refs else external_id))
     screened = base.screen(text, field=base.FIELD_BODY, customer_id=customer_id)
     message = Message.objects.create(
         case=case, interaction=interaction, seq=base.next_seq(interaction), channel=channel,
         author_kind=AuthorKind.CUSTOMER, body=screened.text,
-        findings=base.finding_types(screened), external_id=external_id, created_at=at)
+        findings=base.finding_types(screened), external_id=base.ref_hash(external_id),
+        created_at=at)
     found = base.attachments_store(message, attachments, customer_id)
     if found:
         message.findings = sorted({*message.findings, *found})
@@ -213,7 +218,8 @@ def chat_start(*, name: str, email: str, queue: str | None) -> ChatStarted:
     # A random id, not the row's UUID: UUIDs can hold digit runs the no-PAN guard refuses.
     conversation_id = f"chat_{secrets.token_urlsafe(16)}"
     Interaction.objects.create(case=case, channel=Channel.CHAT, started_at=at,
-                               thread_ref=conversation_id, chat_secret_hash=_secret_hash(secret))
+                               thread_ref=base.ref_hash(conversation_id),
+                               chat_secret_hash=_secret_hash(secret))
     audit.record(action="chat.started", actor=actor, subject=("case", case.number),
                  data={"number": case.number})
     return ChatStarted(conversation_id=conversation_id, secret=secret)
@@ -222,8 +228,9 @@ def chat_start(*, name: str, email: str, queue: str | None) -> ChatStarted:
 def _chat(conversation_id: str, secret: str) -> Interaction:
     if not isinstance(conversation_id, str) or not conversation_id.startswith("chat_"):
         raise ChatNotFound("No such conversation.")
-    interaction = Interaction.objects.filter(thread_ref=conversation_id[:MAX_REF],
-                                             channel=Channel.CHAT).first()
+    interaction = Interaction.objects.filter(
+        thread_ref__in=base.ref_candidates([conversation_id[:MAX_REF]]),
+        channel=Channel.CHAT).first()
     if interaction is None or not interaction.chat_secret_hash or not hmac.compare_digest(
             interaction.chat_secret_hash, _secret_hash(secret or "")):
         raise ChatNotFound("No such conversation.")
@@ -365,7 +372,7 @@ def _call_get_or_create(*, call_id: str, at: datetime, queue: str | None, caller
     case = base.case_create(customer_id=customer_id, queue=base.queue_by_slug(queue),
                             channel=Channel.VOICE, subject="Phone call", at=at, actor=actor)
     return Interaction.objects.create(case=case, channel=Channel.VOICE, call_id=call_id,
-                                      thread_ref=call_id, started_at=at)
+                                      thread_ref=base.ref_hash(call_id), started_at=at)
 
 
 def _first_response(case: Case, *, at: datetime, actor: Actor) -> None:

@@ -104,10 +104,10 @@ def _outbound(message: Message) -> OutboundMessage:
     case = message.case
     interaction = message.interaction
     assert interaction is not None  # noqa: S101 - replies always have one
-    refs = list(Message.objects.filter(interaction=interaction).exclude(external_id="")
-            .exclude(id=message.id).order_by("seq").values_list("external_id", flat=True))
-    if interaction.thread_ref and interaction.thread_ref not in refs:
-        refs.insert(0, interaction.thread_ref)
+    earlier = Message.objects.filter(interaction=interaction).exclude(id=message.id)
+    replies = tuple(earlier.filter(author_kind=AuthorKind.AGENT, is_internal=False,
+                                   delivery_status=DeliveryStatus.SENT)
+                    .order_by("seq").values_list("id", flat=True))
     author = message.author
     files = tuple(OutboundAttachment(filename=a.filename, content_type=a.content_type,
                                      content=base64.b64decode(a.content))
@@ -115,7 +115,8 @@ def _outbound(message: Message) -> OutboundMessage:
     return OutboundMessage(
         message_id=message.id, case_id=case.id, case_number=case.number,
         customer_id=case.customer_id, channel=message.channel, interaction_id=interaction.id,
-        thread_ref=interaction.thread_ref, in_reply_to=tuple(refs),
+        thread_ref=interaction.thread_ref, earlier_replies=replies,
+        continues_thread=bool(interaction.thread_ref) or earlier.exists(),
         subject=f"[#{case.number}] {case.subject}", text=message.body,
         author_name=(author.full_name or "Support") if author else "Support",
         attachments=files)
@@ -149,7 +150,9 @@ def message_deliver(*, message_id: UUID) -> str:
         else:
             message.delivery_status = DeliveryStatus.SENT
             message.delivery_error = ""
-            message.external_id = (external_id or "")[:255]
+            # The sender's id for the message (our Message-ID): kept as its hash, so the
+            # customer's answer that names it threads back, and nothing readable is stored.
+            message.external_id = base.ref_hash(external_id or "")
     message.save(update_fields=["delivery_status", "delivery_error", "delivery_attempts",
                                 "external_id"])
     base.history(message.case, HistoryKind.DELIVERY, actor, message=base.short_id(message.id),
