@@ -51,7 +51,8 @@ def test_replies_whose_references_hold_a_card_like_run_thread_to_the_case(smtpd,
                             message_id="<third@customer.example>",
                             References=f"{root} {second}", In_Reply_To=second))
     # then every mail is accepted and sits on the one case, in one interaction
-    assert refused == {} and again == {}
+    assert refused == {}
+    assert again == {}
     [case] = all_cases()
     messages = case_messages(case.number)
     assert [m.body for m in messages] == ["Hello, my order has not arrived.", "Any news?",
@@ -61,7 +62,8 @@ def test_replies_whose_references_hold_a_card_like_run_thread_to_the_case(smtpd,
                                                   ref_hash("<third@customer.example>")]
     # and the database holds hashes only: no digit of either run, no readable id
     stored = everything_stored()
-    assert PAN_ID not in stored and PAN_REF not in stored
+    assert PAN_ID not in stored
+    assert PAN_REF not in stored
     assert "@customer.example>" not in stored
 
 
@@ -91,8 +93,10 @@ def test_the_data_migration_hashes_existing_plain_ids_once():
     from safeguard.cases import services
     from safeguard.cases.contracts import SenderIn
 
-    result = services.message_receive(channel="email", sender=SenderIn(email="a@customer.example"),
-                                      text="Still waiting", thread_ref="<old-root@customer.example>")
+    result = services.message_receive(channel="email",
+                                      sender=SenderIn(email="a@customer.example"),
+                                      text="Still waiting",
+                                      thread_ref="<old-root@customer.example>")
     assert result.case_id == smtp_case
 
 
@@ -100,7 +104,8 @@ def _plain_rows():
     from safeguard.cases import services
     from safeguard.cases.contracts import SenderIn
 
-    result = services.message_receive(channel="email", sender=SenderIn(email="a@customer.example"),
+    result = services.message_receive(channel="email",
+                                      sender=SenderIn(email="a@customer.example"),
                                       text="Old mail", external_id="<old@customer.example>",
                                       thread_ref="<old-root@customer.example>")
     # rewrite to the pre-upgrade (plain) form, as an older version stored them
