@@ -450,16 +450,46 @@ if not re.fullmatch(r"[0-9]+(\.[0-9]{1,2})?", SAFEGUARD_REFUND_APPROVAL_THRESHOL
 # --- Cases (docs/cases.md) ----------------------------------------------------------------------
 # Where inbound contacts land when a channel names no queue (created on first use).
 SAFEGUARD_DEFAULT_QUEUE = _env("SAFEGUARD_DEFAULT_QUEUE", "general")
-# Attachments: at most this many bytes each and this many per message, of these types only;
-# text/* attachments are screened like message bodies before they are stored (encrypted).
+# Attachments: at most this many bytes each and this many per message, declared as one of these
+# types (the content must agree: see "Attachment screening" below); text/* attachments are
+# screened like message bodies before they are stored (encrypted).
 SAFEGUARD_ATTACHMENT_MAX_BYTES = _env_int("SAFEGUARD_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
 SAFEGUARD_ATTACHMENT_MAX_COUNT = _env_int("SAFEGUARD_ATTACHMENT_MAX_COUNT", 10)
 SAFEGUARD_ATTACHMENT_TYPES = [
     t.strip().lower() for t in _env(
         "SAFEGUARD_ATTACHMENT_TYPES",
-        "text/plain,text/csv,application/pdf,image/png,image/jpeg,image/gif",
+        "text/plain,text/csv,application/pdf,image/png,image/jpeg,image/gif,"
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document,"
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     ).split(",") if t.strip()
 ]
+# --- Attachment screening (issue 8; docs/cases.md "Attachments") ---------------------------------
+# Every attachment's type is read from its content; its text (PDF text, OCR of images, office
+# XML) is screened. A file with a card number is withheld (not stored); one that cannot be
+# screened within these limits is quarantined (stored encrypted, opened only with
+# cases.attachment_quarantine after step-up). SAFEGUARD_ATTACHMENT_MAX_BYTES above still refuses.
+# Files above this many bytes are not screened but quarantined.
+SAFEGUARD_ATTACHMENT_SCREEN_MAX_BYTES = _env_int("SAFEGUARD_ATTACHMENT_SCREEN_MAX_BYTES",
+                                                 8 * 1024 * 1024)
+# PDFs with more pages than this are quarantined.
+SAFEGUARD_ATTACHMENT_MAX_PAGES = _env_int("SAFEGUARD_ATTACHMENT_MAX_PAGES", 50)
+# Images OCR'd per attachment (PDF images, office media, GIF frames); more: quarantined.
+SAFEGUARD_ATTACHMENT_MAX_IMAGES = _env_int("SAFEGUARD_ATTACHMENT_MAX_IMAGES", 20)
+# Pixels per image, checked before decoding (decompression bombs); larger: quarantined.
+SAFEGUARD_ATTACHMENT_MAX_PIXELS = _env_int("SAFEGUARD_ATTACHMENT_MAX_PIXELS", 40_000_000)
+# Seconds Tesseract may take per image; slower: quarantined (OCR failure).
+SAFEGUARD_ATTACHMENT_OCR_SECONDS = _env_int("SAFEGUARD_ATTACHMENT_OCR_SECONDS", 30)
+# Tesseract language(s), e.g. "eng" or "eng+deu" (the language packs must be installed).
+SAFEGUARD_ATTACHMENT_OCR_LANG = _env("SAFEGUARD_ATTACHMENT_OCR_LANG", "eng")
+# Office files (docx, xlsx): total unpacked bytes, number of parts, and the highest compression
+# ratio of one part (zip bombs); beyond any: quarantined.
+SAFEGUARD_ATTACHMENT_MAX_UNZIPPED_BYTES = _env_int("SAFEGUARD_ATTACHMENT_MAX_UNZIPPED_BYTES",
+                                                   50 * 1024 * 1024)
+SAFEGUARD_ATTACHMENT_MAX_ZIP_MEMBERS = _env_int("SAFEGUARD_ATTACHMENT_MAX_ZIP_MEMBERS", 1000)
+SAFEGUARD_ATTACHMENT_MAX_ZIP_RATIO = _env_int("SAFEGUARD_ATTACHMENT_MAX_ZIP_RATIO", 100)
+# Characters of text extracted from one attachment; more: quarantined.
+SAFEGUARD_ATTACHMENT_MAX_TEXT = _env_int("SAFEGUARD_ATTACHMENT_MAX_TEXT", 2_000_000)
+
 # R-KPI-2: a resolution counts as first-contact only if not reopened within this many days.
 SAFEGUARD_FCR_REOPEN_WINDOW_DAYS = _env_int("SAFEGUARD_FCR_REOPEN_WINDOW_DAYS", 7)
 # R-KPI-1: how long a satisfaction-survey link stays valid.

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
-from safeguard.web.errors import ApplicationError, Conflict, NotFound
+from safeguard.web.errors import ApplicationError, Conflict, NotFound, PermissionDenied
 
 # --- ingest (decision 0006 §2) ----------------------------------------------------------------
 
@@ -61,6 +61,7 @@ class InboundResult:
     message_id: UUID
     created_case: bool
     duplicate: bool
+    attachments: tuple[str, ...] = ()  # each file's AttachmentState, in the order sent
 
 
 @dataclass(frozen=True)
@@ -133,6 +134,7 @@ class OutboundMessage:
     text: str
     author_name: str
     attachments: tuple[OutboundAttachment, ...] = ()
+    automatic: bool = False  # written by the system (a notice), not by a person
 
 
 # --- views --------------------------------------------------------------------------------------
@@ -177,11 +179,16 @@ class CaseSummary:
 
 @dataclass(frozen=True)
 class AttachmentView:
+    """A file of a message: ``state`` is an AttachmentState (screened, withheld, quarantined);
+    ``reason`` says why a file was withheld or quarantined."""
+
     id: UUID
     filename: str
     content_type: str
     size: int
     screened: bool
+    state: str = "screened"
+    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -353,6 +360,21 @@ class AttachmentRejected(CaseError):
     status = 422
     code = "attachment-rejected"
     title = "Attachment refused"
+
+
+class AttachmentUnavailable(CaseError):
+    """A withheld file (nothing was stored) or a quarantined one asked for on the normal path."""
+
+    status = 409
+    code = "attachment-unavailable"
+    title = "Attachment not available"
+
+
+class QuarantineDenied(PermissionDenied):
+    """Opening a quarantined file needs cases.attachment_quarantine and a fresh second factor."""
+
+    code = "quarantine-denied"
+    title = "Quarantined attachment"
 
 
 class AssignmentRefused(CaseError):

@@ -50,6 +50,16 @@ class DeliveryStatus(models.TextChoices):
     NOT_DELIVERED = "not_delivered", "Not delivered (no sender for this channel)"
 
 
+class AttachmentState(models.TextChoices):
+    """What screening decided for a file (issue 8, R-OPS-2): only ``screened`` files are served
+    to every agent of the case; ``withheld`` ones were never stored; ``quarantined`` ones are
+    stored encrypted and opened only with ``cases.attachment_quarantine`` after step-up."""
+
+    SCREENED = "screened", "Screened"
+    WITHHELD = "withheld", "Withheld: it contained a card number"
+    QUARANTINED = "quarantined", "Quarantined: it could not be screened"
+
+
 class CallEvent(models.TextChoices):
     QUEUED = "queued", "Queued"
     ANSWERED = "answered", "Answered"

@@ -15,6 +15,7 @@ from django.db import models
 from django.db.models import Q
 
 from safeguard.cases.enums import (
+    AttachmentState,
     AuthorKind,
     CaseStatus,
     Channel,
@@ -183,14 +184,25 @@ class Message(models.Model):
 
 
 class Attachment(models.Model):
+    """A file of a message. ``content_type`` is the type read from the content (the declared
+    one is only a hint). A withheld file keeps no content at all; a quarantined one is kept
+    encrypted like every other, flagged, and served only through the quarantine path."""
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
+    position = models.PositiveSmallIntegerField(default=0)  # order within the message
     filename = EncryptedTextField()
     content_type = models.CharField(max_length=100)
     size = models.PositiveIntegerField()
-    screened = models.BooleanField(default=False)  # text content passed protection.screen
-    content = EncryptedTextField()  # base64 of the (screened, for text) bytes
+    screened = models.BooleanField(default=False)  # its text passed the protection scanner
+    state = models.CharField(max_length=12, choices=AttachmentState.choices,
+                             default=AttachmentState.SCREENED)
+    reason = models.CharField(max_length=200, blank=True, default="")  # why quarantined/withheld
+    content = EncryptedTextField()  # base64 of the (screened, for text) bytes; "" when withheld
     created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["state"], name="cases_attachment_state")]
 
     def __str__(self) -> str:  # ids only: str() ends up in logs
         return f"attachment {self.pk}"

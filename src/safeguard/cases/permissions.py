@@ -26,6 +26,14 @@ CASES_MANAGE = rbac.declare(
     "any in their queues",
     roles=("agent", "supervisor"),
 )
+# Quarantined attachments could not be screened (encrypted PDF, unknown type, OCR failure, over
+# a limit) and may hold a card number: opened only with this permission, after step-up, audited.
+ATTACHMENT_QUARANTINE = rbac.declare(
+    "cases.attachment_quarantine",
+    "Open quarantined attachments (files that could not be screened) of cases in scope, after "
+    "a fresh second factor; every open and refusal is audited",
+    roles=("supervisor",),
+)
 QUEUES_MANAGE = rbac.declare(
     "queues.manage", "Create queues, set their SLA targets and members, manage macros",
     roles=("administrator", "supervisor"),

@@ -19,6 +19,8 @@ urlpatterns = [
     path("<int:number>/macro/", views.macro, name="macro"),
     path("<int:number>/messages/<uuid:message_id>/retry/", views.retry, name="retry"),
     path("<int:number>/attachments/<uuid:attachment_id>/", views.attachment, name="attachment"),
+    path("<int:number>/attachments/<uuid:attachment_id>/quarantine/",
+         views.attachment_quarantine, name="attachment_quarantine"),
     path("queues/", views.queue_admin, name="queue_admin"),
     path("queues/<slug:slug>/", views.queue_edit, name="queue_edit"),
     path("macros/", views.macros, name="macros"),

@@ -20,10 +20,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from safeguard.accounts import selectors as accounts
 from safeguard.accounts.guards import (
+    has_recent_mfa,
     permission_required,
     public,
     request_actor,
     request_principal,
+    step_up_required,
 )
 from safeguard.cases import customer_link, forms, selectors, services
 from safeguard.cases import permissions as perm
@@ -107,6 +109,7 @@ def detail(request: HttpRequest, number: int) -> HttpResponse:
         "tags_form": forms.TagsForm(initial={"tags": ", ".join(case.summary.tags)}),
         "merge_form": forms.MergeForm(),
         "can_reply": perm.CASES_REPLY in perms, "can_manage": perm.CASES_MANAGE in perms,
+        "can_open_quarantine": perm.ATTACHMENT_QUARANTINE in perms,
         "poll_seconds": settings.SAFEGUARD_CONSOLE_POLL_SECONDS,
         "queues": selectors.queue_list_for(principal=principal),
         "calls": [i for i in case.interactions if i.channel == "voice"],
@@ -129,6 +132,7 @@ def conversation(request: HttpRequest, number: int) -> HttpResponse:
         return _error_page(request, exc)
     return render(request, "cases/partials/_conversation.html", {
         "s": summary, "messages_list": msgs, "marker": marker,
+        "can_open_quarantine": principal.has(perm.ATTACHMENT_QUARANTINE),
         "poll_seconds": settings.SAFEGUARD_CONSOLE_POLL_SECONDS})
 
 
@@ -263,6 +267,27 @@ def attachment(request: HttpRequest, number: int, attachment_id: UUID) -> HttpRe
     safe = "".join(c for c in view.filename if c.isalnum() or c in "._- ")[:100] or "attachment"
     response["Content-Disposition"] = f'attachment; filename="{safe}"'
     response["Cache-Control"] = "no-store"
+    return response
+
+
+@permission_required(perm.ATTACHMENT_QUARANTINE)
+@step_up_required
+@require_GET
+def attachment_quarantine(request: HttpRequest, number: int, attachment_id: UUID) -> HttpResponse:
+    """Download a quarantined attachment as sent (it could not be screened): the permission,
+    a fresh second factor (re-asked, then back here) and the case in scope; audited."""
+    try:
+        view, content = selectors.attachment_quarantine_open(
+            principal=request_principal(request), number=number, attachment_id=attachment_id,
+            step_up_fresh=has_recent_mfa(request))
+    except ApplicationError as exc:
+        return _error_page(request, exc)
+    # Never rendered inline: whatever it is, the browser saves it.
+    response = HttpResponse(content, content_type="application/octet-stream")
+    safe = "".join(c for c in view.filename if c.isalnum() or c in "._- ")[:100] or "attachment"
+    response["Content-Disposition"] = f'attachment; filename="{safe}"'
+    response["Cache-Control"] = "no-store"
+    response["X-Content-Type-Options"] = "nosniff"
     return response
 
 

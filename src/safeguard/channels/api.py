@@ -72,6 +72,11 @@ class InboundOut(Schema):
     message_id: UUID
     created_case: bool
     duplicate: bool
+    attachments: list[str] = Field(
+        default_factory=list,
+        description="Each attachment's outcome, in the order sent: screened (stored), withheld "
+                    "(it contained a card number: nothing of it was stored) or quarantined "
+                    "(it could not be screened: stored encrypted, held for review)")
 
 
 @router.post("/messages", response={200: InboundOut, 201: InboundOut},
@@ -89,5 +94,6 @@ def message_ingest(request: HttpRequest, payload: MessageIn) -> Status:
     )
     out = InboundOut(case_id=result.case_id, case_number=result.case_number,
                      interaction_id=result.interaction_id, message_id=result.message_id,
-                     created_case=result.created_case, duplicate=result.duplicate)
+                     created_case=result.created_case, duplicate=result.duplicate,
+                     attachments=list(result.attachments))
     return Status(200 if result.duplicate else 201, out)

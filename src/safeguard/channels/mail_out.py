@@ -98,9 +98,9 @@ def email_send(message: OutboundMessage) -> str:
         logger.warning("channels.email_suppressed", extra={"reason": reason,
                                                            "case": message.case_number})
         raise DeliverySuppressed(f"Not sent: the recipient address is refused ({reason}).")
-    # The contract marks automatic messages (acknowledgements, CSAT) when it can; agents'
-    # replies are not automatic.
-    automatic = bool(getattr(message, "automatic", False))
+    # The contract marks automatic messages (system notices such as "attachment withheld");
+    # agents' replies are not automatic.
+    automatic = message.automatic
     try:
         ratelimit.hit(scope="email-reply", key=to.lower(),
                       limit=settings.SAFEGUARD_EMAIL_REPLY_LIMIT)

@@ -31,6 +31,7 @@ from safeguard.protection.models import RotationJob
 from safeguard.protection.scanner import KnownValues
 
 __all__ = [
+    "card_numbers_in",
     "check_instance",
     "identifier_candidates",
     "identifier_hash",
@@ -160,6 +161,13 @@ def is_identifier_hash(value: str) -> bool:
 def identifier_token(value: str, *, purpose: str, length: int = 26) -> str:
     """A short letters-only keyed token, for identifiers we mint again from our own row ids."""
     return blind.identifier_token(value, purpose=purpose, length=length)
+
+
+def card_numbers_in(text: str) -> int:
+    """How many card numbers the no-PAN guard finds in ``text`` (Luhn + IIN, at any score, as
+    the guard refuses them); nothing is tokenized or stored. For content that is withheld
+    rather than stored when it holds one (attachments, R-OPS-2)."""
+    return len(scanning.find_pans(text))
 
 
 def mask_pans(text: str) -> str:

@@ -7,6 +7,7 @@
 from safeguard.cases.selectors.cases import (
     assignable_users,
     attachment_get,
+    attachment_quarantine_open,
     case_conversation,
     case_customer_id,
     case_get,
@@ -30,6 +31,7 @@ __all__ = [
     "asa_by_queue",
     "assignable_users",
     "attachment_get",
+    "attachment_quarantine_open",
     "case_conversation",
     "case_customer_id",
     "case_get",

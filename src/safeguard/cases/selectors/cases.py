@@ -18,6 +18,7 @@ from safeguard.accounts.contracts import Principal
 from safeguard.audit import services as audit
 from safeguard.cases import lifecycle, scope
 from safeguard.cases.contracts import (
+    AttachmentUnavailable,
     AttachmentView,
     CaseNotFound,
     CasePage,
@@ -27,9 +28,11 @@ from safeguard.cases.contracts import (
     InteractionView,
     InvalidInput,
     MessageView,
+    QuarantineDenied,
 )
-from safeguard.cases.enums import CaseStatus
+from safeguard.cases.enums import AttachmentState, CaseStatus
 from safeguard.cases.models import Attachment, Case, CaseHistory, CsatResponse, Interaction, Message
+from safeguard.cases.permissions import ATTACHMENT_QUARANTINE
 from safeguard.customers.contracts import CustomerScope
 from safeguard.web.pagination import Page, paginate
 
@@ -129,9 +132,12 @@ def _message_view(m: Message) -> MessageView:
         author_email=m.author.email if m.author else "", body=m.body, is_internal=m.is_internal,
         created_at=m.created_at, delivery_status=m.delivery_status,
         delivery_error=m.delivery_error, findings=tuple(m.findings or ()),
-        attachments=tuple(AttachmentView(id=a.id, filename=a.filename,
-                                         content_type=a.content_type, size=a.size,
-                                         screened=a.screened) for a in m.attachments.all()))
+        attachments=tuple(_attachment_view(a) for a in m.attachments.all()))
+
+
+def _attachment_view(a: Attachment) -> AttachmentView:
+    return AttachmentView(id=a.id, filename=a.filename, content_type=a.content_type,
+                          size=a.size, screened=a.screened, state=a.state, reason=a.reason)
 
 
 def _interaction_view(i: Interaction) -> InteractionView:
@@ -151,7 +157,8 @@ def _interaction_view(i: Interaction) -> InteractionView:
 def _messages(case: Case, after: datetime | None = None) -> QuerySet[Message]:
     qs = (Message.objects.filter(case=case).select_related("author")
           .prefetch_related(Prefetch("attachments",
-                                     queryset=Attachment.objects.defer("content")))
+                                     queryset=Attachment.objects.defer("content")
+                                     .order_by("position", "created_at")))
           .order_by("created_at", "seq"))
     if after is not None:
         qs = qs.filter(created_at__gt=after)
@@ -220,17 +227,74 @@ def case_conversation(*, principal: Principal, number: int) -> tuple[CaseSummary
 @transaction.atomic
 def attachment_get(*, principal: Principal, number: int,
                    attachment_id: UUID) -> tuple[AttachmentView, bytes]:
-    """One attachment of a case in scope, decrypted; recorded as ``attachment.downloaded``."""
+    """One screened attachment of a case in scope, decrypted; recorded as
+    ``attachment.downloaded``. A withheld file has nothing to give; a quarantined one opens only
+    through :func:`attachment_quarantine_open` (the refusal is recorded)."""
     case = _case(principal, number)
     row = Attachment.objects.filter(id=attachment_id, message__case=case).first()
     if row is None:
         raise CaseNotFound("No such attachment on this case.")
+    if row.state != AttachmentState.SCREENED:
+        audit.record(action="attachment.download_refused", actor=principal.actor,
+                     subject=("case", case.number), outcome="denied",
+                     data={"number": case.number, "attachment": row.id.hex[:12],
+                           "state": row.state})
+        if row.state == AttachmentState.WITHHELD:
+            raise AttachmentUnavailable("Attachment withheld: it contained a card number, so "
+                                        "nothing of it was stored.")
+        raise AttachmentUnavailable("This attachment is quarantined (it could not be "
+                                    "screened); open it from the quarantine link, which needs "
+                                    f"the permission {ATTACHMENT_QUARANTINE} and a fresh "
+                                    "second factor.")
     audit.record(action="attachment.downloaded", actor=principal.actor,
                  subject=("case", case.number),
                  data={"number": case.number, "attachment": row.id.hex[:12]})
-    return (AttachmentView(id=row.id, filename=row.filename, content_type=row.content_type,
-                           size=row.size, screened=row.screened),
-            base64.b64decode(row.content))
+    return _attachment_view(row), base64.b64decode(row.content)
+
+
+def attachment_quarantine_open(*, principal: Principal, number: int, attachment_id: UUID,
+                               step_up_fresh: bool) -> tuple[AttachmentView, bytes]:
+    """A quarantined attachment's bytes, as sent (issue 8, R-OPS-2): needs
+    ``cases.attachment_quarantine``, a person's session with a second factor passed within the
+    step-up window, and the case in scope. Every open and every refusal is recorded."""
+    subject = ("case", str(number)[:20])
+
+    def deny(why: str) -> None:
+        # Outside the refused read's transaction, so the record survives the refusal.
+        audit.record(action="attachment.quarantine_denied", actor=principal.actor,
+                     subject=subject, outcome="denied",
+                     data={"number": number, "attachment": attachment_id.hex[:12],
+                           "why": why, "via": principal.via})
+
+    if not principal.has(ATTACHMENT_QUARANTINE):
+        deny("permission")
+        raise QuarantineDenied(f"Opening a quarantined attachment needs the permission "
+                               f"{ATTACHMENT_QUARANTINE}.")
+    if principal.via != "session":
+        deny("not a session")
+        raise QuarantineDenied("A quarantined attachment opens only in a signed-in session "
+                               "with a fresh second factor, not with an API token.")
+    if not step_up_fresh:
+        deny("step-up required")
+        raise QuarantineDenied("Opening a quarantined attachment needs a second factor passed "
+                               f"within the last {settings.SAFEGUARD_STEP_UP_MINUTES} minutes: "
+                               "re-authenticate.")
+    with transaction.atomic():
+        try:
+            case = _case(principal, number)
+        except CaseNotFound:
+            row = None
+        else:
+            row = Attachment.objects.filter(id=attachment_id, message__case=case,
+                                            state=AttachmentState.QUARANTINED).first()
+        if row is None:
+            deny("not found")
+            raise CaseNotFound("No such quarantined attachment on this case.")
+        audit.record(action="attachment.quarantine_opened", actor=principal.actor,
+                     subject=("case", case.number),
+                     data={"number": case.number, "attachment": row.id.hex[:12],
+                           "reason": row.reason, "via": principal.via})
+        return _attachment_view(row), base64.b64decode(row.content)
 
 
 def case_customer_id(*, principal: Principal, number: int) -> UUID:

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from safeguard.accounts.contracts import Principal
 from safeguard.audit import services as audit
 from safeguard.audit.contracts import Actor
+from safeguard.cases import attachments as files
 from safeguard.cases import customer_link, lifecycle, scope
 from safeguard.cases.contracts import (
     AttachmentIn,
@@ -24,7 +27,7 @@ from safeguard.cases.contracts import (
     ManageRefused,
     QueueNotFound,
 )
-from safeguard.cases.enums import Channel, HistoryKind
+from safeguard.cases.enums import AttachmentState, Channel, HistoryKind
 from safeguard.cases.models import (
     Attachment,
     Case,
@@ -44,6 +47,7 @@ FIELD_TRANSCRIPT = "interaction.transcript"
 FIELD_ATTACHMENT = "attachment.text"
 FIELD_FILENAME = "attachment.filename"
 FIELD_CSAT = "csat.comment"
+WITHHELD_REASON = "it contained a card number"
 MAX_TEXT = 100_000
 # What lifecycle changes touch: saved by name so the encrypted subject is not re-encrypted.
 CASE_STATE_FIELDS = ["status", "resolved_at", "first_resolved_at", "closed_at", "reopened_at",
@@ -153,13 +157,15 @@ def next_seq(interaction: Interaction) -> int:
 
 
 def validate_attachments(attachments: Sequence[AttachmentIn]) -> None:
-    """Refuse the whole message before anything is stored when one file breaks the limits."""
+    """Refuse the whole message before anything is stored when one file breaks the limits
+    (count, declared type, size). What a file really is, is read from its content later
+    (``attachments_prepare``): a disagreeing file is quarantined, never refused here."""
     allowed = set(settings.SAFEGUARD_ATTACHMENT_TYPES)
     if len(attachments) > settings.SAFEGUARD_ATTACHMENT_MAX_COUNT:
         raise AttachmentRejected(
             f"At most {settings.SAFEGUARD_ATTACHMENT_MAX_COUNT} attachments per message.")
     for a in attachments:
-        kind = (a.content_type or "").split(";")[0].strip().lower()
+        kind = files.declared_type(a.content_type)
         if kind not in allowed:
             raise AttachmentRejected(f"Attachments of type {kind or 'unknown'!r} are not "
                                      "accepted.", content_type=kind)
@@ -169,33 +175,120 @@ def validate_attachments(attachments: Sequence[AttachmentIn]) -> None:
             raise AttachmentRejected(
                 f"An attachment is larger than {settings.SAFEGUARD_ATTACHMENT_MAX_BYTES} bytes.",
                 size=len(a.content))
-        if kind.startswith("text/"):
-            try:
-                bytes(a.content).decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise AttachmentRejected("Text attachments must be UTF-8.") from exc
 
 
-def attachments_store(message: Message, attachments: Sequence[AttachmentIn],
-                      customer_id: UUID | None) -> list[str]:
-    """Store validated attachments encrypted; text is screened first (its findings returned)."""
-    found: set[str] = set()
+@dataclass(frozen=True)
+class PreparedAttachment:
+    """A file after content sniffing and text extraction, before anything is stored.
+
+    ``quarantine`` is the reason it cannot be screened ("" when ``text`` holds all its text).
+    """
+
+    filename: str
+    kind: str
+    content: bytes = field(repr=False)
+    text: str = field(default="", repr=False)
+    quarantine: str = ""
+
+    @property
+    def content_type(self) -> str:
+        return files.MIME.get(self.kind, "application/octet-stream")
+
+
+def attachments_prepare(attachments: Sequence[AttachmentIn]) -> list[PreparedAttachment]:
+    """Read each file's type from its content and its text out of it (the slow part: PDF
+    parsing, OCR), before any row is locked. The declared type is a hint: a file whose content
+    disagrees with it, or whose type cannot be screened, or which cannot be read within the
+    limits, is marked for quarantine (issue 8, issue 17 item 8; R-OPS-2)."""
+    limits = files.Limits.from_settings()
+    out = []
     for a in attachments:
-        kind = a.content_type.split(";")[0].strip().lower()
         content = bytes(a.content)
-        screened = False
-        if kind.startswith("text/"):
-            result = screen(content.decode("utf-8"), field=FIELD_ATTACHMENT,
-                            customer_id=customer_id)
+        declared = files.declared_type(a.content_type)
+        kind = files.sniff(content)
+        reason = ""
+        text = ""
+        if kind not in files.SCREENABLE:
+            reason = ("its content is a zip archive, which cannot be screened" if kind == files.ZIP
+                      else "its content is of a type that cannot be screened")
+        elif not files.declared_agrees(kind, declared):
+            reason = f"declared as {declared[:60]} but its content is {files.MIME[kind]}"
+        else:
+            try:
+                text = files.extract(content, kind, limits).text
+            except files.Unscreenable as exc:
+                reason = exc.reason
+        out.append(PreparedAttachment(filename=a.filename, kind=kind, content=content,
+                                      text=text, quarantine=reason[:200]))
+    return out
+
+
+def attachments_check_outbound(prepared: Sequence[PreparedAttachment]) -> None:
+    """An agent's files leave only screened: one that cannot be screened or holds a card number
+    refuses the reply (the agent is there to fix it; nothing is stored or sent)."""
+    for p in prepared:
+        if p.quarantine:
+            raise AttachmentRejected(f"An attachment cannot be screened ({p.quarantine}); "
+                                     "it was not sent.")
+        if p.kind != files.TEXT and protection.card_numbers_in(p.text):
+            raise AttachmentRejected("An attachment contains a card number; it was not sent.")
+
+
+@dataclass(frozen=True)
+class StoredAttachments:
+    """What ``attachments_store`` did: finding types, and each file's state in order."""
+
+    findings: tuple[str, ...]
+    states: tuple[str, ...]
+    withheld: tuple[str, ...]  # the (screened) names of the files withheld
+
+    @property
+    def quarantined(self) -> int:
+        return self.states.count(AttachmentState.QUARANTINED)
+
+
+def attachments_store(message: Message, prepared: Sequence[PreparedAttachment],
+                      customer_id: UUID | None) -> StoredAttachments:
+    """Store prepared files encrypted: text files screened (cards tokenized, as message bodies);
+    other files kept as sent when the scanner finds no card number in their text, withheld
+    (no content kept at all) when it finds one, quarantined (kept, flagged) when they could not
+    be screened. Returns the finding types and the state of each file."""
+    found: set[str] = set()
+    states: list[str] = []
+    withheld: list[str] = []
+    for position, p in enumerate(prepared):
+        name = screen(p.filename[:255] or "attachment", field=FIELD_FILENAME,
+                      customer_id=customer_id).text
+        content = p.content
+        state, reason, screened = AttachmentState.SCREENED, "", True
+        if p.quarantine:
+            state, reason, screened = AttachmentState.QUARANTINED, p.quarantine, False
+        elif p.kind == files.TEXT:
+            result = screen(p.text, field=FIELD_ATTACHMENT, customer_id=customer_id)
             found.update(finding_types(result))
             content = result.text.encode("utf-8")
-            screened = True
-        name = screen(a.filename[:255] or "attachment", field=FIELD_FILENAME,
-                      customer_id=customer_id).text
-        Attachment.objects.create(message=message, filename=name, content_type=kind,
-                                  size=len(content), screened=screened,
-                                  content=base64.b64encode(content).decode("ascii"))
-    return sorted(found)
+        elif protection.card_numbers_in(p.text):
+            # Withheld: not a byte of the file is kept, so no card number reaches storage.
+            state, reason, content = AttachmentState.WITHHELD, WITHHELD_REASON, b""
+            found.add("PAN")
+            withheld.append(name)
+        else:
+            found.update(finding_types(screen(p.text, field=FIELD_ATTACHMENT,
+                                              customer_id=customer_id)))
+        Attachment.objects.create(
+            message=message, position=position, filename=name,
+            content_type=p.content_type, size=len(p.content), screened=screened, state=state,
+            reason=reason, content=base64.b64encode(content).decode("ascii"))
+        states.append(state)
+    return StoredAttachments(findings=tuple(sorted(found)), states=tuple(states),
+                             withheld=tuple(withheld))
+
+
+def enqueue_delivery(message_id: UUID) -> None:
+    """Hand an outbound message to its channel's sender once the transaction commits."""
+    from safeguard.cases import tasks
+
+    transaction.on_commit(lambda: tasks.message_deliver(str(message_id)))
 
 
 def case_for_principal(principal: Principal, *, number: int | None = None,

@@ -41,6 +41,7 @@ from safeguard.cases.enums import (
     AuthorKind,
     CallEvent,
     Channel,
+    DeliveryStatus,
     HistoryKind,
     RetentionCategory,
 )
@@ -84,9 +85,11 @@ def _find_thread(channel: str, refs: list[str],
 
 def _inbound_result(message: Message, *, created_case: bool, duplicate: bool) -> InboundResult:
     case = message.case
+    states = tuple(message.attachments.order_by("position").values_list("state", flat=True))
     return InboundResult(case_id=case.id, case_number=case.number,
                          interaction_id=message.interaction_id,  # type: ignore[arg-type]
-                         message_id=message.id, created_case=created_case, duplicate=duplicate)
+                         message_id=message.id, created_case=created_case, duplicate=duplicate,
+                         attachments=states)
 
 
 def _duplicate(channel: str, external_id: str) -> InboundResult | None:
@@ -128,11 +131,13 @@ def message_receive(  # noqa: PLR0913 - the ingest contract of decision 0006, ve
     duplicate = _duplicate(channel, external_id)
     if duplicate is not None:
         return duplicate
+    # Sniffing, PDF parsing and OCR take time: done before any row is locked.
+    prepared = base.attachments_prepare(attachments)
     try:
         with transaction.atomic():
             return _receive(channel=channel, sender=sender, text=text, subject=subject,
                             refs=_refs(thread_ref), external_id=external_id, queue=queue,
-                            at=at, attachments=attachments)
+                            at=at, attachments=prepared)
     except IntegrityError:
         # A concurrent delivery of the same external id won the race: answer as a duplicate.
         duplicate = _duplicate(channel, external_id)
@@ -144,7 +149,7 @@ def message_receive(  # noqa: PLR0913 - the ingest contract of decision 0006, ve
 def _receive(  # noqa: PLR0913 - message_receive's own arguments, already checked
         *, channel: str, sender: SenderIn, text: str, subject: str, refs: list[str],
         external_id: str, queue: str | None, at: datetime,
-        attachments: Sequence[AttachmentIn]) -> InboundResult:
+        attachments: Sequence[base.PreparedAttachment]) -> InboundResult:
     actor = Actor.system(f"channel.{channel}")
     customer_id: uuid.UUID | None = None
     if sender.identifies or not refs:
@@ -184,17 +189,46 @@ def _receive(  # noqa: PLR0913 - message_receive's own arguments, already checke
         author_kind=AuthorKind.CUSTOMER, body=screened.text,
         findings=base.finding_types(screened), external_id=base.ref_hash(external_id),
         created_at=at)
-    found = base.attachments_store(message, attachments, customer_id)
-    if found:
-        message.findings = sorted({*message.findings, *found})
+    stored = base.attachments_store(message, attachments, customer_id)
+    if stored.findings:
+        message.findings = sorted({*message.findings, *stored.findings})
         message.save(update_fields=["findings"])
     base.history(case, HistoryKind.MESSAGE, actor, at=at, channel=channel,
                  message=base.short_id(message.id))
     audit.record(action="message.received", actor=actor, subject=("case", case.number),
                  data={"number": case.number, "channel": channel,
                        "message": base.short_id(message.id), "findings": message.findings,
-                       "attachments": len(attachments), "created_case": created_case})
+                       "attachments": len(attachments), "withheld": len(stored.withheld),
+                       "quarantined": stored.quarantined, "created_case": created_case})
+    if stored.withheld:
+        _withheld_notice(case, interaction, stored.withheld, actor=actor, at=at)
     return _inbound_result(message, created_case=created_case, duplicate=False)
+
+
+WITHHELD_NOTICE = (
+    "We did not keep {what} you sent ({names}): it contained a card number. For your "
+    "security, please never send card numbers, or pictures or documents showing them, in a "
+    "message; we will never ask you for one this way. Your message itself has reached us.")
+
+
+def _withheld_notice(case: Case, interaction: Interaction, names: Sequence[str], *,
+                     actor: Actor, at: datetime) -> None:
+    """Tell the customer on their channel that a file was withheld (R-OPS-2): a system message
+    on the same thread, delivered by the channel's sender after commit (e-mail: an automatic
+    reply; chat: shown in the conversation; a channel without a sender: visible on the case)."""
+    what = "the attachment" if len(names) == 1 else f"{len(names)} attachments"
+    text = WITHHELD_NOTICE.format(what=what, names=", ".join(f'"{n}"' for n in names))
+    notice = Message.objects.create(
+        case=case, interaction=interaction, seq=base.next_seq(interaction),
+        channel=interaction.channel, author_kind=AuthorKind.SYSTEM,
+        body=base.screen(text, field=base.FIELD_BODY, customer_id=case.customer_id).text,
+        delivery_status=DeliveryStatus.PENDING, created_at=at)
+    base.history(case, HistoryKind.REPLY, actor, at=at, channel=interaction.channel,
+                 message=base.short_id(notice.id), notice="attachment_withheld")
+    audit.record(action="message.notice_sent", actor=actor, subject=("case", case.number),
+                 data={"number": case.number, "channel": interaction.channel,
+                       "message": base.short_id(notice.id), "notice": "attachment_withheld"})
+    base.enqueue_delivery(notice.id)
 
 
 # --- chat ---------------------------------------------------------------------------------------

@@ -30,7 +30,14 @@ from safeguard.cases.contracts import (
     OutboundAttachment,
     OutboundMessage,
 )
-from safeguard.cases.enums import AuthorKind, Channel, DeliveryStatus, HistoryKind, Priority
+from safeguard.cases.enums import (
+    AttachmentState,
+    AuthorKind,
+    Channel,
+    DeliveryStatus,
+    HistoryKind,
+    Priority,
+)
 from safeguard.cases.models import Case, Interaction, Message, Queue, QueueMembership, Tag
 from safeguard.cases.services import _base as base
 from safeguard.cases.services.ingest import _first_response
@@ -69,6 +76,8 @@ def message_send(*, case_number: int, principal: Principal, text: str,
     _require(principal, perm.CASES_REPLY)
     base.check_text(text, what="reply")
     base.validate_attachments(attachments)
+    prepared = base.attachments_prepare(attachments)
+    base.attachments_check_outbound(prepared)
     case = base.case_for_principal(principal, number=case_number, lock=True)
     if case.merged_into_id is not None:
         raise CaseStateError(f"Case {case.number} was merged; reply on the case it was merged "
@@ -81,7 +90,7 @@ def message_send(*, case_number: int, principal: Principal, text: str,
         channel=interaction.channel, author_kind=AuthorKind.AGENT, author_id=principal.user_id,
         body=screened.text, findings=base.finding_types(screened),
         delivery_status=DeliveryStatus.PENDING, created_at=at)
-    base.attachments_store(message, attachments, case.customer_id)
+    base.attachments_store(message, prepared, case.customer_id)
     actor = principal.actor
     _first_response(case, at=at, actor=actor)
     case.save(update_fields=base.CASE_STATE_FIELDS)
@@ -90,14 +99,8 @@ def message_send(*, case_number: int, principal: Principal, text: str,
     audit.record(action="message.sent", actor=actor, subject=("case", case.number),
                  data={"number": case.number, "channel": interaction.channel,
                        "message": base.short_id(message.id), "findings": message.findings})
-    _enqueue_delivery(message.id)
+    base.enqueue_delivery(message.id)
     return message.id
-
-
-def _enqueue_delivery(message_id: UUID) -> None:
-    from safeguard.cases import tasks
-
-    transaction.on_commit(lambda: tasks.message_deliver(str(message_id)))
 
 
 def _outbound(message: Message) -> OutboundMessage:
@@ -105,13 +108,15 @@ def _outbound(message: Message) -> OutboundMessage:
     interaction = message.interaction
     assert interaction is not None  # noqa: S101 - replies always have one
     earlier = Message.objects.filter(interaction=interaction).exclude(id=message.id)
-    replies = tuple(earlier.filter(author_kind=AuthorKind.AGENT, is_internal=False,
+    replies = tuple(earlier.filter(author_kind__in=(AuthorKind.AGENT, AuthorKind.SYSTEM),
+                                   is_internal=False,
                                    delivery_status=DeliveryStatus.SENT)
                     .order_by("seq").values_list("id", flat=True))
     author = message.author
     files = tuple(OutboundAttachment(filename=a.filename, content_type=a.content_type,
                                      content=base64.b64decode(a.content))
-                  for a in message.attachments.all())
+                  for a in message.attachments.filter(state=AttachmentState.SCREENED)
+                  .order_by("position"))
     return OutboundMessage(
         message_id=message.id, case_id=case.id, case_number=case.number,
         customer_id=case.customer_id, channel=message.channel, interaction_id=interaction.id,
@@ -119,7 +124,7 @@ def _outbound(message: Message) -> OutboundMessage:
         continues_thread=bool(interaction.thread_ref) or earlier.exists(),
         subject=f"[#{case.number}] {case.subject}", text=message.body,
         author_name=(author.full_name or "Support") if author else "Support",
-        attachments=files)
+        attachments=files, automatic=message.author_kind == AuthorKind.SYSTEM)
 
 
 @transaction.atomic
@@ -181,7 +186,7 @@ def message_retry(*, case_number: int, principal: Principal, message_id: UUID) -
     message.save(update_fields=["delivery_status"])
     audit.record(action="message.retry", actor=principal.actor, subject=("case", case.number),
                  data={"number": case.number, "message": base.short_id(message.id)})
-    _enqueue_delivery(message.id)
+    base.enqueue_delivery(message.id)
 
 
 @transaction.atomic
