@@ -122,3 +122,26 @@ def test_domain_refusals_are_problems_and_store_nothing():
     assert bad_type.status_code == 422
     assert unknown_queue.status_code == 404
     assert stored_counts() == (0, 0, 0)
+
+
+def test_the_answer_says_which_attachments_were_withheld_or_quarantined():
+    # given an integration posting a clean PDF, a PDF with a card number and a zip called PDF
+    from tests.cases import attachment_files as files
+
+    def pdf_file(name: str, data: bytes) -> dict:
+        return {"filename": name, "content_type": "application/pdf",
+                "content_base64": base64.b64encode(data).decode()}
+
+    body = {**BODY, "attachments": [
+        pdf_file("clean.pdf", files.pdf("Total 45.00")),
+        pdf_file("card.pdf", files.pdf("card 4111 1111 1111 1111")),
+        pdf_file("zip.pdf", files.plain_zip())]}
+    # when it is ingested, and again (a resend)
+    token = _token()
+    first = _post(token, body)
+    again = _post(token, body)
+    # then the answer names each file's outcome in order, the resend the same
+    assert first.status_code == 201
+    assert first.json()["attachments"] == ["screened", "withheld", "quarantined"]
+    assert again.json()["attachments"] == ["screened", "withheld", "quarantined"]
+    assert again.json()["duplicate"] is True

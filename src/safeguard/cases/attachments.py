@@ -134,7 +134,7 @@ def _office_kind(content: bytes) -> str:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
             names = set(archive.namelist()[:10_000])
     except (zipfile.BadZipFile, OSError, ValueError, EOFError):
-        return UNKNOWN
+        return ZIP  # a zip by its signature, damaged or not: never screened as anything else
     if "word/document.xml" in names:
         return DOCX
     if "xl/workbook.xml" in names:
@@ -203,10 +203,10 @@ def _ocr(image: object, limits: Limits) -> str:
                                                timeout=limits.ocr_seconds))
     except pytesseract.TesseractNotFoundError as exc:
         raise Unscreenable("text recognition (Tesseract) is not installed") from exc
-    except RuntimeError as exc:  # pytesseract's timeout
-        raise Unscreenable(f"text recognition took longer than {limits.ocr_seconds} s") from exc
-    except pytesseract.TesseractError as exc:
+    except pytesseract.TesseractError as exc:  # a RuntimeError too: caught first
         raise Unscreenable("text recognition failed") from exc
+    except RuntimeError as exc:  # pytesseract's timeout ("Tesseract process timeout")
+        raise Unscreenable(f"text recognition took longer than {limits.ocr_seconds} s") from exc
 
 
 def _ocr_image_file(content: bytes, limits: Limits, *, budget: int) -> Iterator[str]:

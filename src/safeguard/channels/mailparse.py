@@ -275,11 +275,17 @@ def _attachment_bytes(part: Message) -> bytes:
         if isinstance(inner, list) and inner and isinstance(inner[0], Message):
             return inner[0].as_bytes(policy=policy.SMTP)
         return b""
-    if part.get_content_maintype() == "text":
-        # Text files are handed on as UTF-8 whatever charset they were sent in.
-        return _part_text(part).encode("utf-8")
     payload = part.get_payload(decode=True)
-    return payload if isinstance(payload, bytes) else b""
+    raw = payload if isinstance(payload, bytes) else b""
+    if part.get_content_maintype() == "text":
+        # Text files are handed on as UTF-8 whatever charset they were sent in, when they are
+        # text in it; anything else (a zip declared as text) is handed on as sent, so the case
+        # store reads its type from the content instead of a mangled copy (issue 17 item 8).
+        try:
+            return raw.decode(part.get_content_charset() or "utf-8").encode("utf-8")
+        except (LookupError, UnicodeError):
+            return raw
+    return raw
 
 
 def _body_and_attachments(msg: EmailMessage) -> tuple[str, tuple[MailAttachment, ...]]:

@@ -224,32 +224,31 @@ def case_conversation(*, principal: Principal, number: int) -> tuple[CaseSummary
     return summary(case), messages
 
 
-@transaction.atomic
 def attachment_get(*, principal: Principal, number: int,
                    attachment_id: UUID) -> tuple[AttachmentView, bytes]:
     """One screened attachment of a case in scope, decrypted; recorded as
     ``attachment.downloaded``. A withheld file has nothing to give; a quarantined one opens only
-    through :func:`attachment_quarantine_open` (the refusal is recorded)."""
-    case = _case(principal, number)
-    row = Attachment.objects.filter(id=attachment_id, message__case=case).first()
-    if row is None:
-        raise CaseNotFound("No such attachment on this case.")
-    if row.state != AttachmentState.SCREENED:
-        audit.record(action="attachment.download_refused", actor=principal.actor,
-                     subject=("case", case.number), outcome="denied",
-                     data={"number": case.number, "attachment": row.id.hex[:12],
-                           "state": row.state})
-        if row.state == AttachmentState.WITHHELD:
-            raise AttachmentUnavailable("Attachment withheld: it contained a card number, so "
-                                        "nothing of it was stored.")
-        raise AttachmentUnavailable("This attachment is quarantined (it could not be "
-                                    "screened); open it from the quarantine link, which needs "
-                                    f"the permission {ATTACHMENT_QUARANTINE} and a fresh "
-                                    "second factor.")
-    audit.record(action="attachment.downloaded", actor=principal.actor,
-                 subject=("case", case.number),
-                 data={"number": case.number, "attachment": row.id.hex[:12]})
-    return _attachment_view(row), base64.b64decode(row.content)
+    through :func:`attachment_quarantine_open`; the refusal is recorded (outside the read's
+    transaction, so the record survives it)."""
+    with transaction.atomic():
+        case = _case(principal, number)
+        row = Attachment.objects.filter(id=attachment_id, message__case=case).first()
+        if row is None:
+            raise CaseNotFound("No such attachment on this case.")
+        if row.state == AttachmentState.SCREENED:
+            audit.record(action="attachment.downloaded", actor=principal.actor,
+                         subject=("case", case.number),
+                         data={"number": case.number, "attachment": row.id.hex[:12]})
+            return _attachment_view(row), base64.b64decode(row.content)
+    audit.record(action="attachment.download_refused", actor=principal.actor,
+                 subject=("case", case.number), outcome="denied",
+                 data={"number": case.number, "attachment": row.id.hex[:12], "state": row.state})
+    if row.state == AttachmentState.WITHHELD:
+        raise AttachmentUnavailable("Attachment withheld: it contained a card number, so "
+                                    "nothing of it was stored.")
+    raise AttachmentUnavailable("This attachment is quarantined (it could not be screened); "
+                                "open it from the quarantine link, which needs the permission "
+                                f"{ATTACHMENT_QUARANTINE} and a fresh second factor.")
 
 
 def attachment_quarantine_open(*, principal: Principal, number: int, attachment_id: UUID,
@@ -287,14 +286,14 @@ def attachment_quarantine_open(*, principal: Principal, number: int, attachment_
         else:
             row = Attachment.objects.filter(id=attachment_id, message__case=case,
                                             state=AttachmentState.QUARANTINED).first()
-        if row is None:
-            deny("not found")
-            raise CaseNotFound("No such quarantined attachment on this case.")
-        audit.record(action="attachment.quarantine_opened", actor=principal.actor,
-                     subject=("case", case.number),
-                     data={"number": case.number, "attachment": row.id.hex[:12],
-                           "reason": row.reason, "via": principal.via})
-        return _attachment_view(row), base64.b64decode(row.content)
+        if row is not None:
+            audit.record(action="attachment.quarantine_opened", actor=principal.actor,
+                         subject=("case", case.number),
+                         data={"number": case.number, "attachment": row.id.hex[:12],
+                               "reason": row.reason, "via": principal.via})
+            return _attachment_view(row), base64.b64decode(row.content)
+    deny("not found")  # out of scope and missing alike: the same answer, recorded
+    raise CaseNotFound("No such quarantined attachment on this case.")
 
 
 def case_customer_id(*, principal: Principal, number: int) -> UUID:
