@@ -127,3 +127,37 @@ def xlsx(*cells: str) -> bytes:
 def plain_zip(**members: str) -> bytes:
     """A zip archive that is no office file."""
     return _package(dict(members) or {"readme.txt": "hello"})
+
+
+def pdf_with_embedded_file(name: str, data: bytes) -> bytes:
+    """A PDF carrying a file inside it (what it holds is on no page)."""
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf("See the attachment."))))
+    writer.add_attachment(name, data)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def pdf_with_comment(page_text: str, comment: str) -> bytes:
+    """A PDF whose page is harmless and whose comment (a FreeText annotation) is not."""
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.annotations import FreeText
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf(page_text))))
+    writer.add_annotation(page_number=0, annotation=FreeText(text=comment,
+                                                             rect=(50, 550, 400, 600)))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def scanned_pdf(*lines: str) -> bytes:
+    """A PDF whose only content is a picture of the text (a scan): no text layer at all."""
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(png(*lines)))
+    out = io.BytesIO()
+    image.convert("RGB").save(out, format="PDF")
+    return out.getvalue()

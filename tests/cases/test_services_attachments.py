@@ -138,6 +138,8 @@ def test_a_text_attachment_is_still_screened_and_stored_tokenized(queue):
 
 @pytest.mark.parametrize(("name", "declared", "make", "why"), [
     ("locked.pdf", PDF, lambda: files.encrypted_pdf(f"card {PAN}"), "encrypted"),
+    ("carrier.pdf", PDF, lambda: files.pdf_with_embedded_file("card.txt", PAN.encode()),
+     "embedded files"),
     ("blob.png", PNG, lambda: os.urandom(2048), "type that cannot be screened"),
     ("broken.png", PNG, lambda: files.png("HELLO")[:60] + b"\x00" * 200, "cannot be decoded"),
     ("archive.pdf", PDF, lambda: files.plain_zip(**{"card.txt": PAN}), "zip"),
@@ -203,6 +205,20 @@ def test_an_office_zip_bomb_is_quarantined_without_unpacking_it(queue):
     _send(("bomb.docx", DOCX, out.getvalue()))
     # then it is quarantined for its compression ratio
     assert "zip bomb" in _only_attachment().reason
+
+
+def test_a_scanned_pdf_is_read_by_ocr_and_withheld(queue):
+    # given a PDF that is only a picture of a card number (no text layer)
+    _send(("scan.pdf", PDF, files.scanned_pdf(PAN)))
+    # then its image was OCR'd and the file withheld
+    assert _only_attachment().state == "withheld"
+
+
+def test_a_pdf_whose_comment_holds_a_card_number_is_withheld(queue):
+    # given a PDF whose page text is harmless but whose comment is not
+    _send(("notes.pdf", PDF, files.pdf_with_comment("Meeting notes", f"card {PAN}")))
+    # then the comment was read and the file withheld
+    assert _only_attachment().state == "withheld"
 
 
 def test_a_docx_with_a_picture_of_a_card_is_withheld(queue):

@@ -244,9 +244,7 @@ def _pdf(content: bytes, limits: Limits) -> Extracted:
         pages = len(reader.pages)
         if pages > limits.max_pages:
             raise Unscreenable(f"more than {limits.max_pages} pages")
-        root = reader.trailer["/Root"]
-        names = root.get("/Names")
-        if names is not None and "/EmbeddedFiles" in names.get_object():
+        if len(reader.attachments):  # embedded files: what they hold is not on any page
             raise Unscreenable("the PDF carries embedded files")
         parts: list[str] = [str(v) for v in (reader.metadata or {}).values()]
         parts += [str(f.get("/V", "")) for f in (reader.get_fields() or {}).values()]
@@ -259,7 +257,9 @@ def _pdf(content: bytes, limits: Limits) -> Extracted:
                 raise Unscreenable(f"more than {limits.max_text} characters of text")
             parts.append(text)
             for annotation in page.get("/Annots") or []:
-                parts.append(str(annotation.get_object().get("/Contents", "")))
+                fields = annotation.get_object()
+                if isinstance(fields, dict):  # a DictionaryObject; anything else has no text
+                    parts.append(str(fields.get("/Contents", "")))
             for image in page.images:
                 images += 1
                 if images > limits.max_images:
