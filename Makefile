@@ -4,7 +4,12 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 export SAFEGUARD_PORT ?= 8000
 
-.PHONY: demo test lint bench install install-test permissions-doc clean
+.PHONY: demo test lint bench install install-test permissions-doc clean system-check
+
+# Attachment screening reads images with Tesseract OCR, a Debian package, not a pip one
+# (docs/cases.md "Attachments"). Without it images cannot be screened and are quarantined; the
+# test suite needs it. Install: sudo apt-get install tesseract-ocr
+TESSERACT_HINT := Tesseract OCR is not installed: sudo apt-get install tesseract-ocr
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,12 +24,17 @@ $(VENV)/.installed-test: $(VENV)/.installed
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
+## system-check: the system packages Safeguard uses beside Python (Tesseract OCR)
+system-check:
+	@command -v tesseract >/dev/null || { echo "$(TESSERACT_HINT)" >&2; exit 1; }
+
 ## demo: install into .venv, prepare SQLite + demo data in ./var, serve on 127.0.0.1:$SAFEGUARD_PORT
 demo: install
+	@command -v tesseract >/dev/null || echo "warning: $(TESSERACT_HINT); image attachments will be quarantined" >&2
 	SAFEGUARD_ENV=demo $(BIN)/safeguard demo --port $(SAFEGUARD_PORT)
 
 ## test: install test dependencies and run the suite (DATABASE_URL selects PostgreSQL)
-test: install-test
+test: install-test system-check
 	$(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing" >&2; exit 1; fi; exit $$rc
 

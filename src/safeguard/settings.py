@@ -479,6 +479,9 @@ SAFEGUARD_ATTACHMENT_MAX_IMAGES = _env_int("SAFEGUARD_ATTACHMENT_MAX_IMAGES", 20
 SAFEGUARD_ATTACHMENT_MAX_PIXELS = _env_int("SAFEGUARD_ATTACHMENT_MAX_PIXELS", 40_000_000)
 # Seconds Tesseract may take per image; slower: quarantined (OCR failure).
 SAFEGUARD_ATTACHMENT_OCR_SECONDS = _env_int("SAFEGUARD_ATTACHMENT_OCR_SECONDS", 30)
+# Threads one Tesseract run may use (its OMP_THREAD_LIMIT, unless that is set in the environment):
+# one thread per image costs a third of the CPU of the default on a busy machine (bench/attachments).
+SAFEGUARD_ATTACHMENT_OCR_THREADS = _env_int("SAFEGUARD_ATTACHMENT_OCR_THREADS", 1)
 # Tesseract language(s), e.g. "eng" or "eng+deu" (the language packs must be installed).
 SAFEGUARD_ATTACHMENT_OCR_LANG = _env("SAFEGUARD_ATTACHMENT_OCR_LANG", "eng")
 # Office files (docx, xlsx): total unpacked bytes, number of parts, and the highest compression

@@ -21,6 +21,7 @@ No ORM and no storage here: bytes in, a :class:`Extracted` (or :class:`Unscreena
 from __future__ import annotations
 
 import io
+import os
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -82,6 +83,7 @@ class Limits:
     max_pixels: int
     ocr_seconds: int
     ocr_lang: str
+    ocr_threads: int
     max_unzipped_bytes: int
     max_zip_members: int
     max_zip_ratio: int
@@ -96,6 +98,7 @@ class Limits:
             max_pixels=settings.SAFEGUARD_ATTACHMENT_MAX_PIXELS,
             ocr_seconds=settings.SAFEGUARD_ATTACHMENT_OCR_SECONDS,
             ocr_lang=settings.SAFEGUARD_ATTACHMENT_OCR_LANG,
+            ocr_threads=settings.SAFEGUARD_ATTACHMENT_OCR_THREADS,
             max_unzipped_bytes=settings.SAFEGUARD_ATTACHMENT_MAX_UNZIPPED_BYTES,
             max_zip_members=settings.SAFEGUARD_ATTACHMENT_MAX_ZIP_MEMBERS,
             max_zip_ratio=settings.SAFEGUARD_ATTACHMENT_MAX_ZIP_RATIO,
@@ -197,6 +200,11 @@ def _bounded(found: Extracted, limits: Limits) -> Extracted:
 
 def _ocr(image: object, limits: Limits) -> str:
     import pytesseract
+
+    # Tesseract's OpenMP threads cost three times the CPU for the same page on a busy machine
+    # (bench/attachments): bounded here unless the operator set OMP_THREAD_LIMIT themselves.
+    # Only the Tesseract child process reads it.
+    os.environ.setdefault("OMP_THREAD_LIMIT", str(limits.ocr_threads))
 
     try:
         return str(pytesseract.image_to_string(image, lang=limits.ocr_lang,
