@@ -479,8 +479,8 @@ SAFEGUARD_ATTACHMENT_MAX_IMAGES = _env_int("SAFEGUARD_ATTACHMENT_MAX_IMAGES", 20
 SAFEGUARD_ATTACHMENT_MAX_PIXELS = _env_int("SAFEGUARD_ATTACHMENT_MAX_PIXELS", 40_000_000)
 # Seconds Tesseract may take per image; slower: quarantined (OCR failure).
 SAFEGUARD_ATTACHMENT_OCR_SECONDS = _env_int("SAFEGUARD_ATTACHMENT_OCR_SECONDS", 30)
-# Threads one Tesseract run may use (its OMP_THREAD_LIMIT, unless that is set in the environment):
-# one thread per image costs a third of the CPU of the default on a busy machine (bench/attachments).
+# Threads one Tesseract run may use (its OMP_THREAD_LIMIT, unless that is set in the
+# environment): one thread costs a third of the default's CPU on a busy machine (bench/).
 SAFEGUARD_ATTACHMENT_OCR_THREADS = _env_int("SAFEGUARD_ATTACHMENT_OCR_THREADS", 1)
 # Tesseract language(s), e.g. "eng" or "eng+deu" (the language packs must be installed).
 SAFEGUARD_ATTACHMENT_OCR_LANG = _env("SAFEGUARD_ATTACHMENT_OCR_LANG", "eng")
