@@ -301,3 +301,26 @@ def test_an_agents_reply_with_a_card_or_an_unscreenable_file_is_refused(queue):
                                   attachments=[AttachmentIn(name, declared, content)])
     # then nothing is stored or sent
     assert (Message.objects.count(), Attachment.objects.count()) == before
+
+
+def test_a_reader_that_crashes_quarantines_the_file_instead_of_losing_the_message(
+        queue, monkeypatch):
+    # given a PDF reader with a bug (any exception, not a known refusal)
+    from safeguard.cases import attachments as reader
+
+    def broken(content, kind, limits):
+        raise ZeroDivisionError("a bug in a parser")
+
+    monkeypatch.setattr(reader, "extract", broken)
+    # when a PDF arrives
+    result = _send(("invoice.pdf", PDF, files.pdf("hello")))
+    # then the message is stored and the file quarantined, never passed as screened
+    assert Message.objects.filter(id=result.message_id).exists()
+    assert (_only_attachment().state, _only_attachment().reason) == (
+        "quarantined", "the file could not be read")
+
+
+def test_a_csv_keeps_its_declared_text_type(queue):
+    _send(("orders.csv", "text/csv; charset=utf-8", b"id,total\n1,45.00\n"))
+    assert (_only_attachment().content_type, _only_attachment().state) == ("text/csv",
+                                                                           "screened")

@@ -118,3 +118,17 @@ def _plain_rows():
 def _refs() -> dict[str, str]:
     return {"message": Message.objects.get().external_id,
             "interaction": Interaction.objects.get().thread_ref}
+
+
+def test_a_long_message_id_is_accepted_and_threads(smtpd):
+    # given a mail whose Message-ID is longer than any column (300 characters)
+    long_id = "<" + "a" * 280 + "@customer.example>"
+    assert smtpd.send(mail(message_id=long_id)) == {}
+    # when the customer replies to it
+    assert smtpd.send(mail(subject="Re: My order", body="Any news?",
+                           message_id="<r@customer.example>", In_Reply_To=long_id)) == {}
+    # then both are on one case, the id kept as its fixed-length hash
+    [case] = all_cases()
+    messages = case_messages(case.number)
+    assert [m.external_id for m in messages] == [ref_hash(long_id),
+                                                  ref_hash("<r@customer.example>")]

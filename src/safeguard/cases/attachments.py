@@ -178,7 +178,7 @@ def extract(content: bytes, kind: str, limits: Limits) -> Extracted:
         raise Unscreenable(f"larger than the screening limit of {limits.screen_max_bytes} "
                            "bytes")
     if kind == TEXT:
-        return Extracted(kind, content.decode("utf-8"))
+        return _bounded(Extracted(kind, content.decode("utf-8")), limits)
     if kind == PDF:
         return _pdf(content, limits)
     if kind in IMAGES:

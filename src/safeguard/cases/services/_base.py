@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -39,6 +40,8 @@ from safeguard.cases.models import (
 )
 from safeguard.protection import services as protection
 from safeguard.protection.contracts import Screened
+
+logger = logging.getLogger("safeguard.cases")
 
 FIELD_BODY = "message.body"
 FIELD_SUBJECT = "case.subject"
@@ -186,12 +189,16 @@ class PreparedAttachment:
 
     filename: str
     kind: str
+    declared: str
     content: bytes = field(repr=False)
     text: str = field(default="", repr=False)
     quarantine: str = ""
 
     @property
     def content_type(self) -> str:
+        """The type stored: the content's (a text file keeps its declared text/* subtype)."""
+        if self.kind == files.TEXT and self.declared.startswith("text/"):
+            return self.declared[:100]
         return files.MIME.get(self.kind, "application/octet-stream")
 
 
@@ -218,8 +225,11 @@ def attachments_prepare(attachments: Sequence[AttachmentIn]) -> list[PreparedAtt
                 text = files.extract(content, kind, limits).text
             except files.Unscreenable as exc:
                 reason = exc.reason
-        out.append(PreparedAttachment(filename=a.filename, kind=kind, content=content,
-                                      text=text, quarantine=reason[:200]))
+            except Exception:
+                logger.exception("cases.attachment_unreadable", extra={"kind": kind})
+                reason = "the file could not be read"
+        out.append(PreparedAttachment(filename=a.filename, kind=kind, declared=declared,
+                                      content=content, text=text, quarantine=reason[:200]))
     return out
 
 

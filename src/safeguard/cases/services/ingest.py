@@ -48,7 +48,9 @@ from safeguard.cases.enums import (
 from safeguard.cases.models import Case, Interaction, Message
 from safeguard.cases.services import _base as base
 
-MAX_REF = 255
+# Longest identifier hashed (RFC 5322's line limit): ids are stored as fixed-length hashes, so a
+# long Message-ID is accepted rather than refusing the mail for its header.
+MAX_REF = 998
 
 
 def _aware(at: datetime | None) -> datetime:
