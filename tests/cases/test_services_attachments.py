@@ -324,3 +324,22 @@ def test_a_csv_keeps_its_declared_text_type(queue):
     _send(("orders.csv", "text/csv; charset=utf-8", b"id,total\n1,45.00\n"))
     assert (_only_attachment().content_type, _only_attachment().state) == ("text/csv",
                                                                            "screened")
+
+
+def test_the_deploy_check_names_a_missing_ocr_and_bad_limits(settings, monkeypatch):
+    from safeguard.cases import checks
+
+    # given the installed Tesseract with English: nothing to report
+    assert checks.attachment_screening() == []
+    # given a language that is not installed and a zero limit
+    settings.SAFEGUARD_ATTACHMENT_OCR_LANG = "eng+xx-none"
+    settings.SAFEGUARD_ATTACHMENT_MAX_PAGES = 0
+    assert sorted(e.id for e in checks.attachment_screening()) == ["safeguard.E211",
+                                                                   "safeguard.E212"]
+    # given no Tesseract on the machine while images are accepted
+    monkeypatch.setattr(checks.shutil, "which", lambda name: None)
+    assert "safeguard.E210" in [e.id for e in checks.attachment_screening()]
+    # and no such complaint when no image or PDF type is accepted
+    settings.SAFEGUARD_ATTACHMENT_TYPES = ["text/plain"]
+    settings.SAFEGUARD_ATTACHMENT_MAX_PAGES = 50
+    assert checks.attachment_screening() == []
