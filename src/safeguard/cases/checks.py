@@ -29,12 +29,10 @@ def _ocr_needed() -> bool:
 
 def attachment_screening(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
     """E210–E212: what attachment screening needs on this machine, and sane limits."""
-    errors: list[checks.CheckMessage] = []
-    for name in LIMITS:
-        if getattr(settings, name) <= 0:
-            errors.append(checks.Error(f"{name} must be a positive number.",
-                                       hint="Unset it to use the documented default.",
-                                       id="safeguard.E212"))
+    errors: list[checks.CheckMessage] = [
+        checks.Error(f"{name} must be a positive number.",
+                     hint="Unset it to use the documented default.", id="safeguard.E212")
+        for name in LIMITS if getattr(settings, name) <= 0]
     if not _ocr_needed():
         return errors
     tesseract = shutil.which("tesseract")
