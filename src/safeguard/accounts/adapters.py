@@ -91,7 +91,7 @@ class AccountAdapter(DefaultAccountAdapter):
         response = super().pre_login(request, user, **kwargs)
         if response is None:
             request.session[_LOGIN_EPOCH] = int(getattr(user, "session_epoch", 0))
-        return response  # type: ignore[no-any-return]
+        return response
 
     def login(self, request: HttpRequest, user: Any) -> None:
         """The last step of every sign-in (after the second factor): re-read the account; a

@@ -24,7 +24,7 @@ def redis_eviction_policy(location: str) -> str:
 
     client = redis.Redis.from_url(location, socket_connect_timeout=3, socket_timeout=3)
     try:
-        reply = client.config_get("maxmemory-policy")
+        reply: dict[str, Any] = client.config_get("maxmemory-policy")  # type: ignore[assignment]
     finally:
         client.close()
     return str(reply.get("maxmemory-policy", ""))

@@ -68,7 +68,7 @@ class DatabaseSecurityStore(BaseCache):
         return connections[alias].cursor()
 
     def _expires(self, timeout: float | object | None) -> float | None:
-        return self.get_backend_timeout(timeout)  # type: ignore[arg-type, no-any-return]
+        return self.get_backend_timeout(timeout)  # type: ignore[arg-type]
 
     @staticmethod
     def _split(value: Any) -> tuple[bytes | None, int | None]:
