@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -21,7 +22,7 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import benchlib  # noqa: E402 - bench/ is put on the path just above
+import benchlib
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -66,7 +67,7 @@ def _run(backend: str, n: int, prefill: int, pg_host: str) -> dict[str, object]:
            "PYTHONPATH": str(ROOT / "src")}
     name = f"sg_bench_state_{uuid.uuid4().hex[:8]}"
     if backend == "postgresql":
-        made = subprocess.run(["createdb", "-h", pg_host, "-U", "postgres", name],  # noqa: S607
+        made = subprocess.run(["createdb", "-h", pg_host, "-U", "postgres", name],
                               capture_output=True, text=True, check=False, timeout=60)
         if made.returncode != 0:
             return {"skipped": made.stderr.strip()}
@@ -74,15 +75,16 @@ def _run(backend: str, n: int, prefill: int, pg_host: str) -> dict[str, object]:
     else:
         env["DATABASE_URL"] = f"sqlite:///{work / 'bench.sqlite3'}"
     try:
-        out = subprocess.run(  # noqa: S603 - our own interpreter and script
+        out = subprocess.run(
             [sys.executable, __file__, "--child", "--n", str(n), "--prefill", str(prefill)],
             env=env, capture_output=True, text=True, check=False, timeout=1800)
         if out.returncode != 0:
             return {"failed": out.stderr[-2000:]}
         return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
     finally:
+        shutil.rmtree(work, ignore_errors=True)
         if backend == "postgresql":
-            subprocess.run(["dropdb", "-h", pg_host, "-U", "postgres", name],  # noqa: S607
+            subprocess.run(["dropdb", "-h", pg_host, "-U", "postgres", name],
                            capture_output=True, check=False, timeout=60)
 
 
