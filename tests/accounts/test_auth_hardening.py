@@ -228,3 +228,19 @@ def test_the_session_limit_has_a_documented_default_and_refuses_nonsense():
                          capture_output=True, text=True, timeout=60, check=False)
     assert out.returncode != 0
     assert "SAFEGUARD_MAX_SESSIONS_PER_USER must be at least 1" in out.stderr
+
+
+def test_sessions_that_already_ended_do_not_count_towards_the_limit(settings):
+    settings.SAFEGUARD_MAX_SESSIONS_PER_USER = 2
+    user = make_user(roles=("agent",))
+    # given one live device and one whose session already ended (its index row lingers)
+    live, gone = signed_in_client(user), signed_in_client(user)
+    for client in (live, gone):
+        assert client.get("/").status_code == 200
+    Session.objects.filter(session_key=gone.session.session_key).delete()
+    # when another device signs in
+    newest = signed_in_client(user)
+    # then the live session is kept: only the dead index row went
+    assert live.get("/").status_code == 200
+    assert newest.get("/").status_code == 200
+    assert audit.event_list(action="session.ended_by_limit") == []

@@ -299,12 +299,15 @@ def sessions_enforce_limit(*, user_id: int, current_session_key: str | None) -> 
     """Keep at most SAFEGUARD_MAX_SESSIONS_PER_USER sessions per user (issue 17 item 10): a new
     sign-in ends the oldest others, each ended session audited. Returns how many ended."""
     limit = settings.SAFEGUARD_MAX_SESSIONS_PER_USER
-    User.objects.select_for_update().filter(id=user_id).first()  # serialise concurrent sign-ins
-    others = (UserSession.objects.filter(user_id=user_id)
-              .exclude(session_key=current_session_key or "")
-              .order_by("-created_at", "-pk").values_list("pk", "session_key"))
+    user = User.objects.select_for_update().filter(id=user_id).first()  # serialise sign-ins
+    if user is None:
+        return 0
+    # Only live sessions count: allauth drops index rows whose session ended or was voided.
+    live = [s for s in UserSession.objects.purge_and_list(user)
+            if s.session_key != (current_session_key or "")]
+    live.sort(key=lambda s: (s.created_at, s.pk), reverse=True)
     keep = limit - 1 if current_session_key else limit
-    ended = list(others[keep:])
+    ended = [(s.pk, s.session_key) for s in live[keep:]]
     if not ended:
         return 0
     keys = [key for _, key in ended]
