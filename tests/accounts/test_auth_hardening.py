@@ -54,6 +54,22 @@ def test_a_person_without_a_second_factor_gets_no_token():
     assert audit.event_list(action="api_token.created") == []
 
 
+def test_the_api_refuses_to_issue_a_token_to_a_person_without_a_factor():
+    # given an administrator (with a factor) and a colleague who never enrolled one
+    admin = make_user(roles=("administrator",))
+    colleague = make_user(roles=("administrator",), mfa=False)
+    # when the administrator asks the API for a token for the colleague
+    response = signed_in_client(admin).post(
+        "/api/v1/tokens", {"user_id": colleague.id, "name": "script",
+                           "scopes": ["accounts.view_users"], "expires_in_days": 30},
+        content_type="application/json")
+    # then it is a problem response naming the missing factor, and nothing is issued
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"
+    assert "must enrol a second factor" in response.json()["detail"]
+    assert services.selectors.token_list(user_id=colleague.id) == []
+
+
 def test_removing_the_last_factor_suspends_personal_tokens_until_one_is_enrolled():
     # given an administrator whose token works
     user = make_user(roles=("administrator",))
