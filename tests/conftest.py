@@ -30,16 +30,6 @@ def _fresh_keys(settings, tmp_path_factory):
     scanning.reset()
 
 
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    """Throttle counters live in the cache; no test inherits another's failed logins."""
-    from django.core.cache import cache
-
-    cache.clear()
-    yield
-    cache.clear()
-
-
 def _patch_flush_for_append_only_tables() -> None:
     """Transactional tests end with a flush (TRUNCATE / DELETE) that the audit log's append-only
     triggers rightly refuse. Around that flush only, drop the triggers and put them back with

@@ -178,17 +178,30 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# --- Cache (login throttling counters live here) -----------------------------------------------
+# --- Security state: lockout counters, used TOTP codes, webhook nonces (authstate; R-OPS-1) --
+# The default cache holds security state only, so it must never evict (docs/deploy.md):
+# `database` (the default: a table with atomic upserts, expired rows purged by a periodic job)
+# or `redis` (SAFEGUARD_REDIS_URL; the server must run with maxmemory-policy noeviction — the
+# deploy check safeguard.E101 reads it). Keys are HMACs under the secret key in both.
 REDIS_URL = _env("SAFEGUARD_REDIS_URL")
-if TESTING:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-elif REDIS_URL:
+SAFEGUARD_SECURITY_STATE_STORE = _env("SAFEGUARD_SECURITY_STATE_STORE",
+                                      "redis" if REDIS_URL else "database")
+if SAFEGUARD_SECURITY_STATE_STORE not in {"database", "redis"}:
+    raise ImproperlyConfigured("SAFEGUARD_SECURITY_STATE_STORE must be database or redis, got "
+                               f"{SAFEGUARD_SECURITY_STATE_STORE!r}")
+if SAFEGUARD_SECURITY_STATE_STORE == "redis" and not REDIS_URL:
+    raise ImproperlyConfigured("SAFEGUARD_SECURITY_STATE_STORE=redis needs SAFEGUARD_REDIS_URL")
+if SAFEGUARD_SECURITY_STATE_STORE == "redis":
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                          "LOCATION": REDIS_URL}}
+                          "LOCATION": REDIS_URL,
+                          "KEY_FUNCTION": "safeguard.accounts.securitystate.hashed_key"}}
 else:
-    # Shared by every process on this machine, so throttling holds across gunicorn workers.
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-                          "LOCATION": str(DATA_DIR / "cache")}}
+    CACHES = {"default": {"BACKEND": "safeguard.accounts.securitystate.DatabaseSecurityStore",
+                          "KEY_FUNCTION": "safeguard.accounts.securitystate.hashed_key"}}
+# Concurrent signed-in sessions per user; a new sign-in past it ends the oldest (audited).
+SAFEGUARD_MAX_SESSIONS_PER_USER = _env_int("SAFEGUARD_MAX_SESSIONS_PER_USER", 3)
+if SAFEGUARD_MAX_SESSIONS_PER_USER < 1:
+    raise ImproperlyConfigured("SAFEGUARD_MAX_SESSIONS_PER_USER must be at least 1")
 
 # --- Accounts, MFA, sessions (R-OPS-1) -------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -219,6 +232,10 @@ ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_SESSION_REMEMBER = False
 ACCOUNT_REAUTHENTICATION_TIMEOUT = _env_int("SAFEGUARD_STEP_UP_MINUTES", 5) * 60
 ACCOUNT_PREVENT_ENUMERATION = True
+# A reset for an unknown address sends nothing (there is no sign-up to invite to) and answers
+# exactly as for a known one (issue 9 item 7).
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
+ACCOUNT_FORMS = {"reset_password": "safeguard.accounts.forms.PasswordResetRequestForm"}
 ACCOUNT_REAUTHENTICATION_METHODS = ("mfa", "password")
 # Login throttling and lockout: N failures per window per address and per account.
 ACCOUNT_RATE_LIMITS = {

@@ -61,6 +61,7 @@ def test_own_addresses_and_domain(mail_routes):
     assert config.email_domain() == "example.com"  # from SAFEGUARD_EMAIL_FROM
 
 
+@pytest.mark.django_db
 def test_rate_limit_window():
     assert ratelimit.parse("20/10m") == (20, 600)
     for _ in range(3):

@@ -15,7 +15,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
-from django.http import HttpRequest
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
 
 _VERSION = "v1"
 _AAD = b"safeguard.accounts.mfa-secret"
@@ -66,7 +67,56 @@ class StaffAuthenticationBackend(AuthenticationBackend):
                     and not getattr(user, "is_service_account", False))
 
 
+_LOGIN_EPOCH = "safeguard_login_epoch"
+
+
 class AccountAdapter(DefaultAccountAdapter):
+    def pre_authenticate(self, request: HttpRequest, **credentials: Any) -> None:
+        """allauth reserves a slot of the ``login_failed`` limit before the password is checked
+        (given back on success), in the durable store with atomic writes: concurrent guesses
+        are all counted. A sign-in refused by the lockout — right password or not — is audited
+        (issue 9 items 1 and 9)."""
+        try:
+            super().pre_authenticate(request, **credentials)
+        except ValidationError:
+            from safeguard.accounts import services
+
+            services.login_locked_out(
+                identifier=str(credentials.get("email") or credentials.get("username") or ""))
+            raise
+
+    def pre_login(self, request: HttpRequest, user: Any, **kwargs: Any) -> HttpResponse | None:
+        """After the password stage: remember the account's session epoch, so a disable (and
+        re-enable) before the login completes voids this login in progress."""
+        response = super().pre_login(request, user, **kwargs)
+        if response is None:
+            request.session[_LOGIN_EPOCH] = int(getattr(user, "session_epoch", 0))
+        return response
+
+    def login(self, request: HttpRequest, user: Any) -> None:
+        """The last step of every sign-in (after the second factor): re-read the account; a
+        user disabled meanwhile, or disabled and re-enabled (a new epoch), is refused and the
+        refusal audited (issue 17 item 6, R-WORK-4)."""
+        from allauth.core.exceptions import ImmediateHttpResponse
+
+        from safeguard.accounts import services
+        from safeguard.accounts.models import User
+
+        fresh = User.objects.filter(pk=user.pk).values(
+            "is_active", "is_service_account", "session_epoch").first()
+        started = request.session.pop(_LOGIN_EPOCH, None)
+        reason = ("account not found" if fresh is None else
+                  "account disabled" if not fresh["is_active"] else
+                  "service account" if fresh["is_service_account"] else
+                  "account disabled during sign-in"
+                  if started is None or started != fresh["session_epoch"] else "")
+        if reason:
+            if fresh is not None:
+                services.login_refused(user_id=user.pk, reason=reason)
+            request.session.flush()  # the pending login goes with it
+            raise ImmediateHttpResponse(self.respond_user_inactive(request, user))
+        super().login(request, user)
+
     def is_open_for_signup(self, request: HttpRequest) -> bool:
         """Staff accounts are created by administrators (R-WORK-3), never by sign-up."""
         return False

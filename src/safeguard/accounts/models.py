@@ -8,6 +8,7 @@ from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 
 class UserManager(BaseUserManager["User"]):
@@ -33,6 +34,8 @@ class User(AbstractBaseUser):
     date_joined = models.DateTimeField(default=timezone.now)
     disabled_at = models.DateTimeField(null=True, blank=True)
     disabled_reason = models.CharField(max_length=200, blank=True)
+    session_epoch = models.PositiveIntegerField(
+        default=0, help_text="Bumped when the user is disabled: every older session is void.")
 
     objects = UserManager()
 
@@ -51,6 +54,17 @@ class User(AbstractBaseUser):
 
     def get_short_name(self) -> str:
         return self.full_name.split(" ")[0] if self.full_name else self.email
+
+    def _get_session_auth_hash(self, secret: str | None = None) -> str:
+        """Django's session hash, also bound to ``session_epoch``: disabling a user voids every
+        session signed in before, even one no index knew of, and enabling never revives it
+        (R-WORK-4). Epoch 0 keeps Django's own value, so sessions survive this upgrade."""
+        if not self.session_epoch:
+            return str(super()._get_session_auth_hash(secret=secret))  # type: ignore[misc]
+        return salted_hmac(
+            "safeguard.accounts.User.session_auth_hash",
+            f"{self.password}\x00{self.session_epoch}", secret=secret, algorithm="sha256",
+        ).hexdigest()
 
 
 class Role(models.Model):
@@ -128,3 +142,17 @@ class Organisation(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class SecurityState(models.Model):
+    """One entry of the durable security-state store (lockout counters, used TOTP codes, webhook
+    nonces, throttles): never evicted, only expired. Written by ``securitystate`` with atomic
+    upserts; ``key`` is an HMAC of the logical key, so no address or e-mail is stored."""
+
+    key = models.CharField(max_length=64, primary_key=True)
+    value = models.BinaryField(null=True)
+    counter = models.BigIntegerField(null=True)
+    expires = models.FloatField(null=True, db_index=True, help_text="Unix time; null = never.")
+
+    def __str__(self) -> str:
+        return self.key

@@ -7,17 +7,16 @@ here. Connected in AccountsConfig.ready().
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from typing import Any
 
 from allauth.account.internal.flows.login import record_authentication
 from allauth.mfa import signals as mfa_signals
-from django.conf import settings
 from django.contrib.auth import signals as auth_signals
 from django.http import HttpRequest
 
+from safeguard.accounts import services
 from safeguard.accounts.models import User
+from safeguard.accounts.services import identifier_fingerprint
 from safeguard.audit import services as audit
 from safeguard.audit.contracts import Actor
 
@@ -26,14 +25,12 @@ def _actor(user: Any) -> Actor:
     return Actor(kind="user", id=str(user.pk), label=user.email)
 
 
-def identifier_fingerprint(identifier: str) -> str:
-    """A keyed hash of what was typed as login, so a password typed there is never logged."""
-    key = settings.SECRET_KEY.encode()
-    return hmac.new(key, identifier.strip().lower().encode(), hashlib.sha256).hexdigest()[:16]
-
-
 def on_logged_in(sender: Any, request: HttpRequest, user: User, **kwargs: Any) -> None:
     audit.record(action="auth.login", actor=_actor(user), subject=("user", user.pk))
+    # allauth.usersessions indexed this session first (its receiver is connected earlier).
+    session = getattr(request, "session", None)
+    services.sessions_enforce_limit(user_id=user.pk,
+                                    current_session_key=getattr(session, "session_key", None))
 
 
 def on_logged_out(sender: Any, request: HttpRequest, user: User | None, **kwargs: Any) -> None:
@@ -67,6 +64,7 @@ def on_mfa_removed(sender: Any, request: HttpRequest, user: User, authenticator:
                    **kwargs: Any) -> None:
     audit.record(action="mfa.removed", actor=_actor(user), subject=("user", user.pk),
                  data={"type": authenticator.type})
+    services.tokens_note_factor_removed(user_id=user.pk)
 
 
 def on_mfa_reset(sender: Any, request: HttpRequest, user: User, authenticator: Any,

@@ -7,7 +7,9 @@ the last active administrator cannot be removed; a leaver is cut off everywhere 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
+import time
 from collections.abc import Iterable
 from datetime import timedelta
 
@@ -37,7 +39,15 @@ from safeguard.accounts.contracts import (
     UserNotFound,
     UserView,
 )
-from safeguard.accounts.models import ApiToken, Organisation, Role, RoleAssignment, User
+from safeguard.accounts.enums import MFAState
+from safeguard.accounts.models import (
+    ApiToken,
+    Organisation,
+    Role,
+    RoleAssignment,
+    SecurityState,
+    User,
+)
 from safeguard.audit import services as audit
 from safeguard.audit.contracts import Actor
 
@@ -237,7 +247,10 @@ def user_disable(*, actor: Actor, user_id: int, reason: str) -> UserView:
     user.is_active = False
     user.disabled_at = now
     user.disabled_reason = reason.strip()[:200]
-    user.save(update_fields=["is_active", "disabled_at", "disabled_reason"])
+    # Voids every session signed in before now, indexed or not (the session hash includes it):
+    # re-enabling the user never brings one back (issue 17 item 6, R-WORK-4).
+    user.session_epoch += 1
+    user.save(update_fields=["is_active", "disabled_at", "disabled_reason", "session_epoch"])
     sessions = _end_sessions(user.id)
     tokens = ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(
         revoked_at=now, revoked_reason="user disabled"
@@ -250,7 +263,8 @@ def user_disable(*, actor: Actor, user_id: int, reason: str) -> UserView:
 
 @transaction.atomic
 def user_enable(*, actor: Actor, user_id: int) -> UserView:
-    """Re-admit a disabled user; their old tokens stay revoked."""
+    """Re-admit a disabled user; their old tokens stay revoked and their old sessions void (the
+    epoch bumped at disable is part of every session's hash): they sign in afresh."""
     user = _user_for_update(user_id)
     if not user.is_active:
         user.is_active = True
@@ -272,11 +286,121 @@ def session_revoke(*, actor: Actor, user_id: int, session_id: int) -> bool:
     Session.objects.filter(session_key=session_key).delete()
     owned.delete()
     audit.record(action="session.revoked", actor=actor, subject=("user", user_id),
-                 data={"session": hashlib.sha256(session_key.encode()).hexdigest()[:12]})
+                 data={"session": _session_label(session_key)})
     return True
 
 
+def _session_label(session_key: str) -> str:
+    return hashlib.sha256(session_key.encode()).hexdigest()[:12]
+
+
+@transaction.atomic
+def sessions_enforce_limit(*, user_id: int, current_session_key: str | None) -> int:
+    """Keep at most SAFEGUARD_MAX_SESSIONS_PER_USER sessions per user (issue 17 item 10): a new
+    sign-in ends the oldest others, each ended session audited. Returns how many ended."""
+    limit = settings.SAFEGUARD_MAX_SESSIONS_PER_USER
+    user = User.objects.select_for_update().filter(id=user_id).first()  # serialise sign-ins
+    if user is None:
+        return 0
+    # Only live sessions count: allauth drops index rows whose session ended or was voided.
+    live = [s for s in UserSession.objects.purge_and_list(user)
+            if s.session_key != (current_session_key or "")]
+    live.sort(key=lambda s: (s.created_at, s.pk), reverse=True)
+    keep = limit - 1 if current_session_key else limit
+    ended = [(s.pk, s.session_key) for s in live[keep:]]
+    if not ended:
+        return 0
+    keys = [key for _, key in ended]
+    Session.objects.filter(session_key__in=keys).delete()
+    UserSession.objects.filter(pk__in=[pk for pk, _ in ended]).delete()
+    for key in keys:
+        audit.record(action="session.ended_by_limit", actor=Actor.system("session-limit"),
+                     subject=("user", user_id),
+                     data={"session": _session_label(key), "limit": limit})
+    return len(keys)
+
+
+# --- sign-in events (issue 9 item 9) ---------------------------------------------------------
+
+def identifier_fingerprint(identifier: str) -> str:
+    """A keyed hash of what was typed as login, so a password typed there is never logged."""
+    key = settings.SECRET_KEY.encode()
+    return hmac.new(key, identifier.strip().lower().encode(), hashlib.sha256).hexdigest()[:16]
+
+
+def _known_user_id(identifier: str) -> int | None:
+    return User.objects.filter(email__iexact=identifier.strip()).values_list(
+        "id", flat=True).first()
+
+
+@transaction.atomic
+def login_locked_out(*, identifier: str) -> None:
+    """Record a sign-in refused by the lockout before any password check — the right password
+    included. What was typed is kept only as a keyed fingerprint (never in clear)."""
+    known = _known_user_id(identifier)
+    audit.record(action="auth.login_locked", actor=Actor.anonymous(), outcome="denied",
+                 subject=("user", known) if known else None,
+                 data={"identifier": identifier_fingerprint(identifier),
+                       "known_account": known is not None})
+
+
+@transaction.atomic
+def login_refused(*, user_id: int, reason: str) -> None:
+    """Record a sign-in stopped at its last step (account disabled or voided mid-login)."""
+    label = User.objects.filter(id=user_id).values_list("email", flat=True).first() or ""
+    audit.record(action="auth.login_refused", actor=Actor(kind="user", id=str(user_id),
+                                                          label=label),
+                 outcome="denied", subject=("user", user_id), data={"reason": reason})
+
+
+@transaction.atomic
+def password_reset_requested(*, identifier: str, user_ids: Iterable[int]) -> None:
+    """Record a password-reset request; the typed address only as a keyed fingerprint. The
+    requester sees the same page whether or not the address is known (issue 9 item 7)."""
+    ids = sorted(user_ids)
+    audit.record(action="auth.password_reset_requested", actor=Actor.anonymous(),
+                 subject=("user", ids[0]) if ids else None,
+                 data={"identifier": identifier_fingerprint(identifier),
+                       "known_account": bool(ids)})
+
+
+def security_state_purge(*, now: float | None = None) -> int:
+    """Delete expired entries of the durable security-state store (the periodic job). Live
+    entries are never touched: nothing is evicted, whatever the number of entries."""
+    deleted, _ = SecurityState.objects.filter(
+        expires__isnull=False, expires__lte=time.time() if now is None else now).delete()
+    return deleted
+
+
 # --- API tokens ----------------------------------------------------------------------------
+
+def _token_factor_ok(user: User) -> bool:
+    """Personal tokens need their person to pass the same MFA gate as a session (R-OPS-1): an
+    enrolled second factor (WebAuthn for administrators where required). Service accounts have
+    no person and no factor; they act by token alone, as designed."""
+    if user.is_service_account:
+        return True
+    return selectors.mfa_state(
+        user_id=user.id,
+        require_webauthn_for_admins=settings.SAFEGUARD_REQUIRE_WEBAUTHN_FOR_ADMINS,
+    ) == MFAState.OK
+
+
+def tokens_note_factor_removed(*, user_id: int) -> int:
+    """When a person's last factor goes, their live tokens are suspended (refused at every use
+    until a factor is enrolled again); recorded once here. Returns how many are suspended."""
+    user = User.objects.filter(id=user_id).first()
+    if user is None or _token_factor_ok(user):
+        return 0
+    live = list(ApiToken.objects.filter(user_id=user_id, revoked_at__isnull=True,
+                                        expires_at__gt=timezone.now())
+                .values_list("id", flat=True))
+    if live:
+        audit.record(action="api_token.suspended", actor=Actor.system("mfa-gate"),
+                     outcome="denied", subject=("user", user_id),
+                     data={"tokens": live, "reason": "no second factor"})
+    return len(live)
+
 
 def _hash_secret(raw: str) -> str:
     # Tokens carry 256 bits of randomness, so a fast unsalted hash is the right tool (as for
@@ -295,6 +419,9 @@ def token_issue(
     user = _user_for_update(user_id)
     if not user.is_active:
         raise AccountError("A disabled user cannot receive tokens.")
+    if not _token_factor_ok(user):
+        raise AccountError(f"{user.email} must enrol a second factor before receiving a personal "
+                           "API token.")
     if not name.strip():
         raise AccountError("A token needs a name that says what uses it.")
     max_days = settings.SAFEGUARD_API_TOKEN_MAX_DAYS
@@ -350,12 +477,15 @@ def token_authenticate(*, raw: str, source_ip: str | None) -> Principal | None:
     now = timezone.now()
     if token is None:
         return None
-    if token.revoked_at is not None or token.expires_at <= now or not token.user.is_active:
+    suspended = not _token_factor_ok(token.user)
+    if (token.revoked_at is not None or token.expires_at <= now or not token.user.is_active
+            or suspended):
         # A leaver's or a revoked token still in use is worth an alert: recorded at most once a
         # minute per token (the cache keeps a flood from filling the log).
         if cache.add(f"safeguard:token-rejected:{token.id}", 1, timeout=60):
             reason = ("revoked" if token.revoked_at is not None else
-                      "expired" if token.expires_at <= now else "user disabled")
+                      "expired" if token.expires_at <= now else
+                      "user disabled" if not token.user.is_active else "no second factor")
             with transaction.atomic():
                 audit.record(action="api_token.rejected", outcome="denied",
                              actor=Actor(kind="token", id=str(token.id), label=token.user.email),

@@ -1,13 +1,15 @@
-"""Fixed-window rate limits in Django's cache (shared by every process on the machine, or by
-all machines with Redis). Keys are hashed, so no address or e-mail sits in the cache."""
+"""Fixed-window rate limits in the security-state store (the default cache: a database table,
+or Redis that never evicts; docs/deploy.md), shared by every process and machine. Keys are
+keyed HMACs (never an unkeyed hash someone could match against a list of addresses; issue 17
+item 9), and the store HMACs them once more before storing."""
 
 from __future__ import annotations
 
-import hashlib
 import re
 import time
 
 from django.core.cache import cache
+from django.utils.crypto import salted_hmac
 
 from safeguard.channels.contracts import RateLimited
 
@@ -25,7 +27,8 @@ def parse(spec: str) -> tuple[int, int]:
 
 
 def _key(scope: str, key: str, window: int, now: float) -> str:
-    digest = hashlib.sha256(f"{scope}\x00{key}".encode()).hexdigest()[:32]
+    digest = salted_hmac("safeguard.channels.ratelimit", f"{scope}\x00{key}",
+                         algorithm="sha256").hexdigest()[:32]
     return f"sg:rl:{scope}:{digest}:{int(now // window)}"
 
 

@@ -1,0 +1,77 @@
+"""Deploy checks of the security-state store (``safeguard check --deploy``; R-OPS-1, R-OPS-8).
+
+Sign-in lockout counters, used TOTP codes and webhook replay nonces live in the default cache.
+An evicting or per-process cache lets an attacker flush them with ordinary requests, so a
+deployment is refused unless that cache is the database store or Redis that never evicts.
+Ids safeguard.E100-E119 belong to this module.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core import checks
+
+DATABASE_STORE = "safeguard.accounts.securitystate.DatabaseSecurityStore"
+REDIS_STORE = "django.core.cache.backends.redis.RedisCache"
+KEY_FUNCTION = "safeguard.accounts.securitystate.hashed_key"
+
+
+def redis_eviction_policy(location: str) -> str:
+    """The ``maxmemory-policy`` of the Redis server at ``location`` (CONFIG GET)."""
+    import redis
+
+    client = redis.Redis.from_url(location, socket_connect_timeout=3, socket_timeout=3)
+    try:
+        reply: dict[str, Any] = client.config_get("maxmemory-policy")  # type: ignore[assignment]
+    finally:
+        client.close()
+    return str(reply.get("maxmemory-policy", ""))
+
+
+def security_state_store(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """E100: the default cache is not a durable store; E101: Redis may evict; E102: Redis could
+    not be asked; E103: cache keys are not keyed HMACs."""
+    config = settings.CACHES.get("default", {})
+    backend = str(config.get("BACKEND", ""))
+    errors: list[checks.CheckMessage] = []
+    if backend not in (DATABASE_STORE, REDIS_STORE):
+        errors.append(checks.Error(
+            f"Security state (sign-in lockout, used TOTP codes, webhook nonces) would live in "
+            f"{backend or 'no cache'}, which can evict or forget entries.",
+            hint="Leave CACHES to settings.py: SAFEGUARD_SECURITY_STATE_STORE=database (default) "
+                 "or redis with maxmemory-policy noeviction (docs/deploy.md).",
+            id="safeguard.E100"))
+        return errors
+    key_function = config.get("KEY_FUNCTION")
+    if key_function not in (KEY_FUNCTION, None) and getattr(
+            key_function, "__qualname__", "") != "hashed_key":
+        errors.append(checks.Error(
+            "Cache keys are not keyed HMACs: addresses or unkeyed hashes of them would be stored.",
+            hint=f"Set CACHES['default']['KEY_FUNCTION'] to {KEY_FUNCTION!r}.",
+            id="safeguard.E103"))
+    if backend == REDIS_STORE:
+        location = config.get("LOCATION")
+        first = location[0] if isinstance(location, list | tuple) else str(location)
+        try:
+            policy = redis_eviction_policy(first)
+        except Exception as exc:  # noqa: BLE001 - any failure to ask is reported, not raised
+            errors.append(checks.Error(
+                f"Could not read the Redis server's maxmemory-policy: {type(exc).__name__}.",
+                hint="Make SAFEGUARD_REDIS_URL reachable and allow CONFIG GET, or use "
+                     "SAFEGUARD_SECURITY_STATE_STORE=database.",
+                id="safeguard.E102"))
+        else:
+            if policy != "noeviction":
+                errors.append(checks.Error(
+                    f"Redis runs with maxmemory-policy {policy or 'unknown'}: it may evict "
+                    "lockout counters, used TOTP codes and webhook nonces.",
+                    hint="Set maxmemory-policy noeviction in redis.conf (docs/deploy.md) or use "
+                         "SAFEGUARD_SECURITY_STATE_STORE=database.",
+                    id="safeguard.E101"))
+    return errors
+
+
+def register() -> None:
+    checks.register(security_state_store, checks.Tags.security, deploy=True)

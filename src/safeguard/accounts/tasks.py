@@ -1,0 +1,17 @@
+"""Periodic jobs of the accounts app: thin, idempotent, calling one service each."""
+
+from __future__ import annotations
+
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task
+
+from safeguard.accounts import services
+
+
+@db_periodic_task(crontab(minute="*/15"),
+                  name="accounts.security_state_purge")
+def security_state_purge() -> int:
+    """Every 15 minutes: delete expired security-state rows (lockout counters, used codes,
+    nonces past their window); live ones stay: the store never forgets a counter early
+    (R-OPS-8)."""
+    return services.security_state_purge()
