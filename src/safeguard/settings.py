@@ -268,6 +268,7 @@ _BEHIND_PROXY = PRODUCTION and _env_bool("SAFEGUARD_BEHIND_PROXY", True)
 SAFEGUARD_CLIENT_IP_HEADER = _env("SAFEGUARD_CLIENT_IP_HEADER",
                                   "X-Real-IP" if _BEHIND_PROXY else "")
 ALLAUTH_TRUSTED_CLIENT_IP_HEADER = SAFEGUARD_CLIENT_IP_HEADER or None
+SAFEGUARD_BEHIND_PROXY = _BEHIND_PROXY  # read by the deploy check (issue 17)
 
 # --- Transport security (R-OPS-3) ---------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -548,6 +549,11 @@ SAFEGUARD_CHAT_START_LIMIT = _env_rate("SAFEGUARD_CHAT_START_LIMIT", "5/h")
 SAFEGUARD_CHAT_POST_LIMIT = _env_rate("SAFEGUARD_CHAT_POST_LIMIT", "20/m")
 SAFEGUARD_CONTACT_QUEUE = _env("SAFEGUARD_CONTACT_QUEUE", "")
 SAFEGUARD_CONTACT_LIMIT = _env_rate("SAFEGUARD_CONTACT_LIMIT", "5/h")
+
+# --- Deployment checks (ops, issue 17; docs/deploy.md) -------------------------------------------
+# `safeguard check --deploy` fails when the idle sign-out or the step-up window is longer.
+SAFEGUARD_DEPLOY_MAX_IDLE_MINUTES = _env_int("SAFEGUARD_DEPLOY_MAX_IDLE_MINUTES", 60)
+SAFEGUARD_DEPLOY_MAX_STEP_UP_MINUTES = _env_int("SAFEGUARD_DEPLOY_MAX_STEP_UP_MINUTES", 15)
 
 SILENCED_SYSTEM_CHECKS: list[str] = []
 if PRODUCTION and not SECURE_HSTS_PRELOAD:

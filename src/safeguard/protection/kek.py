@@ -125,6 +125,35 @@ def on_tmpfs(path: Path) -> bool:
     return fstype in {"tmpfs", "ramfs"}
 
 
+def _existing(path: Path) -> Path:
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def runtime_dir_problem() -> str | None:
+    """Why the KEK runtime directory is unfit, or None: it must be on tmpfs, outside the data
+    directory (backups carry that), and if it exists owned by this user with mode 0700."""
+    directory = Path(settings.SAFEGUARD_KEK_RUNTIME_DIR).resolve()
+    data = Path(settings.DATA_DIR).resolve()
+    if directory == data or data in directory.parents:
+        return (f"{directory} lies inside the data directory {data}, which backups copy; set "
+                "SAFEGUARD_KEK_RUNTIME_DIR to a directory on tmpfs such as /dev/shm/safeguard")
+    if not on_tmpfs(_existing(directory)):
+        return (f"{directory} is not on tmpfs: the unsealed KEK would be written to a disk; set "
+                "SAFEGUARD_KEK_RUNTIME_DIR to a directory on tmpfs such as /dev/shm/safeguard")
+    if directory.exists():
+        st = directory.stat()
+        if st.st_uid != os.geteuid():
+            return (f"{directory} belongs to uid {st.st_uid}, not to this service user "
+                    f"(uid {os.geteuid()}): another local user created it; remove it or set "
+                    "SAFEGUARD_KEK_RUNTIME_DIR elsewhere")
+        if st.st_mode & 0o077:
+            return (f"{directory} has mode {oct(st.st_mode & 0o777)}; it must be 0700 "
+                    "(chmod 700, or set SAFEGUARD_KEK_RUNTIME_DIR elsewhere)")
+    return None
+
+
 def write_runtime_key(instance: uuid.UUID, key: bytes) -> Path:
     """Write the unsealed KEK atomically, owner-only; refuse a directory others can write."""
     path = runtime_path(instance)
