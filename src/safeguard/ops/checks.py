@@ -20,8 +20,7 @@ from typing import Any
 from django.conf import settings
 from django.core import checks
 from django.core.checks import Error
-from django.db import DatabaseError, connection
-from django.db.migrations.executor import MigrationExecutor
+from django.db import DatabaseError
 
 # Characters and entropy a random secret of this length always has: token_urlsafe(64) gives
 # 86 characters from a 64-symbol alphabet (~512 bits, usually over 40 distinct characters).
@@ -203,20 +202,13 @@ def check_kek_runtime(app_configs: Any = None, **kwargs: Any) -> CheckResult:
 # --- the database -------------------------------------------------------------------------------
 
 
-def pending_migrations() -> list[str]:
-    """Migrations not yet applied to the default database (raises DatabaseError if unreachable)."""
-    executor = MigrationExecutor(connection)
-    plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
-    return [f"{m.app_label}.{m.name}" for m, _ in plan]
-
-
 def check_database(app_configs: Any = None, **kwargs: Any) -> CheckResult:
     from safeguard.audit import selectors as audit
     from safeguard.ops import selectors as ops
     from safeguard.protection import selectors as protection
 
     try:
-        pending = pending_migrations()
+        pending = ops.pending_migrations()
     except DatabaseError as exc:
         return [_error(f"The database cannot be reached: {type(exc).__name__}",
                        setting="DATABASE_URL", hint="Check DATABASE_URL and the server.",

@@ -55,6 +55,61 @@ def jobs_check() -> Check:
     return Check("jobs", True, f"{type(HUEY).__name__}, {pending} pending")
 
 
+_migrated = False  # once this process saw every migration applied, it stays so (same code)
+
+
+def pending_migrations() -> list[str]:
+    """Migrations of this code not yet applied to the default database (DatabaseError if the
+    database cannot be reached)."""
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    return [f"{m.app_label}.{m.name}" for m, _ in plan]
+
+
+def migrations_check() -> Check:
+    """Is the database migrated to this code? (issue 17: not ready while migrations pend)"""
+    global _migrated  # noqa: PLW0603 - a per-process memo of a state that cannot go back
+    if _migrated:
+        return Check("migrations", True, "applied")
+    try:
+        pending = pending_migrations()
+    except DatabaseError as exc:
+        return Check("migrations", False, type(exc).__name__)
+    if pending:
+        return Check("migrations", False, f"{len(pending)} pending")
+    _migrated = True
+    return Check("migrations", True, "applied")
+
+
+def keys_check() -> Check:
+    """Are the keys initialised and unsealed for this process? (issue 17)"""
+    from safeguard.protection import selectors as protection
+
+    try:
+        ok, detail = protection.keys_ready()
+    except DatabaseError as exc:
+        return Check("keys", False, type(exc).__name__)
+    return Check("keys", ok, detail)
+
+
+def audit_signer_check() -> Check:
+    """Can tree heads be signed? (issue 17, R-IR-5)"""
+    from safeguard.audit import selectors as audit
+
+    ok, detail = audit.signer_ready()
+    return Check("audit_signer", ok, detail)
+
+
+def readiness_checks() -> list[Check]:
+    """Everything /readyz and the health page report: database, jobs, migrations, keys, signer."""
+    database = database_check()
+    if not database.ok:
+        return [database, jobs_check()]
+    return [database, jobs_check(), migrations_check(), keys_check(), audit_signer_check()]
+
+
 def heartbeat(*, name: str = "jobs") -> HeartbeatView:
     """The last run of the periodic heartbeat; stale when jobs have not run for 3 minutes."""
     hb = Heartbeat.objects.filter(name=name).first()
