@@ -29,7 +29,7 @@ def _env(mode: str, data: Path, **extra: str) -> dict[str, str]:
     env.update(SAFEGUARD_ENV=mode, SAFEGUARD_DATA_DIR=str(data), SAFEGUARD_DEMO_SCALE="0.02",
                **extra)
     if mode == "production":
-        env.update(STRONG)
+        env.update(STRONG, SAFEGUARD_AUDIT_WITNESS_SYSLOG="syslog+tcp://127.0.0.1:6514")
     return env
 
 
@@ -117,6 +117,12 @@ def test_production_refuses_to_start_on_a_demo_database(tmp_path):
     assert "marked as a demo database" in web.stderr
     assert worker.returncode != 0
     assert "marked as a demo database" in worker.stderr
+    # and without a witness production does not start at all
+    no_witness = {k: v for k, v in _env("production", data, DATABASE_URL=url).items()
+                  if k != "SAFEGUARD_AUDIT_WITNESS_SYSLOG"}
+    web = _run(["-c", "import safeguard.wsgi"], no_witness)
+    assert web.returncode != 0
+    assert "Production requires an audit witness" in web.stderr
 
 
 @pytest.mark.django_db
