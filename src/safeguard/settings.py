@@ -329,6 +329,9 @@ SAFEGUARD_DEV_KEK_FILE = Path(
 SAFEGUARD_KEK_RUNTIME_DIR = Path(
     _env("SAFEGUARD_KEK_RUNTIME_DIR", "/dev/shm/safeguard")  # noqa: S108 - tmpfs on purpose
 )
+# Accept a KEK runtime directory that is not tmpfs (owner and mode are still enforced). Off by
+# default; each unseal records whether the key went to disk (issue 17, docs/keys.md).
+SAFEGUARD_KEK_RUNTIME_ALLOW_DISK = _env_bool("SAFEGUARD_KEK_RUNTIME_ALLOW_DISK", False)
 SAFEGUARD_KEY_ROTATION_DAYS = _env_int("SAFEGUARD_KEY_ROTATION_DAYS", 365)  # R-OPS-4: 12 months
 SAFEGUARD_KEYSET_CACHE_SECONDS = _env_int("SAFEGUARD_KEYSET_CACHE_SECONDS", 60)
 SAFEGUARD_REENCRYPT_BATCH = _env_int("SAFEGUARD_REENCRYPT_BATCH", 500)

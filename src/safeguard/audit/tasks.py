@@ -13,8 +13,8 @@ from huey.contrib.djhuey import db_periodic_task, db_task, lock_task
 
 from safeguard.audit import selectors, services
 from safeguard.audit.contracts import Actor, TreeHeadView
-from safeguard.audit.verification import witness_last_size
 from safeguard.audit.siem import tasks as _siem_tasks  # noqa: F401 - registers the SIEM job
+from safeguard.audit.verification import witness_last_size
 
 logger = logging.getLogger(__name__)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import os
 import sys
 from typing import Any
 
@@ -19,7 +20,14 @@ from safeguard.protection.contracts import KeysStatus
 from safeguard.protection.enums import KeysetName
 from safeguard.web.errors import ApplicationError
 
-ACTOR = Actor.system("cli.keys")
+
+def _actor() -> Actor:
+    """The command, labelled with the operating-system user who ran it (issue 17 item 7)."""
+    try:
+        who = getpass.getuser()
+    except (KeyError, OSError):
+        who = f"uid {os.getuid()}"
+    return Actor(kind="system", id="cli.keys", label=f"cli.keys (os user {who})")
 
 
 class Command(BaseCommand):
@@ -60,7 +68,7 @@ class Command(BaseCommand):
     # -- init ----------------------------------------------------------------------------
     def _init(self, opts: dict[str, Any]) -> None:
         provider = opts["provider"] or settings.SAFEGUARD_KEK_PROVIDER
-        issued = services.keys_init(provider=provider, actor=ACTOR, shares=opts["shares"],
+        issued = services.keys_init(provider=provider, actor=_actor(), shares=opts["shares"],
                                     threshold=opts["threshold"], kms_uri=opts["kms_uri"])
         self.stdout.write(self.style.SUCCESS(f"Keys initialised with the {provider} provider."))
         if issued is None:
@@ -100,7 +108,7 @@ class Command(BaseCommand):
 
     def _unseal(self, opts: dict[str, Any]) -> None:
         result = services.keys_unseal(mnemonics=self._read_shares(opts["share_file"]),
-                                      actor=ACTOR)
+                                      actor=_actor())
         self.stdout.write(self.style.SUCCESS(
             f"Unsealed with {result.shares_used} shares; the key is at {result.path} for this "
             "machine's Safeguard processes."))
@@ -110,7 +118,7 @@ class Command(BaseCommand):
                 "SAFEGUARD_KEK_RUNTIME_DIR to a tmpfs directory (docs/keys.md)."))
 
     def _seal(self, opts: dict[str, Any]) -> None:
-        removed = services.keys_seal(actor=ACTOR)
+        removed = services.keys_seal(actor=_actor())
         self.stdout.write("Sealed: the unsealed key file was removed." if removed
                           else "Already sealed on this machine.")
         self.stdout.write("Running processes keep their key until they restart.")
@@ -119,7 +127,7 @@ class Command(BaseCommand):
     def _rotate(self, opts: dict[str, Any]) -> None:
         chosen = opts["keyset"] or [KeysetName.DATA.value]
         names = list(KeysetName.values) if "all" in chosen else chosen
-        job = services.keys_rotate(keysets=names, actor=ACTOR, enqueue=not opts["wait"])
+        job = services.keys_rotate(keysets=names, actor=_actor(), enqueue=not opts["wait"])
         self.stdout.write(self.style.SUCCESS(
             f"Rotated {', '.join(names)}: new primary keys in place; old keys still decrypt."))
         if opts["wait"]:
