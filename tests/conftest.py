@@ -22,6 +22,7 @@ def _fresh_keys(settings, tmp_path_factory):
     settings.SAFEGUARD_DEV_KEK_FILE = base / "dev-kek.json"
     settings.SAFEGUARD_KEK_RUNTIME_DIR = base / "run"
     settings.SAFEGUARD_KEK_RUNTIME_ALLOW_DISK = True  # tmp_path is on disk; kek tests turn it off
+    settings.SAFEGUARD_KEYSET_CACHE_SECONDS = 0  # no process caches: rotations settle at once
     keyring.reset_caches()
     policy.reset()
     scanning.reset()

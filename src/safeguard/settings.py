@@ -335,6 +335,9 @@ SAFEGUARD_KEK_RUNTIME_ALLOW_DISK = _env_bool("SAFEGUARD_KEK_RUNTIME_ALLOW_DISK",
 SAFEGUARD_KEY_ROTATION_DAYS = _env_int("SAFEGUARD_KEY_ROTATION_DAYS", 365)  # R-OPS-4: 12 months
 SAFEGUARD_KEYSET_CACHE_SECONDS = _env_int("SAFEGUARD_KEYSET_CACHE_SECONDS", 60)
 SAFEGUARD_REENCRYPT_BATCH = _env_int("SAFEGUARD_REENCRYPT_BATCH", 500)
+# A "running" re-encryption job without progress for this long is stale (its runner was killed)
+# and may be resumed (`safeguard keys rotate --resume JOB`, issue 17).
+SAFEGUARD_REENCRYPT_STALE_SECONDS = _env_int("SAFEGUARD_REENCRYPT_STALE_SECONDS", 300)
 SAFEGUARD_DETOKENIZE_REASON_MIN = _env_int("SAFEGUARD_DETOKENIZE_REASON_MIN", 10)
 # Screening policy file; empty = src/safeguard/protection/policies.yaml (versioned with the code).
 SAFEGUARD_PROTECTION_POLICY_FILE = _env("SAFEGUARD_PROTECTION_POLICY_FILE")

@@ -92,7 +92,8 @@ def test_a_deleted_witness_fails_verify_and_is_not_recreated(witness):
     # then the witness stays missing, the job alerted, and verify fails
     assert not witness.exists()
     alerts = selectors.event_list(action="audit.witness_missing")
-    assert len(alerts) == 1 and alerts[0].outcome == "failure"
+    assert len(alerts) == 1
+    assert alerts[0].outcome == "failure"
     report = verification.verify()
     assert report.ok is False
     assert "witness-missing" in [p.kind for p in report.problems]

@@ -74,11 +74,12 @@ def test_demo_and_totp_refuse_an_unmarked_database_holding_real_data(tmp_path):
     data = tmp_path / "var"
     test_env = _env("test", data)
     assert _safeguard(["migrate", "-v0"], test_env).returncode == 0
-    created = _run(["-c", "import django; django.setup(); "
-                    "from safeguard.accounts import services; "
-                    "from safeguard.audit.contracts import Actor; "
-                    "services.user_create(actor=Actor.system('t'), email='real.person@example.com',"
-                    " full_name='Real Person', password='A-long-passphrase-42', roles=['agent'])"],
+    code = ("import django; django.setup(); "
+            "from safeguard.accounts import services; "
+            "from safeguard.audit.contracts import Actor; "
+            "services.user_create(actor=Actor.system('t'), email='real.person@example.com',"
+            " full_name='Real Person', password='A-long-passphrase-42', roles=['agent'])")
+    created = _run(["-c", code],
                    {**test_env, "DJANGO_SETTINGS_MODULE": "safeguard.settings"})
     assert created.returncode == 0, created.stderr + created.stdout
     # when the demo and totp run on it
@@ -86,7 +87,8 @@ def test_demo_and_totp_refuse_an_unmarked_database_holding_real_data(tmp_path):
     totp = _safeguard(["totp", "real.person@example.com"], _env("demo", data))
     # then both refuse; no demo user was created, no code printed
     assert demo.returncode != 0
-    assert "already holds data" in demo.stderr and "accounts.user" in demo.stderr
+    assert "already holds data" in demo.stderr
+    assert "accounts.user" in demo.stderr
     assert _user_count(data / "safeguard.sqlite3") == 1
     assert totp.returncode != 0
     assert "not marked as a demo database" in totp.stderr

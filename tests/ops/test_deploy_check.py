@@ -19,13 +19,14 @@ import pytest
 pytestmark = pytest.mark.slow
 
 SAFEGUARD = [sys.executable, "-m", "safeguard.cli"]
+SHM = Path("/dev/shm")  # noqa: S108 - tmpfs on purpose: the KEK and witness checks need it
 SECRET = secrets.token_urlsafe(64)
 MFA = secrets.token_urlsafe(64)
 
 
 def _base(tmp: Path) -> dict[str, str]:
     """Settings that pass every settings-level check (the database ones need a real install)."""
-    witness_dir = Path("/dev/shm") / f"sg-witness-{os.getpid()}"  # another volume than tmp
+    witness_dir = SHM / f"sg-witness-{os.getpid()}"  # another volume than tmp
     return {
         "SAFEGUARD_ENV": "production", "SAFEGUARD_SECRET_KEY": SECRET,
         "SAFEGUARD_MFA_SECRET_KEY": MFA, "SAFEGUARD_ALLOWED_HOSTS": "safeguard.example.com",
@@ -33,7 +34,7 @@ def _base(tmp: Path) -> dict[str, str]:
         "SAFEGUARD_REDIS_URL": "redis://127.0.0.1:6379/15",
         "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/sg_deploy_unused",
         "SAFEGUARD_AUDIT_WITNESS_FILE": str(witness_dir / "heads.jsonl"),
-        "SAFEGUARD_KEK_RUNTIME_DIR": str(Path("/dev/shm") / f"sg-kek-{os.getpid()}"),
+        "SAFEGUARD_KEK_RUNTIME_DIR": str(SHM / f"sg-kek-{os.getpid()}"),
     }
 
 

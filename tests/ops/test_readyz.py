@@ -52,7 +52,8 @@ def test_readyz_is_not_ready_on_an_unmigrated_database(tmp_path):
                DATABASE_URL=f"sqlite:///{tmp_path / 'empty.sqlite3'}",
                DJANGO_SETTINGS_MODULE="safeguard.settings")
     code = ("import django, json; django.setup(); from django.test import Client; "
-            "r = Client().get('/readyz', HTTP_HOST='localhost'); print(r.status_code, json.dumps(r.json()['checks']))")
+            "r = Client().get('/readyz', HTTP_HOST='localhost'); "
+            "print(r.status_code, json.dumps(r.json()['checks']))")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                          timeout=120, check=True)
     status, checks = out.stdout.split(" ", 1)

@@ -16,13 +16,13 @@ from safeguard.protection.contracts import KeysSealed, UnsealRefused
 from tests.factories import SYSTEM
 
 pytestmark = pytest.mark.django_db
-SHM = Path("/dev/shm")
+SHM = Path("/dev/shm")  # noqa: S108 - tmpfs on purpose
 
 
 @pytest.fixture
 def shm_dir(settings):
     if not kek.on_tmpfs(SHM):
-        pytest.skip("/dev/shm is not tmpfs here")
+        pytest.skip(f"{SHM} is not tmpfs here")
     directory = SHM / f"sg-kek-test-{uuid.uuid4().hex[:8]}"
     settings.SAFEGUARD_KEK_RUNTIME_DIR = directory
     settings.SAFEGUARD_KEK_RUNTIME_ALLOW_DISK = False

@@ -1,8 +1,9 @@
 """What a production process checks before it serves or works (issue 17, R-OPS-1).
 
 Called by the WSGI entry point and ``safeguard worker``: a production process never starts
-without an audit witness, nor on a demo database (published passwords, derivable TOTP secrets) or on one holding demo users. An
-unmarked database (migrated before the mark existed) is marked production here.
+without an audit witness, nor on a demo database (published passwords, derivable TOTP
+secrets) or on one holding demo users. An unmarked database (migrated before the mark existed)
+is marked production here.
 """
 
 from __future__ import annotations

@@ -51,6 +51,9 @@ class Command(BaseCommand):
         rotate.add_argument("--wait", action="store_true",
                             help="re-encrypt here with a progress bar instead of as a job")
         rotate.add_argument("--batch", type=int, default=None)
+        rotate.add_argument("--resume", type=int, metavar="JOB", default=None,
+                            help="resume (or re-run) re-encryption job JOB here instead of "
+                                 "rotating: a stale, failed or finished job")
         reencrypt = sub.add_parser("reencrypt", help="run or resume a re-encryption job here")
         reencrypt.add_argument("--job", type=int, help="job id (default: the latest unfinished)")
         reencrypt.add_argument("--batch", type=int, default=None)
@@ -125,6 +128,11 @@ class Command(BaseCommand):
 
     # -- rotate / reencrypt --------------------------------------------------------------
     def _rotate(self, opts: dict[str, Any]) -> None:
+        if opts["resume"] is not None:
+            if opts["keyset"]:
+                raise CommandError("--resume takes no --keyset: the job names its keysets.")
+            self._run_job(opts["resume"], opts["batch"])
+            return
         chosen = opts["keyset"] or [KeysetName.DATA.value]
         names = list(KeysetName.values) if "all" in chosen else chosen
         job = services.keys_rotate(keysets=names, actor=_actor(), enqueue=not opts["wait"])
@@ -154,18 +162,22 @@ class Command(BaseCommand):
         from safeguard.protection import rotation
         from safeguard.protection.models import RotationJob
 
-        keysets = RotationJob.objects.get(id=job_id).keysets
+        job = RotationJob.objects.filter(id=job_id).first()
+        if job is None:
+            raise CommandError(f"No re-encryption job {job_id}.")
+        keysets = job.keysets
         total = rotation.rows_total(keysets)
         with Progress(TextColumn("re-encrypting {task.description}"), BarColumn(),
                       MofNCompleteColumn(), console=Console(stderr=True),
                       transient=True) as bar:
             task = bar.add_task("rows", total=total or None)
             view = services.keys_reencrypt(
-                job_id=job_id, batch_size=batch,
+                job_id=job_id, batch_size=batch, actor=_actor(),
                 progress=lambda label, n: bar.update(task, advance=n, description=label))
         self.stdout.write(self.style.SUCCESS(
             f"Job {view.id} {view.status}: {view.scanned} rows checked, "
-            f"{view.rewritten} rewritten under the new keys."))
+            f"{view.rewritten} rewritten under the new keys, {view.passes} pass(es); the last "
+            "sweep, after the keyset cache period, found nothing under an old key."))
 
     # -- status --------------------------------------------------------------------------
     def _status(self, opts: dict[str, Any]) -> None:
@@ -206,8 +218,11 @@ class Command(BaseCommand):
         if status.jobs:
             w("\nre-encryption jobs:")
         for j in status.jobs:
+            stale = (f"  STALE (runner {j.runner} is gone): resume with "
+                     f"`safeguard keys rotate --resume {j.id}`") if j.stale else ""
             w(f"  #{j.id} {j.status:<8} {','.join(j.keysets):<20} {j.scanned} checked, "
-              f"{j.rewritten} rewritten" + (f"  error: {j.error}" if j.error else ""))
+              f"{j.rewritten} rewritten, {j.passes} pass(es)"
+              + (f"  error: {j.error}" if j.error else "") + stale)
 
 
 def _status_json(status: KeysStatus, usage: dict[str, dict[int, int]] | None) -> dict[str, Any]:
@@ -222,6 +237,7 @@ def _status_json(status: KeysStatus, usage: dict[str, dict[int, int]] | None) ->
                   **({"values": usage.get(k.keyset, {}).get(k.key_id, 0)} if usage else {})}
                  for k in status.keys],
         "jobs": [{"id": j.id, "status": j.status, "keysets": list(j.keysets),
-                  "scanned": j.scanned, "rewritten": j.rewritten, "error": j.error}
+                  "scanned": j.scanned, "rewritten": j.rewritten, "error": j.error,
+                  "passes": j.passes, "runner": j.runner, "stale": j.stale}
                  for j in status.jobs],
     }
