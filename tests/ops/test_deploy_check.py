@@ -197,3 +197,46 @@ def test_deploy_check_fails_on_demo_users_and_a_demo_mark(baseline, migrated, tm
     assert "(safeguard.E019) This database is marked as a demo database" in output
     assert "(safeguard.E020) 1 demo user(s)" in output
     assert "setting: DATABASE_URL" in output
+
+
+# --- and a complete installation passes ---------------------------------------------------
+
+
+def test_a_complete_production_installation_passes_the_deploy_check(tmp_path):
+    """The operator's path of docs/deploy.md on PostgreSQL: the check is not misleading the
+    other way either — a correct installation reports no issues."""
+    name = f"sg_deploy_full_{os.getpid()}"
+    created = subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", name],
+                             capture_output=True, text=True, check=False)
+    if created.returncode != 0:
+        pytest.skip(f"no PostgreSQL on 127.0.0.1: {created.stderr.strip()}")
+    (tmp_path / "data").mkdir()
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("SAFEGUARD_") and k != "DATABASE_URL"}
+    env.update(_base(tmp_path), DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{name}")
+    witness = Path(env["SAFEGUARD_AUDIT_WITNESS_FILE"])
+    runtime = Path(env["SAFEGUARD_KEK_RUNTIME_DIR"])
+
+    def manage(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*SAFEGUARD, *args], env=env, capture_output=True, text=True,
+                              timeout=300, check=False)
+
+    try:
+        assert manage("migrate", "-v0").returncode == 0
+        init = manage("keys", "init", "--shares", "3", "--threshold", "2")
+        shares = [x.strip() for x in init.stdout.splitlines() if len(x.split()) == 33]
+        assert len(shares) == 3, init.stderr
+        (tmp_path / "shares.txt").write_text("\n".join(shares[:2]) + "\n")
+        unseal = manage("keys", "unseal", "--share-file", str(tmp_path / "shares.txt"))
+        assert unseal.returncode == 0, unseal.stderr
+        assert manage("audit", "keygen").returncode == 0
+        witness.parent.mkdir(mode=0o700, exist_ok=True)
+        witness.touch(mode=0o640)
+        result = manage("check", "--deploy")
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "System check identified no issues" in result.stdout
+    finally:
+        subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", name],
+                       capture_output=True, check=False)
+        shutil.rmtree(witness.parent, ignore_errors=True)
+        shutil.rmtree(runtime, ignore_errors=True)
