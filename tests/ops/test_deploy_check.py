@@ -206,7 +206,10 @@ def test_a_complete_production_installation_passes_the_deploy_check(tmp_path):
     """The operator's path of docs/deploy.md on PostgreSQL: the check is not misleading the
     other way either — a correct installation reports no issues."""
     name = f"sg_deploy_full_{os.getpid()}"
-    created = subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", name],
+    createdb, dropdb = shutil.which("createdb"), shutil.which("dropdb")
+    if createdb is None or dropdb is None:
+        pytest.skip("PostgreSQL client tools are not installed")
+    created = subprocess.run([createdb, "-h", "127.0.0.1", "-U", "postgres", name],
                              capture_output=True, text=True, check=False)
     if created.returncode != 0:
         pytest.skip(f"no PostgreSQL on 127.0.0.1: {created.stderr.strip()}")
@@ -236,7 +239,7 @@ def test_a_complete_production_installation_passes_the_deploy_check(tmp_path):
         assert result.returncode == 0, result.stdout + result.stderr
         assert "System check identified no issues" in result.stdout
     finally:
-        subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", name],
+        subprocess.run([dropdb, "-h", "127.0.0.1", "-U", "postgres", "--if-exists", name],
                        capture_output=True, check=False)
         shutil.rmtree(witness.parent, ignore_errors=True)
         shutil.rmtree(runtime, ignore_errors=True)
