@@ -21,6 +21,8 @@ def _fresh_keys(settings, tmp_path_factory):
     base = tmp_path_factory.mktemp("keys")
     settings.SAFEGUARD_DEV_KEK_FILE = base / "dev-kek.json"
     settings.SAFEGUARD_KEK_RUNTIME_DIR = base / "run"
+    settings.SAFEGUARD_KEK_RUNTIME_ALLOW_DISK = True  # tmp_path is on disk; kek tests turn it off
+    settings.SAFEGUARD_KEYSET_CACHE_SECONDS = 0  # no process caches: rotations settle at once
     keyring.reset_caches()
     policy.reset()
     scanning.reset()

@@ -285,6 +285,7 @@ _BEHIND_PROXY = PRODUCTION and _env_bool("SAFEGUARD_BEHIND_PROXY", True)
 SAFEGUARD_CLIENT_IP_HEADER = _env("SAFEGUARD_CLIENT_IP_HEADER",
                                   "X-Real-IP" if _BEHIND_PROXY else "")
 ALLAUTH_TRUSTED_CLIENT_IP_HEADER = SAFEGUARD_CLIENT_IP_HEADER or None
+SAFEGUARD_BEHIND_PROXY = _BEHIND_PROXY  # read by the deploy check (issue 17)
 
 # --- Transport security (R-OPS-3) ---------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -345,9 +346,15 @@ SAFEGUARD_DEV_KEK_FILE = Path(
 SAFEGUARD_KEK_RUNTIME_DIR = Path(
     _env("SAFEGUARD_KEK_RUNTIME_DIR", "/dev/shm/safeguard")  # noqa: S108 - tmpfs on purpose
 )
+# Accept a KEK runtime directory that is not tmpfs (owner and mode are still enforced). Off by
+# default; each unseal records whether the key went to disk (issue 17, docs/keys.md).
+SAFEGUARD_KEK_RUNTIME_ALLOW_DISK = _env_bool("SAFEGUARD_KEK_RUNTIME_ALLOW_DISK", False)
 SAFEGUARD_KEY_ROTATION_DAYS = _env_int("SAFEGUARD_KEY_ROTATION_DAYS", 365)  # R-OPS-4: 12 months
 SAFEGUARD_KEYSET_CACHE_SECONDS = _env_int("SAFEGUARD_KEYSET_CACHE_SECONDS", 60)
 SAFEGUARD_REENCRYPT_BATCH = _env_int("SAFEGUARD_REENCRYPT_BATCH", 500)
+# A "running" re-encryption job without progress for this long is stale (its runner was killed)
+# and may be resumed (`safeguard keys rotate --resume JOB`, issue 17).
+SAFEGUARD_REENCRYPT_STALE_SECONDS = _env_int("SAFEGUARD_REENCRYPT_STALE_SECONDS", 300)
 SAFEGUARD_DETOKENIZE_REASON_MIN = _env_int("SAFEGUARD_DETOKENIZE_REASON_MIN", 10)
 # Screening policy file; empty = src/safeguard/protection/policies.yaml (versioned with the code).
 SAFEGUARD_PROTECTION_POLICY_FILE = _env("SAFEGUARD_PROTECTION_POLICY_FILE")
@@ -598,6 +605,11 @@ SAFEGUARD_CHAT_START_LIMIT = _env_rate("SAFEGUARD_CHAT_START_LIMIT", "5/h")
 SAFEGUARD_CHAT_POST_LIMIT = _env_rate("SAFEGUARD_CHAT_POST_LIMIT", "20/m")
 SAFEGUARD_CONTACT_QUEUE = _env("SAFEGUARD_CONTACT_QUEUE", "")
 SAFEGUARD_CONTACT_LIMIT = _env_rate("SAFEGUARD_CONTACT_LIMIT", "5/h")
+
+# --- Deployment checks (ops, issue 17; docs/deploy.md) -------------------------------------------
+# `safeguard check --deploy` fails when the idle sign-out or the step-up window is longer.
+SAFEGUARD_DEPLOY_MAX_IDLE_MINUTES = _env_int("SAFEGUARD_DEPLOY_MAX_IDLE_MINUTES", 60)
+SAFEGUARD_DEPLOY_MAX_STEP_UP_MINUTES = _env_int("SAFEGUARD_DEPLOY_MAX_STEP_UP_MINUTES", 15)
 
 SILENCED_SYSTEM_CHECKS: list[str] = []
 if PRODUCTION and not SECURE_HSTS_PRELOAD:

@@ -271,6 +271,7 @@ def test_the_witness_catches_a_rewrite_even_when_the_database_heads_are_deleted(
                                                                                tmp_path):
     # given heads exported to a witness file
     settings.SAFEGUARD_AUDIT_WITNESS_FILE = str(tmp_path / "witness.jsonl")
+    (tmp_path / "witness.jsonl").touch()  # the operator creates it once; the job never does
     from safeguard.audit import tasks
 
     _append(16)

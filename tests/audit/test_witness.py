@@ -15,6 +15,7 @@ pytestmark = pytest.mark.django_db
 def test_signed_head_goes_to_the_witness_file_and_the_syslog_peer(rsyslog, settings, tmp_path):
     # given a witness file and a syslog witness
     settings.SAFEGUARD_AUDIT_WITNESS_FILE = str(tmp_path / "witness.jsonl")
+    (tmp_path / "witness.jsonl").touch()  # the operator creates it once; the job never does
     settings.SAFEGUARD_AUDIT_WITNESS_SYSLOG = f"syslog+tcp://127.0.0.1:{rsyslog.port}"
     services.record(action="case.viewed", actor=Actor.system("t"))
     # when the periodic job signs a head

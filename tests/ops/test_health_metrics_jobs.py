@@ -20,7 +20,8 @@ def test_liveness_and_readiness_are_open_and_report_checks():
     assert Client().get("/healthz").json() == {"status": "ok"}
     ready = Client().get("/readyz")
     assert ready.status_code == 200
-    assert ready.json() == {"status": "ok", "checks": {"database": "ok", "jobs": "ok"}}
+    assert ready.json() == {"status": "ok", "checks": {
+        "database": "ok", "jobs": "ok", "migrations": "ok", "keys": "ok", "audit_signer": "ok"}}
 
 
 def test_metrics_need_a_principal_holding_ops_metrics():

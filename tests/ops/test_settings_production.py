@@ -39,14 +39,19 @@ def test_unknown_mode_is_refused(tmp_path):
 
 
 @pytest.mark.slow
-def test_check_deploy_passes_in_production_mode(tmp_path):
+def test_check_deploy_passes_djangos_checks_and_runs_ours(tmp_path):
+    # given the production defaults with a repeated 50-character key on SQLite (issue 17)
     result = _run(["check", "--deploy", "--fail-level", "WARNING"],
                   SAFEGUARD_ENV="production", SAFEGUARD_SECRET_KEY="k" * 20 + "Zq9!x" * 10,
                   SAFEGUARD_MFA_SECRET_KEY="m" * 64,
                   SAFEGUARD_ALLOWED_HOSTS="safeguard.example.com",
                   SAFEGUARD_DATA_DIR=str(tmp_path))
-    assert result.returncode == 0, result.stderr + result.stdout
-    assert "no issues" in result.stdout
+    output = result.stdout + result.stderr
+    # then Django's own deploy checks pass (no security.* item) but ours fail it
+    assert result.returncode != 0
+    assert "(security." not in output
+    assert "(safeguard.E004) The secret key is weak" in output
+    assert "(safeguard.E007) The database is SQLite" in output
 
 
 def _in_django(code: str, tmp_path, *, check: bool = True, **env_vars: str):

@@ -170,8 +170,8 @@ def test_rotation_keeps_old_data_readable_and_the_job_moves_it_to_the_new_key():
     assert selectors.key_usage()["data"] == {old: 3}
     # when the job runs
     view = services.keys_reencrypt(job_id=job.id)
-    # then every row is under the new key and still reads
-    assert (view.status, view.scanned, view.rewritten) == ("done", 3, 3)
+    # then every row is under the new key and still reads; a final sweep found nothing left
+    assert (view.status, view.scanned, view.rewritten, view.passes) == ("done", 6, 3, 2)
     assert selectors.key_usage()["data"] == {new: 3}
     assert Token.objects.get(token=tokens[0]).pan == PAN_VISA
 
@@ -184,11 +184,12 @@ def test_reencryption_is_resumable_and_idempotent():
     partial = services.keys_reencrypt(job_id=job.id, batch_size=1, max_batches=1)
     assert (partial.status, partial.scanned, partial.rewritten) == ("running", 1, 1)
     assert RotationJob.objects.get(id=job.id).cursor
-    # then a rerun continues from the cursor, and a third run changes nothing
+    # then a rerun continues from the cursor (plus the final sweep), and a re-run of the
+    # finished job is one more sweep that changes nothing
     done = services.keys_reencrypt(job_id=job.id, batch_size=1)
-    assert (done.status, done.scanned, done.rewritten) == ("done", 3, 3)
+    assert (done.status, done.scanned, done.rewritten, done.passes) == ("done", 6, 3, 2)
     again = services.keys_reencrypt(job_id=job.id)
-    assert (again.scanned, again.rewritten) == (3, 3)
+    assert (again.status, again.scanned, again.rewritten, again.passes) == ("done", 9, 3, 3)
     fp = keyring.primary_key_id("fingerprint")
     assert selectors.key_usage()["fingerprint"] == {fp: 3}
     # the same card still maps to the same token after the fingerprint key changed

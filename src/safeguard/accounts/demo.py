@@ -69,8 +69,9 @@ def load(*, say: Callable[[str], None] = print) -> None:
     for email, _, role in DEMO_USERS:
         say(f"  {role:<20} {email}")
     say("Second factor: each has TOTP enrolled; get the current code with "
-        "`safeguard totp EMAIL` (demo mode only), or add the secret shown by "
-        "`safeguard totp --secret EMAIL` to an authenticator app.")
+        "`SAFEGUARD_ENV=demo safeguard totp EMAIL` (the demo database only), or add the "
+        "secret shown by `SAFEGUARD_ENV=demo safeguard totp --secret EMAIL` to an "
+        "authenticator app.")
 
 
 def current_totp(email: str) -> str:

@@ -128,3 +128,20 @@ def last_seq() -> int:
 
     row = Sequence.objects.filter(id=1).first()
     return row.last_seq if row else 0
+
+
+def signer_ready() -> tuple[bool, str]:
+    """Can tree heads be signed now? (False, why) when the signing key is missing or sealed.
+
+    Loads the configured provider afresh (never the cached signer), for readiness probes and the
+    deploy check (issue 17, R-IR-5).
+    """
+    from django.conf import settings
+    from django.utils.module_loading import import_string
+
+    try:
+        signer = import_string(settings.SAFEGUARD_AUDIT_SIGNER)()
+    except Exception as exc:  # noqa: BLE001 - any failure means heads cannot be signed
+        detail = getattr(exc, "detail", None) or str(exc) or type(exc).__name__
+        return False, detail
+    return True, f"key {signer.key_id}"

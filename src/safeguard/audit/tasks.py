@@ -11,19 +11,30 @@ from django.conf import settings
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task, lock_task
 
-from safeguard.audit import services
-from safeguard.audit.contracts import TreeHeadView
+from safeguard.audit import selectors, services
+from safeguard.audit.contracts import Actor, TreeHeadView
 from safeguard.audit.siem import tasks as _siem_tasks  # noqa: F401 - registers the SIEM job
+from safeguard.audit.verification import witness_last_size
 
 logger = logging.getLogger(__name__)
 
 
-def witness_export(head: TreeHeadView) -> None:
+def _witness_alarm(action: str, path: str, detail: str) -> None:
+    """A witness that is missing or behind is an alert, never repaired silently (issue 17)."""
+    logger.error(action, extra={"path": path, "detail": detail})
+    services.record(action=action, actor=Actor.system("audit"), outcome="failure",
+                    subject=("audit_witness", path), data={"detail": detail})
+
+
+def witness_export(head: TreeHeadView, *, previous_size: int | None = None) -> None:
     """Hand a signed head to the external witnesses: a file (SAFEGUARD_AUDIT_WITNESS_FILE,
     fsynced JSON lines) and/or a syslog peer (SAFEGUARD_AUDIT_WITNESS_SYSLOG, a sink URL).
 
     Point them at storage the database administrator cannot rewrite (another host, a WORM
-    mount, the SIEM): comparing them with the log detects a rewritten history.
+    mount, the SIEM): comparing them with the log detects a rewritten history. The file is never
+    created here — the operator creates it once (docs/deploy.md) — so a deleted witness stays
+    deleted and raises an alert (an audit event and an error log line) on every head instead
+    of being recreated; so does a witness that lacks the head signed before (``previous_size``).
     """
     doc = {"size": head.size, "root_hash": head.root_hash,
            "signed_at": head.signed_at.isoformat(), "key_id": head.key_id,
@@ -31,14 +42,24 @@ def witness_export(head: TreeHeadView) -> None:
     line = json.dumps(doc, sort_keys=True)
     path = getattr(settings, "SAFEGUARD_AUDIT_WITNESS_FILE", "")
     if path:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "a", encoding="utf-8") as fh:
-            fh.write(line + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
+        last = witness_last_size(Path(path))
+        if last is None:
+            _witness_alarm("audit.witness_missing", path,
+                           "the witness file is missing; it is not recreated (restore it from "
+                           "its copy or investigate: audit verify fails until then)")
+        else:
+            if last and previous_size and last < previous_size:
+                _witness_alarm("audit.witness_behind", path,
+                               f"the witness ends at tree size {last} but a head was signed at "
+                               f"{previous_size}: it was cut or missed heads")
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND)  # never O_CREAT
+            with os.fdopen(fd, "a", encoding="utf-8") as fh:
+                fh.write(line + "\n")
+                fh.flush()
+                os.fsync(fh.fileno())
     url = getattr(settings, "SAFEGUARD_AUDIT_WITNESS_SYSLOG", "")
     if url:
-        from safeguard.audit.contracts import Actor, EventView
+        from safeguard.audit.contracts import EventView
         from safeguard.audit.siem import config as siem_config
         from safeguard.audit.siem import sinks
 
@@ -60,9 +81,10 @@ def witness_export(head: TreeHeadView) -> None:
 @lock_task("audit.sign_tree_head")
 def sign_tree_head() -> None:
     """Every minute: sign the tree if it grew, then hand the head to the witness."""
+    previous = selectors.head_latest()
     head = services.head_sign()
     if head is not None:
-        witness_export(head)
+        witness_export(head, previous_size=previous.size if previous else None)
         logger.info("audit.tree_head_signed", extra={"size": head.size})
 
 

@@ -10,13 +10,16 @@ reports the first event that differs:
 * ``root`` — a signed head's root differs from the recomputed one: an event and its recorded
   hash were rewritten together; the first bad event lies after the previous good head;
 * ``signature`` / ``unknown-key`` — a head whose signature does not verify (forged);
-* ``truncated`` — a head covers more events than the log holds.
+* ``truncated`` — a head covers more events than the log holds;
+* ``witness-missing`` / ``witness-behind`` — the configured witness file does not exist, or
+  lacks the latest head the database holds (cut, deleted, or not fed): issue 17.
 """
 
 from __future__ import annotations
 
 import heapq
 import json
+import os
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -33,6 +36,8 @@ from safeguard.audit.models import Event, Node, Sequence, TreeHead, Verification
 
 CHUNK = 5000
 MAX_PROBLEMS = 100
+# A head is exported to the witness right after it is signed; allow for that step.
+WITNESS_LAG = timedelta(minutes=2)
 _FIELDS = ("seq", "at", "actor_kind", "actor_id", "actor_label", "action", "subject_type",
            "subject_id", "outcome", "source_ip", "user_agent", "request_id", "data")
 
@@ -57,6 +62,24 @@ def _heads(min_size: int) -> Iterator[TreeHead]:
             return
         yield from batch
         last_id, last_size = batch[-1].id, batch[-1].size
+
+
+def witness_last_size(path: Path) -> int | None:
+    """Tree size of the last head in a witness file (0 when empty); None when it is missing."""
+    try:
+        with path.open("rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            end = fh.tell()
+            fh.seek(max(end - 8192, 0))
+            lines = [x for x in fh.read().splitlines() if x.strip()]
+    except FileNotFoundError:
+        return None
+    if not lines:
+        return 0
+    try:
+        return int(json.loads(lines[-1])["size"])
+    except (ValueError, KeyError, TypeError):
+        return 0
 
 
 def _witness_heads(path: Path | None, min_size: int) -> Iterator[TreeHead]:
@@ -122,6 +145,24 @@ def _check_head(head: TreeHead, root: bytes, verifiers: dict[str, signing.Verifi
                                 f"{good_size + 1}..{head.size} was rewritten with its hash"))
         return False
     return True
+
+
+def _witness_problems(witness: Path | None) -> list[Problem]:
+    """A configured witness must exist and hold the database's latest head (once it is older
+    than the export step): a deleted or cut witness fails verification, never silently."""
+    if witness is None:
+        return []
+    last = witness_last_size(witness)
+    if last is None:
+        return [Problem(None, "witness-missing",
+                        f"the witness file {witness} is missing: restore it or investigate")]
+    latest = TreeHead.objects.order_by("-size", "-id").first()
+    if latest is not None and last < latest.size and (
+            timezone.now() - latest.signed_at > WITNESS_LAG):
+        return [Problem(None, "witness-behind",
+                        f"the witness {witness} ends at tree size {last} but the log holds a "
+                        f"head at {latest.size}: the witness was cut or stopped receiving heads")]
+    return []
 
 
 def run_start(*, from_seq: int = 1, triggered_by: str = "") -> int:
@@ -222,6 +263,7 @@ def verify(  # noqa: PLR0912, PLR0915 - one streaming pass; its state reads best
                                     f"events from {latest_signed + 1} have waited more than "
                                     f"{limit} for a signed head: heads were deleted or the "
                                     "signing job is not running"))
+    problems.extend(_witness_problems(witness))
     seqs = [p.seq for p in problems if p.seq is not None]
     first_bad = min(seqs) if seqs else None
     report = VerificationReport(ok=not problems, events_checked=checked,

@@ -13,3 +13,26 @@ class Heartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} @ {self.last_run_at:%Y-%m-%d %H:%M:%S}"
+
+
+class InstallationMark(models.Model):
+    """What this database is: a demo (published passwords) or a production installation.
+
+    One row (id 1) at most. Written once by ``safeguard demo`` on a fresh database or by
+    ``migrate`` in production; never changed afterwards (issue 17, R-OPS-1).
+    """
+
+    KIND_DEMO = "demo"
+    KIND_PRODUCTION = "production"
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    kind = models.CharField(max_length=20, choices=[(KIND_DEMO, "demo"),
+                                                    (KIND_PRODUCTION, "production")])
+    marked_at = models.DateTimeField()
+    marked_by = models.CharField(max_length=120, blank=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="ops_single_mark")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} database since {self.marked_at:%Y-%m-%d}"

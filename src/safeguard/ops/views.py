@@ -38,8 +38,9 @@ def healthz(request: HttpRequest) -> HttpResponse:
 @public
 @never_cache
 def readyz(request: HttpRequest) -> HttpResponse:
-    """Readiness: database and job storage reachable; 503 when either is not."""
-    checks = [selectors.database_check(), selectors.jobs_check()]
+    """Readiness: database and job storage reachable, migrations applied, keys unsealed, audit
+    signer usable; 503 when any is not (issue 17). Names only, never details: it is public."""
+    checks = selectors.readiness_checks()
     ok = all(c.ok for c in checks)
     return JsonResponse({"status": "ok" if ok else "unavailable",
                          "checks": {c.name: "ok" if c.ok else "fail" for c in checks}},
@@ -48,7 +49,7 @@ def readyz(request: HttpRequest) -> HttpResponse:
 
 @permission_required(HEALTH_VIEW)
 def health(request: HttpRequest) -> HttpResponse:
-    checks = [selectors.database_check(), selectors.jobs_check()]
+    checks = selectors.readiness_checks()
     return render(request, "ops/health.html", {
         "checks": checks, "heartbeat": selectors.heartbeat(),
         "mfa": accounts.mfa_coverage(),

@@ -94,6 +94,9 @@ class JobView:
     created_at: datetime
     finished_at: datetime | None
     error: str
+    passes: int = 0
+    runner: str = ""
+    stale: bool = False  # "running" but its runner is gone (killed): resume it
 
 
 @dataclass(frozen=True)

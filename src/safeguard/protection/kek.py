@@ -125,21 +125,81 @@ def on_tmpfs(path: Path) -> bool:
     return fstype in {"tmpfs", "ramfs"}
 
 
+def _existing(path: Path) -> Path:
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def runtime_dir_problem() -> str | None:
+    """Why the KEK runtime directory is unfit, or None: it must be on tmpfs, outside the data
+    directory (backups carry that), and if it exists owned by this user with mode 0700."""
+    directory = Path(settings.SAFEGUARD_KEK_RUNTIME_DIR).resolve()
+    data = Path(settings.DATA_DIR).resolve()
+    if directory == data or data in directory.parents:
+        return (f"{directory} lies inside the data directory {data}, which backups copy; set "
+                "SAFEGUARD_KEK_RUNTIME_DIR to a directory on tmpfs such as /dev/shm/safeguard")
+    if not on_tmpfs(_existing(directory)):
+        return (f"{directory} is not on tmpfs: the unsealed KEK would be written to a disk; set "
+                "SAFEGUARD_KEK_RUNTIME_DIR to a directory on tmpfs such as /dev/shm/safeguard")
+    if directory.exists():
+        st = directory.stat()
+        if st.st_uid != os.geteuid():
+            return (f"{directory} belongs to uid {st.st_uid}, not to this service user "
+                    f"(uid {os.geteuid()}): another local user created it; remove it or set "
+                    "SAFEGUARD_KEK_RUNTIME_DIR elsewhere")
+        if st.st_mode & 0o077:
+            return (f"{directory} has mode {oct(st.st_mode & 0o777)}; it must be 0700 "
+                    "(chmod 700, or set SAFEGUARD_KEK_RUNTIME_DIR elsewhere)")
+    return None
+
+
+def _refusal(path: Path, *, is_dir: bool) -> str | None:
+    """Why ``path`` may not hold (or contain) the unsealed KEK, or None (issue 17 item 7).
+
+    Owner and mode are never negotiable; tmpfs is, only by SAFEGUARD_KEK_RUNTIME_ALLOW_DISK
+    (every unseal records whether the key went to disk).
+    """
+    st = path.stat()
+    if st.st_uid != os.geteuid():
+        return (f"{path} belongs to uid {st.st_uid}, not to this service user (uid "
+                f"{os.geteuid()}): another local user created it. Remove it, or set "
+                "SAFEGUARD_KEK_RUNTIME_DIR to a directory of your own")
+    wanted = 0o700 if is_dir else 0o600
+    if st.st_mode & 0o777 != wanted:
+        return (f"{path} has mode {oct(st.st_mode & 0o777)}; it must be {oct(wanted)} "
+                "(readable by the service user alone)")
+    if not on_tmpfs(path) and not settings.SAFEGUARD_KEK_RUNTIME_ALLOW_DISK:
+        return (f"{path} is not on tmpfs: the key would reach a disk and its backups. Set "
+                "SAFEGUARD_KEK_RUNTIME_DIR to a tmpfs directory such as /dev/shm/safeguard")
+    return None
+
+
 def write_runtime_key(instance: uuid.UUID, key: bytes) -> Path:
-    """Write the unsealed KEK atomically, owner-only; refuse a directory others can write."""
+    """Write the unsealed KEK atomically, owner-only, on tmpfs; refuse a directory owned by
+    another user, open to others, or on a disk (unless SAFEGUARD_KEK_RUNTIME_ALLOW_DISK)."""
     path = runtime_path(instance)
     directory = path.parent
-    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if directory.stat().st_mode & 0o022:
-        raise UnsealRefused(f"{directory} is writable by other users; make it 0700 first")
-    temp = directory / f".{path.name}.{secrets.token_hex(8)}"
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        problem = _refusal(directory, is_dir=True)
+    except OSError as exc:
+        raise UnsealRefused(f"Cannot use the KEK runtime directory {directory}: {exc.strerror}. "
+                            "Set SAFEGUARD_KEK_RUNTIME_DIR to a directory this service user "
+                            "owns.") from None
+    if problem:
+        raise UnsealRefused(f"KEK runtime directory refused: {problem}.")
+    temp = directory / f".{path.name}.{secrets.token_hex(8)}"
+    try:
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as fh:
             fh.write(key)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(temp, path)
+    except OSError as exc:
+        raise UnsealRefused(f"Cannot write the unsealed key in {directory}: {exc.strerror}."
+                            ) from None
     finally:
         if temp.exists():
             temp.unlink()
@@ -164,6 +224,9 @@ def local_aead(instance: uuid.UUID) -> aead.Aead:
     """The unsealed KEK from the runtime file, or :class:`KeysSealed`."""
     path = runtime_path(instance)
     try:
+        problem = _refusal(path, is_dir=False)
+        if problem:
+            raise KeysSealed(f"The unsealed key file is refused: {problem}.")
         key = path.read_bytes()
     except FileNotFoundError:
         raise KeysSealed("The keys are sealed: custodians must run `safeguard keys unseal` "

@@ -355,11 +355,15 @@ def keys_unseal(*, mnemonics: Iterable[str], actor: Actor) -> UnsealResult:
         _verify(kek, master)
     except KeysError:
         raise refuse("These shares do not open this installation's key.") from None
-    path = keks.write_runtime_key(master.instance, secret)
+    try:
+        path = keks.write_runtime_key(master.instance, secret)
+    except UnsealRefused as exc:
+        raise refuse(exc.detail) from None
     with _lock:
         _keks[master.instance] = kek
     audit.record(action="keys.unsealed", actor=actor, subject=("keys", str(master.instance)),
-                 data={"shares_used": len(parsed), "on_tmpfs": keks.on_tmpfs(path)})
+                 data={"shares_used": len(parsed), "on_tmpfs": keks.on_tmpfs(path),
+                       "disk_override": settings.SAFEGUARD_KEK_RUNTIME_ALLOW_DISK})
     return UnsealResult(path=str(path), on_tmpfs=keks.on_tmpfs(path), shares_used=len(parsed))
 
 

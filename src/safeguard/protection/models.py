@@ -90,6 +90,16 @@ class RotationJob(models.Model):
     error = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Issue 17: the job ends only with a full sweep that began after every process's keyset
+    # cache expired (settle_after) and found nothing under an old key.
+    settle_after = models.DateTimeField(null=True, blank=True)
+    passes = models.PositiveIntegerField(default=0)
+    pass_started_at = models.DateTimeField(null=True, blank=True)
+    pass_rewritten = models.BigIntegerField(default=0)
+    # Who runs it (host:pid) and when it last made progress: a job killed with kill -9 stays
+    # "running" in the database; these tell that it is stale and may be resumed.
+    runner = models.CharField(max_length=120, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"rotation job {self.pk} ({self.status})"

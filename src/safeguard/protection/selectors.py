@@ -6,6 +6,7 @@ from django.conf import settings
 from django.utils import timezone
 from tink.proto import tink_pb2
 
+from safeguard.protection import kek as keks
 from safeguard.protection import keyring, rescan, rotation, vault
 from safeguard.protection.contracts import (
     KeyInfo,
@@ -68,3 +69,26 @@ def key_usage() -> dict[str, dict[int, int]]:
 def rescan_latest() -> RescanView | None:
     run = RescanRun.objects.order_by("-id").first()
     return rescan.run_view(run) if run else None
+
+
+def keys_ready() -> tuple[bool, str]:
+    """Can this process use the keys now? (False, why) when not initialised or sealed.
+
+    For readiness probes and the deploy check (issue 17): the dev provider initialises itself
+    on first use, so an empty database counts as ready only there.
+    """
+    master = keyring.master_info()
+    if master is None:
+        if settings.SAFEGUARD_KEK_PROVIDER == "dev":
+            return True, "dev key-encryption key, initialised on first use"
+        return False, "not initialised: run `safeguard keys init` (docs/keys.md)"
+    try:
+        keyring.data_aead()
+    except KeysError as exc:
+        return False, exc.detail
+    return True, f"{master.provider} provider, unsealed"
+
+
+def kek_runtime_problem() -> str | None:
+    """What is wrong with where `keys unseal` leaves the KEK (local provider), or None."""
+    return keks.runtime_dir_problem()

@@ -110,10 +110,15 @@ def keys_rotate(*, keysets: Iterable[str], actor: Actor, enqueue: bool = True) -
 
 def keys_reencrypt(*, job_id: int, batch_size: int | None = None,
                    max_batches: int | None = None,
-                   progress: rotation.Progress | None = None) -> JobView:
-    """Run or resume a re-encryption job; safe to run twice (rows already moved are skipped)."""
+                   progress: rotation.Progress | None = None,
+                   actor: Actor | None = None) -> JobView:
+    """Run or resume a re-encryption job; safe to run twice (rows already moved are skipped).
+
+    It finishes only after the keyset cache period and a final sweep that found nothing under
+    an old key; a job another live runner holds is refused, a stale one is resumed (audited).
+    """
     return rotation.job_run(job_id=job_id, batch_size=batch_size, max_batches=max_batches,
-                            progress=progress)
+                            progress=progress, actor=actor)
 
 
 def keys_age_check() -> list[str]:
@@ -127,8 +132,9 @@ def keys_age_check() -> list[str]:
                      outcome="failure",
                      data={"keys": overdue, "policy_days": settings.SAFEGUARD_KEY_ROTATION_DAYS,
                            "checked_at": timezone.now().isoformat()})
-    for job_id in RotationJob.objects.exclude(status=JobStatus.DONE).values_list("id", flat=True):
-        tasks.reencrypt(job_id)
+    for job in RotationJob.objects.exclude(status=JobStatus.DONE):
+        if job.status != JobStatus.RUNNING or rotation.job_is_stale(job):
+            tasks.reencrypt(job.id)
     return overdue
 
 

@@ -11,7 +11,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-from safeguard.audit import proofs, services, signing, tasks, verification
+from safeguard.audit import proofs, selectors, services, signing, tasks, verification
 from safeguard.audit.contracts import AuditError
 
 
@@ -83,11 +83,12 @@ class Command(BaseCommand):
         self.stdout.write(json.dumps(proof.__dict__, indent=2))
 
     def _head(self, opts: dict[str, Any]) -> None:
+        previous = selectors.head_latest()
         head = services.head_sign(force=opts["force"])
         if head is None:
             self.stdout.write("the tree did not grow since the last head; nothing signed")
             return
-        tasks.witness_export(head)
+        tasks.witness_export(head, previous_size=previous.size if previous else None)
         self.stdout.write(json.dumps({**head.__dict__, "signed_at": head.signed_at.isoformat()}))
 
     def _keygen(self, opts: dict[str, Any]) -> None:

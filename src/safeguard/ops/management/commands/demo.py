@@ -1,5 +1,9 @@
 """``safeguard demo [--no-serve]``: data dir, migrations, demo data, then serve with jobs inside.
 
+The demo has its own SQLite database in the data directory (settings refuse DATABASE_URL in demo
+mode) and marks it as a demo on first run; it refuses a database marked production or one that
+already holds data without the demo mark (issue 17).
+
 Each app may ship a ``demo.py`` with ``load(*, say)`` and an ``ORDER`` number; they run in that
 order (then INSTALLED_APPS order), so later issues add their demo data without touching this file.
 """
@@ -8,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import signal
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -15,6 +20,10 @@ from django.apps import apps
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from safeguard.ops import selectors, services
+from safeguard.ops.contracts import InstallationRefused
+from safeguard.ops.models import InstallationMark
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
@@ -48,10 +57,22 @@ class Command(BaseCommand):
         if not settings.DEMO:
             raise CommandError("safeguard demo runs only with SAFEGUARD_ENV=demo "
                                "(it creates users with published passwords).")
+        own = Path(settings.DATA_DIR) / "safeguard.sqlite3"
+        db = settings.DATABASES["default"]
+        if db["ENGINE"] != "django.db.backends.sqlite3" or Path(db["NAME"]) != own:
+            raise CommandError("safeguard demo uses its own SQLite database in the data "
+                               f"directory ({own}); unset DATABASE_URL.")
         settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
         self.stdout.write(f"Data directory: {settings.DATA_DIR}")
+        if selectors.installation_kind_before_migrate() == InstallationMark.KIND_PRODUCTION:
+            raise CommandError("This database is marked as a production database: the demo "
+                               "never migrates or loads into it.")
         call_command("migrate", interactive=False, verbosity=0)
-        self.stdout.write("Database migrated.")
+        try:
+            services.installation_mark_demo()
+        except InstallationRefused as exc:
+            raise CommandError(exc.detail) from exc
+        self.stdout.write("Database migrated (marked as a demo database).")
         for module in demo_loaders():
             module.load(say=self.stdout.write)
         if opts["no_serve"]:

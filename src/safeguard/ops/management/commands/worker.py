@@ -19,6 +19,9 @@ class Command(BaseCommand):
             from django.core.management.base import CommandError
 
             raise CommandError("--workers must be at least 1")
+        from safeguard.ops.startup import refuse_demo_database
+
+        refuse_demo_database()  # production never works on a demo database (issue 17)
         argv = ["--workers", str(opts["workers"]), "--worker-type", "thread"]
         if opts["no_periodic"]:
             argv.append("--no-periodic")

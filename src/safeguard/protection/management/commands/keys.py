@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import os
 import sys
 from typing import Any
 
@@ -19,7 +20,14 @@ from safeguard.protection.contracts import KeysStatus
 from safeguard.protection.enums import KeysetName
 from safeguard.web.errors import ApplicationError
 
-ACTOR = Actor.system("cli.keys")
+
+def _actor() -> Actor:
+    """The command, labelled with the operating-system user who ran it (issue 17 item 7)."""
+    try:
+        who = getpass.getuser()
+    except (KeyError, OSError):
+        who = f"uid {os.getuid()}"
+    return Actor(kind="system", id="cli.keys", label=f"cli.keys (os user {who})")
 
 
 class Command(BaseCommand):
@@ -43,6 +51,9 @@ class Command(BaseCommand):
         rotate.add_argument("--wait", action="store_true",
                             help="re-encrypt here with a progress bar instead of as a job")
         rotate.add_argument("--batch", type=int, default=None)
+        rotate.add_argument("--resume", type=int, metavar="JOB", default=None,
+                            help="resume (or re-run) re-encryption job JOB here instead of "
+                                 "rotating: a stale, failed or finished job")
         reencrypt = sub.add_parser("reencrypt", help="run or resume a re-encryption job here")
         reencrypt.add_argument("--job", type=int, help="job id (default: the latest unfinished)")
         reencrypt.add_argument("--batch", type=int, default=None)
@@ -60,7 +71,7 @@ class Command(BaseCommand):
     # -- init ----------------------------------------------------------------------------
     def _init(self, opts: dict[str, Any]) -> None:
         provider = opts["provider"] or settings.SAFEGUARD_KEK_PROVIDER
-        issued = services.keys_init(provider=provider, actor=ACTOR, shares=opts["shares"],
+        issued = services.keys_init(provider=provider, actor=_actor(), shares=opts["shares"],
                                     threshold=opts["threshold"], kms_uri=opts["kms_uri"])
         self.stdout.write(self.style.SUCCESS(f"Keys initialised with the {provider} provider."))
         if issued is None:
@@ -100,7 +111,7 @@ class Command(BaseCommand):
 
     def _unseal(self, opts: dict[str, Any]) -> None:
         result = services.keys_unseal(mnemonics=self._read_shares(opts["share_file"]),
-                                      actor=ACTOR)
+                                      actor=_actor())
         self.stdout.write(self.style.SUCCESS(
             f"Unsealed with {result.shares_used} shares; the key is at {result.path} for this "
             "machine's Safeguard processes."))
@@ -110,16 +121,21 @@ class Command(BaseCommand):
                 "SAFEGUARD_KEK_RUNTIME_DIR to a tmpfs directory (docs/keys.md)."))
 
     def _seal(self, opts: dict[str, Any]) -> None:
-        removed = services.keys_seal(actor=ACTOR)
+        removed = services.keys_seal(actor=_actor())
         self.stdout.write("Sealed: the unsealed key file was removed." if removed
                           else "Already sealed on this machine.")
         self.stdout.write("Running processes keep their key until they restart.")
 
     # -- rotate / reencrypt --------------------------------------------------------------
     def _rotate(self, opts: dict[str, Any]) -> None:
+        if opts["resume"] is not None:
+            if opts["keyset"]:
+                raise CommandError("--resume takes no --keyset: the job names its keysets.")
+            self._run_job(opts["resume"], opts["batch"])
+            return
         chosen = opts["keyset"] or [KeysetName.DATA.value]
         names = list(KeysetName.values) if "all" in chosen else chosen
-        job = services.keys_rotate(keysets=names, actor=ACTOR, enqueue=not opts["wait"])
+        job = services.keys_rotate(keysets=names, actor=_actor(), enqueue=not opts["wait"])
         self.stdout.write(self.style.SUCCESS(
             f"Rotated {', '.join(names)}: new primary keys in place; old keys still decrypt."))
         if opts["wait"]:
@@ -146,18 +162,22 @@ class Command(BaseCommand):
         from safeguard.protection import rotation
         from safeguard.protection.models import RotationJob
 
-        keysets = RotationJob.objects.get(id=job_id).keysets
+        job = RotationJob.objects.filter(id=job_id).first()
+        if job is None:
+            raise CommandError(f"No re-encryption job {job_id}.")
+        keysets = job.keysets
         total = rotation.rows_total(keysets)
         with Progress(TextColumn("re-encrypting {task.description}"), BarColumn(),
                       MofNCompleteColumn(), console=Console(stderr=True),
                       transient=True) as bar:
             task = bar.add_task("rows", total=total or None)
             view = services.keys_reencrypt(
-                job_id=job_id, batch_size=batch,
+                job_id=job_id, batch_size=batch, actor=_actor(),
                 progress=lambda label, n: bar.update(task, advance=n, description=label))
         self.stdout.write(self.style.SUCCESS(
             f"Job {view.id} {view.status}: {view.scanned} rows checked, "
-            f"{view.rewritten} rewritten under the new keys."))
+            f"{view.rewritten} rewritten under the new keys, {view.passes} pass(es); the last "
+            "sweep, after the keyset cache period, found nothing under an old key."))
 
     # -- status --------------------------------------------------------------------------
     def _status(self, opts: dict[str, Any]) -> None:
@@ -198,8 +218,11 @@ class Command(BaseCommand):
         if status.jobs:
             w("\nre-encryption jobs:")
         for j in status.jobs:
+            stale = (f"  STALE (runner {j.runner} is gone): resume with "
+                     f"`safeguard keys rotate --resume {j.id}`") if j.stale else ""
             w(f"  #{j.id} {j.status:<8} {','.join(j.keysets):<20} {j.scanned} checked, "
-              f"{j.rewritten} rewritten" + (f"  error: {j.error}" if j.error else ""))
+              f"{j.rewritten} rewritten, {j.passes} pass(es)"
+              + (f"  error: {j.error}" if j.error else "") + stale)
 
 
 def _status_json(status: KeysStatus, usage: dict[str, dict[int, int]] | None) -> dict[str, Any]:
@@ -214,6 +237,7 @@ def _status_json(status: KeysStatus, usage: dict[str, dict[int, int]] | None) ->
                   **({"values": usage.get(k.keyset, {}).get(k.key_id, 0)} if usage else {})}
                  for k in status.keys],
         "jobs": [{"id": j.id, "status": j.status, "keysets": list(j.keysets),
-                  "scanned": j.scanned, "rewritten": j.rewritten, "error": j.error}
+                  "scanned": j.scanned, "rewritten": j.rewritten, "error": j.error,
+                  "passes": j.passes, "runner": j.runner, "stale": j.stale}
                  for j in status.jobs],
     }
