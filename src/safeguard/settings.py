@@ -398,6 +398,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # The development server's access lines (safeguard demo) pass the redactor too (R-OPS-2);
+        # Django's default sends them to a plain handler of their own.
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "huey": {"level": "WARNING" if TESTING else "INFO"},
     },
 }
