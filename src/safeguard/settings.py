@@ -417,7 +417,8 @@ SAFEGUARD_AUDIT_SIGNER = _env(
     else "safeguard.protection.audit_signer.sealed_signer")
 SAFEGUARD_AUDIT_KEY_FILE = _env("SAFEGUARD_AUDIT_KEY_FILE", str(DATA_DIR / "audit-signing.key"))
 # PEM files of retired signing keys whose heads must still verify (comma-separated paths).
-# Masks card numbers in event text nobody screened (User-Agent, labels) before it is stored.
+# Masks card numbers in every caller-supplied text of an event (actor, subject id, User-Agent,
+# every key, string and number in its data) before it is stored, so recording never fails.
 SAFEGUARD_AUDIT_TEXT_SANITISER = _env("SAFEGUARD_AUDIT_TEXT_SANITISER",
                                       "safeguard.protection.services.mask_pans")
 SAFEGUARD_AUDIT_TRUSTED_KEYS = [p for p in _env("SAFEGUARD_AUDIT_TRUSTED_KEYS").split(",") if p]
@@ -434,6 +435,17 @@ SAFEGUARD_SIEM_SINKS = _env("SAFEGUARD_SIEM_SINKS", "")
 SAFEGUARD_SIEM_TLS_CA = _env("SAFEGUARD_SIEM_TLS_CA", "")  # default: the system trust store
 SAFEGUARD_SIEM_TLS_CERT = _env("SAFEGUARD_SIEM_TLS_CERT", "")  # client cert for mutual TLS
 SAFEGUARD_SIEM_TLS_KEY = _env("SAFEGUARD_SIEM_TLS_KEY", "")
+# --- SIEM field policy (redact helper; docs/siem.md "Field policy", R-IR-5, R-DATA-2) --------
+# Free-text fields of exported events (User-Agent, reasons, attempted names...) pass this masker
+# (a dotted path to a str -> str callable); the default is the protection scanner, which
+# replaces every type in SAFEGUARD_SIEM_MASK_TYPES with [REDACTED-TYPE].
+SAFEGUARD_SIEM_TEXT_MASKER = _env("SAFEGUARD_SIEM_TEXT_MASKER",
+                                  "safeguard.protection.services.redact_for_siem")
+SAFEGUARD_SIEM_MASK_TYPES = [
+    t.strip() for t in _env(
+        "SAFEGUARD_SIEM_MASK_TYPES",
+        "PAN,CVV,EXPIRY,US_SSN,IBAN,UK_NINO,US_ROUTING,EMAIL,PHONE").split(",") if t.strip()
+]
 
 # --- Customers (docs/customers.md) ------------------------------------------------------------
 # Who may see which customer (decision 0006): a callable (Principal) -> CustomerScope, imported

@@ -40,6 +40,7 @@ __all__ = [
     "keys_unseal",
     "mask_pans",
     "redact_for_logs",
+    "redact_for_siem",
     "rescan_run",
     "screen",
     "token_detokenize",
@@ -149,3 +150,9 @@ def redact_for_logs(text: str) -> str:
     ``scanning.log_redact_processor`` is the structlog processor form.
     """
     return scanning.redact_for_logs(text)
+
+
+def redact_for_siem(text: str) -> str:
+    """Mask every type in ``SAFEGUARD_SIEM_MASK_TYPES`` in a free-text field of an exported audit
+    event (the SIEM field policy, docs/siem.md); the default SAFEGUARD_SIEM_TEXT_MASKER."""
+    return scanning.redact_for_siem(text)
