@@ -531,6 +531,18 @@ SAFEGUARD_EMAIL_AUTO_REPLY_LIMIT = _env_rate("SAFEGUARD_EMAIL_AUTO_REPLY_LIMIT",
 SAFEGUARD_SMTPD_HOST = _env("SAFEGUARD_SMTPD_HOST", "127.0.0.1")
 SAFEGUARD_SMTPD_PORT = _env_int("SAFEGUARD_SMTPD_PORT", 2525)
 SAFEGUARD_SMTPD_MAX_BYTES = _env_int("SAFEGUARD_SMTPD_MAX_BYTES", 25 * 1024 * 1024)
+# --- Inbound e-mail bounds (redact helper; docs/channels.md "Limits", R-OPS-2) ----------------
+# A message beyond one of these is refused for good (SMTP 554, IMAP: counted as refused), fast,
+# before the recursive MIME parser runs; To/Cc addresses beyond the count are ignored.
+SAFEGUARD_EMAIL_MAX_HEADER_BYTES = _env_int("SAFEGUARD_EMAIL_MAX_HEADER_BYTES", 128 * 1024)
+SAFEGUARD_EMAIL_MAX_MIME_DEPTH = _env_int("SAFEGUARD_EMAIL_MAX_MIME_DEPTH", 20)
+SAFEGUARD_EMAIL_MAX_MIME_PARTS = _env_int("SAFEGUARD_EMAIL_MAX_MIME_PARTS", 200)
+SAFEGUARD_EMAIL_MAX_ADDRESSES = _env_int("SAFEGUARD_EMAIL_MAX_ADDRESSES", 100)
+# Text kept as the message body (at most the case store's 100,000 characters): a longer mail is
+# cut there with a note, and its full text is attached as message-full-text.txt.
+SAFEGUARD_EMAIL_MAX_TEXT_CHARS = _env_int("SAFEGUARD_EMAIL_MAX_TEXT_CHARS", 100_000)
+if not 1_000 <= SAFEGUARD_EMAIL_MAX_TEXT_CHARS <= 100_000:
+    raise ImproperlyConfigured("SAFEGUARD_EMAIL_MAX_TEXT_CHARS must be between 1000 and 100000")
 # `safeguard imap-poll`: empty host = IMAP polling off. The password is read from a file.
 SAFEGUARD_IMAP_HOST = _env("SAFEGUARD_IMAP_HOST", "")
 SAFEGUARD_IMAP_PORT = _env_int("SAFEGUARD_IMAP_PORT", 993)

@@ -166,14 +166,14 @@ class RedactingFilter(logging.Filter):
 
 
 try:  # gunicorn is a production dependency; the class is only meaningful where it is installed
-    from gunicorn.glogging import Logger as _GunicornBase
+    from gunicorn.glogging import Logger as _GunicornBase  # type: ignore[import-untyped]
 except ImportError:  # pragma: no cover — gunicorn is in the main dependencies
     _GunicornBase = None
 
 
 if _GunicornBase is not None:
 
-    class GunicornLogger(_GunicornBase):  # type: ignore[misc, valid-type]
+    class GunicornLogger(_GunicornBase):
         """gunicorn ``logger_class``: access and error lines pass the redactor (R-OPS-2).
 
         The access line's atoms (request line, path, query, Referer, User-Agent, ...) are

@@ -38,6 +38,7 @@ from safeguard.protection import services as protection
 from safeguard.protection.contracts import Screened
 
 FIELD_BODY = "message.body"
+FIELD_WEBFORM_BODY = "webform.body"  # the public contact form's free text (policies.yaml)
 FIELD_SUBJECT = "case.subject"
 FIELD_NOTE = "case.note"
 FIELD_TRANSCRIPT = "interaction.transcript"

@@ -46,6 +46,9 @@ from safeguard.cases.models import Case, Interaction, Message
 from safeguard.cases.services import _base as base
 
 MAX_REF = 255
+# The screening policy of a message body by channel (policies.yaml): the public web form's text
+# gets its own, stricter field; every other channel the message-body policy.
+_BODY_FIELD = {Channel.WEB.value: base.FIELD_WEBFORM_BODY}
 
 
 def _aware(at: datetime | None) -> datetime:
@@ -174,7 +177,8 @@ def _receive(  # noqa: PLR0913 - message_receive's own arguments, already checke
         interaction = Interaction.objects.create(
             case=case, channel=channel, started_at=at,
             thread_ref=(refs[0] if refs else external_id)[:MAX_REF])
-    screened = base.screen(text, field=base.FIELD_BODY, customer_id=customer_id)
+    screened = base.screen(text, field=_BODY_FIELD.get(channel, base.FIELD_BODY),
+                           customer_id=customer_id)
     message = Message.objects.create(
         case=case, interaction=interaction, seq=base.next_seq(interaction), channel=channel,
         author_kind=AuthorKind.CUSTOMER, body=screened.text,
