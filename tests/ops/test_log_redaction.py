@@ -9,6 +9,7 @@ import json
 import logging
 import re
 import threading
+import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -114,9 +115,14 @@ def test_the_demo_servers_access_log_is_redacted():
     port = server.server_address[1]
     try:
         # when a request with a card number in its query is served
-        with _captured("django.server") as buffer, urllib.request.urlopen(
-                f"http://127.0.0.1:{port}/healthz?card={CARD}", timeout=10) as answer:
-            body = json.load(answer)
+        with _captured("django.server") as buffer:
+            with urllib.request.urlopen(
+                    f"http://127.0.0.1:{port}/healthz?card={CARD}", timeout=10) as answer:
+                body = json.load(answer)
+            # the server logs the line after the response went out: wait for it
+            deadline = time.monotonic() + 10
+            while '"django.server"' not in buffer.getvalue() and time.monotonic() < deadline:
+                time.sleep(0.01)
     finally:
         server.shutdown()
         server.server_close()
