@@ -79,7 +79,7 @@ def _redact(value: Any) -> Any:
         redacted = redact_text(text)
         return value if redacted == text else redacted
     if isinstance(value, dict):
-        return {str(k): _redact(v) for k, v in value.items()}
+        return {redact_text(str(k)): _redact(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
         return [_redact(v) for v in value]
     return redact_text(_render(value))
