@@ -400,9 +400,12 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
-        # The development server's access lines (safeguard demo) pass the redactor too (R-OPS-2);
-        # Django's default sends them to a plain handler of their own.
-        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # Django's defaults give "django" a plain console handler (when DEBUG) and an e-mail
+        # handler, and the development server's access lines (safeguard demo) a plain handler of
+        # their own: none of them redacts, so both loggers lose them and propagate to the root
+        # handler, which does (R-OPS-2).
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.server": {"handlers": [], "level": "INFO", "propagate": True},
         "huey": {"level": "WARNING" if TESTING else "INFO"},
     },
 }

@@ -25,7 +25,7 @@ from django.core.servers.basehttp import (
 from django.test import Client
 from gunicorn.config import Config
 
-from safeguard.ops.logging import GunicornLogger, JsonFormatter, redact_text
+from safeguard.ops.logging import GunicornLogger, JsonFormatter, RedactingFilter, redact_text
 
 pytestmark = pytest.mark.django_db
 
@@ -164,3 +164,18 @@ def test_gunicorns_access_and_error_lines_are_redacted(capfd):
     assert '"GET /cases/[REDACTED-PAN]/?pan=[REDACTED-PAN] HTTP/1.1" 404' in written
     assert "Error handling request /cases/[REDACTED-PAN]/" in written
     assert CARD not in _digits(written)
+
+
+def test_every_configured_handler_formats_through_the_redactor():
+    # given the logging configuration of settings.LOGGING on top of Django's defaults
+    loggers = [logging.root] + [lg for lg in logging.root.manager.loggerDict.values()
+                                if isinstance(lg, logging.Logger)]
+    # then every handler that writes somewhere (libraries' NullHandlers and pytest's own
+    # capture handlers aside) is ours
+    handlers = {(lg.name, type(h).__name__, type(h.formatter).__name__,
+                 any(isinstance(f, RedactingFilter) for f in lg.filters))
+                for lg in loggers for h in lg.handlers
+                if type(h).__module__.split(".")[0] != "_pytest"
+                and not isinstance(h, logging.NullHandler)}
+    assert handlers
+    assert {h for h in handlers if h[2] != "JsonFormatter" and not h[3]} == set()
