@@ -25,9 +25,14 @@ max_requests_jitter = 200
 # gunicorn sets wsgi.url_scheme from X-Forwarded-Proto only for these peers (nginx).
 forwarded_allow_ips = "127.0.0.1,::1"
 
-# nginx writes the access log (with $request_id); Safeguard writes JSON application logs to
-# stderr, which systemd sends to the journal.
-accesslog = None
+# gunicorn writes the access log, through Safeguard's redactor: the request line, path, query,
+# Referer and User-Agent are redacted before the line is written, so a card number typed into a
+# URL never reaches the journal (R-OPS-2). nginx's own access log leaves the URI out
+# (nginx-safeguard.conf). Safeguard writes JSON application logs to stderr; systemd sends both
+# to the journal.
+logger_class = "safeguard.ops.logging.GunicornLogger"
+accesslog = "-"
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%({x-request-id}i)s" "%(a)s"'
 errorlog = "-"
 loglevel = "info"
 proc_name = "safeguard-web"

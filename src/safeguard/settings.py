@@ -131,6 +131,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Seals a form held across step-up before the session is saved (issue 8 item 5).
+    "safeguard.accounts.middleware.StepUpStashMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -422,6 +424,12 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # Django's defaults give "django" a plain console handler (when DEBUG) and an e-mail
+        # handler, and the development server's access lines (safeguard demo) a plain handler of
+        # their own: none of them redacts, so both loggers lose them and propagate to the root
+        # handler, which does (R-OPS-2).
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.server": {"handlers": [], "level": "INFO", "propagate": True},
         "huey": {"level": "WARNING" if TESTING else "INFO"},
     },
 }
@@ -438,7 +446,8 @@ SAFEGUARD_AUDIT_SIGNER = _env(
     else "safeguard.protection.audit_signer.sealed_signer")
 SAFEGUARD_AUDIT_KEY_FILE = _env("SAFEGUARD_AUDIT_KEY_FILE", str(DATA_DIR / "audit-signing.key"))
 # PEM files of retired signing keys whose heads must still verify (comma-separated paths).
-# Masks card numbers in event text nobody screened (User-Agent, labels) before it is stored.
+# Masks card numbers in every caller-supplied text of an event (actor, subject id, User-Agent,
+# every key, string and number in its data) before it is stored, so recording never fails.
 SAFEGUARD_AUDIT_TEXT_SANITISER = _env("SAFEGUARD_AUDIT_TEXT_SANITISER",
                                       "safeguard.protection.services.mask_pans")
 SAFEGUARD_AUDIT_TRUSTED_KEYS = [p for p in _env("SAFEGUARD_AUDIT_TRUSTED_KEYS").split(",") if p]
@@ -455,6 +464,17 @@ SAFEGUARD_SIEM_SINKS = _env("SAFEGUARD_SIEM_SINKS", "")
 SAFEGUARD_SIEM_TLS_CA = _env("SAFEGUARD_SIEM_TLS_CA", "")  # default: the system trust store
 SAFEGUARD_SIEM_TLS_CERT = _env("SAFEGUARD_SIEM_TLS_CERT", "")  # client cert for mutual TLS
 SAFEGUARD_SIEM_TLS_KEY = _env("SAFEGUARD_SIEM_TLS_KEY", "")
+# --- SIEM field policy (redact helper; docs/siem.md "Field policy", R-IR-5, R-DATA-2) --------
+# Free-text fields of exported events (User-Agent, reasons, attempted names...) pass this masker
+# (a dotted path to a str -> str callable); the default is the protection scanner, which
+# replaces every type in SAFEGUARD_SIEM_MASK_TYPES with [REDACTED-TYPE].
+SAFEGUARD_SIEM_TEXT_MASKER = _env("SAFEGUARD_SIEM_TEXT_MASKER",
+                                  "safeguard.protection.services.redact_for_siem")
+SAFEGUARD_SIEM_MASK_TYPES = [
+    t.strip() for t in _env(
+        "SAFEGUARD_SIEM_MASK_TYPES",
+        "PAN,CVV,EXPIRY,US_SSN,IBAN,UK_NINO,US_ROUTING,EMAIL,PHONE").split(",") if t.strip()
+]
 
 # --- Customers (docs/customers.md) ------------------------------------------------------------
 # Who may see which customer (decision 0006): a callable (Principal) -> CustomerScope, imported
@@ -571,6 +591,18 @@ SAFEGUARD_EMAIL_AUTO_REPLY_LIMIT = _env_rate("SAFEGUARD_EMAIL_AUTO_REPLY_LIMIT",
 SAFEGUARD_SMTPD_HOST = _env("SAFEGUARD_SMTPD_HOST", "127.0.0.1")
 SAFEGUARD_SMTPD_PORT = _env_int("SAFEGUARD_SMTPD_PORT", 2525)
 SAFEGUARD_SMTPD_MAX_BYTES = _env_int("SAFEGUARD_SMTPD_MAX_BYTES", 25 * 1024 * 1024)
+# --- Inbound e-mail bounds (redact helper; docs/channels.md "Limits", R-OPS-2) ----------------
+# A message beyond one of these is refused for good (SMTP 554, IMAP: counted as refused), fast,
+# before the recursive MIME parser runs; To/Cc addresses beyond the count are ignored.
+SAFEGUARD_EMAIL_MAX_HEADER_BYTES = _env_int("SAFEGUARD_EMAIL_MAX_HEADER_BYTES", 128 * 1024)
+SAFEGUARD_EMAIL_MAX_MIME_DEPTH = _env_int("SAFEGUARD_EMAIL_MAX_MIME_DEPTH", 20)
+SAFEGUARD_EMAIL_MAX_MIME_PARTS = _env_int("SAFEGUARD_EMAIL_MAX_MIME_PARTS", 200)
+SAFEGUARD_EMAIL_MAX_ADDRESSES = _env_int("SAFEGUARD_EMAIL_MAX_ADDRESSES", 100)
+# Text kept as the message body (at most the case store's 100,000 characters): a longer mail is
+# cut there with a note, and its full text is attached as message-full-text.txt.
+SAFEGUARD_EMAIL_MAX_TEXT_CHARS = _env_int("SAFEGUARD_EMAIL_MAX_TEXT_CHARS", 100_000)
+if not 1_000 <= SAFEGUARD_EMAIL_MAX_TEXT_CHARS <= 100_000:
+    raise ImproperlyConfigured("SAFEGUARD_EMAIL_MAX_TEXT_CHARS must be between 1000 and 100000")
 # `safeguard imap-poll`: empty host = IMAP polling off. The password is read from a file.
 SAFEGUARD_IMAP_HOST = _env("SAFEGUARD_IMAP_HOST", "")
 SAFEGUARD_IMAP_PORT = _env_int("SAFEGUARD_IMAP_PORT", 993)

@@ -16,23 +16,30 @@ conf and fails on any route without it.
 
 from __future__ import annotations
 
+import json
+import logging
 import time
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
 from allauth.account.authentication import get_authentication_records
-from allauth.account.internal.flows.reauthentication import suspend_request
+from allauth.account.internal.flows.reauthentication import STATE_SESSION_KEY, suspend_request
+from allauth.account.utils import get_next_redirect_url
+from allauth.core.internal.urlkit import script_aware_resolve
 from django.conf import settings
+from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.urls import reverse
 
 from safeguard.accounts import rbac, selectors
 from safeguard.accounts.contracts import Principal
 from safeguard.audit import services as audit
 from safeguard.audit.contracts import Actor
+from safeguard.protection import services as protection
+from safeguard.protection.contracts import KeysError
 
 View = TypeVar("View", bound=Callable[..., Any])
 PERMISSION_ATTR = "safeguard_permission"
@@ -164,8 +171,9 @@ def reauthenticate_url(request: HttpRequest) -> str:
 def step_up_required(view: View) -> View:
     """Ask for the second factor again unless passed within the window, then resume the action.
 
-    A POST is stashed by allauth and replayed after the re-prompt, so the user lands back on the
-    action they asked for (R-WORK-4).
+    A POST is stashed and replayed after the re-prompt, so the user lands back on the action they
+    asked for (R-WORK-4); the stash is sealed before the session is saved
+    (:func:`seal_suspended_request`), so no form field reaches the session store in clear.
     """
 
     @wraps(view)
@@ -176,3 +184,88 @@ def step_up_required(view: View) -> View:
 
     wrapped.safeguard_step_up = True  # type: ignore[attr-defined]
     return wrapped  # type: ignore[return-value]
+
+
+# --- the form held across step-up (issue 8 item 5, R-OPS-2, R-DATA-2) -----------------------------
+#
+# allauth keeps a POST interrupted by re-authentication in the session as JSON — path, GET, POST
+# and every string of request.META — signed but not encrypted, so a card number typed into a
+# reveal reason would sit in django_session. StepUpStashMiddleware calls seal_suspended_request
+# on the way out of every request, before the session is saved: the stash is replaced by one
+# holding only path, method, query and form fields (card numbers masked, CSRF token dropped),
+# encrypted under the keyring's data keyset and bound to the user. allauth's resume step calls
+# resume_sealed_request back (its "callback" form of the stash). When the keys are unavailable
+# nothing is kept and the user submits the form again after step-up.
+
+_STASH_CALLBACK = "safeguard.accounts.guards.resume_sealed_request"
+_STASH_FIELDS = ("path", "path_info", "method")
+
+logger = logging.getLogger(__name__)
+
+
+def _stash_context(user_id: object) -> str:
+    return f"accounts.step-up-stash:user:{user_id}"
+
+
+def _masked_query(encoded: str, *, drop: frozenset[str] = frozenset()) -> str:
+    """A query string with card numbers masked in every key and value (the scanner's mask)."""
+    out = QueryDict(mutable=True)
+    for key, values in QueryDict(encoded).lists():
+        if key not in drop:
+            out.setlist(protection.mask_pans(key), [protection.mask_pans(v) for v in values])
+    return out.urlencode()
+
+
+def seal_suspended_request(request: HttpRequest) -> None:
+    """Replace a plaintext stash of a suspended POST in the session by a sealed, screened one
+    (or by nothing when it cannot be sealed); a no-op when there is none."""
+    session = getattr(request, "session", None)
+    if session is None:
+        return
+    state = session.get(STATE_SESSION_KEY)
+    if not isinstance(state, dict) or "request" not in state:
+        return
+    del session[STATE_SESSION_KEY]  # whatever follows, the plaintext is never saved
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return
+    try:
+        data = json.loads(state["request"])
+        payload = {k: str(data[k]) for k in _STASH_FIELDS} | {
+            "GET": _masked_query(str(data["GET"])),
+            "POST": _masked_query(str(data["POST"]), drop=frozenset({"csrfmiddlewaretoken"})),
+        }
+        sealed = protection.stash_seal(json.dumps(payload).encode(),
+                                       context=_stash_context(user.pk))
+    except (KeysError, KeyError, TypeError, ValueError) as exc:
+        logger.warning("step-up: form not kept across re-authentication (%s)",
+                       type(exc).__name__)
+        return
+    session[STATE_SESSION_KEY] = {"callback": _STASH_CALLBACK, "state": {"sealed": sealed}}
+
+
+def resume_sealed_request(request: HttpRequest, state: dict[str, Any]) -> HttpResponse | None:
+    """allauth's resume callback: replay the sealed POST when ``next`` names its path (as allauth
+    does with its own stash), else go to ``next``; None (allauth's default) without ``next``."""
+    url = get_next_redirect_url(request, REDIRECT_FIELD_NAME)
+    if not url:
+        return None
+    raw = protection.stash_open(str(state.get("sealed", "")),
+                                context=_stash_context(request.user.pk))
+    if raw is None:
+        return HttpResponseRedirect(url)
+    data = json.loads(raw)
+    if data["path"] != url:
+        return HttpResponseRedirect(url)
+    meta = dict(request.META)
+    meta.update(QUERY_STRING=data["GET"], REQUEST_METHOD=data["method"],
+                PATH_INFO=data["path_info"])
+    request.META = meta
+    request.GET = QueryDict(data["GET"])
+    request.POST = QueryDict(data["POST"])
+    request.path = data["path"]
+    request.path_info = data["path_info"]
+    request.method = data["method"]
+    resolved = script_aware_resolve(request.path)
+    response: HttpResponse = resolved.func(request, *resolved.args, **resolved.kwargs)
+    return response

@@ -18,6 +18,7 @@ from safeguard.accounts.enums import MFAState
 from safeguard.accounts.guards import (
     has_recent_mfa,
     reauthenticate_url,
+    seal_suspended_request,
     session_passed_required_factor,
 )
 from safeguard.web.problem import problem_response
@@ -156,3 +157,17 @@ class MFARequiredMiddleware:
                 return suspend_request(
                     request, reverse(target) if target else reauthenticate_url(request))
         return None
+
+
+class StepUpStashMiddleware:
+    """Seal the form a re-authentication interrupted before the session is saved: allauth (and
+    our step-up guards, which use its flow) keep it in the session in clear otherwise. Listed
+    after AuthenticationMiddleware, so every stash made further in is sealed on the way out."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        seal_suspended_request(request)
+        return response

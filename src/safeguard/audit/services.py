@@ -35,6 +35,24 @@ def _sanitiser() -> Callable[[str], str]:
     return import_string(settings.SAFEGUARD_AUDIT_TEXT_SANITISER)
 
 
+def _sanitise_data(value: Any, clean: Callable[[str], str]) -> Any:
+    """Walk a JSON value (after ``normalise_data``): every key and string through ``clean``,
+    integers through their decimal text (a card number passed as a number is masked too)."""
+    if isinstance(value, str):
+        return clean(value)
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        text = str(value)
+        masked = clean(text)
+        return value if masked == text else masked
+    if isinstance(value, dict):
+        return {clean(k): _sanitise_data(v, clean) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_sanitise_data(v, clean) for v in value]
+    return value
+
+
 def record(
     *,
     action: str,
@@ -45,7 +63,10 @@ def record(
 ) -> int:
     """Append one event and return its sequence number; joins the caller's transaction.
 
-    ``data`` holds ids and screened values only — never customer PII or card numbers.
+    ``data`` holds ids and screened values only — never customer PII. Card-like values in any
+    text the caller passes (actor, subject id, every key, string and integer inside ``data``) are
+    masked by the configured sanitiser instead of failing the write, so an event about hostile
+    input — a denial above all — is always recorded (R-IR-5, R-OPS-2).
     """
     if outcome not in OUTCOMES:
         raise ValueError(f"outcome must be one of {sorted(OUTCOMES)}")
@@ -65,7 +86,7 @@ def record(
         "source_ip": normalise_ip(ctx.source_ip),
         "user_agent": clean(ctx.user_agent)[:400],
         "request_id": clean(ctx.request_id)[:64],
-        "data": normalise_data(dict(data or {})),
+        "data": _sanitise_data(normalise_data(dict(data or {})), clean),
     }
     # No savepoint: a failed append must fail the caller's whole transaction, so no action can
     # commit without its event (and the append is two statements cheaper).

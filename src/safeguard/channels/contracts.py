@@ -82,6 +82,23 @@ class RecipientUnknown(ChannelError):
     title = "No queue receives mail for this address"
 
 
+class EmailUnparseable(ChannelError):
+    """An e-mail beyond the parsing bounds (header size, MIME depth or parts): retrying cannot
+    help, so the relay gets a permanent refusal (``smtp_reply``)."""
+
+    status = 422
+    code = "email-unparseable"
+    title = "The message cannot be parsed"
+
+    def __init__(self, detail: str, *, reason: str) -> None:
+        super().__init__(detail, reason=reason)
+        self.reason = reason
+
+    @property
+    def smtp_reply(self) -> str:
+        return f"554 5.6.0 Message refused: {self.reason}"
+
+
 class RateLimited(ChannelError):
     """Too many requests from one client or to one recipient in the window."""
 

@@ -11,6 +11,17 @@ out, no Django, no network.
   References or answers one of our replies rather than the first message.
 * Loop and bounce safety: :func:`automatic_reason` names why a message must not be ingested
   (a bounce, an auto-reply, bulk mail, our own mail coming back) or returns "".
+* Every HTML part becomes text — the body, extra inline parts and HTML attachments (stored as
+  ``.txt``) — so what is screened is what a reader sees; a card number split by ``<br>`` or
+  ``<div>`` reaches the scanner as groups on consecutive lines. Subjects are decoded from their
+  encoded words (RFC 2047) before screening, also when the header is malformed.
+* Hostile text is neutralised before anything else sees it (:func:`clean_text`): NUL and other
+  control characters are removed and ANSI escape sequences dropped whole (R-OPS-2: PostgreSQL
+  refuses NUL, a terminal or log viewer obeys escapes).
+* Bounds (:class:`MailLimits`, R-OPS-2): the header block, the MIME nesting depth and part count
+  are limited, and a message beyond them raises :class:`MailUnparseable` quickly — before the
+  recursive standard-library parser runs — so the relay gets a permanent refusal instead of
+  retrying for days; at most ``max_addresses`` To/Cc addresses are read, from the raw header.
 """
 
 from __future__ import annotations
@@ -22,6 +33,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from email import policy
+from email.header import decode_header, make_header
 from email.message import EmailMessage, Message
 from email.parser import BytesHeaderParser, BytesParser
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
@@ -30,6 +42,7 @@ from html.parser import HTMLParser
 MSGID_RE = re.compile(r"<[^<>\s]+>")
 MAX_FILENAME = 180
 MAX_REFERENCES = 50
+MAX_SUBJECT = 1000
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _UNSAFE_NAME = re.compile(r'[\\/:*?"<>|]')
 
@@ -42,6 +55,52 @@ AUTOREPLY_HEADERS = ("x-autoreply", "x-autorespond", "x-autoresponder", "x-autog
                      "x-mail-autoreply", "x-autoreply-from", "x-fc-machinegenerated")
 BOUNCE_LOCALPARTS = frozenset({"mailer-daemon", "postmaster"})
 LOOP_HEADER = "X-Safeguard-Loop"
+
+
+@dataclass(frozen=True)
+class MailLimits:
+    """What one inbound message may hold before it is refused for good (settings feed these)."""
+
+    max_header_bytes: int = 128 * 1024  # the top-level header block
+    max_mime_depth: int = 20  # nesting of multipart / message parts
+    max_mime_parts: int = 200  # every part, containers included
+    max_addresses: int = 100  # To and Cc addresses read, each; the rest are ignored
+
+
+class MailUnparseable(ValueError):
+    """The message exceeds a :class:`MailLimits` bound or cannot be parsed at all; retrying
+    cannot help."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+# --- hostile text ------------------------------------------------------------------------------
+
+# ANSI/ECMA-48 escape sequences, removed whole: CSI (ESC [ or the 8-bit CSI), OSC/DCS/PM/APC
+# strings up to BEL or ST, and two-character ESC sequences.
+_ANSI = re.compile(
+    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"
+    r"|(?:\x1b[\]PX^_]|[\x90\x9d\x98\x9e\x9f]).*?(?:\x07|\x1b\\|\x9c|$)"
+    r"|\x1b[@-Z\\-_ -/]*[0-~]?",
+    re.DOTALL,
+)
+# Control characters other than tab and line breaks (C0, DEL, C1), NUL included.
+_TEXT_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def clean_text(text: str) -> str:
+    """``text`` without ANSI escape sequences, NUL or other control characters (tabs and line
+    breaks stay; CRLF and lone CR become LF)."""
+    text = _ANSI.sub("", text)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _TEXT_CONTROL.sub("", text)
+
+
+def _clean_line(text: str) -> str:
+    """A one-line value (subject, display name): cleaned, line breaks and tabs as spaces."""
+    return re.sub(r"[\t\n]+", " ", clean_text(text)).strip()
 
 
 @dataclass(frozen=True)
@@ -88,6 +147,8 @@ _BLOCK = frozenset({"p", "div", "section", "article", "header", "footer", "aside
                     "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "table", "tr",
                     "ul", "ol", "dl", "dt", "dd", "form", "fieldset", "address", "figure",
                     "figcaption", "hr"})
+_PARAGRAPH = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "table", "ul",
+                        "ol"})
 _VOID = frozenset({"br", "hr", "img", "input", "meta", "link", "area", "base", "col", "embed",
                    "source", "track", "wbr"})
 
@@ -113,12 +174,12 @@ class _TextExtractor(HTMLParser):
         if tag == "br":
             self.out.append("\n")
         elif tag == "li":
-            self.out.append("\n- ")
+            self._break(1)
+            self.out.append("- ")
         elif tag in ("td", "th"):
             self.out.append(" ")
         elif tag in _BLOCK:
-            self.out.append("\n\n" if tag in ("p", "h1", "h2", "h3", "h4", "h5", "h6",
-                                              "blockquote", "table", "ul", "ol") else "\n")
+            self._break(2 if tag in _PARAGRAPH else 1)
             if tag == "pre":
                 self.pre_depth += 1
             if tag == "hr":
@@ -147,7 +208,22 @@ class _TextExtractor(HTMLParser):
         elif tag in _BLOCK:
             if tag == "pre" and self.pre_depth:
                 self.pre_depth -= 1
-            self.out.append("\n")
+            self._break(1)
+
+    def _break(self, lines: int) -> None:
+        """End the current line (``lines`` = 2: leave a blank line), merging with breaks already
+        there: adjacent blocks (``</div><div>``) give one line break, not an empty line, so the
+        groups of a number split across blocks stay on consecutive lines."""
+        have = 0
+        for chunk in reversed(self.out):
+            stripped = chunk.rstrip(" \t\n")
+            have += chunk[len(stripped):].count("\n")
+            if stripped or have >= lines:
+                break
+        else:
+            have = lines  # nothing written yet: no break needed at the start
+        if have < lines:
+            self.out.append("\n" * (lines - have))
 
     def handle_data(self, data: str) -> None:
         if self.skip_depth:
@@ -179,11 +255,38 @@ def _header(msg: Message, name: str) -> str:
     try:
         value = msg.get(name)
     except (ValueError, IndexError, TypeError):  # a header the parser cannot model
-        raw = msg.get_all(name, failobj=[None])
-        value = raw[0] if raw else None
+        value = _decode_words(_raw_header(msg, name))
     if value is None:
         return ""
-    return _CONTROL.sub(" ", str(value)).strip()
+    text = str(value)
+    if "=?" in text:  # encoded words the structured parser left alone (malformed neighbours)
+        text = _decode_words(text) or text
+    return _clean_line(text)
+
+
+def _raw_header(msg: Message, name: str) -> str | None:
+    """The first ``name`` header as sent (folding removed), without the structured parser."""
+    wanted = name.lower()
+    for key, value in msg.raw_items():
+        if key.lower() == wanted:
+            return re.sub(r"\r?\n(?=[ \t])", "", str(value))
+    return None
+
+
+def _decode_words(raw: str | None) -> str | None:
+    """RFC 2047 encoded words decoded; an unknown charset decodes as UTF-8 with replacement."""
+    if raw is None:
+        return None
+    try:
+        return str(make_header(decode_header(raw)))
+    except (LookupError, UnicodeError, ValueError, TypeError):
+        parts = []
+        for chunk, _charset in decode_header(raw):
+            if isinstance(chunk, bytes):
+                parts.append(chunk.decode("utf-8", "replace"))
+            else:
+                parts.append(chunk)
+        return "".join(parts)
 
 
 def message_ids(value: str) -> tuple[str, ...]:
@@ -198,13 +301,24 @@ def message_ids(value: str) -> tuple[str, ...]:
     return (ids[0], *ids[-(MAX_REFERENCES - 1):])
 
 
-def _addresses(msg: Message, name: str) -> tuple[str, ...]:
-    values = msg.get_all(name, failobj=[])
+def _addresses(msg: Message, name: str, limit: int = MailLimits.max_addresses,
+               ) -> tuple[str, ...]:
+    """At most ``limit`` addresses of an address header, read from its raw value: the
+    structured parser of policy.default takes quadratic time on a huge folded list."""
+    wanted = name.lower()
+    values = [re.sub(r"\r?\n(?=[ \t])", "", str(v))
+              for k, v in msg.raw_items() if k.lower() == wanted]
     try:
-        pairs = getaddresses([str(v) for v in values])
+        pairs = getaddresses(values)
     except (ValueError, TypeError):
         return ()
-    return tuple(addr.strip().lower() for _, addr in pairs if "@" in addr)
+    found: list[str] = []
+    for _, addr in pairs:
+        if "@" in addr:
+            found.append(addr.strip().lower())
+            if len(found) >= limit:
+                break
+    return tuple(found)
 
 
 def _date(msg: Message) -> datetime | None:
@@ -309,17 +423,25 @@ def _body_and_attachments(msg: EmailMessage) -> tuple[str, tuple[MailAttachment,
             text = _part_text(part)
             texts.append(html_to_text(text) if ctype == "text/html" else text)
             continue
-        data = _attachment_bytes(part)
-        if not data:
-            continue
         try:
             raw_name = part.get_filename()
         except (ValueError, TypeError, LookupError):
             raw_name = None
-        name = safe_filename(raw_name, ctype, len(attachments) + 1)
-        attachments.append(MailAttachment(filename=name, content_type=ctype, data=data))
+        if ctype == "text/html":
+            # An HTML file is kept as its visible text, like an HTML body: no markup is stored
+            # and the screening sees what a reader would.
+            data = clean_text(html_to_text(_part_text(part))).encode("utf-8")
+            name = safe_filename(raw_name, ctype, len(attachments) + 1) + ".txt"
+            ctype = "text/plain"
+        else:
+            data = _attachment_bytes(part)
+            name = safe_filename(raw_name, ctype, len(attachments) + 1)
+        if not data:
+            continue
+        attachments.append(MailAttachment(filename=name[-MAX_FILENAME:], content_type=ctype,
+                                          data=data))
     text = "\n\n".join(t.strip("\n") for t in texts if t.strip())
-    return text.replace("\r\n", "\n").strip(), tuple(attachments)
+    return clean_text(text).strip(), tuple(attachments)
 
 
 # --- the whole message --------------------------------------------------------------------------
@@ -329,10 +451,53 @@ def synthetic_message_id(raw: bytes) -> str:
     return f"<{hashlib.sha256(raw).hexdigest()[:40]}@no-message-id.invalid>"
 
 
-def parse_message(raw: bytes) -> ParsedEmail:
-    """Parse RFC 5322 bytes; malformed parts degrade to defects, never to an exception."""
-    msg = BytesParser(policy=policy.default).parsebytes(raw)
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+# A Content-Type header (folded or not) anywhere: an upper bound's cheap stand-in for the parts.
+_CONTENT_TYPE_LINE = re.compile(rb"(?im)^content-type[ \t]*:")
+
+
+def _header_block(raw: bytes) -> bytes:
+    end = _HEADER_END.search(raw)
+    return raw[: end.start()] if end else raw
+
+
+def check_limits(raw: bytes, limits: MailLimits) -> None:
+    """Refuse, in linear time and before parsing, a message the parser must never see: a header
+    block over ``max_header_bytes`` or more Content-Type headers than ``max_mime_parts``."""
+    header = _header_block(raw)
+    if len(header) > limits.max_header_bytes:
+        raise MailUnparseable(f"header larger than {limits.max_header_bytes} bytes")
+    if len(_CONTENT_TYPE_LINE.findall(raw)) > limits.max_mime_parts:
+        raise MailUnparseable(f"more than {limits.max_mime_parts} MIME parts")
+
+
+def _check_structure(msg: Message, limits: MailLimits) -> None:
+    """Depth and part count of the parsed tree, walked without recursion."""
+    stack: list[tuple[Message, int]] = [(msg, 1)]
+    parts = 0
+    while stack:
+        part, depth = stack.pop()
+        parts += 1
+        if depth > limits.max_mime_depth:
+            raise MailUnparseable(f"MIME parts nested deeper than {limits.max_mime_depth} levels")
+        if parts > limits.max_mime_parts:
+            raise MailUnparseable(f"more than {limits.max_mime_parts} MIME parts")
+        payload = part.get_payload()
+        if isinstance(payload, list):
+            stack.extend((child, depth + 1) for child in payload if isinstance(child, Message))
+
+
+def parse_message(raw: bytes, *, limits: MailLimits | None = None) -> ParsedEmail:
+    """Parse RFC 5322 bytes; malformed parts degrade to defects. A message beyond ``limits``
+    raises MailUnparseable (before the parser runs where the raw bytes already tell)."""
+    limits = limits or MailLimits()
+    check_limits(raw, limits)
+    try:
+        msg = BytesParser(policy=policy.default).parsebytes(raw)
+    except RecursionError:
+        raise MailUnparseable("MIME structure nested too deeply to parse") from None
     assert isinstance(msg, EmailMessage)  # noqa: S101 - policy.default always builds these
+    _check_structure(msg, limits)
     ids = message_ids(_header(msg, "Message-ID"))
     message_id = ids[0] if ids else synthetic_message_id(raw)
     from_name, from_address = parseaddr(_header(msg, "From"))
@@ -348,12 +513,12 @@ def parse_message(raw: bytes) -> ParsedEmail:
         message_id=message_id,
         in_reply_to=message_ids(_header(msg, "In-Reply-To")),
         references=message_ids(_header(msg, "References")),
-        subject=_header(msg, "Subject"),
-        from_name=_CONTROL.sub(" ", from_name).strip(),
+        subject=_header(msg, "Subject")[:MAX_SUBJECT],
+        from_name=_clean_line(from_name),
         from_address=from_address.strip().lower() if "@" in from_address else "",
         reply_to=reply_to.strip().lower() if "@" in reply_to else "",
-        to=_addresses(msg, "To"),
-        cc=_addresses(msg, "Cc"),
+        to=_addresses(msg, "To", limits.max_addresses),
+        cc=_addresses(msg, "Cc", limits.max_addresses),
         date=_date(msg),
         text=text,
         attachments=attachments,
@@ -412,12 +577,17 @@ def automatic_reason(
                                               mail.headers.get("x-loop", "")))
     return "loop" if looped else _is_auto_reply(mail)
 
-def header_recipients(raw: bytes) -> tuple[str, ...]:
+def header_recipients(raw: bytes, *, limits: MailLimits | None = None) -> tuple[str, ...]:
     """Addresses a stored message was delivered to, most specific first (Delivered-To and
-    X-Original-To, written by the final MTA, then To and Cc); headers only, body unread."""
-    msg = BytesHeaderParser(policy=policy.default).parsebytes(raw)
+    X-Original-To, written by the final MTA, then To and Cc); headers only, body unread.
+    A header block over the limit gives none (parse_message then refuses the message)."""
+    limits = limits or MailLimits()
+    header = _header_block(raw)
+    if len(header) > limits.max_header_bytes:
+        return ()
+    msg = BytesHeaderParser(policy=policy.default).parsebytes(header + b"\r\n\r\n")
     seen: dict[str, None] = {}
     for name in ("Delivered-To", "X-Original-To", "To", "Cc"):
-        for address in _addresses(msg, name):
+        for address in _addresses(msg, name, limits.max_addresses):
             seen.setdefault(address, None)
     return tuple(seen)

@@ -25,7 +25,7 @@ from safeguard.cases.contracts import (
     SenderIn,
 )
 from safeguard.channels import config, mailparse, ratelimit
-from safeguard.channels.contracts import EmailOutcome
+from safeguard.channels.contracts import EmailOutcome, EmailUnparseable
 
 logger = logging.getLogger("safeguard.channels")
 
@@ -55,6 +55,36 @@ def _acceptable(
     return kept, refused
 
 
+FULL_TEXT_NAME = "message-full-text.txt"
+
+
+def _limits() -> mailparse.MailLimits:
+    return mailparse.MailLimits(
+        max_header_bytes=settings.SAFEGUARD_EMAIL_MAX_HEADER_BYTES,
+        max_mime_depth=settings.SAFEGUARD_EMAIL_MAX_MIME_DEPTH,
+        max_mime_parts=settings.SAFEGUARD_EMAIL_MAX_MIME_PARTS,
+        max_addresses=settings.SAFEGUARD_EMAIL_MAX_ADDRESSES)
+
+
+def _bounded_text(text: str) -> tuple[str, list[mailparse.MailAttachment]]:
+    """A body over SAFEGUARD_EMAIL_MAX_TEXT_CHARS is cut at a line break before the limit, with a
+    note; the full text travels as a text attachment (screened and stored like any other), so
+    a long mail is never bounced and nothing the customer wrote is silently lost (R-OPS-2)."""
+    limit = settings.SAFEGUARD_EMAIL_MAX_TEXT_CHARS
+    if len(text) <= limit:
+        return text, []
+    note = (f"\n\n[This e-mail was longer than {limit:,} characters: the text above is cut "
+            f"there; the full text is attached as {FULL_TEXT_NAME}.]")
+    cut = limit - len(note)
+    head = text[:cut]
+    line_end = head.rfind("\n")
+    if line_end > cut // 2:
+        head = head[:line_end]
+    full = mailparse.MailAttachment(filename=FULL_TEXT_NAME, content_type="text/plain",
+                                    data=text.encode("utf-8"))
+    return head.rstrip() + note, [full]
+
+
 def email_receive(
     *,
     raw: bytes,
@@ -65,8 +95,14 @@ def email_receive(
 ) -> EmailOutcome:
     """Ingest one RFC 5322 message: bounces, auto-replies and our own mail are dropped (never
     stored, never answered); the rest lands on its thread's case by References/In-Reply-To,
-    idempotent by Message-ID. RecipientUnknown when no recipient maps to a queue."""
-    mail = mailparse.parse_message(raw)
+    idempotent by Message-ID. RecipientUnknown when no recipient maps to a queue;
+    EmailUnparseable (permanent) when the message exceeds the SAFEGUARD_EMAIL_MAX_* bounds."""
+    try:
+        mail = mailparse.parse_message(raw, limits=_limits())
+    except mailparse.MailUnparseable as exc:
+        logger.info("channels.email_unparseable", extra={"reason": exc.reason})
+        raise EmailUnparseable(f"The message cannot be accepted: {exc.reason}.",
+                               reason=exc.reason) from None
     reason = mailparse.automatic_reason(mail, envelope_from=envelope_from,
                                         own_addresses=config.own_addresses(),
                                         loop_token=config.loop_token())
@@ -75,8 +111,8 @@ def email_receive(
                                                      "message_id": mail.message_id[:200]})
         return EmailOutcome(status="ignored", reason=reason, message_id=mail.message_id)
     queue = config.queue_for_recipients(recipients, fallback=fallback_queue)
-    kept, refused = _acceptable(mail.attachments)
-    text = mail.text
+    text, full_text = _bounded_text(mail.text)
+    kept, refused = _acceptable([*full_text, *mail.attachments])
     if refused:
         # The mail is kept; files the case store would refuse are named, not silently lost.
         text = "\n\n".join([t for t in (text, *refused) if t])

@@ -6,7 +6,8 @@ which does TLS, spam and sender checks; this server only accepts mail for the ad
 SAFEGUARD_EMAIL_QUEUES (550 at RCPT time for any other, so nothing is bounced later), enforces
 the size limit (552), and answers 250 only after the message is stored (or deliberately
 ignored: bounces and auto-replies are accepted and dropped, never bounced back). A domain
-refusal is a 550; anything unexpected is a 451, so the relay keeps the message and retries.
+refusal is a 550; a message beyond the parsing bounds (SAFEGUARD_EMAIL_MAX_*) a 554, at once;
+anything unexpected is a 451, so the relay keeps the message and retries.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from django.conf import settings
 from django.db import connections
 
 from safeguard.channels import config, services
-from safeguard.channels.contracts import EmailOutcome
+from safeguard.channels.contracts import EmailOutcome, EmailUnparseable
 from safeguard.web.errors import ApplicationError
 
 logger = logging.getLogger("safeguard.channels")
@@ -67,6 +68,9 @@ class IngestHandler:
         try:
             outcome = await loop.run_in_executor(
                 self.executor, _ingest, raw, envelope.mail_from or "", list(envelope.rcpt_tos))
+        except EmailUnparseable as exc:
+            logger.info("channels.smtp_refused", extra={"code": exc.code})
+            return exc.smtp_reply
         except ApplicationError as exc:
             logger.info("channels.smtp_refused", extra={"code": exc.code})
             return f"550 5.6.0 Message refused: {exc.title}"

@@ -1,9 +1,17 @@
 """Structured JSON logs through a redactor: no card number reaches a log line (R-OPS-2).
 
 The redactor masks every 13–19 digit run (spaces or dashes allowed) that passes the Luhn check,
-in the message and in every string field — a floor that works even before Django is set up —
-then, once the apps are loaded, every type in SAFEGUARD_LOG_REDACT_TYPES through the protection
-scanner (card numbers in words, IBANs, SSNs, ...).
+in the message and in every field whatever its type — a floor that works even before Django is
+set up — then, once the apps are loaded, every type in SAFEGUARD_LOG_REDACT_TYPES through the
+protection scanner (card numbers in words, IBANs, SSNs, ...).
+
+Fields that are not JSON values (the ``request`` of ``django.request`` records, the socket of the
+development server's access lines, exceptions, ...) are rendered to text first and the text is
+redacted; numbers are redacted through their decimal text. Percent- or plus-encoded text (a URL
+path or query) is decoded when the decoded form hides something the raw form does not, so
+``?card=4532%200151...`` is caught too. The development server's access log (``django.server``)
+goes through the same formatter (settings.LOGGING), and :class:`GunicornLogger` does the same for
+gunicorn's access and error logs (docs/deploy.md).
 """
 
 from __future__ import annotations
@@ -12,6 +20,7 @@ import logging
 import re
 from collections.abc import MutableMapping
 from typing import Any
+from urllib.parse import unquote_plus
 
 import structlog
 from django.apps import apps
@@ -24,7 +33,22 @@ _CANDIDATE = re.compile(r"(?<![\d])(?:\d[ -]?){12,18}\d(?![\d])")
 
 def redact_text(text: str) -> str:
     """Replace Luhn-valid card-like digit runs with [REDACTED-PAN], then (once the apps are
-    loaded) every type the protection scanner is told to redact in logs."""
+    loaded) every type the protection scanner is told to redact in logs.
+
+    Text that carries URL encoding (``%20``, ``+``) is also redacted in its decoded form; when
+    that form hides something the raw text does not, the decoded, redacted text is what is logged.
+    """
+    redacted = _redact_plain(text)
+    if "%" in text or "+" in text:
+        decoded = unquote_plus(text)
+        if decoded != text:
+            decoded_redacted = _redact_plain(decoded)
+            if decoded_redacted != decoded:
+                return decoded_redacted
+    return redacted
+
+
+def _redact_plain(text: str) -> str:
     text = _redact_pans(text)
     if apps.ready:
         from safeguard.protection import services as protection
@@ -44,13 +68,29 @@ def _redact_pans(text: str) -> str:
 
 
 def _redact(value: Any) -> Any:
+    """Redact a field value whatever its type: containers item by item, numbers through their
+    decimal text, every other object through its text (``str``, else ``repr``)."""
     if isinstance(value, str):
         return redact_text(value)
+    if value is None or isinstance(value, bool | float):
+        return value
+    if isinstance(value, int):
+        text = str(value)
+        redacted = redact_text(text)
+        return value if redacted == text else redacted
     if isinstance(value, dict):
-        return {k: _redact(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
+        return {redact_text(str(k)): _redact(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
         return [_redact(v) for v in value]
-    return value
+    return redact_text(_render(value))
+
+
+def _render(value: Any) -> str:
+    """The text an object would have been logged as (JSONRenderer falls back to repr)."""
+    try:
+        return repr(value)
+    except Exception:  # noqa: BLE001 — a broken __repr__ must not lose the log line
+        return f"<unrenderable {type(value).__name__}>"
 
 
 # Fields the pipeline itself writes; scanning them would only find false positives.
@@ -110,3 +150,43 @@ structlog.configure(
     wrapper_class=structlog.stdlib.BoundLogger,
     cache_logger_on_first_use=True,
 )
+
+
+class RedactingFilter(logging.Filter):
+    """Interpolate a record's message and redact it (and its string ``extra`` fields) in place.
+
+    For handlers whose formatter is not ours (gunicorn's access and error logs): the line they
+    write is built from the redacted message.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = redact_text(record.getMessage())
+        record.args = None
+        return True
+
+
+try:  # gunicorn is a production dependency; the class is only meaningful where it is installed
+    from gunicorn.glogging import Logger as _GunicornBase  # type: ignore[import-untyped]
+except ImportError:  # pragma: no cover — gunicorn is in the main dependencies
+    _GunicornBase = None
+
+
+if _GunicornBase is not None:
+
+    class GunicornLogger(_GunicornBase):
+        """gunicorn ``logger_class``: access and error lines pass the redactor (R-OPS-2).
+
+        The access line's atoms (request line, path, query, Referer, User-Agent, ...) are
+        redacted one by one before gunicorn formats them, so a card number in a URL never
+        reaches the access log; error lines pass :class:`RedactingFilter`.
+        """
+
+        def setup(self, cfg: Any) -> None:
+            super().setup(cfg)
+            for log in (self.error_log, self.access_log):
+                if not any(isinstance(f, RedactingFilter) for f in log.filters):
+                    log.addFilter(RedactingFilter())
+
+        def atoms(self, resp: Any, req: Any, environ: Any, request_time: Any) -> dict[str, Any]:
+            found = super().atoms(resp, req, environ, request_time)
+            return {k: redact_text(v) if isinstance(v, str) else v for k, v in found.items()}

@@ -138,6 +138,14 @@ def redact_for_logs(text: str) -> str:
                   template="[REDACTED-{type}]")
 
 
+def redact_for_siem(text: str) -> str:
+    """Redact a free-text SIEM field: every type in ``SAFEGUARD_SIEM_MASK_TYPES`` becomes
+    ``[REDACTED-T]``."""
+    if not text:
+        return text
+    return redact(text, types=settings.SAFEGUARD_SIEM_MASK_TYPES, template="[REDACTED-{type}]")
+
+
 def redact_log_value(value: Any) -> Any:
     """Redact strings inside a structlog event value (dicts and lists walked)."""
     if isinstance(value, str):

@@ -7,8 +7,11 @@ Other apps call these as ``protection.screen(...)``; the model fields other apps
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Iterable, Mapping
 
+import tink
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -45,8 +48,11 @@ __all__ = [
     "keys_unseal",
     "mask_pans",
     "redact_for_logs",
+    "redact_for_siem",
     "rescan_run",
     "screen",
+    "stash_open",
+    "stash_seal",
     "token_detokenize",
     "token_tokenize",
 ]
@@ -188,3 +194,30 @@ def redact_for_logs(text: str) -> str:
     ``scanning.log_redact_processor`` is the structlog processor form.
     """
     return scanning.redact_for_logs(text)
+
+
+def redact_for_siem(text: str) -> str:
+    """Mask every type in ``SAFEGUARD_SIEM_MASK_TYPES`` in a free-text field of an exported audit
+    event (the SIEM field policy, docs/siem.md); the default SAFEGUARD_SIEM_TEXT_MASKER."""
+    return scanning.redact_for_siem(text)
+
+
+_STASH_AD = b"safeguard:stash:v1:"
+
+
+def stash_seal(plaintext: bytes, *, context: str) -> str:
+    """Encrypt a short-lived stash (a form held across step-up) under the ``data`` keyset, bound
+    to ``context`` (associated data); text-safe for a session. Raises KeysError when the keys
+    are not available (callers then keep nothing)."""
+    blob = keyring.data_aead().encrypt(plaintext, _STASH_AD + context.encode())
+    return base64.urlsafe_b64encode(blob).decode("ascii")
+
+
+def stash_open(sealed: str, *, context: str) -> bytes | None:
+    """The plaintext of ``stash_seal``; None when it does not decrypt under ``context`` (tampered,
+    another user's, or its key is gone)."""
+    try:
+        blob = base64.urlsafe_b64decode(sealed.encode("ascii"))
+        return keyring.data_aead().decrypt(blob, _STASH_AD + context.encode())
+    except (tink.TinkError, binascii.Error, ValueError, UnicodeError):
+        return None

@@ -8,14 +8,16 @@ two in step.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-from safeguard.audit.contracts import EventView
+from safeguard.audit.contracts import Actor, EventView
 
 OCSF_VERSION: Final = "1.3.0"
 ECS_VERSION: Final = "8.11.0"
@@ -141,6 +143,80 @@ def ocsf_activity(action: str, data: Mapping[str, Any] | None = None) -> OcsfAct
     if verb in _ACCESS_VERBS:
         return _a(WEB_RESOURCES_ACTIVITY, *_ACCESS_VERBS[verb])
     return _a(ENTITY_MANAGEMENT, *_ENTITY_VERBS.get(verb, (OTHER, _humanize(verb))))
+
+
+# --- field policy: what leaves as recorded, what is free text --------------------------------
+#
+# The audit log masks card numbers in everything it stores; text that anyone outside the staff can
+# choose (a User-Agent, an attempted account name, a URL path, a request id an unproxied client
+# sent) or that staff type freely (a disable reason, a note, a token name) may still hold other
+# personal data — an e-mail address, a phone number, an IBAN — or bytes meant for the SIEM's own
+# parsers. Before rendering, every free-text field passes the masker named by
+# SAFEGUARD_SIEM_TEXT_MASKER (the protection scanner: docs/siem.md "Field policy"), control and
+# bidirectional-override characters are removed and the text is cut at FREE_TEXT_MAX characters.
+# Deny by default: a ``data`` key is free text unless it is listed below.
+
+FREE_TEXT_MAX: Final = 512
+TRUNCATED: Final = "…[truncated]"
+
+#: Actor kinds whose label the platform sets (a staff account's e-mail, a job's name): verbatim.
+VERBATIM_ACTOR_LABELS: Final = frozenset({"user", "token", "system"})
+
+#: ``data`` keys whose values the platform itself sets (ids, enums, counts, permission names):
+#: verbatim. Every other key's strings, at any depth, are free text.
+VERBATIM_DATA_KEYS: Final = frozenset({
+    "added", "approval_id", "by", "checked_at", "count", "created", "fields", "finding_id",
+    "fix", "format", "from_seq", "identifier", "keys", "keysets", "known_account", "method",
+    "number", "outcome", "permission", "permissions", "policy_days", "prefix", "provider",
+    "reauthentication", "removed", "role",
+    "rule", "service_account", "session", "sessions_ended", "severity", "shares_given",
+    "shares_used", "slug", "source", "status", "type", "user", "verification_id", "what", "why",
+})
+
+#: Event fields that are free text (masked); every other field is structured and verbatim.
+FREE_TEXT_FIELDS: Final = ("user_agent", "request_id", "subject_id",
+                           "actor.label (kinds other than user, token, system)",
+                           "data (keys not in VERBATIM_DATA_KEYS)")
+
+# Control characters (C0, DEL, C1) and the bidirectional overrides/isolates that make a SIEM
+# console show text in another order than it is stored.
+_UNSAFE_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200e\u200f]")
+
+
+def neutralise(text: str, mask: Callable[[str], str]) -> str:
+    """One free-text value as it may leave: masked, control characters removed, bounded."""
+    if not text:
+        return text
+    cleaned = _UNSAFE_CHARS.sub(" ", unicodedata.normalize("NFC", text))
+    cleaned = mask(cleaned)
+    if len(cleaned) > FREE_TEXT_MAX:
+        cleaned = cleaned[:FREE_TEXT_MAX] + TRUNCATED
+    return cleaned
+
+
+def _neutralise_value(value: Any, mask: Callable[[str], str]) -> Any:
+    if isinstance(value, str):
+        return neutralise(value, mask)
+    if isinstance(value, dict):
+        return {neutralise(str(k), mask): _neutralise_value(v, mask) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_neutralise_value(v, mask) for v in value]
+    return value
+
+
+def apply_field_policy(event: EventView, mask: Callable[[str], str]) -> EventView:
+    """The event with every free-text field (FREE_TEXT_FIELDS) passed through ``mask`` and
+    neutralised; structured fields are untouched. Renderers take the result."""
+    actor = event.actor
+    if actor.kind not in VERBATIM_ACTOR_LABELS:
+        actor = Actor(kind=actor.kind, id=actor.id, label=neutralise(actor.label, mask))
+    data = {key: value if key in VERBATIM_DATA_KEYS else _neutralise_value(value, mask)
+            for key, value in event.data.items()}
+    return dataclasses.replace(
+        event, actor=actor, data=data,
+        user_agent=neutralise(event.user_agent, mask),
+        request_id=neutralise(event.request_id, mask),
+        subject_id=neutralise(event.subject_id, mask))
 
 
 # --- severity and status --------------------------------------------------------------------

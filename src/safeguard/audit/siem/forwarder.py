@@ -21,16 +21,19 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from importlib import metadata
 
+from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection
+from django.utils.module_loading import import_string
 
 from safeguard.audit import selectors as audit_selectors
 from safeguard.audit.siem import config, metrics, services
 from safeguard.audit.siem import selectors as siem_selectors
 from safeguard.audit.siem.config import validate_format, validate_name
 from safeguard.audit.siem.contracts import ForwarderSpec
-from safeguard.audit.siem.formats import render
+from safeguard.audit.siem.formats import apply_field_policy, render
 from safeguard.audit.siem.sinks import Record, Sink, SinkError, build_sink
 
 log = logging.getLogger(__name__)
@@ -41,6 +44,13 @@ def _product_version() -> str:
         return metadata.version("safeguard")
     except metadata.PackageNotFoundError:
         return "0"
+
+
+def text_masker() -> Callable[[str], str]:
+    """The masker of free-text fields (formats.apply_field_policy), named by
+    SAFEGUARD_SIEM_TEXT_MASKER — the protection app's scanner (decision 0006: the audit floor
+    imports no app above it). Cached per call site: the same User-Agent is scanned once."""
+    return lru_cache(maxsize=4096)(import_string(settings.SAFEGUARD_SIEM_TEXT_MASKER))
 
 
 @dataclass
@@ -103,6 +113,7 @@ class Forwarder:
         self._sleep = sleep
         self._version = _product_version()
         self._ensured = False  # the cursor row exists (created on the first batch)
+        self._mask = text_masker()
 
     # one step --------------------------------------------------------------------------------
 
@@ -125,7 +136,8 @@ class Forwarder:
             # there (the verifier locates tampering) but say so loudly.
             log.error("siem forwarder %s: audit log gap, expected seq %d, found %d",
                       self.name, cursor + 1, batch[0].seq)
-        records = [Record(event=e, payload=render(e, fmt=self.fmt, product_version=self._version))
+        records = [Record(event=e, payload=render(apply_field_policy(e, self._mask), fmt=self.fmt,
+                                                  product_version=self._version))
                    for e in batch]
         self.sink.send(records)
         # Accepted by the peer: only now may the cursor move.

@@ -44,6 +44,7 @@ from safeguard.protection.contracts import Screened
 logger = logging.getLogger("safeguard.cases")
 
 FIELD_BODY = "message.body"
+FIELD_WEBFORM_BODY = "webform.body"  # the public contact form's free text (policies.yaml)
 FIELD_SUBJECT = "case.subject"
 FIELD_NOTE = "case.note"
 FIELD_TRANSCRIPT = "interaction.transcript"

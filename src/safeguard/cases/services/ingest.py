@@ -51,6 +51,9 @@ from safeguard.cases.services import _base as base
 # Longest identifier hashed (RFC 5322's line limit): ids are stored as fixed-length hashes, so a
 # long Message-ID is accepted rather than refusing the mail for its header.
 MAX_REF = 998
+# The screening policy of a message body by channel (policies.yaml): the public web form's text
+# gets its own, stricter field; every other channel the message-body policy.
+_BODY_FIELD = {Channel.WEB.value: base.FIELD_WEBFORM_BODY}
 
 
 def _aware(at: datetime | None) -> datetime:
@@ -185,7 +188,8 @@ def _receive(  # noqa: PLR0913 - message_receive's own arguments, already checke
         interaction = Interaction.objects.create(
             case=case, channel=channel, started_at=at,
             thread_ref=base.ref_hash(refs[0] if refs else external_id))
-    screened = base.screen(text, field=base.FIELD_BODY, customer_id=customer_id)
+    screened = base.screen(text, field=_BODY_FIELD.get(channel, base.FIELD_BODY),
+                           customer_id=customer_id)
     message = Message.objects.create(
         case=case, interaction=interaction, seq=base.next_seq(interaction), channel=channel,
         author_kind=AuthorKind.CUSTOMER, body=screened.text,
