@@ -215,7 +215,7 @@ def test_wrong_codes_are_counted_and_exhaust_the_code(world, settings):
 
 
 def test_an_expired_code_is_refused(world, settings):
-    victim, agent = world
+    _victim, agent = world
     settings.SAFEGUARD_CONTACT_CODE_MINUTES = 10
     case = _case(_email(VICTIM).case_id)
     principal = principal_for(agent)
@@ -360,7 +360,7 @@ def test_spf_and_dmarc_failed_mail_claiming_a_customer_is_marked_and_not_linked(
 
 
 def test_dmarc_pass_from_the_trusted_mta_links_an_exact_address(world):
-    victim, agent = world
+    victim, _agent = world
     outcome = _email(VICTIM, auth=f"{MTA}; spf=pass smtp.mailfrom=example.com; "
                                    "dkim=pass header.d=example.com; dmarc=pass "
                                    "header.from=example.com")
@@ -381,7 +381,7 @@ def test_authentication_results_from_an_untrusted_authserv_id_are_ignored(world)
 
 
 def test_dmarc_pass_does_not_link_when_the_operator_turned_it_off(world, settings):
-    victim, agent = world
+    victim, _agent = world
     settings.SAFEGUARD_MAIL_LINK_ON_DMARC_PASS = False
     outcome = _email(VICTIM, auth=f"{MTA}; dmarc=pass header.from=example.com")
     case = _case(outcome.case_id)
@@ -390,7 +390,7 @@ def test_dmarc_pass_does_not_link_when_the_operator_turned_it_off(world, setting
 
 
 def test_a_mailbox_case_difference_is_not_the_same_address_outside_the_table(world):
-    victim, agent = world
+    victim, _agent = world
     outcome = _email("Maria.Lopez0@example.com",
                      auth=f"{MTA}; dmarc=pass header.from=example.com")
     case = _case(outcome.case_id)
@@ -400,7 +400,7 @@ def test_a_mailbox_case_difference_is_not_the_same_address_outside_the_table(wor
 
 def test_an_unverified_reply_quoting_our_reply_continues_the_linked_conversation(
         world, django_capture_on_commit_callbacks):
-    victim, agent = world
+    _victim, agent = world
     first = _case(_email(VICTIM).case_id)
     principal = principal_for(agent)
     cases.case_contact_verify(case_number=first.number, principal=principal, method="callback")

@@ -32,6 +32,8 @@ _INVALID_DOMAIN = "!invalid:"
 def _domain_exact(domain: str) -> str:
     """The A-label form of ``domain``, or a marked literal that can never equal a valid one."""
     text = domain.strip().rstrip(".")
+    if text.startswith(_INVALID_DOMAIN):  # already exact (idempotent)
+        return text
     if text.isascii():
         return text.lower()
     try:
@@ -94,14 +96,26 @@ def _unicode_domain(domain: str) -> str:
     return ".".join(labels)
 
 
-def skeleton(value: str) -> str:
-    """What an address looks like: equal skeletons mean a reader cannot tell them apart."""
+def _skeleton_once(value: str) -> str:
     text = unicodedata.normalize("NFKC", value.strip()).casefold()
     local, at, domain = text.rpartition("@")
     if at:
         text = f"{local}@{_unicode_domain(domain)}"
     mapped = "".join(prototype(ch) for ch in unicodedata.normalize("NFD", text))
     return unicodedata.normalize("NFD", mapped)
+
+
+def skeleton(value: str) -> str:
+    """What an address looks like: equal skeletons mean a reader cannot tell them apart.
+    Repeated to a fixed point (folding and mapping can each enable the other), so a skeleton
+    is its own skeleton."""
+    text = value
+    for _ in range(4):
+        nxt = _skeleton_once(text)
+        if nxt == text:
+            break
+        text = nxt
+    return text
 
 
 def has_non_ascii(value: str) -> bool:
