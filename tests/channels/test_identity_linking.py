@@ -130,7 +130,9 @@ def test_the_case_page_and_api_show_the_unverified_contact(world):
         "flag": "claims_profile", "customer_ref": victim.id.hex[:12],
         "label": "Sender uses an existing customer's address (unverified)"}]
     assert body["messages"][0]["sender_auth"] == "none"
-    # and the victim's profile stays out of reach for this agent
+    # and the contact is marked as such; the victim's profile stays out of reach
+    contact = client.get(f"/api/v1/customers/{case.customer_id}").json()
+    assert (contact["unverified"], contact["email"]) == (True, "m•••@e•••.com")
     assert client.get(f"/api/v1/customers/{victim.id}").status_code == 404
 
 
