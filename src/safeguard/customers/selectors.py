@@ -262,6 +262,10 @@ def customer_search(*, viewer: Principal, email: str = "", phone: str = "",
         cond |= blind_lookup(Customer, "phone_index", phone)
     scope = customer_scope_for(viewer=viewer)
     rows = list(_scoped(Customer.objects.filter(cond), scope).order_by("created_at")[:limit])
+    if email:  # an e-mail candidate counts only when exactly the address (decision 0101)
+        by_phone = set(Customer.objects.filter(blind_lookup(Customer, "phone_index", phone))
+                       .values_list("id", flat=True)) if phone else set()
+        rows = [r for r in rows if email_is_exactly(r.email, email) or r.id in by_phone]
     audit.record(action="customer.searched", actor=viewer.actor,
                  data={"by": "+".join(k for k, v in (("email", email), ("phone", phone)) if v),
                        "count": len(rows), "customer_ids": [str(r.id) for r in rows]})
