@@ -495,3 +495,22 @@ def test_rows_indexed_the_old_way_are_found_and_reindexed(world):
     assert customer_selectors.customer_ids_looking_like(
         email="maria.lopez0@\uff45xample.com") == [victim.id]
     assert Event.objects.filter(action="customer.email_reindexed").exists()
+
+
+def test_the_code_travels_by_smtp_to_the_address_on_file(world, smtp_sink):
+    # given a real SMTP server on loopback behind Django's SMTP backend
+    victim, agent = world
+    case = _case(channels.chat_open(name="Maria", email=VICTIM, text="hi",
+                                    client="192.0.2.14").conversation_id
+                 and Case.objects.latest("created_at").id)
+    principal = principal_for(agent)
+    # when the agent sends a code
+    cases.case_contact_code_send(case_number=case.number, principal=principal)
+    [received] = smtp_sink.wait(1)
+    # then it reached the victim's address on file, marked automatic, and it links the case
+    assert received["To"] == VICTIM
+    assert received["Auto-Submitted"] == "auto-generated"
+    code = re.search(r"verification code is (\d{6})", received.get_content()).group(1)
+    link = cases.case_contact_code_check(case_number=case.number, principal=principal,
+                                         code=code)
+    assert link.customer_id == victim.id
