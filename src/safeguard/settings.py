@@ -642,6 +642,37 @@ SAFEGUARD_CONTACT_LIMIT = _env_rate("SAFEGUARD_CONTACT_LIMIT", "5/h")
 # `safeguard check --deploy` fails when the idle sign-out or the step-up window is longer.
 SAFEGUARD_DEPLOY_MAX_IDLE_MINUTES = _env_int("SAFEGUARD_DEPLOY_MAX_IDLE_MINUTES", 60)
 SAFEGUARD_DEPLOY_MAX_STEP_UP_MINUTES = _env_int("SAFEGUARD_DEPLOY_MAX_STEP_UP_MINUTES", 15)
+# --- Channel identity: linking, verification, sender authentication (email helper; ----------
+# docs/customers.md "Linking policy", docs/channels.md "Sender authentication"; R-WORK-4)
+# Providers whose mailboxes ignore the case of the local part: only there is it lower-cased
+# (ASCII only) before addresses are compared. Changing the list changes the e-mail blind index:
+# run `safeguard customers reindex-email` afterwards.
+SAFEGUARD_EMAIL_CASEFOLD_DOMAINS = [
+    d.strip().lower() for d in _env(
+        "SAFEGUARD_EMAIL_CASEFOLD_DOMAINS",
+        "gmail.com,googlemail.com,outlook.com,hotmail.com,live.com,msn.com,yahoo.com,"
+        "icloud.com,me.com,mac.com,proton.me,protonmail.com,gmx.de,gmx.net,web.de,"
+        "fastmail.com").split(",") if d.strip()
+]
+# The authserv-ids (RFC 8601) of the receiving MTA(s) whose Authentication-Results header is
+# trusted; a Received-SPF header is trusted only when its receiver= names one of them. Empty:
+# no sender is ever authenticated by mail headers (every mail sender is "none").
+SAFEGUARD_MAIL_AUTHSERV_IDS = [
+    h.strip().lower() for h in _env(
+        "SAFEGUARD_MAIL_AUTHSERV_IDS", "mx.northwind.example" if DEMO else "").split(",")
+    if h.strip()
+]
+# A mail whose trusted results say dmarc=pass for its From domain links to the customer holding
+# exactly that address (decision 0101). Off: every mail waits for a verification like chat.
+SAFEGUARD_MAIL_LINK_ON_DMARC_PASS = _env_bool("SAFEGUARD_MAIL_LINK_ON_DMARC_PASS", True)
+# One-time codes that prove a contact controls the address on file: lifetime, wrong tries
+# allowed per code, and how many codes one contact may be sent per hour.
+SAFEGUARD_CONTACT_CODE_MINUTES = _env_int("SAFEGUARD_CONTACT_CODE_MINUTES", 10)
+SAFEGUARD_CONTACT_CODE_ATTEMPTS = _env_int("SAFEGUARD_CONTACT_CODE_ATTEMPTS", 5)
+SAFEGUARD_CONTACT_CODE_LIMIT = _env_rate("SAFEGUARD_CONTACT_CODE_LIMIT", "5/h")
+if SAFEGUARD_CONTACT_CODE_MINUTES < 1 or SAFEGUARD_CONTACT_CODE_ATTEMPTS < 1:
+    raise ImproperlyConfigured(
+        "SAFEGUARD_CONTACT_CODE_MINUTES and SAFEGUARD_CONTACT_CODE_ATTEMPTS must be at least 1")
 
 SILENCED_SYSTEM_CHECKS: list[str] = []
 if PRODUCTION and not SECURE_HSTS_PRELOAD:

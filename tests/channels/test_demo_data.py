@@ -136,7 +136,15 @@ def test_the_centre_has_the_customers_cases_and_channels_of_its_scale(loaded):
     db = loaded.db
     by_channel = dict(_query(db, "SELECT channel, COUNT(*) FROM cases_case GROUP BY channel"))
     # then it holds exactly the planned customers, cases and channel mix
-    assert _count(db, "SELECT COUNT(*) FROM customers_customer") == expected.expected_customers
+    profiles = "SELECT COUNT(*) FROM customers_customer WHERE kind = 'customer'"
+    assert _count(db, profiles) == expected.customers
+    # and every caller the agent did not verify (the withheld number among them) is still an
+    # unverified contact: caller id is not verification (decision 0101)
+    unlinked = dict(_query(db, "SELECT c.channel, COUNT(*) FROM cases_case c JOIN "
+                               "customers_customer k ON k.id = c.customer_id "
+                               "WHERE k.kind = 'unverified' GROUP BY c.channel"))
+    assert set(unlinked) <= {"voice"}
+    assert unlinked.get("voice", 0) >= expected.expected_customers - expected.customers
     assert _count(db, "SELECT COUNT(*) FROM cases_case") == expected.expected_cases
     assert by_channel == expected.cases_by_channel()
     assert set(by_channel) == {"email", "chat", "voice", "web", "api"}

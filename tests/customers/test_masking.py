@@ -59,17 +59,31 @@ def test_every_mask_accepts_any_text_without_raising(value):
 def test_email_mask_shows_only_two_initials_and_the_tld(local, domain, tld):
     # given an address whose mailbox and domain are at least two characters
     masked = masking.mask_email(f"{local}@{domain}.{tld}")
-    # then the shape is fixed and neither part appears whole
-    assert masked == f"{local[0]}•••@{domain[0]}•••.{tld}"
+    # then the shape is fixed and neither part appears whole; a non-ASCII address is marked,
+    # so a Cyrillic or full-width look-alike never masks like the real one (decision 0101)
+    marker = "" if f"{local}{domain}".isascii() else masking.NON_ASCII_MARK
+    assert masked == f"{local[0]}•••@{domain[0]}•••.{tld}{marker}"
     assert local not in masked.replace("•••", "")
     assert domain not in masked.replace("•••", "")
 
 
 @given(local=_word, suffix=_word, domain=_word)
 def test_email_mask_hides_the_length_of_the_mailbox(local, suffix, domain):
-    # two mailboxes that differ after the first character mask alike
-    assert masking.mask_email(f"{local}@{domain}.com") == masking.mask_email(
-        f"{local[0]}{suffix}@{domain}.com")
+    # two mailboxes that differ after the first character mask alike (up to the non-ASCII
+    # marker, which tells a look-alike apart)
+    def shape(text: str) -> str:
+        return text.removesuffix(masking.NON_ASCII_MARK)
+
+    assert shape(masking.mask_email(f"{local}@{domain}.com")) == shape(masking.mask_email(
+        f"{local[0]}{suffix}@{domain}.com"))
+
+
+def test_a_look_alike_address_does_not_mask_like_the_real_one():
+    real = masking.mask_email("maria.lopez0@example.com")
+    assert real == "m•••@e•••.com"
+    assert masking.mask_email("maria.lopez0@\u0435xample.com") == "m•••@\u0435•••.com" + \
+        masking.NON_ASCII_MARK
+    assert masking.mask_email("maria.lopez0@\uff45xample.com") != real
 
 
 @given(digits=st.text(alphabet="0123456789", min_size=7, max_size=15),

@@ -97,6 +97,9 @@ def test_search_by_exact_contact_is_scoped_masked_and_audited_without_the_term()
     assert "john" not in str(events[0].data)
     assert "maria" not in str(events[1].data)
     assert john.id not in {c.id for c in found}
+    # and a full-width look-alike of her address finds nothing (exact identity, decision 0101)
+    assert selectors.customer_search(viewer=principal(agent),
+                                     email="maria.lopez@\uff45xample.com") == []
 
 
 def test_summaries_for_a_list_leave_out_customers_out_of_scope():

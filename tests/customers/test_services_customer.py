@@ -68,26 +68,44 @@ def test_a_card_number_never_reaches_the_table():
 def test_one_customer_per_email():
     make_customer()
     with pytest.raises(CustomerExists):
-        make_customer(name="Someone Else", email="MARIA.LOPEZ@example.com", phone="")
+        make_customer(name="Someone Else", email="maria.lopez@EXAMPLE.com", phone="")
     assert Customer.objects.count() == 1
+    # a mailbox spelled with other capitals is another address where the provider is not
+    # known to fold case (decision 0101), so it is another profile
+    make_customer(name="Someone Else", email="MARIA.LOPEZ@example.com", phone="")
+    assert Customer.objects.count() == 2
 
 
-def test_match_or_create_matches_by_email_then_phone_and_creates_otherwise():
+def test_match_or_create_links_only_verified_senders_and_creates_contacts_otherwise():
     # given Maria
     maria = make_customer()
-    # when mail arrives from her address, a call from her number, and mail from a stranger
+    # when mail arrives from her address (authenticated, then not), a call from her number,
+    # and mail from a stranger
+    verified = services.customer_match_or_create(actor=SYSTEM, email="maria.lopez@example.com",
+                                                 name="M Lopez", verified=True)
     by_email = services.customer_match_or_create(actor=SYSTEM, email="maria.lopez@example.com",
                                                  name="M Lopez")
     by_phone = services.customer_match_or_create(actor=SYSTEM, phone="+44 20 7946 0132")
     new = services.customer_match_or_create(actor=SYSTEM, email="new.person@example.net",
                                             phone="+44 20 7946 0132", name="New Person")
-    # then her profile is matched twice (and not changed), and the stranger gets a new one
-    assert (by_email.customer_id, by_email.created) == (maria.id, False)
-    assert (by_phone.customer_id, by_phone.created) == (maria.id, False)
-    assert new.created is True
-    assert new.customer_id != maria.id
+    # then only the verified sender is Maria; the others are unverified contacts, one per
+    # address, naming the profile they claim (decision 0101; R-WORK-4)
+    assert (verified.customer_id, verified.created, verified.unverified) == (maria.id, False,
+                                                                              False)
+    assert (by_email.unverified, by_email.created, by_email.claims) == (True, True, maria.id)
+    assert (by_phone.unverified, by_phone.claims) == (True, maria.id)
+    assert by_phone.customer_id != by_email.customer_id
+    again = services.customer_match_or_create(actor=SYSTEM, email="maria.lopez@example.com")
+    assert (again.customer_id, again.created) == (by_email.customer_id, False)
+    assert (new.created, new.unverified, new.claims) == (True, True, None)
+    assert Customer.objects.get(id=new.customer_id).kind == "unverified"
     assert Customer.objects.get(id=maria.id).name == "Maria Lopez"
     assert audit.event_list(action="customer.created")[0].data["source"] == "ingest"
+    # and a verified sender with a new address gets a profile
+    fresh = services.customer_match_or_create(actor=SYSTEM, email="fresh@example.net",
+                                              verified=True)
+    assert (fresh.created, fresh.unverified) == (True, False)
+    assert Customer.objects.get(id=fresh.customer_id).kind == "customer"
 
 
 def test_match_or_create_needs_a_contact_and_drops_implausible_names():

@@ -47,7 +47,7 @@ def test_lookup_by_email_and_phone_uses_the_blind_index_and_normalises():
     maria = make_customer()
     john = make_customer(name="John Smith", email="john@example.org", phone="+1 415 555 0100")
     # when looked up with other spellings of their contacts
-    by_email = selectors.customer_ids_matching(email="  Maria.Lopez@EXAMPLE.com ")
+    by_email = selectors.customer_ids_matching(email="  maria.lopez@EXAMPLE.com ")
     by_phone = selectors.customer_ids_matching(phone="(415) 555-0100")
     by_local_phone = selectors.customer_ids_matching(phone="+44 (0)20-7946-0132")
     # then each finds its own customer and nobody else
@@ -55,6 +55,12 @@ def test_lookup_by_email_and_phone_uses_the_blind_index_and_normalises():
     assert by_phone == [john.id]
     assert by_local_phone == [maria.id]
     assert selectors.customer_ids_matching(email="nobody@example.com") == []
+    # and the mailbox is compared as written (decision 0101): only providers known to ignore
+    # its case (SAFEGUARD_EMAIL_CASEFOLD_DOMAINS) fold it, and never with NFKC
+    assert selectors.customer_ids_matching(email="Maria.Lopez@example.com") == []
+    assert selectors.customer_ids_matching(email="maria.lopez@\uff45xample.com") == []
+    ann = make_customer(name="Ann Lee", email="ann.lee@gmail.com", phone="")
+    assert selectors.customer_ids_matching(email="Ann.Lee@GMail.com") == [ann.id]
 
 
 def test_the_blind_index_is_not_a_plain_hash_of_the_email():

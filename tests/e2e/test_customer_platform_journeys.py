@@ -252,7 +252,10 @@ def test_reveal_of_an_email_asks_for_step_up_and_a_reason_then_shows_it_audited(
     maria = make_customer()
     number = cases.message_receive(
         channel="email",
-        sender=SenderIn(email=MARIA["email"], name=MARIA["name"]),
+        # authenticated by the receiving MTA (DMARC pass), so it links to her profile
+        # (decision 0101): an unverified sender would land on an unverified contact
+        sender=SenderIn(email=MARIA["email"], name=MARIA["name"], verified=True,
+                        auth="verified"),
         text="Please send the invoice to my address.",
         subject="Invoice",
         queue="billing",

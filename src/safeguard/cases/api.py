@@ -53,6 +53,14 @@ class MessageOut(Schema):
     created_at: datetime
     delivery_status: str
     findings: list[str]
+    sender_auth: str = Field(description="E-mail only: verified | failed | none (the trusted "
+                             "receiving MTA's SPF/DKIM/DMARC verdict); '' for other channels")
+
+
+class ContactFlagOut(Schema):
+    flag: str = Field(description="claims_profile | lookalike | auth_failed")
+    label: str
+    customer_ref: str = Field(description="Short id of the profile concerned (no values)")
 
 
 class CaseDetailOut(CaseOut):
@@ -61,6 +69,24 @@ class CaseDetailOut(CaseOut):
     closed_at: datetime | None
     next_statuses: list[str]
     messages: list[MessageOut]
+    contact_unverified: bool = Field(description="The conversation belongs to an unverified "
+                                     "contact, not a customer profile (verify to link)")
+    contact_flags: list[ContactFlagOut]
+
+
+class ContactCodeIn(Schema):
+    code: str = Field(min_length=1, max_length=12)
+
+
+class ContactVerifyIn(Schema):
+    method: Literal["knowledge", "callback", "otp_sms", "document", "authenticated_session"]
+
+
+class ContactLinkOut(Schema):
+    case_number: int
+    customer_id: UUID
+    created_profile: bool
+    method: str
 
 
 class CasePage(Schema):
@@ -106,7 +132,7 @@ def _message_out(m: MessageView) -> MessageOut:
     return MessageOut(id=m.id, channel=m.channel, author_kind=m.author_kind,
                       author_email=m.author_email, body=m.body, internal=m.is_internal,
                       created_at=m.created_at, delivery_status=m.delivery_status,
-                      findings=list(m.findings))
+                      findings=list(m.findings), sender_auth=m.sender_auth)
 
 
 @router.get("/", response=CasePage, auth=access(perm.CASES_VIEW), summary="List cases in scope")
@@ -130,7 +156,43 @@ def case_detail(request: HttpRequest, number: int) -> CaseDetailOut:
     return CaseDetailOut(**base, first_response_at=case.first_response_at,
                          resolved_at=case.resolved_at, closed_at=case.closed_at,
                          next_statuses=list(case.next_statuses),
-                         messages=[_message_out(m) for m in case.messages])
+                         messages=[_message_out(m) for m in case.messages],
+                         contact_unverified=case.contact_unverified,
+                         contact_flags=[ContactFlagOut(flag=f.flag, label=f.label,
+                                                       customer_ref=f.customer_ref)
+                                        for f in case.contact_flags])
+
+
+@router.post("/{number}/contact/code", response={202: None}, auth=access(perm.CASES_REPLY),
+             summary="E-mail a one-time code to the unverified contact's address on file")
+def contact_code_send(request: HttpRequest, number: int) -> Status:
+    """The code goes to the address on file (the claimed profile's, or the contact's own);
+    answer 202 once handed to the mail sender (decision 0101)."""
+    principal: Principal = request.auth  # type: ignore[attr-defined]
+    services.case_contact_code_send(case_number=number, principal=principal)
+    return Status(202, None)
+
+
+@router.post("/{number}/contact/code/check", response=ContactLinkOut,
+             auth=access(perm.CASES_REPLY), summary="Check the code and link the conversation")
+def contact_code_check(request: HttpRequest, number: int, body: ContactCodeIn) -> ContactLinkOut:
+    """422 code-invalid for a wrong, expired, used or exhausted code (attempts are counted)."""
+    principal: Principal = request.auth  # type: ignore[attr-defined]
+    r = services.case_contact_code_check(case_number=number, principal=principal,
+                                         code=body.code)
+    return ContactLinkOut(case_number=r.case_number, customer_id=r.customer_id,
+                          created_profile=r.created_profile, method=r.method)
+
+
+@router.post("/{number}/contact/verify", response=ContactLinkOut,
+             auth=access(perm.CASES_REPLY), summary="Record an agent's verification and link")
+def contact_verify(request: HttpRequest, number: int, body: ContactVerifyIn) -> ContactLinkOut:
+    """The agent verified the person another way; recorded with the method and audited."""
+    principal: Principal = request.auth  # type: ignore[attr-defined]
+    r = services.case_contact_verify(case_number=number, principal=principal,
+                                     method=body.method)
+    return ContactLinkOut(case_number=r.case_number, customer_id=r.customer_id,
+                          created_profile=r.created_profile, method=r.method)
 
 
 @router.post("/{number}/messages", response={201: MessageCreatedOut},

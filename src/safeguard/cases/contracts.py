@@ -18,12 +18,17 @@ from safeguard.web.errors import ApplicationError, Conflict, NotFound, Permissio
 
 @dataclass(frozen=True)
 class SenderIn:
-    """Who wrote: matched to a customer by blind index (or a new customer is created)."""
+    """Who wrote: matched by exact blind index (decision 0101). Only a ``verified`` sender (mail
+    authenticated by the trusted MTA, a trusted integration) links to an existing profile; any
+    other lands on the unverified contact for its address until an agent verifies it.
+    ``auth`` is an e-mail's SenderAuth verdict ("" for other channels)."""
 
     email: str = ""
     phone: str = ""
     name: str = ""
     customer_id: UUID | None = None
+    verified: bool = False
+    auth: str = ""
 
     @property
     def identifies(self) -> bool:
@@ -205,6 +210,7 @@ class MessageView:
     delivery_error: str
     findings: tuple[str, ...]
     attachments: tuple[AttachmentView, ...] = ()
+    sender_auth: str = ""  # e-mail: verified | failed | none (SenderAuth)
 
 
 @dataclass(frozen=True)
@@ -233,6 +239,37 @@ class HistoryView:
 
 
 @dataclass(frozen=True)
+class ContactFlagView:
+    """A warning about the case's contact; ``customer_ref`` is a short id of the profile it
+    concerns (never a value of that profile: it may be outside the viewer's scope)."""
+
+    flag: str
+    label: str
+    customer_ref: str = ""
+
+
+@dataclass(frozen=True)
+class ContactCodeMail:
+    """A verification code for the e-mail channel's code sender: ``to`` is the address on file
+    and ``code`` the clear code — send, never store or log them (``repr`` hides both)."""
+
+    to: str = field(repr=False)
+    code: str = field(repr=False)
+    case_number: int = 0
+    expires_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ContactLinkResult:
+    """A conversation moved from its unverified contact to the verified profile."""
+
+    case_number: int
+    customer_id: UUID
+    created_profile: bool
+    method: str
+
+
+@dataclass(frozen=True)
 class CaseView:
     """One case with its conversation and history, as an agent may see it."""
 
@@ -249,6 +286,8 @@ class CaseView:
     next_statuses: tuple[str, ...]
     csat_score: int | None
     merged_from: tuple[int, ...] = ()
+    contact_unverified: bool = False  # the conversation belongs to an unverified contact
+    contact_flags: tuple[ContactFlagView, ...] = ()
 
 
 @dataclass(frozen=True)

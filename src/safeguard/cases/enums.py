@@ -93,3 +93,21 @@ class HistoryKind(models.TextChoices):
     TRANSCRIPT = "transcript", "Transcript stored"
     DELIVERY = "delivery", "Delivery"
     CSAT = "csat", "Satisfaction answer"
+    CONTACT_LINKED = "contact_linked", "Contact verified and linked"
+    CONTACT_CODE = "contact_code", "Verification code sent"
+
+
+class SenderAuth(models.TextChoices):
+    """What the receiving MTA's trusted Authentication-Results say of an e-mail's sender."""
+
+    VERIFIED = "verified", "Sender verified (DMARC pass)"
+    FAILED = "failed", "Sender authentication failed"
+    NONE = "none", "Sender not authenticated"
+
+
+class ContactFlag(models.TextChoices):
+    """Why a case's contact needs care before anyone treats it as the customer (R-WORK-4)."""
+
+    CLAIMS_PROFILE = "claims_profile", "Sender uses an existing customer's address (unverified)"
+    LOOKALIKE = "lookalike", "Sender address looks like an existing customer's address"
+    AUTH_FAILED = "auth_failed", "Sender authentication failed (SPF/DKIM/DMARC)"

@@ -32,6 +32,27 @@ class NoteForm(forms.Form):
         attrs={"rows": 3, "id": "note-text", "data-shortcut-target": "note"}), max_length=20_000)
 
 
+class ContactCodeForm(forms.Form):
+    code = forms.CharField(label="Code the person read back", max_length=12, strip=True,
+                           widget=forms.TextInput(attrs={"inputmode": "numeric",
+                                                         "autocomplete": "off"}))
+
+
+# How an agent may record having verified a person (customers.services.AGENT_METHODS).
+AGENT_VERIFICATION_CHOICES = [
+    ("knowledge", "Security questions (knowledge-based)"),
+    ("callback", "Called back on the number on file"),
+    ("otp_sms", "One-time code to the phone on file"),
+    ("document", "Identity document checked"),
+    ("authenticated_session", "Signed in to the customer account"),
+]
+
+
+class ContactVerifyForm(forms.Form):
+    method = forms.ChoiceField(label="How you verified the person",
+                               choices=AGENT_VERIFICATION_CHOICES)
+
+
 class AssignForm(forms.Form):
     assignee = forms.CharField(required=False)  # a user id, or empty to unassign
 

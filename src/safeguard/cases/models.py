@@ -23,6 +23,7 @@ from safeguard.cases.enums import (
     HistoryKind,
     Priority,
     RetentionCategory,
+    SenderAuth,
 )
 from safeguard.protection.fields import EncryptedJSONField, EncryptedTextField
 
@@ -102,6 +103,8 @@ class Case(models.Model):
     resolution_breached_at = models.DateTimeField(null=True, blank=True)
     merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT,
                                     related_name="merged_cases")
+    # Why the contact needs care: [{"flag": ContactFlag, "customer": uuid|""}] (ids, no values).
+    contact_flags = models.JSONField(default=list, blank=True)
 
     class Meta:
         indexes = [
@@ -166,6 +169,8 @@ class Message(models.Model):
                                        default=DeliveryStatus.NONE)
     delivery_error = models.CharField(max_length=200, blank=True, default="")
     delivery_attempts = models.PositiveSmallIntegerField(default=0)
+    sender_auth = models.CharField(max_length=8, choices=SenderAuth.choices, blank=True,
+                                   default="")  # e-mail only: the MTA's verdict
     created_at = models.DateTimeField()
 
     class Meta:

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from safeguard.cases.contracts import OutboundMessage
+from safeguard.cases.contracts import ContactCodeMail, OutboundMessage
 from safeguard.cases.enums import Channel
 
 Sender = Callable[[OutboundMessage], str]
+CodeSender = Callable[[ContactCodeMail], None]
 
 _senders: dict[str, Sender] = {}
+_code_senders: list[CodeSender] = []
 
 
 def register(channel: str, sender: Sender) -> None:
@@ -43,3 +45,14 @@ def sender_for(channel: str) -> Sender | None:
 def registered() -> frozenset[str]:
     """The channels that currently have a sender."""
     return frozenset(_senders)
+
+
+def register_code_sender(sender: CodeSender | None) -> None:
+    """Make ``sender`` the one that e-mails verification codes to a contact's address on file
+    (the e-mail channel registers it; None forgets it)."""
+    _code_senders[:] = [sender] if sender is not None else []
+
+
+def code_sender() -> CodeSender | None:
+    """The registered verification-code sender, or None."""
+    return _code_senders[0] if _code_senders else None

@@ -108,6 +108,7 @@ def detail(request: HttpRequest, number: int) -> HttpResponse:
         "reply_form": forms.ReplyForm(), "note_form": forms.NoteForm(),
         "tags_form": forms.TagsForm(initial={"tags": ", ".join(case.summary.tags)}),
         "merge_form": forms.MergeForm(),
+        "code_form": forms.ContactCodeForm(), "verify_form": forms.ContactVerifyForm(),
         "can_reply": perm.CASES_REPLY in perms, "can_manage": perm.CASES_MANAGE in perms,
         "can_open_quarantine": perm.ATTACHMENT_QUARANTINE in perms,
         "poll_seconds": settings.SAFEGUARD_CONSOLE_POLL_SECONDS,
@@ -225,6 +226,38 @@ def merge(request: HttpRequest, number: int) -> HttpResponse:
 def move_queue(request: HttpRequest, number: int) -> HttpResponse:
     return _act(request, number, forms.MoveQueueForm, lambda p, d: services.case_change_queue(
         case_number=number, principal=p, queue=d["queue"]), "Queue changed.")
+
+
+@permission_required(perm.CASES_REPLY)
+@require_POST
+def contact_code_send(request: HttpRequest, number: int) -> HttpResponse:
+    """E-mail a one-time code to the address on file of the case's unverified contact."""
+    try:
+        services.case_contact_code_send(case_number=number, principal=request_principal(request))
+    except ApplicationError as exc:
+        messages.error(request, exc.detail)
+    else:
+        messages.success(request, "A code was sent to the address on file; ask the person to "
+                                  "read it back to you.")
+    return redirect("cases:detail", number=number)
+
+
+@permission_required(perm.CASES_REPLY)
+@require_POST
+def contact_code_check(request: HttpRequest, number: int) -> HttpResponse:
+    return _act(request, number, forms.ContactCodeForm,
+                lambda p, d: services.case_contact_code_check(case_number=number, principal=p,
+                                                              code=d["code"]),
+                "Verified: the conversation now belongs to the customer's profile.")
+
+
+@permission_required(perm.CASES_REPLY)
+@require_POST
+def contact_verify(request: HttpRequest, number: int) -> HttpResponse:
+    return _act(request, number, forms.ContactVerifyForm,
+                lambda p, d: services.case_contact_verify(case_number=number, principal=p,
+                                                          method=d["method"]),
+                "Verified: the conversation now belongs to the customer's profile.")
 
 
 @permission_required(perm.CASES_REPLY)

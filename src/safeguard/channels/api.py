@@ -15,10 +15,12 @@ from django.http import HttpRequest
 from ninja import Router, Schema, Status
 from pydantic import AwareDatetime, ConfigDict, Field, field_validator
 
+from safeguard.accounts import selectors as accounts
 from safeguard.accounts.api_guards import access
 from safeguard.cases.contracts import AttachmentIn, SenderIn
 from safeguard.channels import services
 from safeguard.channels.permissions import INGEST
+from safeguard.web.errors import PermissionDenied
 
 router = Router(tags=["channels"])
 
@@ -31,7 +33,12 @@ class SenderSchema(Schema):
     email: str = Field("", max_length=254)
     phone: str = Field("", max_length=32)
     name: str = Field("", max_length=200)
-    customer_id: UUID | None = None
+    customer_id: UUID | None = Field(
+        None, description="The customer this integration already knows (service accounts only)")
+    verified: bool = Field(
+        False, description="The integration verified this sender itself (e.g. a signed-in "
+        "customer): the message links to the profile holding exactly this address. Service "
+        "accounts only; audited as verification method 'integration' (decision 0101).")
 
 
 class AttachmentSchema(Schema):
@@ -84,8 +91,15 @@ class InboundOut(Schema):
 def message_ingest(request: HttpRequest, payload: MessageIn) -> Status:
     """Store one customer message from an integration: 201 when new, 200 for a resend."""
     s = payload.sender
+    principal = request.auth  # type: ignore[attr-defined]
+    if (s.verified or s.customer_id is not None) and not (
+            principal.via == "token"
+            and accounts.user_get(user_id=principal.user_id).is_service_account):
+        raise PermissionDenied("Only a service account's token may assert a sender's identity "
+                               "(verified or customer_id).")
     result = services.api_message_receive(
-        sender=SenderIn(email=s.email, phone=s.phone, name=s.name, customer_id=s.customer_id),
+        sender=SenderIn(email=s.email, phone=s.phone, name=s.name, customer_id=s.customer_id,
+                        verified=s.verified),
         text=payload.text, subject=payload.subject, thread_ref=payload.thread_ref,
         external_id=payload.external_id, queue=payload.queue, occurred_at=payload.occurred_at,
         attachments=[AttachmentIn(filename=a.filename, content_type=a.content_type,

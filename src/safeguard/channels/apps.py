@@ -15,3 +15,5 @@ class ChannelsConfig(AppConfig):
         # A web-form customer gave their address: the answer goes out by e-mail.
         outbound.register("web", mail_out.email_send)
         outbound.register("chat", services.chat_deliver)
+        # One-time codes that verify a contact go to the address on file by e-mail.
+        outbound.register_code_sender(mail_out.code_send)

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import logging
 from email.utils import formataddr, parseaddr
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from django.conf import settings
 from django.core.mail import EmailMessage
 
-from safeguard.cases.contracts import OutboundMessage
+from safeguard.cases.contracts import ContactCodeMail, OutboundMessage
 from safeguard.channels import config, ratelimit
 from safeguard.channels.contracts import DeliverySuppressed, RateLimited
 from safeguard.channels.mailparse import BOUNCE_LOCALPARTS, LOOP_HEADER, MAX_REFERENCES
@@ -115,3 +115,36 @@ def email_send(message: OutboundMessage) -> str:
     if email.send(fail_silently=False) != 1:
         raise DeliverySuppressed("The mail backend accepted nothing.")
     return str(email.extra_headers["Message-ID"])
+
+
+def code_send(mail: ContactCodeMail) -> None:
+    """E-mail a verification code to the address on file (decision 0101): an automatic message
+    with the loop marker, limited per recipient like automatic replies; raises on refusal."""
+    to = mail.to.strip()
+    reason = _refuse_reason(to)
+    if reason:
+        logger.warning("channels.code_suppressed", extra={"reason": reason,
+                                                          "case": mail.case_number})
+        raise DeliverySuppressed(f"Not sent: the recipient address is refused ({reason}).")
+    try:
+        ratelimit.hit(scope="contact-code", key=to.lower(),
+                      limit=settings.SAFEGUARD_CONTACT_CODE_LIMIT)
+    except RateLimited as exc:
+        raise DeliverySuppressed("Not sent: too many codes to this address; try later.") from exc
+    minutes = settings.SAFEGUARD_CONTACT_CODE_MINUTES
+    display, _ = parseaddr(str(settings.SAFEGUARD_EMAIL_FROM))
+    sender = config.from_address()
+    email = EmailMessage(
+        subject=f"Your verification code (case {mail.case_number})",
+        body=(f"Your verification code is {mail.code}.\n\n"
+              f"Give it to the agent helping you with case {mail.case_number}. It works once "
+              f"and expires in {minutes} minutes.\n\n"
+              "If you did not ask to be verified, do not share this code with anyone: someone "
+              "may be trying to use your address. You can ignore this message.\n"),
+        from_email=formataddr((display, sender)) if display else sender,
+        to=[to],
+        headers={"Message-ID": message_id_for(uuid4()), LOOP_HEADER: config.loop_token(),
+                 "Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"},
+    )
+    if email.send(fail_silently=False) != 1:
+        raise DeliverySuppressed("The mail backend accepted nothing.")

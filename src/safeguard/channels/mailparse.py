@@ -131,6 +131,11 @@ class ParsedEmail:
     headers: dict[str, str] = field(default_factory=dict)  # lower-cased automation headers
     content_type: str = "text/plain"
     report_type: str = ""  # of a multipart/report (delivery-status, disposition-notification)
+    # Sender identity (channels.mailauth): the From address exactly as written, and the
+    # receiving MTA's authentication headers, top (newest) first, bounded in count and size.
+    from_exact: str = ""
+    auth_results: tuple[str, ...] = ()
+    received_spf: tuple[str, ...] = ()
 
     @property
     def thread_ref(self) -> str:
@@ -526,7 +531,27 @@ def parse_message(raw: bytes, *, limits: MailLimits | None = None) -> ParsedEmai
         content_type=msg.get_content_type(),
         report_type=str(msg.get_param("report-type", "") or "").lower()
         if msg.get_content_type() == "multipart/report" else "",
+        from_exact=from_address.strip() if "@" in from_address else "",
+        auth_results=_auth_headers(msg, "Authentication-Results"),
+        received_spf=_auth_headers(msg, "Received-SPF"),
     )
+
+
+AUTH_HEADERS_MAX = 10  # per name: a receiving MTA adds one; more are older hops or forgeries
+AUTH_HEADER_CHARS = 2000
+
+
+def _auth_headers(msg: Message, name: str) -> tuple[str, ...]:
+    """The first AUTH_HEADERS_MAX values of ``name`` (top first), each cut to
+    AUTH_HEADER_CHARS; unreadable ones are skipped."""
+    out: list[str] = []
+    for value in (msg.get_all(name) or [])[:AUTH_HEADERS_MAX]:
+        try:
+            text = str(value)
+        except (ValueError, IndexError, TypeError):
+            continue
+        out.append(_CONTROL.sub(" ", text)[:AUTH_HEADER_CHARS].strip())
+    return tuple(out)
 
 
 def _localpart(address: str) -> str:

@@ -24,7 +24,7 @@ from safeguard.cases.contracts import (
     RecordingIn,
     SenderIn,
 )
-from safeguard.channels import config, mailparse, ratelimit
+from safeguard.channels import config, mailauth, mailparse, ratelimit
 from safeguard.channels.contracts import EmailOutcome, EmailUnparseable
 
 logger = logging.getLogger("safeguard.channels")
@@ -118,9 +118,16 @@ def email_receive(
         text = "\n\n".join([t for t in (text, *refused) if t])
     if not text.strip() and not kept:
         text = mail.subject or "(no text)"  # a subject-only mail is still a customer's message
+    auth = mailauth.evaluate(auth_results=mail.auth_results, received_spf=mail.received_spf,
+                             from_address=mail.from_exact or mail.from_address,
+                             trusted=settings.SAFEGUARD_MAIL_AUTHSERV_IDS)
     result = cases.message_receive(
         channel="email",
-        sender=SenderIn(email=mail.from_address, name=mail.from_name[:200]),
+        # The address as written (compared exactly, decision 0101); only a DMARC pass from the
+        # trusted MTA may link it to a profile without an agent's verification.
+        sender=SenderIn(email=mail.from_exact or mail.from_address, name=mail.from_name[:200],
+                        verified=auth.verified and settings.SAFEGUARD_MAIL_LINK_ON_DMARC_PASS,
+                        auth=auth.verdict),
         text=text,
         subject=mail.subject,
         thread_ref=mail.thread_ref,

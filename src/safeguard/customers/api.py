@@ -81,6 +81,8 @@ class CustomerOut(Schema):
     date_of_birth: str
     payout: str
     status: str
+    unverified: bool = Field(False, description="An unverified contact (a channel sender not "
+                             "yet verified), not a customer profile (decision 0101)")
     language: str
     created_at: datetime
     updated_at: datetime
@@ -95,6 +97,7 @@ class CustomerSummaryOut(Schema):
     email: str
     phone: str
     status: str
+    unverified: bool = False
 
 
 class RevealIn(Schema):
@@ -172,12 +175,12 @@ def _customer_out(c: CustomerView) -> CustomerOut:
                        date_of_birth=c.date_of_birth, payout=c.payout, status=c.status,
                        language=c.language, created_at=c.created_at, updated_at=c.updated_at,
                        closed_at=c.closed_at, last_verified_at=c.last_verified_at,
-                       fields_present=sorted(c.present))
+                       fields_present=sorted(c.present), unverified=c.unverified)
 
 
 def _summary_out(c: CustomerSummary) -> CustomerSummaryOut:
     return CustomerSummaryOut(id=c.id, name=c.name, email=c.email, phone=c.phone,
-                              status=c.status)
+                              status=c.status, unverified=c.unverified)
 
 
 def _approval_out(a: ApprovalView) -> ApprovalOut:

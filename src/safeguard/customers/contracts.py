@@ -19,6 +19,10 @@ __all__ = [
     "ApprovalNotFound",
     "ApprovalNotPending",
     "ApprovalView",
+    "CodeInvalid",
+    "ContactCodeIssued",
+    "ContactLink",
+    "ContactNotUnverified",
     "CustomerClosed",
     "CustomerError",
     "CustomerExists",
@@ -71,6 +75,7 @@ class CustomerSummary:
     email: str
     phone: str
     status: str
+    unverified: bool = False  # an unverified contact, not a verified profile
 
 
 @dataclass(frozen=True)
@@ -91,6 +96,7 @@ class CustomerView:
     closed_at: datetime | None
     last_verified_at: datetime | None
     present: frozenset[str] = frozenset()  # fields that hold a value (what can be revealed)
+    unverified: bool = False  # an unverified contact (docs/customers.md "Linking policy")
 
     def masked(self, name: str) -> str:
         """The masked value of a revealable field by name."""
@@ -171,10 +177,37 @@ class ApprovalView:
 
 @dataclass(frozen=True)
 class MatchResult:
-    """The outcome of matching an inbound sender to a customer (``created`` if none matched)."""
+    """The outcome of matching an inbound sender (decision 0101): ``customer_id`` is a verified
+    profile only when the sender was verified; otherwise it is the unverified contact for the
+    address, ``claims`` the profile holding exactly that address (never linked) and
+    ``lookalike_of`` the profiles whose address merely looks the same (flagged)."""
 
     customer_id: UUID
     created: bool
+    unverified: bool = False
+    claims: UUID | None = None
+    lookalike_of: tuple[UUID, ...] = ()
+
+
+@dataclass(frozen=True)
+class ContactCodeIssued:
+    """A one-time code to send to ``to`` (clear: hand it to the mail sender, never store or
+    log it; ``repr`` hides both)."""
+
+    code_id: UUID
+    to: str = field(repr=False)
+    code: str = field(repr=False)
+    expires_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ContactLink:
+    """The verified profile an unverified contact's conversation now belongs to."""
+
+    contact_id: UUID
+    customer_id: UUID
+    created: bool  # a new profile was made from the contact (no profile held the address)
+    method: str
 
 
 # --- errors ----------------------------------------------------------------------------------
@@ -226,6 +259,19 @@ class RevealDenied(PermissionDenied):
 class SelfApproval(PermissionDenied):
     code = "self-approval"
     title = "You cannot decide your own request"
+
+
+class ContactNotUnverified(Conflict):
+    code = "contact-not-unverified"
+    title = "The conversation already belongs to a verified customer"
+
+
+class CodeInvalid(CustomerError):
+    """A wrong, expired, used or exhausted one-time code: one answer for all of them."""
+
+    status = 422
+    code = "code-invalid"
+    title = "The code is not valid"
 
 
 class ApprovalNotFound(NotFound):

@@ -10,6 +10,14 @@ class CustomerStatus(models.TextChoices):
     CLOSED = "closed", "Closed"
 
 
+class CustomerKind(models.TextChoices):
+    """A profile, or an unverified contact: who wrote on a channel, not yet proved to be a
+    customer (docs/customers.md "Linking policy"; R-WORK-4)."""
+
+    CUSTOMER = "customer", "Customer"
+    UNVERIFIED = "unverified", "Unverified contact"
+
+
 class CustomerField(models.TextChoices):
     """The profile fields a person can reveal (each is encrypted at rest and masked on display)."""
 
@@ -30,6 +38,8 @@ class VerificationMethod(models.TextChoices):
     CALLBACK = "callback", "Call back on the number on file"
     DOCUMENT = "document", "Identity document checked"
     AUTHENTICATED_SESSION = "authenticated_session", "Signed in to the customer account"
+    MAIL_AUTHENTICATED = "mail_authenticated", "Mail authenticated by the receiving MTA (DMARC)"
+    INTEGRATION = "integration", "Asserted by a trusted integration (service token)"
 
 
 class ApprovalKind(models.TextChoices):

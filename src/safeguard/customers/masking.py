@@ -6,6 +6,7 @@ length and the rest of the value, so two values that differ only in their hidden
 alike. Each accepts any input (empty, malformed, odd Unicode) without raising.
 
     mask_email("maria.lopez@example.com")  -> "m•••@e•••.com"
+    mask_email("maria.lopez@еxample.com")  -> "m•••@е•••.com [non-ASCII characters]"
     mask_phone("+44 20 7946 0132")         -> "•••• 0132"
     mask_name("John Smith")                -> "J. S•••"
     mask_address({"city": "Leeds", ...})   -> "Leeds, GB"
@@ -18,6 +19,7 @@ import re
 from collections.abc import Mapping
 
 HIDDEN = "•••"
+NON_ASCII_MARK = " [non-ASCII characters]"
 DIGITS_HIDDEN = "••••"
 DATE_HIDDEN = "••••-••-••"
 # Fewer digits than this and the last four would give away most of the number.
@@ -48,7 +50,10 @@ def mask_email(value: str | None) -> str:
     tld = labels[-1] if len(labels) > 1 else ""
     masked = f"{_first(local)}{HIDDEN}@{_first(labels[0])}{HIDDEN}"
     # Only a well-formed top-level domain is shown; anything else could be the hidden part.
-    return masked + (f".{tld.lower()}" if _TLD.fullmatch(tld) else "")
+    masked += f".{tld.lower()}" if _TLD.fullmatch(tld) else ""
+    # A Cyrillic or full-width look-alike masks like the real address: say so (R-DATA-2 keeps
+    # the value hidden, the marker keeps the difference visible).
+    return masked + (NON_ASCII_MARK if not text.isascii() else "")
 
 
 def last_digits(value: str | None, count: int = 4) -> str:

@@ -15,6 +15,7 @@ from django.db import models
 from safeguard.customers.enums import (
     ApprovalKind,
     ApprovalStatus,
+    CustomerKind,
     CustomerStatus,
     VerificationMethod,
 )
@@ -24,9 +25,16 @@ from safeguard.protection.fields import BlindIndexField, EncryptedJSONField, Enc
 class Customer(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = EncryptedTextField(default="")
+    # A profile, or an unverified contact (what a channel sender is until verified).
+    kind = models.CharField(max_length=12, choices=CustomerKind.choices,
+                            default=CustomerKind.CUSTOMER)
     email = EncryptedTextField(null=True)
-    # Unique: one profile per e-mail address, so inbound mail always lands on one customer.
-    email_index = BlindIndexField(source="email", normaliser="email", null=True, unique=True)
+    # Exact identity (protection.emailid): one profile and one unverified contact per address.
+    email_index = BlindIndexField(source="email", normaliser="email_exact", null=True)
+    # What the address looks like (confusables skeleton): finds look-alikes to flag.
+    email_skeleton_index = BlindIndexField(source="email", normaliser="email_skeleton",
+                                           purpose="customers.customer.email.skeleton",
+                                           null=True, db_index=True)
     phone = EncryptedTextField(null=True)
     phone_index = BlindIndexField(source="phone", normaliser="phone", null=True, db_index=True)
     address = EncryptedJSONField(null=True)  # line1, line2, postcode, city, region, country
@@ -41,6 +49,8 @@ class Customer(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["created_at"], name="customer_created_idx")]
+        constraints = [models.UniqueConstraint(fields=["kind", "email_index"],
+                                               name="customer_email_unique_per_kind")]
 
     def __str__(self) -> str:  # never the name or an address: str() ends up in logs
         return f"customer {self.id}"
@@ -62,6 +72,35 @@ class IdentityVerification(models.Model):
 
     def __str__(self) -> str:
         return f"verification {self.id} of customer {self.customer_id}"
+
+
+class ContactCode(models.Model):
+    """A one-time code sent to the address on file, proving an unverified contact controls it.
+
+    Only a keyed hash of the code is kept; it expires, allows a few wrong tries, and is used
+    once (SAFEGUARD_CONTACT_CODE_*).
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    contact = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    # The profile whose address on file received the code (null: the contact's own address,
+    # and verifying creates the profile).
+    target = models.ForeignKey(Customer, on_delete=models.CASCADE, null=True, related_name="+")
+    interaction_ref = models.CharField(max_length=64)  # the case the code was sent for
+    code_hash = models.BinaryField()
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                     null=True, related_name="+")
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["contact", "interaction_ref", "-created_at"],
+                                name="contactcode_contact_idx")]
+
+    def __str__(self) -> str:  # never the hash
+        return f"contact code {self.id}"
 
 
 class RevealGrant(models.Model):

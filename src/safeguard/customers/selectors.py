@@ -48,11 +48,13 @@ from safeguard.customers.enums import (
     ApprovalKind,
     ApprovalStatus,
     CustomerField,
+    CustomerKind,
     VerificationMethod,
 )
 from safeguard.customers.models import Approval, Customer, IdentityVerification, RevealGrant
 from safeguard.customers.permissions import VIEW_ALL
-from safeguard.protection.fields import blind_lookup
+from safeguard.protection import blind, emailid
+from safeguard.protection.fields import BlindIndexField, blind_lookup
 from safeguard.web.pagination import Page, decode_cursor, encode_cursor
 
 logger = logging.getLogger("safeguard.customers")
@@ -161,13 +163,15 @@ def customer_view(row: Customer, *, last_verified_at: datetime | None = None) ->
         date_of_birth=masking.mask_date(row.date_of_birth),
         payout=masking.mask_payout(row.payout), status=row.status, language=row.language,
         created_at=row.created_at, updated_at=row.updated_at, closed_at=row.closed_at,
-        last_verified_at=last_verified_at, present=present)
+        last_verified_at=last_verified_at, present=present,
+        unverified=row.kind == CustomerKind.UNVERIFIED)
 
 
 def _summary(row: Customer) -> CustomerSummary:
     return CustomerSummary(id=row.id, name=masking.mask_name(row.name),
                            email=masking.mask_email(row.email),
-                           phone=masking.mask_phone(row.phone), status=row.status)
+                           phone=masking.mask_phone(row.phone), status=row.status,
+                           unverified=row.kind == CustomerKind.UNVERIFIED)
 
 
 def _last_verified(customer_id: UUID) -> datetime | None:
@@ -253,11 +257,15 @@ def customer_search(*, viewer: Principal, email: str = "", phone: str = "",
         return []
     cond = Q()
     if email:
-        cond |= blind_lookup(Customer, "email_index", email)
+        cond |= email_lookup_q(email)
     if phone:
         cond |= blind_lookup(Customer, "phone_index", phone)
     scope = customer_scope_for(viewer=viewer)
     rows = list(_scoped(Customer.objects.filter(cond), scope).order_by("created_at")[:limit])
+    if email:  # an e-mail candidate counts only when exactly the address (decision 0101)
+        by_phone = set(Customer.objects.filter(blind_lookup(Customer, "phone_index", phone))
+                       .values_list("id", flat=True)) if phone else set()
+        rows = [r for r in rows if email_is_exactly(r.email, email) or r.id in by_phone]
     audit.record(action="customer.searched", actor=viewer.actor,
                  data={"by": "+".join(k for k, v in (("email", email), ("phone", phone)) if v),
                        "count": len(rows), "customer_ids": [str(r.id) for r in rows]})
@@ -298,16 +306,60 @@ def customer_view_system(*, customer_id: object) -> CustomerView:
     return customer_view(row, last_verified_at=_last_verified(row.id))
 
 
-def customer_ids_matching(*, email: str = "", phone: str = "") -> list[UUID]:
-    """Ids of customers with this e-mail (or, without one, this phone), oldest first."""
+def _exact(value: str) -> str:
+    return emailid.exact_address(value, fold_domains=settings.SAFEGUARD_EMAIL_CASEFOLD_DOMAINS)
+
+
+def email_lookup_q(email: str) -> Q:
+    """Rows whose e-mail index may equal ``email``: the exact index, and (until
+    ``safeguard customers reindex-email`` has run) the index of rows written before it, under
+    the former NFKC normalisation. Confirm each candidate with :func:`email_is_exactly`."""
+    index = Customer._meta.get_field("email_index")
+    assert isinstance(index, BlindIndexField)  # noqa: S101 - the model declares it so
+    legacy = blind.candidates(email, normaliser="email", keyset=index.keyset,
+                              purpose=index.index_purpose)
+    return blind_lookup(Customer, "email_index", email) | Q(email_index__in=legacy)
+
+
+def email_is_exactly(stored: str | None, email: str) -> bool:
+    """Whether a stored address is exactly ``email`` (IDNA domain; never NFKC; R-WORK-4)."""
+    return bool(stored) and _exact(str(stored)) == _exact(email)
+
+
+def customer_ids_matching(*, email: str = "", phone: str = "",
+                          kind: str = CustomerKind.CUSTOMER) -> list[UUID]:
+    """Ids of profiles (or, with ``kind``, unverified contacts) with exactly this e-mail
+    (or, without one, this phone), oldest first."""
     email, phone = (email or "").strip(), (phone or "").strip()
     if email:
-        qs = Customer.objects.filter(blind_lookup(Customer, "email_index", email))
-    elif phone:
-        qs = Customer.objects.filter(blind_lookup(Customer, "phone_index", phone))
-    else:
+        rows = (Customer.objects.filter(email_lookup_q(email), kind=kind)
+                .order_by("created_at", "id").only("id", "email"))
+        return [r.id for r in rows if email_is_exactly(r.email, email)]
+    if phone:
+        qs = Customer.objects.filter(blind_lookup(Customer, "phone_index", phone), kind=kind)
+        return list(qs.order_by("created_at", "id").values_list("id", flat=True))
+    return []
+
+
+def customer_ids_looking_like(*, email: str) -> list[UUID]:
+    """Profiles whose address looks like ``email`` (same confusables skeleton) without being
+    exactly it: look-alikes to flag, never to link (decision 0101)."""
+    email = (email or "").strip()
+    if not email:
         return []
-    return list(qs.order_by("created_at", "id").values_list("id", flat=True))
+    rows = (Customer.objects.filter(blind_lookup(Customer, "email_skeleton_index", email),
+                                    kind=CustomerKind.CUSTOMER)
+            .order_by("created_at", "id").only("id", "email"))
+    return [r.id for r in rows if not email_is_exactly(r.email, email)]
+
+
+def unverified_ids(*, customer_ids: Iterable[object]) -> frozenset[UUID]:
+    """Which of these ids are unverified contacts (a system read: kinds only, no values)."""
+    ids = [u for u in (as_uuid(x) for x in customer_ids) if u is not None]
+    if not ids:
+        return frozenset()
+    return frozenset(Customer.objects.filter(id__in=ids, kind=CustomerKind.UNVERIFIED)
+                     .values_list("id", flat=True))
 
 
 def customer_email_for_delivery(*, customer_id: object) -> str:

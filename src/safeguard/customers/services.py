@@ -9,6 +9,8 @@ Audit data holds ids, field names and counts — never a customer's value.
 
 from __future__ import annotations
 
+import hmac
+import secrets
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 from decimal import Decimal
@@ -18,6 +20,7 @@ from uuid import UUID
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from safeguard.accounts import selectors as accounts
 from safeguard.accounts.contracts import Principal
@@ -28,6 +31,10 @@ from safeguard.customers.contracts import (
     ApprovalNotFound,
     ApprovalNotPending,
     ApprovalView,
+    CodeInvalid,
+    ContactCodeIssued,
+    ContactLink,
+    ContactNotUnverified,
     CustomerClosed,
     CustomerExists,
     CustomerInvalid,
@@ -45,13 +52,19 @@ from safeguard.customers.enums import (
     ApprovalKind,
     ApprovalStatus,
     CustomerField,
+    CustomerKind,
     CustomerStatus,
     VerificationMethod,
 )
-from safeguard.customers.models import Approval, Customer, IdentityVerification, RevealGrant
+from safeguard.customers.models import (
+    Approval,
+    ContactCode,
+    Customer,
+    IdentityVerification,
+    RevealGrant,
+)
 from safeguard.customers.permissions import APPROVE, EDIT, REVEAL
 from safeguard.protection import services as protection
-from safeguard.protection.fields import blind_lookup
 from safeguard.web.errors import PermissionDenied
 
 # What a granted approval of each kind writes: the payload key and the customer column(s).
@@ -62,6 +75,9 @@ _CHANGE_FIELDS: dict[str, tuple[str, list[str]]] = {
     ApprovalKind.PAYOUT_CHANGE: ("payout", ["payout"]),
     ApprovalKind.DATE_OF_BIRTH_CHANGE: ("date_of_birth", ["date_of_birth"]),
 }
+
+
+CODE_DIGITS = 6
 
 
 def _require(viewer: Principal, permission: str) -> None:
@@ -77,11 +93,13 @@ def _screen(text: str, *, field: str, customer_id: object) -> str:
     return protection.screen(text, field=field, customer=known or None).text
 
 
-def _email_taken(email: str, *, exclude: UUID | None = None) -> bool:
-    qs = Customer.objects.filter(blind_lookup(Customer, "email_index", email))
+def _email_taken(email: str, *, exclude: UUID | None = None,
+                 kind: str = CustomerKind.CUSTOMER) -> bool:
+    """Whether another row of ``kind`` holds exactly this address (never NFKC-folded)."""
+    qs = Customer.objects.filter(selectors.email_lookup_q(email), kind=kind)
     if exclude is not None:
         qs = qs.exclude(id=exclude)
-    return qs.exists()
+    return any(selectors.email_is_exactly(r.email, email) for r in qs.only("id", "email"))
 
 
 # --- create, match, update -------------------------------------------------------------------
@@ -98,9 +116,11 @@ def customer_create(  # noqa: PLR0913 - one keyword per profile field
     payout: Mapping[str, Any] | None = None,
     language: str = "",
     source: str = "staff",
+    kind: str = CustomerKind.CUSTOMER,
 ) -> CustomerView:
     """Create a customer from validated values, encrypted at rest; one profile per e-mail
-    (CustomerExists otherwise). Returns the masked view; audited without values."""
+    (CustomerExists otherwise). Returns the masked view; audited without values. With
+    ``kind=unverified`` it is an unverified contact (one per address, beside the profile)."""
     values = {
         "name": validation.clean_name(name),
         "email": validation.clean_email(email),
@@ -113,12 +133,12 @@ def customer_create(  # noqa: PLR0913 - one keyword per profile field
     now = timezone.now()
     try:
         with transaction.atomic():
-            if values["email"] and _email_taken(str(values["email"])):
+            if values["email"] and _email_taken(str(values["email"]), kind=kind):
                 raise CustomerExists("A customer with this e-mail already exists.")
-            row = Customer(created_at=now, updated_at=now, **values)
+            row = Customer(created_at=now, updated_at=now, kind=kind, **values)
             row.save(force_insert=True)
             audit.record(action="customer.created", actor=actor, subject=("customer", row.id),
-                         data={"source": source[:20],
+                         data={"source": source[:20], "kind": kind,
                                "fields": sorted(f for f in CustomerField.values
                                                 if values.get(f))})
     except IntegrityError:  # a concurrent create with the same e-mail won the race
@@ -126,24 +146,46 @@ def customer_create(  # noqa: PLR0913 - one keyword per profile field
     return selectors.customer_view(row)
 
 
-def customer_match_or_create(*, actor: Actor, email: str = "", phone: str = "", name: str = "",
-                             source: str = "") -> MatchResult:
-    """The customer an inbound sender is (decision 0006): by e-mail when one is given, else by
-    phone (oldest match), via blind index; creates one when none matches. Never changes an
-    existing profile (a new address or phone is a sensitive change, not a side effect)."""
+def customer_match_or_create(
+        *, actor: Actor, email: str = "", phone: str = "", name: str = "", source: str = "",
+        verified: bool = False) -> MatchResult:
+    """The customer an inbound sender is (decision 0101; R-WORK-4). A *verified* sender (mail
+    authenticated by the trusted MTA, a trusted integration) whose address is exactly a
+    profile's is that profile; an unknown verified address gets a new profile. Everyone else —
+    and every look-alike of a profile's address, verified or not — is the unverified contact
+    for the address (one per address, created on first contact), with the profile it claims
+    and the profiles it looks like named so the case can say so. Never changes a profile."""
     clean_email = validation.clean_email(email)
     clean_phone = validation.clean_phone(phone)
     if not clean_email and not clean_phone:
         raise CustomerInvalid("An e-mail address or a phone number is needed to match a "
                               "customer.", errors={"email": "or phone is required"})
+    key = {"email": clean_email or "", "phone": "" if clean_email else clean_phone or ""}
+    claims = selectors.customer_ids_matching(**key)
+    lookalikes = tuple(selectors.customer_ids_looking_like(email=clean_email)) \
+        if clean_email else ()
+    if verified and not lookalikes:
+        if claims:
+            return MatchResult(customer_id=claims[0], created=False)
+        return _match_create(actor=actor, key=key, name=name, source=source,
+                             kind=CustomerKind.CUSTOMER)
+    contact = _match_create(actor=actor, key=key, name=name, source=source,
+                            kind=CustomerKind.UNVERIFIED)
+    return MatchResult(customer_id=contact.customer_id, created=contact.created,
+                       unverified=True, claims=claims[0] if claims else None,
+                       lookalike_of=lookalikes)
+
+
+def _match_create(*, actor: Actor, key: dict[str, str], name: str, source: str,
+                  kind: str) -> MatchResult:
+    """The oldest row of ``kind`` with this address (or phone), or a new one."""
     for _attempt in range(2):
-        ids = selectors.customer_ids_matching(email=clean_email or "",
-                                              phone="" if clean_email else clean_phone or "")
+        ids = selectors.customer_ids_matching(**key, kind=kind)
         if ids:
             return MatchResult(customer_id=ids[0], created=False)
         try:
-            view = customer_create(actor=actor, name=_safe_name(name), email=clean_email or "",
-                                   phone=clean_phone or "", source=source or "ingest")
+            view = customer_create(actor=actor, name=_safe_name(name), email=key["email"],
+                                   phone=key["phone"], source=source or "ingest", kind=kind)
         except CustomerExists:
             continue  # created concurrently by another message: match it on the next pass
         return MatchResult(customer_id=view.id, created=True)
@@ -470,3 +512,194 @@ def approval_decide(*, approver: Principal, approval_id: object, grant: bool, no
                      data=data | {"note_length": len(note_text)})
     return selectors.approval_view(Approval.objects.select_related(
         "requested_by", "decided_by").get(id=approval.id))
+
+
+# --- unverified contacts: verification and linking (decision 0101; R-WORK-4) ----------------
+
+# Methods an agent may record for a contact; the one-time code and the system's own methods
+# (authenticated mail, a trusted integration) are recorded by their own paths.
+AGENT_METHODS = frozenset({VerificationMethod.KNOWLEDGE, VerificationMethod.OTP_SMS,
+                           VerificationMethod.CALLBACK, VerificationMethod.DOCUMENT,
+                           VerificationMethod.AUTHENTICATED_SESSION})
+
+
+def _check_ref(interaction_ref: str) -> str:
+    ref = (interaction_ref or "").strip()
+    if not ref or len(ref) > 64 or any(not (ch.isalnum() or ch in "-_:.#") for ch in ref):
+        raise CustomerInvalid("The interaction reference must be an id (letters, digits, -_:.#).",
+                              errors={"interaction_ref": "must be an id of at most 64 characters"})
+    return ref
+
+
+def _contact_row(contact_id: object, *, lock: bool = False) -> Customer:
+    """The unverified contact (a system read: the caller checked the case's scope)."""
+    cid = selectors.as_uuid(contact_id)
+    qs = Customer.objects.select_for_update() if lock else Customer.objects
+    row = qs.filter(id=cid).first() if cid else None
+    if row is None:
+        raise CustomerNotFound("No such customer.")
+    if row.kind != CustomerKind.UNVERIFIED:
+        raise ContactNotUnverified("This conversation already belongs to a verified customer.")
+    return row
+
+
+def _claimed_profile(contact: Customer) -> UUID | None:
+    """The profile holding exactly the contact's address (or, without one, its phone)."""
+    ids = selectors.customer_ids_matching(email=contact.email or "",
+                                          phone="" if contact.email else contact.phone or "")
+    return ids[0] if ids else None
+
+
+def _code_hash(code_id: UUID, code: str) -> bytes:
+    return salted_hmac("safeguard.customers.contact_code", f"{code_id}:{code}",
+                       algorithm="sha256").digest()
+
+
+@transaction.atomic
+def contact_code_issue(*, viewer: Principal, contact_id: object,
+                       interaction_ref: str) -> ContactCodeIssued:
+    """A one-time code for an unverified contact, to be e-mailed to the address on file: the
+    claimed profile's address, or the contact's own when no profile holds it. Only a keyed hash
+    is kept; earlier unused codes of the same conversation stop working. Audited, no code."""
+    _require(viewer, EDIT)
+    ref = _check_ref(interaction_ref)
+    contact = _contact_row(contact_id, lock=True)
+    target_id = _claimed_profile(contact)
+    to = (selectors.customer_email_for_delivery(customer_id=target_id) if target_id
+          else contact.email or "")
+    if not to:
+        raise CustomerInvalid("There is no e-mail address on file to send a code to; verify "
+                              "another way.", errors={"method": "no e-mail on file"})
+    now = timezone.now()
+    ContactCode.objects.filter(contact=contact, interaction_ref=ref, used_at__isnull=True).update(
+        used_at=now)
+    code = f"{secrets.randbelow(10 ** CODE_DIGITS):0{CODE_DIGITS}d}"
+    row = ContactCode(contact=contact, target_id=target_id, interaction_ref=ref,
+                      requested_by_id=viewer.user_id, created_at=now,
+                      expires_at=now + timedelta(minutes=settings.SAFEGUARD_CONTACT_CODE_MINUTES))
+    row.code_hash = _code_hash(row.id, code)
+    row.save(force_insert=True)
+    audit.record(action="customer.contact_code_sent", actor=viewer.actor,
+                 subject=("customer", contact.id),
+                 data={"code_id": str(row.id), "interaction_ref": ref,
+                       "target": str(target_id) if target_id else "",
+                       "expires_at": row.expires_at.isoformat()})
+    return ContactCodeIssued(code_id=row.id, to=to, code=code, expires_at=row.expires_at)
+
+
+def contact_code_check(*, viewer: Principal, contact_id: object, interaction_ref: str,
+                       code: str) -> ContactLink:
+    """Link the conversation when ``code`` is the live code sent for it: wrong, expired, used
+    or exhausted (SAFEGUARD_CONTACT_CODE_ATTEMPTS) codes get one answer, CodeInvalid, and every
+    attempt is audited (a wrong one outside the refused transaction, so it is kept)."""
+    _require(viewer, EDIT)
+    ref = _check_ref(interaction_ref)
+    given = "".join((code or "").split())
+    with transaction.atomic():
+        contact = _contact_row(contact_id, lock=True)
+        row = (ContactCode.objects.select_for_update()
+               .filter(contact=contact, interaction_ref=ref, used_at__isnull=True)
+               .order_by("-created_at").first())
+        now = timezone.now()
+        why = ""
+        if row is None:
+            why = "no live code"
+        elif row.expires_at <= now:
+            why = "expired"
+        elif row.attempts >= settings.SAFEGUARD_CONTACT_CODE_ATTEMPTS:
+            why = "attempts exhausted"
+        elif not (given.isdigit() and len(given) == CODE_DIGITS and hmac.compare_digest(
+                bytes(row.code_hash), _code_hash(row.id, given))):
+            why = "wrong code"
+            row.attempts += 1
+            row.save(update_fields=["attempts"])
+        if not why:
+            assert row is not None  # noqa: S101 - checked above
+            row.used_at = now
+            row.save(update_fields=["used_at"])
+            return _link(viewer=viewer, contact=contact, ref=ref,
+                         method=VerificationMethod.OTP_EMAIL, code_id=row.id)
+    audit.record(action="customer.contact_code_refused", actor=viewer.actor,
+                 subject=("customer", contact.id), outcome="denied",
+                 data={"why": why, "interaction_ref": ref,
+                       "code_id": str(row.id) if row else "",
+                       "attempts": row.attempts if row else 0})
+    raise CodeInvalid("The code is wrong, expired or used up; send a new one.")
+
+
+@transaction.atomic
+def contact_verify(*, viewer: Principal, contact_id: object, interaction_ref: str,
+                   method: str) -> ContactLink:
+    """An agent's recorded verification of an unverified contact (how: ``method``) links the
+    conversation to the profile holding the contact's address, or to a new profile."""
+    _require(viewer, EDIT)
+    if method not in AGENT_METHODS:
+        raise CustomerInvalid("Unknown verification method.",
+                              errors={"method": f"must be one of {sorted(AGENT_METHODS)}"})
+    ref = _check_ref(interaction_ref)
+    contact = _contact_row(contact_id, lock=True)
+    return _link(viewer=viewer, contact=contact, ref=ref, method=method)
+
+
+def _link(*, viewer: Principal, contact: Customer, ref: str, method: str,
+          code_id: UUID | None = None) -> ContactLink:
+    """Record the verification on the profile (made from the contact when none holds its
+    address) and audit the link; the caller moves the conversation."""
+    target_id = _claimed_profile(contact)
+    created = False
+    if target_id is None:
+        view = customer_create(actor=viewer.actor, name=contact.name, email=contact.email or "",
+                               phone=contact.phone or "", language=contact.language,
+                               source="verified_contact")
+        target_id, created = view.id, True
+    v = IdentityVerification.objects.create(customer_id=target_id, method=method,
+                                            verified_by_id=viewer.user_id,
+                                            verified_at=timezone.now(), interaction_ref=ref)
+    audit.record(action="customer.contact_verified", actor=viewer.actor,
+                 subject=("customer", target_id),
+                 data={"contact": str(contact.id), "method": method, "interaction_ref": ref,
+                       "verification_id": str(v.id), "created_profile": created,
+                       "code_id": str(code_id) if code_id else ""})
+    return ContactLink(contact_id=contact.id, customer_id=target_id, created=created,
+                       method=method)
+
+
+def customer_link_verified(*, actor: Actor, customer_id: object, method: str,
+                           interaction_ref: str) -> None:
+    """Record that the system verified a sender (authenticated mail, a trusted integration)
+    when it linked their message to ``customer_id``; audited with the method."""
+    cid = selectors.as_uuid(customer_id)
+    if cid is None or method not in (VerificationMethod.MAIL_AUTHENTICATED,
+                                     VerificationMethod.INTEGRATION):
+        raise CustomerInvalid("Unknown system verification.", errors={"method": "unknown"})
+    ref = _check_ref(interaction_ref)
+    v = IdentityVerification.objects.create(customer_id=cid, method=method, verified_by=None,
+                                            verified_at=timezone.now(), interaction_ref=ref)
+    audit.record(action="customer.sender_verified", actor=actor, subject=("customer", cid),
+                 data={"method": method, "interaction_ref": ref, "verification_id": str(v.id)})
+
+
+# --- re-index (the exact e-mail normalisation of decision 0101) ------------------------------
+
+
+def customers_reindex_email(*, actor: Actor, batch: int = 500) -> int:
+    """Recompute the e-mail blind indexes (exact and look-alike) of every row, in batches,
+    resumable (a row is simply written again). Returns the number of rows rewritten; audited
+    with the count. Two profiles that only the former NFKC folding merged stay as they are."""
+    done = 0
+    last: UUID | None = None
+    while True:
+        qs = Customer.objects.filter(email__isnull=False).order_by("id")
+        if last is not None:
+            qs = qs.filter(id__gt=last)
+        ids = list(qs.values_list("id", flat=True)[:batch])
+        if not ids:
+            break
+        with transaction.atomic():
+            for row in Customer.objects.select_for_update().filter(id__in=ids):
+                row.save(update_fields=["email_index", "email_skeleton_index"])
+                done += 1
+        last = ids[-1]
+    audit.record(action="customer.email_reindexed", actor=actor, subject=None,
+                 data={"rows": done})
+    return done

@@ -16,20 +16,26 @@ import unicodedata
 import phonenumbers
 from django.conf import settings
 
-from safeguard.protection import keyring
+from safeguard.protection import emailid, keyring
 
-NORMALISERS = frozenset({"text", "email", "phone", "digits", "exact"})
+NORMALISERS = frozenset({"text", "email", "phone", "digits", "exact", "email_exact",
+                         "email_skeleton"})
 MAC_BYTES = 32
 _SPACE = re.compile(r"\s+")
 _NOT_DIGIT = re.compile(r"[^0-9]")
 
 
-def normalise(value: str, kind: str) -> str:
+def normalise(value: str, kind: str) -> str:  # noqa: PLR0911 - one return per normaliser
     """The canonical form two spellings of one value share (``kind`` is a NORMALISERS name)."""
     if kind not in NORMALISERS:
         raise ValueError(f"unknown normaliser {kind!r}; use one of {sorted(NORMALISERS)}")
     if kind == "exact":
         return value
+    if kind == "email_exact":  # no NFKC, no Unicode folding: see protection.emailid
+        return emailid.exact_address(value,
+                                     fold_domains=settings.SAFEGUARD_EMAIL_CASEFOLD_DOMAINS)
+    if kind == "email_skeleton":
+        return emailid.skeleton(value)
     text = unicodedata.normalize("NFKC", value)
     if kind == "digits":
         return _NOT_DIGIT.sub("", text)

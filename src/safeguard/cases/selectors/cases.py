@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from safeguard.accounts.contracts import Principal
 from safeguard.audit import services as audit
-from safeguard.cases import lifecycle, scope
+from safeguard.cases import customer_link, lifecycle, scope
 from safeguard.cases.contracts import (
     AttachmentUnavailable,
     AttachmentView,
@@ -24,13 +24,14 @@ from safeguard.cases.contracts import (
     CasePage,
     CaseSummary,
     CaseView,
+    ContactFlagView,
     HistoryView,
     InteractionView,
     InvalidInput,
     MessageView,
     QuarantineDenied,
 )
-from safeguard.cases.enums import AttachmentState, CaseStatus
+from safeguard.cases.enums import AttachmentState, CaseStatus, ContactFlag
 from safeguard.cases.models import Attachment, Case, CaseHistory, CsatResponse, Interaction, Message
 from safeguard.cases.permissions import ATTACHMENT_QUARANTINE
 from safeguard.customers.contracts import CustomerScope
@@ -132,12 +133,27 @@ def _message_view(m: Message) -> MessageView:
         author_email=m.author.email if m.author else "", body=m.body, is_internal=m.is_internal,
         created_at=m.created_at, delivery_status=m.delivery_status,
         delivery_error=m.delivery_error, findings=tuple(m.findings or ()),
-        attachments=tuple(_attachment_view(a) for a in m.attachments.all()))
+        attachments=tuple(_attachment_view(a) for a in m.attachments.all()),
+        sender_auth=m.sender_auth)
 
 
 def _attachment_view(a: Attachment) -> AttachmentView:
     return AttachmentView(id=a.id, filename=a.filename, content_type=a.content_type,
                           size=a.size, screened=a.screened, state=a.state, reason=a.reason)
+
+
+def _flag_views(case: Case) -> tuple[ContactFlagView, ...]:
+    """The case's contact flags for display: the flag's label and a short id of the profile it
+    concerns, never a value of that profile (it may be outside the viewer's scope)."""
+    out = []
+    for f in case.contact_flags or []:
+        flag = str(f.get("flag", ""))
+        if flag not in ContactFlag.values:
+            continue
+        ref = str(f.get("customer") or "").replace("-", "")[:12]
+        out.append(ContactFlagView(flag=flag, label=str(ContactFlag(flag).label),
+                                   customer_ref=ref))
+    return tuple(out)
 
 
 def _interaction_view(i: Interaction) -> InteractionView:
@@ -193,7 +209,9 @@ def _case_view(principal: Principal, case: Case) -> CaseView:
         next_statuses=() if case.merged_into_id else tuple(
             s.value for s in lifecycle.next_statuses(lifecycle.Status(case.status))),
         csat_score=CsatResponse.objects.filter(case=case).values_list("score", flat=True).first(),
-        merged_from=tuple(case.merged_cases.order_by("number").values_list("number", flat=True)))
+        merged_from=tuple(case.merged_cases.order_by("number").values_list("number", flat=True)),
+        contact_unverified=case.customer_id in customer_link.unverified([case.customer_id]),
+        contact_flags=_flag_views(case))
     audit.record(action="case.viewed", actor=principal.actor, subject=("case", case.number),
                  data={"number": case.number, "customer": case.customer_id.hex[:12],
                        "via": principal.via})

@@ -5,6 +5,12 @@ actions), ``manage`` (queues and macros), ``sla`` (breach flags), ``csat`` (surv
 """
 
 from safeguard.cases.services.csat import csat_case, csat_link, csat_link_for_case, csat_submit
+from safeguard.cases.services.identity import (
+    CodeNotSent,
+    case_contact_code_check,
+    case_contact_code_send,
+    case_contact_verify,
+)
 from safeguard.cases.services.ingest import (
     call_event,
     call_payment_pause,
@@ -38,11 +44,15 @@ from safeguard.cases.services.work import (
 )
 
 __all__ = [
+    "CodeNotSent",
     "call_event",
     "call_payment_pause",
     "call_transcript",
     "case_assign",
     "case_change_queue",
+    "case_contact_code_check",
+    "case_contact_code_send",
+    "case_contact_verify",
     "case_merge",
     "case_move",
     "case_reopen",

@@ -41,12 +41,15 @@ from safeguard.cases.enums import (
     AuthorKind,
     CallEvent,
     Channel,
+    ContactFlag,
     DeliveryStatus,
     HistoryKind,
     RetentionCategory,
+    SenderAuth,
 )
 from safeguard.cases.models import Case, Interaction, Message
 from safeguard.cases.services import _base as base
+from safeguard.customers.contracts import MatchResult
 
 # Longest identifier hashed (RFC 5322's line limit): ids are stored as fixed-length hashes, so a
 # long Message-ID is accepted rather than refusing the mail for its header.
@@ -86,6 +89,22 @@ def _find_thread(channel: str, refs: list[str],
     if customer_id is not None:
         qs = qs.filter(case__customer_id=customer_id)
     return qs.order_by("-started_at").first()
+
+
+def _find_answered_thread(channel: str, refs: list[str],
+                          customer_id: uuid.UUID) -> Interaction | None:
+    """The profile's thread that one of ``refs`` names by the Message-ID of one of OUR replies
+    (random, sent only to the address on file): an unverified sender who quotes it received
+    our mail there, so their answer continues that conversation (decision 0101). Their own
+    message ids, which anyone could copy from a forwarded mail, do not count."""
+    if not refs:
+        return None
+    hit = (Message.objects.filter(channel=channel,
+                                  external_id__in=base.ref_candidates(refs),
+                                  author_kind=AuthorKind.AGENT, case__customer_id=customer_id,
+                                  interaction__isnull=False)
+           .select_related("interaction").order_by("-created_at").first())
+    return hit.interaction if hit is not None else None
 
 
 def _inbound_result(message: Message, *, created_case: bool, duplicate: bool) -> InboundResult:
@@ -157,10 +176,11 @@ def _receive(  # noqa: PLR0913 - message_receive's own arguments, already checke
         attachments: Sequence[base.PreparedAttachment]) -> InboundResult:
     actor = Actor.system(f"channel.{channel}")
     customer_id: uuid.UUID | None = None
+    match: MatchResult | None = None
     if sender.identifies or not refs:
-        customer_id = customer_link.match_or_create(sender=sender, actor=actor,
-                                                    channel=channel).customer_id
-    interaction = _find_thread(channel, refs, customer_id)
+        match = customer_link.match_or_create(sender=sender, actor=actor, channel=channel)
+        customer_id = match.customer_id
+    interaction, continued_claimed = _thread_for(channel, refs, customer_id, match, sender)
     case: Case | None = None
     created_case = False
     if interaction is not None:
@@ -174,8 +194,13 @@ def _receive(  # noqa: PLR0913 - message_receive's own arguments, already checke
                 base.apply_status(case, target, actor, at=at, reason="customer_message")
             case.save(update_fields=base.CASE_STATE_FIELDS)  # updated_at moves either way
     if customer_id is None:  # a thread reference that matched nothing, and no identity
-        customer_id = customer_link.match_or_create(sender=sender, actor=actor,
-                                                    channel=channel).customer_id
+        match = customer_link.match_or_create(sender=sender, actor=actor, channel=channel)
+        customer_id = match.customer_id
+    flags = customer_link.flags_for(match, sender) if match is not None else []
+    if continued_claimed:  # the sender answered our mail to the address on file
+        flags = [f for f in flags if f["flag"] != ContactFlag.CLAIMS_PROFILE]
+    if case is not None and flags:
+        _add_flags(case, flags)
     if case is None:
         heading = (subject or text).strip()
         first_line = heading.splitlines()[0][:120] if heading else "(attachment)"
@@ -184,6 +209,8 @@ def _receive(  # noqa: PLR0913 - message_receive's own arguments, already checke
         case = base.case_create(customer_id=customer_id, queue=base.queue_by_slug(queue),
                                 channel=channel, subject=subject_text, at=at, actor=actor)
         created_case = True
+        _new_case_identity(case, flags, match=match, sender=sender, actor=actor,
+                           channel=channel)
     if interaction is None:
         interaction = Interaction.objects.create(
             case=case, channel=channel, started_at=at,
@@ -194,7 +221,7 @@ def _receive(  # noqa: PLR0913 - message_receive's own arguments, already checke
         case=case, interaction=interaction, seq=base.next_seq(interaction), channel=channel,
         author_kind=AuthorKind.CUSTOMER, body=screened.text,
         findings=base.finding_types(screened), external_id=base.ref_hash(external_id),
-        created_at=at)
+        created_at=at, sender_auth=sender.auth if sender.auth in SenderAuth.values else "")
     stored = base.attachments_store(message, attachments, customer_id)
     if stored.findings:
         message.findings = sorted({*message.findings, *stored.findings})
@@ -205,7 +232,10 @@ def _receive(  # noqa: PLR0913 - message_receive's own arguments, already checke
                  data={"number": case.number, "channel": channel,
                        "message": base.short_id(message.id), "findings": message.findings,
                        "attachments": len(attachments), "withheld": len(stored.withheld),
-                       "quarantined": stored.quarantined, "created_case": created_case})
+                       "quarantined": stored.quarantined, "created_case": created_case,
+                       "unverified": bool(match and match.unverified),
+                       "flags": sorted({f["flag"] for f in flags}),
+                       "sender_auth": message.sender_auth})
     if stored.withheld:
         _withheld_notice(case, interaction, stored.withheld, actor=actor, at=at)
     return _inbound_result(message, created_case=created_case, duplicate=False)
@@ -237,6 +267,40 @@ def _withheld_notice(case: Case, interaction: Interaction, names: Sequence[str],
     base.enqueue_delivery(notice.id)
 
 
+def _thread_for(channel: str, refs: list[str], customer_id: uuid.UUID | None,
+                match: MatchResult | None, sender: SenderIn) -> tuple[Interaction | None, bool]:
+    """The thread a message continues, and whether it is the claimed profile's thread that
+    an unverified sender reached by quoting one of our replies (never after failed auth)."""
+    interaction = _find_thread(channel, refs, customer_id)
+    if interaction is None and match is not None and match.claims is not None \
+            and sender.auth != SenderAuth.FAILED:
+        interaction = _find_answered_thread(channel, refs, match.claims)
+        return interaction, interaction is not None
+    return interaction, False
+
+
+def _new_case_identity(case: Case, flags: list[dict[str, str]], *, match: MatchResult | None,
+                       sender: SenderIn, actor: Actor, channel: str) -> None:
+    """A new case's contact flags, and the evidence of a system verification that linked it."""
+    if flags:
+        _add_flags(case, flags)
+    if match is not None and sender.verified and not match.unverified \
+            and sender.customer_id is None:
+        customer_link.record_system_verification(actor=actor, customer_id=case.customer_id,
+                                                 channel=channel, case_number=case.number)
+
+
+def _add_flags(case: Case, flags: list[dict[str, str]]) -> None:
+    """Add contact flags to the case (each once); they stay until the contact is linked."""
+    current = list(case.contact_flags or [])
+    for flag in flags:
+        if flag not in current:
+            current.append(flag)
+    if current != list(case.contact_flags or []):
+        case.contact_flags = current
+        case.save(update_fields=["contact_flags"])
+
+
 # --- chat ---------------------------------------------------------------------------------------
 
 
@@ -249,11 +313,14 @@ def chat_start(*, name: str, email: str, queue: str | None) -> ChatStarted:
     """Open a chat: a case for the customer and a conversation whose secret is returned once."""
     base.check_text(name, what="name", required=False)
     actor = Actor.system("channel.chat")
-    match = customer_link.match_or_create(sender=SenderIn(email=email, name=name), actor=actor,
-                                          channel=Channel.CHAT)
+    sender = SenderIn(email=email, name=name)  # what a chat visitor types proves nothing
+    match = customer_link.match_or_create(sender=sender, actor=actor, channel=Channel.CHAT)
     at = base.now()
     case = base.case_create(customer_id=match.customer_id, queue=base.queue_by_slug(queue),
                             channel=Channel.CHAT, subject="Chat", at=at, actor=actor)
+    flags = customer_link.flags_for(match, sender)
+    if flags:
+        _add_flags(case, flags)
     secret = secrets.token_urlsafe(32)
     # A random id, not the row's UUID: UUIDs can hold digit runs the no-PAN guard refuses.
     conversation_id = f"chat_{secrets.token_urlsafe(16)}"
@@ -407,10 +474,12 @@ def _call_get_or_create(*, call_id: str, at: datetime, queue: str | None, caller
     if interaction is not None:
         return interaction
     sender = SenderIn(phone=caller_phone) if caller_phone else SenderIn()
-    customer_id = customer_link.match_or_create(sender=sender, actor=actor,
-                                                channel=Channel.VOICE).customer_id
-    case = base.case_create(customer_id=customer_id, queue=base.queue_by_slug(queue),
+    match = customer_link.match_or_create(sender=sender, actor=actor, channel=Channel.VOICE)
+    case = base.case_create(customer_id=match.customer_id, queue=base.queue_by_slug(queue),
                             channel=Channel.VOICE, subject="Phone call", at=at, actor=actor)
+    flags = customer_link.flags_for(match, sender)  # caller id is not verification
+    if flags:
+        _add_flags(case, flags)
     return Interaction.objects.create(case=case, channel=Channel.VOICE, call_id=call_id,
                                       thread_ref=base.ref_hash(call_id), started_at=at)
 
