@@ -31,7 +31,7 @@ from safeguard.customers.contracts import CodeInvalid, ContactNotUnverified, Cus
 from safeguard.customers.models import ContactCode, Customer, IdentityVerification
 from tests.cases.conftest import make_agent, make_queue, principal_for
 from tests.channels.conftest import SUPPORT, mail
-from tests.factories import SYSTEM, make_user, signed_in_client
+from tests.factories import SYSTEM, make_user, ref_hash, signed_in_client
 
 pytestmark = pytest.mark.django_db
 
@@ -90,7 +90,7 @@ def test_an_unverified_chat_with_a_victims_address_is_not_linked(world):
     victim, agent = world
     started = channels.chat_open(name="Maria", email=VICTIM, text="Change my IBAN please",
                                  client="192.0.2.10")
-    case = Case.objects.get(interactions__thread_ref=started.conversation_id)
+    case = Case.objects.get(interactions__thread_ref=ref_hash(started.conversation_id))
     _assert_unverified_and_victim_out_of_scope(case, victim, agent)
     view = case_selectors.case_get(principal=principal_for(agent), number=case.number)
     assert [(f.flag, f.customer_ref) for f in view.contact_flags] == [
@@ -413,8 +413,9 @@ def test_an_unverified_reply_quoting_our_reply_continues_the_linked_conversation
     outbound.register("email", mail_out.email_send)
     with django_capture_on_commit_callbacks(execute=True):
         cases.message_send(case_number=first.number, principal=principal, text="Done, Maria.")
-    ours = Message.objects.filter(case=first, author_kind="agent").get().external_id
-    assert ours
+    reply = Message.objects.filter(case=first, author_kind="agent").get()
+    assert reply.external_id  # only its keyed hash is stored (issue 8 item 3)
+    ours = mail_out.message_id_for(reply.id)
     # when the customer answers it (still unauthenticated)
     answer = _email(VICTIM, message_id="<m3@customer.example>", In_Reply_To=ours)
     # then it continues the linked case; a mail quoting only the customer's own id does not
