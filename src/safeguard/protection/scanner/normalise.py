@@ -38,8 +38,13 @@ class _Tables:
     one: dict[int, str]  # code point -> its one-character folded form
     drop: frozenset[int]  # dropped wherever they are (Cf)
     wide: dict[int, str]  # code point -> a longer folded form holding a digit ("⑩" -> "10")
-    pattern: re.Pattern[str]  # any character of the three tables, or a combining mark on a digit
-    reshaping: re.Pattern[str]  # any character of drop or wide, or a combining mark on a digit
+    folding: frozenset[str]  # every character of the three tables
+    reshaping: frozenset[str]  # the characters of drop and wide: the view needs an offset map
+    marks: frozenset[str]  # combining marks (Mn): dropped after a digit
+    mark_on_digit: re.Pattern[str]  # a digit (any script) followed by a combining mark
+
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 
 
 def _fold_char(ch: str) -> str | None:
@@ -97,17 +102,15 @@ def _tables() -> _Tables:
             one[cp] = folded
         elif any(c.isdigit() for c in folded):
             wide[cp] = folded
-    # A combining mark matters only on a digit; elsewhere (decomposed accents, Indic vowel
-    # signs) it leaves the text on the fast path.
     digits = _class([*range(48, 58), *(cp for cp, c in one.items() if c.isdigit())])
-    on_digit = f"{digits}{_class(marks)}"
-    reshaping = _class(sorted(drop | set(wide)))
     return _Tables(
         one=one,
         drop=frozenset(drop),
         wide=wide,
-        pattern=re.compile(f"{_class(sorted(set(one) | drop | set(wide)))}|[0-9]{_class(marks)}"),
-        reshaping=re.compile(f"{reshaping}|{on_digit}"),
+        folding=frozenset(chr(cp) for cp in (*one, *drop, *wide)),
+        reshaping=frozenset(chr(cp) for cp in (*drop, *wide)),
+        marks=frozenset(chr(cp) for cp in marks),
+        mark_on_digit=re.compile(f"{digits}{_class(marks)}"),
     )
 
 
@@ -130,10 +133,20 @@ def fold(text: str) -> Folded:
     if text.isascii():
         return Folded(text)
     tables = _tables()
-    if tables.pattern.search(text) is None:
+    # The distinct non-ASCII characters, gathered at C speed: most text has a few ("£", "é").
+    present: set[str] = set()
+    for run in _NON_ASCII.finditer(text):
+        present.update(run.group())
+    marked = not tables.marks.isdisjoint(present) and (
+        tables.mark_on_digit.search(text) is not None)
+    if tables.folding.isdisjoint(present) and not marked:
         return Folded(text)
-    if tables.reshaping.search(text) is None:
-        return Folded(text.translate(tables.one))
+    if tables.reshaping.isdisjoint(present) and not marked:
+        # One character for one: replace the few distinct ones present (faster than
+        # translate, which looks up every character of the text).
+        for ch in present & tables.folding:
+            text = text.replace(ch, tables.one[ord(ch)])
+        return Folded(text)
     return _fold_slow(text, tables)
 
 

@@ -127,12 +127,15 @@ def scan_digits(state: ScanState) -> list[Finding]:
 _SEPARATOR_CLASS = "[\t\n\x0b\x0c\r _,./-]"
 _MAX_SEPARATOR = 3
 _MAX_GROUP = 6
+# The lookahead drops, inside the engine, runs too short to hold 13 digits and two separators.
+_SHORTEST = checks.PAN_MIN_DIGITS + 2
 _SEPARATED = re.compile(
-    rf"[0-9](?<![0-9][0-9])[0-9]{{0,{_MAX_GROUP - 1}}}"
+    rf"[0-9](?<![0-9][0-9])(?=[0-9\t\n\x0b\x0c\r _,./-]{{{_SHORTEST - 1}}})"
+    rf"[0-9]{{0,{_MAX_GROUP - 1}}}"
     rf"(?:{_SEPARATOR_CLASS}{{1,{_MAX_SEPARATOR}}}[0-9]{{1,{_MAX_GROUP}}}){{2,18}}(?![0-9])"
 )
 _SEPARATED_BYTES = re.compile(
-    rf"0(?<!00)0{{0,{_MAX_GROUP - 1}}}"
+    rf"0(?<!00)(?=[0\t\n\x0b\x0c\r _,./-]{{{_SHORTEST - 1}}})0{{0,{_MAX_GROUP - 1}}}"
     rf"(?:{_SEPARATOR_CLASS}{{1,{_MAX_SEPARATOR}}}0{{1,{_MAX_GROUP}}}){{2,18}}(?!0)".encode()
 )
 _WHITESPACE = re.compile(r"\s+")
@@ -158,7 +161,7 @@ def scan_separated_cards(state: ScanState, cards: list[Finding]) -> None:
             return
         start, end = match.span()
         pos = end
-        if end - start < checks.PAN_MIN_DIGITS + 2 or _RUN_AT.fullmatch(text, start, end):
+        if end - start < _SHORTEST or _RUN_AT.fullmatch(text, start, end):
             continue
         groups = [(m.start(), m.end()) for m in _GROUP.finditer(text, start, end)]
         _separated_windows(state, groups, cards)
@@ -300,7 +303,7 @@ def _numbers(text: str, groups: list[tuple[int, int]]) -> list[list[tuple[int, i
     """The run's groups split into numbers at separators that join two numbers."""
     numbers = [groups[:1]]
     for (_, end), (start, stop) in pairwise(groups):
-        if _BETWEEN_NUMBERS.fullmatch(text, end, start):
+        if start - end > 1 and _BETWEEN_NUMBERS.fullmatch(text, end, start):
             numbers.append([])
         numbers[-1].append((start, stop))
     return [n for n in numbers if n]

@@ -42,16 +42,17 @@ _WORD = "(?:t(?:wo|hree|riple|oo?)|f(?:our|or|ive)|s(?:ix|even)|o(?:ne|h)?|zero|
 WORD_PATTERN = re.compile(_WORD)
 _RUN = re.compile(" " + _WORD + r"(?![a-z])(?:[\s,.\-]{1,3}" + _WORD + r"(?![a-z])){5,}")
 _TOKEN = re.compile(r"[a-z]+")
-_WHITESPACE = str.maketrans("\t\n\r\x0b\x0c", "     ")
+_OTHER_WHITESPACE = "\t\n\r\x0b\x0c"
 _SEPARATOR_CHARS = frozenset(" \t\n\r\x0b\x0c,.-")
 
 
 def scan_spoken(state: ScanState, cards: list[Finding]) -> None:
     """Add card findings for spoken card numbers; appends them to ``cards`` too."""
     lowered = state.lowered
-    if "\n" in lowered or "\t" in lowered or "\r" in lowered:
-        # Every whitespace separates words ("four,\nfive"); same length, same offsets.
-        lowered = lowered.translate(_WHITESPACE)
+    # Every whitespace separates words ("four,\nfive"); same length, same offsets.
+    for ch in _OTHER_WHITESPACE:
+        if ch in lowered:
+            lowered = lowered.replace(ch, " ")
     pos = 0
     while True:
         match = _RUN.search(lowered, pos)
