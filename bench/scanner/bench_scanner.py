@@ -345,7 +345,10 @@ def against_baseline(profiles: dict[str, Any], baseline: dict[str, Any]) -> dict
             "chars_per_wall_s_before": was_wall,
             "chars_per_wall_s_after": now_wall,
             "cpu_change": round(change, 4),
-            "within_target": change >= -TARGET_NORMALISATION_COST,
+            # The target is for the ASCII profiles; on digits in other scripts the scanner
+            # before normalisation saw no number at all, so it had nothing to validate.
+            "within_target": change >= -TARGET_NORMALISATION_COST
+            if profile in ("realistic", "dense") else None,
         }
     return out
 
@@ -415,7 +418,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for profile, row in report.get("against_baseline", {}).items():
         print(f"normalisation cost, {profile}: {row['chars_per_cpu_s_before']:,} -> "
               f"{row['chars_per_cpu_s_after']:,} chars/s CPU ({row['cpu_change']:+.1%}; "
-              f"within 15 %: {row['within_target']})")
+              f"within 15 %: {'n/a' if row['within_target'] is None else row['within_target']})")
     print(f"\nwritten to {args.out}")
     return 0
 

@@ -52,7 +52,7 @@ VARIANTS: dict[str, Callable[[str], str]] = {
     "devanagari digits": _script(0x0966),
     "mathematical bold digits": _script(0x1D7CE),
     "zero-width space between groups": _joined("\u200b"),
-    "zero-width joiner between digits": lambda n: "\u200d".join(n),
+    "zero-width joiner between digits": "\u200d".join,
     "soft hyphen between groups": _joined("\u00ad"),
     "newline": _joined("\n"),
     "crlf": _joined("\r\n"),
@@ -67,7 +67,7 @@ VARIANTS: dict[str, Callable[[str], str]] = {
     "slash": _joined("/"),
     "full-width digits, ideographic space": lambda n: "\u3000".join(_groups(n)).translate(
         str.maketrans({str(d): chr(0xFF10 + d) for d in range(10)})),
-    "digits with commas": lambda n: ", ".join(n),
+    "digits with commas": ", ".join,
     "spoken with commas": lambda n: ", ".join(_WORDS[int(d)] for d in n),
     "spoken without commas": lambda n: " ".join(_WORDS[int(d)] for d in n),
 }
@@ -114,7 +114,7 @@ def stored_leaks(numbers: dict[str, str], *, since: float) -> list[tuple[str, st
     readable: list[tuple[str, str]] = []
     with connection.cursor() as cursor:
         for table in connection.introspection.table_names(cursor):
-            cursor.execute(f'SELECT * FROM "{table}"')  # noqa: S608 - names from introspection
+            cursor.execute(f'SELECT * FROM "{table}"')  # names from introspection
             for row in cursor.fetchall():
                 readable += [(table, t) for t in map(_as_text, row) if t]
     for model in apps.get_models():

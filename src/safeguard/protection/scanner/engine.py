@@ -1,7 +1,11 @@
 """The `Scanner`: runs the candidate passes, scores, resolves overlaps (R-OPS-2, R-DATA-2).
 
-Passes, each one linear scan anchored on a character class or literal so the regex engine
-skips ahead quickly: digits (cards, SSN, routing, phone, IPv4, IBAN, NINO), "@" (e-mail),
+The passes read a folded view of the text (normalise.py: NFKC, every script's digits, every
+dash and space, invisible characters dropped) and their spans are mapped back to the original,
+so ``text[start:end]`` is always the value as written. Passes, each one linear scan anchored on
+a character class or literal so the regex engine skips ahead quickly: digits (cards, SSN,
+routing, phone, IPv4, IBAN, NINO), card numbers across wider separators (newlines, tabs,
+commas, underscores), "@" (e-mail),
 ":" (IPv6), number words (spoken cards), birth cues (dates of birth), then one pass per
 custom detector. Validators run only on candidates. Candidates under the scanner's
 minimum score are dropped, and overlaps go to the higher score, then the longer span.

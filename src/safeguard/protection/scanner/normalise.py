@@ -60,8 +60,7 @@ def _fold_char(ch: str) -> str | None:
     nfkc = unicodedata.normalize("NFKC", ch)
     if nfkc == ch:
         return None
-    folded = "".join(_fold_char(c) or c if not c.isascii() else c for c in nfkc)
-    return folded
+    return "".join((_fold_char(c) or c) if not c.isascii() else c for c in nfkc)
 
 
 def _class(code_points: list[int]) -> str:
@@ -74,7 +73,8 @@ def _class(code_points: list[int]) -> str:
         else:
             ranges.append([cp, cp])
     for lo, hi in ranges:
-        parts.append(re.escape(chr(lo)) if lo == hi else f"{re.escape(chr(lo))}-{re.escape(chr(hi))}")
+        low = re.escape(chr(lo))
+        parts.append(low if lo == hi else f"{low}-{re.escape(chr(hi))}")
     return "[" + "".join(parts) + "]"
 
 

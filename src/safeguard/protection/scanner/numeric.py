@@ -1,7 +1,12 @@
 """The digit pass: one regular expression finds every digit-bearing candidate, Python validates.
 
-Candidates are runs of at least seven digits joined by single separators (space, dash, dot,
-slash, parentheses), dotted quads, and digits glued to two letters (IBAN, UK NINO). Each run
+The pass reads the folded view of the text (normalise.py), so every script's digits, dashes and
+spaces arrive here as ASCII. Candidates are runs of at least seven digits joined by single
+separators (space, dash, dot, slash, parentheses), dotted quads, and digits glued to two
+letters (IBAN, UK NINO); a separator with a space beside its punctuation (" - ", " / ") ends
+one number and starts the next. Card numbers whose groups are split by wider separators
+(line breaks, tabs, double spaces, commas, underscores) have a pass of their own,
+`scan_separated_cards`. Each run
 is classified once: IPv4, card numbers (Luhn + IIN; a card may be followed by more groups
 such as its expiry and CVV, or by another card), US SSN, ABA routing number, and only then
 phone numbers (phones.py). Short numbers (prices, quantities, times, years) fail inside the
@@ -301,6 +306,8 @@ _BETWEEN_NUMBERS = re.compile(r"\s[-./]\s?|[-./]\s")
 
 def _numbers(text: str, groups: list[tuple[int, int]]) -> list[list[tuple[int, int]]]:
     """The run's groups split into numbers at separators that join two numbers."""
+    if not groups or _BETWEEN_NUMBERS.search(text, groups[0][1], groups[-1][0]) is None:
+        return [groups]  # the common case: one number
     numbers = [groups[:1]]
     for (_, end), (start, stop) in pairwise(groups):
         if start - end > 1 and _BETWEEN_NUMBERS.fullmatch(text, end, start):
