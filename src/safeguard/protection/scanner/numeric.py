@@ -6,10 +6,9 @@ separators (space, dash, dot, slash, parentheses), dotted quads, and digits glue
 letters (IBAN, UK NINO); a separator with a space beside its punctuation (" - ", " / ") ends
 one number and starts the next. Card numbers whose groups are split by wider separators
 (line breaks, tabs, double spaces, commas, underscores) have a pass of their own,
-`scan_separated_cards`. Each run
-is classified once: IPv4, card numbers (Luhn + IIN; a card may be followed by more groups
-such as its expiry and CVV, or by another card), US SSN, ABA routing number, and only then
-phone numbers (phones.py). Short numbers (prices, quantities, times, years) fail inside the
+`scan_separated_cards`. Each run is classified once: IPv4, card numbers (Luhn + IIN; a card
+may be followed by more groups such as its expiry and CVV, or by another card), US SSN, ABA
+routing number, and only then phone numbers (phones.py). Short numbers (prices, quantities, times, years) fail inside the
 regular expression and never reach Python (R-OPS-2, R-DATA-2).
 """
 
@@ -135,12 +134,12 @@ _MAX_GROUP = 6
 # The lookahead drops, inside the engine, runs too short to hold 13 digits and two separators.
 _SHORTEST = checks.PAN_MIN_DIGITS + 2
 _SEPARATED = re.compile(
-    rf"[0-9](?<![0-9][0-9])(?=[0-9\t\n\x0b\x0c\r _,./-]{{{_SHORTEST - 1}}})"
+    rf"[0-9](?<![0-9][0-9])(?=[0-9{_SEPARATOR_CLASS[1:-1]}]{{{_SHORTEST - 1}}})"
     rf"[0-9]{{0,{_MAX_GROUP - 1}}}"
     rf"(?:{_SEPARATOR_CLASS}{{1,{_MAX_SEPARATOR}}}[0-9]{{1,{_MAX_GROUP}}}){{2,18}}(?![0-9])"
 )
 _SEPARATED_BYTES = re.compile(
-    rf"0(?<!00)(?=[0\t\n\x0b\x0c\r _,./-]{{{_SHORTEST - 1}}})0{{0,{_MAX_GROUP - 1}}}"
+    rf"0(?<!00)(?=[0{_SEPARATOR_CLASS[1:-1]}]{{{_SHORTEST - 1}}})0{{0,{_MAX_GROUP - 1}}}"
     rf"(?:{_SEPARATOR_CLASS}{{1,{_MAX_SEPARATOR}}}0{{1,{_MAX_GROUP}}}){{2,18}}(?!0)".encode()
 )
 _WHITESPACE = re.compile(r"\s+")
