@@ -8,8 +8,8 @@ one number and starts the next. Card numbers whose groups are split by wider sep
 (line breaks, tabs, double spaces, commas, underscores) have a pass of their own,
 `scan_separated_cards`. Each run is classified once: IPv4, card numbers (Luhn + IIN; a card
 may be followed by more groups such as its expiry and CVV, or by another card), US SSN, ABA
-routing number, and only then phone numbers (phones.py). Short numbers (prices, quantities, times, years) fail inside the
-regular expression and never reach Python (R-OPS-2, R-DATA-2).
+routing number, and only then phone numbers (phones.py). Short numbers (prices, quantities,
+times, years) fail inside the regular expression and never reach Python (R-OPS-2, R-DATA-2).
 """
 
 from __future__ import annotations
