@@ -21,7 +21,7 @@ from safeguard.protection.contracts import (
     TokenView,
 )
 from safeguard.protection.enums import Action
-from safeguard.protection.scanner import PAN, Finding, KnownValues
+from safeguard.protection.scanner import PAN, Finding, KnownValues, fold_text
 from safeguard.protection.scanning import find_pans, scanner
 
 _WORD_DIGITS = {
@@ -35,10 +35,10 @@ _ALNUM = re.compile(r"[^0-9A-Za-z]")
 
 
 def pan_digits(value: str) -> str:
-    """The digits of a card number written with separators or spoken as words."""
+    """The digits of a card number written with separators, in any script, or spoken as words."""
     digits: list[str] = []
     repeat = 1
-    for token in _TOKENS.findall(value.lower()):
+    for token in _TOKENS.findall(fold_text(value).lower()):
         if token in _REPEAT:
             repeat = _REPEAT[token]
             continue

@@ -34,6 +34,7 @@ from .contracts import (
 from .custom import CustomDetector, load_custom_detectors, parse_custom_detectors
 from .engine import Scanner, default_scanner, scan
 from .known import KnownValues, find_known
+from .normalise import Folded, fold, fold_text
 from .overlap import resolve_overlaps
 
 __all__ = [
@@ -55,11 +56,14 @@ __all__ = [
     "CustomDetector",
     "DetectorConfigError",
     "Finding",
+    "Folded",
     "KnownValues",
     "Scanner",
     "ScannerError",
     "default_scanner",
     "find_known",
+    "fold",
+    "fold_text",
     "load_custom_detectors",
     "parse_custom_detectors",
     "resolve_overlaps",

@@ -130,6 +130,22 @@ def iban_length(country: str) -> int | None:
     return rules.length if rules is not None else None
 
 
+def iban_mod97(compact: str) -> bool:
+    """The IBAN finding rule (ISO 13616): country in the registry, its exact length, mod-97 = 1.
+
+    This is what makes an IBAN a finding. The BBAN structure and national checks of
+    `iban_valid` only raise confidence: a scanner errs towards finding, and python-stdnum does
+    not know every bank's national check (the textbook ``BE68 5390 0754 7034`` fails its BE one).
+    """
+    if len(compact) < 5 or not compact.isascii() or not compact.isalnum():
+        return False
+    compact = compact.upper()
+    rules = _iban_country(compact[:2])
+    if rules is None or len(compact) != rules.length or not compact[2:4].isdigit():
+        return False
+    return int((compact[4:] + compact[:4]).translate(_IBAN_DIGITS)) % 97 == 1
+
+
 def iban_valid(compact: str) -> bool:
     """What `stdnum.iban.is_valid` decides, with the per-country rules cached.
 

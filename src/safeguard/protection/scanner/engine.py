@@ -1,7 +1,11 @@
 """The `Scanner`: runs the candidate passes, scores, resolves overlaps (R-OPS-2, R-DATA-2).
 
-Passes, each one linear scan anchored on a character class or literal so the regex engine
-skips ahead quickly: digits (cards, SSN, routing, phone, IPv4, IBAN, NINO), "@" (e-mail),
+The passes read a folded view of the text (normalise.py: NFKC, every script's digits, every
+dash and space, invisible characters dropped) and their spans are mapped back to the original,
+so ``text[start:end]`` is always the value as written. Passes, each one linear scan anchored on
+a character class or literal so the regex engine skips ahead quickly: digits (cards, SSN,
+routing, phone, IPv4, IBAN, NINO), card numbers across wider separators (newlines, tabs,
+commas, underscores), "@" (e-mail),
 ":" (IPv6), number words (spoken cards), birth cues (dates of birth), then one pass per
 custom detector. Validators run only on candidates. Candidates under the scanner's
 minimum score are dropped, and overlaps go to the higher score, then the longer span.
@@ -10,6 +14,7 @@ minimum score are dropped, and overlaps go to the higher score, then the longer 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 
 import phonenumbers
 
@@ -30,6 +35,7 @@ from .contracts import (
 )
 from .custom import CustomDetector
 from .known import KnownValues
+from .normalise import Folded, fold
 from .overlap import resolve_overlaps
 from .state import PhoneValidation, ScanState
 
@@ -86,8 +92,10 @@ class Scanner:
             else KnownValues(known)
         )
         requested = self._check_types(types, matcher)
+        # The passes read the folded view (normalise.py); spans are mapped back to ``text``.
+        view = fold(text)
         state = ScanState(
-            text,
+            view.text,
             wanted=requested | (_NEEDS_CARDS if requested & _NEEDS_CARDS else frozenset()),
             regions=self.regions if regions is None else _check_regions(regions),
             phone_validation=self.phone_validation,
@@ -95,6 +103,8 @@ class Scanner:
         if text:
             self._run_passes(state)
         candidates = [f for f in state.candidates if f.score >= self.min_score]
+        if view.offsets is not None:
+            candidates = [_mapped(f, view) for f in candidates]
         if matcher is not None:
             candidates.extend(f for f in matcher.find(text) if f.type in requested)
         return [f for f in resolve_overlaps(candidates) if f.type in requested]
@@ -102,6 +112,8 @@ class Scanner:
     def _run_passes(self, state: ScanState) -> None:
         wanted = state.wanted
         cards = numeric.scan_digits(state) if numeric.wanted(state) else []
+        if PAN in wanted:  # also when only CVV or EXPIRY are asked for (_NEEDS_CARDS)
+            numeric.scan_separated_cards(state, cards)
         if PAN in wanted:
             spoken.scan_spoken(state, cards)
         if cards and (CVV in wanted or EXPIRY in wanted):
@@ -129,6 +141,12 @@ class Scanner:
         if unknown:
             raise ScannerError(f"unknown finding types {unknown}; known: {sorted(available)}")
         return requested
+
+
+def _mapped(finding: Finding, view: Folded) -> Finding:
+    """``finding`` (a span of the folded view) as the span of the original text."""
+    start, end = view.span(finding.start, finding.end)
+    return replace(finding, start=start, end=end)
 
 
 def _check_regions(regions: Iterable[str]) -> tuple[str, ...]:

@@ -1,11 +1,15 @@
 """The digit pass: one regular expression finds every digit-bearing candidate, Python validates.
 
-Candidates are runs of at least seven digits joined by single separators (space, dash, dot,
-slash, parentheses), dotted quads, and digits glued to two letters (IBAN, UK NINO). Each run
-is classified once: IPv4, card numbers (Luhn + IIN; a card may be followed by more groups
-such as its expiry and CVV, or by another card), US SSN, ABA routing number, and only then
-phone numbers (phones.py). Short numbers (prices, quantities, times, years) fail inside the
-regular expression and never reach Python (R-OPS-2, R-DATA-2).
+The pass reads the folded view of the text (normalise.py), so every script's digits, dashes and
+spaces arrive here as ASCII. Candidates are runs of at least seven digits joined by single
+separators (space, dash, dot, slash, parentheses), dotted quads, and digits glued to two
+letters (IBAN, UK NINO); a separator with a space beside its punctuation (" - ", " / ") ends
+one number and starts the next. Card numbers whose groups are split by wider separators
+(line breaks, tabs, double spaces, commas, underscores) have a pass of their own,
+`scan_separated_cards`. Each run is classified once: IPv4, card numbers (Luhn + IIN; a card
+may be followed by more groups such as its expiry and CVV, or by another card), US SSN, ABA
+routing number, and only then phone numbers (phones.py). Short numbers (prices, quantities,
+times, years) fail inside the regular expression and never reach Python (R-OPS-2, R-DATA-2).
 """
 
 from __future__ import annotations
@@ -87,10 +91,8 @@ def scan_digits(state: ScanState) -> list[Finding]:
     text = state.text
     cards: list[Finding] = []
     uuids = [m.span() for m in UUID_SHAPE.finditer(text)] if "-" in text else []
-    try:
-        masked = text.encode("latin-1").translate(_TO_ZERO)
-    except UnicodeEncodeError:
-        masked = None  # characters beyond Latin-1 (e.g. "€", "–"): search the text itself
+    # Beyond Latin-1 (e.g. "€", "–") the text itself is searched.
+    masked = _masked(text)
     pos = 0
     while True:
         match = (
@@ -120,6 +122,124 @@ def scan_digits(state: ScanState) -> list[Finding]:
                 else:
                     end = start + 1
             pos = end
+
+
+# Group separators a card number may be written with once the text is folded (normalise.py):
+# any whitespace, a dash, "_", ",", "." or "/", at most three in a row between groups of one to
+# six digits. The digit pass reads a narrower class (single space, dash, dot, slash); this
+# pass looks only at the runs that the narrower class does not cover.
+_SEPARATOR_CLASS = "[\t\n\x0b\x0c\r _,./-]"
+_MAX_SEPARATOR = 3
+_MAX_GROUP = 6
+# The lookahead drops, inside the engine, runs too short to hold 13 digits and two separators.
+_SHORTEST = checks.PAN_MIN_DIGITS + 2
+_SEPARATED = re.compile(
+    rf"[0-9](?<![0-9][0-9])(?=[0-9{_SEPARATOR_CLASS[1:-1]}]{{{_SHORTEST - 1}}})"
+    rf"[0-9]{{0,{_MAX_GROUP - 1}}}"
+    rf"(?:{_SEPARATOR_CLASS}{{1,{_MAX_SEPARATOR}}}[0-9]{{1,{_MAX_GROUP}}}){{2,18}}(?![0-9])"
+)
+_SEPARATED_BYTES = re.compile(
+    rf"0(?<!00)(?=[0{_SEPARATOR_CLASS[1:-1]}]{{{_SHORTEST - 1}}})0{{0,{_MAX_GROUP - 1}}}"
+    rf"(?:{_SEPARATOR_CLASS}{{1,{_MAX_SEPARATOR}}}0{{1,{_MAX_GROUP}}}){{2,18}}(?!0)".encode()
+)
+_WHITESPACE = re.compile(r"\s+")
+
+
+def scan_separated_cards(state: ScanState, cards: list[Finding]) -> None:
+    """Card numbers whose groups are split by wider separators; appends them to ``cards``.
+
+    "4532\n0015\n…", "4532, 0015, …", "4532_0015_…", tabs, double spaces, CRLF: runs of
+    digit groups joined by one to three separator characters (the bounds above). A run the
+    digit pass reads whole (single spaces, dashes, dots) is left to it. Each group may start a
+    card; the longest window of whole groups that passes Luhn and an IIN range wins.
+    """
+    text = state.text
+    masked = _masked(text)
+    pos = 0
+    while True:
+        match = (
+            _SEPARATED_BYTES.search(masked, pos) if masked is not None
+            else _SEPARATED.search(text, pos)
+        )  # fmt: skip
+        if match is None:
+            return
+        start, end = match.span()
+        pos = end
+        if end - start < _SHORTEST or _RUN_AT.fullmatch(text, start, end):
+            continue
+        groups = [(m.start(), m.end()) for m in _GROUP.finditer(text, start, end)]
+        _separated_windows(state, groups, cards)
+
+
+def _separated_windows(state: ScanState, groups: list[tuple[int, int]],
+                       cards: list[Finding]) -> None:
+    text = state.text
+    taken = [(c.start, c.end) for c in cards]
+    i = 0
+    while i < len(groups):
+        a = groups[i][0]
+        if (any(x < groups[i][1] and a < y for x, y in taken)
+                or (i == 0 and _after_currency(text, a))):
+            i += 1
+            continue
+        best: tuple[int, str] | None = None
+        digits = ""
+        for j in range(i, len(groups)):
+            digits += text[groups[j][0] : groups[j][1]]
+            if len(digits) > checks.PAN_MAX_DIGITS:
+                break
+            if len(digits) >= checks.PAN_MIN_DIGITS and _consistent(text, groups[i : j + 1]):
+                brand = checks.pan_brand(digits)
+                if brand is not None:
+                    best = (j, brand)
+        if best is None:
+            i += 1
+            continue
+        j, brand = best
+        b = groups[j][1]
+        score, why = PAN_CONTEXT.score(state.lowered, a, b, 0.9)
+        card = Finding(PAN, a, b, score, f"luhn+iin (separators normalised):{brand}{why}",
+                       "pan.digits", brand)
+        cards.append(card)
+        state.add(card)
+        taken.append((a, b))
+        i = j + 1
+
+
+def _consistent(text: str, groups: list[tuple[int, int]]) -> bool:
+    """Whether the separators inside a window read as one number, not a list of numbers.
+
+    Commas and line breaks also separate list items ("555-123-4567, 555-987-6543", one
+    number per line), so where they occur every separator must have the same punctuation
+    once whitespace is set aside, and with commas the groups must be of one length (the
+    last may be shorter) or a card's own grouping (4-6-5, 4-6-4).
+    """
+    seps = [text[b:c] for (_, b), (c, _) in pairwise(groups)]
+    joined = "".join(seps)
+    comma = "," in joined
+    if not comma and not any(ch in joined for ch in "\n\r\x0b\x0c"):
+        return True
+    cores = {_WHITESPACE.sub("", s) for s in seps}
+    if len(cores) != 1:
+        return False
+    if not comma:
+        return True
+    sizes = [y - x for x, y in groups]
+    return (all(n == sizes[0] for n in sizes[:-1]) and sizes[-1] <= sizes[0]) or sizes in (
+        [4, 6, 5], [4, 6, 4])
+
+
+def _after_currency(text: str, start: int) -> bool:
+    before = text[start - 1] if start else " "
+    return before in _CURRENCY or (before == " " and start > 1 and text[start - 2] in _CURRENCY)
+
+
+def _masked(text: str) -> bytes | None:
+    """``text`` in Latin-1 with every digit turned into "0", or None beyond Latin-1."""
+    try:
+        return text.encode("latin-1").translate(_TO_ZERO)
+    except UnicodeEncodeError:
+        return None
 
 
 _SHORT_PREFIX_DIGITS = 3
@@ -169,13 +289,30 @@ def _classify_run(state: ScanState, start: int, end: int, cards: list[Finding]) 
             return
     if glued:
         return  # part of an identifier such as INV-2024-00123 or 1Z999AA1...
-    rest = groups[first:]
-    digits = "".join(text[a:b] for a, b in rest)
-    strong_ssn = False
-    if len(digits) == 9 and (US_SSN in state.wanted or US_ROUTING in state.wanted):
-        strong_ssn = _ssn_or_routing(state, rest, digits)
-    if not strong_ssn and PHONE in state.wanted and len(digits) >= phones.MIN_DIGITS:
-        phones.scan_phones(state, rest)
+    for rest in _numbers(text, groups[first:]):
+        digits = "".join(text[a:b] for a, b in rest)
+        strong_ssn = False
+        if len(digits) == 9 and (US_SSN in state.wanted or US_ROUTING in state.wanted):
+            strong_ssn = _ssn_or_routing(state, rest, digits)
+        if not strong_ssn and PHONE in state.wanted and len(digits) >= phones.MIN_DIGITS:
+            phones.scan_phones(state, rest)
+
+
+# A separator with a space on one side of its punctuation ("809-61-1296 - 06.08.1990",
+# "555 123 4567 / 555 987 6543") ends one number and starts another.
+_BETWEEN_NUMBERS = re.compile(r"\s[-./]\s?|[-./]\s")
+
+
+def _numbers(text: str, groups: list[tuple[int, int]]) -> list[list[tuple[int, int]]]:
+    """The run's groups split into numbers at separators that join two numbers."""
+    if not groups or _BETWEEN_NUMBERS.search(text, groups[0][1], groups[-1][0]) is None:
+        return [groups]  # the common case: one number
+    numbers = [groups[:1]]
+    for (_, end), (start, stop) in pairwise(groups):
+        if start - end > 1 and _BETWEEN_NUMBERS.fullmatch(text, end, start):
+            numbers.append([])
+        numbers[-1].append((start, stop))
+    return [n for n in numbers if n]
 
 
 def _ipv4(state: ScanState, groups: list[tuple[int, int]]) -> bool:
@@ -311,13 +448,17 @@ def _iban(state: ScanState, digit_start: int) -> int | None:
         return None
     compact = match.group(0).replace(" ", "").upper()
     end = match.end()
-    if not checks.iban_valid(compact):
+    if not checks.iban_mod97(compact):
         # IBAN-shaped but wrong (a reference, a typo): not an IBAN, and its digits are not
         # a card or a phone number either, so the whole span is skipped.
         return end
-    score, why = IBAN_CONTEXT.score(state.lowered, start, end, 0.95)
+    # Country, length and mod-97 make the finding; the BBAN structure and the national
+    # check (where python-stdnum has one) only raise confidence, they never drop it.
+    strict = checks.iban_valid(compact)
+    base, how = (0.95, "mod97+length+national") if strict else (0.85, "mod97+length")
+    score, why = IBAN_CONTEXT.score(state.lowered, start, end, base)
     country = compact[:2]
-    reason = f"iban:mod97+length:{country}{why}"
+    reason = f"iban:{how}:{country}{why}"
     state.add(Finding(IBAN, start, end, score, reason, "iban", country))
     return end
 

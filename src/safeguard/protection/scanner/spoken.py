@@ -42,21 +42,32 @@ _WORD = "(?:t(?:wo|hree|riple|oo?)|f(?:our|or|ive)|s(?:ix|even)|o(?:ne|h)?|zero|
 WORD_PATTERN = re.compile(_WORD)
 _RUN = re.compile(" " + _WORD + r"(?![a-z])(?:[\s,.\-]{1,3}" + _WORD + r"(?![a-z])){5,}")
 _TOKEN = re.compile(r"[a-z]+")
+_OTHER_WHITESPACE = "\t\n\r\x0b\x0c"
+_SEPARATOR_CHARS = frozenset(" \t\n\r\x0b\x0c,.-")
 
 
 def scan_spoken(state: ScanState, cards: list[Finding]) -> None:
     """Add card findings for spoken card numbers; appends them to ``cards`` too."""
     lowered = state.lowered
+    # Every whitespace separates words ("four,\nfive"); same length, same offsets.
+    for ch in _OTHER_WHITESPACE:
+        if ch in lowered:
+            lowered = lowered.replace(ch, " ")
     pos = 0
     while True:
         match = _RUN.search(lowered, pos)
         if match is None:
             return
         space, end = match.span()
-        start = space
+        # The separator before the first matched word may be longer than the space the
+        # match starts on ("four, five, ..."): step back over it to the word before.
+        stop = space
+        while stop and space - stop < 2 and lowered[stop - 1] in _SEPARATOR_CHARS:
+            stop -= 1
+        start = stop
         while start and lowered[start - 1].isalpha():
             start -= 1
-        if lowered[start:space] not in _DIGIT_WORDS and lowered[start:space] not in _REPEAT:
+        if lowered[start:stop] not in _DIGIT_WORDS and lowered[start:stop] not in _REPEAT:
             start = space + 1
         for found in _decode(state, start, end):
             cards.append(found)
