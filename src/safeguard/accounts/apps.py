@@ -11,6 +11,7 @@ class AccountsConfig(AppConfig):
         # Every app declares its permissions in <app>/permissions.py; import them all so the
         # registry is complete before the first request or the deny-by-default walker runs.
         autodiscover_modules("permissions")
-        from safeguard.accounts import receivers
+        from safeguard.accounts import checks, receivers
 
         receivers.connect()
+        checks.register()
