@@ -17,6 +17,7 @@ from safeguard.cases.services.ingest import (
 from safeguard.cases.services.manage import (
     macro_delete,
     macro_save,
+    macro_use_denied,
     queue_create,
     queue_member_add,
     queue_member_remove,
@@ -57,6 +58,7 @@ __all__ = [
     "csat_submit",
     "macro_delete",
     "macro_save",
+    "macro_use_denied",
     "message_deliver",
     "message_receive",
     "message_retry",
