@@ -127,6 +127,7 @@ MIDDLEWARE = [
     "safeguard.audit.middleware.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "safeguard.web.middleware.NoStoreMiddleware",  # authz: no-store on every dynamic response
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
