@@ -66,7 +66,7 @@ def denial(principal: Principal, *, number: object = None, case_id: object = Non
         if number is not None:
             exists = Case.objects.filter(number=int(str(number))).exists()
         elif case_id is not None:
-            exists = Case.objects.filter(id=case_id).exists()
+            exists = Case.objects.filter(id=str(case_id)).exists()
     except (ValueError, TypeError, ValidationError):
         exists = False
     return {"case": ref, "why": "out of scope" if exists else "absent",
