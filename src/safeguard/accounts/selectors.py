@@ -37,6 +37,14 @@ def role_permissions(role: Role) -> frozenset[str]:
     return frozenset(p for p in role.permissions if rbac.get(p) is not None)
 
 
+def role_sensitive_permissions(*, role_slug: str) -> frozenset[str]:
+    """The sensitive permissions (four eyes) a role carries; empty for an unknown role."""
+    role = Role.objects.filter(slug=role_slug).first()
+    if role is None:
+        return frozenset()
+    return role_permissions(role) & rbac.sensitive_permissions()
+
+
 def user_permissions(*, user_id: int) -> frozenset[str]:
     """The effective permissions of a user: the union over their roles; none when disabled."""
     roles = Role.objects.filter(assignments__user_id=user_id, assignments__user__is_active=True)

@@ -236,14 +236,6 @@ def _check_not_self(actor: Actor, *, user_id: int, role: str) -> None:
                                 "administrator."))
 
 
-def role_sensitive_permissions(*, role_slug: str) -> frozenset[str]:
-    """The sensitive permissions (four eyes) a role carries; empty for an unknown role."""
-    role = Role.objects.filter(slug=role_slug).first()
-    if role is None:
-        return frozenset()
-    return selectors.role_permissions(role) & rbac.sensitive_permissions()
-
-
 def role_grant(*, actor: Actor, user_id: int, role_slug: str) -> UserView:
     """Give a user a role; granting a role they hold is a no-op (and records nothing).
 
@@ -278,6 +270,13 @@ def role_grant(*, actor: Actor, user_id: int, role_slug: str) -> UserView:
 def _assign(*, actor: Actor, user_id: int, role: Role, granted_by: int | None,
             data: dict[str, object] | None = None) -> UserView:
     user = _user_for_update(user_id)
+    # checked again under the user's row lock: two concurrent grants of the two sides of a
+    # conflict are serialised here, and the second one is refused
+    broken = rbac.conflicts_in(selectors.user_permissions(user_id=user.id)
+                               | selectors.role_permissions(role))
+    if broken:
+        raise DutiesConflict("Separation of duties: this grant would give the user conflicting "
+                             f"permissions ({', '.join(c.name for c in broken)}).")
     _, created = RoleAssignment.objects.get_or_create(
         user=user, role=role, defaults={"granted_by_id": granted_by})
     if created:

@@ -114,7 +114,7 @@ def _user_action(request: HttpRequest, user_id: int, action: str) -> HttpRespons
     try:
         if action == "grant":
             slug = request.POST["role"]
-            if services.role_sensitive_permissions(role_slug=slug):
+            if selectors.role_sensitive_permissions(role_slug=slug):
                 services.role_grant_request(actor=actor, user_id=user_id, role_slug=slug,
                                             reason=request.POST.get("reason", ""))
                 messages.success(request, "Grant requested: a second administrator approves it "
