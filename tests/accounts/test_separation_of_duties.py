@@ -272,3 +272,22 @@ def test_system_check_flags_a_broken_conflict_table(monkeypatch):
     ))
     assert sorted(e.id for e in checks.conflict_table_is_sound()) == [
         "safeguard.E120", "safeguard.E121", "safeguard.E121"]
+
+
+def test_the_periodic_job_expires_requests_nobody_looked_at(settings):
+    from safeguard.accounts import tasks
+    from safeguard.accounts.models import GrantRequest
+
+    settings.SAFEGUARD_GRANT_REQUEST_HOURS = 1
+    _gateway_role()
+    alice = make_user(roles=("administrator",))
+    gateway = make_user(is_service_account=True, mfa=False, password="")
+    req = services.role_grant_request(actor=_actor(alice), user_id=gateway.id,
+                                      role_slug="card-handoff", reason="gateway go-live 7781")
+    tasks.grant_requests_expire.call_local()
+    assert GrantRequest.objects.get(id=req.id).status == "pending"
+    with time_machine.travel(timezone.now() + timedelta(hours=1, seconds=1)):
+        tasks.grant_requests_expire.call_local()
+        tasks.grant_requests_expire.call_local()  # idempotent: one event
+    assert GrantRequest.objects.get(id=req.id).status == "expired"
+    assert len(_events("role.grant_expired")) == 1
