@@ -291,3 +291,43 @@ def test_the_periodic_job_expires_requests_nobody_looked_at(settings):
         tasks.grant_requests_expire.call_local()  # idempotent: one event
     assert GrantRequest.objects.get(id=req.id).status == "expired"
     assert len(_events("role.grant_expired")) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_grants_of_both_sides_of_a_conflict_let_at_most_one_through():
+    """Two administrators grant the two sides of a conflict at the same moment: the user's row
+    lock serialises them and the second is refused (PostgreSQL; SQLite serialises writers)."""
+    import threading
+
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent writers need a server database (run with DATABASE_URL=postgres)")
+    services.roles_ensure_builtin()
+    services.role_create(actor=SYSTEM, slug="user-lead", name="User lead",
+                         permissions=["accounts.manage_users"])
+    services.role_create(actor=SYSTEM, slug="log-reader", name="Log reader",
+                         permissions=["audit.view"])
+    target = make_user()
+    granters = [make_user(roles=("administrator",)) for _ in range(2)]
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def grant(granter, role):
+        try:
+            barrier.wait()
+            services.role_grant(actor=_actor(granter), user_id=target.id, role_slug=role)
+            outcomes.append("granted")
+        except DutiesConflict:
+            outcomes.append("refused")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=grant, args=(g, r))
+               for g, r in zip(granters, ("user-lead", "log-reader"), strict=True)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["granted", "refused"]
+    assert rbac.conflicts_in(selectors.user_permissions(user_id=target.id)) == []
