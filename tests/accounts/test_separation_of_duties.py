@@ -331,3 +331,14 @@ def test_concurrent_grants_of_both_sides_of_a_conflict_let_at_most_one_through()
         t.join()
     assert sorted(outcomes) == ["granted", "refused"]
     assert rbac.conflicts_in(selectors.user_permissions(user_id=target.id)) == []
+
+
+def test_creating_a_user_with_a_sensitive_role_on_the_page_asks_for_a_request_instead():
+    admin = signed_in_client(make_user(roles=("administrator",)))
+    response = admin.post("/staff/users/new/", {
+        "email": "new.admin@example.test", "password": "correct-horse-battery-staple-42",
+        "roles": ["administrator"]})
+    assert response.status_code == 200
+    assert "request the grant" in response.content.decode()
+    from safeguard.accounts.models import User
+    assert not User.objects.filter(email="new.admin@example.test").exists()
