@@ -127,6 +127,7 @@ MIDDLEWARE = [
     "safeguard.audit.middleware.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "safeguard.web.middleware.NoStoreMiddleware",  # authz: no-store on every dynamic response
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -233,6 +234,12 @@ ACCOUNT_EMAIL_VERIFICATION = "none"  # staff are created by administrators, not 
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_SESSION_REMEMBER = False
 ACCOUNT_REAUTHENTICATION_TIMEOUT = _env_int("SAFEGUARD_STEP_UP_MINUTES", 5) * 60
+
+# --- Separation of duties and vault hardening (authz; docs/configuration.md) -----------------
+# Hours a four-eyes grant request waits for a second administrator before it expires.
+SAFEGUARD_GRANT_REQUEST_HOURS = _env_int("SAFEGUARD_GRANT_REQUEST_HOURS", 24)
+# Tokenize calls allowed per API caller (service account) per minute; past it, 429.
+SAFEGUARD_TOKENIZE_PER_MINUTE = _env_int("SAFEGUARD_TOKENIZE_PER_MINUTE", 30)
 ACCOUNT_PREVENT_ENUMERATION = True
 # A reset for an unknown address sends nothing (there is no sign-up to invite to) and answers
 # exactly as for a known one (issue 9 item 7).

@@ -134,8 +134,12 @@ def test_a_user_manager_cannot_make_anyone_an_administrator():
     me = Actor(kind="user", id=str(lead.id), label=lead.email)
     # then granting administrator (to themselves or anyone) or defining a role with admin
     # permissions is refused, while handing out a business role works
-    with pytest.raises(ScopeNotHeld):
+    from safeguard.accounts.contracts import SelfGrant
+
+    with pytest.raises(SelfGrant):  # to themselves: refused before anything else
         services.role_grant(actor=me, user_id=lead.id, role_slug="administrator")
+    with pytest.raises(ScopeNotHeld):
+        services.role_grant(actor=me, user_id=make_user().id, role_slug="administrator")
     with pytest.raises(ScopeNotHeld):
         services.role_create(actor=me, slug="sneaky", name="Sneaky",
                              permissions=["accounts.manage_roles"])

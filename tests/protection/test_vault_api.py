@@ -110,30 +110,91 @@ def test_detokenize_needs_a_reason_without_a_card_number(reason):
 # --- the API --------------------------------------------------------------------------------
 
 
-def test_api_tokenize_then_metadata_for_an_agent():
+def _tokenize(secret, pan):
+    return Client().post("/api/v1/protection/tokens", {"pan": pan},
+                         content_type="application/json", **_bearer(secret))
+
+
+def test_api_tokenize_answers_a_new_and_a_known_card_identically():
+    """Issue 9 §3: no `created` flag, no creation time, same status — not an oracle."""
+    secret = _gateway()
+    token_tokenize(pan=PAN_VISA, actor=SYSTEM)  # known to the vault since long ago
+    known = _tokenize(secret, "4111 1111 1111 1111")
+    new = _tokenize(secret, "2223 0031 2200 3222")
+    assert (known.status_code, new.status_code) == (200, 200)
+    assert set(known.json()) == set(new.json()) == {"token"}
+    assert set(known.json()["token"]) == set(new.json()["token"]) == {
+        "token", "brand", "last4", "masked"}
+    assert (new.json()["token"]["brand"], new.json()["token"]["last4"]) == ("mastercard", "3222")
+    assert known.json()["token"]["token"] == Token.objects.get(last4="1111").token
+    assert (dict(known.items()).keys() - {"Content-Length"}) == (
+        dict(new.items()).keys() - {"Content-Length"})
+    # the audit log (not the caller) knows which was new
+    events = _events("vault.tokenized")
+    assert [(e.actor_id, e.data["created"]) for e in events[-2:]] == [
+        (events[-1].actor_id, False), (events[-1].actor_id, True)]
+    assert events[-1].actor_kind == "token"
+    assert PAN_MC2 not in new.content.decode()
+
+
+def test_api_tokenize_is_refused_to_people_and_audited():
+    agent = make_user(roles=("agent",))
+    accounts.role_create(actor=SYSTEM, slug="ivr-person", name="IVR person",
+                         permissions=["protection.tokenize"])
+    accounts.role_grant(actor=SYSTEM, user_id=agent.pk, role_slug="ivr-person")
+    session = signed_in_client(agent).post("/api/v1/protection/tokens", {"pan": PAN_VISA},
+                                           content_type="application/json")
+    personal = accounts.token_issue(actor=SYSTEM, user_id=agent.pk, name="script",
+                                    scopes=["protection.tokenize"], expires_in_days=5).secret
+    by_token = _tokenize(personal, PAN_VISA)
+    assert (session.status_code, by_token.status_code) == (403, 403)
+    assert by_token.json()["type"].endswith("/tokenize-service-accounts-only")
+    assert Token.objects.count() == 0
+    denied = _events("vault.tokenize_denied")
+    assert [(e.outcome, e.data["why"]) for e in denied] == [
+        ("denied", "not a service account")] * 2
+
+
+def test_agents_no_longer_hold_tokenize():
+    from safeguard.accounts import rbac
+
+    assert "protection.tokenize" not in rbac.builtin_role_permissions("agent")
     agent = signed_in_client(make_user(roles=("agent",)))
-    created = agent.post("/api/v1/protection/tokens", {"pan": "2223 0031 2200 3222"},
-                         content_type="application/json")
-    assert created.status_code == 201
-    body = created.json()
-    assert (body["created"], body["token"]["brand"], body["token"]["last4"]) == (
-        True, "mastercard", "3222")
-    again = agent.post("/api/v1/protection/tokens", {"pan": PAN_MC2},
-                       content_type="application/json")
-    assert (again.status_code, again.json()["token"]["token"]) == (200, body["token"]["token"])
-    meta = agent.get(f"/api/v1/protection/tokens/{body['token']['token']}")
-    assert meta.status_code == 200
-    assert meta.json()["masked"] == "•••• 3222"
-    assert PAN_MC2 not in meta.content.decode()
+    assert agent.post("/api/v1/protection/tokens", {"pan": PAN_VISA},
+                      content_type="application/json").status_code == 403
+
+
+def test_api_tokenize_is_rate_limited_per_caller_with_a_problem_and_one_audit_event(settings):
+    settings.SAFEGUARD_TOKENIZE_PER_MINUTE = 3
+    secret = _gateway()
+    statuses = [_tokenize(secret, PAN_VISA).status_code for _ in range(5)]
+    assert statuses == [200, 200, 200, 429, 429]
+    limited = _tokenize(secret, PAN_AMEX)
+    body = limited.json()
+    assert limited["Content-Type"] == "application/problem+json"
+    assert (body["status"], body["type"].rsplit("/", 1)[-1]) == (429, "rate-limited")
+    assert "At most 3 tokenize calls a minute" in body["detail"]
+    assert 1 <= int(limited["Retry-After"]) <= 61
+    assert Token.objects.filter(last4="0005").count() == 0  # nothing done past the limit
+    denied = _events("vault.tokenize_denied")
+    assert [(e.data["why"], e.data["limit_per_minute"]) for e in denied] == [("rate limit", 3)]
 
 
 def test_api_tokenize_bad_input_is_a_422_problem_without_the_input():
-    agent = signed_in_client(make_user(roles=("agent",)))
-    response = agent.post("/api/v1/protection/tokens", {"pan": "4111111111111112"},
-                          content_type="application/json")
+    secret = _gateway()
+    response = _tokenize(secret, "4111111111111112")
     assert response.status_code == 422
     assert response.json()["type"].endswith("/invalid-card-number")
     assert "4111111111111112" not in response.content.decode()
+
+
+def test_api_token_metadata_for_an_agent():
+    agent = signed_in_client(make_user(roles=("agent",)))
+    token = token_tokenize(pan=PAN_MC2, actor=SYSTEM).token.token
+    meta = agent.get(f"/api/v1/protection/tokens/{token}")
+    assert meta.status_code == 200
+    assert meta.json()["masked"] == "•••• 3222"
+    assert PAN_MC2 not in meta.content.decode()
 
 
 def test_api_detokenize_by_gateway_token():

@@ -4,6 +4,9 @@ Sign-in lockout counters, used TOTP codes and webhook replay nonces live in the 
 An evicting or per-process cache lets an attacker flush them with ordinary requests, so a
 deployment is refused unless that cache is the database store or Redis that never evicts.
 Ids safeguard.E100-E119 belong to this module.
+
+Also the separation-of-duties table (R-OPS-8): it names only registered permissions and
+no built-in role breaks it (ids safeguard.E120-E121).
 """
 
 from __future__ import annotations
@@ -70,8 +73,34 @@ def security_state_store(app_configs: Any = None, **kwargs: Any) -> list[checks.
                     hint="Set maxmemory-policy noeviction in redis.conf (docs/deploy.md) or use "
                          "SAFEGUARD_SECURITY_STATE_STORE=database.",
                     id="safeguard.E101"))
+
+    return errors
+
+
+def conflict_table_is_sound(app_configs: Any = None, **kwargs: Any) -> list[checks.Error]:
+    """safeguard.E120: unknown codename in the conflict table; safeguard.E121: a built-in role
+    holds both sides of a declared conflict."""
+    from safeguard.accounts import rbac
+
+    errors = []
+    for conflict in rbac.CONFLICTS:
+        unknown = sorted(p for p in conflict.left | conflict.right if rbac.get(p) is None)
+        if unknown:
+            errors.append(checks.Error(
+                f"The separation-of-duties row {conflict.name} names unregistered permissions: "
+                f"{', '.join(unknown)}.", hint="Fix accounts/rbac.py CONFLICTS.",
+                id="safeguard.E120"))
+    for spec in rbac.BUILTIN_ROLES:
+        broken = rbac.conflicts_in(rbac.builtin_role_permissions(spec.slug))
+        if broken:
+            errors.append(checks.Error(
+                f"The built-in role {spec.slug} breaks the separation of duties "
+                f"({', '.join(c.name for c in broken)}).",
+                hint="Move a permission to another role in the declaring permissions.py.",
+                id="safeguard.E121"))
     return errors
 
 
 def register() -> None:
     checks.register(security_state_store, checks.Tags.security, deploy=True)
+    checks.register(conflict_table_is_sound)

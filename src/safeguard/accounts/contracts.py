@@ -86,6 +86,26 @@ class IssuedToken:
 
 
 @dataclass(frozen=True)
+class GrantRequestView:
+    """A pending or decided four-eyes grant (R-OPS-8)."""
+
+    id: int
+    user_id: int
+    user_email: str
+    role_slug: str
+    role_name: str
+    sensitive: tuple[str, ...]
+    requested_by: str
+    requested_by_id: int | None
+    requested_at: datetime
+    reason: str
+    expires_at: datetime
+    status: str
+    decided_by: str
+    decided_at: datetime | None
+
+
+@dataclass(frozen=True)
 class OrganisationView:
     name: str
     dpo_name: str
@@ -133,3 +153,32 @@ class LastAdministrator(Conflict):
 class SelfAction(Conflict):
     code = "self-action"
     title = "You cannot do this to your own account"
+
+
+class SelfGrant(PermissionDenied):
+    code = "self-grant"
+    title = "Nobody grants a role to themselves"
+
+
+class DutiesConflict(Conflict):
+    code = "separation-of-duties"
+    title = "These permissions must not be held by one person"
+
+
+class SecondApproverRequired(Conflict):
+    code = "four-eyes-required"
+    title = "A sensitive permission needs a second administrator's approval"
+
+
+class GrantRequestNotFound(NotFound):
+    code = "grant-request-not-found"
+
+
+class GrantRequestClosed(Conflict):
+    code = "grant-request-closed"
+    title = "This grant request is no longer pending"
+
+
+class GrantStepUpRequired(PermissionDenied):
+    code = "step-up-required"
+    title = "A fresh second factor is needed"

@@ -156,3 +156,36 @@ class SecurityState(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class GrantRequest(models.Model):
+    """A grant of a role holding a sensitive permission, waiting for a second administrator
+    (four eyes, R-OPS-8). Nothing is granted until another administrator approves it."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        APPROVED = "approved"
+        REFUSED = "refused"
+        EXPIRED = "expired"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="grant_requests")
+    role = models.ForeignKey(Role, on_delete=models.CASCADE, related_name="grant_requests")
+    requested_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    requested_at = models.DateTimeField(default=timezone.now)
+    reason = models.CharField(max_length=300)
+    expires_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    decided_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "expires_at"], name="grantreq_status_idx")]
+        constraints = [
+            # one open request per user and role: a second would only split the reviewers
+            models.UniqueConstraint(fields=["user", "role"], condition=models.Q(status="pending"),
+                                    name="accounts_grantrequest_one_pending"),
+        ]
+
+    def __str__(self) -> str:
+        return f"grant {self.role_id} to {self.user_id} ({self.status})"

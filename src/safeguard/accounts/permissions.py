@@ -27,6 +27,8 @@ ORG_MANAGE = rbac.declare(
 
 rbac.nav("Dashboard", url_name="ops:dashboard", permission=rbac.AUTHENTICATED, order=0)
 rbac.nav("Staff", url_name="accounts:user_list", permission=USERS_VIEW, order=900)
+rbac.nav("Grant requests", url_name="accounts:grant_requests", permission=USERS_MANAGE,
+         order=905)
 rbac.nav("Roles", url_name="accounts:role_list", permission=USERS_VIEW, order=910)
 rbac.nav("API tokens", url_name="accounts:token_list", permission=TOKENS_MANAGE, order=920)
 rbac.nav("Organisation", url_name="accounts:org", permission=ORG_VIEW, order=930)

@@ -27,6 +27,7 @@ class Permission:
     description: str
     read_only: bool
     roles: frozenset[str]
+    sensitive: bool = False  # granting it needs a second administrator (four eyes, R-OPS-8)
 
 
 @dataclass(frozen=True)
@@ -68,15 +69,17 @@ def declare(
     *,
     roles: tuple[str, ...] = (),
     read_only: bool = False,
+    sensitive: bool = False,
 ) -> str:
-    """Register a permission once and return its codename; read-only ones go to auditors too."""
+    """Register a permission once and return its codename; read-only ones go to auditors too;
+    ``sensitive`` ones are granted only with a second administrator's approval (four eyes)."""
     if "." not in codename or codename in MARKERS:
         raise ValueError(f"permission codename must be 'app.action', got {codename!r}")
     unknown = set(roles) - ROLE_SLUGS
     if unknown:
         raise ValueError(f"unknown built-in roles {sorted(unknown)} for {codename}")
     holders = frozenset(roles) | ({"auditor"} if read_only else frozenset())
-    perm = Permission(codename, label, description, read_only, holders)
+    perm = Permission(codename, label, description, read_only, holders, sensitive)
     existing = _registry.get(codename)
     if existing is not None and existing != perm:
         raise ValueError(f"permission {codename} declared twice with different definitions")
@@ -103,6 +106,11 @@ def is_known(codename: str) -> bool:
     return codename in _registry or codename in MARKERS
 
 
+def sensitive_permissions() -> frozenset[str]:
+    """Permissions whose grant needs a second administrator's approval (four eyes)."""
+    return frozenset(p.codename for p in _registry.values() if p.sensitive)
+
+
 def builtin_role_permissions(slug: str) -> frozenset[str]:
     """The permissions a built-in role holds, straight from the registry."""
     return frozenset(p.codename for p in _registry.values() if slug in p.roles)
@@ -127,10 +135,71 @@ def permissions_markdown() -> str:
         "|---|---|",
     ]
     lines += [f"| `{r.slug}` {r.name} | {r.description} |" for r in BUILTIN_ROLES]
-    lines += ["", "## Permissions", "", "| permission | what it allows | read-only | roles |",
-              "|---|---|---|---|"]
+    lines += ["", "## Permissions", "",
+              "*Sensitive* permissions are granted only through a grant request that a second",
+              "administrator approves with a fresh second factor (four eyes, R-OPS-8).", "",
+              "| permission | what it allows | read-only | sensitive | roles |",
+              "|---|---|---|---|---|"]
     for p in all_permissions():
         roles = ", ".join(r.slug for r in BUILTIN_ROLES if r.slug in p.roles) or "—"
         text = p.label + (f": {p.description}" if p.description else "")
-        lines.append(f"| `{p.codename}` | {text} | {'yes' if p.read_only else 'no'} | {roles} |")
+        lines.append(f"| `{p.codename}` | {text} | {'yes' if p.read_only else 'no'} | "
+                     f"{'yes' if p.sensitive else 'no'} | {roles} |")
+    lines += ["", "## Separation of duties", "",
+              "Permission sets that one person must not hold together (R-OPS-8, R-WORK-4). A",
+              "grant, a custom role's definition, or an edit of a custom role that would give",
+              "anyone both sides of a row is refused. Nobody grants a role to themselves.", "",
+              "| conflict | one side | other side | why |", "|---|---|---|---|"]
+    for c in CONFLICTS:
+        lines.append(f"| `{c.name}` | {', '.join(f'`{x}`' for x in sorted(c.left))} | "
+                     f"{', '.join(f'`{x}`' for x in sorted(c.right))} | {c.why} |")
+    lines += ["", *PER_REQUEST_RULES]
     return "\n".join(lines) + "\n"
+
+
+# --- separation of duties (R-OPS-8) -----------------------------------------------------------
+
+@dataclass(frozen=True)
+class Conflict:
+    """Two permission sets one person must not hold together: any of ``left`` with any of
+    ``right``."""
+
+    name: str
+    left: frozenset[str]
+    right: frozenset[str]
+    why: str
+
+
+_ACCESS_ADMIN = frozenset({"accounts.manage_users", "accounts.manage_roles",
+                           "accounts.manage_tokens"})
+
+# The declared conflict table: data, checked at every grant and role edit, and by the system
+# check safeguard.E120/E121 (every codename registered; no built-in role breaks a row).
+CONFLICTS: tuple[Conflict, ...] = (
+    Conflict("access-admin/detokenize", _ACCESS_ADMIN, frozenset({"protection.detokenize"}),
+             "whoever hands out access could hand themselves the card numbers"),
+    Conflict("key-management/detokenize", frozenset({"protection.keys_manage"}),
+             frozenset({"protection.detokenize"}),
+             "whoever controls the keys must not also read the data they protect"),
+    Conflict("access-admin/audit-review", _ACCESS_ADMIN,
+             frozenset({"audit.view", "audit.verify"}),
+             "access changes are reviewed in the audit log by someone who cannot make them"),
+    Conflict("access-admin/approve", _ACCESS_ADMIN, frozenset({"customers.approve"}),
+             "whoever hands out access must not also approve customers' sensitive changes"),
+)
+
+# Rules of the same kind that hold per request rather than per permission set; listed in the
+# generated page so the table is read with them.
+PER_REQUEST_RULES = (
+    ("Requesting and approving in the same flow is separated per request, not per permission: "
+    "a supervisor both requests and approves customers' sensitive changes, but never decides "
+    "their own request (`customers.approve`); an administrator both requests and approves "
+    "grants of sensitive permissions, but never approves their own grant request, nor one "
+    "naming themselves."),
+)
+
+
+def conflicts_in(codenames: frozenset[str] | set[str]) -> list[Conflict]:
+    """The declared conflicts a set of permissions breaks (empty when it breaks none)."""
+    return [c for c in CONFLICTS
+            if not c.left.isdisjoint(codenames) and not c.right.isdisjoint(codenames)]

@@ -7,6 +7,7 @@ from django.db.models import Count, Prefetch, Q
 
 from safeguard.accounts import rbac
 from safeguard.accounts.contracts import (
+    GrantRequestView,
     OrganisationView,
     RoleNotFound,
     RoleView,
@@ -15,7 +16,14 @@ from safeguard.accounts.contracts import (
     UserView,
 )
 from safeguard.accounts.enums import MFAState
-from safeguard.accounts.models import ApiToken, Organisation, Role, RoleAssignment, User
+from safeguard.accounts.models import (
+    ApiToken,
+    GrantRequest,
+    Organisation,
+    Role,
+    RoleAssignment,
+    User,
+)
 from safeguard.web.pagination import Page, paginate
 
 # Types that count as a second factor; recovery codes are a fallback, not an enrolment.
@@ -27,6 +35,14 @@ def role_permissions(role: Role) -> frozenset[str]:
     if role.is_builtin:
         return rbac.builtin_role_permissions(role.slug)
     return frozenset(p for p in role.permissions if rbac.get(p) is not None)
+
+
+def role_sensitive_permissions(*, role_slug: str) -> frozenset[str]:
+    """The sensitive permissions (four eyes) a role carries; empty for an unknown role."""
+    role = Role.objects.filter(slug=role_slug).first()
+    if role is None:
+        return frozenset()
+    return role_permissions(role) & rbac.sensitive_permissions()
 
 
 def user_permissions(*, user_id: int) -> frozenset[str]:
@@ -198,3 +214,26 @@ def mfa_coverage() -> dict[str, float | int]:
     ).distinct().count()
     return {"privileged": total, "with_mfa": covered,
             "coverage": (covered / total) if total else 1.0}
+
+
+# --- four eyes ---
+
+def grant_request_view(row: GrantRequest) -> GrantRequestView:
+    return GrantRequestView(
+        id=row.id, user_id=row.user_id, user_email=row.user.email, role_slug=row.role.slug,
+        role_name=row.role.name,
+        sensitive=tuple(sorted(role_permissions(row.role)
+                               & rbac.sensitive_permissions())),
+        requested_by=row.requested_by.email if row.requested_by else "",
+        requested_by_id=row.requested_by_id, requested_at=row.requested_at, reason=row.reason,
+        expires_at=row.expires_at, status=row.status,
+        decided_by=row.decided_by.email if row.decided_by else "", decided_at=row.decided_at)
+
+
+def grant_request_list(*, status: str | None = "pending") -> list[GrantRequestView]:
+    """Grant requests, newest first (pending only by default). Callers run
+    ``services.grant_requests_expire()`` first so none past its expiry shows as pending."""
+    qs = GrantRequest.objects.select_related("user", "role", "requested_by", "decided_by")
+    if status:
+        qs = qs.filter(status=status)
+    return [grant_request_view(r) for r in qs.order_by("-requested_at", "-id")[:200]]

@@ -11,7 +11,8 @@ import hmac
 import secrets
 import time
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import NoReturn
 
 from allauth.usersessions.models import UserSession
 from django.conf import settings
@@ -26,6 +27,11 @@ from safeguard.accounts import rbac, selectors
 from safeguard.accounts.contracts import (
     AccountError,
     BuiltinRoleReadOnly,
+    DutiesConflict,
+    GrantRequestClosed,
+    GrantRequestNotFound,
+    GrantRequestView,
+    GrantStepUpRequired,
     IssuedToken,
     LastAdministrator,
     OrganisationView,
@@ -33,7 +39,9 @@ from safeguard.accounts.contracts import (
     RoleNotFound,
     RoleView,
     ScopeNotHeld,
+    SecondApproverRequired,
     SelfAction,
+    SelfGrant,
     TokenNotFound,
     UnknownPermission,
     UserNotFound,
@@ -42,6 +50,7 @@ from safeguard.accounts.contracts import (
 from safeguard.accounts.enums import MFAState
 from safeguard.accounts.models import (
     ApiToken,
+    GrantRequest,
     Organisation,
     Role,
     RoleAssignment,
@@ -96,41 +105,89 @@ def _check_permissions(codenames: Iterable[str]) -> list[str]:
     return perms
 
 
-@transaction.atomic
 def role_create(
     *, actor: Actor, slug: str, name: str, description: str = "", permissions: Iterable[str]
 ) -> RoleView:
-    """Create a custom role from registered permissions."""
+    """Create a custom role from registered permissions; never one holding both sides of a
+    declared conflict (the refusal is audited)."""
     perms = _check_permissions(permissions)
     _require_actor_holds(actor, perms)
-    if Role.objects.filter(slug=slug).exists():
-        raise AccountError(f"A role {slug!r} already exists.")
-    role = Role.objects.create(slug=slug, name=name, description=description,
-                               permissions=perms, is_builtin=False)
-    audit.record(action="role.created", actor=actor, subject=("role", role.slug),
-                 data={"permissions": perms})
+    _check_role_duties(actor, slug=slug, perms=frozenset(perms))
+    with transaction.atomic():
+        if Role.objects.filter(slug=slug).exists():
+            raise AccountError(f"A role {slug!r} already exists.")
+        role = Role.objects.create(slug=slug, name=name, description=description,
+                                   permissions=perms, is_builtin=False)
+        audit.record(action="role.created", actor=actor, subject=("role", role.slug),
+                     data={"permissions": perms})
     return selectors.role_get(slug=role.slug)
 
 
-@transaction.atomic
 def role_update(
     *, actor: Actor, slug: str, name: str, description: str, permissions: Iterable[str]
 ) -> RoleView:
-    """Change a custom role; built-in roles are code and refuse edits."""
+    """Change a custom role; built-in roles are code and refuse edits. An edit that breaks the
+    separation of duties for the role or any holder, or that adds a sensitive permission to a
+    role already held, is refused and audited."""
     perms = _check_permissions(permissions)
     _require_actor_holds(actor, perms)
-    role = Role.objects.select_for_update().filter(slug=slug).first()
-    if role is None:
+    current = Role.objects.filter(slug=slug).first()
+    if current is None:
         raise RoleNotFound(f"No role {slug!r}.")
-    if role.is_builtin:
-        raise BuiltinRoleReadOnly(f"{role.name} is built in; create a custom role instead.")
-    before = set(role.permissions)
-    role.name, role.description, role.permissions = name, description, perms
-    role.save(update_fields=["name", "description", "permissions", "updated_at"])
-    audit.record(action="role.changed", actor=actor, subject=("role", role.slug),
-                 data={"added": sorted(set(perms) - before),
-                       "removed": sorted(before - set(perms))})
+    if current.is_builtin:
+        raise BuiltinRoleReadOnly(f"{current.name} is built in; create a custom role instead.")
+    _check_role_duties(actor, slug=slug, perms=frozenset(perms), role=current,
+                       added=frozenset(perms) - set(current.permissions))
+    with transaction.atomic():
+        role = Role.objects.select_for_update().get(id=current.id)
+        before = set(role.permissions)
+        # checked again under the lock: holders or permissions may have changed meanwhile
+        _check_role_duties(actor, slug=slug, perms=frozenset(perms), role=role,
+                           added=frozenset(perms) - before)
+        role.name, role.description, role.permissions = name, description, perms
+        role.save(update_fields=["name", "description", "permissions", "updated_at"])
+        audit.record(action="role.changed", actor=actor, subject=("role", role.slug),
+                     data={"added": sorted(set(perms) - before),
+                           "removed": sorted(before - set(perms))})
     return selectors.role_get(slug=slug)
+
+
+def _check_role_duties(actor: Actor, *, slug: str, perms: frozenset[str],
+                       role: Role | None = None, added: frozenset[str] = frozenset()) -> None:
+    """A custom role may not itself hold both sides of a declared conflict; an edit may not
+    give any current holder both sides, nor hand a sensitive permission to current holders
+    without a second administrator (that would be a four-eyes grant by the back door)."""
+    subject = ("role", slug[:40])
+    broken = rbac.conflicts_in(perms)
+    if broken:
+        names = ", ".join(c.name for c in broken)
+        _refuse(actor, action="role.change_denied", subject=subject,
+                data={"why": "separation of duties", "conflicts": names},
+                error=DutiesConflict(f"Separation of duties: a role cannot hold both sides of "
+                                     f"{names}."))
+    if role is None:
+        return
+    holders = list(RoleAssignment.objects.filter(role=role).values_list("user_id", flat=True))
+    for user_id in holders:
+        others = Role.objects.filter(assignments__user_id=user_id).exclude(id=role.id)
+        held = set(perms)
+        for other in others:
+            held |= selectors.role_permissions(other)
+        broken = rbac.conflicts_in(held)
+        if broken:
+            names = ", ".join(c.name for c in broken)
+            _refuse(actor, action="role.change_denied", subject=subject,
+                    data={"why": "separation of duties", "conflicts": names, "user": user_id},
+                    error=DutiesConflict(f"Separation of duties: a holder of this role would "
+                                         f"hold conflicting permissions ({names})."))
+    sensitive = added & rbac.sensitive_permissions()
+    if sensitive and holders and actor.kind != "system":
+        _refuse(actor, action="role.change_denied", subject=subject,
+                data={"why": "four eyes required", "sensitive": sorted(sensitive)},
+                error=SecondApproverRequired(
+                    f"This role has holders: adding {', '.join(sorted(sensitive))} would grant "
+                    "it to them without a second administrator. Create a new role and request "
+                    "its grant instead."))
 
 
 def _active_admins(exclude_user_id: int | None = None) -> int:
@@ -143,21 +200,217 @@ def _active_admins(exclude_user_id: int | None = None) -> int:
     return qs.distinct().count()
 
 
-@transaction.atomic
+def _actor_person_id(actor: Actor) -> int | None:
+    """The staff user behind an actor: the user, or the owner of the API token used."""
+    if actor.kind == "user" and actor.id.isdigit():
+        return int(actor.id)
+    if actor.kind == "token" and actor.id.isdigit():
+        owner: int | None = (ApiToken.objects.filter(id=int(actor.id))
+                             .values_list("user_id", flat=True).first())
+        return owner
+    return None
+
+
+def _refuse(actor: Actor, *, action: str, subject: tuple[str, object],
+            data: dict[str, object], error: AccountError | Exception) -> NoReturn:
+    """Record a refused access change in its own transaction (it survives the refusal, R-IR-5)
+    and raise ``error``."""
+    with transaction.atomic():
+        audit.record(action=action, actor=actor, subject=subject, outcome="denied", data=data)
+    raise error
+
+
+def _check_conflicts(actor: Actor, *, user_id: int, adding: frozenset[str], role: str) -> None:
+    """Refuse a grant that would give ``user_id`` both sides of a declared conflict."""
+    after = selectors.user_permissions(user_id=user_id) | adding
+    broken = rbac.conflicts_in(after)
+    if broken:
+        names = ", ".join(c.name for c in broken)
+        _refuse(actor, action="role.grant_denied", subject=("user", user_id),
+                data={"role": role, "why": "separation of duties", "conflicts": names},
+                error=DutiesConflict(f"Separation of duties: the role {role!r} would give this "
+                                     f"user conflicting permissions ({names})."))
+
+
+def _check_not_self(actor: Actor, *, user_id: int, role: str) -> None:
+    if _actor_person_id(actor) == user_id:
+        _refuse(actor, action="role.grant_denied", subject=("user", user_id),
+                data={"role": role, "why": "self-grant"},
+                error=SelfGrant("Nobody grants a role to themselves: ask another "
+                                "administrator."))
+
+
 def role_grant(*, actor: Actor, user_id: int, role_slug: str) -> UserView:
-    """Give a user a role; granting a role they hold is a no-op (and records nothing)."""
-    user = _user_for_update(user_id)
+    """Give a user a role; granting a role they hold is a no-op (and records nothing).
+
+    Refused (and audited as ``role.grant_denied``): a grant to oneself, a grant that breaks the
+    separation-of-duties table, and — for anyone but a system actor (the operator's CLI, the
+    root of trust) — a role carrying a sensitive permission, which goes through
+    :func:`role_grant_request` and a second administrator instead (R-OPS-8).
+    """
+    if not User.objects.filter(id=user_id).exists():
+        raise UserNotFound(f"No user with id {user_id}.")
     role = Role.objects.filter(slug=role_slug).first()
     if role is None:
         raise RoleNotFound(f"No role {role_slug!r}.")
-    _require_actor_holds(actor, selectors.role_permissions(role))
+    if RoleAssignment.objects.filter(user_id=user_id, role=role).exists():
+        return selectors.user_get(user_id=user_id)
+    perms = selectors.role_permissions(role)
+    _check_not_self(actor, user_id=user_id, role=role.slug)
+    _require_actor_holds(actor, perms)
+    _check_conflicts(actor, user_id=user_id, adding=perms, role=role.slug)
+    sensitive = perms & rbac.sensitive_permissions()
+    if sensitive and actor.kind != "system":
+        _refuse(actor, action="role.grant_denied", subject=("user", user_id),
+                data={"role": role.slug, "why": "four eyes required",
+                      "sensitive": sorted(sensitive)},
+                error=SecondApproverRequired(
+                    f"The role {role.name} carries {', '.join(sorted(sensitive))}: request the "
+                    "grant; a second administrator approves it."))
+    return _assign(actor=actor, user_id=user_id, role=role, granted_by=_actor_user_id(actor))
+
+
+@transaction.atomic
+def _assign(*, actor: Actor, user_id: int, role: Role, granted_by: int | None,
+            data: dict[str, object] | None = None) -> UserView:
+    user = _user_for_update(user_id)
+    # checked again under the user's row lock: two concurrent grants of the two sides of a
+    # conflict are serialised here, and the second one is refused
+    broken = rbac.conflicts_in(selectors.user_permissions(user_id=user.id)
+                               | selectors.role_permissions(role))
+    if broken:
+        raise DutiesConflict("Separation of duties: this grant would give the user conflicting "
+                             f"permissions ({', '.join(c.name for c in broken)}).")
     _, created = RoleAssignment.objects.get_or_create(
-        user=user, role=role, defaults={"granted_by_id": _actor_user_id(actor)}
-    )
+        user=user, role=role, defaults={"granted_by_id": granted_by})
     if created:
         audit.record(action="role.granted", actor=actor, subject=("user", user.id),
-                     data={"role": role.slug})
+                     data={"role": role.slug, **(data or {})})
     return selectors.user_get(user_id=user.id)
+
+
+# --- four eyes: grant requests (R-OPS-8) -----------------------------------------------------
+
+def _expire(row: GrantRequest, now: datetime) -> None:
+    row.status = GrantRequest.Status.EXPIRED
+    row.decided_at = now
+    row.save(update_fields=["status", "decided_at"])
+    audit.record(action="role.grant_expired", actor=Actor.system("accounts"),
+                 subject=("user", row.user_id),
+                 data={"request": row.id, "role": row.role.slug})
+
+
+def grant_requests_expire() -> int:
+    """Close pending grant requests past their expiry (audited one by one); returns how many.
+    Idempotent: run before every listing and decision, and safe to run from a job."""
+    now = timezone.now()
+    done = 0
+    ids = list(GrantRequest.objects.filter(status=GrantRequest.Status.PENDING,
+                                           expires_at__lte=now).values_list("id", flat=True))
+    for rid in ids:
+        with transaction.atomic():
+            row = (GrantRequest.objects.select_for_update().select_related("role")
+                   .filter(id=rid, status=GrantRequest.Status.PENDING).first())
+            if row is not None:
+                _expire(row, now)
+                done += 1
+    return done
+
+
+def role_grant_request(*, actor: Actor, user_id: int, role_slug: str,
+                       reason: str) -> GrantRequestView:
+    """Ask for a grant of a role carrying a sensitive permission. Nothing is granted until a
+    second administrator approves; the same refusals as :func:`role_grant` apply now (and
+    again at approval). Expires after SAFEGUARD_GRANT_REQUEST_HOURS."""
+    reason = " ".join((reason or "").split())[:300]
+    if not User.objects.filter(id=user_id).exists():
+        raise UserNotFound(f"No user with id {user_id}.")
+    role = Role.objects.filter(slug=role_slug).first()
+    if role is None:
+        raise RoleNotFound(f"No role {role_slug!r}.")
+    if len(reason) < 10:
+        raise AccountError("Say why this person needs the role (at least 10 characters); the "
+                           "reason is shown to the approver and kept in the audit log.")
+    perms = selectors.role_permissions(role)
+    sensitive = perms & rbac.sensitive_permissions()
+    if not sensitive:
+        raise AccountError(f"The role {role.name} carries no sensitive permission: grant it "
+                           "directly.")
+    _check_not_self(actor, user_id=user_id, role=role.slug)
+    _require_actor_holds(actor, perms)
+    _check_conflicts(actor, user_id=user_id, adding=perms, role=role.slug)
+    grant_requests_expire()
+    with transaction.atomic():
+        _user_for_update(user_id)
+        if GrantRequest.objects.filter(user_id=user_id, role=role,
+                                       status=GrantRequest.Status.PENDING).exists():
+            raise GrantRequestClosed("A request for this role is already waiting for approval.")
+        if RoleAssignment.objects.filter(user_id=user_id, role=role).exists():
+            raise AccountError("The user already holds this role.")
+        row = GrantRequest.objects.create(
+            user_id=user_id, role=role, requested_by_id=_actor_person_id(actor), reason=reason,
+            expires_at=timezone.now() + timedelta(hours=settings.SAFEGUARD_GRANT_REQUEST_HOURS))
+        audit.record(action="role.grant_requested", actor=actor, subject=("user", user_id),
+                     data={"request": row.id, "role": role.slug, "sensitive": sorted(sensitive),
+                           "reason": reason, "expires_at": row.expires_at.isoformat()})
+        row = GrantRequest.objects.select_related("user", "role", "requested_by",
+                                                  "decided_by").get(id=row.id)
+        return selectors.grant_request_view(row)
+
+
+def role_grant_decide(*, actor: Actor, request_id: int, approve: bool,
+                      step_up_fresh: bool) -> GrantRequestView:
+    """Approve (grant the role) or refuse a pending grant request. Needs a person other than
+    the requester and other than the grantee, holding what the role carries, with a second
+    factor passed within the step-up window. Every refused attempt is audited."""
+    grant_requests_expire()
+    row = (GrantRequest.objects.select_related("user", "role", "requested_by", "decided_by")
+           .filter(id=request_id).first())
+    if row is None:
+        raise GrantRequestNotFound(f"No grant request {request_id}.")
+    subject = ("user", row.user_id)
+    base = {"request": row.id, "role": row.role.slug}
+    if row.status != GrantRequest.Status.PENDING:
+        _refuse(actor, action="role.grant_decision_denied", subject=subject,
+                data=base | {"why": f"request {row.status}"},
+                error=GrantRequestClosed(f"This request is {row.status}."))
+    me = _actor_person_id(actor)
+    if actor.kind != "user" or me is None:
+        _refuse(actor, action="role.grant_decision_denied", subject=subject,
+                data=base | {"why": "not a signed-in person"},
+                error=SelfAction("A grant request is decided by a signed-in administrator."))
+    if me in (row.requested_by_id, row.user_id):
+        _refuse(actor, action="role.grant_decision_denied", subject=subject,
+                data=base | {"why": "requester or grantee"},
+                error=SelfGrant("A second administrator — not the requester and not the "
+                                "person named — decides this request."))
+    if not step_up_fresh:
+        _refuse(actor, action="role.grant_decision_denied", subject=subject,
+                data=base | {"why": "step-up required"},
+                error=GrantStepUpRequired("Deciding a grant needs a second factor passed "
+                                          f"within the last {settings.SAFEGUARD_STEP_UP_MINUTES}"
+                                          " minutes: re-authenticate."))
+    perms = selectors.role_permissions(row.role)
+    if approve:
+        _require_actor_holds(actor, perms)
+        _check_conflicts(actor, user_id=row.user_id, adding=perms, role=row.role.slug)
+    with transaction.atomic():
+        locked = GrantRequest.objects.select_for_update().get(id=row.id)
+        if locked.status != GrantRequest.Status.PENDING:
+            raise GrantRequestClosed(f"This request is {locked.status}.")
+        locked.status = (GrantRequest.Status.APPROVED if approve
+                         else GrantRequest.Status.REFUSED)
+        locked.decided_by_id = me
+        locked.decided_at = timezone.now()
+        locked.save(update_fields=["status", "decided_by", "decided_at"])
+        audit.record(action="role.grant_approved" if approve else "role.grant_refused",
+                     actor=actor, subject=subject,
+                     data=base | {"requested_by": row.requested_by_id or 0})
+        if approve:
+            _assign(actor=actor, user_id=row.user_id, role=row.role, granted_by=me,
+                    data={"request": row.id, "requested_by": row.requested_by_id or 0})
+    row.refresh_from_db()
+    return selectors.grant_request_view(row)
 
 
 @transaction.atomic

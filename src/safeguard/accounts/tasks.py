@@ -1,4 +1,5 @@
-"""Periodic jobs of the accounts app: thin, idempotent, calling one service each."""
+"""Periodic jobs of the accounts app: thin, idempotent, calling one service each (security-state
+purge, four-eyes grant-request expiry)."""
 
 from __future__ import annotations
 
@@ -15,3 +16,11 @@ def security_state_purge() -> int:
     nonces past their window); live ones stay: the store never forgets a counter early
     (R-OPS-8)."""
     return services.security_state_purge()
+
+
+@db_periodic_task(crontab(minute="*/5"), name="accounts.grant_requests_expire")
+def grant_requests_expire() -> None:
+    """Every five minutes: expire undecided grant requests (each audited as
+    ``role.grant_expired``), so the log shows the expiry near when it happened, not only when
+    someone next opens the list. Idempotent."""
+    services.grant_requests_expire()

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from allauth.account.internal.flows.reauthentication import suspend_request
 from allauth.usersessions.models import UserSession
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from safeguard.accounts import forms, rbac, selectors, services
 from safeguard.accounts import permissions as perm
@@ -79,8 +80,10 @@ def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
     effective = selectors.user_permissions(user_id=user_id)
     rows = [(p, [r.name for r in roles if p.codename in r.permissions])
             for p in rbac.all_permissions() if p.codename in effective]
+    sensitive = rbac.sensitive_permissions()
     return render(request, "accounts/user_detail.html", {
-        "profile": user, "rows": rows, "all_roles": selectors.role_list(),
+        "profile": user, "rows": rows,
+        "all_roles": [(r, sorted(r.permissions & sensitive)) for r in selectors.role_list()],
         "can_manage": perm.USERS_MANAGE in request_permissions(request),
         "disable_form": forms.DisableForm(),
     })
@@ -110,7 +113,14 @@ def _user_action(request: HttpRequest, user_id: int, action: str) -> HttpRespons
     actor = request_actor(request)
     try:
         if action == "grant":
-            services.role_grant(actor=actor, user_id=user_id, role_slug=request.POST["role"])
+            slug = request.POST["role"]
+            if selectors.role_sensitive_permissions(role_slug=slug):
+                services.role_grant_request(actor=actor, user_id=user_id, role_slug=slug,
+                                            reason=request.POST.get("reason", ""))
+                messages.success(request, "Grant requested: a second administrator approves it "
+                                          "on the grant requests page.")
+                return redirect("accounts:user_detail", user_id=user_id)
+            services.role_grant(actor=actor, user_id=user_id, role_slug=slug)
         elif action == "revoke":
             services.role_revoke(actor=actor, user_id=user_id, role_slug=request.POST["role"])
         elif action == "disable":
@@ -155,6 +165,44 @@ def user_disable(request: HttpRequest, user_id: int) -> HttpResponse:
 @require_POST
 def user_enable(request: HttpRequest, user_id: int) -> HttpResponse:
     return _user_action(request, user_id, "enable")
+
+
+@permission_required(perm.USERS_MANAGE)
+@require_GET
+def grant_request_list(request: HttpRequest) -> HttpResponse:
+    """Four eyes (R-OPS-8): grants of sensitive permissions waiting for a second administrator."""
+    services.grant_requests_expire()
+    status = request.GET.get("status", "pending")
+    if status not in ("pending", "approved", "refused", "expired", "all"):
+        status = "pending"
+    me = request_principal(request).user_id
+    rows = selectors.grant_request_list(status=None if status == "all" else status)
+    return render(request, "accounts/grant_requests.html", {
+        "rows": [(r, me not in (r.requested_by_id, r.user_id)) for r in rows],
+        "status": status, "statuses": ("pending", "approved", "refused", "expired", "all"),
+        "hours": settings.SAFEGUARD_GRANT_REQUEST_HOURS,
+    })
+
+
+@permission_required(perm.USERS_MANAGE)
+@step_up_required
+@require_POST
+def grant_request_decide(request: HttpRequest, request_id: int) -> HttpResponse:
+    """Approve or refuse a grant request: another administrator, with a fresh second factor."""
+    decision = request.POST.get("decision")
+    if decision not in ("approve", "refuse"):
+        messages.error(request, "Choose approve or refuse.")
+        return redirect("accounts:grant_requests")
+    try:
+        done = services.role_grant_decide(actor=request_actor(request), request_id=request_id,
+                                          approve=decision == "approve",
+                                          step_up_fresh=has_recent_mfa(request))
+    except ApplicationError as exc:
+        messages.error(request, exc.detail)
+    else:
+        messages.success(request, f"Request {done.status}: {done.role_name} for "
+                                  f"{done.user_email}.")
+    return redirect("accounts:grant_requests")
 
 
 @permission_required(perm.USERS_VIEW)

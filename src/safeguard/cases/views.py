@@ -104,7 +104,8 @@ def detail(request: HttpRequest, number: int) -> HttpResponse:
     perms = principal.permissions
     context = {
         "case": case, "s": case.summary, "messages_list": case.messages, "marker": marker,
-        "assignable": assignable, "macros": selectors.macro_list(queue=case.summary.queue),
+        "assignable": assignable, "macros": selectors.macro_list_for_case(principal=principal,
+                                                case_queue=case.summary.queue),
         "reply_form": forms.ReplyForm(), "note_form": forms.NoteForm(),
         "tags_form": forms.TagsForm(initial={"tags": ", ".join(case.summary.tags)}),
         "merge_form": forms.MergeForm(),
@@ -327,16 +328,22 @@ def attachment_quarantine(request: HttpRequest, number: int, attachment_id: UUID
 @permission_required(perm.CASES_REPLY)
 @require_GET
 def macro(request: HttpRequest, number: int) -> HttpResponse:
-    """The composer with a macro's text filled in (HTMX swaps the textarea)."""
+    """The composer with a macro's text filled in (HTMX swaps the textarea). Only a macro
+    offered in this case to this agent renders; any other id is a 404, audited (issue 9 §12).
+    Other methods (a POST applying a macro) are refused with 405."""
     principal = request_principal(request)
     try:
-        selectors.case_marker(principal=principal, number=number)  # scope check
+        case = selectors.case_summary(principal=principal, number=number)  # scope check
         macro_id = int(request.GET.get("macro") or 0)
     except (ApplicationError, ValueError):
         return HttpResponse(status=404)
     user = accounts.user_get(user_id=principal.user_id)
-    text = selectors.macro_render(macro_id=macro_id, case_number=number,
-                                  agent_name=user.full_name or user.email)
+    text = selectors.macro_render(principal=principal, macro_id=macro_id, case_number=number,
+                                  case_queue=case.queue, agent_name=user.full_name or user.email)
+    if text is None:
+        services.macro_use_denied(actor=request_actor(request), macro_id=macro_id,
+                                  case_number=number)
+        return HttpResponse(status=404)
     form = forms.ReplyForm(initial={"text": text})
     return render(request, "cases/partials/_composer_text.html", {"reply_form": form})
 

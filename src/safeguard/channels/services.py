@@ -5,6 +5,7 @@ happen there; here we only parse, route to a queue, apply loop safety and rate l
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Sequence
 from datetime import datetime
@@ -12,6 +13,8 @@ from datetime import datetime
 from django.conf import settings
 from django.db import transaction
 
+from safeguard.audit import services as audit
+from safeguard.audit.contracts import Actor
 from safeguard.cases import services as cases
 from safeguard.cases.contracts import (
     AttachmentIn,
@@ -25,7 +28,7 @@ from safeguard.cases.contracts import (
     SenderIn,
 )
 from safeguard.channels import config, mailauth, mailparse, ratelimit
-from safeguard.channels.contracts import EmailOutcome, EmailUnparseable
+from safeguard.channels.contracts import EmailOutcome, EmailUnparseable, RateLimited
 
 logger = logging.getLogger("safeguard.channels")
 
@@ -139,6 +142,33 @@ def email_receive(
     return EmailOutcome(status="duplicate" if result.duplicate else "stored",
                         case_number=str(result.case_number), case_id=str(result.case_id),
                         message_id=mail.message_id)
+
+
+# --- refused authentication of channel endpoints (issue 9 §9, R-IR-5) --------------------------
+
+# Refusals recorded per client address per minute: a forger's flood past it is refused without
+# an event each, so it cannot grow the log without bound (the first ones name the address).
+REFUSALS_RECORDED_PER_MINUTE = "20/m"
+
+
+def channel_auth_refused(*, endpoint: str, code: str, client: str,
+                         evidence: Sequence[bytes] = ()) -> bool:
+    """Record a refused signature or secret on a channel endpoint (the voice webhook, the chat
+    link) as ``channel.auth_refused``. Attacker-chosen input is never stored in clear: only the
+    SHA-256 (first 16 hex digits) and length of each piece of ``evidence`` (the signature header,
+    the body, the conversation id). Returns whether an event was written."""
+    try:
+        ratelimit.hit(scope="channel-auth-refused", key=client,
+                      limit=REFUSALS_RECORDED_PER_MINUTE)
+    except RateLimited:
+        return False
+    data: dict[str, object] = {"endpoint": endpoint[:40], "code": code[:60]}
+    data["evidence"] = [{"sha256": hashlib.sha256(e).hexdigest()[:16], "bytes": len(e)}
+                        for e in evidence][:4]
+    with transaction.atomic():
+        audit.record(action="channel.auth_refused", actor=Actor.anonymous(endpoint[:40]),
+                     outcome="denied", subject=("channel", endpoint[:40]), data=data)
+    return True
 
 
 # --- web chat -----------------------------------------------------------------------------------

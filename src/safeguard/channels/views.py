@@ -23,7 +23,7 @@ from safeguard.audit.middleware import client_ip
 from safeguard.cases import services as cases
 from safeguard.cases.contracts import CallView, ChatMessageView, ChatNotFound
 from safeguard.channels import config, schemas, selectors, services, webhooks
-from safeguard.channels.contracts import RateLimited
+from safeguard.channels.contracts import RateLimited, SignatureError
 from safeguard.channels.forms import ChatPostForm, ChatStartForm, ContactForm
 from safeguard.channels.permissions import MANAGE
 from safeguard.web.errors import ApplicationError
@@ -75,7 +75,14 @@ def voice_events(request: HttpRequest) -> HttpResponse:
         response["Allow"] = "POST"
         return response
     try:
-        body = webhooks.request_verify(request)
+        try:
+            body = webhooks.request_verify(request)
+        except SignatureError as exc:
+            services.channel_auth_refused(
+                endpoint="voice-webhook", code=exc.code, client=_client(request),
+                evidence=[request.headers.get(webhooks.HEADER, "").encode()[:4096],
+                          request.body[:settings.SAFEGUARD_WEBHOOK_MAX_BYTES]])
+            raise
         event = schemas.voice_event_parse(body)
         view = services.voice_event(**event)
     except ApplicationError as exc:
@@ -201,6 +208,9 @@ def chat_post(request: HttpRequest, conversation_id: str, secret: str) -> HttpRe
         services.chat_post(conversation_id=conversation_id, secret=secret,
                            text=form.cleaned_data["message"])
     except ChatNotFound as exc:
+        services.channel_auth_refused(endpoint="chat-post", code=exc.code,
+                                      client=_client(request),
+                                      evidence=[conversation_id.encode()[:200]])
         raise Http404("No such conversation.") from exc
     except RateLimited as exc:
         return _rate_limited(HttpResponse("You are sending messages too quickly; wait a moment.",

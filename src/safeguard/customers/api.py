@@ -250,10 +250,10 @@ def customer_search(request: HttpRequest, email: str = "", phone: str = ""
 
 
 @router.post("", response={201: CustomerOut}, auth=access(perms.EDIT),
-             summary="Create a customer (one per e-mail)")
+             summary="Create a customer (one per e-mail; see docs/customers.md on duplicates)")
 def customer_create(request: HttpRequest, body: CustomerIn) -> Status:
-    view = services.customer_create(
-        actor=_principal(request).actor, name=body.name, email=body.email, phone=body.phone,
+    view = services.customer_create_for(
+        viewer=_principal(request), name=body.name, email=body.email, phone=body.phone,
         address=body.address.model_dump() if body.address else None,
         date_of_birth=body.date_of_birth,
         payout=body.payout.model_dump() if body.payout else None, language=body.language,

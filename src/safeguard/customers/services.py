@@ -63,7 +63,7 @@ from safeguard.customers.models import (
     IdentityVerification,
     RevealGrant,
 )
-from safeguard.customers.permissions import APPROVE, EDIT, REVEAL
+from safeguard.customers.permissions import APPROVE, EDIT, REVEAL, VIEW_ALL
 from safeguard.protection import services as protection
 from safeguard.web.errors import PermissionDenied
 
@@ -144,6 +144,60 @@ def customer_create(  # noqa: PLR0913 - one keyword per profile field
     except IntegrityError:  # a concurrent create with the same e-mail won the race
         raise CustomerExists("A customer with this e-mail already exists.") from None
     return selectors.customer_view(row)
+
+
+def customer_create_for(  # noqa: PLR0913 - one keyword per profile field
+    *,
+    viewer: Principal,
+    name: str = "",
+    email: str = "",
+    phone: str = "",
+    address: Mapping[str, Any] | None = None,
+    date_of_birth: Any = None,
+    payout: Mapping[str, Any] | None = None,
+    language: str = "",
+    source: str = "staff",
+) -> CustomerView:
+    """Create a customer for a person (API, pages) without an existence oracle (issue 9 §6,
+    R-WORK-4, decision 0101).
+
+    A viewer with ``customers.view_all`` may search every customer, so a duplicate e-mail is
+    the honest 409 :class:`CustomerExists`. A scoped viewer must not learn from a create what a
+    search would not tell them, so a duplicate e-mail — in scope or not — is answered exactly
+    as a creation is: the profile the e-mail belongs to (one per e-mail) now exists, and the
+    answer echoes the submitted values, masked, under that profile's id. Nothing is changed on
+    the existing profile (a new phone or address there is a sensitive change, not a side
+    effect); the match is audited as ``customer.create_matched``.
+    """
+    _require(viewer, EDIT)
+    fields = {"name": name, "email": email, "phone": phone, "address": address,
+              "date_of_birth": date_of_birth, "payout": payout, "language": language}
+    try:
+        return customer_create(actor=viewer.actor, source=source, **fields)
+    except CustomerExists:
+        if viewer.has(VIEW_ALL):
+            raise
+    values = {
+        "name": validation.clean_name(name), "email": validation.clean_email(email),
+        "phone": validation.clean_phone(phone), "address": validation.clean_address(address),
+        "date_of_birth": validation.clean_date_of_birth(date_of_birth),
+        "payout": validation.clean_payout(payout),
+        "language": validation.clean_language(language),
+    }
+    ids = selectors.customer_ids_matching(email=str(values["email"] or ""))
+    if not ids:  # deleted meanwhile: create it now
+        return customer_create(actor=viewer.actor, source=source, **fields)
+    now = timezone.now()
+    with transaction.atomic():
+        audit.record(action="customer.create_matched", actor=viewer.actor,
+                     subject=("customer", ids[0]),
+                     data={"source": source[:20],
+                           "in_scope": selectors.customer_in_scope(viewer=viewer,
+                                                                   customer_id=ids[0]),
+                           "fields": sorted(f for f in CustomerField.values if values.get(f))})
+    echo = Customer(id=ids[0], created_at=now, updated_at=now, **values)  # never saved
+    return selectors.customer_view(echo)
+
 
 
 def customer_match_or_create(
@@ -351,14 +405,17 @@ _CLEANERS: dict[str, Callable[[Any], Any]] = {
 }
 
 
-def _clean_change(kind: str, change: Mapping[str, Any], row: Customer) -> dict[str, Any]:
-    """The validated payload of a request of ``kind``."""
+def _clean_change(kind: str, change: Mapping[str, Any], row: Customer, *,
+                  may_see_all: bool) -> dict[str, Any]:
+    """The validated payload of a request of ``kind``. Whether another customer already has a
+    requested e-mail is told only to a viewer who may search every customer; a scoped viewer's
+    request waits, and the approver meets the clash when deciding (no existence oracle)."""
     if kind in _CHANGE_FIELDS:
         key, _ = _CHANGE_FIELDS[kind]
         value = _CLEANERS[key](change.get(key))
         if not value:
             raise CustomerInvalid(f"{key}: is required", errors={key: "is required"})
-        if key == "email" and _email_taken(value, exclude=row.id):
+        if key == "email" and may_see_all and _email_taken(value, exclude=row.id):
             raise CustomerExists("Another customer already has this e-mail.")
         return {key: value}
     if kind == ApprovalKind.REFUND:
@@ -385,7 +442,7 @@ def approval_request(*, viewer: Principal, customer_id: object, kind: str,
         row = _customer_for_write(viewer, customer_id)
         if row.status == CustomerStatus.CLOSED:
             raise CustomerClosed("The account is closed.")
-        payload = _clean_change(kind, change or {}, row)
+        payload = _clean_change(kind, change or {}, row, may_see_all=viewer.has(VIEW_ALL))
         if kind != ApprovalKind.REFUND and Approval.objects.filter(
                 customer_id=row.id, kind=kind, status=ApprovalStatus.PENDING).exists():
             raise ApprovalNotPending("A request of this kind is already waiting for a "

@@ -27,7 +27,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from safeguard.accounts.guards import (
     has_recent_mfa,
     permission_required,
-    request_actor,
     request_permissions,
     request_principal,
     step_up_required,
@@ -122,8 +121,8 @@ def create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         try:
-            view = services.customer_create(
-                actor=request_actor(request), name=d["name"], email=d["email"],
+            view = services.customer_create_for(
+                viewer=request_principal(request), name=d["name"], email=d["email"],
                 phone=d["phone"], address=form.address(), date_of_birth=d["date_of_birth"],
                 payout=form.payout(), language=d["language"], source="staff")
         except ApplicationError as exc:

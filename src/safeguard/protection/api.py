@@ -15,10 +15,11 @@ from safeguard.accounts.contracts import Principal
 from safeguard.accounts.guards import has_recent_mfa
 from safeguard.protection import permissions as perms
 from safeguard.protection import selectors, services
-from safeguard.protection.contracts import StepUpRequired, TokenView
+from safeguard.protection.contracts import StepUpRequired, TokenizeRateLimited, TokenView
 from safeguard.protection.enums import KeysetName
 from safeguard.protection.scanning import scanner
 from safeguard.web.errors import PermissionDenied
+from safeguard.web.problem import problem_response
 
 router = Router(tags=["protection"])
 
@@ -36,9 +37,18 @@ class TokenOut(Schema):
     created_at: datetime
 
 
+class TokenizedCardOut(Schema):
+    token: str
+    brand: str
+    last4: str
+    masked: str
+
+
 class TokenizeOut(Schema):
-    token: TokenOut
-    created: bool
+    """The same answer for a new and a known card (no ``created`` flag, no creation time), so
+    the endpoint does not tell whether a card number was seen before (issue 9 §3)."""
+
+    token: TokenizedCardOut
 
 
 class DetokenizeIn(Schema):
@@ -102,12 +112,25 @@ def _principal(request: HttpRequest) -> Principal:
     return request.auth  # type: ignore[attr-defined]
 
 
-@router.post("/tokens", response={200: TokenizeOut, 201: TokenizeOut},
-             auth=access(perms.TOKENIZE), summary="Tokenize a card number")
-def token_tokenize(request: HttpRequest, body: TokenizeIn) -> Status:
-    result = services.token_tokenize(pan=body.pan, actor=_principal(request).actor)
-    return Status(201 if result.created else 200,
-                  TokenizeOut(token=_token_out(result.token), created=result.created))
+@router.post("/tokens", response=TokenizeOut, auth=access(perms.TOKENIZE),
+             summary="Tokenize a card number (service accounts; rate-limited; audited)")
+def token_tokenize(request: HttpRequest, body: TokenizeIn) -> HttpResponse | TokenizeOut:
+    """Always 200 with the same shape for a new and a known card. Only a service account's API
+    token may call it (403 otherwise), at most SAFEGUARD_TOKENIZE_PER_MINUTE calls a minute per
+    caller (429 problem with Retry-After). Every call is in the audit log."""
+    principal = _principal(request)
+    service = (principal.via == "token"
+               and accounts.user_get(user_id=principal.user_id).is_service_account)
+    try:
+        token = services.token_tokenize_api(pan=body.pan, actor=principal.actor,
+                                            service_account=service)
+    except TokenizeRateLimited as exc:
+        response = problem_response(request, status=exc.status, code=exc.code,
+                                    title=exc.title, detail=exc.detail, **exc.extra)
+        response["Retry-After"] = str(exc.retry_after)
+        return response
+    return TokenizeOut(token=TokenizedCardOut(token=token.token, brand=token.brand,
+                                              last4=token.last4, masked=token.masked))
 
 
 @router.get("/tokens/{token}", response=TokenOut, auth=access(perms.TOKEN_METADATA),

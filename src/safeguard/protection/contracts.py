@@ -193,6 +193,23 @@ class StepUpRequired(PermissionDenied):
     title = "A fresh second factor is required"
 
 
+class TokenizeRateLimited(ProtectionError):
+    """Too many tokenize calls from one caller in the window (SAFEGUARD_TOKENIZE_PER_MINUTE)."""
+
+    status = 429
+    code = "rate-limited"
+    title = "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after: int = 60) -> None:
+        super().__init__(detail, retry_after=retry_after)
+        self.retry_after = retry_after
+
+
+class TokenizeRefused(PermissionDenied):
+    code = "tokenize-service-accounts-only"
+    title = "Only service accounts tokenize through the API"
+
+
 class ReasonRequired(ProtectionError):
     status = 422
     code = "reason-required"

@@ -3,14 +3,17 @@
 from safeguard.accounts import rbac
 
 TOKENIZE = rbac.declare(
-    "protection.tokenize", "Tokenize a card number into the vault (phone payments, gateways)",
-    roles=("agent", "supervisor"),
+    "protection.tokenize",
+    "Tokenize a card number into the vault through the API. Service accounts only (a payment "
+    "gateway or IVR integration), rate-limited per caller and audited; staff never tokenize by "
+    "hand: card numbers they receive are tokenized by screening",
 )
 DETOKENIZE = rbac.declare(
     "protection.detokenize",
     "Reveal the card number behind a token (payment-gateway hand-off). No role holds it: grant "
     "it to the gateway's service account through a custom role; a human also needs a fresh "
     "second factor and a reason",
+    sensitive=True,
 )
 TOKEN_METADATA = rbac.declare(
     "protection.token_metadata", "See a token's brand and last four digits",
@@ -26,5 +29,5 @@ KEYS_VIEW = rbac.declare(
 )
 KEYS_MANAGE = rbac.declare(
     "protection.keys_manage", "Rotate encryption keys (with a fresh second factor)",
-    roles=("administrator",),
+    roles=("administrator",), sensitive=True,
 )

@@ -18,7 +18,16 @@ from django.utils import timezone
 
 from safeguard.audit import services as audit
 from safeguard.audit.contracts import Actor
-from safeguard.protection import blind, keyring, rescan, rotation, scanning, screening, vault
+from safeguard.protection import (
+    blind,
+    keyring,
+    rescan,
+    rotation,
+    scanning,
+    screening,
+    throttle,
+    vault,
+)
 from safeguard.protection.contracts import (
     Detokenized,
     IssuedShares,
@@ -26,6 +35,9 @@ from safeguard.protection.contracts import (
     RescanView,
     Screened,
     Tokenized,
+    TokenizeRateLimited,
+    TokenizeRefused,
+    TokenView,
     UnsealResult,
 )
 from safeguard.protection.enums import JobStatus
@@ -55,6 +67,7 @@ __all__ = [
     "stash_seal",
     "token_detokenize",
     "token_tokenize",
+    "token_tokenize_api",
 ]
 
 
@@ -72,8 +85,33 @@ def screen(
 
 
 def token_tokenize(*, pan: str, actor: Actor) -> Tokenized:
-    """Tokenize a card number: the same number always yields the same token; audited."""
+    """Tokenize a card number: the same number always yields the same token; audited. For
+    trusted callers (demo loader, CLI, tests); the API goes through :func:`token_tokenize_api`."""
     return vault.tokenize(pan=pan, actor=actor, source="api")
+
+
+def token_tokenize_api(*, pan: str, actor: Actor, service_account: bool) -> TokenView:
+    """Tokenize for an API caller without making the vault a card-number oracle (issue 9 §3):
+    only a service account's token may call it (refused and audited otherwise); each caller is
+    limited to SAFEGUARD_TOKENIZE_PER_MINUTE calls (429, the first refusal of a window audited);
+    and the answer is the same for a new and a known card — no ``created`` flag, no creation
+    time — so only the audit log knows which it was."""
+    if not service_account:
+        audit.record(action="vault.tokenize_denied", actor=actor, outcome="denied",
+                     data={"why": "not a service account"})
+        raise TokenizeRefused("Tokenizing through the API is for service accounts (payment "
+                              "gateway, IVR); card numbers staff receive are tokenized by "
+                              "screening.")
+    limit = settings.SAFEGUARD_TOKENIZE_PER_MINUTE
+    used, retry = throttle.count(scope="tokenize", key=f"{actor.kind}:{actor.id}",
+                                 window_seconds=60)
+    if used > limit:
+        if used == limit + 1:  # one event per window: a flood cannot flood the log
+            audit.record(action="vault.tokenize_denied", actor=actor, outcome="denied",
+                         data={"why": "rate limit", "limit_per_minute": limit})
+        raise TokenizeRateLimited(f"At most {limit} tokenize calls a minute; try again later.",
+                                  retry_after=retry)
+    return vault.tokenize(pan=pan, actor=actor, source="api").token
 
 
 def token_detokenize(*, token: str, actor: Actor, reason: str, human: bool,

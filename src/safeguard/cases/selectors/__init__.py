@@ -20,6 +20,7 @@ from safeguard.cases.selectors.cases import (
 from safeguard.cases.selectors.kpi import asa, asa_by_queue, csat, fcr
 from safeguard.cases.selectors.queues import (
     macro_list,
+    macro_list_for_case,
     macro_render,
     queue_get,
     queue_list,
@@ -43,6 +44,7 @@ __all__ = [
     "customer_scope",
     "fcr",
     "macro_list",
+    "macro_list_for_case",
     "macro_render",
     "queue_get",
     "queue_list",

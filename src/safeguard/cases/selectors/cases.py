@@ -116,12 +116,15 @@ def case_list_for_agent(*, principal: Principal, queue: str | None = None,
 
 
 def _case(principal: Principal, number: int) -> Case:
+    """The case in scope, else CaseNotFound — absent and out of scope alike, both recorded as
+    ``case.access_denied`` (issue 9 §9, R-IR-5)."""
     try:
         return (_filtered(principal).get(number=int(number)))
     except (Case.DoesNotExist, ValueError, TypeError) as exc:
-        raise CaseNotFound(f"No case {number} in your queues.") from exc
+        raise scope.refused(principal, number=number) from exc  # @scope.denials_recorded
 
 
+@scope.denials_recorded
 def case_summary(*, principal: Principal, number: int) -> CaseSummary:
     """The list row of one case in scope (after a change made through the API)."""
     return summary(_case(principal, number))
@@ -181,12 +184,14 @@ def _messages(case: Case, after: datetime | None = None) -> QuerySet[Message]:
     return qs
 
 
+@scope.denials_recorded
 @transaction.atomic
 def case_get(*, principal: Principal, number: int) -> CaseView:
     """One case in scope with its conversation, calls and history; records ``case.viewed``."""
     return _case_view(principal, _case(principal, number))
 
 
+@scope.denials_recorded
 @transaction.atomic
 def case_page(*, principal: Principal, number: int) -> CasePage:
     """Everything the case page shows, from one scoped lookup; records ``case.viewed`` once."""
@@ -218,6 +223,7 @@ def _case_view(principal: Principal, case: Case) -> CaseView:
     return view
 
 
+@scope.denials_recorded
 def case_marker(*, principal: Principal, number: int) -> str:
     """A cheap fingerprint of the conversation's state, for polling (no customer data read)."""
     return _marker(_case(principal, number))
@@ -230,6 +236,7 @@ def _marker(case: Case) -> str:
     return f"{case.status}|{case.updated_at.isoformat()}|{agg['last']}|{','.join(status)}"
 
 
+@scope.denials_recorded
 @transaction.atomic
 def case_conversation(*, principal: Principal, number: int) -> tuple[CaseSummary,
                                                                      tuple[MessageView, ...]]:
@@ -242,6 +249,7 @@ def case_conversation(*, principal: Principal, number: int) -> tuple[CaseSummary
     return summary(case), messages
 
 
+@scope.denials_recorded
 def attachment_get(*, principal: Principal, number: int,
                    attachment_id: UUID) -> tuple[AttachmentView, bytes]:
     """One screened attachment of a case in scope, decrypted; recorded as
@@ -314,11 +322,13 @@ def attachment_quarantine_open(*, principal: Principal, number: int, attachment_
     raise CaseNotFound("No such quarantined attachment on this case.")
 
 
+@scope.denials_recorded
 def case_customer_id(*, principal: Principal, number: int) -> UUID:
     """The customer of a case in scope (for the customer panel)."""
     return _case(principal, number).customer_id
 
 
+@scope.denials_recorded
 def assignable_users(*, principal: Principal, number: int) -> list[tuple[int, str]]:
     """(user id, e-mail) of the active members of the case's queue."""
     return _assignable(_case(principal, number))

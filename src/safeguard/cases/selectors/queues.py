@@ -61,10 +61,33 @@ def macro_list(*, queue: str | None = None) -> list[MacroView]:
             for m in qs.order_by("name")]
 
 
-def macro_render(*, macro_id: int, case_number: int, agent_name: str) -> str:
-    """A macro's body with ``{case_number}`` and ``{agent_name}`` filled in."""
-    m = Macro.objects.filter(id=macro_id).first()
+def _macros_for_case(principal: Principal, case_queue: str) -> Q:
+    """Which macros fit a case of ``case_queue`` for ``principal`` (issue 9 §12, R-WORK-4):
+    those for every queue, and those of the case's own queue when ``principal`` works that
+    queue (a member, or ``cases.view_all``). A macro of another queue — fraud wording in a
+    billing case — is never offered, nor rendered when asked for by id."""
+    works = (principal.has(perm.CASES_VIEW_ALL)
+             or Queue.objects.filter(slug=case_queue,
+                                     id__in=scope.member_queue_ids(principal)).exists())
+    allowed = Q(queue__isnull=True)
+    if works:
+        allowed |= Q(queue__slug=case_queue)
+    return allowed
+
+
+def macro_list_for_case(*, principal: Principal, case_queue: str) -> list[MacroView]:
+    """The macros offered in a case of ``case_queue`` to ``principal``, by name."""
+    qs = Macro.objects.select_related("queue").filter(_macros_for_case(principal, case_queue))
+    return [MacroView(id=m.id, name=m.name, body=m.body, queue=m.queue.slug if m.queue else "")
+            for m in qs.order_by("name")]
+
+
+def macro_render(*, principal: Principal, macro_id: int, case_number: int, case_queue: str,
+                 agent_name: str) -> str | None:
+    """A macro's body with ``{case_number}`` and ``{agent_name}`` filled in; None for a macro
+    that does not exist or is not offered in this case to ``principal`` (the same answer)."""
+    m = (Macro.objects.filter(_macros_for_case(principal, case_queue), id=macro_id).first())
     if m is None:
-        return ""
+        return None
     return (m.body.replace("{case_number}", str(case_number))
             .replace("{agent_name}", agent_name or ""))

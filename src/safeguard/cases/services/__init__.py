@@ -23,6 +23,7 @@ from safeguard.cases.services.ingest import (
 from safeguard.cases.services.manage import (
     macro_delete,
     macro_save,
+    macro_use_denied,
     queue_create,
     queue_member_add,
     queue_member_remove,
@@ -67,6 +68,7 @@ __all__ = [
     "csat_submit",
     "macro_delete",
     "macro_save",
+    "macro_use_denied",
     "message_deliver",
     "message_receive",
     "message_retry",

@@ -315,7 +315,7 @@ def case_for_principal(principal: Principal, *, number: int | None = None,
             raise CaseNotFound("No case given.")
         return qs.get(id=case_id)
     except (Case.DoesNotExist, ValueError) as exc:
-        raise CaseNotFound(f"No case {number or case_id} in your queues.") from exc
+        raise scope.refused(principal, number=number, case_id=case_id) from exc
 
 
 def require_manage(principal: Principal, case: Case) -> None:

@@ -13,7 +13,7 @@ from django.urls import reverse
 from safeguard.accounts.contracts import Principal
 from safeguard.audit import services as audit
 from safeguard.audit.contracts import Actor
-from safeguard.cases import lifecycle
+from safeguard.cases import lifecycle, scope
 from safeguard.cases import permissions as perm
 from safeguard.cases.contracts import (
     CaseStateError,
@@ -34,6 +34,7 @@ def _max_age() -> int:
     return settings.SAFEGUARD_CSAT_LINK_DAYS * 86400
 
 
+@scope.denials_recorded
 @transaction.atomic
 def csat_link(*, case_number: int, principal: Principal) -> CsatLink:
     """A survey link for a resolved or closed case, signed and valid for

@@ -130,3 +130,10 @@ def macro_delete(*, actor: Actor, macro_id: int, principal: Principal | None = N
     deleted, _ = Macro.objects.filter(id=macro_id).delete()
     if deleted:
         audit.record(action="macro.deleted", actor=actor, subject=("macro", macro_id))
+
+
+@transaction.atomic
+def macro_use_denied(*, actor: Actor, macro_id: int, case_number: int) -> None:
+    """Record a request for a macro not offered in that case (another queue's, or none)."""
+    audit.record(action="macro.use_denied", actor=actor, subject=("macro", macro_id),
+                 outcome="denied", data={"case": case_number})

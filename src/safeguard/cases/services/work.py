@@ -67,6 +67,7 @@ def _reply_interaction(case: Case, interaction_id: UUID | None) -> Interaction:
     return found
 
 
+@scope.denials_recorded
 @transaction.atomic
 def message_send(*, case_number: int, principal: Principal, text: str,
                  interaction_id: UUID | None = None,
@@ -170,6 +171,7 @@ def message_deliver(*, message_id: UUID) -> str:
     return message.delivery_status
 
 
+@scope.denials_recorded
 @transaction.atomic
 def message_retry(*, case_number: int, principal: Principal, message_id: UUID) -> None:
     """Queue a failed or undelivered reply for another delivery attempt."""
@@ -189,6 +191,7 @@ def message_retry(*, case_number: int, principal: Principal, message_id: UUID) -
     base.enqueue_delivery(message.id)
 
 
+@scope.denials_recorded
 @transaction.atomic
 def note_add(*, case_number: int, principal: Principal, text: str) -> UUID:
     """Add an internal note: screened, never shown to the customer, never sent."""
@@ -208,6 +211,7 @@ def note_add(*, case_number: int, principal: Principal, text: str) -> UUID:
     return message.id
 
 
+@scope.denials_recorded
 @transaction.atomic
 def case_assign(*, case_number: int, principal: Principal, assignee_id: int | None) -> None:
     """Assign a case. Agents take unassigned cases of their queues or hand back their own;
@@ -250,6 +254,7 @@ def _move(principal: Principal, case_number: int, target: lifecycle.Status) -> N
     case.save(update_fields=base.CASE_STATE_FIELDS)
 
 
+@scope.denials_recorded
 @transaction.atomic
 def case_move(*, case_number: int, principal: Principal, status: str) -> None:
     """Move a case along its lifecycle; an illegal move names the state the case is in."""
@@ -260,12 +265,14 @@ def case_move(*, case_number: int, principal: Principal, status: str) -> None:
     _move(principal, case_number, target)
 
 
+@scope.denials_recorded
 @transaction.atomic
 def case_reopen(*, case_number: int, principal: Principal) -> None:
     """Reopen a resolved or closed case (it no longer counts as first-contact resolved)."""
     _move(principal, case_number, lifecycle.Status.OPEN)
 
 
+@scope.denials_recorded
 @transaction.atomic
 def case_merge(*, case_number: int, into_number: int, principal: Principal) -> None:
     """Merge a duplicate into another case of the same customer: its interactions and
@@ -302,6 +309,7 @@ def case_merge(*, case_number: int, into_number: int, principal: Principal) -> N
                  data={"number": source.number, "into": target.number, "messages": moved})
 
 
+@scope.denials_recorded
 @transaction.atomic
 def case_tag(*, case_number: int, principal: Principal, tags: Iterable[str]) -> tuple[str, ...]:
     """Set a case's tags (lower-case slugs); returns the tags now on the case."""
@@ -324,6 +332,7 @@ def case_tag(*, case_number: int, principal: Principal, tags: Iterable[str]) -> 
     return tuple(wanted)
 
 
+@scope.denials_recorded
 @transaction.atomic
 def case_set_priority(*, case_number: int, principal: Principal, priority: str) -> None:
     """Change a case's priority."""
@@ -341,6 +350,7 @@ def case_set_priority(*, case_number: int, principal: Principal, priority: str) 
                  subject=("case", case.number), data={"number": case.number, "priority": priority})
 
 
+@scope.denials_recorded
 @transaction.atomic
 def case_change_queue(*, case_number: int, principal: Principal, queue: str) -> None:
     """Move a case to another queue (a supervisor of the current queue); the assignee is kept
