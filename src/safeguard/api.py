@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import logging
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -57,6 +59,15 @@ def _authentication_error(request: HttpRequest, exc: AuthenticationError) -> Htt
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     return problem_response(request, status=exc.status_code, code=f"http-{exc.status_code}",
                             title=str(exc.message))
+
+
+@api.exception_handler(RequestDataTooBig)
+def _too_large(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    limit = settings.SAFEGUARD_REQUEST_MAX_BODY_BYTES
+    return problem_response(request, status=413, code="payload-too-large",
+                            title="Request body too large",
+                            detail=f"The request body is larger than {limit} bytes "
+                                   "(SAFEGUARD_REQUEST_MAX_BODY_BYTES).", limit_bytes=limit)
 
 
 @api.exception_handler(Http404)

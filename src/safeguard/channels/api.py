@@ -13,12 +13,13 @@ from uuid import UUID
 
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
-from pydantic import AwareDatetime, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from safeguard.accounts.api_guards import access
 from safeguard.cases.contracts import AttachmentIn, SenderIn
 from safeguard.channels import services
 from safeguard.channels.permissions import INGEST
+from safeguard.web.bounds import RANGE_TEXT, BoundedAwareDatetime
 
 router = Router(tags=["channels"])
 
@@ -61,7 +62,7 @@ class MessageIn(Schema):
                             description="Continue a conversation this integration started")
     external_id: str = Field("", max_length=255, description="Your id: resending is idempotent")
     queue: str | None = Field(None, max_length=64, description="Queue slug; omit for default")
-    occurred_at: AwareDatetime | None = None
+    occurred_at: BoundedAwareDatetime | None = Field(None, description=RANGE_TEXT)
     attachments: list[AttachmentSchema] = Field(default_factory=list, max_length=MAX_ATTACHMENTS)
 
 
