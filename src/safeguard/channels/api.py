@@ -52,7 +52,7 @@ class AttachmentSchema(Schema):
         return value
 
 
-class MessageIn(Schema):
+class IngestMessageIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
     sender: SenderSchema
@@ -77,7 +77,7 @@ class InboundOut(Schema):
 
 @router.post("/messages", response={200: InboundOut, 201: InboundOut},
              auth=access(INGEST), summary="Ingest a customer message")
-def message_ingest(request: HttpRequest, payload: MessageIn) -> Status:
+def message_ingest(request: HttpRequest, payload: IngestMessageIn) -> Status:
     """Store one customer message from an integration: 201 when new, 200 for a resend."""
     s = payload.sender
     result = services.api_message_receive(
