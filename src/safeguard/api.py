@@ -22,6 +22,7 @@ from ninja.openapi.schema import OpenAPISchema
 from ninja.operation import Operation
 from pydantic import ConfigDict
 
+from safeguard.accounts import rbac
 from safeguard.accounts.api import router as accounts_router
 from safeguard.accounts.api_guards import Access
 from safeguard.audit.api import router as audit_router
@@ -83,7 +84,7 @@ def error_statuses(operation: Operation, method: str, path: str) -> set[int]:
 def permission_text(access: Access) -> str:
     """The sentence each operation's description starts with: what its declaration demands."""
     text = f"**Permission:** `{access.permission}`"
-    if access.permission == "authenticated":
+    if access.permission == rbac.AUTHENTICATED:
         text = "**Permission:** any signed-in principal (token or session)"
     if access.people_only:
         text += "; a signed-in person only (API tokens are refused)"

@@ -141,3 +141,15 @@ def test_page_sizes_are_documented_as_enforced(document):
     for path, schema in limits.items():
         assert schema["minimum"] == 1, path
         assert schema["maximum"] == (500 if path == "/api/v1/audit/events" else MAX_LIMIT), path
+
+
+@pytest.mark.django_db
+def test_a_malformed_uuid_in_an_api_path_is_a_problem_not_an_html_page(client):
+    # ninja's uuid converter does not match, so Django answers 404 itself
+    response = client.get("/api/v1/customers/null,null/verifications")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["type"].endswith("/not-found")
+    page = client.get("/no-such-page/")
+    assert page.status_code == 404
+    assert page["Content-Type"].startswith("text/html")

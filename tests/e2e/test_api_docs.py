@@ -40,7 +40,8 @@ def test_api_docs_render_from_vendored_files_without_csp_violations(
     response = page.goto("/api/v1/docs")
 
     # then Swagger UI renders the schema: the title, the operations and their permissions
-    assert response is not None and response.status == 200
+    assert response is not None
+    assert response.status == 200
     expect(page.locator(".swagger-ui .info .title")).to_contain_text("Safeguard API")
     case_list = page.locator("#operations-cases-safeguard_cases_api_case_list")
     expect(case_list).to_be_visible()

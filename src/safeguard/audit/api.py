@@ -103,13 +103,15 @@ def heads(request: HttpRequest) -> HeadsOut:
 
 
 @router.get("/proofs/inclusion", response=InclusionOut, auth=access(VERIFY))
-def inclusion(request: HttpRequest, seq: int, size: int | None = None) -> InclusionOut:
+def inclusion(request: HttpRequest, seq: int = Query(..., ge=1, le=MAX_SEQ),
+              size: int | None = Query(None, ge=1, le=MAX_SEQ)) -> InclusionOut:
     """RFC 9162 inclusion proof of event ``seq`` in the tree of ``size`` (default latest head)."""
     return InclusionOut(**proofs.inclusion(seq=seq, size=size).__dict__)
 
 
 @router.get("/proofs/consistency", response=ConsistencyOut, auth=access(VERIFY))
-def consistency(request: HttpRequest, first: int, second: int) -> ConsistencyOut:
+def consistency(request: HttpRequest, first: int = Query(..., ge=1, le=MAX_SEQ),
+                second: int = Query(..., ge=1, le=MAX_SEQ)) -> ConsistencyOut:
     """RFC 9162 consistency proof between two tree sizes."""
     return ConsistencyOut(**proofs.consistency(first=first, second=second).__dict__)
 
