@@ -105,14 +105,15 @@ def _fresh_database(tmp: Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def live_api(tmp_path_factory) -> Iterator[tuple[str, dict[str, dict]]]:
-    """(base URL, {email: {token, permissions}}) of a gunicorn server on a free loopback port."""
+def live_api(tmp_path_factory) -> Iterator[tuple[str, dict[str, dict], Path]]:
+    """(base URL, {email: {token, permissions}}, server log) of a gunicorn server on a free
+    loopback port."""
     tmp = tmp_path_factory.mktemp("fuzz")
     with _fresh_database(tmp) as database_url:
         yield from _serve(tmp, database_url)
 
 
-def _serve(tmp: Path, database_url: str) -> Iterator[tuple[str, dict[str, dict]]]:
+def _serve(tmp: Path, database_url: str) -> Iterator[tuple[str, dict[str, dict], Path]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "DJANGO_"))}
     env.update(SAFEGUARD_ENV="test", SAFEGUARD_DATA_DIR=str(tmp / "data"),
                DATABASE_URL=database_url, DJANGO_SETTINGS_MODULE="safeguard.settings",
@@ -122,7 +123,8 @@ def _serve(tmp: Path, database_url: str) -> Iterator[tuple[str, dict[str, dict]]
     assert boot.returncode == 0, boot.stderr[-3000:]
     principals = json.loads(boot.stdout.strip().splitlines()[-1])
     port = _free_port()
-    log = (tmp / "gunicorn.log").open("w")
+    log_path = tmp / "gunicorn.log"
+    log = log_path.open("w")
     server = subprocess.Popen(
         [str(BIN / "gunicorn"), "safeguard.wsgi:application", "--bind", f"127.0.0.1:{port}",
          "--workers", "2", "--threads", "4", "--timeout", "60", "--access-logfile", "-"],
@@ -139,7 +141,7 @@ def _serve(tmp: Path, database_url: str) -> Iterator[tuple[str, dict[str, dict]]
                 if server.poll() is not None or time.monotonic() > deadline:
                     raise
                 time.sleep(0.3)
-        yield base, principals
+        yield base, principals, log_path
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
@@ -165,7 +167,7 @@ def _schemathesis(base: str, token: str, report: Path, *, operation_ids: list[st
 
 
 def test_schemathesis_finds_no_5xx_schema_violation_or_undocumented_status(live_api, tmp_path):
-    base, principals = live_api
+    base, principals, server_log = live_api
     with urllib.request.urlopen(base + "/api/v1/openapi.json") as r:  # noqa: S310 - loopback
         document = json.load(r)
     operations = {d["operationId"]: d["x-permission"]
@@ -198,6 +200,8 @@ def test_schemathesis_finds_no_5xx_schema_violation_or_undocumented_status(live_
     # then every run passed: no 5xx, no schema or content-type violation, no undocumented status
     failed = [f"--- {email}\n{r.stdout[-6000:]}\n{r.stderr[-2000:]}"
               for email, r in outputs if r.returncode != 0]
-    assert failed == [], "\n".join(failed)
+    errors = [line for line in server_log.read_text().splitlines()
+              if '"level": "error"' in line][-5:]
+    assert failed == [], "\n".join([*failed, "--- server errors", *errors])
     tested = [int(re.search(r"Tested: (\d+)", r.stdout).group(1)) for _, r in outputs]
     assert tested == [len(operations), *(len(ids or ()) for _, ids in runs[1:])]
