@@ -543,6 +543,17 @@ SAFEGUARD_ATTACHMENT_MAX_ZIP_MEMBERS = _env_int("SAFEGUARD_ATTACHMENT_MAX_ZIP_ME
 SAFEGUARD_ATTACHMENT_MAX_ZIP_RATIO = _env_int("SAFEGUARD_ATTACHMENT_MAX_ZIP_RATIO", 100)
 # Characters of text extracted from one attachment; more: quarantined.
 SAFEGUARD_ATTACHMENT_MAX_TEXT = _env_int("SAFEGUARD_ATTACHMENT_MAX_TEXT", 2_000_000)
+# --- API: request body limit (issue 9, docs/api.md) ----------------------------------------------
+# The largest request body any view reads (Django's DATA_UPLOAD_MAX_MEMORY_SIZE, pages included);
+# an API body above it is a 413 problem stating the limit. The default fits one attachment of
+# SAFEGUARD_ATTACHMENT_MAX_BYTES base64-encoded (4/3 of its size) plus 1 MiB of message and JSON.
+SAFEGUARD_REQUEST_MAX_BODY_BYTES = _env_int(
+    "SAFEGUARD_REQUEST_MAX_BODY_BYTES",
+    4 * -(-SAFEGUARD_ATTACHMENT_MAX_BYTES // 3) + 1024 * 1024,
+)
+if SAFEGUARD_REQUEST_MAX_BODY_BYTES < 1024:
+    raise ImproperlyConfigured("SAFEGUARD_REQUEST_MAX_BODY_BYTES must be at least 1024")
+DATA_UPLOAD_MAX_MEMORY_SIZE = SAFEGUARD_REQUEST_MAX_BODY_BYTES
 
 # R-KPI-2: a resolution counts as first-contact only if not reopened within this many days.
 SAFEGUARD_FCR_REOPEN_WINDOW_DAYS = _env_int("SAFEGUARD_FCR_REOPEN_WINDOW_DAYS", 7)

@@ -12,11 +12,14 @@ from typing import Any
 from allauth.account import urls as account_urls
 from allauth.mfa import urls as mfa_urls
 from allauth.usersessions import urls as usersessions_urls
+from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, URLResolver, include, path
+from django.views.defaults import page_not_found
 
 from safeguard.accounts import rbac
 from safeguard.accounts.guards import permission_required
 from safeguard.api import api
+from safeguard.web.problem import problem_response
 
 # allauth route name -> the policy it runs under. Sign-up and e-mail management are not mounted:
 # staff are created by administrators (R-WORK-3).
@@ -95,3 +98,11 @@ urlpatterns = [
     path("cases/", include("safeguard.cases.urls")),
     path("api/v1/", _api_urls()),
 ]
+
+
+def handler404(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Under /api/ an unmatched address (e.g. a malformed UUID in the path) is a problem like
+    every other API error; elsewhere the HTML page."""
+    if request.path.startswith("/api/"):
+        return problem_response(request, status=404, code="not-found", title="Not found")
+    return page_not_found(request, exception)

@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.http import HttpRequest
-from ninja import Router, Schema, Status
+from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from safeguard.accounts import permissions as perm
 from safeguard.accounts import rbac, selectors, services
 from safeguard.accounts.api_guards import access
 from safeguard.accounts.contracts import Principal, TokenView
+from safeguard.web.pagination import MAX_LIMIT
 
 router = Router(tags=["accounts"])
 
@@ -26,7 +27,9 @@ class MeOut(Schema):
     mfa: list[str]
 
 
-class TokenOut(Schema):
+class ApiTokenOut(Schema):
+    """A personal or service API token (never its secret); not the card vault's tokens."""
+
     id: int
     name: str
     prefix: str
@@ -39,20 +42,20 @@ class TokenOut(Schema):
     status: str
 
 
-class TokenIn(Schema):
+class ApiTokenIn(Schema):
     user_id: int
     name: str = Field(min_length=1, max_length=100)
     scopes: list[str] = Field(min_length=1)
     expires_in_days: int = Field(ge=1, le=3650)
 
 
-class TokenIssuedOut(Schema):
-    token: TokenOut
+class ApiTokenIssuedOut(Schema):
+    token: ApiTokenOut
     secret: str = Field(description="Shown once; only a hash is stored.")
 
 
-class TokenPage(Schema):
-    items: list[TokenOut]
+class ApiTokenPage(Schema):
+    items: list[ApiTokenOut]
     next_cursor: str | None
 
 
@@ -63,8 +66,8 @@ class PermissionOut(Schema):
     roles: list[str]
 
 
-def _token_out(t: TokenView) -> TokenOut:
-    return TokenOut(id=t.id, name=t.name, prefix=t.prefix, user_email=t.user_email,
+def _token_out(t: TokenView) -> ApiTokenOut:
+    return ApiTokenOut(id=t.id, name=t.name, prefix=t.prefix, user_email=t.user_email,
                     scopes=list(t.scopes), created_at=t.created_at, expires_at=t.expires_at,
                     last_used_at=t.last_used_at, revoked_at=t.revoked_at, status=t.status)
 
@@ -84,21 +87,22 @@ def permission_list(request: HttpRequest) -> list[PermissionOut]:
                           roles=sorted(p.roles)) for p in rbac.all_permissions()]
 
 
-@router.get("/tokens", response=TokenPage, auth=access(perm.TOKENS_MANAGE))
-def token_list(request: HttpRequest, cursor: str | None = None, limit: int = 50) -> TokenPage:
+@router.get("/tokens", response=ApiTokenPage, auth=access(perm.TOKENS_MANAGE))
+def token_list(request: HttpRequest, cursor: str | None = None,
+               limit: int = Query(50, ge=1, le=MAX_LIMIT)) -> ApiTokenPage:
     """API tokens (never their secrets), by id, cursor-paginated."""
     page = selectors.token_page(cursor=cursor, limit=limit)
-    return TokenPage(items=[_token_out(t) for t in page.items], next_cursor=page.next_cursor)
+    return ApiTokenPage(items=[_token_out(t) for t in page.items], next_cursor=page.next_cursor)
 
 
-@router.post("/tokens", response={201: TokenIssuedOut},
+@router.post("/tokens", response={201: ApiTokenIssuedOut},
              auth=access(perm.TOKENS_MANAGE, people_only=True, step_up=True))
-def token_create(request: HttpRequest, body: TokenIn) -> Status:
+def token_create(request: HttpRequest, body: ApiTokenIn) -> Status:
     principal: Principal = request.auth  # type: ignore[attr-defined]
     issued = services.token_issue(actor=principal.actor, user_id=body.user_id, name=body.name,
                                   scopes=body.scopes, expires_in_days=body.expires_in_days,
                                   caller_permissions=principal.permissions)
-    return Status(201, TokenIssuedOut(token=_token_out(issued.token), secret=issued.secret))
+    return Status(201, ApiTokenIssuedOut(token=_token_out(issued.token), secret=issued.secret))
 
 
 @router.delete("/tokens/{token_id}", response={204: None},

@@ -41,13 +41,21 @@ class Access(AuthBase):
     openapi_scheme = "bearer"
 
     def __init__(self, permission: str, *, people_only: bool = False,
-                 step_up: bool = False) -> None:
+                 step_up: bool = False, step_up_in_service: bool = False) -> None:
         if permission == rbac.PUBLIC:
             raise ValueError("public operations use auth=None through access_public()")
         self.permission = permission
         self.people_only = people_only  # refuse API tokens: a signed-in person must act
         self.step_up = step_up  # a session must have passed its factor within the window
+        # The operation's service demands the fresh factor itself (and audits the refusal):
+        # nothing is checked here, but the OpenAPI document states it like ``step_up``.
+        self.step_up_in_service = step_up_in_service
         super().__init__()
+
+    @property
+    def needs_step_up(self) -> bool:
+        """Whether a session needs a fresh second factor, checked here or by the service."""
+        return self.step_up or self.step_up_in_service
 
     def __call__(self, request: HttpRequest) -> Principal | None:
         principal = authenticate(request)
@@ -99,10 +107,13 @@ def authenticate(request: HttpRequest) -> Principal | None:
                      permissions=request_permissions(request), via="session")
 
 
-def access(permission: str, *, people_only: bool = False, step_up: bool = False) -> Access:
+def access(permission: str, *, people_only: bool = False, step_up: bool = False,
+           step_up_in_service: bool = False) -> Access:
     """``auth=access("cases.view")`` on a ninja operation: its declared permission; sensitive
-    writes add ``step_up=True`` (sessions re-prove their factor) and ``people_only=True``."""
-    return Access(permission, people_only=people_only, step_up=step_up)
+    writes add ``step_up=True`` (sessions re-prove their factor) and ``people_only=True``;
+    ``step_up_in_service=True`` declares a fresh-factor rule its service enforces and audits."""
+    return Access(permission, people_only=people_only, step_up=step_up,
+                  step_up_in_service=step_up_in_service)
 
 
 PUBLIC_OPERATIONS_ATTR = "safeguard_public"

@@ -22,6 +22,7 @@ from safeguard.accounts.guards import (
     request_principal,
     step_up_required,
 )
+from safeguard.web.bounds import MAX_SEQ, ascii_int
 from safeguard.web.errors import ApplicationError
 
 
@@ -44,10 +45,10 @@ def me(request: HttpRequest) -> HttpResponse:
 @authenticated
 @require_POST
 def session_revoke(request: HttpRequest) -> HttpResponse:
-    raw = request.POST.get("session", "")
-    if raw.isdigit() and services.session_revoke(actor=request_actor(request),
-                                                 user_id=request_principal(request).user_id,
-                                                 session_id=int(raw)):
+    session_id = ascii_int(request.POST.get("session", ""), minimum=1, maximum=MAX_SEQ)
+    if session_id is not None and services.session_revoke(
+            actor=request_actor(request), user_id=request_principal(request).user_id,
+            session_id=session_id):
         messages.success(request, "Session ended.")
     else:
         messages.error(request, "That session is not yours or has already ended.")

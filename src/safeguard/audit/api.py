@@ -16,6 +16,7 @@ from safeguard.accounts.api_guards import access
 from safeguard.audit import proofs, selectors, signing
 from safeguard.audit.contracts import EventView
 from safeguard.audit.permissions import EVENTS_VIEW, VERIFY
+from safeguard.web.bounds import MAX_SEQ, RANGE_TEXT, BoundedDatetime
 
 router = Router(tags=["audit"])
 
@@ -73,9 +74,9 @@ class EventFilter(Schema):
     subject_type: str | None = Field(None, max_length=40)
     subject_id: str | None = Field(None, max_length=64)
     outcome: str | None = Field(None, pattern="^(success|failure|denied)$")
-    since: datetime | None = None
-    until: datetime | None = None
-    before_seq: int | None = Field(None, ge=1)
+    since: BoundedDatetime | None = Field(None, description=f"Inclusive; {RANGE_TEXT}")
+    until: BoundedDatetime | None = Field(None, description=f"Exclusive; {RANGE_TEXT}")
+    before_seq: int | None = Field(None, ge=1, le=MAX_SEQ)
     limit: int = Field(100, ge=1, le=500)
 
 
@@ -102,13 +103,15 @@ def heads(request: HttpRequest) -> HeadsOut:
 
 
 @router.get("/proofs/inclusion", response=InclusionOut, auth=access(VERIFY))
-def inclusion(request: HttpRequest, seq: int, size: int | None = None) -> InclusionOut:
+def inclusion(request: HttpRequest, seq: int = Query(..., ge=1, le=MAX_SEQ),
+              size: int | None = Query(None, ge=1, le=MAX_SEQ)) -> InclusionOut:
     """RFC 9162 inclusion proof of event ``seq`` in the tree of ``size`` (default latest head)."""
     return InclusionOut(**proofs.inclusion(seq=seq, size=size).__dict__)
 
 
 @router.get("/proofs/consistency", response=ConsistencyOut, auth=access(VERIFY))
-def consistency(request: HttpRequest, first: int, second: int) -> ConsistencyOut:
+def consistency(request: HttpRequest, first: int = Query(..., ge=1, le=MAX_SEQ),
+                second: int = Query(..., ge=1, le=MAX_SEQ)) -> ConsistencyOut:
     """RFC 9162 consistency proof between two tree sizes."""
     return ConsistencyOut(**proofs.consistency(first=first, second=second).__dict__)
 

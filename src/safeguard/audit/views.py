@@ -10,7 +10,7 @@ import csv
 import io
 import json
 from collections.abc import Iterator
-from datetime import datetime, time
+from datetime import date, datetime, time
 from typing import Any
 
 from django import forms
@@ -25,6 +25,8 @@ from safeguard.audit import selectors, services, tasks, verification
 from safeguard.audit.contracts import EventView
 from safeguard.audit.models import VerificationRun
 from safeguard.audit.permissions import EVENTS_VIEW, VERIFY
+from safeguard.web.bounds import ascii_int, date_check
+from safeguard.web.errors import ApplicationError
 
 
 class SearchForm(forms.Form):
@@ -39,6 +41,21 @@ class SearchForm(forms.Form):
     since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}),
                             help_text="inclusive")
+
+    def _date(self, name: str) -> date | None:
+        value = self.cleaned_data.get(name)
+        if value is None:
+            return None
+        try:
+            return date_check(value)
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+    def clean_since(self) -> date | None:
+        return self._date("since")
+
+    def clean_until(self) -> date | None:
+        return self._date("until")
 
     def filters(self) -> dict[str, Any]:
         d = self.cleaned_data
@@ -57,11 +74,15 @@ def index(request: HttpRequest) -> HttpResponse:
     """Verification status and event search."""
     form = SearchForm(request.GET or None)
     events: list[EventView] = []
-    before = request.GET.get("before_seq")
-    if form.is_valid() or not request.GET:
+    raw_before = request.GET.get("before_seq", "")
+    before = ascii_int(raw_before, minimum=1)
+    valid = not request.GET or form.is_valid()
+    if raw_before and before is None:
+        form.add_error(None, "before_seq must be a sequence number (ASCII digits, 1 or more).")
+        valid = False
+    if valid:
         filters = form.filters() if request.GET else {}
-        events = selectors.event_list(before_seq=int(before) if before and before.isdigit()
-                                      else None, limit=50, **filters)
+        events = selectors.event_list(before_seq=before, limit=50, **filters)
     query = request.GET.copy()
     query.pop("before_seq", None)
     return render(request, "audit/index.html", {
@@ -71,7 +92,7 @@ def index(request: HttpRequest) -> HttpResponse:
         "run": selectors.verification_latest(),
         "pending": VerificationRun.objects.filter(finished_at__isnull=True).order_by("-id").first(),
         "can_verify": VERIFY in request_permissions(request),
-    })
+    }, status=200 if valid else 400)
 
 
 @permission_required(VERIFY)
@@ -134,10 +155,16 @@ def export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
         return HttpResponse("Invalid filters or format (csv or jsonl).", status=400,
                             content_type="text/plain")
     filters = form.filters()
-    with transaction.atomic():
-        services.record(action="audit.exported", actor=request_actor(request),
-                        data={"format": fmt, "filters": {k: str(v) for k, v in filters.items()
-                                                         if v is not None}})
+    try:
+        with transaction.atomic():
+            services.record(action="audit.exported", actor=request_actor(request),
+                            data={"format": fmt, "filters": {
+                                k: str(v) for k, v in filters.items() if v is not None}})
+    except ApplicationError as exc:
+        # The export is recorded with its filters or not served at all; a filter the log
+        # refuses to hold (e.g. card-like text, R-OPS-2) is the caller's error.
+        return HttpResponse(f"Invalid filters: {exc.detail}", status=400,
+                            content_type="text/plain")
     response = StreamingHttpResponse(_rows(selectors.event_export(**filters), fmt),
                                      content_type="text/csv" if fmt == "csv"
                                      else "application/x-ndjson")

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from django import forms
 
 from safeguard.cases.enums import CaseStatus, Priority
+from safeguard.web.bounds import date_check
+
+# SLA targets beyond ten years are typos; the bound also keeps them inside an integer column.
+MAX_TARGET_MINUTES = 10 * 365 * 24 * 60
 
 _TEXT = forms.Textarea(attrs={"rows": 5})
 
@@ -71,7 +77,8 @@ class TagsForm(forms.Form):
 
 
 class MergeForm(forms.Form):
-    into = forms.IntegerField(label="Merge this case into case number", min_value=1)
+    into = forms.IntegerField(label="Merge this case into case number", min_value=1,
+                              max_value=2**31 - 1)
 
 
 class MoveQueueForm(forms.Form):
@@ -82,8 +89,10 @@ class QueueForm(forms.Form):
     slug = forms.SlugField(max_length=50)
     name = forms.CharField(max_length=100)
     first_response_minutes = forms.IntegerField(required=False, min_value=1,
+                                                max_value=MAX_TARGET_MINUTES,
                                                 label="First response target (minutes)")
     resolution_minutes = forms.IntegerField(required=False, min_value=1,
+                                            max_value=MAX_TARGET_MINUTES,
                                             label="Resolution target (minutes)")
     is_active = forms.BooleanField(required=False, initial=True, label="Active")
 
@@ -105,6 +114,18 @@ class KpiForm(forms.Form):
     end = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}),
                           help_text="Inclusive.")
     queue = forms.SlugField(required=False)
+
+    def _bounded(self, name: str) -> date:
+        try:
+            return date_check(self.cleaned_data[name])
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+    def clean_start(self) -> date:
+        return self._bounded("start")
+
+    def clean_end(self) -> date:
+        return self._bounded("end")
 
 
 class CsatForm(forms.Form):

@@ -30,6 +30,7 @@ from safeguard.accounts.guards import (
 from safeguard.cases import customer_link, forms, selectors, services
 from safeguard.cases import permissions as perm
 from safeguard.cases.contracts import Period
+from safeguard.web.bounds import MAX_SEQ, ascii_int
 from safeguard.web.errors import ApplicationError
 
 
@@ -172,7 +173,7 @@ def note(request: HttpRequest, number: int) -> HttpResponse:
 def _assignee(value: str, principal: Any) -> int | None:
     if value == "me":
         return int(principal.user_id)
-    return int(value) if value.isdigit() else None
+    return ascii_int(value, minimum=1, maximum=MAX_SEQ)
 
 
 @permission_required(perm.CASES_MANAGE)
@@ -334,8 +335,10 @@ def macro(request: HttpRequest, number: int) -> HttpResponse:
     principal = request_principal(request)
     try:
         case = selectors.case_summary(principal=principal, number=number)  # scope check
-        macro_id = int(request.GET.get("macro") or 0)
-    except (ApplicationError, ValueError):
+    except ApplicationError:
+        return HttpResponse(status=404)
+    macro_id = ascii_int(request.GET.get("macro") or "0", maximum=MAX_SEQ)
+    if macro_id is None:
         return HttpResponse(status=404)
     user = accounts.user_get(user_id=principal.user_id)
     text = selectors.macro_render(principal=principal, macro_id=macro_id, case_number=number,
@@ -401,7 +404,8 @@ def queue_edit(request: HttpRequest, slug: str) -> HttpResponse:
                                               principal=principal)
             elif action == "remove":
                 services.queue_member_remove(actor=actor, slug=slug,
-                                             user_id=int(request.POST.get("user_id", "0")),
+                                             user_id=ascii_int(request.POST.get("user_id"),
+                                                               maximum=MAX_SEQ) or 0,
                                              principal=principal)
         except (ApplicationError, ValueError) as exc:
             messages.error(request, getattr(exc, "detail", "Invalid request."))
@@ -428,7 +432,8 @@ def macros(request: HttpRequest) -> HttpResponse:
         try:
             if request.POST.get("action") == "delete":
                 services.macro_delete(actor=request_actor(request),
-                                      macro_id=int(request.POST.get("macro_id", "0")),
+                                      macro_id=ascii_int(request.POST.get("macro_id"),
+                                                         maximum=MAX_SEQ) or 0,
                                       principal=request_principal(request))
                 messages.success(request, "Macro deleted.")
                 return redirect("cases:macros")

@@ -13,13 +13,14 @@ from uuid import UUID
 
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
-from pydantic import AwareDatetime, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from safeguard.accounts import selectors as accounts
 from safeguard.accounts.api_guards import access
 from safeguard.cases.contracts import AttachmentIn, SenderIn
 from safeguard.channels import services
 from safeguard.channels.permissions import INGEST
+from safeguard.web.bounds import RANGE_TEXT, BoundedAwareDatetime
 from safeguard.web.errors import PermissionDenied
 
 router = Router(tags=["channels"])
@@ -58,7 +59,7 @@ class AttachmentSchema(Schema):
         return value
 
 
-class MessageIn(Schema):
+class IngestMessageIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
     sender: SenderSchema
@@ -68,7 +69,7 @@ class MessageIn(Schema):
                             description="Continue a conversation this integration started")
     external_id: str = Field("", max_length=255, description="Your id: resending is idempotent")
     queue: str | None = Field(None, max_length=64, description="Queue slug; omit for default")
-    occurred_at: AwareDatetime | None = None
+    occurred_at: BoundedAwareDatetime | None = Field(None, description=RANGE_TEXT)
     attachments: list[AttachmentSchema] = Field(default_factory=list, max_length=MAX_ATTACHMENTS)
 
 
@@ -88,7 +89,7 @@ class InboundOut(Schema):
 
 @router.post("/messages", response={200: InboundOut, 201: InboundOut},
              auth=access(INGEST), summary="Ingest a customer message")
-def message_ingest(request: HttpRequest, payload: MessageIn) -> Status:
+def message_ingest(request: HttpRequest, payload: IngestMessageIn) -> Status:
     """Store one customer message from an integration: 201 when new, 200 for a resend."""
     s = payload.sender
     principal = request.auth  # type: ignore[attr-defined]

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 from pydantic import ValidationError as PydanticValidationError
 
 from safeguard.cases.contracts import RecordingIn
 from safeguard.cases.enums import RetentionCategory
 from safeguard.channels.contracts import PayloadInvalid
+from safeguard.web.bounds import BoundedAwareDatetime
 
 CALL_ID = r"^[A-Za-z0-9][A-Za-z0-9._:@+-]{0,127}$"
 
@@ -25,20 +26,20 @@ class _CallEvent(_Strict):
 
 class CallQueued(_CallEvent):
     type: Literal["call.queued"]
-    at: AwareDatetime
+    at: BoundedAwareDatetime
     queue: str = Field("", max_length=64, description="Queue slug; empty = default")
     caller_phone: str = Field("", max_length=32)
 
 
 class CallAnswered(_CallEvent):
     type: Literal["call.answered"]
-    at: AwareDatetime
+    at: BoundedAwareDatetime
     agent_email: str = Field("", max_length=254)
 
 
 class CallEnded(_CallEvent):
     type: Literal["call.ended"]
-    at: AwareDatetime
+    at: BoundedAwareDatetime
 
 
 class Recording(_Strict):
@@ -63,12 +64,12 @@ class Transcript(_CallEvent):
 
 class PaymentStarted(_CallEvent):
     type: Literal["payment.started"]
-    at: AwareDatetime
+    at: BoundedAwareDatetime
 
 
 class PaymentStopped(_CallEvent):
     type: Literal["payment.stopped"]
-    at: AwareDatetime
+    at: BoundedAwareDatetime
 
 
 VoiceEvent = Annotated[

@@ -26,6 +26,7 @@ from safeguard.channels import config, schemas, selectors, services, webhooks
 from safeguard.channels.contracts import RateLimited, SignatureError
 from safeguard.channels.forms import ChatPostForm, ChatStartForm, ContactForm
 from safeguard.channels.permissions import MANAGE
+from safeguard.web.bounds import MAX_SEQ, ascii_int
 from safeguard.web.errors import ApplicationError
 from safeguard.web.problem import problem_response
 
@@ -182,10 +183,7 @@ def chat(request: HttpRequest, conversation_id: str, secret: str) -> HttpRespons
 @_private
 def chat_poll(request: HttpRequest, conversation_id: str, secret: str) -> HttpResponse:
     """HTMX partial: messages after ``?after=`` and a fresh poller that remembers the last id."""
-    try:
-        after = max(0, int(request.GET.get("after", "0")))
-    except ValueError:
-        after = 0
+    after = ascii_int(request.GET.get("after"), maximum=MAX_SEQ) or 0
     messages = _messages_or_404(conversation_id, secret, after)
     context = _chat_context(conversation_id, secret, messages)
     context["last_id"] = messages[-1].id if messages else after

@@ -17,7 +17,7 @@ from typing import Any
 from uuid import UUID
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Router, Schema, Status
+from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from safeguard.accounts.api_guards import access
@@ -33,6 +33,7 @@ from safeguard.customers.contracts import (
     StepUpRequired,
 )
 from safeguard.customers.enums import ApprovalStatus, CustomerField
+from safeguard.web.pagination import MAX_LIMIT
 
 router = Router(tags=["customers"])
 REAUTHENTICATE = "/account/mfa/reauthenticate/"
@@ -203,7 +204,8 @@ def _step_up_fresh(request: HttpRequest, principal: Principal) -> bool:
 @router.get("/approvals", response=ApprovalPage, auth=access(perms.APPROVE),
             summary="Approvals inbox (oldest first)")
 def approval_list(request: HttpRequest, status: str = ApprovalStatus.PENDING,
-                  cursor: str | None = None, limit: int = 50) -> ApprovalPage:
+                  cursor: str | None = None,
+                  limit: int = Query(50, ge=1, le=MAX_LIMIT)) -> ApprovalPage:
     """``status``: pending (default), granted, refused or all."""
     if status not in (*ApprovalStatus.values, "all"):
         raise CustomerInvalid("Unknown status.", errors={"status": "pending, granted, refused "
@@ -223,7 +225,8 @@ def approval_get(request: HttpRequest, approval_id: UUID) -> ApprovalOut:
 
 
 @router.post("/approvals/{uuid:approval_id}/decide", response=ApprovalOut,
-             auth=access(perms.APPROVE), summary="Grant or refuse (fresh second factor)")
+             auth=access(perms.APPROVE, step_up_in_service=True),
+             summary="Grant or refuse (fresh second factor)")
 def approval_decide(request: HttpRequest, approval_id: UUID, body: DecisionIn) -> ApprovalOut:
     """A person in a session with a second factor passed within the step-up window; never the
     requester; never an API token. Granting applies the change."""
@@ -277,7 +280,8 @@ def customer_update(request: HttpRequest, customer_id: UUID, body: CustomerPatch
         language=body.language))
 
 
-@router.post("/{uuid:customer_id}/reveal", response=RevealOut, auth=access(perms.REVEAL),
+@router.post("/{uuid:customer_id}/reveal", response=RevealOut,
+             auth=access(perms.REVEAL, step_up_in_service=True),
              summary="Reveal one field in clear (step-up, reason; audited)")
 def customer_reveal(request: HttpRequest, customer_id: UUID, body: RevealIn,
                     response: HttpResponse) -> RevealOut:

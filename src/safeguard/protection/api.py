@@ -140,7 +140,8 @@ def token_metadata(request: HttpRequest, token: str) -> TokenOut:
 
 
 @router.post("/tokens/{token}/detokenize", response=DetokenizeOut,
-             auth=access(perms.DETOKENIZE), summary="Reveal the card number (gateway hand-off)")
+             auth=access(perms.DETOKENIZE, step_up_in_service=True),
+             summary="Reveal the card number (gateway hand-off)")
 def token_detokenize(request: HttpRequest, token: str, body: DetokenizeIn,
                      response: HttpResponse) -> DetokenizeOut:
     """For the payment gateway's service account. A person needs a session with a second
@@ -188,7 +189,8 @@ def keys_status(request: HttpRequest) -> KeysStatusOut:
               for k in status.keys])
 
 
-@router.post("/keys/rotate", response={202: JobOut}, auth=access(perms.KEYS_MANAGE),
+@router.post("/keys/rotate", response={202: JobOut},
+             auth=access(perms.KEYS_MANAGE, step_up_in_service=True),
              summary="Rotate keysets; re-encryption runs as a job")
 def keys_rotate(request: HttpRequest, body: RotateIn) -> Status:
     principal = _principal(request)

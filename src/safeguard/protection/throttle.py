@@ -1,8 +1,10 @@
 """Per-caller counters of the vault (tokenize rate limit, R-OPS-2).
 
 :func:`count` is the ONE function through which the vault touches counter storage, so it moves
-to the durable security-counter store (issue 9, item 1) by changing its body only. Today it is
-a fixed-window counter in Django's cache; keys are hashed, so no actor id sits in the cache.
+to another store by changing its body only. It is a fixed-window counter in Django's default
+cache, which is the durable, never-evicting security-state store (decision 0110: database rows
+or Redis with noeviction; keys are keyed HMACs), so no actor id is stored and an attacker
+cannot flush it.
 """
 
 from __future__ import annotations
