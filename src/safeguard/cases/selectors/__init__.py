@@ -26,8 +26,17 @@ from safeguard.cases.selectors.queues import (
     queue_list,
     queue_list_for,
 )
+from safeguard.cases.selectors.retention import (
+    CaseRetentionView,
+    RecordingRetentionView,
+    retention_case_exists,
+    retention_closed_cases,
+    retention_recordings,
+)
 
 __all__ = [
+    "CaseRetentionView",
+    "RecordingRetentionView",
     "asa",
     "asa_by_queue",
     "assignable_users",
@@ -49,4 +58,7 @@ __all__ = [
     "queue_get",
     "queue_list",
     "queue_list_for",
+    "retention_case_exists",
+    "retention_closed_cases",
+    "retention_recordings",
 ]

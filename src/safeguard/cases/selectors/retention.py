@@ -1,0 +1,73 @@
+"""Reads for the retention sweep of the privacy app (R-DATA-3): pages of closed cases and of
+call recordings, in key order so a sweep resumes after the last key it finished.
+
+No scope applies: the callers are the sweep (a system job) and the privacy officer's plan.
+They hand out ids, dates and retention categories only — never content.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+
+from safeguard.cases.enums import CaseStatus
+from safeguard.cases.models import Case, Interaction
+
+
+@dataclass(frozen=True)
+class CaseRetentionView:
+    """A closed case as the sweep sees it: when it closed and what its recordings are kept for."""
+
+    id: str
+    customer_id: str
+    closed_at: datetime
+    recording_categories: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RecordingRetentionView:
+    """A stored call recording: its call's end and retention category."""
+
+    id: str
+    case_id: str
+    customer_id: str
+    ended_at: datetime
+    category: str
+
+
+def retention_closed_cases(*, after: str, limit: int) -> list[CaseRetentionView]:
+    """Closed cases with a key greater than ``after`` ("" for the first page), in key order."""
+    qs = Case.objects.filter(status=CaseStatus.CLOSED, closed_at__isnull=False)
+    if after:
+        qs = qs.filter(id__gt=after)
+    rows = list(qs.order_by("id").values_list("id", "customer_id", "closed_at")[:limit])
+    categories: dict[str, set[str]] = {}
+    for case_id, category in (Interaction.objects
+                              .filter(case_id__in=[r[0] for r in rows])
+                              .exclude(recording_retention="")
+                              .values_list("case_id", "recording_retention")):
+        categories.setdefault(str(case_id), set()).add(category)
+    return [CaseRetentionView(id=str(cid), customer_id=str(cust), closed_at=closed,
+                              recording_categories=tuple(sorted(categories.get(str(cid), ()))))
+            for cid, cust, closed in rows]
+
+
+def retention_recordings(*, after: str, limit: int) -> list[RecordingRetentionView]:
+    """Interactions that still hold a recording and whose call ended, in key order."""
+    qs = Interaction.objects.filter(recording__isnull=False, ended_at__isnull=False)
+    if after:
+        qs = qs.filter(id__gt=after)
+    rows = qs.order_by("id").values_list("id", "case_id", "case__customer_id", "ended_at",
+                                         "recording_retention")[:limit]
+    return [RecordingRetentionView(id=str(i), case_id=str(c), customer_id=str(cu), ended_at=e,
+                                   category=cat) for i, c, cu, e, cat in rows]
+
+
+def retention_case_exists(*, case_id: str) -> bool:
+    """Whether a case with this id exists (for a legal hold on it); a malformed id is False."""
+    try:
+        return Case.objects.filter(id=case_id).exists()
+    except (ValueError, ValidationError):
+        return False

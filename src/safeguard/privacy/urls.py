@@ -1,0 +1,14 @@
+from django.urls import path
+
+from safeguard.privacy import views
+
+app_name = "privacy"
+urlpatterns = [
+    path("", views.inventory, name="inventory"),
+    path("inventory.csv", views.inventory_csv, name="inventory_csv"),
+    path("retention/", views.retention, name="retention"),
+    path("retention/sweep/", views.sweep_start, name="sweep_start"),
+    path("retention/sweeps/<int:run_id>/", views.sweep_detail, name="sweep"),
+    path("holds/", views.holds, name="holds"),
+    path("holds/<uuid:hold_id>/release/", views.hold_release, name="hold_release"),
+]

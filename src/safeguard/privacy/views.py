@@ -1,0 +1,109 @@
+"""Privacy pages: the data inventory and its CSV export, the retention matrix with sweeps,
+legal holds (R-DATA-1, R-DATA-3, R-REG-4). Thin: parse, authorize, call, render."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from django import forms
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from safeguard.accounts.guards import (
+    permission_required,
+    request_actor,
+    request_permissions,
+    request_principal,
+)
+from safeguard.audit import services as audit
+from safeguard.privacy import inventory as inv
+from safeguard.privacy import selectors, services
+from safeguard.privacy.enums import HoldScope
+from safeguard.privacy.permissions import INVENTORY_VIEW, RETENTION_MANAGE
+from safeguard.web.errors import ApplicationError
+
+
+@permission_required(INVENTORY_VIEW)
+def inventory(request: HttpRequest) -> HttpResponse:
+    columns = inv.personal_columns()
+    return render(request, "privacy/inventory.html", {
+        "columns": columns, "bases": inv.LEGAL_BASES, "taxonomy": inv.taxonomy(),
+        "models": len(inv.declarations()),
+    })
+
+
+@permission_required(INVENTORY_VIEW)
+def inventory_csv(request: HttpRequest) -> HttpResponse:
+    audit.record(action="privacy.inventory_exported", actor=request_actor(request),
+                 data={"format": "csv"})
+    response = HttpResponse(inv.inventory_csv(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="data-inventory.csv"'
+    return response
+
+
+@permission_required(INVENTORY_VIEW)
+def retention(request: HttpRequest) -> HttpResponse:
+    return render(request, "privacy/retention.html", {
+        "rows": selectors.matrix_rows(), "sweeps": selectors.sweep_list(),
+        "can_manage": RETENTION_MANAGE in request_permissions(request),
+    })
+
+
+@permission_required(RETENTION_MANAGE)
+@require_POST
+def sweep_start(request: HttpRequest) -> HttpResponse:
+    """Run a dry run now (the report of what the next sweep would do); real sweeps run daily
+    in the worker or by `safeguard privacy sweep`."""
+    view = services.sweep_run(actor=request_actor(request), dry_run=True)
+    return redirect("privacy:sweep", run_id=view.id)
+
+
+@permission_required(INVENTORY_VIEW)
+def sweep_detail(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = selectors.sweep_get(run_id=run_id)
+    if run is None:
+        raise Http404
+    return render(request, "privacy/sweep.html", {
+        "run": run, "dispositions": selectors.sweep_dispositions(run_id=run_id)})
+
+
+class HoldForm(forms.Form):
+    scope = forms.ChoiceField(choices=HoldScope.choices)
+    target_id = forms.CharField(max_length=64, label="Customer or case id",
+                                help_text="The id shown on the customer's or case's page")
+    reason = forms.CharField(max_length=services.REASON_MAX, widget=forms.Textarea(
+        attrs={"rows": 3}), help_text="The matter or request the hold preserves evidence for")
+
+
+@permission_required(RETENTION_MANAGE)
+def holds(request: HttpRequest) -> HttpResponse:
+    form = HoldForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.legal_hold_place(principal=request_principal(request),
+                                      scope=form.cleaned_data["scope"],
+                                      target_id=form.cleaned_data["target_id"],
+                                      reason=form.cleaned_data["reason"])
+        except ApplicationError as exc:
+            form.add_error(None, exc.detail)
+        else:
+            messages.success(request, "Legal hold placed.")
+            return redirect("privacy:holds")
+    status = 400 if request.method == "POST" else 200
+    return render(request, "privacy/holds.html", {
+        "form": form, "holds": selectors.hold_list(),
+        "me": str(request_principal(request).user_id)}, status=status)
+
+
+@permission_required(RETENTION_MANAGE)
+@require_POST
+def hold_release(request: HttpRequest, hold_id: UUID) -> HttpResponse:
+    try:
+        services.legal_hold_release(principal=request_principal(request), hold_id=str(hold_id))
+    except ApplicationError as exc:
+        messages.error(request, exc.detail)
+        return redirect("privacy:holds")
+    messages.success(request, "Legal hold released.")
+    return redirect("privacy:holds")
