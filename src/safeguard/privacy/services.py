@@ -54,27 +54,27 @@ def legal_hold_place(*, principal: Principal, scope: str, target_id: str,
     return hold_view(hold)
 
 
-@transaction.atomic
 def legal_hold_release(*, principal: Principal, hold_id: str) -> HoldView:
-    """Release an active hold; the person who placed it cannot release it (four eyes)."""
-    try:
-        hold = LegalHold.objects.select_for_update().filter(id=hold_id).first()
-    except (ValueError, ValidationError):
-        hold = None
-    if hold is None:
-        raise NotFound("No such legal hold.")
-    if hold.released_at is not None:
-        raise HoldError("That legal hold is already released.")
-    if hold.placed_by_id == principal.user_id:
-        audit.record(action="legal_hold.release_refused", actor=principal.actor,
-                     subject=("legal_hold", hold.id), outcome="denied",
-                     data={"why": "same person who placed it"})
-        raise HoldError("A legal hold is released by a second person, not by whoever "
-                        "placed it.")
-    hold.released_by_id = principal.user_id
-    hold.released_at = timezone.now()
-    hold.save(update_fields=["released_by", "released_at"])
-    audit.record(action="legal_hold.released", actor=principal.actor,
-                 subject=("legal_hold", hold.id),
-                 data={"scope": hold.scope, "target": hold.target_id})
-    return hold_view(hold)
+    """Release an active hold; the person who placed it cannot release it (four eyes). The
+    refusal is recorded outside the rolled-back work, so the log keeps it."""
+    with transaction.atomic():
+        try:
+            hold = LegalHold.objects.select_for_update().filter(id=hold_id).first()
+        except (ValueError, ValidationError):
+            hold = None
+        if hold is None:
+            raise NotFound("No such legal hold.")
+        if hold.released_at is not None:
+            raise HoldError("That legal hold is already released.")
+        if hold.placed_by_id != principal.user_id:
+            hold.released_by_id = principal.user_id
+            hold.released_at = timezone.now()
+            hold.save(update_fields=["released_by", "released_at"])
+            audit.record(action="legal_hold.released", actor=principal.actor,
+                         subject=("legal_hold", hold.id),
+                         data={"scope": hold.scope, "target": hold.target_id})
+            return hold_view(hold)
+    audit.record(action="legal_hold.release_refused", actor=principal.actor,
+                 subject=("legal_hold", hold.id), outcome="denied",
+                 data={"why": "same person who placed it"})
+    raise HoldError("A legal hold is released by a second person, not by whoever placed it.")
