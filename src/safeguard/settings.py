@@ -704,6 +704,9 @@ SAFEGUARD_RETENTION_SWEEP_HOUR = _env_int("SAFEGUARD_RETENTION_SWEEP_HOUR", 2)
 if SAFEGUARD_RETENTION_BATCH < 1 or not 0 <= SAFEGUARD_RETENTION_SWEEP_HOUR <= 23:
     raise ImproperlyConfigured("SAFEGUARD_RETENTION_BATCH must be >= 1 and "
                                "SAFEGUARD_RETENTION_SWEEP_HOUR between 0 and 23")
+# A data-subject request is verified by the customer's identity-verification record; the
+# record must be at most this many days older than the request's receipt (R-DATA-7).
+SAFEGUARD_DSR_VERIFICATION_DAYS = _env_int("SAFEGUARD_DSR_VERIFICATION_DAYS", 30)
 
 SILENCED_SYSTEM_CHECKS: list[str] = []
 if PRODUCTION and not SECURE_HSTS_PRELOAD:

@@ -47,6 +47,7 @@ class RetentionClass:
     citation: str
     owner: str
     enforced_by: tuple[str, ...]
+    statutory: bool = False  # a law requires keeping these: erasure yields to the period
 
 
 @dataclass(frozen=True)
@@ -103,3 +104,57 @@ class HoldError(PrivacyError):
     status = 409
     code = "legal-hold-refused"
     title = "Legal hold refused"
+
+
+class RequestError(PrivacyError):
+    """A data-subject request cannot be created or moved as asked."""
+
+    status = 409
+    code = "dsr-refused"
+    title = "Data-subject request refused"
+
+
+@dataclass(frozen=True)
+class KeptRecord:
+    """A record an erasure keeps, and the reason the reply gives."""
+
+    case_id: str
+    record_class: str
+    until: date | None  # None: kept while a legal hold lasts
+    reason: str
+
+
+@dataclass(frozen=True)
+class RequestView:
+    """A data-subject request as pages and replies show it (R-DATA-7)."""
+
+    id: str
+    kind: str
+    regime: str
+    customer_id: str
+    received_on: date
+    due_on: date
+    extended: bool
+    status: str
+    verified_at: datetime | None
+    closed_on: date | None
+    reply: str
+    kind_citation: str
+    deadline_citation: str
+
+    @property
+    def open(self) -> bool:
+        return self.closed_on is None
+
+
+@dataclass(frozen=True)
+class OnTimeKpi:
+    """Requests closed in a period and how many by their due date; plus those open and late."""
+
+    closed: int
+    on_time: int
+    overdue_open: int
+
+    @property
+    def ratio(self) -> float | None:
+        return self.on_time / self.closed if self.closed else None

@@ -235,9 +235,9 @@ def inventory_markdown() -> str:
     for decl in declarations().values():
         by_class.setdefault(decl.retention, []).append(decl.model)
     for key, models_ in sorted(by_class.items()):
-        row = classes.get(key)
-        period = row.period.human() if row else "?"
-        action = row.action if row else "?"
+        klass = classes.get(key)
+        period = klass.period.human() if klass else "?"
+        action = klass.action if klass else "?"
         lines.append(f"| `{key}` | {period} | {action} | "
                      + ", ".join(f"`{m}`" for m in sorted(models_)) + " |")
     return "\n".join(lines) + "\n"

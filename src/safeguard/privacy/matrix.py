@@ -84,7 +84,8 @@ def _row(key: str, row: Any, source: str) -> RetentionClass:
                               f"{TARGET_TRIGGERS[target]}, not {row['trigger']}")
     return RetentionClass(key=key, description=str(row["description"]), trigger=row["trigger"],
                           period=period, action=row["action"], citation=str(row["citation"]),
-                          owner=str(row["owner"]), enforced_by=tuple(enforced))
+                          owner=str(row["owner"]), enforced_by=tuple(enforced),
+                          statutory=bool(row.get("statutory", False)))
 
 
 @cache

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from safeguard.privacy.enums import HoldScope, SweepStatus
+from safeguard.privacy.enums import HoldScope, Regime, RequestKind, RequestStatus, SweepStatus
 from safeguard.protection.fields import EncryptedTextField
 
 
@@ -80,3 +80,30 @@ class Disposition(models.Model):
 
     def __str__(self) -> str:
         return f"disposition {self.pk}"
+
+
+class DataSubjectRequest(models.Model):
+    """A data-subject request (R-DATA-7): its clock, verification, outcome and reply."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    kind = models.CharField(max_length=16, choices=RequestKind.choices)
+    regime = models.CharField(max_length=8, choices=Regime.choices)
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT,
+                                 related_name="+")
+    received_on = models.DateField()
+    due_on = models.DateField()
+    extended = models.BooleanField(default=False)
+    status = models.CharField(max_length=12, choices=RequestStatus.choices,
+                              default=RequestStatus.RECEIVED)
+    verified_at = models.DateTimeField(null=True, blank=True)  # the verification relied on
+    closed_on = models.DateField(null=True, blank=True)
+    reply = EncryptedTextField(default="", blank=True)  # the letter sent (names kept records)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                   related_name="+")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["closed_on", "due_on"], name="privacy_dsr_clock")]
+
+    def __str__(self) -> str:  # ids only: str() ends up in logs
+        return f"dsr {self.pk}"

@@ -13,4 +13,11 @@ RETENTION_MANAGE = rbac.declare(
     roles=("privacy_officer",),
 )
 
+REQUESTS_MANAGE = rbac.declare(
+    "privacy.manage_requests",
+    "Record data-subject requests, verify them against the customer's identity verification, "
+    "extend them once, and fulfil erasures",
+    roles=("privacy_officer",),
+)
+
 rbac.nav("Privacy", url_name="privacy:inventory", permission=INVENTORY_VIEW, order=700)

@@ -4,8 +4,9 @@ that governs each class. Frozen views only (STYLE.md rule 4)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
-from safeguard.privacy.contracts import HoldView, RetentionClass, SweepRunView
+from safeguard.privacy.contracts import HoldView, OnTimeKpi, RetentionClass, SweepRunView
 from safeguard.privacy.matrix import matrix
 from safeguard.privacy.models import Disposition, LegalHold, SweepRun
 
@@ -69,10 +70,16 @@ def matrix_rows() -> list[MatrixRow]:
     by_class: dict[str, list[str]] = {}
     for decl in declarations().values():
         by_class.setdefault(decl.retention, []).append(decl.model)
-    from datetime import date
-
     ref = date(2000, 1, 1)
     rows = sorted(matrix().values(), key=lambda r: (period_end(ref, r.period), r.key),
                   reverse=True)
     return [MatrixRow(row=r, models=tuple(sorted(by_class.get(r.key, ()))),
                       enforced=bool(r.enforced_by)) for r in rows]
+
+
+def dsr_on_time(*, start: date, end: date) -> OnTimeKpi:
+    """KPI "DSRs on time" for the metrics app (R-DATA-7): see
+    :func:`safeguard.privacy.requests.dsr_on_time`."""
+    from safeguard.privacy.requests import dsr_on_time as compute
+
+    return compute(start=start, end=end)

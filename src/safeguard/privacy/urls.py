@@ -11,4 +11,7 @@ urlpatterns = [
     path("retention/sweeps/<int:run_id>/", views.sweep_detail, name="sweep"),
     path("holds/", views.holds, name="holds"),
     path("holds/<uuid:hold_id>/release/", views.hold_release, name="hold_release"),
+    path("requests/", views.requests_list, name="requests"),
+    path("requests/<uuid:request_id>/", views.request_detail, name="request"),
+    path("requests/<uuid:request_id>/<str:step>/", views.request_step, name="request_step"),
 ]

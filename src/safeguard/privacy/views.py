@@ -9,6 +9,7 @@ from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from safeguard.accounts.guards import (
@@ -19,9 +20,10 @@ from safeguard.accounts.guards import (
 )
 from safeguard.audit import services as audit
 from safeguard.privacy import inventory as inv
+from safeguard.privacy import requests as dsr
 from safeguard.privacy import selectors, services
-from safeguard.privacy.enums import HoldScope
-from safeguard.privacy.permissions import INVENTORY_VIEW, RETENTION_MANAGE
+from safeguard.privacy.enums import HoldScope, Regime, RequestKind
+from safeguard.privacy.permissions import INVENTORY_VIEW, REQUESTS_MANAGE, RETENTION_MANAGE
 from safeguard.web.errors import ApplicationError
 
 
@@ -107,3 +109,59 @@ def hold_release(request: HttpRequest, hold_id: UUID) -> HttpResponse:
         return redirect("privacy:holds")
     messages.success(request, "Legal hold released.")
     return redirect("privacy:holds")
+
+
+class RequestForm(forms.Form):
+    kind = forms.ChoiceField(choices=RequestKind.choices)
+    regime = forms.ChoiceField(choices=Regime.choices)
+    customer_id = forms.CharField(max_length=64, label="Customer id",
+                                  help_text="The id shown on the customer's page")
+    received_on = forms.DateField(label="Received on",
+                                  widget=forms.DateInput(attrs={"type": "date"}),
+                                  help_text="The day the request reached the organisation")
+
+
+@permission_required(REQUESTS_MANAGE)
+def requests_list(request: HttpRequest) -> HttpResponse:
+    form = RequestForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            view = dsr.dsr_create(principal=request_principal(request), **form.cleaned_data)
+        except ApplicationError as exc:
+            form.add_error(None, exc.detail)
+        else:
+            return redirect("privacy:request", request_id=view.id)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "privacy/requests.html", {
+        "form": form, "requests": dsr.dsr_list(), "today": timezone.localdate()},
+        status=status)
+
+
+@permission_required(REQUESTS_MANAGE)
+def request_detail(request: HttpRequest, request_id: UUID) -> HttpResponse:
+    view = dsr.dsr_get(request_id=str(request_id))
+    plan = None
+    if view.kind == RequestKind.ERASURE and view.open:
+        plan = dsr.erasure_plan(customer_id=view.customer_id, as_of=timezone.localdate())
+    return render(request, "privacy/request.html", {
+        "r": view, "plan": plan, "today": timezone.localdate()})
+
+
+_STEPS = {"verify": dsr.dsr_verify, "extend": dsr.dsr_extend,
+          "fulfil": dsr.dsr_fulfil_erasure}
+
+
+@permission_required(REQUESTS_MANAGE)
+@require_POST
+def request_step(request: HttpRequest, request_id: UUID, step: str) -> HttpResponse:
+    action = _STEPS.get(step)
+    if action is None:
+        raise Http404
+    try:
+        action(principal=request_principal(request), request_id=str(request_id))
+    except ApplicationError as exc:
+        messages.error(request, exc.detail)
+    else:
+        messages.success(request, {"verify": "Identity verified.", "extend": "Deadline extended.",
+                                   "fulfil": "Erasure carried out; the reply is below."}[step])
+    return redirect("privacy:request", request_id=request_id)

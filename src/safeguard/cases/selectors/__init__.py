@@ -31,6 +31,7 @@ from safeguard.cases.selectors.retention import (
     RecordingRetentionView,
     retention_case_exists,
     retention_closed_cases,
+    retention_customer_cases,
     retention_recordings,
 )
 
@@ -60,5 +61,6 @@ __all__ = [
     "queue_list_for",
     "retention_case_exists",
     "retention_closed_cases",
+    "retention_customer_cases",
     "retention_recordings",
 ]

@@ -51,7 +51,7 @@ def retention_closed_cases(*, after: str, limit: int) -> list[CaseRetentionView]
         categories.setdefault(str(case_id), set()).add(category)
     return [CaseRetentionView(id=str(cid), customer_id=str(cust), closed_at=closed,
                               recording_categories=tuple(sorted(categories.get(str(cid), ()))))
-            for cid, cust, closed in rows]
+            for cid, cust, closed in rows if closed is not None]
 
 
 def retention_recordings(*, after: str, limit: int) -> list[RecordingRetentionView]:
@@ -62,7 +62,7 @@ def retention_recordings(*, after: str, limit: int) -> list[RecordingRetentionVi
     rows = qs.order_by("id").values_list("id", "case_id", "case__customer_id", "ended_at",
                                          "recording_retention")[:limit]
     return [RecordingRetentionView(id=str(i), case_id=str(c), customer_id=str(cu), ended_at=e,
-                                   category=cat) for i, c, cu, e, cat in rows]
+                                   category=cat) for i, c, cu, e, cat in rows if e is not None]
 
 
 def retention_case_exists(*, case_id: str) -> bool:
@@ -71,3 +71,28 @@ def retention_case_exists(*, case_id: str) -> bool:
         return Case.objects.filter(id=case_id).exists()
     except (ValueError, ValidationError):
         return False
+
+
+@dataclass(frozen=True)
+class CustomerCaseRetentionView:
+    """One case of a customer, for an erasure plan: when it closed (None: still open) and
+    what its recordings are kept for."""
+
+    id: str
+    closed_at: datetime | None
+    recording_categories: tuple[str, ...]
+
+
+def retention_customer_cases(*, customer_id: str) -> list[CustomerCaseRetentionView]:
+    """Every case of one customer (any status), for a data-subject erasure (R-DATA-7)."""
+    rows = list(Case.objects.filter(customer_id=customer_id).order_by("created_at", "id")
+                .values_list("id", "status", "closed_at"))
+    categories: dict[str, set[str]] = {}
+    for case_id, category in (Interaction.objects.filter(case_id__in=[r[0] for r in rows])
+                              .exclude(recording_retention="")
+                              .values_list("case_id", "recording_retention")):
+        categories.setdefault(str(case_id), set()).add(category)
+    return [CustomerCaseRetentionView(
+        id=str(cid), closed_at=closed if status == CaseStatus.CLOSED else None,
+        recording_categories=tuple(sorted(categories.get(str(cid), ()))))
+        for cid, status, closed in rows]
