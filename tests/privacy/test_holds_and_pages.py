@@ -39,14 +39,17 @@ def test_a_hold_is_placed_screened_and_released_by_a_second_person(case, officer
     view = services.legal_hold_place(principal=principal_for(first), scope="case",
                                      target_id=str(case.id),
                                      reason=f"Dispute; card {CARD} mentioned")
-    assert view.active and CARD not in view.reason and "1111" in view.reason
+    assert view.active
+    assert CARD not in view.reason
+    assert "1111" in view.reason
     # the one who placed it cannot release it; the refusal is audited and changes nothing
     with pytest.raises(HoldError, match="second person"):
         services.legal_hold_release(principal=principal_for(first), hold_id=view.id)
     assert LegalHold.objects.get(id=view.id).released_at is None
     assert Event.objects.filter(action="legal_hold.release_refused", outcome="denied").count() == 1
     released = services.legal_hold_release(principal=principal_for(second), hold_id=view.id)
-    assert not released.active and released.released_by == str(second.pk)
+    assert not released.active
+    assert released.released_by == str(second.pk)
     assert list(Event.objects.filter(action__startswith="legal_hold.").order_by("seq")
                 .values_list("action", "subject_id")) == [
         ("legal_hold.placed", view.id), ("legal_hold.release_refused", view.id),
@@ -97,12 +100,13 @@ def test_inventory_page_and_csv_for_privacy_officers(officers):
     page = client.get("/privacy/")
     assert page.status_code == 200
     html = page.content.decode()
-    assert "cases.message.body" in html and "user.content.message" in html
+    assert "cases.message.body" in html
+    assert "user.content.message" in html
     assert "Art. 6(1)(b) performance of a contract" in html
     export = client.get("/privacy/inventory.csv")
     rows = list(csv.reader(io.StringIO(export.content.decode())))
-    assert ["cases.message", "body"] == rows[1 + [r[:2] for r in rows[1:]].index(
-        ["cases.message", "body"])][:2]
+    assert rows[1 + [r[:2] for r in rows[1:]].index(
+        ["cases.message", "body"])][:2] == ["cases.message", "body"]
     assert Event.objects.filter(action="privacy.inventory_exported").count() == 1
 
 
@@ -118,7 +122,9 @@ def test_an_agent_cannot_see_the_privacy_pages():
 def test_an_auditor_reads_the_matrix_but_cannot_run_or_hold():
     client = signed_in_client(make_user(roles=("auditor",)))
     page = client.get("/privacy/retention/").content.decode()
-    assert "26 U.S.C. § 6501" in page and "7 years" in page and "90 days" in page
+    assert "26 U.S.C. § 6501" in page
+    assert "7 years" in page
+    assert "90 days" in page
     assert "Dry run now" not in page
     assert client.post("/privacy/retention/sweep/").status_code == 403
     assert client.get("/privacy/holds/").status_code == 403
@@ -130,17 +136,21 @@ def test_matrix_rows_longest_first_with_their_models():
     assert keys.index("financial_record") < keys.index("case_record") < \
         keys.index("call_recording_qa")
     case_row = next(r for r in rows if r.row.key == "case_record")
-    assert "cases.message" in case_row.models and case_row.enforced
+    assert "cases.message" in case_row.models
+    assert case_row.enforced
 
 
 def test_dry_run_from_the_page_shows_the_report(case, officers):
     client = signed_in_client(officers[0])
     response = client.post("/privacy/retention/sweep/")
     run = SweepRun.objects.get()
-    assert response.status_code == 302 and response["Location"] == f"/privacy/retention/sweeps/{run.id}/"
-    assert run.dry_run and run.status == "finished"
+    assert response.status_code == 302
+    assert response["Location"] == f"/privacy/retention/sweeps/{run.id}/"
+    assert run.dry_run
+    assert run.status == "finished"
     detail = client.get(response["Location"]).content.decode()
-    assert "Dry run" in detail and "Nothing was due." in detail
+    assert "Dry run" in detail
+    assert "Nothing was due." in detail
 
 
 def test_holds_page_places_refuses_bad_input_and_hides_release_from_the_placer(case, officers):
@@ -148,14 +158,16 @@ def test_holds_page_places_refuses_bad_input_and_hides_release_from_the_placer(c
     client = signed_in_client(first)
     bad = client.post("/privacy/holds/", {"scope": "case", "target_id": "nope",
                                           "reason": "Matter"})
-    assert bad.status_code == 400 and "No case with that id." in bad.content.decode()
+    assert bad.status_code == 400
+    assert "No case with that id." in bad.content.decode()
     assert LegalHold.objects.count() == 0
     ok = client.post("/privacy/holds/", {"scope": "case", "target_id": str(case.id),
                                          "reason": "Matter 42"})
     assert ok.status_code == 302
     hold = LegalHold.objects.get()
     page = client.get("/privacy/holds/").content.decode()
-    assert "Matter 42" in page and "another person releases it" in page
+    assert "Matter 42" in page
+    assert "another person releases it" in page
     assert client.post(f"/privacy/holds/{hold.id}/release/").status_code == 302
     assert LegalHold.objects.get().released_at is None  # refused: same person
     other = signed_in_client(second)
@@ -167,7 +179,8 @@ def test_holds_page_places_refuses_bad_input_and_hides_release_from_the_placer(c
 def test_cli_sweep_dry_run_report_and_argument_errors(case, capsys):
     call_command("privacy", "sweep", "--dry-run", "--as-of", "2030-01-01")
     out = capsys.readouterr().out
-    assert "Dry run" in out and f"case {case.id}: anonymise (case_record)" in out
+    assert "Dry run" in out
+    assert f"case {case.id}: anonymise (case_record)" in out
     assert "case:anonymise: 1 (would)" in out
     for args in (["--as-of", "2030-01-01"], ["--dry-run", "--as-of", "tomorrow"],
                  ["--dry-run", "--batch", "0"]):

@@ -114,8 +114,8 @@ def test_system_check_e301_names_the_first_problem(monkeypatch):
 
 @pytest.mark.parametrize("text", ["models: [1]", "nothing: {}",
                                   "models:\n  a.b:\n    personal: {}\n",
-                                  "models:\n  a.b:\n    retention: x\n    personal:\n"
-                                  "      f: {category: user.name}\n"])
+                                  ("models:\n  a.b:\n    retention: x\n    personal:\n"
+                                  "      f: {category: user.name}\n")])
 def test_a_malformed_inventory_file_is_refused(tmp_path, text):
     path = tmp_path / "inventory.yaml"
     path.write_text(text)

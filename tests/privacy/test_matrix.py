@@ -68,7 +68,8 @@ def test_the_operator_file_replaces_the_default_and_e300_reports_a_broken_one(se
 
     os.utime(path, (1, 1))  # a new mtime: the cache re-reads the file
     [error] = checks.retention_matrix_loads()
-    assert error.id == "safeguard.E300" and "missing" in error.msg
+    assert error.id == "safeguard.E300"
+    assert "missing" in error.msg
     settings.SAFEGUARD_RETENTION_MATRIX = str(tmp_path / "absent.yaml")
     [error] = checks.retention_matrix_loads()
     assert "cannot be read" in error.msg

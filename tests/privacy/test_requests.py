@@ -57,7 +57,8 @@ def test_the_jurisdiction_table_agrees_with_the_clock():
     assert response_due("ccpa", received, extended=True) == \
         received + timedelta(days=table["ccpa"]["extended_days"])
     assert response_due("gdpr", received, extended=True) == date(2026, 4, 15)
-    assert table["gdpr"]["extended_months"] == 3 and table["gdpr"]["months"] == 1
+    assert table["gdpr"]["extended_months"] == 3
+    assert table["gdpr"]["months"] == 1
     for regime in table.values():
         assert set(regime["kinds"]) == {"access", "rectification", "erasure", "portability",
                                         "objection"}
@@ -70,7 +71,8 @@ def test_intake_computes_the_due_date_and_extension_moves_it_once(world):
         assert view.due_on == date(2026, 6, 30)
         assert view.kind_citation == "Art. 17 (right to erasure)"
         extended = dsr.dsr_extend(principal=world["officer"], request_id=view.id)
-        assert extended.due_on == date(2026, 8, 31) and extended.extended
+        assert extended.due_on == date(2026, 8, 31)
+        assert extended.extended
         with pytest.raises(RequestError, match="one extension"):
             dsr.dsr_extend(principal=world["officer"], request_id=view.id)
     assert [e.action for e in Event.objects.filter(subject_type="dsr").order_by("seq")] == [
@@ -108,14 +110,16 @@ def test_verification_needs_a_recent_identity_verification_record(world):
         view = dsr.dsr_create(principal=world["officer"], customer_id=world["customer"],
                               kind="erasure", regime="gdpr", received_on=date(2026, 6, 1))
     _verify_identity(world, NOW - timedelta(days=60))  # too old for a request of 1 June
-    with time_machine.travel(NOW, tick=False), pytest.raises(RequestError, match="since 2026-05-02"):
+    with time_machine.travel(NOW, tick=False), \
+            pytest.raises(RequestError, match="since 2026-05-02"):
         dsr.dsr_verify(principal=world["officer"], request_id=view.id)
     assert DataSubjectRequest.objects.get(id=view.id).status == "received"
     assert Event.objects.filter(action="dsr.verification_missing", outcome="failure").count() == 1
     _verify_identity(world, NOW)
     with time_machine.travel(NOW, tick=False):
         verified = dsr.dsr_verify(principal=world["officer"], request_id=view.id)
-    assert verified.status == "verified" and verified.verified_at == NOW
+    assert verified.status == "verified"
+    assert verified.verified_at == NOW
 
 
 def test_erasure_keeps_the_seven_year_financial_record_and_says_why(world):
@@ -135,13 +139,15 @@ def test_erasure_keeps_the_seven_year_financial_record_and_says_why(world):
     assert Interaction.objects.get(case=world["qa"]).recording is None
     assert {m.body for m in Message.objects.filter(case=world["qa"])} <= {""}
     assert Interaction.objects.get(case=world["fin"]).transcript == "I would like a refund please"
-    assert done.status == "fulfilled" and done.closed_on == NOW.date()
+    assert done.status == "fulfilled"
+    assert done.closed_on == NOW.date()
     assert "Kept until 2032-06-02 because the law requires it (26 U.S.C. § 6501" in done.reply
     assert "GDPR Art. 17(3)(b)" in done.reply
     assert "Data Protection Officer: Dana Park, dpo@northwind.example" in done.reply
     assert "erased the content of 1 case(s)" in done.reply
     fulfilled = Event.objects.get(action="dsr.fulfilled")
-    assert fulfilled.data["kept_classes"] == ["financial_record"] and fulfilled.data["on_time"]
+    assert fulfilled.data["kept_classes"] == ["financial_record"]
+    assert fulfilled.data["on_time"]
     with pytest.raises(RequestError, match="closed"):
         dsr.dsr_fulfil_erasure(principal=world["officer"], request_id=view.id)
 
@@ -150,7 +156,8 @@ def test_a_legal_hold_keeps_every_case_of_the_customer(world):
     services.legal_hold_place(principal=world["officer"], scope="customer",
                               target_id=world["customer"], reason="Litigation")
     erase, kept = dsr.erasure_plan(customer_id=world["customer"], as_of=NOW.date())
-    assert erase == [] and {k.record_class for k in kept} == {"legal_hold"}
+    assert erase == []
+    assert {k.record_class for k in kept} == {"legal_hold"}
     assert all("legal hold" in k.reason and k.until is None for k in kept)
 
 
@@ -193,14 +200,16 @@ def test_request_pages_journey(world):
         bad = client.post("/privacy/requests/", {"kind": "erasure", "regime": "gdpr",
                                                  "customer_id": "nope",
                                                  "received_on": "2026-06-01"})
-        assert bad.status_code == 400 and DataSubjectRequest.objects.count() == 0
+        assert bad.status_code == 400
+        assert DataSubjectRequest.objects.count() == 0
         created = client.post("/privacy/requests/", {"kind": "erasure", "regime": "gdpr",
                                                      "customer_id": world["customer"],
                                                      "received_on": "2026-06-01"})
         row = DataSubjectRequest.objects.get()
         assert created["Location"] == f"/privacy/requests/{row.id}/"
         page = client.get(created["Location"]).content.decode()
-        assert "2026-07-01" in page and "Erasure plan" in page
+        assert "2026-07-01" in page
+        assert "Erasure plan" in page
         assert "Kept until 2032-06-02" in page
         client.post(f"/privacy/requests/{row.id}/verify/")
         assert DataSubjectRequest.objects.get().status == "received"  # no verification record

@@ -68,8 +68,11 @@ def test_the_longest_period_governs_and_a_hold_wins(world):
     assert view.counts == {"call_recording:delete": 1, "case:anonymise": 2}
     assert view.held == 1
     qa, fin = Interaction.objects.get(case=world["qa"]), Interaction.objects.get(case=world["fin"])
-    assert qa.recording is None and qa.transcript is None and qa.call_id is None
-    assert fin.recording is not None and fin.transcript == "I would like a refund please"
+    assert qa.recording is None
+    assert qa.transcript is None
+    assert qa.call_id is None
+    assert fin.recording is not None
+    assert fin.transcript == "I would like a refund please"
     assert Case.objects.get(id=world["qa"].id).subject == ""
     assert {m.body for m in Message.objects.filter(case=world["mail"])} == {""}
     assert {m.body for m in Message.objects.filter(case=world["held"])} == {
@@ -78,10 +81,12 @@ def test_the_longest_period_governs_and_a_hold_wins(world):
     assert CsatResponse.objects.get(case=world["fin"]).comment == "Ann was very helpful"
     # and the KPIs are unchanged: scores, timestamps and queues were kept
     assert _kpis() == kpis_before
-    assert kpis_before[0].total == 3 and kpis_before[2].answered == 2
+    assert kpis_before[0].total == 3
+    assert kpis_before[2].answered == 2
     # and the deletion receipt is in the audit log
     receipt = Event.objects.get(action="retention.sweep_finished")
-    assert receipt.data["counts"] == view.counts and receipt.data["held"] == 1
+    assert receipt.data["counts"] == view.counts
+    assert receipt.data["held"] == 1
     assert Event.objects.filter(action="case.anonymised").count() == 2
     assert Event.objects.filter(action="call.recording_deleted").count() == 1
 
@@ -125,7 +130,8 @@ def test_a_sweep_killed_half_way_resumes_without_loss_or_duplication(world, monk
         # when the next sweep starts, it resumes the same run after its cursor
         monkeypatch.setattr(case_services, "case_anonymise", real)
         view = services.sweep_run(actor=SYSTEM, batch=1)
-    assert view.id == run.id and view.status == "finished"
+    assert view.id == run.id
+    assert view.status == "finished"
     # then every due record was acted on exactly once
     assert view.counts == {"call_recording:delete": 1, "case:anonymise": 2}
     assert Disposition.objects.filter(target="case").count() == 2
@@ -134,7 +140,9 @@ def test_a_sweep_killed_half_way_resumes_without_loss_or_duplication(world, monk
     # and a further sweep finds nothing new to do
     with time_machine.travel(T0 + timedelta(days=3 * 365 + 1), tick=False):
         again = services.sweep_run(actor=SYSTEM)
-    assert again.id != run.id and again.counts == {} and again.held == 1
+    assert again.id != run.id
+    assert again.counts == {}
+    assert again.held == 1
 
 
 def test_the_periodic_task_sweeps_only_in_its_hour(world, settings):
