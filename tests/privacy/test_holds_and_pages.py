@@ -187,3 +187,16 @@ def test_cli_sweep_dry_run_report_and_argument_errors(case, capsys):
         with pytest.raises(CommandError):
             call_command("privacy", "sweep", *args)
     assert SweepRun.objects.count() == 1
+
+
+def test_inventory_pdf_holds_the_records_of_processing(officers):
+    from pypdf import PdfReader
+
+    response = signed_in_client(officers[0]).get("/privacy/inventory.pdf")
+    assert response["Content-Type"] == "application/pdf"
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages)
+    assert "Records of Processing Activities" in text
+    assert "user.content.message" in text
+    assert "usersessions.usersession" in text
+    assert Event.objects.filter(action="privacy.inventory_exported",
+                                data__format="pdf").count() == 1

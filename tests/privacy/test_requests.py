@@ -4,10 +4,12 @@ period or a legal hold requires and says why, with the DPO in the reply; the on-
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import time_machine
+from pypdf import PdfReader
 
 from safeguard.accounts import services as accounts
 from safeguard.audit.models import Event
@@ -219,7 +221,13 @@ def test_request_pages_journey(world):
         client.post(f"/privacy/requests/{row.id}/fulfil/")
         assert client.post(f"/privacy/requests/{row.id}/shred/").status_code == 404
         page = client.get(f"/privacy/requests/{row.id}/").content.decode()
+        letter = client.get(f"/privacy/requests/{row.id}/letter.pdf")
     assert "Data Protection Officer: Dana Park" in page
     assert DataSubjectRequest.objects.get().status == "fulfilled"
+    assert letter.status_code == 200, letter.content[:300]
+    assert letter["Content-Type"] == "application/pdf"
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(letter.content)).pages)
+    assert "Data Protection Officer: Dana Park, dpo@northwind.example" in text
+    assert "Kept until 2032-06-02" in text
     agent = signed_in_client(world["agent"])
     assert agent.get("/privacy/requests/").status_code == 403

@@ -193,6 +193,11 @@ HEADER = ["model", "column", "category", "purpose", "legal basis (GDPR Art. 6)",
           "retention class", "protection", "declared by"]
 
 
+def inventory_rows() -> list[list[str]]:
+    """The Records of Processing as rows under :data:`HEADER` (one per personal-data column)."""
+    return _rows()
+
+
 def inventory_csv() -> str:
     """The Records of Processing Activities as CSV (one row per personal-data column)."""
     buffer = io.StringIO()

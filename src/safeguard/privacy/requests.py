@@ -18,6 +18,7 @@ import yaml
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from safeguard.accounts import selectors as account_selectors
@@ -237,6 +238,6 @@ def dsr_on_time(*, start: date, end: date) -> OnTimeKpi:
     closed = DataSubjectRequest.objects.filter(closed_on__gte=start, closed_on__lte=end)
     return OnTimeKpi(
         closed=closed.count(),
-        on_time=sum(1 for c, d in closed.values_list("closed_on", "due_on") if c <= d),
+        on_time=closed.filter(closed_on__lte=F("due_on")).count(),
         overdue_open=DataSubjectRequest.objects.filter(closed_on__isnull=True,
                                                        due_on__lt=end).count())

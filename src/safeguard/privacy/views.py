@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from safeguard.accounts import selectors as account_selectors
 from safeguard.accounts.guards import (
     permission_required,
     request_actor,
@@ -23,6 +24,7 @@ from safeguard.privacy import inventory as inv
 from safeguard.privacy import requests as dsr
 from safeguard.privacy import selectors, services
 from safeguard.privacy.enums import HoldScope, Regime, RequestKind
+from safeguard.privacy.pdf import render_pdf
 from safeguard.privacy.permissions import INVENTORY_VIEW, REQUESTS_MANAGE, RETENTION_MANAGE
 from safeguard.web.errors import ApplicationError
 
@@ -42,6 +44,18 @@ def inventory_csv(request: HttpRequest) -> HttpResponse:
                  data={"format": "csv"})
     response = HttpResponse(inv.inventory_csv(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="data-inventory.csv"'
+    return response
+
+
+@permission_required(INVENTORY_VIEW)
+def inventory_pdf(request: HttpRequest) -> HttpResponse:
+    audit.record(action="privacy.inventory_exported", actor=request_actor(request),
+                 data={"format": "pdf"})
+    body = render_pdf("privacy/pdf_inventory.html", {
+        "org": account_selectors.organisation(), "header": inv.HEADER,
+        "rows": inv.inventory_rows(), "now": timezone.now()})
+    response = HttpResponse(body, content_type="application/pdf")
+    response["Content-Disposition"] = 'attachment; filename="records-of-processing.pdf"'
     return response
 
 
@@ -145,6 +159,21 @@ def request_detail(request: HttpRequest, request_id: UUID) -> HttpResponse:
         plan = dsr.erasure_plan(customer_id=view.customer_id, as_of=timezone.localdate())
     return render(request, "privacy/request.html", {
         "r": view, "plan": plan, "today": timezone.localdate()})
+
+
+@permission_required(REQUESTS_MANAGE)
+def request_letter(request: HttpRequest, request_id: UUID) -> HttpResponse:
+    """The reply letter of a fulfilled request as PDF (with the DPO contact, R-ORG-1)."""
+    view = dsr.dsr_get(request_id=str(request_id))
+    if not view.reply:
+        raise Http404
+    audit.record(action="dsr.letter_downloaded", actor=request_actor(request),
+                 subject=("dsr", view.id))
+    body = render_pdf("privacy/pdf_letter.html", {
+        "org": account_selectors.organisation(), "r": view, "today": timezone.localdate()})
+    response = HttpResponse(body, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="reply-{view.id}.pdf"'
+    return response
 
 
 _STEPS = {"verify": dsr.dsr_verify, "extend": dsr.dsr_extend,
