@@ -231,3 +231,55 @@ def test_request_pages_journey(world):
     assert "Kept until 2032-06-02" in text
     agent = signed_in_client(world["agent"])
     assert agent.get("/privacy/requests/").status_code == 403
+
+
+def test_access_bundle_holds_every_app_s_data_for_that_customer_and_nobody_else_s(world):
+    from tests.privacy.conftest import closed_mail_case
+
+    other = closed_mail_case(world["agent"], email="zed@example.com", csat=3)
+    with time_machine.travel(NOW, tick=False):
+        view = dsr.dsr_create(principal=world["officer"], customer_id=world["customer"],
+                              kind="access", regime="ccpa", received_on=date(2026, 6, 1))
+    _verify_identity(world, NOW)
+    client = signed_in_client(make_user(roles=("privacy_officer",)))
+    with time_machine.travel(NOW, tick=True):
+        dsr.dsr_verify(principal=world["officer"], request_id=view.id)
+        assert client.get(f"/privacy/requests/{view.id}/export.json").status_code == 404
+        done = dsr.dsr_fulfil_access(principal=world["officer"], request_id=view.id)
+        response = client.get(f"/privacy/requests/{view.id}/export.json")
+    assert done.status == "fulfilled"
+    assert "2 case(s)" in done.reply
+    assert "Data Protection Officer: Dana Park" in done.reply
+    bundle = response.json()
+    # the customer's own profile, verifications, cases, calls and requests
+    assert bundle["customer"]["id"] == world["customer"]
+    assert bundle["customer"]["phone"] == "+442079460018"
+    assert [v["method"] for v in bundle["customer"]["identity_verifications"]] == ["otp_email"]
+    assert sorted(c["number"] for c in bundle["cases"]) == sorted(
+        [world["fin"].number, world["qa"].number])
+    call = bundle["cases"][0]["calls_and_chats"][0]
+    assert call["transcript"] == "I would like a refund please"
+    assert call["recording"]["uri"].startswith("s3://rec/")
+    assert [r["kind"] for r in bundle["data_subject_requests"]] == ["access"]
+    assert any(e["action"] == "customer.verified" for e in bundle["access_log"])
+    # and nothing of the other customer's
+    text = response.content.decode()
+    assert "zed@example.com" not in text
+    assert str(other.customer_id) not in text
+    assert str(other.number) not in [str(c["number"]) for c in bundle["cases"]]
+    assert Event.objects.filter(action="dsr.access_exported",
+                                data__customer=world["customer"]).count() == 1
+
+
+def test_only_access_and_portability_are_fulfilled_by_an_export(world):
+    with time_machine.travel(NOW, tick=False):
+        view = dsr.dsr_create(principal=world["officer"], customer_id=world["customer"],
+                              kind="objection", regime="gdpr", received_on=date(2026, 6, 1))
+        with pytest.raises(RequestError, match="Only access and portability"):
+            dsr.dsr_fulfil_access(principal=world["officer"], request_id=view.id)
+        access = dsr.dsr_create(principal=world["officer"], customer_id=world["customer"],
+                                kind="portability", regime="gdpr",
+                                received_on=date(2026, 6, 1))
+        with pytest.raises(RequestError, match="Verify"):
+            dsr.dsr_fulfil_access(principal=world["officer"], request_id=access.id)
+    assert DataSubjectRequest.objects.filter(closed_on__isnull=False).count() == 0

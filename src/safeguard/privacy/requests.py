@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from safeguard.accounts import selectors as account_selectors
 from safeguard.accounts.contracts import Principal
+from safeguard.audit import selectors as audit_selectors
 from safeguard.audit import services as audit
 from safeguard.cases import selectors as case_selectors
 from safeguard.cases import services as case_services
@@ -217,6 +218,69 @@ def dsr_fulfil_erasure(*, principal: Principal, request_id: str) -> RequestView:
                  data={"erased_cases": len(erase), "kept_cases": len(kept),
                        "kept_classes": sorted({k.record_class for k in kept}),
                        "on_time": today <= row.due_on})
+    return request_view(row)
+
+
+def access_bundle(*, request_id: str) -> dict[str, Any]:
+    """The machine-readable export of an access or portability request: every app's data
+    about the customer (profile, verifications, cases with messages, calls, transcripts,
+    satisfaction answers, requests) and who accessed it and when (the audit log). Only the
+    customer's own records: everything is selected by the customer's id."""
+    row = _get(request_id)
+    customer_id = str(row.customer_id)
+    access_log = [
+        {"at": e.at.isoformat(), "who": e.actor.label or e.actor.kind, "action": e.action,
+         "outcome": e.outcome}
+        for e in audit_selectors.event_export(subject=("customer", customer_id))]
+    return {
+        "format": "safeguard.dsr.access/1",
+        "generated_at": timezone.now().isoformat(),
+        "request": {"id": str(row.id), "kind": row.kind, "regime": row.regime,
+                    "received_on": row.received_on.isoformat()},
+        "customer": customer_selectors.customer_export_system(customer_id=customer_id),
+        "cases": case_selectors.customer_cases_export(customer_id=customer_id),
+        "data_subject_requests": [
+            {"kind": r.kind, "received_on": r.received_on.isoformat(), "status": r.status,
+             "closed_on": r.closed_on.isoformat() if r.closed_on else None}
+            for r in DataSubjectRequest.objects.filter(customer_id=customer_id)
+            .order_by("received_on")],
+        "access_log": access_log,
+    }
+
+
+@transaction.atomic
+def dsr_fulfil_access(*, principal: Principal, request_id: str) -> RequestView:
+    """Close a verified access or portability request: the export is built (and audited) on
+    each download; the reply tells the requester what it holds, with the DPO contact."""
+    row = _get(request_id, lock=True)
+    _open(row)
+    if row.kind not in (RequestKind.ACCESS, RequestKind.PORTABILITY):
+        raise RequestError("Only access and portability requests are fulfilled by an export.")
+    if row.status != RequestStatus.VERIFIED:
+        raise RequestError("Verify the requester's identity first.")
+    bundle = access_bundle(request_id=str(row.id))
+    org = account_selectors.organisation()
+    regime = jurisdictions()[row.regime]
+    dpo = ", ".join(v for v in (org.dpo_name, org.dpo_email) if v)
+    row.status = RequestStatus.FULFILLED
+    row.closed_on = timezone.localdate()
+    row.reply = "\n".join([
+        (f"Your {row.kind} request of {row.received_on.isoformat()} "
+        f"({regime['label']}, {regime['kinds'][row.kind]})"),
+        "",
+        ("Enclosed is a copy of the personal data we hold about you, as JSON: your profile, "
+        f"the identity verifications, {len(bundle['cases'])} case(s) with their messages, "
+        "calls and satisfaction answers, your requests, and a log of "
+        f"{len(bundle['access_log'])} access(es) to your data by our staff and systems."),
+        "Card numbers never appear: they were replaced by tokens before anything was stored.",
+        "",
+        org.name,
+        f"Data Protection Officer: {dpo or 'not named yet'}",
+        "You may complain to a supervisory authority if you are not satisfied.",
+    ])
+    row.save(update_fields=["status", "closed_on", "reply"])
+    audit.record(action="dsr.fulfilled", actor=principal.actor, subject=("dsr", row.id),
+                 data={"cases": len(bundle["cases"]), "on_time": row.closed_on <= row.due_on})
     return request_view(row)
 
 

@@ -3,6 +3,8 @@ legal holds (R-DATA-1, R-DATA-3, R-REG-4). Thin: parse, authorize, call, render.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from uuid import UUID
 
 from django import forms
@@ -13,6 +15,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from safeguard.accounts import selectors as account_selectors
+from safeguard.accounts.contracts import Principal
 from safeguard.accounts.guards import (
     permission_required,
     request_actor,
@@ -176,8 +179,28 @@ def request_letter(request: HttpRequest, request_id: UUID) -> HttpResponse:
     return response
 
 
-_STEPS = {"verify": dsr.dsr_verify, "extend": dsr.dsr_extend,
-          "fulfil": dsr.dsr_fulfil_erasure}
+@permission_required(REQUESTS_MANAGE)
+def request_export(request: HttpRequest, request_id: UUID) -> HttpResponse:
+    """The access export of a fulfilled access or portability request, as JSON (audited)."""
+    view = dsr.dsr_get(request_id=str(request_id))
+    if view.kind not in (RequestKind.ACCESS, RequestKind.PORTABILITY) or view.status != "fulfilled":
+        raise Http404
+    audit.record(action="dsr.access_exported", actor=request_actor(request),
+                 subject=("dsr", view.id), data={"customer": view.customer_id})
+    body = json.dumps(dsr.access_bundle(request_id=view.id), indent=2, ensure_ascii=False)
+    response = HttpResponse(body, content_type="application/json; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="personal-data-{view.id}.json"'
+    return response
+
+
+def _fulfil(*, principal: Principal, request_id: str) -> object:
+    if dsr.dsr_get(request_id=request_id).kind == RequestKind.ERASURE:
+        return dsr.dsr_fulfil_erasure(principal=principal, request_id=request_id)
+    return dsr.dsr_fulfil_access(principal=principal, request_id=request_id)
+
+
+_STEPS: dict[str, Callable[..., object]] = {"verify": dsr.dsr_verify, "extend": dsr.dsr_extend,
+                                            "fulfil": _fulfil}
 
 
 @permission_required(REQUESTS_MANAGE)
@@ -192,5 +215,5 @@ def request_step(request: HttpRequest, request_id: UUID, step: str) -> HttpRespo
         messages.error(request, exc.detail)
     else:
         messages.success(request, {"verify": "Identity verified.", "extend": "Deadline extended.",
-                                   "fulfil": "Erasure carried out; the reply is below."}[step])
+                                   "fulfil": "Request fulfilled; the reply is below."}[step])
     return redirect("privacy:request", request_id=request_id)

@@ -29,6 +29,7 @@ from safeguard.cases.selectors.queues import (
 from safeguard.cases.selectors.retention import (
     CaseRetentionView,
     RecordingRetentionView,
+    customer_cases_export,
     retention_case_exists,
     retention_closed_cases,
     retention_customer_cases,
@@ -51,6 +52,7 @@ __all__ = [
     "case_page",
     "case_summary",
     "csat",
+    "customer_cases_export",
     "customer_scope",
     "fcr",
     "macro_list",

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.core.exceptions import ValidationError
 
 from safeguard.cases.enums import CaseStatus
-from safeguard.cases.models import Case, Interaction
+from safeguard.cases.models import Attachment, Case, CsatResponse, Interaction, Message
 
 
 @dataclass(frozen=True)
@@ -96,3 +97,40 @@ def retention_customer_cases(*, customer_id: str) -> list[CustomerCaseRetentionV
         id=str(cid), closed_at=closed if status == CaseStatus.CLOSED else None,
         recording_categories=tuple(sorted(categories.get(str(cid), ()))))
         for cid, status, closed in rows]
+
+
+def customer_cases_export(*, customer_id: str) -> list[dict[str, Any]]:
+    """Every case of one customer with its content, for the customer's own access request
+    (GDPR Art. 15 / 20, R-DATA-7): subjects, messages (stored screened: card numbers are
+    tokens), attachment metadata (not the files), calls with transcripts and recording
+    metadata, satisfaction answers. Only the privacy app's audited export calls it."""
+    out: list[dict[str, Any]] = []
+    cases = Case.objects.filter(customer_id=customer_id).order_by("created_at", "id")
+    for case in cases.select_related("queue"):
+        messages = Message.objects.filter(case=case).order_by("created_at", "id")
+        attachments: dict[Any, list[dict[str, Any]]] = {}
+        for a in Attachment.objects.filter(message__case=case).order_by("position"):
+            attachments.setdefault(a.message_id, []).append(
+                {"filename": a.filename, "content_type": a.content_type, "size": a.size,
+                 "state": a.state})
+        csat = CsatResponse.objects.filter(case=case).first()
+        out.append({
+            "number": case.number, "subject": case.subject, "status": case.status,
+            "channel": case.channel, "queue": case.queue.name,
+            "created_at": case.created_at.isoformat(),
+            "closed_at": case.closed_at.isoformat() if case.closed_at else None,
+            "messages": [{"at": m.created_at.isoformat(), "channel": m.channel,
+                          "from": m.author_kind, "internal_note": m.is_internal,
+                          "text": m.body, "attachments": attachments.get(m.id, [])}
+                         for m in messages],
+            "calls_and_chats": [{"channel": i.channel, "started_at": i.started_at.isoformat(),
+                                 "ended_at": i.ended_at.isoformat() if i.ended_at else None,
+                                 "transcript": i.transcript or "",
+                                 "recording": i.recording or None,
+                                 "recording_kept_for": i.recording_retention}
+                                for i in Interaction.objects.filter(case=case)
+                                .order_by("started_at")],
+            "satisfaction": ({"score": csat.score, "comment": csat.comment,
+                              "at": csat.submitted_at.isoformat()} if csat else None),
+        })
+    return out
