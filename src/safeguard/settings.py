@@ -119,6 +119,7 @@ INSTALLED_APPS = [
     "safeguard.customers",
     "safeguard.cases",
     "safeguard.channels",
+    "safeguard.privacy",
     "safeguard.ops",
 ]
 
@@ -691,6 +692,21 @@ SAFEGUARD_CONTACT_CODE_LIMIT = _env_rate("SAFEGUARD_CONTACT_CODE_LIMIT", "5/h")
 if SAFEGUARD_CONTACT_CODE_MINUTES < 1 or SAFEGUARD_CONTACT_CODE_ATTEMPTS < 1:
     raise ImproperlyConfigured(
         "SAFEGUARD_CONTACT_CODE_MINUTES and SAFEGUARD_CONTACT_CODE_ATTEMPTS must be at least 1")
+
+# --- Privacy: retention matrix and sweep, data-subject-request clocks (issue 16; docs/privacy.md)
+# The Records Retention Matrix (YAML); empty = src/safeguard/privacy/retention.yaml (versioned
+# with the code). Periods live in the matrix, never in code (R-DATA-3, R-REG-4).
+SAFEGUARD_RETENTION_MATRIX = _env("SAFEGUARD_RETENTION_MATRIX", "")
+# Rows the retention sweep changes per transaction (each batch commits with its cursor).
+SAFEGUARD_RETENTION_BATCH = _env_int("SAFEGUARD_RETENTION_BATCH", 500)
+# Hour (0-23, in TIME_ZONE) of the daily retention sweep run by the Huey worker.
+SAFEGUARD_RETENTION_SWEEP_HOUR = _env_int("SAFEGUARD_RETENTION_SWEEP_HOUR", 2)
+if SAFEGUARD_RETENTION_BATCH < 1 or not 0 <= SAFEGUARD_RETENTION_SWEEP_HOUR <= 23:
+    raise ImproperlyConfigured("SAFEGUARD_RETENTION_BATCH must be >= 1 and "
+                               "SAFEGUARD_RETENTION_SWEEP_HOUR between 0 and 23")
+# A data-subject request is verified by the customer's identity-verification record; the
+# record must be at most this many days older than the request's receipt (R-DATA-7).
+SAFEGUARD_DSR_VERIFICATION_DAYS = _env_int("SAFEGUARD_DSR_VERIFICATION_DAYS", 30)
 
 SILENCED_SYSTEM_CHECKS: list[str] = []
 if PRODUCTION and not SECURE_HSTS_PRELOAD:

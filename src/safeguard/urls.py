@@ -96,6 +96,7 @@ urlpatterns = [
     path("", include("safeguard.channels.urls")),
     path("customers/", include("safeguard.customers.urls")),
     path("cases/", include("safeguard.cases.urls")),
+    path("privacy/", include("safeguard.privacy.urls")),
     path("api/v1/", _api_urls()),
 ]
 

@@ -506,3 +506,32 @@ def approval_counts(*, viewer: Principal) -> dict[str, int]:
     """How many approvals of customers in scope are in each status (no customer data)."""
     qs = _scoped(Approval.objects.all(), customer_scope_for(viewer=viewer), "customer_id")
     return {r["status"]: r["n"] for r in qs.values("status").annotate(n=Count("id"))}
+
+
+def customer_export_system(*, customer_id: object) -> dict[str, Any]:
+    """Every stored value of one customer, in clear, for the customer's own access request
+    (GDPR Art. 15 / 20, R-DATA-7). Called only by the privacy app's export, which verifies the
+    requester and audits the export; no page shows this."""
+    cid = as_uuid(customer_id)
+    row = Customer.objects.filter(id=cid).first() if cid else None
+    if row is None:
+        raise CustomerNotFound("No such customer.")
+    verifications = IdentityVerification.objects.filter(customer_id=row.id).order_by(
+        "verified_at")
+    return {
+        "id": str(row.id),
+        "kind": row.kind,
+        "name": row.name or "",
+        "email": row.email or "",
+        "phone": row.phone or "",
+        "address": row.address or {},
+        "date_of_birth": row.date_of_birth or "",
+        "payout": row.payout or {},
+        "language": row.language,
+        "status": row.status,
+        "created_at": row.created_at.isoformat(),
+        "closed_at": row.closed_at.isoformat() if row.closed_at else None,
+        "identity_verifications": [
+            {"method": v.method, "verified_at": v.verified_at.isoformat()}
+            for v in verifications],
+    }

@@ -26,8 +26,19 @@ from safeguard.cases.selectors.queues import (
     queue_list,
     queue_list_for,
 )
+from safeguard.cases.selectors.retention import (
+    CaseRetentionView,
+    RecordingRetentionView,
+    customer_cases_export,
+    retention_case_exists,
+    retention_closed_cases,
+    retention_customer_cases,
+    retention_recordings,
+)
 
 __all__ = [
+    "CaseRetentionView",
+    "RecordingRetentionView",
     "asa",
     "asa_by_queue",
     "assignable_users",
@@ -41,6 +52,7 @@ __all__ = [
     "case_page",
     "case_summary",
     "csat",
+    "customer_cases_export",
     "customer_scope",
     "fcr",
     "macro_list",
@@ -49,4 +61,8 @@ __all__ = [
     "queue_get",
     "queue_list",
     "queue_list_for",
+    "retention_case_exists",
+    "retention_closed_cases",
+    "retention_customer_cases",
+    "retention_recordings",
 ]

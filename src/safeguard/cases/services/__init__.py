@@ -29,6 +29,7 @@ from safeguard.cases.services.manage import (
     queue_member_remove,
     queue_update,
 )
+from safeguard.cases.services.retention import case_anonymise, recording_delete
 from safeguard.cases.services.sla import sla_check
 from safeguard.cases.services.work import (
     case_assign,
@@ -49,6 +50,7 @@ __all__ = [
     "call_event",
     "call_payment_pause",
     "call_transcript",
+    "case_anonymise",
     "case_assign",
     "case_change_queue",
     "case_contact_code_check",
@@ -78,5 +80,6 @@ __all__ = [
     "queue_member_add",
     "queue_member_remove",
     "queue_update",
+    "recording_delete",
     "sla_check",
 ]

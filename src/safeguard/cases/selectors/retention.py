@@ -1,0 +1,136 @@
+"""Reads for the retention sweep of the privacy app (R-DATA-3): pages of closed cases and of
+call recordings, in key order so a sweep resumes after the last key it finished.
+
+No scope applies: the callers are the sweep (a system job) and the privacy officer's plan.
+They hand out ids, dates and retention categories only — never content.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
+
+from safeguard.cases.enums import CaseStatus
+from safeguard.cases.models import Attachment, Case, CsatResponse, Interaction, Message
+
+
+@dataclass(frozen=True)
+class CaseRetentionView:
+    """A closed case as the sweep sees it: when it closed and what its recordings are kept for."""
+
+    id: str
+    customer_id: str
+    closed_at: datetime
+    recording_categories: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RecordingRetentionView:
+    """A stored call recording: its call's end and retention category."""
+
+    id: str
+    case_id: str
+    customer_id: str
+    ended_at: datetime
+    category: str
+
+
+def retention_closed_cases(*, after: str, limit: int) -> list[CaseRetentionView]:
+    """Closed cases with a key greater than ``after`` ("" for the first page), in key order."""
+    qs = Case.objects.filter(status=CaseStatus.CLOSED, closed_at__isnull=False)
+    if after:
+        qs = qs.filter(id__gt=after)
+    rows = list(qs.order_by("id").values_list("id", "customer_id", "closed_at")[:limit])
+    categories: dict[str, set[str]] = {}
+    for case_id, category in (Interaction.objects
+                              .filter(case_id__in=[r[0] for r in rows])
+                              .exclude(recording_retention="")
+                              .values_list("case_id", "recording_retention")):
+        categories.setdefault(str(case_id), set()).add(category)
+    return [CaseRetentionView(id=str(cid), customer_id=str(cust), closed_at=closed,
+                              recording_categories=tuple(sorted(categories.get(str(cid), ()))))
+            for cid, cust, closed in rows if closed is not None]
+
+
+def retention_recordings(*, after: str, limit: int) -> list[RecordingRetentionView]:
+    """Interactions that still hold a recording and whose call ended, in key order."""
+    qs = Interaction.objects.filter(recording__isnull=False, ended_at__isnull=False)
+    if after:
+        qs = qs.filter(id__gt=after)
+    rows = qs.order_by("id").values_list("id", "case_id", "case__customer_id", "ended_at",
+                                         "recording_retention")[:limit]
+    return [RecordingRetentionView(id=str(i), case_id=str(c), customer_id=str(cu), ended_at=e,
+                                   category=cat) for i, c, cu, e, cat in rows if e is not None]
+
+
+def retention_case_exists(*, case_id: str) -> bool:
+    """Whether a case with this id exists (for a legal hold on it); a malformed id is False."""
+    try:
+        return Case.objects.filter(id=case_id).exists()
+    except (ValueError, ValidationError):
+        return False
+
+
+@dataclass(frozen=True)
+class CustomerCaseRetentionView:
+    """One case of a customer, for an erasure plan: when it closed (None: still open) and
+    what its recordings are kept for."""
+
+    id: str
+    closed_at: datetime | None
+    recording_categories: tuple[str, ...]
+
+
+def retention_customer_cases(*, customer_id: str) -> list[CustomerCaseRetentionView]:
+    """Every case of one customer (any status), for a data-subject erasure (R-DATA-7)."""
+    rows = list(Case.objects.filter(customer_id=customer_id).order_by("created_at", "id")
+                .values_list("id", "status", "closed_at"))
+    categories: dict[str, set[str]] = {}
+    for case_id, category in (Interaction.objects.filter(case_id__in=[r[0] for r in rows])
+                              .exclude(recording_retention="")
+                              .values_list("case_id", "recording_retention")):
+        categories.setdefault(str(case_id), set()).add(category)
+    return [CustomerCaseRetentionView(
+        id=str(cid), closed_at=closed if status == CaseStatus.CLOSED else None,
+        recording_categories=tuple(sorted(categories.get(str(cid), ()))))
+        for cid, status, closed in rows]
+
+
+def customer_cases_export(*, customer_id: str) -> list[dict[str, Any]]:
+    """Every case of one customer with its content, for the customer's own access request
+    (GDPR Art. 15 / 20, R-DATA-7): subjects, messages (stored screened: card numbers are
+    tokens), attachment metadata (not the files), calls with transcripts and recording
+    metadata, satisfaction answers. Only the privacy app's audited export calls it."""
+    out: list[dict[str, Any]] = []
+    cases = Case.objects.filter(customer_id=customer_id).order_by("created_at", "id")
+    for case in cases.select_related("queue"):
+        messages = Message.objects.filter(case=case).order_by("created_at", "id")
+        attachments: dict[Any, list[dict[str, Any]]] = {}
+        for a in Attachment.objects.filter(message__case=case).order_by("position"):
+            attachments.setdefault(a.message_id, []).append(
+                {"filename": a.filename, "content_type": a.content_type, "size": a.size,
+                 "state": a.state})
+        csat = CsatResponse.objects.filter(case=case).first()
+        out.append({
+            "number": case.number, "subject": case.subject, "status": case.status,
+            "channel": case.channel, "queue": case.queue.name,
+            "created_at": case.created_at.isoformat(),
+            "closed_at": case.closed_at.isoformat() if case.closed_at else None,
+            "messages": [{"at": m.created_at.isoformat(), "channel": m.channel,
+                          "from": m.author_kind, "internal_note": m.is_internal,
+                          "text": m.body, "attachments": attachments.get(m.id, [])}
+                         for m in messages],
+            "calls_and_chats": [{"channel": i.channel, "started_at": i.started_at.isoformat(),
+                                 "ended_at": i.ended_at.isoformat() if i.ended_at else None,
+                                 "transcript": i.transcript or "",
+                                 "recording": i.recording or None,
+                                 "recording_kept_for": i.recording_retention}
+                                for i in Interaction.objects.filter(case=case)
+                                .order_by("started_at")],
+            "satisfaction": ({"score": csat.score, "comment": csat.comment,
+                              "at": csat.submitted_at.isoformat()} if csat else None),
+        })
+    return out

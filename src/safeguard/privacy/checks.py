@@ -1,0 +1,51 @@
+"""System checks of the privacy app, ids safeguard.E300-E319.
+
+* E300: the Records Retention Matrix cannot be loaded (missing file, bad YAML, a row without a
+  citation or with an unknown action, trigger or period).
+* E301 (deploy): the data inventory is not whole: a column of a model has no declaration, or a
+  declaration names an unknown category, legal basis, protection or retention class (R-DATA-1).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core import checks
+
+from safeguard.privacy.contracts import MatrixError
+
+
+def retention_matrix_loads(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """The sweep refuses to run on a broken matrix; say so before it is scheduled."""
+    from safeguard.privacy.matrix import matrix
+
+    try:
+        matrix()
+    except MatrixError as exc:
+        return [checks.Error(f"Retention matrix: {exc.detail}",
+                             hint="Fix the file named by SAFEGUARD_RETENTION_MATRIX "
+                                  "(docs/privacy.md).", id="safeguard.E300")]
+    return []
+
+
+def inventory_is_whole(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """Every column of every model is declared in an inventory.yaml (R-DATA-1)."""
+    from safeguard.privacy.inventory import InventoryError, undeclared
+
+    try:
+        problems = undeclared()
+    except (InventoryError, MatrixError) as exc:
+        problems = [str(exc)]
+    if not problems:
+        return []
+    return [checks.Error(f"Data inventory incomplete: {len(problems)} problem(s), first: "
+                         f"{problems[0]}",
+                         hint="Declare the column in the owning app's inventory.yaml "
+                              "(docs/privacy.md).", id="safeguard.E301")]
+
+
+def register() -> None:
+    checks.register(retention_matrix_loads)
+    # A deployment check: the test suite is the gate while code changes (a developer adding a
+    # model declares it before CI passes), and makemigrations must not wait for the YAML.
+    checks.register(inventory_is_whole, deploy=True)

@@ -1,0 +1,109 @@
+"""Tables of the privacy app: legal holds, retention sweeps and their dispositions.
+
+Private (STYLE.md rule 3): other apps use services/selectors, which hand out frozen views.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from safeguard.privacy.enums import HoldScope, Regime, RequestKind, RequestStatus, SweepStatus
+from safeguard.protection.fields import EncryptedTextField
+
+
+class LegalHold(models.Model):
+    """While active (not released), nothing in scope is deleted or anonymised (R-DATA-3)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    scope = models.CharField(max_length=10, choices=HoldScope.choices)
+    target_id = models.CharField(max_length=64)  # the customer's or case's id
+    reason = EncryptedTextField()  # screened free text (may name a matter or a person)
+    placed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                  related_name="+")
+    placed_at = models.DateTimeField()
+    released_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="+")
+    released_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["scope", "target_id"], name="privacy_hold_target")]
+        constraints = [models.CheckConstraint(
+            condition=Q(released_at__isnull=True) | ~Q(released_by=models.F("placed_by")),
+            name="privacy_hold_release_second_person")]
+
+    def __str__(self) -> str:  # ids only: str() ends up in logs
+        return f"legal hold {self.pk}"
+
+
+class SweepRun(models.Model):
+    """One retention sweep; ``cursor`` holds the last key finished per target (resumable)."""
+
+    dry_run = models.BooleanField(default=False)
+    status = models.CharField(max_length=10, choices=SweepStatus.choices,
+                              default=SweepStatus.RUNNING)
+    as_of = models.DateField()  # the day the sweep evaluates periods against
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField()
+    triggered_by = models.CharField(max_length=64)
+    cursor = models.JSONField(default=dict)  # {target: last key done}
+    counts = models.JSONField(default=dict)  # {"target:action": n}
+    held = models.PositiveIntegerField(default=0)  # records skipped because of a legal hold
+
+    def __str__(self) -> str:
+        return f"sweep {self.pk}"
+
+
+class Disposition(models.Model):
+    """What a sweep did (or would do, in a dry run) to one record: the deletion receipt line.
+
+    Unique per record and action outside dry runs, so a resumed or repeated sweep never acts
+    twice on the same record."""
+
+    run = models.ForeignKey(SweepRun, on_delete=models.CASCADE, related_name="dispositions")
+    target = models.CharField(max_length=20)  # sweep target: "case", "call_recording"
+    record_id = models.CharField(max_length=64)
+    record_class = models.CharField(max_length=40)
+    action = models.CharField(max_length=10)
+    dry_run = models.BooleanField(default=False)
+    at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(
+            fields=["target", "record_id", "action"], condition=Q(dry_run=False),
+            name="privacy_disposition_once")]
+        indexes = [models.Index(fields=["run", "target"], name="privacy_disposition_run")]
+
+    def __str__(self) -> str:
+        return f"disposition {self.pk}"
+
+
+class DataSubjectRequest(models.Model):
+    """A data-subject request (R-DATA-7): its clock, verification, outcome and reply."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    kind = models.CharField(max_length=16, choices=RequestKind.choices)
+    regime = models.CharField(max_length=8, choices=Regime.choices)
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT,
+                                 related_name="+")
+    received_on = models.DateField()
+    due_on = models.DateField()
+    extended = models.BooleanField(default=False)
+    status = models.CharField(max_length=12, choices=RequestStatus.choices,
+                              default=RequestStatus.RECEIVED)
+    verified_at = models.DateTimeField(null=True, blank=True)  # the verification relied on
+    closed_on = models.DateField(null=True, blank=True)
+    reply = EncryptedTextField(default="", blank=True)  # the letter sent (names kept records)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                   related_name="+")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["closed_on", "due_on"], name="privacy_dsr_clock")]
+
+    def __str__(self) -> str:  # ids only: str() ends up in logs
+        return f"dsr {self.pk}"

@@ -1,0 +1,23 @@
+"""Permissions declared by the privacy app (R-DATA-1, R-DATA-3, R-REG-4)."""
+
+from safeguard.accounts import rbac
+
+INVENTORY_VIEW = rbac.declare(
+    "privacy.view_inventory",
+    "See the data inventory (Records of Processing Activities) and the retention matrix",
+    roles=("privacy_officer", "compliance_manager", "auditor"), read_only=True,
+)
+RETENTION_MANAGE = rbac.declare(
+    "privacy.manage_retention",
+    "Place and release legal holds (release by a second person) and run retention sweeps",
+    roles=("privacy_officer",),
+)
+
+REQUESTS_MANAGE = rbac.declare(
+    "privacy.manage_requests",
+    "Record data-subject requests, verify them against the customer's identity verification, "
+    "extend them once, and fulfil erasures",
+    roles=("privacy_officer",),
+)
+
+rbac.nav("Privacy", url_name="privacy:inventory", permission=INVENTORY_VIEW, order=700)
