@@ -130,17 +130,17 @@ def scan_digits(state: ScanState) -> list[Finding]:
 # pass looks only at the runs that the narrower class does not cover.
 _SEPARATOR_CLASS = "[\t\n\x0b\x0c\r _,./-]"
 _MAX_SEPARATOR = 3
-_MAX_GROUP = 6
+_MAX_GROUP = 8
 # The lookahead drops, inside the engine, runs too short to hold 13 digits and two separators.
 _SHORTEST = checks.PAN_MIN_DIGITS + 2
 _SEPARATED = re.compile(
     rf"[0-9](?<![0-9][0-9])(?=[0-9{_SEPARATOR_CLASS[1:-1]}]{{{_SHORTEST - 1}}})"
     rf"[0-9]{{0,{_MAX_GROUP - 1}}}"
-    rf"(?:{_SEPARATOR_CLASS}{{1,{_MAX_SEPARATOR}}}[0-9]{{1,{_MAX_GROUP}}}){{2,18}}(?![0-9])"
+    rf"(?:{_SEPARATOR_CLASS}{{1,{_MAX_SEPARATOR}}}[0-9]{{1,{_MAX_GROUP}}}){{1,18}}(?![0-9])"
 )
 _SEPARATED_BYTES = re.compile(
     rf"0(?<!00)(?=[0{_SEPARATOR_CLASS[1:-1]}]{{{_SHORTEST - 1}}})0{{0,{_MAX_GROUP - 1}}}"
-    rf"(?:{_SEPARATOR_CLASS}{{1,{_MAX_SEPARATOR}}}0{{1,{_MAX_GROUP}}}){{2,18}}(?!0)".encode()
+    rf"(?:{_SEPARATOR_CLASS}{{1,{_MAX_SEPARATOR}}}0{{1,{_MAX_GROUP}}}){{1,18}}(?!0)".encode()
 )
 _WHITESPACE = re.compile(r"\s+")
 
