@@ -284,8 +284,11 @@ def test_mail_attachments_are_judged_by_content_whatever_the_declared_type(smtpd
                        filename="evil.bin")
     assert smtpd.send(msg) == {}
     # then the first is withheld (its content decides), the second never stored at all
-    [message] = Message.objects.filter(channel="email")
+    [message] = Message.objects.filter(channel="email", author_kind="customer")
     assert [a.state for a in message.attachments.all()] == ["withheld"]
+    # and the customer is told on the channel
+    [notice] = Message.objects.filter(channel="email", author_kind="system")
+    assert '"notes.txt"' in notice.body and "card number" in notice.body
     assert "was not stored: type application/x-evil is not accepted" in message.body
     assert stored_leaks({"as text": number, "refused type": other}, since=since) == []
 
