@@ -14,11 +14,13 @@ second look found, each closed and kept closed here.
 from __future__ import annotations
 
 import base64
+import importlib
 import time
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 
 import pytest
+from django.apps import apps
 from django.test import Client
 
 from safeguard.accounts import services as accounts
@@ -27,15 +29,7 @@ from safeguard.cases.models import Attachment, CaseHistory, Interaction, Message
 from safeguard.protection.scanner import scan
 from tests.cases.attachment_files import docx, pdf
 from tests.cases.conftest import make_agent
-from tests.channels.conftest import (  # noqa: F401 - fixtures
-    SUPPORT,
-    mail,
-    mail_routes,
-    signed_post,
-    smtpd,
-    stored_counts,
-    webhook_secret,
-)
+from tests.channels.conftest import mail, signed_post, stored_counts
 from tests.factories import SYSTEM, ref_hash, signed_in_client
 from tests.protection.card_variants import _WORDS, card, leaks, stored_leaks
 
@@ -138,7 +132,8 @@ def test_voice_input_with_a_nul_is_answered_never_a_500(webhook_secret):
         "recording": {"uri": "s3://rec/c-1\x00.wav"}})
     assert said.status_code == 200, said.content[:300]
     [call] = Interaction.objects.filter(channel="voice")
-    assert "\x00" not in call.transcript and "\x00" not in call.recording["uri"]
+    assert "\x00" not in call.transcript
+    assert "\x00" not in call.recording["uri"]
     assert "[card visa" in call.transcript
     assert not leaks(call.transcript, number)
 
@@ -169,7 +164,8 @@ def test_a_card_like_call_id_is_kept_only_as_a_keyed_hash(webhook_secret):
     # nor the agent's case page
     agent = make_agent("general")
     page = signed_in_client(agent).get(f"/cases/{call.case.number}/").content.decode()
-    assert "Phone call" in page and not leaks(page, number)
+    assert "Phone call" in page
+    assert not leaks(page, number)
 
 
 # --- HTML mail and speech-to-text -----------------------------------------------------------------
@@ -256,7 +252,8 @@ def test_a_declared_type_lie_does_not_keep_a_card_even_in_quarantine(lie):
     assert response.status_code == 201, response.content[:300]
     assert response.json()["attachments"] == ["withheld"]
     [attachment] = Attachment.objects.all()
-    assert attachment.content == "" and attachment.state == "withheld"
+    assert attachment.content == ""
+    assert attachment.state == "withheld"
     assert stored_leaks({lie: number}, since=since) == []
 
 
@@ -288,12 +285,13 @@ def test_mail_attachments_are_judged_by_content_whatever_the_declared_type(smtpd
     assert [a.state for a in message.attachments.all()] == ["withheld"]
     # and the customer is told on the channel
     [notice] = Message.objects.filter(channel="email", author_kind="system")
-    assert '"notes.txt"' in notice.body and "card number" in notice.body
+    assert '"notes.txt"' in notice.body
+    assert "card number" in notice.body
     assert "was not stored: type application/x-evil is not accepted" in message.body
     assert stored_leaks({"as text": number, "refused type": other}, since=since) == []
 
 
-# --- known values -----------------------------------------------------------------------------------
+# --- known values ---------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("written", [
     "\uff11\uff12\uff13\uff14\uff15\uff16\uff17\uff18",  # full-width
@@ -312,3 +310,24 @@ def test_a_known_value_given_in_full_width_matches_ascii_text():
     found = scan(text, known={"account": ["\uff11\uff12\uff13\uff14\uff15\uff16\uff17\uff18"],
                               "name": ["\uff2a\uff4f\uff48\uff4e Smith"]})
     assert sorted(text[f.start:f.end] for f in found) == ["12345678", "John Smith"]
+
+
+@pytest.mark.django_db
+def test_the_data_migration_hashes_existing_plain_call_ids_once(webhook_secret):
+    # given a call stored as older versions did (its platform id in clear)
+    client = Client()
+    signed_post(client, VOICE, {"type": "call.queued", "call_id": "legacy-call-7",
+                                "at": T0.isoformat()})
+    Interaction.objects.filter(channel="voice").update(call_id="legacy-call-7")
+    migration = importlib.import_module("safeguard.cases.migrations.0005_hash_call_ids")
+    # when the data migration runs, twice (a re-run changes nothing)
+    migration.hash_call_ids(apps, None)
+    migration.hash_call_ids(apps, None)
+    # then the id is its keyed hash, and the platform's next event finds the call
+    [call] = Interaction.objects.filter(channel="voice")
+    assert call.call_id == ref_hash("legacy-call-7")
+    ended = signed_post(client, VOICE, {"type": "call.ended", "call_id": "legacy-call-7",
+                                        "at": (T0 + timedelta(minutes=3)).isoformat()})
+    assert ended.status_code == 200
+    assert ended.json()["case_number"] == call.case.number
+    assert Interaction.objects.filter(channel="voice").count() == 1

@@ -9,9 +9,9 @@ kept, and no identifier can make the no-PAN guard refuse a message.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
-import dataclasses
 import secrets
 import uuid
 from collections.abc import Sequence

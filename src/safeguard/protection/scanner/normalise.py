@@ -15,11 +15,12 @@ at a time, into a *view* the passes scan:
   nothing invisible splits a number.
 
 Most text needs none of it: `fold` looks for a character that folds with one regular
-expression and returns the text itself when there is none (ASCII text never pays more than that
-search, and one for a control character). When every folding character maps to exactly one character the view has the original's
-offsets; otherwise (a dropped format character, a character whose NFKC form is longer) a table
-maps each view offset back to the original, and `Folded.span` turns a span of the view into the
-span of the original text that covers the same characters.
+expression and returns the text itself when there is none (ASCII text never pays more than a
+search for a control character). When every folding character maps to exactly one character
+the view has the original's offsets; otherwise (a dropped format or control character, a
+character whose NFKC form is longer) a table maps each view offset back to the original, and
+`Folded.span` turns a span of the view into the span of the original text that covers the same
+characters.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ _NOT_PLAIN = re.compile(r"[^\t\n\r\x20-\x7e]+")
 _CONTROLS = frozenset(
     cp for cp in (*range(0x20), 0x7F, *range(0x80, 0xA0)) if not chr(cp).isspace())
 # The information separators U+001C-U+001F: whitespace to Python, a space to the scanner.
-_SEPARATORS = {cp: " " for cp in range(0x1C, 0x20)}
+_SEPARATORS = dict.fromkeys(range(0x1C, 0x20), " ")
 _ASCII_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 
 
