@@ -331,3 +331,23 @@ def test_the_data_migration_hashes_existing_plain_call_ids_once(webhook_secret):
     assert ended.status_code == 200
     assert ended.json()["case_number"] == call.case.number
     assert Interaction.objects.filter(channel="voice").count() == 1
+
+
+@pytest.mark.parametrize("text", [
+    "6\u200b 2\u200b0\u200b4\u200b 183073 048899\t7",  # found by the hypothesis property
+    "6 204 183073 048899\t7",
+    "6204 1830 7304 8899\n7",
+])
+def test_a_card_whose_prefix_is_also_valid_is_covered_to_its_last_digit(text):
+    # 62041830730488997 (UnionPay, 17 digits) starts with a Luhn-valid 16-digit run: the
+    # digit pass alone stopped there and left the last group in clear
+    [found] = [f for f in scan(text) if f.type == "PAN"]
+    assert (found.start, found.end) == (0, len(text))
+
+
+def test_a_card_with_a_dotted_group_is_not_taken_for_an_ip_address():
+    # found by the hypothesis property: "0.0.0.0" inside the number read as an IPv4 address
+    text = "4 0000 0.0.0.0 0006"
+    assert [(f.type, f.start, f.end) for f in scan(text)] == [("PAN", 0, len(text))]
+    # while an address beside digits is still one
+    assert [f.type for f in scan("server 10.0.0.1 is down")] == ["IP_ADDRESS"]
