@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import importlib
+import json
 import time
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -351,3 +352,39 @@ def test_a_card_with_a_dotted_group_is_not_taken_for_an_ip_address():
     assert [(f.type, f.start, f.end) for f in scan(text)] == [("PAN", 0, len(text))]
     # while an address beside digits is still one
     assert [f.type for f in scan("server 10.0.0.1 is down")] == ["IP_ADDRESS"]
+
+
+# --- what the agent sees, everywhere --------------------------------------------------------------
+
+@pytest.mark.django_db
+def test_no_variant_shows_on_any_screen_an_agent_or_auditor_reads():
+    """Every variant of the table (and the control characters) through REST ingest, then read
+    back as an agent would: the case page, its conversation, the case API's JSON, the customer
+    panel, and the audit events' JSON."""
+    from safeguard.cases.models import Case
+    from tests.protection.card_variants import VARIANTS
+
+    token = _token()
+    cards = {name: card(200 + i) for i, name in enumerate([*VARIANTS, *CONTROLS])}
+    writings = {**{n: VARIANTS[n](cards[n]) for n in VARIANTS},
+                **{n: CONTROLS[n].join(_groups(cards[n])) for n in CONTROLS}}
+    for i, (name, written) in enumerate(writings.items()):
+        response = _ingest(token, {
+            "sender": {"email": "erin@customer.example", "name": f"Erin {written}"},
+            "subject": f"Card {written}", "text": f"Please charge {written} today.",
+            "external_id": f"screen-{i}"})
+        assert response.status_code == 201, (name, response.content[:300])
+    agent = make_agent("general", roles=("agent", "supervisor"))
+    client = signed_in_client(agent)
+    screens = []
+    for case in Case.objects.all():
+        for url in (f"/cases/{case.number}/", f"/cases/{case.number}/conversation/",
+                    f"/api/v1/cases/{case.number}", f"/customers/{case.customer_id}/"):
+            response = client.get(url)
+            assert response.status_code == 200, (url, response.status_code)
+            screens.append((url, response.content.decode()))
+    screens += [(f"audit event {e.action}", json.dumps(e.data, ensure_ascii=False))
+                for e in Event.objects.all()]
+    assert len(screens) > len(writings)
+    assert [(url, name) for url, html in screens for name in writings
+            if leaks(html, cards[name])] == []
