@@ -21,6 +21,7 @@ from safeguard.cases.contracts import (
 from safeguard.cases.models import Case, CaseHistory, Interaction
 from safeguard.cases.services.csat import _SALT
 from tests.cases.conftest import PAN_VISA, inbound, make_agent, make_queue, principal_for
+from tests.factories import ref_hash
 
 pytestmark = pytest.mark.django_db
 T0 = datetime(2025, 6, 2, 9, 0, tzinfo=UTC)
@@ -222,7 +223,7 @@ def test_call_transcript_is_screened_and_payment_pause_spans_are_kept():
     services.call_transcript(call_id="c9", text=f"my card is {PAN_VISA}",
                              recording=RecordingIn(uri="s3://recordings/c9.wav",
                                                    duration_seconds=300))
-    row = Interaction.objects.get(call_id="c9")
+    row = Interaction.objects.get(call_id=ref_hash("c9"))
     assert PAN_VISA not in row.transcript
     assert "1111" in row.transcript
     assert row.recording_retention == "qa_recording"

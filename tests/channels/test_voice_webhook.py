@@ -13,6 +13,7 @@ from django.test import Client
 
 from safeguard.channels import signing
 from tests.channels.conftest import SECRET, interactions, signed_post, stored_counts
+from tests.factories import ref_hash
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +43,7 @@ def test_queued_then_answered_gives_speed_to_answer(webhook_secret):
     assert r3.json()["ended_at"].startswith("2026-03-02T09:05:00")
     assert r3.json()["queue"] == "general"
     [call] = interactions("voice")
-    assert call.call_id == "call-1"
+    assert call.call_id == ref_hash("call-1") == call.thread_ref  # a keyed hash only
     assert call.answered_at - call.queued_at == timedelta(seconds=42)
 
 

@@ -68,11 +68,16 @@ class EventOut(Schema):
     data: dict[str, object]
 
 
+# Printable text only: a NUL would reach PostgreSQL (which refuses it: a 500, not an answer).
+_PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+
+
 class EventFilter(Schema):
-    action: str | None = Field(None, max_length=80, description="exact, or prefix ending '.'")
-    actor: str | None = Field(None, max_length=254)
-    subject_type: str | None = Field(None, max_length=40)
-    subject_id: str | None = Field(None, max_length=64)
+    action: str | None = Field(None, max_length=80, pattern=_PRINTABLE,
+                               description="exact, or prefix ending '.'")
+    actor: str | None = Field(None, max_length=254, pattern=_PRINTABLE)
+    subject_type: str | None = Field(None, max_length=40, pattern=_PRINTABLE)
+    subject_id: str | None = Field(None, max_length=64, pattern=_PRINTABLE)
     outcome: str | None = Field(None, pattern="^(success|failure|denied)$")
     since: BoundedDatetime | None = Field(None, description=f"Inclusive; {RANGE_TEXT}")
     until: BoundedDatetime | None = Field(None, description=f"Exclusive; {RANGE_TEXT}")

@@ -215,6 +215,8 @@ class MessageView:
 
 @dataclass(frozen=True)
 class InteractionView:
+    """One interaction of a case; ``thread_ref`` and ``call_id`` are keyed hashes (issue 8)."""
+
     id: UUID
     channel: str
     thread_ref: str

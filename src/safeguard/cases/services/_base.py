@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -76,6 +77,19 @@ def check_channel(channel: str) -> str:
     return channel
 
 
+# Control characters other than tab and line breaks (C0, DEL, C1; NUL included, which
+# PostgreSQL refuses in text), and ANSI escape sequences whole: removed from what a customer
+# sends before it is screened or stored, as the e-mail parser does (R-OPS-2).
+_CONTROL = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_SLUG = re.compile(r"[-a-zA-Z0-9_]{1,50}")
+
+
+def clean_text(text: str) -> str:
+    """``text`` without NUL, other control characters or ANSI escapes (tab and line breaks
+    stay): what every inbound text passes before ``check_text`` and screening."""
+    return _CONTROL.sub("", text) if isinstance(text, str) else text
+
+
 def check_text(text: str, *, what: str, required: bool = True) -> str:
     if not isinstance(text, str):
         raise InvalidInput(f"The {what} must be text.")
@@ -116,6 +130,9 @@ def finding_types(screened: Screened) -> list[str]:
 
 def queue_by_slug(slug: str | None) -> Queue:
     slug = slug or settings.SAFEGUARD_DEFAULT_QUEUE
+    if not isinstance(slug, str) or not _SLUG.fullmatch(slug):
+        # Not a slug (a NUL, a space, ...): no queue has it, and it is never sent to the database.
+        raise QueueNotFound(f"No active queue {str(slug)[:50]!r}.", queue=str(slug)[:50])
     queue = Queue.objects.filter(slug=slug, is_active=True).first()
     if queue is None:
         if slug == settings.SAFEGUARD_DEFAULT_QUEUE:
@@ -185,7 +202,8 @@ def validate_attachments(attachments: Sequence[AttachmentIn]) -> None:
 class PreparedAttachment:
     """A file after content sniffing and text extraction, before anything is stored.
 
-    ``quarantine`` is the reason it cannot be screened ("" when ``text`` holds all its text).
+    ``quarantine`` is the reason it is held ("" when ``text`` holds all its text); a file held
+    only because its declared type disagrees with its content still has its ``text`` read.
     """
 
     filename: str
@@ -219,16 +237,18 @@ def attachments_prepare(attachments: Sequence[AttachmentIn]) -> list[PreparedAtt
         if kind not in files.SCREENABLE:
             reason = ("its content is a zip archive, which cannot be screened" if kind == files.ZIP
                       else "its content is of a type that cannot be screened")
-        elif not files.declared_agrees(kind, declared):
-            reason = f"declared as {declared[:60]} but its content is {files.MIME[kind]}"
         else:
+            # The content decides: a file whose declared type lies is read as what it is, so
+            # a card number in it is found (and the file withheld) all the same.
+            if not files.declared_agrees(kind, declared):
+                reason = f"declared as {declared[:60]} but its content is {files.MIME[kind]}"
             try:
                 text = files.extract(content, kind, limits).text
             except files.Unscreenable as exc:
-                reason = exc.reason
+                reason = reason or exc.reason
             except Exception:
                 logger.exception("cases.attachment_unreadable", extra={"kind": kind})
-                reason = "the file could not be read"
+                reason = reason or "the file could not be read"
         out.append(PreparedAttachment(filename=a.filename, kind=kind, declared=declared,
                                       content=content, text=text, quarantine=reason[:200]))
     return out
@@ -272,7 +292,12 @@ def attachments_store(message: Message, prepared: Sequence[PreparedAttachment],
                       customer_id=customer_id).text
         content = p.content
         state, reason, screened = AttachmentState.SCREENED, "", True
-        if p.quarantine:
+        if p.quarantine and p.text and protection.card_numbers_in(p.text):
+            # Held for its declared type, but its content shows a card number: withheld.
+            state, reason, content = AttachmentState.WITHHELD, WITHHELD_REASON, b""
+            found.add("PAN")
+            withheld.append(name)
+        elif p.quarantine:
             state, reason, screened = AttachmentState.QUARANTINED, p.quarantine, False
         elif p.kind == files.TEXT:
             result = screen(p.text, field=FIELD_ATTACHMENT, customer_id=customer_id)

@@ -9,6 +9,7 @@ kept, and no identifier can make the no-PAN guard refuse a message.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import secrets
@@ -146,6 +147,11 @@ def message_receive(  # noqa: PLR0913 - the ingest contract of decision 0006, ve
     Idempotent by ``external_id`` per channel; bad input raises before anything is stored.
     """
     base.check_channel(channel)
+    text, subject = base.clean_text(text), base.clean_text(subject)
+    if isinstance(sender.name, str):
+        sender = dataclasses.replace(sender, name=base.clean_text(sender.name))
+    attachments = [dataclasses.replace(a, filename=base.clean_text(a.filename))
+                   if isinstance(a.filename, str) else a for a in attachments]
     base.check_text(text, what="message", required=not attachments)
     base.check_text(subject, what="subject", required=False)
     if len(external_id) > MAX_REF:
@@ -311,6 +317,7 @@ def _secret_hash(secret: str) -> str:
 @transaction.atomic
 def chat_start(*, name: str, email: str, queue: str | None) -> ChatStarted:
     """Open a chat: a case for the customer and a conversation whose secret is returned once."""
+    name = base.clean_text(name)
     base.check_text(name, what="name", required=False)
     actor = Actor.system("channel.chat")
     sender = SenderIn(email=email, name=name)  # what a chat visitor types proves nothing
@@ -386,11 +393,19 @@ def _pauses(interaction: Interaction) -> tuple[tuple[datetime, datetime | None],
     return tuple(out)
 
 
-def call_view(interaction: Interaction) -> CallView:
+def call_ref(stored: str) -> str:
+    """The short reference of a call in history and audit data: twelve letters of its keyed
+    hash (never the platform's id, which the caller chose and may look like anything)."""
+    return stored[10:22]
+
+
+def call_view(interaction: Interaction, *, call_id: str = "") -> CallView:
+    """The call's clock; ``call_id`` is the platform's id as the caller gave it (only its keyed
+    hash is stored), echoed back to the platform."""
     case = interaction.case
     pauses = _pauses(interaction)
     return CallView(
-        call_id=interaction.call_id or "", case_id=case.id, case_number=case.number,
+        call_id=call_id, case_id=case.id, case_number=case.number,
         interaction_id=interaction.id, queue=case.queue.slug, queued_at=interaction.queued_at,
         answered_at=interaction.answered_at, ended_at=interaction.ended_at,
         speed_to_answer_seconds=(lifecycle.speed_to_answer(interaction.queued_at,
@@ -405,9 +420,16 @@ def _check_call_id(call_id: str) -> str:
     return call_id.strip()
 
 
+def _call_hashes(call_id: str) -> list[str]:
+    """The stored forms of a platform's call id: a keyed hash, as for thread references
+    (issue 8 item 3): equality only, nothing readable kept, no id can fail the no-PAN guard."""
+    return base.ref_candidates([call_id])
+
+
 def _call(call_id: str) -> Interaction:
     interaction = (Interaction.objects.select_for_update().select_related("case__queue")
-                   .filter(call_id=_check_call_id(call_id), channel=Channel.VOICE).first())
+                   .filter(call_id__in=_call_hashes(_check_call_id(call_id)),
+                           channel=Channel.VOICE).first())
     if interaction is None:
         raise CallNotFound(f"No call {call_id!r}.")
     return interaction
@@ -425,7 +447,7 @@ def call_event(*, call_id: str, event: str, at: datetime, queue: str | None,
     at = _aware(at)
     actor = Actor.system("channel.voice")
     agent_id = None
-    if agent_email:
+    if agent_email and base.clean_text(agent_email) == agent_email:  # a NUL names no agent
         try:
             agent_id = accounts.user_get_by_email(email=agent_email).id
         except UserNotFound:
@@ -458,19 +480,20 @@ def call_event(*, call_id: str, event: str, at: datetime, queue: str | None,
         interaction.save(update_fields=["queued_at", "answered_at", "ended_at", "agent",
                                         "payment_pauses"])
         case.save(update_fields=base.CASE_STATE_FIELDS)
-        base.history(case, HistoryKind.CALL, actor, at=at, event=event, call=call_id)
-        view = call_view(interaction)
+        ref = call_ref(interaction.call_id or "")
+        base.history(case, HistoryKind.CALL, actor, at=at, event=event, call=ref)
+        view = call_view(interaction, call_id=call_id)
         audit.record(action=f"call.{event}", actor=actor, subject=("case", case.number),
-                     data={"number": case.number, "call_id": call_id,
+                     data={"number": case.number, "call": ref,
                            "speed_to_answer": view.speed_to_answer_seconds})
         return view
-    return call_view(interaction)
+    return call_view(interaction, call_id=call_id)
 
 
 def _call_get_or_create(*, call_id: str, at: datetime, queue: str | None, caller_phone: str,
                         actor: Actor) -> Interaction:
     interaction = (Interaction.objects.select_for_update().select_related("case__queue")
-                   .filter(call_id=call_id).first())
+                   .filter(call_id__in=_call_hashes(call_id)).first())
     if interaction is not None:
         return interaction
     sender = SenderIn(phone=caller_phone) if caller_phone else SenderIn()
@@ -480,8 +503,9 @@ def _call_get_or_create(*, call_id: str, at: datetime, queue: str | None, caller
     flags = customer_link.flags_for(match, sender)  # caller id is not verification
     if flags:
         _add_flags(case, flags)
-    return Interaction.objects.create(case=case, channel=Channel.VOICE, call_id=call_id,
-                                      thread_ref=base.ref_hash(call_id), started_at=at)
+    hashed = base.ref_hash(call_id)
+    return Interaction.objects.create(case=case, channel=Channel.VOICE, call_id=hashed,
+                                      thread_ref=hashed, started_at=at)
 
 
 def _first_response(case: Case, *, at: datetime, actor: Actor) -> None:
@@ -504,10 +528,12 @@ def call_transcript(*, call_id: str, text: str, recording: RecordingIn | None = 
     """Store a call's transcript, screened (cards tokenized, the customer's own values masked),
     and the recording's location with the retention category it is kept under."""
     interaction = _call(call_id)
+    text = base.clean_text(text)
     base.check_text(text, what="transcript", required=recording is None)
     case = interaction.case
     actor = Actor.system("channel.voice")
-    data: dict[str, object] = {"number": case.number, "call_id": interaction.call_id}
+    ref = call_ref(interaction.call_id or "")
+    data: dict[str, object] = {"number": case.number, "call": ref}
     if text:
         screened = base.screen(text, field=base.FIELD_TRANSCRIPT, customer_id=case.customer_id)
         interaction.transcript = screened.text
@@ -519,17 +545,17 @@ def call_transcript(*, call_id: str, text: str, recording: RecordingIn | None = 
                                f"{', '.join(RetentionCategory.values)}.")
         if not recording.uri or len(recording.uri) > 1000:
             raise InvalidInput("The recording needs a location (uri) of at most 1000 characters.")
-        uri = base.screen(recording.uri, field="interaction.recording",
+        uri = base.screen(base.clean_text(recording.uri), field="interaction.recording",
                           customer_id=case.customer_id).text
         interaction.recording = {"uri": uri, "duration_seconds": recording.duration_seconds,
                                  "media_type": recording.media_type[:100]}
         interaction.recording_retention = category
         data["retention"] = category
     interaction.save(update_fields=["transcript", "recording", "recording_retention"])
-    base.history(case, HistoryKind.TRANSCRIPT, actor, call=interaction.call_id)
+    base.history(case, HistoryKind.TRANSCRIPT, actor, call=ref)
     audit.record(action="call.transcript_stored", actor=actor, subject=("case", case.number),
                  data=data)
-    return call_view(interaction)
+    return call_view(interaction, call_id=call_id)
 
 
 @transaction.atomic
@@ -548,9 +574,10 @@ def call_payment_pause(*, call_id: str, active: bool, at: datetime) -> CallView:
         spans[-1] = {**spans[-1], "end": at.isoformat()}
         action = "call.payment_pause_ended"
     else:
-        return call_view(interaction)
+        return call_view(interaction, call_id=call_id)
     interaction.payment_pauses = spans
     interaction.save(update_fields=["payment_pauses"])
     audit.record(action=action, actor=actor, subject=("case", interaction.case.number),
-                 data={"number": interaction.case.number, "call_id": interaction.call_id})
-    return call_view(interaction)
+                 data={"number": interaction.case.number,
+                       "call": call_ref(interaction.call_id or "")})
+    return call_view(interaction, call_id=call_id)

@@ -106,7 +106,12 @@ class Scanner:
         if view.offsets is not None:
             candidates = [_mapped(f, view) for f in candidates]
         if matcher is not None:
-            candidates.extend(f for f in matcher.find(text) if f.type in requested)
+            # Known values are matched in the folded view too: a customer's account number in
+            # full-width digits or split by a zero-width space is still theirs (issue 8).
+            known_found = [f for f in matcher.find(view.text) if f.type in requested]
+            if view.offsets is not None:
+                known_found = [_mapped(f, view) for f in known_found]
+            candidates.extend(known_found)
         return [f for f in resolve_overlaps(candidates) if f.type in requested]
 
     def _run_passes(self, state: ScanState) -> None:

@@ -5,7 +5,9 @@ occurrence is found in one Aho-Corasick pass (pyahocorasick), ignoring case and 
 in whitespace, so "John  SMITH" matches "john smith". Values made of digits (account and
 phone numbers) also match when the text groups the digits differently ("1234 5678",
 "12-345-678"), and a phone number given in international form also matches its national
-form. Offsets always point into the original text (R-DATA-2).
+form. Values are folded as texts are (``normalise.fold``): the engine matches them in the
+folded view of a text and maps spans back, so a value written in full-width or other scripts'
+digits is found. Offsets always point into the text given (R-DATA-2).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import ahocorasick
 import phonenumbers
 
 from .contracts import KNOWN_PREFIX, Finding, ScannerError
+from .normalise import fold_text
 from .overlap import resolve_overlaps
 
 _CATEGORY = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
@@ -114,7 +117,8 @@ class KnownValues:
         for category, items in values.items():
             kind = _type_for(category)
             types.add(kind)
-            for raw in [items] if isinstance(items, str) else items:
+            for given in [items] if isinstance(items, str) else items:
+                raw = fold_text(given)  # as the text is folded (full-width, other scripts)
                 value = normalise(raw)
                 if len(value) < min_length:
                     continue

@@ -10,15 +10,17 @@ at a time, into a *view* the passes scan:
 * every non-ASCII whitespace (no-break, thin, narrow no-break, line separator, ...) becomes a
   space, every dash (category Pd, the minus sign ``−`` and its look-alikes) a hyphen-minus;
 * format characters (category Cf: zero-width space and joiners, soft hyphen, word joiner, BOM,
-  bidirectional marks) are dropped, and so are combining marks (category Mn) written after a
-  digit, so nothing invisible splits a number.
+  bidirectional marks) and control characters that are not whitespace (C0 such as NUL and ESC,
+  DEL, C1) are dropped, and so are combining marks (category Mn) written after a digit, so
+  nothing invisible splits a number.
 
 Most text needs none of it: `fold` looks for a character that folds with one regular
-expression and returns the text itself when there is none (ASCII text never pays more than that
-search). When every folding character maps to exactly one character the view has the original's
-offsets; otherwise (a dropped format character, a character whose NFKC form is longer) a table
-maps each view offset back to the original, and `Folded.span` turns a span of the view into the
-span of the original text that covers the same characters.
+expression and returns the text itself when there is none (ASCII text never pays more than a
+search for a control character). When every folding character maps to exactly one character
+the view has the original's offsets; otherwise (a dropped format or control character, a
+character whose NFKC form is longer) a table maps each view offset back to the original, and
+`Folded.span` turns a span of the view into the span of the original text that covers the same
+characters.
 """
 
 from __future__ import annotations
@@ -44,7 +46,15 @@ class _Tables:
     mark_on_digit: re.Pattern[str]  # a digit (any script) followed by a combining mark
 
 
-_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+# What `fold` looks at: anything but printable ASCII, tab and line breaks.
+_NOT_PLAIN = re.compile(r"[^\t\n\r\x20-\x7e]+")
+# Control characters that are not whitespace (C0 but tab, line breaks and the information
+# separators Python counts as whitespace; DEL; C1 but NEL): invisible, so dropped like Cf.
+_CONTROLS = frozenset(
+    cp for cp in (*range(0x20), 0x7F, *range(0x80, 0xA0)) if not chr(cp).isspace())
+# The information separators U+001C-U+001F: whitespace to Python, a space to the scanner.
+_SEPARATORS = dict.fromkeys(range(0x1C, 0x20), " ")
+_ASCII_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 
 
 def _fold_char(ch: str) -> str | None:
@@ -81,14 +91,14 @@ def _class(code_points: list[int]) -> str:
 @lru_cache(maxsize=1)
 def _tables() -> _Tables:
     """Built once, on the first text that has a non-ASCII character (about a second)."""
-    one: dict[int, str] = {}
+    one: dict[int, str] = dict(_SEPARATORS)
     wide: dict[int, str] = {}
-    drop: set[int] = set()
+    drop: set[int] = set(_CONTROLS)
     marks: list[int] = []
     for cp in range(0x80, sys.maxunicode + 1):
         ch = chr(cp)
         category = unicodedata.category(ch)
-        if category in ("Cn", "Co", "Cs"):
+        if category in ("Cn", "Co", "Cs") or cp in _CONTROLS:
             continue
         if category == "Cf":
             drop.add(cp)
@@ -130,12 +140,12 @@ class Folded:
 
 def fold(text: str) -> Folded:
     """The scanning view of ``text`` (see the module docstring); cheap when nothing folds."""
-    if text.isascii():
+    if text.isascii() and _ASCII_CONTROL.search(text) is None:
         return Folded(text)
     tables = _tables()
-    # The distinct non-ASCII characters, gathered at C speed: most text has a few ("£", "é").
+    # The distinct characters that may fold, gathered at C speed: most text has a few ("£").
     present: set[str] = set()
-    for run in _NON_ASCII.finditer(text):
+    for run in _NOT_PLAIN.finditer(text):
         present.update(run.group())
     marked = not tables.marks.isdisjoint(present) and (
         tables.mark_on_digit.search(text) is not None)

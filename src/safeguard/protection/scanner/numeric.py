@@ -130,17 +130,17 @@ def scan_digits(state: ScanState) -> list[Finding]:
 # pass looks only at the runs that the narrower class does not cover.
 _SEPARATOR_CLASS = "[\t\n\x0b\x0c\r _,./-]"
 _MAX_SEPARATOR = 3
-_MAX_GROUP = 6
+_MAX_GROUP = 8
 # The lookahead drops, inside the engine, runs too short to hold 13 digits and two separators.
 _SHORTEST = checks.PAN_MIN_DIGITS + 2
 _SEPARATED = re.compile(
     rf"[0-9](?<![0-9][0-9])(?=[0-9{_SEPARATOR_CLASS[1:-1]}]{{{_SHORTEST - 1}}})"
     rf"[0-9]{{0,{_MAX_GROUP - 1}}}"
-    rf"(?:{_SEPARATOR_CLASS}{{1,{_MAX_SEPARATOR}}}[0-9]{{1,{_MAX_GROUP}}}){{2,18}}(?![0-9])"
+    rf"(?:{_SEPARATOR_CLASS}{{1,{_MAX_SEPARATOR}}}[0-9]{{1,{_MAX_GROUP}}}){{1,18}}(?![0-9])"
 )
 _SEPARATED_BYTES = re.compile(
     rf"0(?<!00)(?=[0{_SEPARATOR_CLASS[1:-1]}]{{{_SHORTEST - 1}}})0{{0,{_MAX_GROUP - 1}}}"
-    rf"(?:{_SEPARATOR_CLASS}{{1,{_MAX_SEPARATOR}}}0{{1,{_MAX_GROUP}}}){{2,18}}(?!0)".encode()
+    rf"(?:{_SEPARATOR_CLASS}{{1,{_MAX_SEPARATOR}}}0{{1,{_MAX_GROUP}}}){{1,18}}(?!0)".encode()
 )
 _WHITESPACE = re.compile(r"\s+")
 
@@ -178,7 +178,10 @@ def _separated_windows(state: ScanState, groups: list[tuple[int, int]],
     i = 0
     while i < len(groups):
         a = groups[i][0]
-        if (any(x < groups[i][1] and a < y for x, y in taken)
+        # A card the digit pass found may go on past a wider separator ("6 204 183073 048899\t7"
+        # whose first 16 digits also pass Luhn): a window from its start may only lengthen it.
+        extends = max((y for x, y in taken if x == a), default=None)
+        if ((extends is None and any(x < groups[i][1] and a < y for x, y in taken))
                 or (i == 0 and _after_currency(text, a))):
             i += 1
             continue
@@ -197,6 +200,9 @@ def _separated_windows(state: ScanState, groups: list[tuple[int, int]],
             continue
         j, brand = best
         b = groups[j][1]
+        if extends is not None and b <= extends:
+            i += 1
+            continue
         score, why = PAN_CONTEXT.score(state.lowered, a, b, 0.9)
         card = Finding(PAN, a, b, score, f"luhn+iin (separators normalised):{brand}{why}",
                        "pan.digits", brand)
@@ -262,6 +268,8 @@ def _classify_run(state: ScanState, start: int, end: int, cards: list[Finding]) 
         and len(groups) >= 4
         and IP_ADDRESS in state.wanted
         and "." in text[start:end]
+        # A whole run that is a card stays a card: "4 0000 0.0.0.0 0006" hides no address.
+        and checks.pan_brand("".join(text[a:b] for a, b in groups)) is None
         and _ipv4(state, groups)
     ):
         return
