@@ -51,6 +51,10 @@ PHASES = "examples,coverage,fuzzing"
 RUN_TIMEOUT = 300
 PRINCIPALS = ("admin@demo.safeguard.test", "supervisor@demo.safeguard.test",
               "auditor@demo.safeguard.test")
+# A payment-gateway/integration service account for the operations no person may call (tokenize,
+# detokenize, message ingest: R-OPS-8, issue 9 item 3): the gate fuzzes those too.
+GATEWAY = "gateway@schemathesis.test"
+GATEWAY_SCOPES = ("protection.tokenize", "protection.detokenize", "channels.ingest")
 
 # Run inside the server's environment: migrate the fresh database, load the accounts and
 # protection demo data (users with TOTP enrolled; keys), issue one token per principal.
@@ -73,6 +77,11 @@ for email in sys.argv[1:]:
     out[email] = {"token": services.token_issue(actor=actor, user_id=user.id, name="fuzzing",
                                                 scopes=scopes, expires_in_days=1).secret,
                   "permissions": scopes}
+gateway = services.user_create(actor=actor, email=GATEWAY, is_service_account=True)
+out[GATEWAY] = {"token": services.token_issue(actor=actor, user_id=gateway.id, name="fuzzing",
+                                              scopes=list(GATEWAY_SCOPES),
+                                              expires_in_days=1).secret,
+                "permissions": list(GATEWAY_SCOPES)}
 print(json.dumps(out))
 """
 
@@ -118,7 +127,9 @@ def _serve(tmp: Path, database_url: str) -> Iterator[tuple[str, dict[str, dict],
     env.update(SAFEGUARD_ENV="test", SAFEGUARD_DATA_DIR=str(tmp / "data"),
                DATABASE_URL=database_url, DJANGO_SETTINGS_MODULE="safeguard.settings",
                PYTHONPATH=os.pathsep.join([str(ROOT / "src"), env.get("PYTHONPATH", "")]))
-    boot = subprocess.run([sys.executable, "-c", BOOTSTRAP, *PRINCIPALS], env=env,
+    boot = subprocess.run([sys.executable, "-c",
+                           f"GATEWAY = {GATEWAY!r}\nGATEWAY_SCOPES = {GATEWAY_SCOPES!r}\n"
+                           + BOOTSTRAP, *PRINCIPALS], env=env,
                           capture_output=True, text=True, timeout=600, check=False)
     assert boot.returncode == 0, boot.stderr[-3000:]
     principals = json.loads(boot.stdout.strip().splitlines()[-1])
@@ -181,14 +192,16 @@ def test_schemathesis_finds_no_5xx_schema_violation_or_undocumented_status(live_
     # and, for the operations it is refused, a principal holding their permission
     uncovered = {op for op, perm in operations.items()
                  if perm not in principals[admin]["permissions"] and perm != rbac.AUTHENTICATED}
-    for email in others:
+    for email in (*others, GATEWAY):
         mine = sorted(op for op in uncovered
                       if operations[op] in principals[email]["permissions"])
         uncovered -= set(mine)
         if mine:
             runs.append((email, mine))
-    assert uncovered == {"safeguard_protection_api_token_detokenize",
-                         "safeguard_channels_api_message_ingest"}  # service accounts only
+    # every operation is fuzzed by someone allowed to call it (the gateway: service-only ones)
+    assert uncovered == set()
+    assert runs[-1] == (GATEWAY, sorted(op for op, perm in operations.items()
+                                        if perm in GATEWAY_SCOPES))
     # when schemathesis fuzzes each run, within one time budget
     outputs = []
     for index, (email, operation_ids) in enumerate(runs):
