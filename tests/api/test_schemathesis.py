@@ -77,7 +77,9 @@ for email in sys.argv[1:]:
     out[email] = {"token": services.token_issue(actor=actor, user_id=user.id, name="fuzzing",
                                                 scopes=scopes, expires_in_days=1).secret,
                   "permissions": scopes}
-gateway = services.user_create(actor=actor, email=GATEWAY, is_service_account=True)
+services.role_create(actor=actor, slug="gateway", name="Gateway", permissions=GATEWAY_SCOPES)
+gateway = services.user_create(actor=actor, email=GATEWAY, is_service_account=True,
+                               roles=["gateway"])
 out[GATEWAY] = {"token": services.token_issue(actor=actor, user_id=gateway.id, name="fuzzing",
                                               scopes=list(GATEWAY_SCOPES),
                                               expires_in_days=1).secret,
