@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
@@ -39,7 +40,9 @@ class ApiTokenOut(Schema):
     expires_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
-    status: str
+    status: Literal["active", "expired", "revoked", "suspended"] = Field(
+        description="suspended: a personal token whose person has no second factor; refused "
+                    "at every use until one is enrolled again")
 
 
 class ApiTokenIn(Schema):

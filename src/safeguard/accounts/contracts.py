@@ -65,15 +65,21 @@ class TokenView:
     expires_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
+    # A personal token whose person has no usable second factor: refused at every use until
+    # one is enrolled again (issue 9 item 5).
+    suspended: bool = False
 
     @property
     def status(self) -> str:
+        """revoked, expired, suspended (its person lacks a second factor) or active."""
         from django.utils import timezone
 
         if self.revoked_at:
             return "revoked"
         if self.expires_at <= timezone.now():
             return "expired"
+        if self.suspended:
+            return "suspended"
         return "active"
 
 
