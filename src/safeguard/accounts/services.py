@@ -441,7 +441,6 @@ def _user_for_update(user_id: int) -> User:
     return user
 
 
-@transaction.atomic
 def user_create(
     *,
     actor: Actor,
@@ -451,7 +450,26 @@ def user_create(
     roles: Iterable[str] = (),
     is_service_account: bool = False,
 ) -> UserView:
-    """Create a staff user (who must enrol MFA at first sign-in) or a service account."""
+    """Create a staff user (who must enrol MFA at first sign-in) or a service account.
+
+    Its roles go through :func:`role_grant`'s rules; when one is refused (four eyes, separation
+    of duties, a permission the actor does not hold) nothing is created, and the refusal is
+    recorded as ``user.create_denied`` after the rollback, so it survives (R-IR-5, R-OPS-8)."""
+    roles = list(roles)
+    try:
+        return _user_create(actor=actor, email=email, full_name=full_name, password=password,
+                            roles=roles, is_service_account=is_service_account)
+    except (SecondApproverRequired, DutiesConflict, ScopeNotHeld, SelfGrant) as exc:
+        with transaction.atomic():
+            audit.record(action="user.create_denied", actor=actor, outcome="denied",
+                         data={"roles": sorted(roles), "why": exc.code,
+                               "service_account": is_service_account})
+        raise
+
+
+@transaction.atomic
+def _user_create(*, actor: Actor, email: str, full_name: str, password: str | None,
+                 roles: list[str], is_service_account: bool) -> UserView:
     email = email.strip().lower()
     if User.objects.filter(email__iexact=email).exists():
         raise AccountError(f"A user with email {email} already exists.")
