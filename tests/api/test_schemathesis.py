@@ -128,6 +128,10 @@ def _serve(tmp: Path, database_url: str) -> Iterator[tuple[str, dict[str, dict],
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "DJANGO_"))}
     env.update(SAFEGUARD_ENV="test", SAFEGUARD_DATA_DIR=str(tmp / "data"),
                DATABASE_URL=database_url, DJANGO_SETTINGS_MODULE="safeguard.settings",
+               # Test mode runs jobs inline (HUEY_IMMEDIATE), so a key rotation's settle wait
+               # (the keyset cache period) would hold the request; as in the suite's conftest,
+               # no process cache: rotations settle at once.
+               SAFEGUARD_KEYSET_CACHE_SECONDS="0",
                PYTHONPATH=os.pathsep.join([str(ROOT / "src"), env.get("PYTHONPATH", "")]))
     boot = subprocess.run([sys.executable, "-c",
                            f"GATEWAY = {GATEWAY!r}\nGATEWAY_SCOPES = {GATEWAY_SCOPES!r}\n"
