@@ -17,8 +17,8 @@ from django.urls import URLPattern, URLResolver, include, path
 from django.views.defaults import page_not_found
 
 from safeguard.accounts import rbac
-from safeguard.accounts.urls import ALLAUTH_VIEWS
 from safeguard.accounts.guards import permission_required
+from safeguard.accounts.urls import ALLAUTH_VIEWS
 from safeguard.api import api
 from safeguard.web.problem import problem_response
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from safeguard.accounts import services as accounts
@@ -96,8 +95,8 @@ def test_no_page_answers_5xx_to_odd_input(world):
             for values, odds in zip(world["paths"], (ODD, ODD[:1]), strict=True):
                 path = _fill(route, values)  # real ids with every odd value; absent ones once
                 for odd in odds:
-                    query = {k: odd for k in QUERY_KEYS}
-                    form = {k: odd for k in FORM_KEYS}
+                    query = dict.fromkeys(QUERY_KEYS, odd)
+                    form = dict.fromkeys(FORM_KEYS, odd)
                     for method, data in (("get", query), ("post", form)):
                         response = getattr(client, method)(path, data)
                         if response.status_code >= 500:

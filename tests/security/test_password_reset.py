@@ -89,11 +89,9 @@ def test_a_reset_refused_by_the_rate_limit_is_audited_without_the_address(
     # given a known address
     known = make_user()
     client = Client()
-    statuses = []
     # when the same address is asked for more often than the per-address limit (3 a minute)
     with django_capture_on_commit_callbacks(execute=True):
-        for _ in range(5):
-            statuses.append(client.post(URL, {"email": known.email}).status_code)
+        statuses = [client.post(URL, {"email": known.email}).status_code for _ in range(5)]
     # then the extra requests are refused by allauth with 429
     assert statuses == [302, 302, 302, 429, 429]
     # and every one of them is on record, the refused ones as denied

@@ -8,9 +8,9 @@ import pytest
 
 from safeguard.accounts import services
 from safeguard.accounts.contracts import DutiesConflict, SecondApproverRequired
-from safeguard.audit.contracts import Actor
 from safeguard.accounts.models import User
 from safeguard.audit import selectors as audit
+from safeguard.audit.contracts import Actor
 from tests.factories import SYSTEM, make_user, signed_in_client
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
 
 from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
@@ -12,7 +11,7 @@ from pydantic import Field
 from safeguard.accounts import permissions as perm
 from safeguard.accounts import rbac, selectors, services
 from safeguard.accounts.api_guards import access
-from safeguard.accounts.contracts import Principal, TokenView
+from safeguard.accounts.contracts import Principal, TokenStatus, TokenView
 from safeguard.web.pagination import MAX_LIMIT
 
 router = Router(tags=["accounts"])
@@ -40,7 +39,7 @@ class ApiTokenOut(Schema):
     expires_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
-    status: Literal["active", "expired", "revoked", "suspended"] = Field(
+    status: TokenStatus = Field(
         description="suspended: a personal token whose person has no second factor; refused "
                     "at every use until one is enrolled again")
 

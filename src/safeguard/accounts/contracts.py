@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 from safeguard.audit.contracts import Actor
 from safeguard.web.errors import ApplicationError, Conflict, NotFound, PermissionDenied
@@ -54,6 +55,9 @@ class RoleView:
     holders: int
 
 
+TokenStatus = Literal["active", "expired", "revoked", "suspended"]
+
+
 @dataclass(frozen=True)
 class TokenView:
     id: int
@@ -70,7 +74,7 @@ class TokenView:
     suspended: bool = False
 
     @property
-    def status(self) -> str:
+    def status(self) -> TokenStatus:
         """revoked, expired, suspended (its person lacks a second factor) or active."""
         from django.utils import timezone
 
