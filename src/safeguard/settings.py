@@ -707,6 +707,17 @@ if SAFEGUARD_RETENTION_BATCH < 1 or not 0 <= SAFEGUARD_RETENTION_SWEEP_HOUR <= 2
 # A data-subject request is verified by the customer's identity-verification record; the
 # record must be at most this many days older than the request's receipt (R-DATA-7).
 SAFEGUARD_DSR_VERIFICATION_DAYS = _env_int("SAFEGUARD_DSR_VERIFICATION_DAYS", 30)
+# --- Second-wave probe fixes (probe917; docs/configuration.md) ---------------------------------
+# The guard every long-running production process runs before it serves or works (wsgi, worker,
+# smtpd, imap-poll): a witness is configured and the database is no demo (issue 17). A seam so
+# channels (below ops) can call it; a constant, not an environment value: it is not optional.
+SAFEGUARD_STARTUP_CHECK = "safeguard.ops.startup.refuse_demo_database"
+# The User-Agent kept with audit events: control and bidirectional characters removed, masked
+# by SAFEGUARD_SIEM_TEXT_MASKER (cards, e-mail addresses, phone numbers ...), cut to this many
+# characters (it is attacker-chosen text, issue 17 item 10; docs/audit.md).
+SAFEGUARD_AUDIT_USER_AGENT_MAX = _env_int("SAFEGUARD_AUDIT_USER_AGENT_MAX", 200)
+if not 0 <= SAFEGUARD_AUDIT_USER_AGENT_MAX <= 400:
+    raise ImproperlyConfigured("SAFEGUARD_AUDIT_USER_AGENT_MAX must be between 0 and 400")
 
 SILENCED_SYSTEM_CHECKS: list[str] = []
 if PRODUCTION and not SECURE_HSTS_PRELOAD:

@@ -2,7 +2,7 @@
 
 allauth's views are third-party; :func:`declare` stamps each with the policy below, and any
 allauth route missing from the table is left out, so a new allauth release cannot silently add
-an open route.
+an open route. A few are served by a view of ours under the same name (``ALLAUTH_VIEWS``).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from django.views.defaults import page_not_found
 
 from safeguard.accounts import rbac
 from safeguard.accounts.guards import permission_required
+from safeguard.accounts.urls import ALLAUTH_VIEWS
 from safeguard.api import api
 from safeguard.web.problem import problem_response
 
@@ -59,8 +60,9 @@ def declare(patterns: list[Any]) -> list[Any]:
             out.append(URLResolver(p.pattern, declare(p.url_patterns), p.default_kwargs,
                                    p.app_name, p.namespace))
         elif isinstance(p, URLPattern) and p.name in ALLAUTH_POLICY:
+            view = ALLAUTH_VIEWS.get(p.name, p.callback)
             out.append(URLPattern(p.pattern, permission_required(ALLAUTH_POLICY[p.name])(
-                p.callback), p.default_args, p.name))
+                view), p.default_args, p.name))
     return out
 
 

@@ -515,3 +515,18 @@ def test_the_code_travels_by_smtp_to_the_address_on_file(world, smtp_sink):
     link = cases.case_contact_code_check(case_number=case.number, principal=principal,
                                          code=code)
     assert link.customer_id == victim.id
+
+
+def test_codes_past_the_hourly_limit_answer_a_form_error_and_are_recorded(world, settings):
+    """Found by the page walk (tests/security/test_pages_odd_inputs.py): past the per-address
+    limit the failure was recorded with an outcome the log refuses, and the page answered 500."""
+    _victim, agent = world
+    settings.SAFEGUARD_CONTACT_CODE_LIMIT = "2/h"
+    case = _case(_email(VICTIM).case_id)
+    client = signed_in_client(agent)
+    statuses = [client.post(f"/cases/{case.number}/contact/code/").status_code
+                for _ in range(3)]
+    assert statuses[-1] < 500
+    assert len([m for m in django_mail.outbox if VICTIM in m.to]) == 2
+    [failed] = Event.objects.filter(action="case.contact_code_failed")
+    assert (failed.outcome, failed.data["error"]) == ("failure", "DeliverySuppressed")

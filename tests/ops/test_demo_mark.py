@@ -114,17 +114,25 @@ def test_production_refuses_to_start_on_a_demo_database(tmp_path):
     # when production gunicorn's entry point or a worker starts on it
     web = _run(["-c", "import safeguard.wsgi"], _env("production", data, DATABASE_URL=url))
     worker = _safeguard(["worker"], _env("production", data, DATABASE_URL=url))
-    # then both refuse to start
+    # and the mail receivers, long-running production processes too (port 9: never reached)
+    receivers = [_safeguard(args, _env("production", data, DATABASE_URL=url,
+                                       SAFEGUARD_IMAP_HOST="127.0.0.1", SAFEGUARD_IMAP_PORT="9"))
+                 for args in (["smtpd", "--port", "9"], ["imap-poll", "--once"])]
+    # then all refuse to start
     assert web.returncode != 0
     assert "marked as a demo database" in web.stderr
     assert worker.returncode != 0
     assert "marked as a demo database" in worker.stderr
+    assert [(r.returncode, "marked as a demo database" in r.stderr) for r in receivers] == [
+        (1, True), (1, True)]
     # and without a witness production does not start at all
     no_witness = {k: v for k, v in _env("production", data, DATABASE_URL=url).items()
                   if k != "SAFEGUARD_AUDIT_WITNESS_SYSLOG"}
     web = _run(["-c", "import safeguard.wsgi"], no_witness)
     assert web.returncode != 0
     assert "Production requires an audit witness" in web.stderr
+    smtpd = _safeguard(["smtpd", "--port", "9"], no_witness)
+    assert (smtpd.returncode, "Production requires an audit witness" in smtpd.stderr) == (1, True)
 
 
 @pytest.mark.django_db

@@ -11,7 +11,7 @@ from pydantic import Field
 from safeguard.accounts import permissions as perm
 from safeguard.accounts import rbac, selectors, services
 from safeguard.accounts.api_guards import access
-from safeguard.accounts.contracts import Principal, TokenView
+from safeguard.accounts.contracts import Principal, TokenStatus, TokenView
 from safeguard.web.pagination import MAX_LIMIT
 
 router = Router(tags=["accounts"])
@@ -39,7 +39,9 @@ class ApiTokenOut(Schema):
     expires_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
-    status: str
+    status: TokenStatus = Field(
+        description="suspended: a personal token whose person has no second factor; refused "
+                    "at every use until one is enrolled again")
 
 
 class ApiTokenIn(Schema):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 from safeguard.audit.contracts import Actor
 from safeguard.web.errors import ApplicationError, Conflict, NotFound, PermissionDenied
@@ -54,6 +55,9 @@ class RoleView:
     holders: int
 
 
+TokenStatus = Literal["active", "expired", "revoked", "suspended"]
+
+
 @dataclass(frozen=True)
 class TokenView:
     id: int
@@ -65,15 +69,21 @@ class TokenView:
     expires_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
+    # A personal token whose person has no usable second factor: refused at every use until
+    # one is enrolled again (issue 9 item 5).
+    suspended: bool = False
 
     @property
-    def status(self) -> str:
+    def status(self) -> TokenStatus:
+        """revoked, expired, suspended (its person lacks a second factor) or active."""
         from django.utils import timezone
 
         if self.revoked_at:
             return "revoked"
         if self.expires_at <= timezone.now():
             return "expired"
+        if self.suspended:
+            return "suspended"
         return "active"
 
 

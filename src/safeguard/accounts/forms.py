@@ -75,14 +75,16 @@ class OrganisationForm(forms.Form):
 
 
 class PasswordResetRequestForm(ResetPasswordForm):
-    """allauth's reset form; every request is audited with the typed address only as a keyed
-    fingerprint (issue 9 items 7 and 9). Known and unknown addresses get the same page: no mail
-    goes to an unknown one (ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS off)."""
+    """allauth's reset form, minus its in-request mail: known and unknown addresses do the same
+    work while the requester waits — one user lookup and one queued job — and the job sends the
+    mail after the commit, so neither the page nor its timing tells whether an account exists
+    (issue 9 item 7). The request is audited by the view, refused ones (429) included."""
 
     def save(self, request: HttpRequest, **kwargs: Any) -> str:
         from safeguard.accounts import services
 
-        email = str(super().save(request, **kwargs))
-        services.password_reset_requested(identifier=email,
-                                          user_ids=[u.pk for u in self.users])
+        email = str(self.cleaned_data["email"])
+        services.password_reset_mail_enqueue(
+            user_ids=[u.pk for u in self.users],
+            base_url=request.build_absolute_uri("/").rstrip("/"))
         return email

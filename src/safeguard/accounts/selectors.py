@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from allauth.mfa.models import Authenticator
+from django.conf import settings
 from django.db.models import Count, Prefetch, Q
 
 from safeguard.accounts import rbac
@@ -173,10 +176,25 @@ def role_holders(*, slug: str) -> list[UserView]:
             .order_by("email")]
 
 
+def _token_views(tokens: Iterable[ApiToken]) -> list[TokenView]:
+    """Token views, each personal token marked suspended when its person fails the MFA gate
+    (the same rule the token is refused by at use: issue 9 item 5); one check per person."""
+    tokens = list(tokens)
+    suspended: dict[int, bool] = {}
+    for t in tokens:
+        if t.user_id not in suspended:
+            suspended[t.user_id] = not t.user.is_service_account and mfa_state(
+                user_id=t.user_id,
+                require_webauthn_for_admins=settings.SAFEGUARD_REQUIRE_WEBAUTHN_FOR_ADMINS,
+            ) != MFAState.OK
+    return [TokenView(id=t.id, name=t.name, prefix=t.prefix, user_email=t.user.email,
+                      scopes=tuple(t.scopes), created_at=t.created_at, expires_at=t.expires_at,
+                      last_used_at=t.last_used_at, revoked_at=t.revoked_at,
+                      suspended=suspended[t.user_id]) for t in tokens]
+
+
 def _token_view(t: ApiToken) -> TokenView:
-    return TokenView(id=t.id, name=t.name, prefix=t.prefix, user_email=t.user.email,
-                     scopes=tuple(t.scopes), created_at=t.created_at, expires_at=t.expires_at,
-                     last_used_at=t.last_used_at, revoked_at=t.revoked_at)
+    return _token_views([t])[0]
 
 
 def token_list(*, user_id: int | None = None) -> list[TokenView]:
@@ -184,14 +202,14 @@ def token_list(*, user_id: int | None = None) -> list[TokenView]:
     qs = ApiToken.objects.select_related("user").order_by("-created_at")
     if user_id is not None:
         qs = qs.filter(user_id=user_id)
-    return [_token_view(t) for t in qs]
+    return _token_views(qs)
 
 
 def token_page(*, cursor: str | None, limit: int) -> Page[TokenView]:
     """One cursor page of tokens by id (oldest first)."""
     page = paginate(ApiToken.objects.select_related("user"), cursor=cursor, limit=limit,
                     scope="accounts.tokens")
-    return Page(items=[_token_view(t) for t in page.items], next_cursor=page.next_cursor)
+    return Page(items=_token_views(page.items), next_cursor=page.next_cursor)
 
 
 def organisation() -> OrganisationView:

@@ -441,7 +441,6 @@ def _user_for_update(user_id: int) -> User:
     return user
 
 
-@transaction.atomic
 def user_create(
     *,
     actor: Actor,
@@ -451,7 +450,26 @@ def user_create(
     roles: Iterable[str] = (),
     is_service_account: bool = False,
 ) -> UserView:
-    """Create a staff user (who must enrol MFA at first sign-in) or a service account."""
+    """Create a staff user (who must enrol MFA at first sign-in) or a service account.
+
+    Its roles go through :func:`role_grant`'s rules; when one is refused (four eyes, separation
+    of duties, a permission the actor does not hold) nothing is created, and the refusal is
+    recorded as ``user.create_denied`` after the rollback, so it survives (R-IR-5, R-OPS-8)."""
+    roles = list(roles)
+    try:
+        return _user_create(actor=actor, email=email, full_name=full_name, password=password,
+                            roles=roles, is_service_account=is_service_account)
+    except (SecondApproverRequired, DutiesConflict, ScopeNotHeld, SelfGrant) as exc:
+        with transaction.atomic():
+            audit.record(action="user.create_denied", actor=actor, outcome="denied",
+                         data={"roles": sorted(roles), "why": exc.code,
+                               "service_account": is_service_account})
+        raise
+
+
+@transaction.atomic
+def _user_create(*, actor: Actor, email: str, full_name: str, password: str | None,
+                 roles: list[str], is_service_account: bool) -> UserView:
     email = email.strip().lower()
     if User.objects.filter(email__iexact=email).exists():
         raise AccountError(f"A user with email {email} already exists.")
@@ -607,14 +625,61 @@ def login_refused(*, user_id: int, reason: str) -> None:
 
 
 @transaction.atomic
-def password_reset_requested(*, identifier: str, user_ids: Iterable[int]) -> None:
-    """Record a password-reset request; the typed address only as a keyed fingerprint. The
-    requester sees the same page whether or not the address is known (issue 9 item 7)."""
+def password_reset_requested(*, identifier: str, user_ids: Iterable[int],
+                             outcome: str = "success", why: str = "") -> None:
+    """Record a password-reset request — sent, refused by the rate limit (429) or malformed —
+    with the typed address only as a keyed fingerprint (issue 9 items 7 and 9). The requester
+    sees the same page whether or not the address is known."""
     ids = sorted(user_ids)
+    data: dict[str, object] = {"identifier": identifier_fingerprint(identifier),
+                               "known_account": bool(ids)}
+    if why:
+        data["why"] = why
     audit.record(action="auth.password_reset_requested", actor=Actor.anonymous(),
-                 subject=("user", ids[0]) if ids else None,
-                 data={"identifier": identifier_fingerprint(identifier),
-                       "known_account": bool(ids)})
+                 outcome=outcome, subject=("user", ids[0]) if ids else None, data=data)
+
+
+def password_reset_mail_enqueue(*, user_ids: Iterable[int], base_url: str) -> None:
+    """Queue the reset mail for after the commit — exactly one job whether or not the address
+    matched an account (an empty list sends nothing), so the request does the same work either
+    way and its time reveals nothing (issue 9 item 7)."""
+    from safeguard.accounts import tasks
+
+    ids = sorted(user_ids)
+    transaction.on_commit(lambda: tasks.password_reset_mail_send(user_ids=ids,
+                                                                 base_url=base_url))
+
+
+def password_reset_mail_send(*, user_ids: Iterable[int], base_url: str) -> int:
+    """Send allauth's reset mail (its templates, token and link) to each active person of
+    ``user_ids``; service accounts have no password and get nothing. Returns how many were
+    sent. Runs in the job queued by :func:`password_reset_mail_enqueue`."""
+    from allauth.account import app_settings as allauth_settings
+    from allauth.account.forms import default_token_generator
+    from allauth.account.utils import user_pk_to_url_str
+    from django.core.mail import EmailMultiAlternatives
+    from django.template.loader import render_to_string
+    from django.urls import reverse
+
+    domain = base_url.split("://", 1)[-1]
+    site = {"name": domain, "domain": domain}
+    prefix = allauth_settings.EMAIL_SUBJECT_PREFIX
+    sent = 0
+    for user in User.objects.filter(id__in=list(user_ids), is_active=True,
+                                    is_service_account=False).order_by("id"):
+        key = f"{user_pk_to_url_str(user)}-{default_token_generator.make_token(user)}"
+        path = reverse("account_reset_password_from_key",
+                       kwargs={"uidb36": "UID", "key": "KEY"}).replace("UID-KEY", key)
+        context = {"user": user, "email": user.email, "password_reset_url": base_url + path,
+                   "current_site": site}
+        subject = " ".join(render_to_string("account/email/password_reset_key_subject.txt",
+                                            context).splitlines()).strip()
+        body = render_to_string("account/email/password_reset_key_message.txt",
+                                context).strip()
+        EmailMultiAlternatives((f"[{domain}] " if prefix is None else prefix) + subject, body,
+                               settings.DEFAULT_FROM_EMAIL, [user.email]).send()
+        sent += 1
+    return sent
 
 
 def security_state_purge(*, now: float | None = None) -> int:

@@ -2,6 +2,9 @@ from django.urls import path
 
 from safeguard.accounts import views
 
+# allauth routes served by a view of ours (same URL and name; safeguard.urls swaps them in).
+ALLAUTH_VIEWS = {"account_reset_password": views.password_reset}
+
 app_name = "accounts"
 urlpatterns = [
     path("me/", views.me, name="me"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from allauth.account.internal.flows.reauthentication import suspend_request
+from allauth.account.views import PasswordResetView as AllauthPasswordResetView
 from allauth.usersessions.models import UserSession
 from django.conf import settings
 from django.contrib import messages
@@ -325,3 +326,25 @@ def organisation(request: HttpRequest) -> HttpResponse:
                 return redirect("accounts:org")
     return render(request, "accounts/organisation.html", {"form": form, "org": org,
                                                           "can_manage": can_manage})
+
+
+class PasswordResetView(AllauthPasswordResetView):
+    """allauth's reset page; every submitted request is audited — sent, refused by the rate
+    limit (allauth answers 429 before the form saves) or malformed — the typed address only as
+    a keyed fingerprint (issue 9 items 7 and 9)."""
+
+    def form_valid(self, form: forms.PasswordResetRequestForm) -> HttpResponse:
+        response = super().form_valid(form)
+        refused = response.status_code == 429
+        services.password_reset_requested(
+            identifier=form.cleaned_data["email"], user_ids=[u.pk for u in form.users],
+            outcome="denied" if refused else "success", why="rate limited" if refused else "")
+        return response
+
+    def form_invalid(self, form: forms.PasswordResetRequestForm) -> HttpResponse:
+        services.password_reset_requested(identifier=str(form.data.get("email", ""))[:254],
+                                          user_ids=(), outcome="denied", why="invalid address")
+        return super().form_invalid(form)
+
+
+password_reset = PasswordResetView.as_view()

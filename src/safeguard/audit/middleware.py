@@ -6,11 +6,14 @@ import ipaddress
 import re
 import uuid
 from collections.abc import Callable
+from functools import lru_cache
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.utils.module_loading import import_string
 
 from safeguard.audit import context
+from safeguard.audit.siem.formats import TRUNCATED, neutralise
 
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
@@ -27,6 +30,29 @@ def client_ip(request: HttpRequest) -> str | None:
         return None
 
 
+# What is read of a User-Agent at all: the masker's work per request stays bounded.
+_USER_AGENT_READ = 400
+
+
+@lru_cache(maxsize=1024)
+def _user_agent_kept(raw: str, limit: int, masker: str) -> str:
+    kept = neutralise(raw, import_string(masker)).strip()
+    if len(kept) > limit:
+        kept = kept[:max(limit - len(TRUNCATED), 0)] + TRUNCATED[:limit]
+    return kept
+
+
+def user_agent_for_audit(raw: str) -> str:
+    """The caller's User-Agent as audit events keep it: attacker-chosen text, so control and
+    bidirectional characters removed, masked by SAFEGUARD_SIEM_TEXT_MASKER (card numbers,
+    e-mail addresses, phone numbers ...) and cut to SAFEGUARD_AUDIT_USER_AGENT_MAX characters
+    (issue 17 item 10, R-IR-5; docs/audit.md). The same string is masked once (cached)."""
+    if not raw or settings.SAFEGUARD_AUDIT_USER_AGENT_MAX == 0:
+        return ""
+    return _user_agent_kept(raw[:_USER_AGENT_READ], settings.SAFEGUARD_AUDIT_USER_AGENT_MAX,
+                            settings.SAFEGUARD_SIEM_TEXT_MASKER)
+
+
 class RequestContextMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -41,7 +67,7 @@ class RequestContextMiddleware:
         token = context.bind(
             context.RequestContext(
                 source_ip=client_ip(request),
-                user_agent=request.headers.get("User-Agent", "")[:400],
+                user_agent=user_agent_for_audit(request.headers.get("User-Agent", "")),
                 request_id=request_id,
             )
         )

@@ -63,3 +63,17 @@ def queue_for_recipients(recipients: Iterable[str], *, fallback: str = "") -> st
 def optional_queue(value: str) -> str | None:
     """Settings use "" for "the cases app's default queue"; the ingest contract uses None."""
     return value or None
+
+
+def startup_check() -> None:
+    """Run the installation's startup guard (SAFEGUARD_STARTUP_CHECK, a seam filled by ops:
+    production needs an audit witness and refuses a demo database or demo users) before a
+    long-running receiver starts; a refusal ends the command with the guard's message."""
+    from django.core.exceptions import ImproperlyConfigured
+    from django.core.management.base import CommandError
+    from django.utils.module_loading import import_string
+
+    try:
+        import_string(settings.SAFEGUARD_STARTUP_CHECK)()
+    except ImproperlyConfigured as exc:
+        raise CommandError(str(exc)) from None

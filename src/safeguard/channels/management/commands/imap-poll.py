@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from safeguard.channels import imap
+from safeguard.channels.config import startup_check
 from safeguard.web.errors import ApplicationError
 
 logger = logging.getLogger("safeguard.channels")
@@ -28,6 +29,7 @@ class Command(BaseCommand):
                             help="seconds between polls (default SAFEGUARD_IMAP_POLL_SECONDS)")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        startup_check()  # a production poller never runs on a demo database (issue 17)
         try:
             account = imap.account_from_settings()
         except ApplicationError as exc:

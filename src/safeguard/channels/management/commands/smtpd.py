@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
 from safeguard.channels import config, smtp
+from safeguard.channels.config import startup_check
 
 
 class Command(BaseCommand):
@@ -25,6 +26,7 @@ class Command(BaseCommand):
                             help="largest message accepted (default SAFEGUARD_SMTPD_MAX_BYTES)")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        startup_check()  # a production receiver never runs on a demo database (issue 17)
         host = options["host"] or settings.SAFEGUARD_SMTPD_HOST
         port = options["port"] or settings.SAFEGUARD_SMTPD_PORT
         queues = config.email_queues()
