@@ -72,7 +72,15 @@ def aead_from_raw(key: bytes) -> aead.Aead:
 # --- dev ------------------------------------------------------------------------------------
 
 
+_dev_warned = False
+
+
 def _warn_dev() -> None:
+    """Once per process (issue 15: the demo printed it twice), to stderr and the log."""
+    global _dev_warned
+    if _dev_warned:
+        return
+    _dev_warned = True
     message = ("DEV KEY-ENCRYPTION KEY IN USE: every secret is readable by anyone who can read "
                f"{settings.SAFEGUARD_DEV_KEK_FILE}. Demo and tests only; production needs "
                "SAFEGUARD_KEK_PROVIDER=local or kms (docs/keys.md).")

@@ -92,8 +92,10 @@ def demo_plan() -> DemoPlan:
     return plan(demo_scale())
 
 
-def load(*, say: Callable[[str], None]) -> None:
-    """Load the demo contact centre once (demo mode only); a second run changes nothing."""
+def load(*, say: Callable[[str], None],
+         progress: Callable[[int, int], None] | None = None) -> None:
+    """Load the demo contact centre once (demo mode only); a second run changes nothing.
+    ``progress(done, total)`` hears of every contact started (the demo command's bar)."""
     if not (settings.DEMO or settings.TESTING):
         raise RuntimeError("the demo contact centre exists only in demo mode "
                            "(SAFEGUARD_ENV=demo)")
@@ -118,7 +120,8 @@ def load(*, say: Callable[[str], None]) -> None:
         customer_ids = _customers(the_plan, clock, now)
         centre = Centre(plan=the_plan, now=now, clock=clock, agents=agents,
                         supervisor=next(a for a in agents if a.supervisor),
-                        customer_ids=customer_ids, say=say)
+                        customer_ids=customer_ids, say=say,
+                        progress=progress)
         centre.run()
         clock.at = now
         _macros()
