@@ -17,6 +17,7 @@ from safeguard.cases.selectors.cases import (
     case_summary,
     customer_scope,
 )
+from safeguard.cases.selectors.home import agent_home
 from safeguard.cases.selectors.kpi import asa, asa_by_queue, csat, fcr
 from safeguard.cases.selectors.queues import (
     macro_list,
@@ -28,6 +29,7 @@ from safeguard.cases.selectors.queues import (
 )
 
 __all__ = [
+    "agent_home",
     "asa",
     "asa_by_queue",
     "assignable_users",
