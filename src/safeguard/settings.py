@@ -500,6 +500,9 @@ SAFEGUARD_SIEM_MASK_TYPES = [
 # Who may see which customer (decision 0006): a callable (Principal) -> CustomerScope, imported
 # on use. When it cannot be imported, every person's scope is empty (deny by default) except for
 # holders of customers.view_all.
+# --- Agent experience (issue 15, agentux) --------------------------------------------------------
+# Most in-scope customers a masked-field search (last four, initials, city) decrypts to compare.
+SAFEGUARD_CUSTOMER_SEARCH_SCAN_MAX = _env_int("SAFEGUARD_CUSTOMER_SEARCH_SCAN_MAX", 5000)
 SAFEGUARD_CUSTOMER_SCOPE = _env("SAFEGUARD_CUSTOMER_SCOPE",
                                 "safeguard.cases.selectors.customer_scope")
 # How long a revealed value stays visible to the person who revealed it (R-DATA-2).

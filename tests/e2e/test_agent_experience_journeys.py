@@ -89,3 +89,38 @@ def test_first_sign_in_lands_on_the_agents_work(page: Page, live_server, csp_vio
     _no_horizontal_overflow(page)
     page.goto("about:blank")
     assert not [m for m in csp_violations if CSP_MARKER in m]
+
+
+def test_case_to_customer_to_the_customers_other_cases(page: Page, live_server, csp_violations):
+    # given a customer with two cases in billing and one in fraud (not the agent's queue)
+    agent = make_user(email="alex@example.com", roles=("agent",))
+    cases.queue_create(actor=SYSTEM, slug="billing", name="Billing")
+    cases.queue_create(actor=SYSTEM, slug="fraud", name="Fraud")
+    cases.queue_member_add(actor=SYSTEM, slug="billing", user_id=agent.pk)
+    first = _inbound("ann@example.com", "Parcel late")
+    second = _inbound("ann@example.com", "Refund please")
+    _inbound("ann@example.com", "Card stolen", queue="fraud")
+    customer = Case.objects.get(number=first).customer_id
+    assert Case.objects.get(number=second).customer_id == customer
+    _sign_in(page, live_server, "alex@example.com")
+    # when the agent opens the second case; the panel script has loaded the masked panel
+    page.goto(f"/cases/{second}/")
+    expect(page.locator(".customer-panel")).to_be_visible()
+    # then the profile link is still there, and leads to the customer with their other cases
+    link = page.locator("#customer-profile-link")
+    expect(link).to_be_visible()
+    link.click()
+    expect(page).to_have_url(live_server.url + f"/customers/{customer}/")
+    listed = page.locator("#customer-cases li")
+    expect(listed).to_have_count(2)  # the fraud case is outside the agent's queues
+    expect(page.locator("#customer-cases [data-count]")).to_have_text("2")
+    expect(listed.nth(0)).to_contain_text(f"#{second} Refund please")
+    expect(listed.nth(1)).to_contain_text(f"#{first} Parcel late")
+    listed.nth(1).get_by_role("link").click()
+    expect(page).to_have_url(live_server.url + f"/cases/{first}/")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"/customers/{customer}/")
+    expect(page.locator("#customer-cases li")).to_have_count(2)
+    _no_horizontal_overflow(page)
+    page.goto("about:blank")
+    assert not [m for m in csp_violations if CSP_MARKER in m]

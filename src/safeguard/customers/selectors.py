@@ -36,6 +36,7 @@ from safeguard.customers.contracts import (
     ApprovalNotFound,
     ApprovalView,
     CustomerError,
+    CustomerInvalid,
     CustomerNotFound,
     CustomerScope,
     CustomerSummary,
@@ -268,6 +269,54 @@ def customer_search(*, viewer: Principal, email: str = "", phone: str = "",
         rows = [r for r in rows if email_is_exactly(r.email, email) or r.id in by_phone]
     audit.record(action="customer.searched", actor=viewer.actor,
                  data={"by": "+".join(k for k, v in (("email", email), ("phone", phone)) if v),
+                       "count": len(rows), "customer_ids": [str(r.id) for r in rows]})
+    return [_summary(r) for r in rows]
+
+
+def _initials(name: str | None) -> str:
+    """The two letters the masked name shows (``J. S•••`` -> ``JS``), upper case."""
+    parts = [p for p in (name or "").split() if p]
+    if not parts:
+        return ""
+    return (parts[0][0] + (parts[-1][0] if len(parts) > 1 else "")).upper()
+
+
+def customer_search_masked(*, viewer: Principal, last4: str = "", initials: str = "",
+                           city: str = "", limit: int = 20) -> list[CustomerSummary]:
+    """Customers in scope matching what their masks already show (issue 15, R-DATA-2): the last
+    four digits of the phone, the name's initials, the city. All given criteria must match.
+
+    A search on these fields tells the agent nothing a masked list would not, so it cannot be
+    used to learn a hidden value. In-scope rows are decrypted in memory to compare; a scope
+    larger than ``SAFEGUARD_CUSTOMER_SEARCH_SCAN_MAX`` asks for an exact value instead
+    (CustomerInvalid). Audited with the criteria's kinds, the count and the ids found.
+    """
+    last4 = "".join(ch for ch in (last4 or "") if ch.isdigit())
+    initials = "".join(ch for ch in (initials or "") if ch.isalpha()).upper()
+    city = " ".join((city or "").split()).casefold()
+    if not (last4 or initials or city):
+        return []
+    scope = customer_scope_for(viewer=viewer)
+    qs = _scoped(Customer.objects.all(), scope)
+    cap = settings.SAFEGUARD_CUSTOMER_SEARCH_SCAN_MAX
+    if qs.count() > cap:
+        raise CustomerInvalid(
+            f"You may see more than {cap} customers: search by exact e-mail or phone, or by "
+            "case number.")
+    rows = []
+    for row in qs.order_by("created_at").iterator(chunk_size=500):
+        if last4 and masking.last_digits(row.phone) != last4:
+            continue
+        if initials and not _initials(row.name).startswith(initials):
+            continue
+        if city and str((row.address or {}).get("city") or "").casefold().strip() != city:
+            continue
+        rows.append(row)
+        if len(rows) >= limit:
+            break
+    audit.record(action="customer.searched", actor=viewer.actor,
+                 data={"by": "+".join(k for k, v in (("last4", last4), ("initials", initials),
+                                                     ("city", city)) if v),
                        "count": len(rows), "customer_ids": [str(r.id) for r in rows]})
     return [_summary(r) for r in rows]
 

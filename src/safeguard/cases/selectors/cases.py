@@ -342,3 +342,20 @@ def _assignable(case: Case) -> list[tuple[int, str]]:
         .order_by("user__email")]
 
 
+
+
+def case_list_for_customer(*, principal: Principal, customer_id: object,
+                           limit: int = 50) -> tuple[list[CaseSummary], int]:
+    """Every case of one customer that ``principal`` may open (split access, R-WORK-4), newest
+    first, across channels; with the full count in scope. Audited as a listing (R-IR-5)."""
+    try:
+        cid = UUID(str(customer_id))
+    except ValueError as exc:
+        raise InvalidInput("Not a customer id.") from exc
+    qs = _filtered(principal).filter(customer_id=cid)
+    total = qs.count()
+    rows = [summary(c) for c in qs.order_by("-created_at", "-number")[:limit]]
+    audit.record(action="case.listed_for_customer", actor=principal.actor,
+                 subject=("customer", str(cid)),
+                 data={"count": total, "cases": [c.number for c in rows]})
+    return rows, total
