@@ -69,7 +69,7 @@ def case_contact_code_send(*, case_number: int, principal: Principal) -> None:
         sender(mail)
     except Exception as exc:  # the channel's own error: report, never show the address
         audit.record(action="case.contact_code_failed", actor=principal.actor,
-                     subject=("case", number), outcome="error",
+                     subject=("case", number), outcome="failure",
                      data={"number": number, "error": type(exc).__name__})
         raise CodeNotSent("The verification code could not be sent; try again later.") from exc
 
