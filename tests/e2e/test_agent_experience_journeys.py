@@ -124,3 +124,40 @@ def test_case_to_customer_to_the_customers_other_cases(page: Page, live_server, 
     _no_horizontal_overflow(page)
     page.goto("about:blank")
     assert not [m for m in csp_violations if CSP_MARKER in m]
+
+
+def test_masked_conversation_and_reveal_of_a_phone_inside_a_message(page: Page, live_server,
+                                                                    csp_violations):
+    from tests.customers.factories import MARIA, make_customer
+
+    # given a supervisor of billing and a message in which Maria gives her phone and e-mail
+    supervisor = make_user(email="sam@example.com", roles=("supervisor",))
+    cases.queue_create(actor=SYSTEM, slug="billing", name="Billing")
+    cases.queue_member_add(actor=SYSTEM, slug="billing", user_id=supervisor.pk)
+    maria = make_customer()
+    number = cases.message_receive(
+        channel="email", queue="billing", subject="Call back",
+        sender=SenderIn(email=MARIA["email"], name=MARIA["name"], verified=True,
+                        auth="verified"),
+        text="This is Maria Lopez: please call +44 20 7946 0132 or mail maria.lopez@example.com",
+    ).case_number
+    _sign_in(page, live_server, "sam@example.com")
+    page.goto(f"/cases/{number}/")
+    body = page.locator("article.msg-customer .msg-body")
+    # then the message is masked like the profile: nothing personal in clear on the page
+    expect(body).to_have_text("This is M. L••• : please call •••• 0132 or mail m•••@e•••.com"
+                              .replace(" :", ":"))
+    content = page.content()
+    for value in ("+44 20 7946 0132", MARIA["email"], "Maria Lopez"):
+        assert value not in content
+    # when they reveal the phone in the panel with a reason (the sign-in was the fresh factor)
+    phone_row = page.locator("section.customer-panel #field-phone")
+    phone_row.get_by_role("link", name="Reveal Phone").click()
+    phone_row.get_by_label("Why do you need the phone?").fill("Customer asked for a call back.")
+    phone_row.get_by_role("button", name="Reveal phone").click()
+    expect(page).to_have_url(f"{live_server.url}/cases/{number}/#field-phone")
+    # then the phone shows in the message as written; the e-mail and the name stay masked
+    expect(body).to_have_text("This is M. L•••: please call +44 20 7946 0132 or mail "
+                              "m•••@e•••.com")
+    page.goto("about:blank")
+    assert not [m for m in csp_violations if CSP_MARKER in m]
