@@ -69,6 +69,8 @@ def _demo_mark_file_write() -> None:
     without SAFEGUARD_ENV (issue 15); the database's own mark stays the authority."""
     from safeguard.cli import DEMO_MARK_FILE
 
+    if not settings.DEMO:  # tests mark their database without a data directory of their own
+        return
     path = settings.DATA_DIR / DEMO_MARK_FILE
     if not path.exists():
         path.write_text("This data directory holds the Safeguard demo (published passwords). "

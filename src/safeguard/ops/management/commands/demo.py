@@ -123,7 +123,8 @@ class Command(BaseCommand):
             overall = bar.add_task("Demo data", total=len(loaders))
             for module in loaders:
                 kwargs: dict[str, Any] = {"say": functools.partial(console.print, markup=False)}
-                if "progress" in inspect.signature(module.load).parameters:
+                if console.is_terminal and "progress" in inspect.signature(
+                        module.load).parameters:  # elsewhere the loader says its own steps
                     step = bar.add_task(f"  {module.__name__.split('.')[1]}", total=None)
                     kwargs["progress"] = _advance(bar, step)
                 module.load(**kwargs)
