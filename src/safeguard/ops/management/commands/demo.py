@@ -22,7 +22,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import IO, Any, cast
 
 from django.apps import apps
 from django.conf import settings
@@ -115,7 +115,7 @@ class Command(BaseCommand):
     def _load(self, loaders: list[Any]) -> None:
         """Every app's demo data under one Rich progress display (R-OPS-5 demo contact centre);
         on a terminal the bar redraws in place, elsewhere only the lines said are printed."""
-        console = Console(file=self.stdout._out, highlight=False,  # type: ignore[attr-defined]
+        console = Console(file=cast("IO[str]", self.stdout._out), highlight=False,
                           soft_wrap=True)
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                    TimeElapsedColumn())
