@@ -50,6 +50,13 @@ def _inbound(email: str, subject: str, queue: str = "billing") -> int:
     return Case.objects.get(id=result.case_id).number
 
 
+def _idle(page: Page) -> None:
+    """Wait until the page's own requests (htmx panels) have finished: with SQLite the live
+    server's threads share one connection, so a request still running when the next page loads
+    (or when the test's database is flushed) would interleave with it."""
+    page.wait_for_load_state("networkidle")
+
+
 def _no_horizontal_overflow(page: Page) -> None:
     widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
     assert widths[0] <= widths[1], f"page is {widths[0]} px wide in a {widths[1]} px window"
@@ -82,6 +89,7 @@ def test_first_sign_in_lands_on_the_agents_work(page: Page, live_server, csp_vio
     page.locator("#my-open a").first.focus()
     page.keyboard.press("Enter")
     expect(page).to_have_url(live_server.url + f"/cases/{mine}/")
+    _idle(page)
     # and at 390 px the home does not scroll sideways
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto("/")
@@ -106,6 +114,7 @@ def test_case_to_customer_to_the_customers_other_cases(page: Page, live_server, 
     # when the agent opens the second case; the panel script has loaded the masked panel
     page.goto(f"/cases/{second}/")
     expect(page.locator(".customer-panel")).to_be_visible()
+    _idle(page)
     # then the profile link is still there, and leads to the customer with their other cases
     link = page.locator("#customer-profile-link")
     expect(link).to_be_visible()
@@ -113,14 +122,17 @@ def test_case_to_customer_to_the_customers_other_cases(page: Page, live_server, 
     expect(page).to_have_url(live_server.url + f"/customers/{customer}/")
     listed = page.locator("#customer-cases li")
     expect(listed).to_have_count(2)  # the fraud case is outside the agent's queues
+    _idle(page)
     expect(page.locator("#customer-cases [data-count]")).to_have_text("2")
     expect(listed.nth(0)).to_contain_text(f"#{second} Refund please")
     expect(listed.nth(1)).to_contain_text(f"#{first} Parcel late")
     listed.nth(1).get_by_role("link").click()
     expect(page).to_have_url(live_server.url + f"/cases/{first}/")
+    _idle(page)
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(f"/customers/{customer}/")
     expect(page.locator("#customer-cases li")).to_have_count(2)
+    _idle(page)
     _no_horizontal_overflow(page)
     page.goto("about:blank")
     assert not [m for m in csp_violations if CSP_MARKER in m]
@@ -142,6 +154,8 @@ def test_masked_conversation_and_reveal_of_a_phone_inside_a_message(page: Page, 
     _sign_in(page, live_server, "sam@example.com")
     page.goto(f"/cases/{number}/")
     body = page.locator("article.msg-customer .msg-body")
+    expect(page.locator(".customer-panel")).to_be_visible()
+    _idle(page)
     # then the message is masked like the profile: nothing personal in clear on the page
     expect(body).to_have_text("This is M. L•••: please call •••• 0132 or mail m•••@e•••.com")
     content = page.content()
@@ -156,5 +170,6 @@ def test_masked_conversation_and_reveal_of_a_phone_inside_a_message(page: Page, 
     # then the phone shows in the message as written; the e-mail and the name stay masked
     expect(body).to_have_text("This is M. L•••: please call +44 20 7946 0132 or mail "
                               "m•••@e•••.com")
+    _idle(page)
     page.goto("about:blank")
     assert not [m for m in csp_violations if CSP_MARKER in m]
