@@ -11,15 +11,21 @@ export SAFEGUARD_PORT ?= 8000
 # test suite needs it. Install: sudo apt-get install tesseract-ocr
 TESSERACT_HINT := Tesseract OCR is not installed: sudo apt-get install tesseract-ocr
 
+# Progress on the first install (issue 15): numbered steps, and pip's own progress bar and
+# "Collecting ..." lines instead of minutes of silence (-q would hide both).
 $(VENV)/.installed: pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e .
-	touch $@
+	@echo "[install 1/3] Python environment in $(VENV)"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "[install 2/3] pip"
+	@$(BIN)/python -m pip install -q --upgrade pip
+	@echo "[install 3/3] Safeguard and its dependencies (the first time: a few minutes)"
+	@$(BIN)/python -m pip install --progress-bar on -e .
+	@touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed
-	$(BIN)/python -m pip install -q -e '.[test]'
-	touch $@
+	@echo "[install] test dependencies"
+	@$(BIN)/python -m pip install --progress-bar on -e '.[test]'
+	@touch $@
 
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test

@@ -420,6 +420,15 @@ else:
 
 # --- Logging: structlog JSON, every line through the redactor ----------------------------
 LOG_LEVEL = _env("SAFEGUARD_LOG_LEVEL", "INFO")
+# --- First run (issue 15, agentux): the demo keeps its console quiet ---------------------------
+# Log lines also go to this file (JSON, through the redactor) when set; the demo writes to
+# DATA_DIR/logs/safeguard.log by default and shows only errors on the console, so background
+# job lines do not scroll past "Serving on" (see docs/configuration.md).
+_log_file = _env("SAFEGUARD_LOG_FILE", str(DATA_DIR / "logs" / "safeguard.log") if DEMO else "")
+LOG_FILE = Path(_log_file) if _log_file else None
+CONSOLE_LOG_LEVEL = _env("SAFEGUARD_CONSOLE_LOG_LEVEL", "ERROR" if DEMO else "NOTSET")
+if LOG_FILE:
+    LOG_FILE.parent.mkdir(parents=True, exist_ok=True)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -427,9 +436,13 @@ LOGGING = {
         "json": {"()": "safeguard.ops.logging.JsonFormatter"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "json"},
+        "console": {"class": "logging.StreamHandler", "formatter": "json",
+                    "level": CONSOLE_LOG_LEVEL},
+        **({"file": {"class": "logging.handlers.RotatingFileHandler", "formatter": "json",
+                     "filename": str(LOG_FILE), "maxBytes": 20_000_000, "backupCount": 3,
+                     "delay": True, "encoding": "utf-8"}} if LOG_FILE else {}),
     },
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "root": {"handlers": ["console", *(["file"] if LOG_FILE else [])], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         # Django's defaults give "django" a plain console handler (when DEBUG) and an e-mail
@@ -488,6 +501,9 @@ SAFEGUARD_SIEM_MASK_TYPES = [
 # Who may see which customer (decision 0006): a callable (Principal) -> CustomerScope, imported
 # on use. When it cannot be imported, every person's scope is empty (deny by default) except for
 # holders of customers.view_all.
+# --- Agent experience (issue 15, agentux) --------------------------------------------------------
+# Most in-scope customers a masked-field search (last four, initials, city) decrypts to compare.
+SAFEGUARD_CUSTOMER_SEARCH_SCAN_MAX = _env_int("SAFEGUARD_CUSTOMER_SEARCH_SCAN_MAX", 5000)
 SAFEGUARD_CUSTOMER_SCOPE = _env("SAFEGUARD_CUSTOMER_SCOPE",
                                 "safeguard.cases.selectors.customer_scope")
 # How long a revealed value stays visible to the person who revealed it (R-DATA-2).

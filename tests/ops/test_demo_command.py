@@ -37,6 +37,40 @@ def test_demo_prepares_data_dir_users_and_codes_and_is_idempotent(tmp_path):
     assert re.fullmatch(r"\d{6}\n", code.stdout), code.stderr
 
 
+@pytest.mark.slow
+def test_first_run_prints_users_last_warns_once_and_totp_needs_no_variable(tmp_path):
+    """Issue 15 (R-OPS-5 first run): the demo users and the code command come after the load,
+    the dev-key warning prints once, job logs go to the data directory's file, and the README's
+    `safeguard totp EMAIL` works without SAFEGUARD_ENV because the data directory says it is a
+    demo (the database's mark is still checked)."""
+    env = _env(tmp_path, "demo")
+    run = _safeguard(["demo", "--no-serve"], env)
+    assert run.returncode == 0, run.stderr
+    out = run.stdout
+    assert out.index("Contact centre: loaded in") < out.index("Demo users (password for all")
+    assert out.rstrip().splitlines()[-1].startswith("Current code of a demo user's authenticator")
+    assert out.count("admin@demo.safeguard.test") == 2  # the list, then the code command
+    assert run.stderr.count("DEV KEY-ENCRYPTION KEY IN USE") == 1
+    assert '"event"' not in run.stderr  # no JSON log lines on the console
+    log = (tmp_path / "var" / "logs" / "safeguard.log").read_text()
+    assert "protection.dev_kek_in_use" in log
+    assert (tmp_path / "var" / "DEMO").is_file()
+    del env["SAFEGUARD_ENV"]
+    code = _safeguard(["totp", "agent@demo.safeguard.test"], env)
+    assert re.fullmatch(r"\d{6}\n", code.stdout), code.stderr
+
+
+def test_totp_without_a_demo_data_directory_says_why(tmp_path):
+    """No SAFEGUARD_ENV and no demo mark file: a plain refusal, not a settings traceback."""
+    env = _env(tmp_path, "demo")
+    del env["SAFEGUARD_ENV"]
+    run = _safeguard(["totp", "admin@demo.safeguard.test"], env)
+    assert run.returncode == 2
+    assert "is not a demo data directory" in run.stderr
+    assert "Traceback" not in run.stderr
+    assert not (tmp_path / "var").exists()  # nothing created
+
+
 def test_demo_and_totp_refuse_outside_demo_mode(tmp_path):
     env = _env(tmp_path, "production")
     env["SAFEGUARD_SECRET_KEY"] = "s" * 64

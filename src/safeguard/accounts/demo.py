@@ -65,12 +65,17 @@ def load(*, say: Callable[[str], None] = print) -> None:
         actor=actor, name="Northwind Contact Centre (demo)", dpo_name="Dana Protection",
         dpo_email="dpo@demo.safeguard.test", security_hotline="+44 20 7946 0000",
         security_email="security@demo.safeguard.test")
+    say(f"Demo users: {len(DEMO_USERS)} ready.")
+
+
+def summary(*, say: Callable[[str], None] = print) -> None:
+    """The demo users and how to sign in: printed after every load (issue 15), so it is the
+    last thing on screen before the server starts."""
     say(f"Demo users (password for all: {DEMO_PASSWORD}):")
     for email, _, role in DEMO_USERS:
         say(f"  {role:<20} {email}")
-    say("Second factor: each has TOTP enrolled; get the current code with "
-        "`SAFEGUARD_ENV=demo safeguard totp EMAIL` (the demo database only), or add the "
-        "secret shown by `SAFEGUARD_ENV=demo safeguard totp --secret EMAIL` to an "
+    say("Second factor: each has TOTP enrolled; `safeguard totp EMAIL` prints the current code "
+        "(the demo data directory only), `safeguard totp --secret EMAIL` the secret for an "
         "authenticator app.")
 
 

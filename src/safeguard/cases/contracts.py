@@ -183,6 +183,19 @@ class CaseSummary:
 
 
 @dataclass(frozen=True)
+class AgentHome:
+    """What the agent's home shows: each list at most ``limit`` rows, with its full count."""
+
+    my_open: tuple[CaseSummary, ...]
+    my_open_count: int
+    at_risk: tuple[CaseSummary, ...]
+    at_risk_count: int
+    breached_count: int
+    recent: tuple[CaseSummary, ...]
+    queues: tuple[QueueView, ...]
+
+
+@dataclass(frozen=True)
 class AttachmentView:
     """A file of a message: ``state`` is an AttachmentState (screened, withheld, quarantined);
     ``reason`` says why a file was withheld or quarantined."""

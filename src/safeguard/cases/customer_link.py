@@ -5,7 +5,7 @@ Only ``customers.services``, ``customers.selectors`` and ``customers.contracts``
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from uuid import UUID
 
 from safeguard.accounts.contracts import Principal
@@ -75,3 +75,8 @@ def labels(*, viewer: Principal, customer_ids: Iterable[UUID]) -> dict[UUID, str
     summaries = customers_selectors.customer_summaries(viewer=viewer, customer_ids=customer_ids)
     return {cid: (s.name or s.email or s.phone) for cid, s in summaries.items()}
 
+
+
+def text_masker(*, viewer: Principal, customer_id: UUID) -> Callable[[str], str]:
+    """The customers app's display mask for texts the customer wrote (issue 15, R-DATA-2)."""
+    return customers_selectors.text_masker(viewer=viewer, customer_id=customer_id)

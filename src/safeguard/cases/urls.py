@@ -25,6 +25,7 @@ urlpatterns = [
     path("<int:number>/attachments/<uuid:attachment_id>/", views.attachment, name="attachment"),
     path("<int:number>/attachments/<uuid:attachment_id>/quarantine/",
          views.attachment_quarantine, name="attachment_quarantine"),
+    path("customer/<uuid:customer_id>/", views.customer_cases, name="customer_cases"),
     path("queues/", views.queue_admin, name="queue_admin"),
     path("queues/<slug:slug>/", views.queue_edit, name="queue_edit"),
     path("macros/", views.macros, name="macros"),

@@ -94,6 +94,20 @@ def _panel_urls(principal: Any, customer_id: UUID) -> dict[str, str]:
 
 @permission_required(perm.CASES_VIEW)
 @require_GET
+def customer_cases(request: HttpRequest, customer_id: UUID) -> HttpResponse:
+    """The customer's cases the agent may open, newest first (issue 15): a partial for the
+    customer page (htmx), a page of its own otherwise."""
+    rows, total = selectors.case_list_for_customer(principal=request_principal(request),
+                                                   customer_id=customer_id)
+    context = {"rows": rows, "total": total, "customer_id": customer_id,
+               "current": ascii_int(request.GET.get("case", ""))}
+    template = ("cases/partials/_customer_cases.html" if _htmx(request)
+                else "cases/customer_cases.html")
+    return render(request, template, context)
+
+
+@permission_required(perm.CASES_VIEW)
+@require_GET
 def detail(request: HttpRequest, number: int) -> HttpResponse:
     """The case: conversation, composer with macros, notes, controls, customer panel."""
     principal = request_principal(request)

@@ -12,16 +12,36 @@ _REASON_HELP = "Kept with the request (screened) and shown to the supervisor."
 
 
 class SearchForm(forms.Form):
-    email = forms.CharField(required=False, max_length=254,
+    """Exact values (blind index) or what masks already show (issue 15); a case number opens
+    the case, whose page links to its customer."""
+
+    case_number = forms.IntegerField(required=False, min_value=1, max_value=2**62,
+                                     label="Case number")
+    email = forms.CharField(required=False, max_length=254, label="E-mail (exact)",
                             widget=forms.EmailInput(attrs={"autocomplete": "off"}))
-    phone = forms.CharField(required=False, max_length=40,
+    phone = forms.CharField(required=False, max_length=40, label="Phone (exact)",
                             widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}))
+    last4 = forms.RegexField(required=False, regex=r"^\s*\d{4}\s*$", label="Phone: last four",
+                             error_messages={"invalid": "Four digits, as the masked phone shows."},
+                             widget=forms.TextInput(attrs={"inputmode": "numeric",
+                                                           "autocomplete": "off"}))
+    initials = forms.RegexField(required=False, regex=r"^\s*[^\W\d_]\.?\s*([^\W\d_]\.?)?\s*$",
+                                label="Name initials", max_length=6,
+                                error_messages={"invalid": "One or two letters, e.g. J S."},
+                                widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    city = forms.CharField(required=False, max_length=100, label="City")
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        if not data.get("email") and not data.get("phone"):
-            raise forms.ValidationError("Enter an e-mail address or a phone number.")
+        if not any(data.get(k) for k in ("case_number", "email", "phone", "last4", "initials",
+                                          "city")):
+            raise forms.ValidationError("Enter a case number, an exact e-mail or phone, or the "
+                                        "last four digits, initials or city.")
         return data
+
+    def masked_criteria(self) -> dict[str, str]:
+        d = self.cleaned_data
+        return {k: d.get(k) or "" for k in ("last4", "initials", "city")}
 
 
 class CustomerCreateForm(forms.Form):

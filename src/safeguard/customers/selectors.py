@@ -36,6 +36,7 @@ from safeguard.customers.contracts import (
     ApprovalNotFound,
     ApprovalView,
     CustomerError,
+    CustomerInvalid,
     CustomerNotFound,
     CustomerScope,
     CustomerSummary,
@@ -54,6 +55,7 @@ from safeguard.customers.enums import (
 from safeguard.customers.models import Approval, Customer, IdentityVerification, RevealGrant
 from safeguard.customers.permissions import VIEW_ALL
 from safeguard.protection import blind, emailid
+from safeguard.protection import services as protection
 from safeguard.protection.fields import BlindIndexField, blind_lookup
 from safeguard.web.pagination import Page, decode_cursor, encode_cursor
 
@@ -272,6 +274,54 @@ def customer_search(*, viewer: Principal, email: str = "", phone: str = "",
     return [_summary(r) for r in rows]
 
 
+def _initials(name: str | None) -> str:
+    """The two letters the masked name shows (``J. S•••`` -> ``JS``), upper case."""
+    parts = [p for p in (name or "").split() if p]
+    if not parts:
+        return ""
+    return (parts[0][0] + (parts[-1][0] if len(parts) > 1 else "")).upper()
+
+
+def customer_search_masked(*, viewer: Principal, last4: str = "", initials: str = "",
+                           city: str = "", limit: int = 20) -> list[CustomerSummary]:
+    """Customers in scope matching what their masks already show (issue 15, R-DATA-2): the last
+    four digits of the phone, the name's initials, the city. All given criteria must match.
+
+    A search on these fields tells the agent nothing a masked list would not, so it cannot be
+    used to learn a hidden value. In-scope rows are decrypted in memory to compare; a scope
+    larger than ``SAFEGUARD_CUSTOMER_SEARCH_SCAN_MAX`` asks for an exact value instead
+    (CustomerInvalid). Audited with the criteria's kinds, the count and the ids found.
+    """
+    last4 = "".join(ch for ch in (last4 or "") if ch.isdigit())
+    initials = "".join(ch for ch in (initials or "") if ch.isalpha()).upper()
+    city = " ".join((city or "").split()).casefold()
+    if not (last4 or initials or city):
+        return []
+    scope = customer_scope_for(viewer=viewer)
+    qs = _scoped(Customer.objects.all(), scope)
+    cap = settings.SAFEGUARD_CUSTOMER_SEARCH_SCAN_MAX
+    if qs.count() > cap:
+        raise CustomerInvalid(
+            f"You may see more than {cap} customers: search by exact e-mail or phone, or by "
+            "case number.")
+    rows = []
+    for row in qs.order_by("created_at").iterator(chunk_size=500):
+        if last4 and masking.last_digits(row.phone) != last4:
+            continue
+        if initials and not _initials(row.name).startswith(initials):
+            continue
+        if city and str((row.address or {}).get("city") or "").casefold().strip() != city:
+            continue
+        rows.append(row)
+        if len(rows) >= limit:
+            break
+    audit.record(action="customer.searched", actor=viewer.actor,
+                 data={"by": "+".join(k for k, v in (("last4", last4), ("initials", initials),
+                                                     ("city", city)) if v),
+                       "count": len(rows), "customer_ids": [str(r.id) for r in rows]})
+    return [_summary(r) for r in rows]
+
+
 def customer_summaries(*, viewer: Principal,
                        customer_ids: Iterable[object]) -> dict[UUID, CustomerSummary]:
     """Masked summaries of the given customers that are in scope (others silently left out),
@@ -405,6 +455,60 @@ def customer_known_values(*, customer_id: object) -> dict[str, list[str]]:
         known["account"] = [v for k, v in row.payout.items()
                             if k in ("iban", "account_number") and v]
     return {k: v for k, v in known.items() if v}
+
+
+# --- masked conversations (issue 15, R-DATA-2) -----------------------------------------------
+
+_DISPLAY_FIELDS: dict[str, str] = {
+    "KNOWN_NAME": CustomerField.NAME, "KNOWN_EMAIL": CustomerField.EMAIL,
+    "KNOWN_PHONE": CustomerField.PHONE, "KNOWN_ADDRESS": CustomerField.ADDRESS,
+    "KNOWN_DOB": CustomerField.DATE_OF_BIRTH, "KNOWN_ACCOUNT": CustomerField.PAYOUT,
+}
+_DISPLAY_MASKS: dict[str, Callable[[str], str]] = {
+    "KNOWN_NAME": masking.mask_name, "KNOWN_EMAIL": masking.mask_email, "EMAIL":
+    masking.mask_email, "KNOWN_PHONE": masking.mask_phone, "PHONE": masking.mask_phone,
+    "KNOWN_ADDRESS": lambda _: "[address]", "KNOWN_DOB": masking.mask_date,
+    "KNOWN_ACCOUNT": masking.mask_iban,
+}
+
+
+def text_masker(*, viewer: Principal, customer_id: object) -> Callable[[str], str]:
+    """A function masking a text the customer wrote for ``viewer``'s display, exactly like the
+    profile (R-DATA-2): the customer's own values (name, e-mail, phone, address, date of birth,
+    bank details) and any e-mail address or phone number. A value of the customer's profile
+    the viewer has revealed (reason, fresh second factor, live grant: the profile's reveal)
+    shows as written until the grant expires, recorded as a view of the revealed fields.
+    Outside ``viewer``'s scope everything found is masked and nothing is revealed."""
+    cid = as_uuid(customer_id)
+    row = Customer.objects.filter(id=cid).first() if cid else None
+    known = customer_known_values(customer_id=cid) if row is not None else {}
+    revealed: frozenset[str] = frozenset()
+    if row is not None and customer_scope_for(viewer=viewer).allows(row.id):
+        revealed = frozenset(r.field for r in active_reveals(user_id=viewer.user_id,
+                                                             customer=row))
+    shown: set[str] = set()
+
+    def mask(text: str) -> str:
+        if not text:
+            return text
+        out, last = [], 0
+        for f in protection.findings_for_display(text, customer=known or None):
+            value = text[f.start:f.end]
+            field = _DISPLAY_FIELDS.get(f.type)
+            if field is not None and field in revealed:
+                if field not in shown:
+                    shown.add(field)
+                    _viewed(viewer, row.id, revealed=[field], what="conversation")  # type: ignore[union-attr]
+                replacement = value
+            else:
+                masker = _DISPLAY_MASKS.get(f.type)
+                replacement = (masker(value) if masker else f"[{f.type}]") or "•••"
+            out += [text[last:f.start], replacement]
+            last = f.end
+        out.append(text[last:])
+        return "".join(out)
+
+    return mask
 
 
 # --- approvals -------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from uuid import UUID
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -33,7 +33,7 @@ from safeguard.accounts.guards import (
 )
 from safeguard.customers import forms, selectors, services
 from safeguard.customers import permissions as perms
-from safeguard.customers.contracts import CustomerInvalid, PanelView
+from safeguard.customers.contracts import CustomerInvalid, CustomerSummary, PanelView
 from safeguard.customers.enums import ApprovalKind, ApprovalStatus, CustomerField
 from safeguard.web.errors import ApplicationError
 
@@ -103,13 +103,33 @@ def _panel_context(request: HttpRequest, panel: PanelView) -> dict[str, Any]:
 @permission_required(perms.VIEW)
 @require_GET
 def search(request: HttpRequest) -> HttpResponse:
-    """Find a customer in scope by exact e-mail or phone (no partial search over personal data)."""
+    """Find a customer in scope: by exact e-mail or phone (blind index), by what masks already
+    show (last four, initials, city), or by case number (opens the case). Issue 15, R-DATA-2."""
     form = forms.SearchForm(request.GET or None)
-    results = None
+    results: list[CustomerSummary] | None = None
     if request.GET and form.is_valid():
-        results = selectors.customer_search(viewer=request_principal(request),
-                                            email=form.cleaned_data["email"],
-                                            phone=form.cleaned_data["phone"])
+        d = form.cleaned_data
+        if d["case_number"]:  # the case page checks its scope and links to the customer
+            return redirect(reverse("cases:detail", args=[d["case_number"]]))
+        viewer = request_principal(request)
+        results = []
+        try:
+            if d["email"] or d["phone"]:
+                results = selectors.customer_search(viewer=viewer, email=d["email"],
+                                                    phone=d["phone"])
+            masked = form.masked_criteria()
+            if any(masked.values()):
+                found = selectors.customer_search_masked(
+                    viewer=viewer, last4=masked["last4"], initials=masked["initials"],
+                    city=masked["city"])
+                if d["email"] or d["phone"]:  # both kinds given: customers matching both
+                    ids = {c.id for c in found}
+                    results = [c for c in results if c.id in ids]
+                else:
+                    results = found
+        except ApplicationError as exc:
+            form.add_error(None, exc.detail)
+            results = None
     return render(request, "customers/search.html", {
         "form": form, "results": results, "can_edit": perms.EDIT in request_permissions(request)})
 
@@ -150,8 +170,20 @@ def detail(request: HttpRequest, customer_id: UUID) -> HttpResponse:
         return _error(request, exc)
     context = _panel_context(request, panel)
     context |= {"verify_form": forms.VerifyForm(), "kinds": ApprovalKind.choices,
-                "closed": panel.customer.status == "closed"}
+                "closed": panel.customer.status == "closed", "cases_url": _cases_url(
+                    request, customer_id)}
     return render(request, "customers/detail.html", context)
+
+
+def _cases_url(request: HttpRequest, customer_id: UUID) -> str:
+    """The cases app's list of this customer's cases (loaded by htmx; it checks its own scope),
+    for holders of cases.view; by URL name, since customers sits below cases (decision 0006)."""
+    if "cases.view" not in request_permissions(request):
+        return ""
+    try:
+        return reverse("cases:customer_cases", args=[customer_id])
+    except NoReverseMatch:
+        return ""
 
 
 @permission_required(perms.VIEW)

@@ -6,6 +6,7 @@ import getpass
 import os
 import socket
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -45,6 +46,7 @@ def installation_mark_demo() -> None:
     mark = InstallationMark.objects.select_for_update().filter(id=1).first()
     if mark is not None:
         if mark.kind == InstallationMark.KIND_DEMO:
+            _demo_mark_file_write()
             return
         raise InstallationRefused(
             "This database is marked as a production database: demo data is never loaded into "
@@ -59,6 +61,20 @@ def installation_mark_demo() -> None:
             "`make clean`) and leave DATABASE_URL unset.")
     InstallationMark.objects.create(id=1, kind=InstallationMark.KIND_DEMO,
                                     marked_at=timezone.now(), marked_by=_os_user())
+    _demo_mark_file_write()
+
+
+def _demo_mark_file_write() -> None:
+    """The data directory says it holds the demo, so ``safeguard totp`` runs in demo mode
+    without SAFEGUARD_ENV (issue 15); the database's own mark stays the authority."""
+    from safeguard.cli import DEMO_MARK_FILE
+
+    if not settings.DEMO:  # tests mark their database without a data directory of their own
+        return
+    path = settings.DATA_DIR / DEMO_MARK_FILE
+    if not path.exists():
+        path.write_text("This data directory holds the Safeguard demo (published passwords). "
+                        "Never use it for real data; remove it with `make clean`.\n")
 
 
 @transaction.atomic

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
@@ -15,6 +16,7 @@ from safeguard.accounts.guards import (
     public,
     request_principal,
 )
+from safeguard.cases import selectors as cases
 from safeguard.ops import selectors
 from safeguard.ops.permissions import HEALTH_VIEW, METRICS_SCRAPE
 from safeguard.web.errors import PermissionDenied
@@ -23,9 +25,15 @@ from safeguard.web.problem import problem_response
 
 @authenticated
 def dashboard(request: HttpRequest) -> HttpResponse:
-    """The landing page after sign-in; later issues add their panels."""
-    profile = accounts.user_get(user_id=request_principal(request).user_id)
-    return render(request, "ops/dashboard.html", {"profile": profile})
+    """The landing page after sign-in. An agent (``cases.view``) lands on their work — my open
+    cases, SLA clocks ending soon or missed, recent updates, my queues (issue 15, R-WORK-4:
+    only their scope); others see their access and the organisation's contacts."""
+    principal = request_principal(request)
+    profile = accounts.user_get(user_id=principal.user_id)
+    home = cases.agent_home(principal=principal) if principal.has("cases.view") else None
+    return render(request, "ops/dashboard.html", {
+        "profile": profile, "home": home,
+        "warn_minutes": settings.SAFEGUARD_SLA_WARN_MINUTES})
 
 
 @public

@@ -14,6 +14,7 @@ Internal to the app: other apps never see a KEK.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import secrets
@@ -72,7 +73,9 @@ def aead_from_raw(key: bytes) -> aead.Aead:
 # --- dev ------------------------------------------------------------------------------------
 
 
+@functools.cache
 def _warn_dev() -> None:
+    """Once per process (issue 15: the demo printed it twice), to stderr and the log."""
     message = ("DEV KEY-ENCRYPTION KEY IN USE: every secret is readable by anyone who can read "
                f"{settings.SAFEGUARD_DEV_KEK_FILE}. Demo and tests only; production needs "
                "SAFEGUARD_KEK_PROVIDER=local or kms (docs/keys.md).")

@@ -64,6 +64,26 @@ def _findings(text: str, known: KnownValues | None) -> list[Finding]:
     return sorted([*kept, *extra], key=lambda f: f.start)
 
 
+def findings_for_display(
+    text: str, *, customer: Mapping[str, Iterable[str]] | KnownValues | None = None,
+    types: frozenset[str] = frozenset({"EMAIL", "PHONE"}),
+) -> list[Finding]:
+    """Findings of ``types`` and of the customer's known values (KNOWN_*) in already-stored
+    text, left to right without overlaps (a known value wins over a detected one at the same
+    place): what a page masks for display (issue 15, R-DATA-2). Stores and changes nothing."""
+    known = (customer if isinstance(customer, KnownValues) or customer is None
+             else KnownValues(customer))
+    wanted = [f for f in scanner().scan(text, known=known)
+              if f.type in types or f.type.startswith("KNOWN_")]
+    wanted.sort(key=lambda f: (f.start, not f.type.startswith("KNOWN_"), -(f.end - f.start)))
+    out: list[Finding] = []
+    for f in wanted:
+        if out and f.start < out[-1].end:
+            continue
+        out.append(f)
+    return out
+
+
 def screen(
     text: str,
     *,

@@ -43,11 +43,12 @@ from safeguard.protection.contracts import (
 from safeguard.protection.enums import JobStatus
 from safeguard.protection.guard import check_instance
 from safeguard.protection.models import RotationJob
-from safeguard.protection.scanner import KnownValues
+from safeguard.protection.scanner import Finding, KnownValues
 
 __all__ = [
     "card_numbers_in",
     "check_instance",
+    "findings_for_display",
     "identifier_candidates",
     "identifier_hash",
     "identifier_token",
@@ -82,6 +83,14 @@ def screen(
     Nothing upstream of this call may be persisted; the returned text holds no card number.
     """
     return screening.screen(text, field=field, customer=customer)
+
+
+def findings_for_display(text: str, *,
+                         customer: Mapping[str, Iterable[str]] | KnownValues | None = None
+                         ) -> list[Finding]:
+    """E-mail addresses, phone numbers and the customer's known values in stored text, for
+    masking on display (issue 15, R-DATA-2); reads nothing, stores nothing."""
+    return screening.findings_for_display(text, customer=customer)
 
 
 def token_tokenize(*, pan: str, actor: Actor) -> Tokenized:

@@ -12,11 +12,13 @@ from safeguard.cases.selectors.cases import (
     case_customer_id,
     case_get,
     case_list_for_agent,
+    case_list_for_customer,
     case_marker,
     case_page,
     case_summary,
     customer_scope,
 )
+from safeguard.cases.selectors.home import agent_home
 from safeguard.cases.selectors.kpi import asa, asa_by_queue, csat, fcr
 from safeguard.cases.selectors.queues import (
     macro_list,
@@ -39,6 +41,7 @@ from safeguard.cases.selectors.retention import (
 __all__ = [
     "CaseRetentionView",
     "RecordingRetentionView",
+    "agent_home",
     "asa",
     "asa_by_queue",
     "assignable_users",
@@ -48,6 +51,7 @@ __all__ = [
     "case_customer_id",
     "case_get",
     "case_list_for_agent",
+    "case_list_for_customer",
     "case_marker",
     "case_page",
     "case_summary",

@@ -5,7 +5,7 @@ answer as a case that does not exist."""
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from uuid import UUID
 
@@ -31,7 +31,7 @@ from safeguard.cases.contracts import (
     MessageView,
     QuarantineDenied,
 )
-from safeguard.cases.enums import AttachmentState, CaseStatus, ContactFlag
+from safeguard.cases.enums import AttachmentState, AuthorKind, CaseStatus, ContactFlag
 from safeguard.cases.models import Attachment, Case, CaseHistory, CsatResponse, Interaction, Message
 from safeguard.cases.permissions import ATTACHMENT_QUARANTINE
 from safeguard.customers.contracts import CustomerScope
@@ -130,14 +130,22 @@ def case_summary(*, principal: Principal, number: int) -> CaseSummary:
     return summary(_case(principal, number))
 
 
-def _message_view(m: Message) -> MessageView:
+def _message_view(m: Message, mask: Callable[[str], str]) -> MessageView:
+    """A message as staff see it: what the customer wrote is masked for display like the
+    profile (issue 15, R-DATA-2); agents' replies and notes stay as written."""
+    body = mask(m.body) if m.author_kind == AuthorKind.CUSTOMER else m.body
     return MessageView(
         id=m.id, interaction_id=m.interaction_id, channel=m.channel, author_kind=m.author_kind,
-        author_email=m.author.email if m.author else "", body=m.body, is_internal=m.is_internal,
+        author_email=m.author.email if m.author else "", body=body, is_internal=m.is_internal,
         created_at=m.created_at, delivery_status=m.delivery_status,
         delivery_error=m.delivery_error, findings=tuple(m.findings or ()),
         attachments=tuple(_attachment_view(a) for a in m.attachments.all()),
         sender_auth=m.sender_auth)
+
+
+def _message_views(principal: Principal, case: Case) -> tuple[MessageView, ...]:
+    mask = customer_link.text_masker(viewer=principal, customer_id=case.customer_id)
+    return tuple(_message_view(m, mask) for m in _messages(case))
 
 
 def _attachment_view(a: Attachment) -> AttachmentView:
@@ -208,7 +216,7 @@ def _case_view(principal: Principal, case: Case) -> CaseView:
         resolution_breached_at=case.resolution_breached_at,
         interactions=tuple(_interaction_view(i) for i in
                            case.interactions.order_by("started_at")),
-        messages=tuple(_message_view(m) for m in _messages(case)),
+        messages=_message_views(principal, case),
         history=tuple(HistoryView(at=h.at, kind=h.kind, actor=h.actor_label, data=h.data)
                       for h in CaseHistory.objects.filter(case=case).order_by("-at", "-id")[:200]),
         next_statuses=() if case.merged_into_id else tuple(
@@ -242,7 +250,7 @@ def case_conversation(*, principal: Principal, number: int) -> tuple[CaseSummary
                                                                      tuple[MessageView, ...]]:
     """The conversation part of the case view (live updates); recorded as ``case.viewed``."""
     case = _case(principal, number)
-    messages = tuple(_message_view(m) for m in _messages(case))
+    messages = _message_views(principal, case)
     audit.record(action="case.viewed", actor=principal.actor, subject=("case", case.number),
                  data={"number": case.number, "customer": case.customer_id.hex[:12],
                        "via": principal.via, "part": "conversation"})
@@ -342,3 +350,20 @@ def _assignable(case: Case) -> list[tuple[int, str]]:
         .order_by("user__email")]
 
 
+
+
+def case_list_for_customer(*, principal: Principal, customer_id: object,
+                           limit: int = 50) -> tuple[list[CaseSummary], int]:
+    """Every case of one customer that ``principal`` may open (split access, R-WORK-4), newest
+    first, across channels; with the full count in scope. Audited as a listing (R-IR-5)."""
+    try:
+        cid = UUID(str(customer_id))
+    except ValueError as exc:
+        raise InvalidInput("Not a customer id.") from exc
+    qs = _filtered(principal).filter(customer_id=cid)
+    total = qs.count()
+    rows = [summary(c) for c in qs.order_by("-created_at", "-number")[:limit]]
+    audit.record(action="case.listed_for_customer", actor=principal.actor,
+                 subject=("customer", str(cid)),
+                 data={"count": total, "cases": [c.number for c in rows]})
+    return rows, total

@@ -31,6 +31,7 @@ from django.core import mail
 
 from safeguard.accounts.contracts import Principal
 from safeguard.audit.contracts import Actor
+from safeguard.cases import selectors as cases_selectors
 from safeguard.cases import services as cases
 from safeguard.cases.contracts import RecordingIn, SenderIn
 from safeguard.channels import services as channels
@@ -124,7 +125,8 @@ class Centre:
 
     def __init__(self, *, plan: DemoPlan, now: datetime, clock: Clock, agents: list[Agent],
                  supervisor: Agent, customer_ids: dict[int, UUID],
-                 say: Callable[[str], None]) -> None:
+                 say: Callable[[str], None],
+                 progress: Callable[[int, int], None] | None = None) -> None:
         self.plan = plan
         self.now = now
         self.clock = clock
@@ -132,6 +134,7 @@ class Centre:
         self.supervisor = supervisor
         self.customer_ids = customer_ids
         self.say = say
+        self.report = progress
         self.stats: Counter[str] = Counter()
         self.targets = {slug: (fr, res, always) for slug, _, fr, res, always in QUEUES}
         self._started = 0
@@ -162,7 +165,10 @@ class Centre:
 
     def _progress(self, at: datetime, every: int) -> None:
         started = self.stats["cases_started"]
-        if started != self._started and started % every == 0:
+        if self.report is not None:
+            if started != self._started:
+                self.report(started, len(self.plan.cases))
+        elif started != self._started and started % every == 0:
             self.say(f"  ... {started}/{len(self.plan.cases)} contacts (history up to "
                      f"{at:%Y-%m-%d})")
         self._started = started
@@ -324,7 +330,11 @@ class Centre:
         if "note" in story:
             cases.note_add(case_number=case.number, principal=principal,
                            text=case.rng.choice(texts.NOTES))
-        if "request" in story and case.topic.request and case.customer_id is not None:
+        if ("request" in story and case.topic.request and case.customer_id is not None
+                and cases_selectors.case_customer_id(principal=principal, number=case.number)
+                == case.customer_id):
+            # Only for the profile the conversation is linked to: a call nobody verified stays
+            # with its unverified contact (decision 0101), whose profile the agent cannot act on.
             self._request(case, principal)
 
     def _request(self, case: Case, principal: Principal) -> None:

@@ -6,20 +6,30 @@ already holds data without the demo mark (issue 17).
 
 Each app may ship a ``demo.py`` with ``load(*, say)`` and an ``ORDER`` number; they run in that
 order (then INSTALLED_APPS order), so later issues add their demo data without touching this file.
+A loader that also takes ``progress`` is handed a ``(done, total)`` callback for its progress bar;
+a module's ``summary(*, say)`` runs after every load, so what a newcomer needs next (the demo
+users, how to get a code) is the last thing printed before "Serving on" (issue 15).
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
+import inspect
+import os
 import signal
+import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import IO, Any, cast
 
 from django.apps import apps
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from safeguard.ops import selectors, services
 from safeguard.ops.contracts import InstallationRefused
@@ -44,6 +54,23 @@ def demo_loaders() -> list[Any]:
             continue
         found.append((getattr(module, "ORDER", 100), index, module))
     return [m for _, _, m in sorted(found, key=lambda t: (t[0], t[1]))]
+
+
+def _advance(bar: Progress, task: Any) -> Callable[[int, int], None]:
+    def progress(done: int, total: int) -> None:
+        bar.update(task, completed=done, total=total)
+    return progress
+
+
+def _totp_command() -> str:
+    """``safeguard totp`` as the user can type it from here: the script this process runs as
+    and the data directory when it is not the default one."""
+    script = sys.argv[0]
+    cmd = (os.path.relpath(script) if os.path.basename(script) == "safeguard"
+           and not os.path.relpath(script).startswith("..") else "safeguard")
+    if Path("./var").resolve() != Path(settings.DATA_DIR):
+        cmd = f"SAFEGUARD_DATA_DIR={settings.DATA_DIR} {cmd}"
+    return f"{cmd} totp"
 
 
 class Command(BaseCommand):
@@ -73,11 +100,35 @@ class Command(BaseCommand):
         except InstallationRefused as exc:
             raise CommandError(exc.detail) from exc
         self.stdout.write("Database migrated (marked as a demo database).")
-        for module in demo_loaders():
-            module.load(say=self.stdout.write)
+        loaders = demo_loaders()
+        self._load(loaders)
+        say = self.stdout.write
+        for module in loaders:
+            if hasattr(module, "summary"):
+                module.summary(say=say)
+        say("Current code of a demo user's authenticator: "
+            f"{_totp_command()} admin@demo.safeguard.test")
         if opts["no_serve"]:
             return
         self._serve(opts["port"])
+
+    def _load(self, loaders: list[Any]) -> None:
+        """Every app's demo data under one Rich progress display (R-OPS-5 demo contact centre);
+        on a terminal the bar redraws in place, elsewhere only the lines said are printed."""
+        console = Console(file=cast("IO[str]", self.stdout._out), highlight=False,
+                          soft_wrap=True)
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TimeElapsedColumn())
+        with Progress(*columns, console=console, transient=True) as bar:
+            overall = bar.add_task("Demo data", total=len(loaders))
+            for module in loaders:
+                kwargs: dict[str, Any] = {"say": functools.partial(console.print, markup=False)}
+                if console.is_terminal and "progress" in inspect.signature(
+                        module.load).parameters:  # elsewhere the loader says its own steps
+                    step = bar.add_task(f"  {module.__name__.split('.')[1]}", total=None)
+                    kwargs["progress"] = _advance(bar, step)
+                module.load(**kwargs)
+                bar.advance(overall)
 
     def _serve(self, port: int) -> None:
         from huey.contrib.djhuey import HUEY
