@@ -43,10 +43,11 @@ CHAT_START = "/chat/"
 PAN = "4111111111111111"
 PAN_TYPED = "4111 1111 1111 1111"
 PAN_FORMS = (PAN, PAN_TYPED, "4111-1111-1111-1111")
-# How a tokenized Visa reads in stored and shown text (protection.screening.card_replacement).
-CARD_TOKEN = re.compile(r"\[card visa •••• 1111 tok_[bcdfghjkmnpqrstvwxz]{24}\]")
-# The pasted line as stored: the card tokenized, its expiry date masked (message.body policy).
-SCREENED_LINE = re.compile(r"^my card is " + CARD_TOKEN.pattern + r" exp \[EXPIRY\]$")
+# How a tokenized Visa reads to a person: brand and last four, without its (deterministic)
+# vault token, which only service accounts get (protection.card_refs_for_people, R-OPS-2).
+CARD_SHOWN = re.compile(r"\[card visa •••• 1111\]")
+# The pasted line as shown: the card tokenized, its expiry date masked (message.body policy).
+SCREENED_LINE = re.compile(r"^my card is " + CARD_SHOWN.pattern + r" exp \[EXPIRY\]$")
 
 
 @pytest.fixture(autouse=True)
@@ -219,7 +220,8 @@ def test_card_number_pasted_in_chat_reaches_the_agent_only_as_a_token(
     panel = staff_page.locator("section.customer-panel")
     expect(panel.locator("#field-email")).to_contain_text("a•••@e•••.com")
     html = staff_page.content()
-    assert CARD_TOKEN.search(html)
+    assert CARD_SHOWN.search(html)
+    assert "tok_" not in html  # people never see vault tokens
     for pan in PAN_FORMS:
         assert pan not in html
     assert "ann.lee@example.com" not in html
@@ -228,7 +230,8 @@ def test_card_number_pasted_in_chat_reaches_the_agent_only_as_a_token(
     api = staff_page.request.get(f"/api/v1/cases/{number}")
     assert api.status == 200
     bodies = [m["body"] for m in api.json()["messages"]]
-    assert any(CARD_TOKEN.search(b) for b in bodies)
+    assert any(CARD_SHOWN.search(b) for b in bodies)
+    assert "tok_" not in api.text()
     assert not any(pan in api.text() for pan in PAN_FORMS)
 
     # and no page on the way broke the Content Security Policy

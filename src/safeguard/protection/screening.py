@@ -53,6 +53,19 @@ def card_replacement(token: TokenView) -> str:
     return f"[card {token.brand} {MASK_DOTS} {token.last4} {token.token}]"
 
 
+_CARD_REF = re.compile(
+    rf"(\[card [^\]\s]+ {re.escape(MASK_DOTS)} [0-9]{{4}}) {vault.TOKEN_RE.pattern}\]")
+
+
+def card_refs_for_people(text: str) -> str:
+    """Stored text with each tokenized card's vault token left out (``[card visa •••• 1111]``),
+    for every screen a person reads. Tokens are deterministic (the same card, the same token),
+    so a person who could see the token of numbers they typed themselves (a note, a chat they
+    opened) could compare it with a customer's and recover that card from its first six and
+    last four digits; only service accounts (the payment gateway) get token references."""
+    return _CARD_REF.sub(r"\1]", text) if "[card " in text else text
+
+
 def _findings(text: str, known: KnownValues | None) -> list[Finding]:
     found = scanner().scan(text, known=known)
     # Card numbers count at any score, as for the guard: context never keeps one.

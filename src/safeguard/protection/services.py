@@ -47,6 +47,7 @@ from safeguard.protection.scanner import Finding, KnownValues
 
 __all__ = [
     "card_numbers_in",
+    "card_refs_for_people",
     "check_instance",
     "findings_for_display",
     "identifier_candidates",
@@ -227,6 +228,12 @@ def card_numbers_in(text: str) -> int:
     the guard refuses them); nothing is tokenized or stored. For content that is withheld
     rather than stored when it holds one (attachments, R-OPS-2)."""
     return len(scanning.find_pans(text))
+
+
+def card_refs_for_people(text: str) -> str:
+    """Stored text as a person may read it: tokenized cards without their vault token (the
+    tokens are deterministic, so showing them would make screening a card-number oracle)."""
+    return screening.card_refs_for_people(text)
 
 
 def mask_pans(text: str) -> str:

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import Max, Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from safeguard.accounts import selectors as accounts
 from safeguard.accounts.contracts import Principal
 from safeguard.audit import services as audit
 from safeguard.cases import customer_link, lifecycle, scope
@@ -35,6 +36,7 @@ from safeguard.cases.enums import AttachmentState, AuthorKind, CaseStatus, Conta
 from safeguard.cases.models import Attachment, Case, CaseHistory, CsatResponse, Interaction, Message
 from safeguard.cases.permissions import ATTACHMENT_QUARANTINE
 from safeguard.customers.contracts import CustomerScope
+from safeguard.protection import services as protection
 from safeguard.web.pagination import Page, paginate
 
 ACTIVE = tuple(s.value for s in lifecycle.ACTIVE)
@@ -130,10 +132,14 @@ def case_summary(*, principal: Principal, number: int) -> CaseSummary:
     return summary(_case(principal, number))
 
 
-def _message_view(m: Message, mask: Callable[[str], str]) -> MessageView:
+def _message_view(m: Message, mask: Callable[[str], str], *, people: bool = True) -> MessageView:
     """A message as staff see it: what the customer wrote is masked for display like the
-    profile (issue 15, R-DATA-2); agents' replies and notes stay as written."""
+    profile (issue 15, R-DATA-2); agents' replies and notes stay as written. A person never
+    sees vault tokens (R-OPS-2: deterministic tokens would make notes a card-number oracle);
+    a service account (the payment gateway) does."""
     body = mask(m.body) if m.author_kind == AuthorKind.CUSTOMER else m.body
+    if people:
+        body = protection.card_refs_for_people(body)
     return MessageView(
         id=m.id, interaction_id=m.interaction_id, channel=m.channel, author_kind=m.author_kind,
         author_email=m.author.email if m.author else "", body=body, is_internal=m.is_internal,
@@ -145,7 +151,9 @@ def _message_view(m: Message, mask: Callable[[str], str]) -> MessageView:
 
 def _message_views(principal: Principal, case: Case) -> tuple[MessageView, ...]:
     mask = customer_link.text_masker(viewer=principal, customer_id=case.customer_id)
-    return tuple(_message_view(m, mask) for m in _messages(case))
+    people = principal.via != "token" or not accounts.user_get(
+        user_id=principal.user_id).is_service_account
+    return tuple(_message_view(m, mask, people=people) for m in _messages(case))
 
 
 def _attachment_view(a: Attachment) -> AttachmentView:

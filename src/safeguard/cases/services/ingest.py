@@ -51,6 +51,7 @@ from safeguard.cases.enums import (
 from safeguard.cases.models import Case, Interaction, Message
 from safeguard.cases.services import _base as base
 from safeguard.customers.contracts import MatchResult
+from safeguard.protection import services as protection
 
 # Longest identifier hashed (RFC 5322's line limit): ids are stored as fixed-length hashes, so a
 # long Message-ID is accepted rather than refusing the mail for its header.
@@ -377,7 +378,8 @@ def chat_messages(*, conversation_id: str, secret: str, after_id: int = 0) -> li
         else:
             who = "System"
         out.append(ChatMessageView(id=m.seq or 0, author_kind=m.author_kind, author_name=who,
-                                   text=m.body, at=m.created_at))
+                                   text=protection.card_refs_for_people(m.body),
+                                   at=m.created_at))
     return out
 
 
