@@ -290,7 +290,8 @@ def print_summary(report: dict[str, Any]) -> None:
     rows = [
         ("merkle.root_hash", report["ours"]["root_hash"]),
         ("merkle.CompactRange (incremental)", report["ours"]["compact_range_incremental"]),
-        ("CompactRange.extend (batches 1000)", report["ours"]["compact_range_extend_batches_of_1000"]),
+        ("CompactRange.extend (batches 1000)",
+         report["ours"]["compact_range_extend_batches_of_1000"]),
         ("level-by-level (bench reference)", report["reference_level_by_level"]),
         (f"pymerkle {pm['version']} InmemoryTree", pm),
     ]
