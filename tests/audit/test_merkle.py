@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import itertools
 import json
 import os
 from collections.abc import Sequence
@@ -417,7 +418,7 @@ def test_extend_is_a_batch_of_appends(data: st.DataObject, entries: list[bytes])
     leaves = merkle.leaf_hashes(entries)
     assert leaves == [merkle.leaf_hash(e) for e in entries]
     batched, one_by_one = merkle.CompactRange(), merkle.CompactRange()
-    for start, end in zip(bounds, bounds[1:], strict=False):
+    for start, end in itertools.pairwise(bounds):
         # when a batch is extended, and the same leaves appended one at a time
         got = batched.extend(leaves[start:end])
         want = [node for leaf in leaves[start:end] for node in one_by_one.append(leaf)]
