@@ -87,10 +87,11 @@ def run_backend(backend: str, opts: dict[str, Any]) -> dict[str, Any]:
             created = True
             url = f"postgres://{opts['pg_user']}@{opts['pg_host']}:5432/{database}"
         part = workdir / "result.json"
+        src = os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])
         env = {**os.environ, "SAFEGUARD_ENV": "test",
-               "DJANGO_SETTINGS_MODULE": "safeguard.settings", "SAFEGUARD_DATA_DIR": str(workdir / "data"), "DATABASE_URL": url,
-               "SAFEGUARD_AUDIT_INTEGRATION": "after_commit",
-               "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
+               "DJANGO_SETTINGS_MODULE": "safeguard.settings",
+               "SAFEGUARD_DATA_DIR": str(workdir / "data"), "DATABASE_URL": url,
+               "SAFEGUARD_AUDIT_INTEGRATION": "after_commit", "PYTHONPATH": src}
         command = [sys.executable, str(Path(__file__).resolve()), "--child", backend,
                    "--part", str(part), "--opts", json.dumps(opts)]
         subprocess.run(command, env=env, check=True, cwd=ROOT)
