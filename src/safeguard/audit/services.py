@@ -201,7 +201,7 @@ def _copy_to_log(ids: list[int], first: int, leaves: list[bytes]) -> None:
     """
     columns = ", ".join(_q(f) for f in _FIELDS)
     values = ", ".join(["(%s, %s, %s)"] * len(ids))
-    params: list[object] = []
+    params: list[int | str] = []
     for i, (entry_id, leaf) in enumerate(zip(ids, leaves, strict=True)):
         params += [entry_id, first + i, leaf.hex()]
     with connection.cursor() as cursor:
