@@ -304,3 +304,19 @@ def test_an_integrator_killed_mid_batch_loses_and_doubles_nothing(after_commit, 
     assert _markers() == [(0, i) for i in range(50)]
     services.head_sign()
     assert verification.verify().ok
+
+
+def test_the_cli_integrates_the_queue_and_says_how_much(after_commit):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    # given three entries waiting (this test's transaction never commits)
+    for i in range(3):
+        services.record(action="case.viewed", actor=ACTOR, data={"w": 0, "i": i})
+    out = StringIO()
+    # when the operator integrates by hand
+    call_command("audit", "integrate", stdout=out)
+    # then all three are in the log and the command says so
+    assert out.getvalue().strip() == "integrated 3 queued entries; the log ends at 3"
+    assert (_seqs(), QueuedEntry.objects.count()) == ([1, 2, 3], 0)
