@@ -43,7 +43,8 @@ def _patch_flush_for_append_only_tables() -> None:
     from django.test import TransactionTestCase
 
     guards = [importlib.import_module(f"safeguard.audit.migrations.{name}")
-              for name in ("0002_append_only_triggers", "0004_sequence_guard")]
+              for name in ("0002_append_only_triggers", "0004_sequence_guard",
+                                 "0005_queue_integrator")]
     original = TransactionTestCase._fixture_teardown
 
     def _fixture_teardown(self):  # type: ignore[no-untyped-def]

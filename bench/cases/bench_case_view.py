@@ -49,6 +49,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -95,6 +96,8 @@ def run_backend(backend: str, sizes: dict[str, int], pg_host: str, pg_user: str)
             return {"skipped": why}
         part = workdir / "result.json"
         env = child_env(mode="test", url=url, workdir=workdir,
+                        # the production audit path: queue, integrate after the commit
+                        SAFEGUARD_AUDIT_INTEGRATION="after_commit",
                         SAFEGUARD_ALLOWED_HOSTS="testserver,localhost",
                         SAFEGUARD_EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend")
         command = [sys.executable, str(Path(__file__).resolve()), "--child", backend,
@@ -186,7 +189,7 @@ def probes(user: Any, data: Any) -> dict[str, Any]:
     from safeguard.audit import services as audit
     from safeguard.cases import selectors
     from safeguard.cases.selectors import cases as case_selectors
-    from safeguard.customers.selectors import customer_scope_for
+    from safeguard.customers.selectors import customer_allowed, customer_scope_for
 
     principal = principal_for(user)
     number = data.target_case
@@ -198,6 +201,8 @@ def probes(user: Any, data: Any) -> dict[str, Any]:
 
     calls = {
         "customer_scope_for": lambda: customer_scope_for(viewer=principal),
+        "customer_allowed (one EXISTS, what the panel runs)":
+            lambda: customer_allowed(viewer=principal, customer_id=UUID(data.target_customer)),
         "scoped_case_lookup (cases.selectors.cases._case)":
             lambda: case_selectors._case(principal, number),
         "case_marker": lambda: selectors.case_marker(principal=principal, number=number),
@@ -348,7 +353,7 @@ OFF_REMOVES = {
     "mask": "no masking of the customer's values and no lookup of the viewer's reveal grants",
     "scope": "no split-access scope: the case is fetched by number (the real page resolves it "
     "three times through scope.visible_cases: case_get, assignable_users, case_marker) and the "
-    "customer by id (the real panel first builds customer_scope_for: every customer id of the "
+    "customer by id (the real panel first checks customer_allowed: one EXISTS over the "
     "agent's cases)",
     "audit": "no audit records: neither case.viewed (with its transaction.atomic around the "
     "read) nor customer.viewed",

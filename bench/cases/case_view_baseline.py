@@ -18,8 +18,8 @@ mask         turns the customer's values into masked strings; looks up the viewe
              live reveal grants (and decrypts revealed values)
 scope        resolves the case through ``scope.visible_cases`` (queue memberships or    plain
              assignee) — three times per page (case_get, assignable_users,              lookup by
-             case_marker) — and checks the customer against ``customer_scope_for``      number/id
-             (every customer id of the agent's cases)
+             case_marker) — and checks the customer with ``customer_allowed`` (one      number/id
+             EXISTS over the agent's cases, as the shipped panel does)
 audit        records ``case.viewed`` (page, inside ``transaction.atomic``) and          skipped
              ``customer.viewed`` (panel) in the hash-chained, Merkle-committed log
 ===========  =========================================================================  =========
@@ -249,8 +249,8 @@ def customer_panel(request: HttpRequest, customer_id: UUID) -> HttpResponse:
     left out."""
     on = flags(request)
     principal = request_principal(request)
-    if "scope" in on and not customer_selectors.customer_scope_for(viewer=principal).allows(
-            customer_id):
+    if "scope" in on and not customer_selectors.customer_allowed(viewer=principal,
+                                                                 customer_id=customer_id):
         raise Http404("out of scope")
     row = Customer.objects.filter(id=customer_id).first()
     if row is None:

@@ -261,10 +261,15 @@ MFA_TOTP_ISSUER = _env("SAFEGUARD_TOTP_ISSUER", "Safeguard")
 MFA_PASSKEY_LOGIN_ENABLED = False
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = not PRODUCTION
 MFA_TOTP_TOLERANCE = 1
-USERSESSIONS_TRACK_ACTIVITY = True
+# Not on every request: IdleTimeoutMiddleware records a session's activity (allauth's "last
+# seen", IP and User-Agent) when it stores the idle clock, at most once per interval below.
+USERSESSIONS_TRACK_ACTIVITY = False
 
 SAFEGUARD_STEP_UP_MINUTES = _env_int("SAFEGUARD_STEP_UP_MINUTES", 5)
 SAFEGUARD_SESSION_IDLE_MINUTES = _env_int("SAFEGUARD_SESSION_IDLE_MINUTES", 15)
+# --- Request overhead (issue 10): session activity is written at most once per this many
+# seconds per session (the idle timeout then ends up to this much early, never late).
+SAFEGUARD_SESSION_ACTIVITY_WRITE_SECONDS = _env_int("SAFEGUARD_SESSION_ACTIVITY_WRITE_SECONDS", 60)
 SAFEGUARD_REQUIRE_WEBAUTHN_FOR_ADMINS = _env_bool(
     "SAFEGUARD_REQUIRE_WEBAUTHN_FOR_ADMINS", PRODUCTION
 )
@@ -478,6 +483,25 @@ SAFEGUARD_AUDIT_WITNESS_FILE = _env("SAFEGUARD_AUDIT_WITNESS_FILE", "")
 SAFEGUARD_AUDIT_MAX_UNSIGNED_MINUTES = _env_int("SAFEGUARD_AUDIT_MAX_UNSIGNED_MINUTES", 10)
 # ... and/or to a syslog peer: syslog+tcp://HOST:PORT or syslog+tls://HOST:PORT.
 SAFEGUARD_AUDIT_WITNESS_SYSLOG = _env("SAFEGUARD_AUDIT_WITNESS_SYSLOG", "")
+
+# --- Audit queue and integrator (issue 10, decision 0180; R-IR-5, R-OPS-8) -----------------
+# How a recorded entry reaches the log. "after_commit": record() only queues it (no global
+# lock in the caller's transaction); right after the commit the integrator runs if no other
+# holds the lock, and a periodic job catches anything left. "in_transaction": record() also
+# integrates inside the caller's transaction (serialised, the pre-queue behaviour): what the
+# test suite uses, so a test reads its events before its transaction ends.
+SAFEGUARD_AUDIT_INTEGRATION = _env("SAFEGUARD_AUDIT_INTEGRATION",
+                                   "in_transaction" if TESTING else "after_commit")
+if SAFEGUARD_AUDIT_INTEGRATION not in {"after_commit", "in_transaction"}:
+    raise ImproperlyConfigured("SAFEGUARD_AUDIT_INTEGRATION must be after_commit or "
+                               f"in_transaction, got {SAFEGUARD_AUDIT_INTEGRATION!r}")
+# The inclusion promise: a queued entry older than this fails `audit verify` (`unintegrated`).
+SAFEGUARD_AUDIT_INTEGRATION_BOUND_SECONDS = _env_int("SAFEGUARD_AUDIT_INTEGRATION_BOUND_SECONDS",
+                                                     120)
+# Entries per integrator transaction, and how long one after-commit run may keep integrating
+# before it hands the rest to the `audit.integrate` job (a request is never held longer).
+SAFEGUARD_AUDIT_INTEGRATION_BATCH = _env_int("SAFEGUARD_AUDIT_INTEGRATION_BATCH", 1000)
+SAFEGUARD_AUDIT_INTEGRATION_RUN_MS = _env_int("SAFEGUARD_AUDIT_INTEGRATION_RUN_MS", 500)
 
 # --- SIEM export (docs/siem.md, R-OPS-6) ------------------------------------------------------
 # Forwarders the periodic job runs: "NAME=FORMAT@URL,..." (empty: none).

@@ -98,6 +98,44 @@ def test_idle_session_is_signed_out():
     assert client.get("/").status_code == 302
 
 
+def test_session_activity_is_written_at_most_once_a_minute(settings):
+    """Issue 10: the idle clock and the session list's "last seen" are stored at most once per
+    SAFEGUARD_SESSION_ACTIVITY_WRITE_SECONDS, not on every request (two writes less each)."""
+    from allauth.usersessions.models import UserSession
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.SAFEGUARD_SESSION_ACTIVITY_WRITE_SECONDS = 60
+    user = make_user()
+    start = time.time()
+    # given a signed-in session whose first request stored its activity
+    with time_machine.travel(start, tick=False):
+        client = signed_in_client(user, mfa_at=start)
+        assert client.get("/").status_code == 200
+    key = client.session.session_key
+    assert client.session["safeguard_last_seen"] == pytest.approx(start)
+    first_seen = UserSession.objects.get(session_key=key).last_seen_at
+    # when another request comes 30 s later
+    with time_machine.travel(start + 30, tick=False), CaptureQueriesContext(connection) as q:
+        assert client.get("/").status_code == 200
+    # then neither the session nor the session list is written
+    writes = [x["sql"] for x in q.captured_queries
+              if x["sql"].startswith("UPDATE") and ("django_session" in x["sql"]
+                                                     or "usersession" in x["sql"])]
+    assert writes == []
+    assert client.session["safeguard_last_seen"] == pytest.approx(start)
+    # and a request 61 s after the last write stores both again
+    with time_machine.travel(start + 61, tick=False):
+        assert client.get("/").status_code == 200
+    assert client.session["safeguard_last_seen"] == pytest.approx(start + 61)
+    assert UserSession.objects.get(session_key=key).last_seen_at > first_seen
+    # and the idle timeout counts from that write
+    with time_machine.travel(start + 61 + 14 * 60, tick=False):
+        assert client.get("/").status_code == 200
+    with time_machine.travel(start + 61 + 14 * 60 + 16 * 60, tick=False):
+        assert client.get("/").status_code == 302
+
+
 def test_password_then_totp_login_and_failures_are_audited():
     user = make_user(roles=("agent",))
     client = Client()

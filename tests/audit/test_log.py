@@ -138,6 +138,7 @@ def test_inserted_row_is_located():
         source_ip=None, user_agent="", request_id="", data={})).hex()
     forged.actor_label, forged.actor_id, forged.action = "mallory", "1", "auth.login"
     forged.subject_id, forged.data = "", {}
+    forged.queue_id = None  # a forged row has no queue entry (queue_id is unique)
     forged.save(force_insert=True)
     report = verification.verify()
     assert (report.first_bad_seq, report.problems[0].kind) == (11, "beyond-counter")

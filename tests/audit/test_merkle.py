@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import itertools
 import json
 import os
 from collections.abc import Sequence
@@ -404,6 +405,35 @@ def test_frontier_root_equals_root_hash_for_every_prefix(entries: list[bytes]) -
     for node in completed:
         start = node.index << node.level
         assert node.hash == ref_mth(entries[start : start + (1 << node.level)])
+
+
+@settings(deadline=None)
+@given(data=st.data(), entries=st.lists(st.binary(max_size=8), max_size=MAX_SIZE))
+def test_extend_is_a_batch_of_appends(data: st.DataObject, entries: list[bytes]) -> None:
+    """The integrator's batch path (issue 10): `extend` leaves the same frontier and reports
+    the same nodes, each once, as one `append` per leaf, from any starting size."""
+    # given a log of a random size split into random batches
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(entries)), max_size=5)))
+    bounds = [0, *cuts, len(entries)]
+    leaves = merkle.leaf_hashes(entries)
+    assert leaves == [merkle.leaf_hash(e) for e in entries]
+    batched, one_by_one = merkle.CompactRange(), merkle.CompactRange()
+    for start, end in itertools.pairwise(bounds):
+        # when a batch is extended, and the same leaves appended one at a time
+        got = batched.extend(leaves[start:end])
+        want = [node for leaf in leaves[start:end] for node in one_by_one.append(leaf)]
+        # then both report the same nodes and reach the same frontier and root
+        assert sorted(got, key=lambda n: (n.level, n.index)) == sorted(
+            want, key=lambda n: (n.level, n.index))
+        assert batched == one_by_one
+        assert batched.root() == ref_mth(entries[:end])
+
+
+def test_extend_refuses_a_malformed_leaf() -> None:
+    frontier = merkle.CompactRange()
+    with pytest.raises(ValueError, match="32 bytes"):
+        frontier.extend([bytes(32), bytes(31)])
+    assert frontier.size == 0
 
 
 def test_frontier_rejects_malformed_state() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from django.test import Client
 
@@ -170,6 +172,27 @@ def test_customer_scope_is_the_customers_of_visible_cases(world):
     assert scope == CustomerScope(all=False, customer_ids=frozenset({mine.customer_id}))
     supervisor = make_agent(roles=("supervisor",))
     assert selectors.customer_scope(principal_for(supervisor)).all
+
+
+def test_the_one_customer_check_answers_like_the_listed_scope(world):
+    """Issue 10: the panel's scope check is one EXISTS query (``allows``), never a listing of
+    every customer in scope, and gives the listed scope's answer for every customer."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    agent, mine, theirs = world
+    p = principal_for(agent)
+    listed = selectors.customer_scope(p)
+    for customer_id in (mine.customer_id, theirs.customer_id, uuid.uuid4()):
+        with CaptureQueriesContext(connection) as queries:
+            allowed = selectors.customer_scope.allows(p, customer_id)
+        assert allowed is listed.allows(customer_id)
+        sql = queries[0]["sql"].upper()
+        assert (len(queries), "LIMIT 1" in sql, "DISTINCT" in sql) == (1, True, False)
+    assert (selectors.customer_scope.allows(p, mine.customer_id),
+            selectors.customer_scope.allows(p, theirs.customer_id)) == (True, False)
+    supervisor = make_agent(roles=("supervisor",))
+    assert selectors.customer_scope.allows(principal_for(supervisor), theirs.customer_id)
 
 
 def test_csat_page_answered_once(world):

@@ -13,7 +13,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import Resolver404, resolve, reverse
 
-from safeguard.accounts import selectors
+from safeguard.accounts import selectors, services
 from safeguard.accounts.enums import MFAState
 from safeguard.accounts.guards import (
     has_recent_mfa,
@@ -74,7 +74,8 @@ class IdleTimeoutMiddleware:
     """Sign a staff session out after N idle minutes (default 15) and after an absolute
     lifetime (SAFEGUARD_SESSION_MAX_HOURS, default 12), however busy it is. Polling and timed
     refreshes (marked with the X-Safeguard-Passive header) do not count as activity, so an
-    unattended console still idles out."""
+    unattended console still idles out. Activity is stored at most once a minute
+    (SAFEGUARD_SESSION_ACTIVITY_WRITE_SECONDS), together with the session list's "last seen"."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -92,8 +93,14 @@ class IdleTimeoutMiddleware:
                 return self._expire(request, "You were signed out after "
                                     f"{settings.SAFEGUARD_SESSION_IDLE_MINUTES} minutes of "
                                     "inactivity.")
-            if request.headers.get(PASSIVE_HEADER) != "1" or last is None:
+            active = request.headers.get(PASSIVE_HEADER) != "1"
+            # Activity is written at most once per SAFEGUARD_SESSION_ACTIVITY_WRITE_SECONDS, not
+            # on every request (each write is a session UPDATE and a commit, issue 10): the idle
+            # clock can then start up to that much early, never late.
+            if last is None or (active and now - float(last)
+                                >= settings.SAFEGUARD_SESSION_ACTIVITY_WRITE_SECONDS):
                 session[_LAST_SEEN] = now
+                services.session_activity_record(request=request)
         return self.get_response(request)
 
     @staticmethod

@@ -21,6 +21,7 @@ from django.contrib.sessions.models import Session
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils import timezone
 
 from safeguard.accounts import rbac, selectors
@@ -544,6 +545,16 @@ def user_enable(*, actor: Actor, user_id: int) -> UserView:
         user.save(update_fields=["is_active", "disabled_at", "disabled_reason"])
         audit.record(action="user.enabled", actor=actor, subject=("user", user.id))
     return selectors.user_get(user_id=user.id)
+
+
+def session_activity_record(*, request: HttpRequest) -> None:
+    """Record a signed-in session's activity in the session list (last seen, address, client):
+    called by the idle-timeout middleware at most once a minute, not on every request."""
+    user = getattr(request, "user", None)
+    session = getattr(request, "session", None)
+    if user is None or not user.is_authenticated or session is None or not session.session_key:
+        return
+    UserSession.objects.create_from_request(request, user=user, session=session)
 
 
 @transaction.atomic

@@ -35,6 +35,7 @@ __all__ = [
     "inclusion_proof",
     "inclusion_proof_from",
     "leaf_hash",
+    "leaf_hashes",
     "node_hash",
     "root_hash",
     "subtree_root",
@@ -105,21 +106,37 @@ def _in_memory(entries: Sequence[bytes]) -> tuple[int, SubtreeLookup]:
     return len(leaves), get_subtree
 
 
+def leaf_hashes(entries: Iterable[bytes]) -> list[bytes]:
+    """`leaf_hash` of every entry, in one comprehension (no Python call per entry)."""
+    sha = hashlib.sha256
+    return [sha(_LEAF_PREFIX + entry).digest() for entry in entries]
+
+
+def _parents(level: Sequence[bytes]) -> list[bytes]:
+    """`node_hash` of each neighbour pair (0,1), (2,3), ...; an odd last node is left out.
+
+    The batch step shared by `root_hash` and `CompactRange.extend`: one list comprehension per
+    tree level instead of a Python call per node.
+    """
+    sha = hashlib.sha256
+    pairs = iter(level)
+    return [sha(_NODE_PREFIX + left + right).digest()
+            for left, right in zip(pairs, pairs, strict=False)]
+
+
 def root_hash(entries: Sequence[bytes]) -> bytes:
     """MTH(D[n]) of RFC 9162 2.1.1 over the raw entries; EMPTY_ROOT for no entries (R-IR-5).
 
-    Computed level by level: pairing neighbours and carrying an odd last node up unchanged
-    builds exactly the RFC's left-complete tree (the recursion splits at the largest power of
-    two below n, which is where the pairing puts every boundary), without a call per node.
+    Computed bottom-up, level by level: pairing neighbours and carrying an odd last node up
+    unchanged builds exactly the RFC's left-complete tree (the recursion splits at the largest
+    power of two below n, which is where the pairing puts every boundary), without a Python
+    call per node.
     """
-    sha = hashlib.sha256
-    level = [sha(_LEAF_PREFIX + entry).digest() for entry in entries]
+    level = leaf_hashes(entries)
     if not level:
         return EMPTY_ROOT
     while len(level) > 1:
-        pairs = iter(level)
-        parents = [sha(_NODE_PREFIX + left + right).digest()
-                   for left, right in zip(pairs, pairs, strict=False)]
+        parents = _parents(level)
         if len(level) & 1:
             parents.append(level[-1])
         level = parents
@@ -347,6 +364,39 @@ class CompactRange:
             completed.append(Node(level, index >> level, current))
         self._hashes.append(current)
         self._size += 1
+        return completed
+
+    def extend(self, leaves: Sequence[bytes]) -> list[Node]:
+        """Append many leaf hashes at once; return every node they complete, each exactly once.
+
+        The batch form of `append` (same frontier, same set of nodes), computed bottom-up one
+        level at a time with the pairing step of `root_hash`: at each level the new nodes are
+        paired, the frontier's node of that level joins in front when the first new node is a
+        right child, and an unpaired last node becomes the new frontier's node of that level.
+        Nodes are returned level by level, level 0 (the leaves themselves) first.
+        """
+        if any(len(leaf) != HASH_SIZE for leaf in leaves):
+            raise ValueError(f"leaf hashes must be {HASH_SIZE} bytes")
+        old: dict[int, bytes] = {}
+        position = 0
+        for level in range(self._size.bit_length() - 1, -1, -1):
+            if (self._size >> level) & 1:
+                old[level] = self._hashes[position]
+                position += 1
+        new: dict[int, bytes] = {}
+        completed: list[Node] = []
+        nodes, start, level = list(leaves), self._size, 0
+        while nodes:
+            completed.extend(Node(level, start + i, h) for i, h in enumerate(nodes))
+            if start & 1:  # the first new node is a right child: its left sibling is frontier
+                nodes.insert(0, old.pop(level))
+                start -= 1
+            if len(nodes) & 1:
+                new[level] = nodes[-1]
+            nodes, start, level = _parents(nodes), start >> 1, level + 1
+        new.update(old)  # frontier nodes above the levels the batch reached stay as they were
+        self._size += len(leaves)
+        self._hashes = [new[lv] for lv in sorted(new, reverse=True)]
         return completed
 
     def root(self) -> bytes:

@@ -1,15 +1,45 @@
 """Audit log storage (private to the app). Append-only: database triggers refuse UPDATE and DELETE
-on events, nodes and heads (migration 0002); only the single sequence row changes."""
+on events, nodes and heads (migration 0002); only the single sequence row changes. Entries wait
+in the queue (``QueuedEntry``) until the integrator sequences them into the log; the queue's
+triggers refuse UPDATE, and DELETE of an entry the log does not hold yet (decision 0180)."""
 
 from __future__ import annotations
 
 from django.db import models
 
 
+class QueuedEntry(models.Model):
+    """An event recorded in the caller's transaction, waiting for the integrator (R-IR-5).
+
+    Durable at the caller's commit; it carries every field the log commits to except the
+    sequence number, which the integrator assigns. Never updated; deleted only by the integrator
+    in the transaction that writes its Event (the trigger checks that Event exists).
+    """
+
+    at = models.DateTimeField()
+    actor_kind = models.CharField(max_length=16)
+    actor_id = models.CharField(max_length=64, blank=True)
+    actor_label = models.CharField(max_length=254, blank=True)
+    action = models.CharField(max_length=80)
+    subject_type = models.CharField(max_length=40, blank=True)
+    subject_id = models.CharField(max_length=64, blank=True)
+    outcome = models.CharField(max_length=16, default="success")
+    source_ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=400, blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    def __str__(self) -> str:
+        return f"queued {self.id} {self.action}"
+
+
 class Event(models.Model):
     """One security-relevant action; never updated or deleted once written (R-IR-5)."""
 
     seq = models.BigIntegerField(primary_key=True)
+    # The queue entry this event integrated (unique: no entry is integrated twice). Not part of
+    # the hashed entry; empty for events integrated before the queue existed.
+    queue_id = models.BigIntegerField(null=True, blank=True, unique=True)
     at = models.DateTimeField(db_index=True)
     actor_kind = models.CharField(max_length=16)
     actor_id = models.CharField(max_length=64, blank=True)
@@ -50,10 +80,9 @@ class Node(models.Model):
 
 
 class Sequence(models.Model):
-    """The single counter row whose row lock serialises appends into one total order.
-
-    It also holds the frontier (compact range) of the tree so an append costs O(log n).
-    """
+    """The single counter row: the integrated end of the log and its frontier (compact range),
+    so integrating a batch costs O(batch + log n). Only the integrator, holding the integration
+    lock, moves it (R-IR-5)."""
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     last_seq = models.BigIntegerField(default=0)

@@ -114,12 +114,22 @@ def verification_latest() -> VerificationRunView | None:
 def event_batch_after(*, after_seq: int, limit: int = 500) -> list[EventView]:
     """Events with seq > after_seq in sequence order, at most ``limit``: the consumer read path.
 
+    Integrated entries only: an entry still in the queue has no sequence number and is not an
+    event yet, so no consumer can see it before the tree commits to it (decision 0180).
+
     Every consumer (SIEM forwarder, detection, metrics) reads the log through this with its own
     cursor; the log is gap-free, so a consumer that advances its cursor to the last seq it
     handled sees every event exactly once per successful pass (at-least-once on retries).
     """
     qs = Event.objects.filter(seq__gt=after_seq).order_by("seq")[:limit]
     return [_view(e) for e in qs]
+
+
+def queue_length() -> int:
+    """How many recorded entries wait for the integrator (0 when it keeps up)."""
+    from safeguard.audit.models import QueuedEntry
+
+    return QueuedEntry.objects.count()
 
 
 def last_seq() -> int:

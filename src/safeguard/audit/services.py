@@ -1,27 +1,35 @@
 """Writes of the audit log (R-IR-5, R-OPS-8): ``record`` is the one way in; tree heads are signed.
 
 ``record`` must be called inside the transaction of the action it describes, so the action and
-its event commit or roll back together. Appends are serialised through a row lock on the
-sequence row, so concurrent writers — any number of web and worker processes — produce one
-gap-free total order. Each append also extends the Merkle tree: the event's leaf hash, the
-nodes it completes, and the frontier, all in the same transaction.
+its event commit or roll back together. It takes no global lock: it appends the entry to the
+queue (``QueuedEntry``), durable at the caller's commit. The integrator (``integrate``) then
+sequences committed queue entries gap-free in the order it sees them committed, computes their
+leaf hashes and the Merkle nodes they complete as one batch, writes events, nodes and the new
+frontier and removes the entries from the queue, all in one transaction. Exactly one integrator
+runs at a time: a PostgreSQL advisory lock, on SQLite the database write lock. It runs right
+after every commit that queued an entry and from a periodic job (decision 0180, after Trillian
+and Tessera). With ``SAFEGUARD_AUDIT_INTEGRATION=in_transaction`` (the test suite) ``record``
+integrates inside the caller's transaction instead.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from safeguard.audit import context, merkle, signing
 from safeguard.audit.contracts import Actor, AuditError, TreeHeadView
 from safeguard.audit.entries import canonical_entry, normalise_data, normalise_ip
-from safeguard.audit.models import Event, Node, Sequence, TreeHead
+from safeguard.audit.models import Event, Node, QueuedEntry, Sequence, TreeHead
 
 logger = logging.getLogger(__name__)
 
@@ -53,28 +61,22 @@ def _sanitise_data(value: Any, clean: Callable[[str], str]) -> Any:
     return value
 
 
-def record(
+def _entry_fields(
     *,
     action: str,
     actor: Actor,
-    subject: tuple[str, object] | None = None,
-    outcome: str = "success",
-    data: Mapping[str, Any] | None = None,
-) -> int:
-    """Append one event and return its sequence number; joins the caller's transaction.
-
-    ``data`` holds ids and screened values only — never customer PII. Card-like values in any
-    text the caller passes (actor, subject id, every key, string and integer inside ``data``) are
-    masked by the configured sanitiser instead of failing the write, so an event about hostile
-    input — a denial above all — is always recorded (R-IR-5, R-OPS-2).
-    """
+    subject: tuple[str, object] | None,
+    outcome: str,
+    data: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """The stored fields of one event: checked, normalised, every caller text masked."""
     if outcome not in OUTCOMES:
         raise ValueError(f"outcome must be one of {sorted(OUTCOMES)}")
     if not action or "." not in action or len(action) > 80:
         raise ValueError("action must be a dotted name such as 'case.viewed'")
     ctx = context.current()
     clean = _sanitiser()
-    fields = {
+    return {
         "at": timezone.now(),
         "actor_kind": actor.kind,
         "actor_id": clean(actor.id)[:64],
@@ -88,25 +90,194 @@ def record(
         "request_id": clean(ctx.request_id)[:64],
         "data": _sanitise_data(normalise_data(dict(data or {})), clean),
     }
+
+
+def record(
+    *,
+    action: str,
+    actor: Actor,
+    subject: tuple[str, object] | None = None,
+    outcome: str = "success",
+    data: Mapping[str, Any] | None = None,
+) -> int | None:
+    """Queue one event in the caller's transaction; it reaches the log at the integrator.
+
+    Returns the event's sequence number when it was integrated in the caller's transaction
+    (``SAFEGUARD_AUDIT_INTEGRATION=in_transaction``), else None: the integrator numbers it
+    after the commit.
+
+    ``data`` holds ids and screened values only — never customer PII. Card-like values in any
+    text the caller passes (actor, subject id, every key, string and integer inside ``data``) are
+    masked by the configured sanitiser instead of failing the write, so an event about hostile
+    input — a denial above all — is always recorded (R-IR-5, R-OPS-2).
+    """
+    fields = _entry_fields(action=action, actor=actor, subject=subject, outcome=outcome,
+                           data=data)
     # No savepoint: a failed append must fail the caller's whole transaction, so no action can
-    # commit without its event (and the append is two statements cheaper).
+    # commit without its event.
     with transaction.atomic(savepoint=False):
-        counter = Sequence.objects.select_for_update().filter(id=1).first()
-        if counter is None:
-            Sequence.objects.get_or_create(id=1)
-            counter = Sequence.objects.select_for_update().get(id=1)
-        seq = counter.last_seq + 1
-        frontier = merkle.CompactRange.from_hex(counter.last_seq, counter.frontier)
-        leaf = merkle.leaf_hash(canonical_entry(seq=seq, **fields))
-        completed = frontier.append(leaf)
-        Event.objects.create(seq=seq, leaf_hash=leaf.hex(), **fields)
-        if len(completed) > 1:
-            Node.objects.bulk_create(
-                [Node(level=n.level, index=n.index, hash=n.hash.hex()) for n in completed[1:]])
-        counter.last_seq = seq
-        counter.frontier = frontier.to_hex()
-        counter.save(update_fields=["last_seq", "frontier"])
+        entry_id = QueuedEntry.objects.create(**fields).id
+        if settings.SAFEGUARD_AUDIT_INTEGRATION == "in_transaction":
+            return _integrate_own(entry_id)
+        _integrate_after_commit()
+    return None
+
+
+# --- the integrator -------------------------------------------------------------------------
+
+# PostgreSQL advisory lock held by the one integrator (transaction-scoped: released at commit,
+# rollback, or when a killed integrator's connection closes).
+INTEGRATOR_LOCK = int.from_bytes(hashlib.sha256(b"safeguard.audit.integrator").digest()[:8],
+                                 "big", signed=True)
+_FIELDS = ("at", "actor_kind", "actor_id", "actor_label", "action", "subject_type", "subject_id",
+           "outcome", "source_ip", "user_agent", "request_id", "data")
+
+
+def _lock(*, wait: bool) -> bool:
+    """Become the integrator for the current transaction; False when another one is.
+
+    PostgreSQL: the transaction-scoped advisory lock ``INTEGRATOR_LOCK`` (``wait``: block for
+    it, else try once). SQLite has one writer at a time: a no-op write on the counter takes the
+    database write lock now (waiting up to the busy timeout), so every read below happens under
+    it.
+    """
+    if connection.vendor == "postgresql":
+        fn = "pg_advisory_xact_lock" if wait else "pg_try_advisory_xact_lock"
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {fn}(%s)", [INTEGRATOR_LOCK])
+            row = cursor.fetchone()
+        return wait or bool(row and row[0])
+    Sequence.objects.filter(id=1).update(last_seq=F("last_seq"))
+    return True
+
+
+def _integrate_batch(limit: int) -> dict[int, int]:
+    """Integrate up to ``limit`` queued entries, oldest id first; return {queue id: seq}.
+
+    Runs inside a transaction that holds the integrator lock. Entries are numbered from the
+    counter on without gaps; their leaves and every node they complete come from one
+    ``CompactRange.extend`` (the batch path of ``merkle.root_hash``). ``Event.queue_id`` is
+    unique, so an entry integrated twice would fail the whole batch rather than appear twice.
+    """
+    counter = Sequence.objects.select_for_update().filter(id=1).first()
+    if counter is None:
+        Sequence.objects.get_or_create(id=1)
+        counter = Sequence.objects.select_for_update().get(id=1)
+    rows = list(QueuedEntry.objects.order_by("id").values_list("id", *_FIELDS)[:limit])
+    if not rows:
+        return {}
+    first = counter.last_seq + 1
+    entries = [dict(zip(_FIELDS, row[1:], strict=True)) for row in rows]
+    leaves = merkle.leaf_hashes(canonical_entry(seq=first + i, **fields)
+                                for i, fields in enumerate(entries))
+    frontier = merkle.CompactRange.from_hex(counter.last_seq, counter.frontier)
+    completed = frontier.extend(leaves)
+    ids = [row[0] for row in rows]
+    _copy_to_log(ids, first, leaves)
+    nodes = [(n.level, n.index, n.hash.hex()) for n in completed if n.level > 0]
+    if nodes:
+        with connection.cursor() as cursor:
+            cursor.executemany(f"INSERT INTO {Node._meta.db_table} (level, {_q('index')}, hash) "  # noqa: S608 - table and column names are ours
+                               "VALUES (%s, %s, %s)", nodes)
+    # The queue's trigger lets an entry go only once its Event exists (written just above).
+    QueuedEntry.objects.filter(id__in=ids)._raw_delete(QueuedEntry.objects.db)
+    counter.last_seq = first + len(rows) - 1
+    counter.frontier = frontier.to_hex()
+    counter.save(update_fields=["last_seq", "frontier"])
+    return {entry_id: first + i for i, entry_id in enumerate(ids)}
+
+
+def _q(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def _copy_to_log(ids: list[int], first: int, leaves: list[bytes]) -> None:
+    """Write the events of queue entries ``ids`` (numbered from ``first``) in one statement.
+
+    The fields are copied inside the database from the queue rows the leaves were computed from
+    (immutable: the queue refuses UPDATE), so only ids, numbers and leaf hashes travel as
+    parameters: no second trip of every field through the ORM and the no-PAN guard, which
+    already checked them when they were queued.
+    """
+    columns = ", ".join(_q(f) for f in _FIELDS)
+    values = ", ".join(["(%s, %s, %s)"] * len(ids))
+    params: list[int | str] = []
+    for i, (entry_id, leaf) in enumerate(zip(ids, leaves, strict=True)):
+        params += [entry_id, first + i, leaf.hex()]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {Event._meta.db_table} (seq, queue_id, leaf_hash, {columns}) "  # noqa: S608 - names are ours, values are parameters
+            f"WITH batch (qid, seq, leaf) AS (VALUES {values}) "
+            f"SELECT batch.seq, q.id, batch.leaf, "
+            f"{', '.join('q.' + _q(f) for f in _FIELDS)} "
+            f"FROM batch JOIN {QueuedEntry._meta.db_table} q ON q.id = batch.qid", params)
+        if cursor.rowcount != len(ids):
+            raise AuditError(f"integrating {len(ids)} queued entries wrote {cursor.rowcount}")
+
+
+def _integrate_own(entry_id: int) -> int:
+    """``in_transaction`` mode: integrate everything visible, this entry included, inside the
+    caller's transaction (holding the lock until it ends); return this entry's seq."""
+    _lock(wait=True)
+    limit = settings.SAFEGUARD_AUDIT_INTEGRATION_BATCH
+    seq = None
+    while True:
+        done = _integrate_batch(limit)
+        seq = done.get(entry_id, seq)
+        if len(done) < limit:
+            break
+    if seq is None:  # cannot happen: the entry is visible to its own transaction
+        raise AuditError(f"queued audit entry {entry_id} was not integrated")
     return seq
+
+
+def integrate(*, wait: bool = False, max_ms: int | None = None) -> int:
+    """Sequence every committed queue entry into the log, one batch per transaction (R-IR-5).
+
+    Returns how many entries this call integrated. Without ``wait`` it returns at once when
+    another integrator holds the lock; that one re-reads the queue after releasing the lock,
+    so an entry committed while it held the lock is not left behind. ``max_ms`` bounds the
+    time spent here; when entries remain after it, the ``audit.integrate`` job takes over.
+    Killed mid-batch, a batch's transaction rolls back whole: its entries stay queued and the
+    next run integrates them once.
+    """
+    limit = settings.SAFEGUARD_AUDIT_INTEGRATION_BATCH
+    deadline = None if max_ms is None else time.monotonic() + max_ms / 1000
+    total = 0
+    while True:
+        with transaction.atomic():
+            if not _lock(wait=wait):
+                return total
+            done = len(_integrate_batch(limit))
+        total += done
+        if done == limit:
+            if deadline is not None and time.monotonic() > deadline:
+                _hand_over()
+                return total
+            continue
+        # The lock is released: anything committed while this run held it is visible now.
+        if not QueuedEntry.objects.exists():
+            return total
+
+
+def _hand_over() -> None:
+    """Leave the rest of a long queue to the integrator job instead of holding a request."""
+    from safeguard.audit import tasks
+
+    tasks.integrate_job()
+
+
+def _run_after_commit() -> None:
+    integrate(max_ms=settings.SAFEGUARD_AUDIT_INTEGRATION_RUN_MS)
+
+
+def _integrate_after_commit() -> None:
+    """Run the integrator once right after the current transaction commits (once per
+    transaction however many entries it queued); a failure there is logged, the entry stays
+    queued, and the next commit or the periodic job integrates it."""
+    conn = transaction.get_connection()
+    if not any(func is _run_after_commit for _, func, _ in conn.run_on_commit):
+        transaction.on_commit(_run_after_commit, robust=True)
 
 
 def _head_view(h: TreeHead) -> TreeHeadView:

@@ -1,4 +1,5 @@
-"""Periodic jobs of the audit log: a signed tree head every minute, exported to the witness."""
+"""Jobs of the audit log: the integrator (after commits that hand over, and every minute as the
+safety net), a signed tree head every minute exported to the witness, nightly verification."""
 
 from __future__ import annotations
 
@@ -77,10 +78,28 @@ def witness_export(head: TreeHeadView, *, previous_size: int | None = None) -> N
             sink.close()
 
 
+@db_task(name="audit.integrate")
+def integrate_job() -> None:
+    """Integrate the queue to its end (a long queue an after-commit run handed over)."""
+    services.integrate()
+
+
+@db_periodic_task(crontab(minute="*"), name="audit.integrate_periodic")
+def integrate_periodic() -> None:
+    """Every minute, the safety net: integrate whatever no after-commit run picked up (a
+    process that died between its commit and its run, a failed run). Concurrent runs are safe:
+    the integrator lock admits one, the others return at once (decision 0180)."""
+    count = services.integrate(max_ms=50_000)  # under a minute; the rest is handed over
+    if count:
+        logger.info("audit.integrated_by_safety_net", extra={"count": count})
+
+
 @db_periodic_task(crontab(minute="*"), name="audit.sign_tree_head")
 @lock_task("audit.sign_tree_head")
 def sign_tree_head() -> None:
-    """Every minute: sign the tree if it grew, then hand the head to the witness."""
+    """Every minute: integrate what is queued, sign the tree if it grew, hand the head to the
+    witness."""
+    services.integrate(max_ms=settings.SAFEGUARD_AUDIT_INTEGRATION_RUN_MS)
     previous = selectors.head_latest()
     head = services.head_sign()
     if head is not None:

@@ -12,7 +12,10 @@ reports the first event that differs:
 * ``signature`` / ``unknown-key`` — a head whose signature does not verify (forged);
 * ``truncated`` — a head covers more events than the log holds;
 * ``witness-missing`` / ``witness-behind`` — the configured witness file does not exist, or
-  lacks the latest head the database holds (cut, deleted, or not fed): issue 17.
+  lacks the latest head the database holds (cut, deleted, or not fed): issue 17;
+* ``unintegrated`` — a committed entry has waited in the queue longer than the integration
+  bound (``SAFEGUARD_AUDIT_INTEGRATION_BOUND_SECONDS``): the integrator is stalled, an incident
+  rather than a silent gap (issue 10, decision 0180).
 """
 
 from __future__ import annotations
@@ -32,7 +35,14 @@ from django.utils import timezone
 from safeguard.audit import merkle, signing
 from safeguard.audit.contracts import Problem, VerificationReport
 from safeguard.audit.entries import canonical_entry, format_time
-from safeguard.audit.models import Event, Node, Sequence, TreeHead, VerificationRun
+from safeguard.audit.models import (
+    Event,
+    Node,
+    QueuedEntry,
+    Sequence,
+    TreeHead,
+    VerificationRun,
+)
 
 CHUNK = 5000
 MAX_PROBLEMS = 100
@@ -165,6 +175,20 @@ def _witness_problems(witness: Path | None) -> list[Problem]:
     return []
 
 
+def _queue_problems() -> list[Problem]:
+    """The inclusion promise: every committed entry is in the log within the bound."""
+    bound = timedelta(seconds=settings.SAFEGUARD_AUDIT_INTEGRATION_BOUND_SECONDS)
+    stale = QueuedEntry.objects.filter(at__lt=timezone.now() - bound)
+    oldest = stale.order_by("at", "id").values_list("id", "action", "at").first()
+    if oldest is None:
+        return []
+    entry_id, action, at = oldest
+    return [Problem(None, "unintegrated",
+                    f"{stale.count()} queued entries waited more than {bound} for the integrator "
+                    f"(oldest: queue entry {entry_id}, {action}, recorded {format_time(at)}): "
+                    "the integrator is stalled or was stopped")]
+
+
 def run_start(*, from_seq: int = 1, triggered_by: str = "") -> int:
     """Create a pending run (shown with progress on the audit page) and return its id."""
     return VerificationRun.objects.create(started_at=timezone.now(), from_seq=from_seq,
@@ -263,6 +287,7 @@ def verify(  # noqa: PLR0912, PLR0915 - one streaming pass; its state reads best
                                     f"events from {latest_signed + 1} have waited more than "
                                     f"{limit} for a signed head: heads were deleted or the "
                                     "signing job is not running"))
+    problems.extend(_queue_problems())
     problems.extend(_witness_problems(witness))
     seqs = [p.seq for p in problems if p.seq is not None]
     first_bad = min(seqs) if seqs else None

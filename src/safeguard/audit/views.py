@@ -14,6 +14,7 @@ from datetime import date, datetime, time
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -81,6 +82,9 @@ def index(request: HttpRequest) -> HttpResponse:
         form.add_error(None, "before_seq must be a sequence number (ASCII digits, 1 or more).")
         valid = False
     if valid:
+        # Show what was committed up to this request (the integrator runs after each commit;
+        # this covers a run that is still busy or was handed over). Never waits for the lock.
+        services.integrate(max_ms=settings.SAFEGUARD_AUDIT_INTEGRATION_RUN_MS)
         filters = form.filters() if request.GET else {}
         events = selectors.event_list(before_seq=before, limit=50, **filters)
     query = request.GET.copy()

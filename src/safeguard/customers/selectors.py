@@ -108,6 +108,22 @@ def customer_scope_for(*, viewer: Principal) -> CustomerScope:
     return CustomerScope(all=False, customer_ids=ids)
 
 
+def customer_allowed(*, viewer: Principal, customer_id: UUID) -> bool:
+    """Whether ``viewer`` may see this one customer, deny by default (decision 0006).
+
+    A provider that can answer for one customer (an ``allows(principal, customer_id)``
+    method, as the cases app's has: one EXISTS query) is asked that; otherwise its whole scope
+    is listed and the id tested. The answer is the same either way.
+    """
+    if viewer.has(VIEW_ALL):
+        return True
+    provider = _provider()
+    check = getattr(provider, "allows", None)
+    if provider is None or not callable(check):
+        return customer_scope_for(viewer=viewer).allows(customer_id)
+    return bool(check(viewer, customer_id))
+
+
 def _scoped(qs: QuerySet[Any], scope: CustomerScope, field: str = "id") -> QuerySet[Any]:
     return qs if scope.all else qs.filter(**{f"{field}__in": scope.customer_ids})
 
@@ -124,7 +140,7 @@ def _customer_for(viewer: Principal, customer_id: object) -> Customer:
     cid = as_uuid(customer_id)
     if cid is None:
         raise CustomerNotFound("No such customer.")
-    if not customer_scope_for(viewer=viewer).allows(cid):
+    if not customer_allowed(viewer=viewer, customer_id=cid):
         raise _deny(viewer, cid, "out of scope")
     row = Customer.objects.filter(id=cid).first()
     if row is None:
@@ -135,7 +151,7 @@ def _customer_for(viewer: Principal, customer_id: object) -> Customer:
 def customer_in_scope(*, viewer: Principal, customer_id: object) -> bool:
     """Whether ``viewer`` may see this customer (no audit event: it reads no customer data)."""
     cid = as_uuid(customer_id)
-    return cid is not None and customer_scope_for(viewer=viewer).allows(cid)
+    return cid is not None and customer_allowed(viewer=viewer, customer_id=cid)
 
 
 # --- views -----------------------------------------------------------------------------------
@@ -587,7 +603,7 @@ def approval_get(*, viewer: Principal, approval_id: object) -> ApprovalView:
     """One approval of a customer in scope (else ApprovalNotFound); audited."""
     aid = as_uuid(approval_id)
     row = _approvals().filter(id=aid).first() if aid else None
-    if row is None or not customer_scope_for(viewer=viewer).allows(row.customer_id):
+    if row is None or not customer_allowed(viewer=viewer, customer_id=row.customer_id):
         raise ApprovalNotFound("No such approval.")
     audit.record(action="customer.viewed", actor=viewer.actor,
                  subject=("customer", row.customer_id),

@@ -257,7 +257,7 @@ def _safe_name(name: str) -> str:
 def _customer_for_write(viewer: Principal, customer_id: object) -> Customer:
     """Lock the row of a customer in ``viewer``'s scope (CustomerNotFound otherwise)."""
     cid = selectors.as_uuid(customer_id)
-    if cid is None or not selectors.customer_scope_for(viewer=viewer).allows(cid):
+    if cid is None or not selectors.customer_allowed(viewer=viewer, customer_id=cid):
         raise CustomerNotFound("No such customer.")
     row = Customer.objects.select_for_update().filter(id=cid).first()
     if row is None:
@@ -362,7 +362,7 @@ def customer_reveal(*, viewer: Principal, customer_id: object, field: str, reaso
         deny("reason too long")
         raise ReasonRequired("The reason must be at most 500 characters.",
                              errors={"reason": "must be at most 500 characters"})
-    if cid is None or not selectors.customer_scope_for(viewer=viewer).allows(cid):
+    if cid is None or not selectors.customer_allowed(viewer=viewer, customer_id=cid):
         deny("out of scope")
         raise CustomerNotFound("No such customer.")
     row = Customer.objects.filter(id=cid).first()
@@ -530,8 +530,8 @@ def approval_decide(*, approver: Principal, approval_id: object, grant: bool, no
     found = Approval.objects.filter(id=aid).values("id", "customer_id",
                                                     "requested_by_id").first() \
         if aid else None
-    if found is None or not selectors.customer_scope_for(viewer=approver).allows(
-            found["customer_id"]):
+    if found is None or not selectors.customer_allowed(
+            viewer=approver, customer_id=found["customer_id"]):
         deny("not found")
         raise ApprovalNotFound("No such approval.")
     if found["requested_by_id"] == approver.user_id:

@@ -1,4 +1,4 @@
-"""``safeguard audit verify|prove|consistency|head|pubkey``: the auditor's tools (R-IR-5)."""
+"""``safeguard audit verify|prove|consistency|head|integrate|pubkey``: auditor's tools (R-IR-5)."""
 
 from __future__ import annotations
 
@@ -35,6 +35,7 @@ class Command(BaseCommand):
         c.add_argument("second", type=int)
         h = sub.add_parser("head", help="sign a tree head now")
         h.add_argument("--force", action="store_true", help="sign even if the tree did not grow")
+        sub.add_parser("integrate", help="integrate every queued entry into the log now")
         sub.add_parser("pubkey", help="print the public key that signs tree heads (PEM)")
         sub.add_parser("keygen", help="create the tree-head signing key (once, at install)")
 
@@ -82,7 +83,13 @@ class Command(BaseCommand):
         proof = proofs.consistency(first=opts["first"], second=opts["second"])
         self.stdout.write(json.dumps(proof.__dict__, indent=2))
 
+    def _integrate(self, opts: dict[str, Any]) -> None:
+        count = services.integrate(wait=True)
+        self.stdout.write(f"integrated {count} queued entries; the log ends at "
+                          f"{selectors.last_seq()}")
+
     def _head(self, opts: dict[str, Any]) -> None:
+        services.integrate(wait=True)  # the head then covers everything committed so far
         previous = selectors.head_latest()
         head = services.head_sign(force=opts["force"])
         if head is None:
