@@ -1,4 +1,4 @@
-"""No existence oracle (issue 9 §6, R-WORK-4, decision 0101): what a scoped agent learns from a
+"""No existence oracle (issue 9 §6, R-WORK-4, decision 0104): what a scoped agent learns from a
 create or a change request is what a search would tell them — nothing about customers out of
 their scope. Duplicates are answered like creations; the match is audited."""
 
@@ -63,7 +63,7 @@ def test_api_in_scope_duplicate_is_answered_the_same_way_for_a_scoped_agent():
     agent = make_user(roles=("agent",))
     grant_scope(agent, maria.id)
     # the same address (domains compare case-insensitively; the local part is compared exactly
-    # at providers not known to fold it, decision 0101-email)
+    # at providers not known to fold it, decision 0101)
     again = _api_create(signed_in_client(agent), {"email": "maria.lopez@EXAMPLE.com"})
     assert (again.status_code, again.json()["id"]) == (201, str(maria.id))
     assert Event.objects.get(action="customer.create_matched").data["in_scope"] is True

@@ -1,12 +1,12 @@
 """What an attachment is and what text it holds: type from content, text out of PDFs, images
-and office files, every step bounded (issue 8, issue 17 item 8; R-OPS-2, decision 0101).
+and office files, every step bounded (issue 8, issue 17 item 8; R-OPS-2, decision 0103).
 
 No ORM and no storage here: bytes in, a :class:`Extracted` (or :class:`Unscreenable`) out.
 ``cases.services`` screens the text with the protection scanner and decides what is stored.
 
 - The type comes from the content (``filetype``'s magic numbers, then the container's members
   for office files); the declared type is a hint that must agree, so a zip declared as a PDF or
-  as text is never read as one (decision 0101).
+  as text is never read as one (decision 0103).
 - PDFs: the text of every page, form field values, annotation contents and document metadata
   (pypdf), and every embedded image is OCR'd. Encrypted PDFs that need a password, embedded
   files and more pages or images than the limits make the file unscreenable.

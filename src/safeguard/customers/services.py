@@ -159,7 +159,7 @@ def customer_create_for(  # noqa: PLR0913 - one keyword per profile field
     source: str = "staff",
 ) -> CustomerView:
     """Create a customer for a person (API, pages) without an existence oracle (issue 9 §6,
-    R-WORK-4, decision 0101).
+    R-WORK-4, decision 0104).
 
     A viewer with ``customers.view_all`` may search every customer, so a duplicate e-mail is
     the honest 409 :class:`CustomerExists`. A scoped viewer must not learn from a create what a
