@@ -15,7 +15,7 @@ from safeguard.cases.contracts import Period
 from safeguard.cases.models import Case, CsatResponse, Interaction, Message
 from safeguard.privacy import selectors, services, sweep
 from safeguard.privacy.models import Disposition, SweepRun
-from tests.factories import SYSTEM, make_user
+from tests.factories import SYSTEM, make_user, ref_hash
 from tests.privacy.conftest import (
     T0,
     closed_call_case,
@@ -53,7 +53,7 @@ def test_a_dry_run_reports_what_is_due_and_changes_nothing(world):
     view = services.sweep_run(actor=SYSTEM, dry_run=True, as_of=(T0 + timedelta(days=100)).date())
     # then only the QA recording is due (90 days); cases keep at least 2 years
     assert view.counts == {"call_recording:delete": 1}
-    assert Interaction.objects.get(call_id="qa-1").recording is not None
+    assert Interaction.objects.get(call_id=ref_hash("qa-1")).recording is not None
     assert set(Disposition.objects.values_list("target", "record_class", "dry_run")) == {
         ("call_recording", "call_recording_qa", True)}
 
