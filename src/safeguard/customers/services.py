@@ -105,6 +105,21 @@ def _email_taken(email: str, *, exclude: UUID | None = None,
 # --- create, match, update -------------------------------------------------------------------
 
 
+def _clean_profile(
+        *, name: str, email: str, phone: str, address: Mapping[str, Any] | None,
+        date_of_birth: Any, payout: Mapping[str, Any] | None, language: str) -> dict[str, Any]:
+    """Every profile field validated and normalised (InvalidField on the first bad one)."""
+    return {
+        "name": validation.clean_name(name),
+        "email": validation.clean_email(email),
+        "phone": validation.clean_phone(phone),
+        "address": validation.clean_address(address),
+        "date_of_birth": validation.clean_date_of_birth(date_of_birth),
+        "payout": validation.clean_payout(payout),
+        "language": validation.clean_language(language),
+    }
+
+
 def customer_create(  # noqa: PLR0913 - one keyword per profile field
     *,
     actor: Actor,
@@ -121,15 +136,8 @@ def customer_create(  # noqa: PLR0913 - one keyword per profile field
     """Create a customer from validated values, encrypted at rest; one profile per e-mail
     (CustomerExists otherwise). Returns the masked view; audited without values. With
     ``kind=unverified`` it is an unverified contact (one per address, beside the profile)."""
-    values = {
-        "name": validation.clean_name(name),
-        "email": validation.clean_email(email),
-        "phone": validation.clean_phone(phone),
-        "address": validation.clean_address(address),
-        "date_of_birth": validation.clean_date_of_birth(date_of_birth),
-        "payout": validation.clean_payout(payout),
-        "language": validation.clean_language(language),
-    }
+    values = _clean_profile(name=name, email=email, phone=phone, address=address,
+                            date_of_birth=date_of_birth, payout=payout, language=language)
     now = timezone.now()
     try:
         with transaction.atomic():
@@ -177,13 +185,7 @@ def customer_create_for(  # noqa: PLR0913 - one keyword per profile field
     except CustomerExists:
         if viewer.has(VIEW_ALL):
             raise
-    values = {
-        "name": validation.clean_name(name), "email": validation.clean_email(email),
-        "phone": validation.clean_phone(phone), "address": validation.clean_address(address),
-        "date_of_birth": validation.clean_date_of_birth(date_of_birth),
-        "payout": validation.clean_payout(payout),
-        "language": validation.clean_language(language),
-    }
+    values = _clean_profile(**fields)
     ids = selectors.customer_ids_matching(email=str(values["email"] or ""))
     if not ids:  # deleted meanwhile: create it now
         return customer_create(actor=viewer.actor, source=source, **fields)
