@@ -97,3 +97,20 @@ def csp_violations(page: sync_api.Page) -> list[str]:
     seen: list[str] = []
     page.on("console", lambda msg: seen.append(msg.text) if CSP_MARKER in msg.text else None)
     return seen
+
+
+def sign_in_with_totp(page: sync_api.Page, live_server, email: str) -> None:
+    """Sign ``email`` in through the login form and the TOTP step (the user's factor from
+    tests.factories), landing on the home page."""
+    from tests.factories import PASSWORD, totp_code
+
+    expect = sync_api.expect
+
+    page.goto("/account/login/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign In").click()
+    expect(page).to_have_url(live_server.url + "/account/mfa/authenticate/")
+    page.get_by_label("Code").fill(totp_code(email))
+    page.get_by_role("button", name="Sign In", exact=True).click()
+    expect(page).to_have_url(live_server.url + "/")

@@ -7,8 +7,6 @@ violation on the way.
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -17,8 +15,8 @@ from safeguard.cases.contracts import SenderIn
 from safeguard.cases.models import Case
 from tests.cases.conftest import principal_for
 from tests.customers.factories import MARIA, make_customer
-from tests.e2e.conftest import CSP_MARKER
-from tests.factories import PASSWORD, SYSTEM, make_user, totp_code
+from tests.e2e.conftest import CSP_MARKER, sign_in_with_totp
+from tests.factories import SYSTEM, make_user
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -32,16 +30,6 @@ def _no_background_polls(settings) -> None:
     settings.SAFEGUARD_CHAT_POLL_SECONDS = 3600
     settings.SAFEGUARD_CONSOLE_POLL_SECONDS = 3600
 
-
-def _sign_in(page: Page, live_server: Any, email: str) -> None:
-    page.goto(LOGIN)
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
-    expect(page).to_have_url(live_server.url + MFA_AUTHENTICATE)
-    page.get_by_label("Code").fill(totp_code(email))
-    page.get_by_role("button", name="Sign In", exact=True).click()
-    expect(page).to_have_url(live_server.url + "/")
 
 
 def _inbound(email: str, subject: str, queue: str = "billing") -> int:
@@ -74,7 +62,7 @@ def test_first_sign_in_lands_on_the_agents_work(page: Page, live_server, csp_vio
     _inbound("dee@example.com", "Card stolen", queue="fraud")
     cases.case_assign(case_number=mine, principal=principal_for(agent), assignee_id=agent.pk)
     # when they sign in for the first time
-    _sign_in(page, live_server, "alex@example.com")
+    sign_in_with_totp(page, live_server, "alex@example.com")
     # then the landing page is their work, with its figures
     expect(page.get_by_role("heading", name="Assigned to me")).to_be_visible()
     expect(page.locator('[data-figure="my-open"] strong')).to_have_text("1")
@@ -110,7 +98,7 @@ def test_case_to_customer_to_the_customers_other_cases(page: Page, live_server, 
     _inbound("ann@example.com", "Card stolen", queue="fraud")
     customer = Case.objects.get(number=first).customer_id
     assert Case.objects.get(number=second).customer_id == customer
-    _sign_in(page, live_server, "alex@example.com")
+    sign_in_with_totp(page, live_server, "alex@example.com")
     # when the agent opens the second case; the panel script has loaded the masked panel
     page.goto(f"/cases/{second}/")
     expect(page.locator(".customer-panel")).to_be_visible()
@@ -151,7 +139,7 @@ def test_masked_conversation_and_reveal_of_a_phone_inside_a_message(page: Page, 
                         auth="verified"),
         text="This is Maria Lopez: please call +44 20 7946 0132 or mail maria.lopez@example.com",
     ).case_number
-    _sign_in(page, live_server, "sam@example.com")
+    sign_in_with_totp(page, live_server, "sam@example.com")
     page.goto(f"/cases/{number}/")
     body = page.locator("article.msg-customer .msg-body")
     expect(page.locator(".customer-panel")).to_be_visible()

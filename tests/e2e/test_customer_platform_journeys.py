@@ -29,8 +29,8 @@ from safeguard.cases import services as cases
 from safeguard.cases.contracts import SenderIn
 from safeguard.protection import services as protection
 from tests.customers.factories import MARIA, make_customer
-from tests.e2e.conftest import CSP_MARKER, STEP_TIMEOUT_MS
-from tests.factories import PASSWORD, SYSTEM, make_user, totp_code
+from tests.e2e.conftest import CSP_MARKER, STEP_TIMEOUT_MS, sign_in_with_totp
+from tests.factories import SYSTEM, make_user, totp_code
 
 # The live server answers from its own thread, so test data must be committed (see conftest).
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -80,16 +80,6 @@ def staff_csp_violations(staff_page: Page) -> list[str]:
     staff_page.on("console", lambda msg: seen.append(msg.text) if CSP_MARKER in msg.text else None)
     return seen
 
-
-def _sign_in_with_totp(page: Page, live_server, email: str) -> None:
-    page.goto(LOGIN)
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
-    expect(page).to_have_url(live_server.url + MFA_AUTHENTICATE)
-    page.get_by_label("Code").fill(totp_code(email))
-    page.get_by_role("button", name="Sign In", exact=True).click()
-    expect(page).to_have_url(live_server.url + "/")
 
 
 def _queue_with(slug: str, *members: Any) -> str:
@@ -199,7 +189,7 @@ def test_card_number_pasted_in_chat_reaches_the_agent_only_as_a_token(
         assert pan not in page.content()
 
     # when the agent signs in and opens the chat's case from their queue
-    _sign_in_with_totp(staff_page, live_server, agent.email)
+    sign_in_with_totp(staff_page, live_server, agent.email)
     staff_page.goto("/cases/")
     row = staff_page.locator("#case-table tbody tr").filter(has_text="Chat")
     expect(row).to_have_count(1)
@@ -265,7 +255,7 @@ def test_reveal_of_an_email_asks_for_step_up_and_a_reason_then_shows_it_audited(
     ).case_number
 
     # and they signed in with password + code, and opened the case
-    _sign_in_with_totp(page, live_server, supervisor.email)
+    sign_in_with_totp(page, live_server, supervisor.email)
     page.goto(f"/cases/{number}/")
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Case {number} · Invoice")
 
@@ -360,7 +350,7 @@ def test_agent_outside_the_queue_gets_404_for_the_case_page_and_api(
     number = inbound.case_number
 
     # when the outsider signs in and opens the case by its number
-    _sign_in_with_totp(page, live_server, outsider.email)
+    sign_in_with_totp(page, live_server, outsider.email)
     response = page.goto(f"/cases/{number}/")
 
     # then the page answers 404, as for a case that does not exist, and shows nothing of it
@@ -392,7 +382,7 @@ def test_agent_outside_the_queue_gets_404_for_the_case_page_and_api(
     expect(page.locator("#case-table tbody")).to_contain_text("No cases match.")
 
     # when the agent of the billing queue opens the same case, page and API
-    _sign_in_with_totp(staff_page, live_server, insider.email)
+    sign_in_with_totp(staff_page, live_server, insider.email)
     opened = staff_page.goto(f"/cases/{number}/")
 
     # then both answer

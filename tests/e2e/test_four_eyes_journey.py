@@ -8,24 +8,14 @@ from playwright.sync_api import Browser, Page, expect
 
 from safeguard.accounts import selectors
 from safeguard.accounts import services as accounts
-from tests.e2e.conftest import STEP_TIMEOUT_MS
-from tests.factories import PASSWORD, SYSTEM, make_user, totp_code
+from tests.e2e.conftest import STEP_TIMEOUT_MS, sign_in_with_totp
+from tests.factories import SYSTEM, make_user
 
 pytestmark = pytest.mark.e2e
 
 LOGIN = "/account/login/"
 MFA_AUTHENTICATE = "/account/mfa/authenticate/"
 
-
-def _sign_in(page: Page, live_server, email: str) -> None:
-    page.goto(LOGIN)
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
-    expect(page).to_have_url(live_server.url + MFA_AUTHENTICATE)
-    page.get_by_label("Code").fill(totp_code(email))
-    page.get_by_role("button", name="Sign In", exact=True).click()
-    expect(page).to_have_url(live_server.url + "/")
 
 
 def _phone(browser: Browser, live_server) -> Page:
@@ -45,7 +35,7 @@ def test_a_sensitive_grant_is_requested_then_approved_by_another_admin_at_390px(
     gateway = make_user(email="gateway@example.test", is_service_account=True, mfa=False,
                         password="")
     # alice requests the role for the gateway
-    _sign_in(page, live_server, alice.email)
+    sign_in_with_totp(page, live_server, alice.email)
     page.goto(f"/staff/users/{gateway.id}/")
     page.get_by_label("Role to grant").select_option("card-handoff")
     page.get_by_label("Reason (required for a sensitive role)").fill("gateway go-live 7781")
@@ -59,7 +49,7 @@ def test_a_sensitive_grant_is_requested_then_approved_by_another_admin_at_390px(
     # bob approves on a phone, by keyboard
     phone = _phone(browser, live_server)
     try:
-        _sign_in(phone, live_server, bob.email)
+        sign_in_with_totp(phone, live_server, bob.email)
         phone.goto("/staff/grant-requests/")
         approve = phone.get_by_role("button", name="Approve Card hand-off for gateway@example.test")
         expect(approve).to_be_visible()
