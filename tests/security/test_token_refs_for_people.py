@@ -35,7 +35,7 @@ def test_notes_of_candidate_cards_show_their_author_no_token():
     # given a customer's message with a card and an agent of its queue
     make_queue("billing")
     agent = make_agent("billing")
-    result = inbound(f"my card is {PAN}")
+    result = inbound(f"my card is {PAN}", subject=f"card {PAN}")
     number = Case.objects.get(id=result.case_id).number
     # when the agent writes candidate numbers into a note
     candidates = " ".join(f"4111 11{i:02d} 1111 1111" for i in range(10))
@@ -49,6 +49,11 @@ def test_notes_of_candidate_cards_show_their_author_no_token():
     assert not any(TOKEN.search(b) for b in bodies)
     assert "my card is [card visa •••• 1111]" in bodies[0] or \
         "my card is [card visa •••• 1111]" in bodies[1]
+    # and the subject, in the case and in the queue list, likewise
+    assert TOKEN.search(Case.objects.get(number=number).subject)
+    assert page.case.summary.subject == "card [card visa •••• 1111]"
+    listed = case_selectors.case_list_for_agent(principal=principal_for(agent)).items
+    assert [c.subject for c in listed] == ["card [card visa •••• 1111]"]
 
 
 def test_the_customer_chat_view_shows_no_token():

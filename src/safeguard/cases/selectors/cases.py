@@ -79,9 +79,13 @@ def _sla(case: Case, now: datetime) -> str:
 
 
 def summary(case: Case, now: datetime | None = None) -> CaseSummary:
+    """A case's list row. Its subject (from what the customer wrote) shows a tokenized card
+    without its vault token, like message bodies (R-OPS-2: deterministic tokens on a person's
+    screen make screening a card-number oracle)."""
     now = now or timezone.now()
     return CaseSummary(
-        id=case.id, number=case.number, subject=case.subject, status=case.status,
+        id=case.id, number=case.number, subject=protection.card_refs_for_people(case.subject),
+        status=case.status,
         priority=case.priority, queue=case.queue.slug, queue_name=case.queue.name,
         assignee_id=case.assignee_id,
         assignee_email=case.assignee.email if case.assignee else "",
@@ -199,7 +203,8 @@ def _interaction_view(i: Interaction) -> InteractionView:
         answered_at=i.answered_at,
         speed_to_answer_seconds=lifecycle.speed_to_answer(i.queued_at, i.answered_at)
         if i.queued_at else None,
-        transcript=i.transcript or "", recording_uri=(i.recording or {}).get("uri", ""),
+        transcript=protection.card_refs_for_people(i.transcript or ""),
+        recording_uri=(i.recording or {}).get("uri", ""),
         recording_retention=i.recording_retention, payment_pauses=pauses)
 
 
