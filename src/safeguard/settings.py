@@ -129,6 +129,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "safeguard.web.middleware.NoStoreMiddleware",  # authz: no-store on every dynamic response
+    "safeguard.web.middleware.NulInputMiddleware",  # a NUL in a query or form field: 400
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -95,3 +95,17 @@ def test_static_files_stay_cacheable():
         assert "no-store" not in response.get("Cache-Control", "")
     finally:
         response.close()  # WhiteNoise streams the file
+
+
+def test_a_nul_in_a_query_or_form_field_is_a_400_that_reaches_no_view(client):
+    """R-OPS-8: PostgreSQL refuses NUL in text, so a lookup with one was a 500 there; now every
+    page and API answer refuses it first, the API with a problem document."""
+    page = client.post("/account/login/", {"login": "a\x00@example.com", "password": "x"})
+    assert (page.status_code, page["Content-Type"]) == (400, "text/plain; charset=utf-8")
+    assert b"NUL" in page.content
+    api = client.get("/api/v1/cases/", {"q": "x\x00"})
+    assert (api.status_code, api["Content-Type"]) == (400, "application/problem+json")
+    assert api.json()["type"].endswith("/bad-request")
+    assert api["Cache-Control"] == "no-store"
+    ordinary = client.get("/account/login/", {"next": "/"})
+    assert ordinary.status_code == 200

@@ -1,10 +1,14 @@
-"""Response headers every dynamic page and API answer carries, whatever the app."""
+"""Response headers every dynamic page and API answer carries, and input no view accepts,
+whatever the app."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, QueryDict
+
+from safeguard.web.problem import problem_response
 
 
 class NoStoreMiddleware:
@@ -26,3 +30,56 @@ class NoStoreMiddleware:
         if "no-store" not in response.get("Cache-Control", "").lower():
             response["Cache-Control"] = "no-store"
         return response
+
+
+class NulInputMiddleware:
+    """A request whose query or form fields hold a NUL character is refused with 400 and
+    reaches no view (R-OPS-8: input outside its domain is a 4xx and changes nothing).
+
+    No field of a page or of the API means a NUL, PostgreSQL text refuses it (every lookup with
+    one raised a 500 there while SQLite answered), and a NUL that reached a log or a file could
+    cut what a reader sees. API bodies (JSON) are validated by their schemas; this covers the
+    query string of every request and form-encoded bodies.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if _holds_nul(request.GET) or (_form_readable(request) and _holds_nul(request.POST)):
+            return _nul_refused(request)
+        return self.get_response(request)
+
+
+def _form_readable(request: HttpRequest) -> bool:
+    """Whether the form fields can be read here without taking the body from the view: an
+    urlencoded body is kept by Django as it parses; a multipart one is read into memory first
+    (within the body limit; a larger one is a file upload the view streams, not checked here),
+    so a view that verifies a signature over ``request.body`` still can."""
+    if request.method != "POST":
+        return False
+    if request.content_type == "application/x-www-form-urlencoded":
+        return True
+    if request.content_type != "multipart/form-data":
+        return False
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return False
+    if not 0 < length <= settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+        return False
+    request.body  # noqa: B018 - kept in memory, so POST parses from it and body stays readable
+    return True
+
+
+def _holds_nul(params: QueryDict) -> bool:
+    return any("\x00" in key or any("\x00" in v for v in values)
+               for key, values in params.lists())
+
+
+def _nul_refused(request: HttpRequest) -> HttpResponse:
+    detail = "A field of the request contains a NUL character, which no field accepts."
+    if request.path.startswith("/api/"):
+        return problem_response(request, status=400, code="bad-request", title="Bad request",
+                                detail=detail)
+    return HttpResponseBadRequest(detail, content_type="text/plain; charset=utf-8")
