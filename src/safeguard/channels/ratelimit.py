@@ -1,17 +1,14 @@
-"""Fixed-window rate limits in the security-state store (the default cache: a database table,
-or Redis that never evicts; docs/deploy.md), shared by every process and machine. Keys are
-keyed HMACs (never an unkeyed hash someone could match against a list of addresses; issue 17
-item 9), and the store HMACs them once more before storing."""
+"""Rate limits of the channels ("5/h", "20/10m") on the protection app's fixed-window counter
+in the security-state store (a database table, or Redis that never evicts; docs/deploy.md),
+shared by every process and machine. Keys are keyed HMACs (never an unkeyed hash someone could
+match against a list of addresses; issue 17 item 9)."""
 
 from __future__ import annotations
 
 import re
-import time
-
-from django.core.cache import cache
-from django.utils.crypto import salted_hmac
 
 from safeguard.channels.contracts import RateLimited
+from safeguard.protection import services as protection
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _SPEC = re.compile(r"^([1-9][0-9]*)/([1-9][0-9]*)?([smhd])$")
@@ -27,29 +24,19 @@ def parse(spec: str) -> tuple[int, int]:
 
 
 def _key(scope: str, key: str, window: int, now: float) -> str:
-    digest = salted_hmac("safeguard.channels.ratelimit", f"{scope}\x00{key}",
-                         algorithm="sha256").hexdigest()[:32]
-    return f"sg:rl:{scope}:{digest}:{int(now // window)}"
+    return protection.throttle_key(scope, key, window, now)
 
 
 def hit(*, scope: str, key: str, limit: str, now: float | None = None) -> None:
     """Count one event for ``key`` in ``scope``; raise :class:`RateLimited` past the limit."""
     count, window = parse(limit)
-    at = time.time() if now is None else now
-    cache_key = _key(scope, key, window, at)
-    cache.add(cache_key, 0, timeout=window + 1)
-    try:
-        used = cache.incr(cache_key)
-    except ValueError:  # expired between add and incr
-        cache.set(cache_key, 1, timeout=window + 1)
-        used = 1
+    used, retry = protection.throttle_count(scope=scope, key=key, window_seconds=window, now=now)
     if used > count:
-        retry = int(window - (at % window)) + 1
         raise RateLimited(f"At most {count} per {window} s; try again later.", retry_after=retry)
 
 
 def remaining(*, scope: str, key: str, limit: str, now: float | None = None) -> int:
     """How many events ``key`` may still have in the current window (for tests and pages)."""
     count, window = parse(limit)
-    at = time.time() if now is None else now
-    return max(0, count - int(cache.get(_key(scope, key, window, at), 0)))
+    return max(0, count - protection.throttle_used(scope=scope, key=key, window_seconds=window,
+                                                   now=now))

@@ -67,6 +67,9 @@ __all__ = [
     "screen",
     "stash_open",
     "stash_seal",
+    "throttle_count",
+    "throttle_key",
+    "throttle_used",
     "token_detokenize",
     "token_tokenize",
     "token_tokenize_api",
@@ -228,6 +231,23 @@ def card_numbers_in(text: str) -> int:
     the guard refuses them); nothing is tokenized or stored. For content that is withheld
     rather than stored when it holds one (attachments, R-OPS-2)."""
     return len(scanning.find_pans(text))
+
+
+def throttle_count(*, scope: str, key: str, window_seconds: int, now: float | None = None
+                   ) -> tuple[int, int]:
+    """Count one event in a fixed-window counter of the security-state store: ``(events in
+    this window, seconds until it ends)``. Keys are keyed HMACs (issue 17 item 9)."""
+    return throttle.count(scope=scope, key=key, window_seconds=window_seconds, now=now)
+
+
+def throttle_used(*, scope: str, key: str, window_seconds: int, now: float | None = None) -> int:
+    """Events counted for ``key`` in the current window of ``throttle_count``."""
+    return throttle.used(scope=scope, key=key, window_seconds=window_seconds, now=now)
+
+
+def throttle_key(scope: str, key: str, window_seconds: int, at: float) -> str:
+    """The cache key of a ``throttle_count`` counter (for the tests of keyed keys)."""
+    return throttle.key_for(scope, key, window_seconds, at)
 
 
 def card_refs_for_people(text: str) -> str:

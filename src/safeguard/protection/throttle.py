@@ -1,18 +1,22 @@
-"""Per-caller counters of the vault (tokenize rate limit, R-OPS-2).
-
-:func:`count` is the ONE function through which the vault touches counter storage, so it moves
-to another store by changing its body only. It is a fixed-window counter in Django's default
-cache, which is the durable, never-evicting security-state store (decision 0110: database rows
-or Redis with noeviction; keys are keyed HMACs), so no actor id is stored and an attacker
-cannot flush it.
+"""Fixed-window counters in the security-state store (the default cache: database rows or
+Redis that never evicts, decision 0110), shared by every process and machine: the vault's
+tokenize limit (R-OPS-2) and the channels' rate limits use this one counter. Keys are keyed
+HMACs (issue 17 item 9), never an id or an unkeyed hash of one; the store HMACs them again.
 """
 
 from __future__ import annotations
 
-import hashlib
 import time
 
 from django.core.cache import cache
+from django.utils.crypto import salted_hmac
+
+
+def key_for(scope: str, key: str, window_seconds: int, at: float) -> str:
+    """The cache key of ``key``'s counter in ``scope`` for the window holding ``at``."""
+    digest = salted_hmac("safeguard.protection.throttle", f"{scope}\x00{key}",
+                         algorithm="sha256").hexdigest()[:32]
+    return f"sg:rl:{scope}:{digest}:{int(at // window_seconds)}"
 
 
 def count(*, scope: str, key: str, window_seconds: int, now: float | None = None
@@ -22,8 +26,7 @@ def count(*, scope: str, key: str, window_seconds: int, now: float | None = None
     Returns ``(events so far in this window, seconds until the window ends)``.
     """
     at = time.time() if now is None else now
-    digest = hashlib.sha256(f"{scope}\x00{key}".encode()).hexdigest()[:32]
-    cache_key = f"sg:vault:{scope}:{digest}:{int(at // window_seconds)}"
+    cache_key = key_for(scope, key, window_seconds, at)
     cache.add(cache_key, 0, timeout=window_seconds + 1)
     try:
         used = int(cache.incr(cache_key))
@@ -31,3 +34,9 @@ def count(*, scope: str, key: str, window_seconds: int, now: float | None = None
         cache.set(cache_key, 1, timeout=window_seconds + 1)
         used = 1
     return used, int(window_seconds - (at % window_seconds)) + 1
+
+
+def used(*, scope: str, key: str, window_seconds: int, now: float | None = None) -> int:
+    """Events counted for ``key`` in the current window (nothing counted)."""
+    at = time.time() if now is None else now
+    return int(cache.get(key_for(scope, key, window_seconds, at), 0))
