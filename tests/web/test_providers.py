@@ -27,5 +27,5 @@ def test_conflict_and_bad_names_raise() -> None:
         providers.register("test.providers.conflict", _two)
     assert providers.get("test.providers.conflict") is _one
     for bad in ("", " lead", "has space"):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="dotted name"):
             providers.register(bad, _one)
