@@ -764,3 +764,26 @@ SILENCED_SYSTEM_CHECKS: list[str] = []
 if PRODUCTION and not SECURE_HSTS_PRELOAD:
     # The operator opted out of the preload list on purpose (e.g. HTTP-only sibling subdomains).
     SILENCED_SYSTEM_CHECKS.append("security.W021")
+
+# --- Privacy: data-subject requests end to end (issue 16; docs/privacy.md) ---------------------
+# Holiday calendars the GDPR clock rolls over (a due date on one moves to the next working
+# day): comma-separated ISO 3166 country codes of the `holidays` library, optionally with a
+# subdivision after a dash ("GB-ENG,DE-BY,FR"); empty = weekends only. Check E310.
+SAFEGUARD_DSR_HOLIDAY_COUNTRIES = _env("SAFEGUARD_DSR_HOLIDAY_COUNTRIES", "")
+# Requests a client address may file on the public page or intake API ("5/h", "20/10m").
+SAFEGUARD_DSR_PUBLIC_LIMIT = _env("SAFEGUARD_DSR_PUBLIC_LIMIT", "5/h")
+# Status look-ups (reference + code) a client address may try.
+SAFEGUARD_DSR_STATUS_LIMIT = _env("SAFEGUARD_DSR_STATUS_LIMIT", "20/h")
+# Days the one-time code of a public request stays valid; an unconfirmed request is then
+# closed as unverifiable, with a letter saying why.
+SAFEGUARD_DSR_CODE_DAYS = _env_int("SAFEGUARD_DSR_CODE_DAYS", 14)
+# Wrong codes a request accepts before it locks (the requester files a new one).
+SAFEGUARD_DSR_CODE_ATTEMPTS = _env_int("SAFEGUARD_DSR_CODE_ATTEMPTS", 5)
+# An open request is "due soon" this many days before its due date (the officers are told).
+SAFEGUARD_DSR_DUE_SOON_DAYS = _env_int("SAFEGUARD_DSR_DUE_SOON_DAYS", 7)
+# Hours a signed link to an access bundle stays valid.
+SAFEGUARD_DSR_LINK_HOURS = _env_int("SAFEGUARD_DSR_LINK_HOURS", 72)
+if (SAFEGUARD_DSR_CODE_DAYS < 1 or SAFEGUARD_DSR_CODE_ATTEMPTS < 1
+        or SAFEGUARD_DSR_DUE_SOON_DAYS < 0 or not 1 <= SAFEGUARD_DSR_LINK_HOURS <= 24 * 30):
+    raise ImproperlyConfigured("SAFEGUARD_DSR_CODE_DAYS and _CODE_ATTEMPTS must be >= 1, "
+                               "_DUE_SOON_DAYS >= 0 and _LINK_HOURS between 1 and 720")

@@ -99,6 +99,8 @@ urlpatterns = [
     path("customers/", include("safeguard.customers.urls")),
     path("cases/", include("safeguard.cases.urls")),
     path("privacy/", include("safeguard.privacy.urls")),
+    # Data-subject requests from anyone (public pages: request, status, letter, bundle link)
+    path("data-request/", include("safeguard.privacy.public_urls")),
     path("api/v1/", _api_urls()),
 ]
 

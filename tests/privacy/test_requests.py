@@ -4,7 +4,10 @@ period or a legal hold requires and says why, with the DPO in the reply; the on-
 
 from __future__ import annotations
 
+import csv
 import io
+import json
+import zipfile
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -19,6 +22,7 @@ from safeguard.privacy import requests as dsr
 from safeguard.privacy import selectors, services
 from safeguard.privacy.contracts import RequestError
 from safeguard.privacy.deadlines import response_due
+from safeguard.privacy.enums import KIND_ACTION
 from safeguard.privacy.models import DataSubjectRequest
 from safeguard.web.errors import NotFound
 from tests.factories import SYSTEM, make_user, signed_in_client
@@ -61,9 +65,15 @@ def test_the_jurisdiction_table_agrees_with_the_clock():
     assert response_due("gdpr", received, extended=True) == date(2026, 4, 15)
     assert table["gdpr"]["extended_months"] == 3
     assert table["gdpr"]["months"] == 1
-    for regime in table.values():
-        assert set(regime["kinds"]) == {"access", "rectification", "erasure", "portability",
-                                        "objection"}
+    assert set(table["gdpr"]["kinds"]) == {"access", "rectification", "erasure",
+                                           "restriction", "portability", "objection"}
+    assert set(table["ccpa"]["kinds"]) == {"know", "delete", "correct", "opt_out",
+                                           "limit_sensitive"}
+    # every kind of every regime has a fulfilment action (KIND_ACTION) and a regime of its own
+    for key, regime in table.items():
+        for kind in regime["kinds"]:
+            assert kind in KIND_ACTION
+            assert dsr.regime_of(kind) == key
 
 
 def test_intake_computes_the_due_date_and_extension_moves_it_once(world):
@@ -84,7 +94,7 @@ def test_intake_computes_the_due_date_and_extension_moves_it_once(world):
 def test_a_late_extension_is_refused(world):
     with time_machine.travel(NOW, tick=False):
         view = dsr.dsr_create(principal=world["officer"], customer_id=world["customer"],
-                              kind="access", regime="ccpa", received_on=date(2026, 4, 1))
+                              kind="know", regime="ccpa", received_on=date(2026, 4, 1))
     assert view.due_on == date(2026, 5, 16)
     with time_machine.travel(NOW, tick=False), pytest.raises(RequestError, match="past its due"):
         dsr.dsr_extend(principal=world["officer"], request_id=view.id)
@@ -239,34 +249,54 @@ def test_access_bundle_holds_every_app_s_data_for_that_customer_and_nobody_else_
     other = closed_mail_case(world["agent"], email="zed@example.com", csat=3)
     with time_machine.travel(NOW, tick=False):
         view = dsr.dsr_create(principal=world["officer"], customer_id=world["customer"],
-                              kind="access", regime="ccpa", received_on=date(2026, 6, 1))
+                              kind="know", regime="ccpa", received_on=date(2026, 6, 1))
     _verify_identity(world, NOW)
     client = signed_in_client(make_user(roles=("privacy_officer",)))
     with time_machine.travel(NOW, tick=True):
         dsr.dsr_verify(principal=world["officer"], request_id=view.id)
-        assert client.get(f"/privacy/requests/{view.id}/export.json").status_code == 404
+        assert client.get(f"/privacy/requests/{view.id}/export.zip").status_code == 404
         done = dsr.dsr_fulfil_access(principal=world["officer"], request_id=view.id)
-        response = client.get(f"/privacy/requests/{view.id}/export.json")
+        response = client.get(f"/privacy/requests/{view.id}/export.zip")
     assert done.status == "fulfilled"
     assert "2 case(s)" in done.reply
     assert "Data Protection Officer: Dana Park" in done.reply
-    bundle = response.json()
+    assert response["Content-Type"] == "application/zip"
+    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    bundle = json.loads(archive.read("personal-data.json"))
+    # every app that registered an export handler is in the bundle, one CSV per table
+    assert sorted(bundle["tables"]) == ["cases", "customers", "privacy"]
+    names = set(archive.namelist())
+    for app, tables in bundle["tables"].items():
+        for table, rows in tables.items():
+            assert f"{app}/{table}.csv" in names
+            parsed = list(csv.DictReader(io.StringIO(archive.read(f"{app}/{table}.csv")
+                                                     .decode())))
+            assert len(parsed) == len(rows)
+    assert {"access-log.csv", "README.txt"} <= names
     # the customer's own profile, verifications, cases, calls and requests
-    assert bundle["customer"]["id"] == world["customer"]
-    assert bundle["customer"]["phone"] == "+442079460018"
-    assert [v["method"] for v in bundle["customer"]["identity_verifications"]] == ["otp_email"]
-    assert sorted(c["number"] for c in bundle["cases"]) == sorted(
-        [world["fin"].number, world["qa"].number])
-    call = bundle["cases"][0]["calls_and_chats"][0]
+    profile = bundle["tables"]["customers"]["profile"]
+    assert [p["id"] for p in profile] == [world["customer"]]
+    assert profile[0]["phone"] == "+442079460018"
+    assert [v["method"] for v in bundle["tables"]["customers"]["identity_verifications"]] == [
+        "otp_email"]
+    case_numbers = sorted([world["fin"].number, world["qa"].number])
+    cases_t = bundle["tables"]["cases"]
+    assert sorted(c["number"] for c in cases_t["cases"]) == case_numbers
+    assert {m["case"] for m in cases_t["messages"]} <= set(case_numbers)
+    assert {c["case"] for c in cases_t["calls_and_chats"]} == set(case_numbers)
+    call = cases_t["calls_and_chats"][0]
     assert call["transcript"] == "I would like a refund please"
     assert call["recording"]["uri"].startswith("s3://rec/")
-    assert [r["kind"] for r in bundle["data_subject_requests"]] == ["access"]
+    assert [r["kind"] for r in bundle["tables"]["privacy"]["data_subject_requests"]] == ["know"]
     assert any(e["action"] == "customer.verified" for e in bundle["access_log"])
-    # and nothing of the other customer's
-    text = response.content.decode()
-    assert "zed@example.com" not in text
-    assert str(other.customer_id) not in text
-    assert str(other.number) not in [str(c["number"]) for c in bundle["cases"]]
+    csv_log = archive.read("access-log.csv").decode()
+    assert "customer.verified" in csv_log
+    # and nothing of the other customer's, in any file of the zip
+    for name in names:
+        text = archive.read(name).decode()
+        assert "zed@example.com" not in text
+        assert str(other.customer_id) not in text
+    assert other.number not in case_numbers
     assert Event.objects.filter(action="dsr.access_exported",
                                 data__customer=world["customer"]).count() == 1
 
@@ -275,7 +305,7 @@ def test_only_access_and_portability_are_fulfilled_by_an_export(world):
     with time_machine.travel(NOW, tick=False):
         view = dsr.dsr_create(principal=world["officer"], customer_id=world["customer"],
                               kind="objection", regime="gdpr", received_on=date(2026, 6, 1))
-        with pytest.raises(RequestError, match="Only access and portability"):
+        with pytest.raises(RequestError, match="Only access, portability and right-to-know"):
             dsr.dsr_fulfil_access(principal=world["officer"], request_id=view.id)
         access = dsr.dsr_create(principal=world["officer"], customer_id=world["customer"],
                                 kind="portability", regime="gdpr",

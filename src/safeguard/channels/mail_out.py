@@ -148,3 +148,30 @@ def code_send(mail: ContactCodeMail) -> None:
     )
     if email.send(fail_silently=False) != 1:
         raise DeliverySuppressed("The mail backend accepted nothing.")
+
+
+def notice_send(*, to: str, subject: str, body: str) -> None:
+    """E-mail an automatic notice that belongs to no case (a data-subject request's code,
+    acknowledgement or reply; a clock warning to staff): the loop marker, the refused-address
+    rules and the per-recipient limit of automatic messages apply; raises on refusal."""
+    to = to.strip()
+    reason = _refuse_reason(to)
+    if reason:
+        logger.warning("channels.notice_suppressed", extra={"reason": reason})
+        raise DeliverySuppressed(f"Not sent: the recipient address is refused ({reason}).")
+    try:
+        ratelimit.hit(scope="email-auto-reply", key=to.lower(),
+                      limit=settings.SAFEGUARD_EMAIL_AUTO_REPLY_LIMIT)
+    except RateLimited as exc:
+        raise DeliverySuppressed("Not sent: too many messages to this address; try later.") \
+            from exc
+    display, _ = parseaddr(str(settings.SAFEGUARD_EMAIL_FROM))
+    sender = config.from_address()
+    email = EmailMessage(
+        subject=subject, body=body,
+        from_email=formataddr((display, sender)) if display else sender, to=[to],
+        headers={"Message-ID": message_id_for(uuid4()), LOOP_HEADER: config.loop_token(),
+                 "Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"},
+    )
+    if email.send(fail_silently=False) != 1:
+        raise DeliverySuppressed("The mail backend accepted nothing.")

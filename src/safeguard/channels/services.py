@@ -256,3 +256,11 @@ def voice_event(
     if kind in ("payment.started", "payment.stopped") and at is not None:
         return cases.call_payment_pause(call_id=call_id, active=kind == "payment.started", at=at)
     raise ValueError(f"unknown voice event {kind!r}")
+
+
+def notice_send(*, to: str, subject: str, body: str) -> None:
+    """An automatic notice by e-mail outside any case (data-subject requests, clock warnings):
+    the outbound mail path's loop and per-recipient limits apply; raises DeliverySuppressed."""
+    from safeguard.channels import mail_out
+
+    mail_out.notice_send(to=to, subject=subject, body=body)

@@ -7,6 +7,10 @@ class PrivacyConfig(AppConfig):
     verbose_name = "Privacy"
 
     def ready(self) -> None:
-        from safeguard.privacy import checks
+        from safeguard.privacy import checks, fulfil, requests
+        from safeguard.web import providers
 
         checks.register()
+        fulfil.register_platform_handlers()
+        providers.register("privacy.customer_restrictions", requests.customer_restrictions)
+        providers.register("kpi.dsr_on_time", requests.dsr_on_time)

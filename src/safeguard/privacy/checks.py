@@ -4,6 +4,9 @@
   citation or with an unknown action, trigger or period).
 * E301 (deploy): the data inventory is not whole: a column of a model has no declaration, or a
   declaration names an unknown category, legal basis, protection or retention class (R-DATA-1).
+* E310: SAFEGUARD_DSR_HOLIDAY_COUNTRIES names a country or subdivision the ``holidays``
+  library does not know (the request clock would ignore its holidays).
+* E311: SAFEGUARD_DSR_PUBLIC_LIMIT or SAFEGUARD_DSR_STATUS_LIMIT is not a rate ("5/h").
 """
 
 from __future__ import annotations
@@ -44,7 +47,31 @@ def inventory_is_whole(app_configs: Any = None, **kwargs: Any) -> list[checks.Ch
                               "(docs/privacy.md).", id="safeguard.E301")]
 
 
+def dsr_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """The request clock's holiday calendar and the public page's limits are usable."""
+    from django.conf import settings
+
+    from safeguard.privacy.clock import parse_countries
+    from safeguard.privacy.intake import limit
+
+    errors = []
+    try:
+        parse_countries(settings.SAFEGUARD_DSR_HOLIDAY_COUNTRIES)
+    except ValueError as exc:
+        errors.append(checks.Error(f"SAFEGUARD_DSR_HOLIDAY_COUNTRIES: {exc}",
+                                   hint="ISO 3166 codes of the holidays library, e.g. "
+                                        "GB-ENG,DE (docs/configuration.md).",
+                                   id="safeguard.E310"))
+    for name in ("SAFEGUARD_DSR_PUBLIC_LIMIT", "SAFEGUARD_DSR_STATUS_LIMIT"):
+        try:
+            limit(getattr(settings, name))
+        except ValueError as exc:
+            errors.append(checks.Error(f"{name}: {exc}", id="safeguard.E311"))
+    return errors
+
+
 def register() -> None:
+    checks.register(dsr_settings)
     checks.register(retention_matrix_loads)
     # A deployment check: the test suite is the gate while code changes (a developer adding a
     # model declares it before CI passes), and makemigrations must not wait for the YAML.

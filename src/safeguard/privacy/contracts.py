@@ -141,10 +141,20 @@ class RequestView:
     reply: str
     kind_citation: str
     deadline_citation: str
+    channel: str = "staff"
+    action: str = ""
+    acknowledge_by: date | None = None
+    acknowledged_on: date | None = None
+    clock_state: str = "on_track"
+    details: str = ""
 
     @property
     def open(self) -> bool:
         return self.closed_on is None
+
+    @property
+    def has_customer(self) -> bool:
+        return bool(self.customer_id)
 
 
 @dataclass(frozen=True)
@@ -158,3 +168,51 @@ class OnTimeKpi:
     @property
     def ratio(self) -> float | None:
         return self.on_time / self.closed if self.closed else None
+
+
+class RequestThrottled(PrivacyError):
+    """Too many requests or status look-ups from one client address in the window."""
+
+    status = 429
+    code = "rate-limited"
+    title = "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after: int = 60) -> None:
+        super().__init__(detail, retry_after=retry_after)
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class PublicReceipt:
+    """What the public page tells the requester after a submission: the reference to check the
+    status with (shown once; only its keyed hash is stored) and the due date. The same for an
+    address we know and one we do not (no existence oracle, decision 0117)."""
+
+    reference: str
+    due_on: date
+
+
+@dataclass(frozen=True)
+class PublicStatus:
+    """What a requester sees with their reference and code: no customer data, only the
+    request's own state, the reply once there is one, and a fresh bundle link."""
+
+    request_id: str
+    kind: str
+    kind_label: str
+    regime_label: str
+    received_on: date
+    due_on: date
+    status: str
+    status_label: str
+    reply: str
+    bundle_url: str
+
+
+@dataclass(frozen=True)
+class BundleFile:
+    """An access bundle: a zip of JSON and one CSV per table."""
+
+    filename: str
+    content: bytes
+    tables: dict[str, int]  # "app/table" -> rows

@@ -11,7 +11,16 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from safeguard.privacy.enums import HoldScope, Regime, RequestKind, RequestStatus, SweepStatus
+from safeguard.privacy.enums import (
+    ClockState,
+    HoldScope,
+    Regime,
+    RequestChannel,
+    RequestKind,
+    RequestStatus,
+    RestrictionScope,
+    SweepStatus,
+)
 from safeguard.protection.fields import EncryptedTextField
 
 
@@ -87,23 +96,56 @@ class DataSubjectRequest(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     kind = models.CharField(max_length=16, choices=RequestKind.choices)
+    channel = models.CharField(max_length=8, choices=RequestChannel.choices,
+                               default=RequestChannel.STAFF)
     regime = models.CharField(max_length=8, choices=Regime.choices)
-    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT,
-                                 related_name="+")
+    # None: a public request whose address matches no profile (we hold nothing under it)
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, null=True,
+                                 blank=True, related_name="+")
     received_on = models.DateField()
     due_on = models.DateField()
     extended = models.BooleanField(default=False)
     status = models.CharField(max_length=12, choices=RequestStatus.choices,
                               default=RequestStatus.RECEIVED)
+    acknowledge_by = models.DateField(null=True, blank=True)  # CCPA: 10 business days
+    acknowledged_on = models.DateField(null=True, blank=True)
+    clock_state = models.CharField(max_length=10, choices=ClockState.choices,
+                                   default=ClockState.ON_TRACK)  # last state notified
     verified_at = models.DateTimeField(null=True, blank=True)  # the verification relied on
     closed_on = models.DateField(null=True, blank=True)
     reply = EncryptedTextField(default="", blank=True)  # the letter sent (names kept records)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                                   related_name="+")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
+                                   blank=True, related_name="+")  # None: the public page
     created_at = models.DateTimeField()
+    # Public intake (decision 0117): the requester's own address (replies go there), what they
+    # wrote (screened), the keyed hash of the public reference and of the one-time code.
+    contact_email = EncryptedTextField(null=True, blank=True)
+    details = EncryptedTextField(null=True, blank=True)
+    reference_hash = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    code_hash = models.CharField(max_length=64, default="", blank=True)
+    code_expires_at = models.DateTimeField(null=True, blank=True)
+    code_failures = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         indexes = [models.Index(fields=["closed_on", "due_on"], name="privacy_dsr_clock")]
 
     def __str__(self) -> str:  # ids only: str() ends up in logs
         return f"dsr {self.pk}"
+
+
+class ProcessingRestriction(models.Model):
+    """A processing of a customer's data stopped by a request (GDPR Arts. 18, 21; CCPA opt-out
+    and limit): apps ask ``privacy.customer_restrictions`` before such a processing."""
+
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT,
+                                 related_name="+")
+    scope = models.CharField(max_length=12, choices=RestrictionScope.choices)
+    request = models.ForeignKey(DataSubjectRequest, on_delete=models.PROTECT, related_name="+")
+    since = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["customer", "scope"],
+                                               name="privacy_restriction_once")]
+
+    def __str__(self) -> str:
+        return f"restriction {self.pk}"

@@ -25,14 +25,22 @@ from safeguard.accounts import selectors as account_selectors
 from safeguard.accounts.contracts import Principal
 from safeguard.audit import selectors as audit_selectors
 from safeguard.audit import services as audit
+from safeguard.audit.contracts import Actor
 from safeguard.cases import selectors as case_selectors
 from safeguard.cases import services as case_services
 from safeguard.customers import selectors as customer_selectors
+from safeguard.privacy import clock, handlers
 from safeguard.privacy.contracts import KeptRecord, OnTimeKpi, RequestError, RequestView
-from safeguard.privacy.deadlines import response_due
-from safeguard.privacy.enums import HoldScope, RequestKind, RequestStatus
+from safeguard.privacy.enums import (
+    KIND_ACTION,
+    HoldScope,
+    RequestAction,
+    RequestKind,
+    RequestStatus,
+    RestrictionScope,
+)
 from safeguard.privacy.matrix import matrix
-from safeguard.privacy.models import DataSubjectRequest, LegalHold
+from safeguard.privacy.models import DataSubjectRequest, LegalHold, ProcessingRestriction
 from safeguard.privacy.periods import period_end
 from safeguard.privacy.sweep import CASE_CLASS, CATEGORY_CLASS
 from safeguard.web.errors import NotFound
@@ -49,11 +57,30 @@ def jurisdictions() -> dict[str, Any]:
 def request_view(row: DataSubjectRequest) -> RequestView:
     regime = jurisdictions()[row.regime]
     return RequestView(
-        id=str(row.id), kind=row.kind, regime=row.regime, customer_id=str(row.customer_id),
+        id=str(row.id), kind=row.kind, regime=row.regime,
+        customer_id=str(row.customer_id) if row.customer_id else "",
         received_on=row.received_on, due_on=row.due_on, extended=row.extended,
         status=row.status, verified_at=row.verified_at, closed_on=row.closed_on,
-        reply=row.reply, kind_citation=regime["kinds"][row.kind],
-        deadline_citation=regime["extension" if row.extended else "deadline"])
+        reply=row.reply, kind_citation=regime["kinds"].get(row.kind, row.kind),
+        deadline_citation=regime["extension" if row.extended else "deadline"],
+        channel=row.channel, action=KIND_ACTION[row.kind], acknowledge_by=row.acknowledge_by,
+        acknowledged_on=row.acknowledged_on, clock_state=row.clock_state, details=row.details or "")
+
+
+def regime_of(kind: str) -> str:
+    """The regime whose table lists ``kind`` (GDPR and CCPA name their rights differently);
+    '' for an unknown kind."""
+    return next((key for key, r in jurisdictions().items() if kind in r["kinds"]), "")
+
+
+def check_kind(*, regime: str, kind: str) -> None:
+    """A kind its regime knows (GDPR Arts. 15-21; CCPA know, delete, correct, opt out,
+    limit), else RequestError naming the allowed ones."""
+    if regime not in jurisdictions():
+        raise RequestError(f"Regime must be one of {', '.join(sorted(jurisdictions()))}.")
+    kinds = jurisdictions()[regime]["kinds"]
+    if kind not in kinds or kind not in RequestKind.values:
+        raise RequestError(f"Under {regime} the kind must be one of {', '.join(kinds)}.")
 
 
 def _get(request_id: str, *, lock: bool = False) -> DataSubjectRequest:
@@ -72,10 +99,7 @@ def dsr_create(*, principal: Principal, customer_id: str, kind: str, regime: str
                received_on: date) -> RequestView:
     """Record a request received on ``received_on`` (not in the future, at most a year ago)
     for an existing customer; its due date is computed at once."""
-    if kind not in RequestKind.values:
-        raise RequestError(f"Kind must be one of {', '.join(RequestKind.values)}.")
-    if regime not in jurisdictions():
-        raise RequestError(f"Regime must be one of {', '.join(sorted(jurisdictions()))}.")
+    check_kind(regime=regime, kind=kind)
     today = timezone.localdate()
     if received_on > today or received_on < today - timedelta(days=366):
         raise RequestError("The date received must be within the last year and not in the "
@@ -84,8 +108,9 @@ def dsr_create(*, principal: Principal, customer_id: str, kind: str, regime: str
         raise NotFound("No customer with that id.")
     row = DataSubjectRequest.objects.create(
         kind=kind, regime=regime, customer_id=customer_id, received_on=received_on,
-        due_on=response_due(regime, received_on), created_by_id=principal.user_id,
-        created_at=timezone.now())
+        due_on=clock.due_on(regime, received_on),
+        acknowledge_by=clock.acknowledge_by(regime, received_on),
+        created_by_id=principal.user_id, created_at=timezone.now())
     audit.record(action="dsr.received", actor=principal.actor, subject=("dsr", row.id),
                  data={"kind": kind, "regime": regime, "customer": str(customer_id),
                        "received_on": received_on.isoformat(),
@@ -107,6 +132,9 @@ def dsr_verify(*, principal: Principal, request_id: str) -> RequestView:
         _open(row)
         if row.status != RequestStatus.RECEIVED:
             raise RequestError("That request is already verified.")
+        if row.customer_id is None:
+            raise RequestError("This public request names no customer: its requester verifies "
+                               "by the code e-mailed to them.")
         view = customer_selectors.customer_view_system(customer_id=row.customer_id)
         earliest = row.received_on - timedelta(days=settings.SAFEGUARD_DSR_VERIFICATION_DAYS)
         last = view.last_verified_at
@@ -136,7 +164,7 @@ def dsr_extend(*, principal: Principal, request_id: str) -> RequestView:
     if timezone.localdate() > row.due_on:
         raise RequestError("The request is past its due date; it can no longer be extended.")
     row.extended = True
-    row.due_on = response_due(row.regime, row.received_on, extended=True)
+    row.due_on = clock.due_on(row.regime, row.received_on, extended=True)
     row.save(update_fields=["extended", "due_on"])
     audit.record(action="dsr.extended", actor=principal.actor, subject=("dsr", row.id),
                  data={"due_on": row.due_on.isoformat()})
@@ -186,7 +214,9 @@ def _letter(row: DataSubjectRequest, *, erased: int, kept: list[KeptRecord]) -> 
         "transcripts, recordings and comments."),
     ]
     if kept:
-        lines += ["", "We have kept the following, and use it for nothing else:"]
+        lines += ["", ("We have not erased the following: the law requires us to keep it. "
+                       "Its processing is restricted instead (GDPR Art. 18): we keep it and use "
+                       "it for nothing else.")]
         lines += [f"- case {k.case_id}: {k.reason}" for k in kept]
     lines += ["", f"{org.name}"]
     dpo = ", ".join(v for v in (org.dpo_name, org.dpo_email) if v)
@@ -201,7 +231,7 @@ def dsr_fulfil_erasure(*, principal: Principal, request_id: str) -> RequestView:
     statutory period requires, and write the reply saying which and why (with the DPO)."""
     row = _get(request_id, lock=True)
     _open(row)
-    if row.kind != RequestKind.ERASURE:
+    if KIND_ACTION[row.kind] != RequestAction.ERASE:
         raise RequestError("Only erasure requests are fulfilled here.")
     if row.status != RequestStatus.VERIFIED:
         raise RequestError("Verify the requester's identity first.")
@@ -212,6 +242,8 @@ def dsr_fulfil_erasure(*, principal: Principal, request_id: str) -> RequestView:
                                      record_class="erasure_request")
     row.status = RequestStatus.FULFILLED
     row.closed_on = today
+    if kept:  # restrict instead of erase: what is kept serves its legal purpose only
+        restriction_place(row, scope=RestrictionScope.ALL, actor=principal.actor)
     row.reply = _letter(row, erased=len(erase), kept=kept)
     row.save(update_fields=["status", "closed_on", "reply"])
     audit.record(action="dsr.fulfilled", actor=principal.actor, subject=("dsr", row.id),
@@ -222,29 +254,46 @@ def dsr_fulfil_erasure(*, principal: Principal, request_id: str) -> RequestView:
 
 
 def access_bundle(*, request_id: str) -> dict[str, Any]:
-    """The machine-readable export of an access or portability request: every app's data
-    about the customer (profile, verifications, cases with messages, calls, transcripts,
-    satisfaction answers, requests) and who accessed it and when (the audit log). Only the
-    customer's own records: everything is selected by the customer's id."""
+    """The machine-readable export of an access, portability or right-to-know request: every
+    table each app's ``export`` handler returns about the customer (profile, verifications,
+    cases, messages, calls with transcripts, satisfaction answers, requests...) and who
+    accessed the data and when (the audit log). Only the customer's own records: each handler
+    selects by the customer's id; stored text is shown as screened (card numbers as tokens)."""
     row = _get(request_id)
-    customer_id = str(row.customer_id)
+    customer_id = str(row.customer_id) if row.customer_id else ""
+    tables: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    if customer_id:
+        for app, handler in handlers.handlers(RequestAction.EXPORT).items():
+            tables[app] = handler(customer_id=customer_id)
     access_log = [
         {"at": e.at.isoformat(), "who": e.actor.label or e.actor.kind, "action": e.action,
          "outcome": e.outcome}
-        for e in audit_selectors.event_export(subject=("customer", customer_id))]
+        for e in (audit_selectors.event_export(subject=("customer", customer_id))
+                  if customer_id else [])]
     return {
-        "format": "safeguard.dsr.access/1",
+        "format": "safeguard.dsr.access/2",
         "generated_at": timezone.now().isoformat(),
         "request": {"id": str(row.id), "kind": row.kind, "regime": row.regime,
                     "received_on": row.received_on.isoformat()},
-        "customer": customer_selectors.customer_export_system(customer_id=customer_id),
-        "cases": case_selectors.customer_cases_export(customer_id=customer_id),
+        "cases": tables.get("cases", {}).get("cases", []),
+        "tables": tables,
+        "access_log": access_log,
+    }
+
+
+def export_requests(*, customer_id: str) -> dict[str, list[dict[str, Any]]]:
+    """The privacy app's own export handler: the customer's requests and restrictions."""
+    return {
         "data_subject_requests": [
-            {"kind": r.kind, "received_on": r.received_on.isoformat(), "status": r.status,
+            {"kind": r.kind, "regime": r.regime, "received_on": r.received_on.isoformat(),
+             "due_on": r.due_on.isoformat(), "status": r.status,
              "closed_on": r.closed_on.isoformat() if r.closed_on else None}
             for r in DataSubjectRequest.objects.filter(customer_id=customer_id)
-            .order_by("received_on")],
-        "access_log": access_log,
+            .order_by("received_on", "id")],
+        "processing_restrictions": [
+            {"scope": x.scope, "since": x.since.isoformat()}
+            for x in ProcessingRestriction.objects.filter(customer_id=customer_id)
+            .order_by("since", "id")],
     }
 
 
@@ -254,8 +303,9 @@ def dsr_fulfil_access(*, principal: Principal, request_id: str) -> RequestView:
     each download; the reply tells the requester what it holds, with the DPO contact."""
     row = _get(request_id, lock=True)
     _open(row)
-    if row.kind not in (RequestKind.ACCESS, RequestKind.PORTABILITY):
-        raise RequestError("Only access and portability requests are fulfilled by an export.")
+    if KIND_ACTION[row.kind] != RequestAction.EXPORT:
+        raise RequestError("Only access, portability and right-to-know requests are fulfilled "
+                           "by an export.")
     if row.status != RequestStatus.VERIFIED:
         raise RequestError("Verify the requester's identity first.")
     bundle = access_bundle(request_id=str(row.id))
@@ -268,10 +318,13 @@ def dsr_fulfil_access(*, principal: Principal, request_id: str) -> RequestView:
         (f"Your {row.kind} request of {row.received_on.isoformat()} "
         f"({regime['label']}, {regime['kinds'][row.kind]})"),
         "",
-        ("Enclosed is a copy of the personal data we hold about you, as JSON: your profile, "
-        f"the identity verifications, {len(bundle['cases'])} case(s) with their messages, "
-        "calls and satisfaction answers, your requests, and a log of "
-        f"{len(bundle['access_log'])} access(es) to your data by our staff and systems."),
+        ("A copy of the personal data we hold about you is ready as a zip file (JSON, and one "
+        f"CSV file per table): your profile, the identity verifications, "
+        f"{len(bundle['cases'])} case(s) with their messages, calls and satisfaction answers, "
+        f"your requests, and a log of {len(bundle['access_log'])} access(es) to your data by "
+        "our staff and systems. Download it with the link we send you, or from the status "
+        "page of your request; each link expires after "
+        f"{settings.SAFEGUARD_DSR_LINK_HOURS} hours."),
         "Card numbers never appear: they were replaced by tokens before anything was stored.",
         "",
         org.name,
@@ -305,3 +358,22 @@ def dsr_on_time(*, start: date, end: date) -> OnTimeKpi:
         on_time=closed.filter(closed_on__lte=F("due_on")).count(),
         overdue_open=DataSubjectRequest.objects.filter(closed_on__isnull=True,
                                                        due_on__lt=end).count())
+
+
+def restriction_place(row: DataSubjectRequest, *, scope: str, actor: Actor) -> bool:
+    """Record that a processing of the request's customer is restricted (once per scope);
+    audited. True when it is new."""
+    _, created = ProcessingRestriction.objects.get_or_create(
+        customer_id=row.customer_id, scope=scope,
+        defaults={"request": row, "since": timezone.now()})
+    if created:
+        audit.record(action="dsr.restriction_placed", actor=actor, subject=("dsr", row.id),
+                     data={"customer": str(row.customer_id), "scope": scope})
+    return created
+
+
+def customer_restrictions(*, customer_id: object) -> frozenset[str]:
+    """The processings stopped for a customer (``RestrictionScope`` values); registered as the
+    provider ``privacy.customer_restrictions`` for apps that must ask before processing."""
+    return frozenset(ProcessingRestriction.objects.filter(customer_id=str(customer_id))
+                     .values_list("scope", flat=True))

@@ -27,3 +27,16 @@ def retention_sweep() -> int | None:
     view = services.sweep_run(actor=Actor.system("privacy.retention_sweep"))
     logger.info("privacy.sweep_finished", extra={"sweep": view.id, "held": view.held})
     return view.id
+
+
+@db_periodic_task(crontab(minute="41"), name="privacy.dsr_clock")
+@lock_task("privacy.dsr_clock")
+def dsr_clock() -> dict[str, int]:
+    """Hourly: close public requests whose code expired unconfirmed and notify the privacy
+    officers of requests that became due soon, overdue or unacknowledged (notified once per
+    state change, so running it hourly sends nothing twice)."""
+    from safeguard.privacy.fulfil import dsr_clock_run
+
+    counts = dsr_clock_run()
+    logger.info("privacy.dsr_clock", extra=counts)
+    return counts

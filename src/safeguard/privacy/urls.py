@@ -14,7 +14,7 @@ urlpatterns = [
     path("holds/<uuid:hold_id>/release/", views.hold_release, name="hold_release"),
     path("requests/", views.requests_list, name="requests"),
     path("requests/<uuid:request_id>/", views.request_detail, name="request"),
-    path("requests/<uuid:request_id>/export.json", views.request_export, name="request_export"),
+    path("requests/<uuid:request_id>/export.zip", views.request_export, name="request_export"),
     path("requests/<uuid:request_id>/letter.pdf", views.request_letter, name="request_letter"),
     path("requests/<uuid:request_id>/<str:step>/", views.request_step, name="request_step"),
 ]

@@ -3,11 +3,11 @@ legal holds (R-DATA-1, R-DATA-3, R-REG-4). Thin: parse, authorize, call, render.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from uuid import UUID
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -15,7 +15,6 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from safeguard.accounts import selectors as account_selectors
-from safeguard.accounts.contracts import Principal
 from safeguard.accounts.guards import (
     permission_required,
     request_actor,
@@ -23,9 +22,9 @@ from safeguard.accounts.guards import (
     request_principal,
 )
 from safeguard.audit import services as audit
+from safeguard.privacy import fulfil, selectors, services
 from safeguard.privacy import inventory as inv
 from safeguard.privacy import requests as dsr
-from safeguard.privacy import selectors, services
 from safeguard.privacy.enums import HoldScope, Regime, RequestKind
 from safeguard.privacy.pdf import render_pdf
 from safeguard.privacy.permissions import INVENTORY_VIEW, REQUESTS_MANAGE, RETENTION_MANAGE
@@ -158,10 +157,15 @@ def requests_list(request: HttpRequest) -> HttpResponse:
 def request_detail(request: HttpRequest, request_id: UUID) -> HttpResponse:
     view = dsr.dsr_get(request_id=str(request_id))
     plan = None
-    if view.kind == RequestKind.ERASURE and view.open:
+    if view.action == "erase" and view.open and view.customer_id:
         plan = dsr.erasure_plan(customer_id=view.customer_id, as_of=timezone.localdate())
+    link = ""
+    if view.action == "export" and view.status == "fulfilled" and view.customer_id:
+        link = request.build_absolute_uri(fulfil.bundle_link(request_id=view.id))
     return render(request, "privacy/request.html", {
-        "r": view, "plan": plan, "today": timezone.localdate()})
+        "r": view, "plan": plan, "today": timezone.localdate(), "bundle_link": link,
+        "rectifiable": fulfil.RECTIFIABLE, "reasons": fulfil.UNVERIFIABLE_REASONS,
+        "link_hours": settings.SAFEGUARD_DSR_LINK_HOURS})
 
 
 @permission_required(REQUESTS_MANAGE)
@@ -181,39 +185,74 @@ def request_letter(request: HttpRequest, request_id: UUID) -> HttpResponse:
 
 @permission_required(REQUESTS_MANAGE)
 def request_export(request: HttpRequest, request_id: UUID) -> HttpResponse:
-    """The access export of a fulfilled access or portability request, as JSON (audited)."""
-    view = dsr.dsr_get(request_id=str(request_id))
-    if view.kind not in (RequestKind.ACCESS, RequestKind.PORTABILITY) or view.status != "fulfilled":
-        raise Http404
-    audit.record(action="dsr.access_exported", actor=request_actor(request),
-                 subject=("dsr", view.id), data={"customer": view.customer_id})
-    body = json.dumps(dsr.access_bundle(request_id=view.id), indent=2, ensure_ascii=False)
-    response = HttpResponse(body, content_type="application/json; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="personal-data-{view.id}.json"'
+    """The bundle of a fulfilled export request as a zip (JSON + CSV per table; audited)."""
+    try:
+        bundle = fulfil.bundle_build(request_id=str(request_id), actor=request_actor(request))
+    except ApplicationError as exc:
+        raise Http404(exc.detail) from exc
+    response = HttpResponse(bundle.content, content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{bundle.filename}"'
     return response
 
 
-def _fulfil(*, principal: Principal, request_id: str) -> object:
-    if dsr.dsr_get(request_id=request_id).kind == RequestKind.ERASURE:
-        return dsr.dsr_fulfil_erasure(principal=principal, request_id=request_id)
-    return dsr.dsr_fulfil_access(principal=principal, request_id=request_id)
+def _fulfil(request: HttpRequest, request_id: str) -> object:
+    return fulfil.dsr_fulfil(principal=request_principal(request), request_id=request_id,
+                             origin=request.build_absolute_uri("/"))
 
 
-_STEPS: dict[str, Callable[..., object]] = {"verify": dsr.dsr_verify, "extend": dsr.dsr_extend,
-                                            "fulfil": _fulfil}
+def _verify(request: HttpRequest, request_id: str) -> object:
+    return dsr.dsr_verify(principal=request_principal(request), request_id=request_id)
+
+
+def _extend(request: HttpRequest, request_id: str) -> object:
+    return dsr.dsr_extend(principal=request_principal(request), request_id=request_id)
+
+
+def _acknowledge(request: HttpRequest, request_id: str) -> object:
+    return fulfil.dsr_acknowledge(principal=request_principal(request), request_id=request_id)
+
+
+def _restrict(request: HttpRequest, request_id: str) -> object:
+    return fulfil.dsr_fulfil_restrict(principal=request_principal(request),
+                                      request_id=request_id,
+                                      note=request.POST.get("note", ""))
+
+
+def _rectify(request: HttpRequest, request_id: str) -> object:
+    corrections = {k: request.POST.get(k, "") for k in fulfil.RECTIFIABLE
+                   if request.POST.get(k, "").strip()}
+    return fulfil.dsr_fulfil_rectify(principal=request_principal(request),
+                                     request_id=request_id, corrections=corrections,
+                                     note=request.POST.get("note", ""))
+
+
+def _unverifiable(request: HttpRequest, request_id: str) -> object:
+    return fulfil.dsr_close_unverifiable(actor=request_actor(request), request_id=request_id,
+                                         reason=request.POST.get("reason", ""))
+
+
+_STEPS: dict[str, tuple[Callable[[HttpRequest, str], object], str]] = {
+    "verify": (_verify, "Identity verified."),
+    "extend": (_extend, "Deadline extended."),
+    "acknowledge": (_acknowledge, "Acknowledgement recorded."),
+    "fulfil": (_fulfil, "Request fulfilled; the reply is below."),
+    "restrict": (_restrict, "Restriction recorded; the reply is below."),
+    "rectify": (_rectify, "Rectification closed; the reply is below."),
+    "unverifiable": (_unverifiable, "Closed as unverifiable; the letter says why."),
+}
 
 
 @permission_required(REQUESTS_MANAGE)
 @require_POST
 def request_step(request: HttpRequest, request_id: UUID, step: str) -> HttpResponse:
-    action = _STEPS.get(step)
-    if action is None:
+    entry = _STEPS.get(step)
+    if entry is None:
         raise Http404
+    action, done = entry
     try:
-        action(principal=request_principal(request), request_id=str(request_id))
+        action(request, str(request_id))
     except ApplicationError as exc:
         messages.error(request, exc.detail)
     else:
-        messages.success(request, {"verify": "Identity verified.", "extend": "Deadline extended.",
-                                   "fulfil": "Request fulfilled; the reply is below."}[step])
+        messages.success(request, done)
     return redirect("privacy:request", request_id=request_id)
