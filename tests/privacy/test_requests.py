@@ -23,7 +23,7 @@ from safeguard.privacy import selectors, services
 from safeguard.privacy.contracts import RequestError
 from safeguard.privacy.deadlines import response_due
 from safeguard.privacy.enums import KIND_ACTION
-from safeguard.privacy.models import DataSubjectRequest
+from safeguard.privacy.models import DataSubjectRequest, ProcessingRestriction
 from safeguard.web.errors import NotFound
 from tests.factories import SYSTEM, make_user, signed_in_client
 from tests.privacy.conftest import T0, closed_call_case, make_agent, make_queue, principal_for
@@ -239,6 +239,12 @@ def test_request_pages_journey(world):
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(letter.content)).pages)
     assert "Data Protection Officer: Dana Park, dpo@northwind.example" in text
     assert "Kept until 2032-06-02" in text
+    # erasure became restriction: the 7-year financial record stays, restricted, and says so
+    flat = " ".join(text.split())
+    assert "Its processing is restricted instead (GDPR Art. 18)" in flat
+    assert "Art. 17(3)(b)" in flat
+    assert ProcessingRestriction.objects.filter(customer_id=world["customer"],
+                                                scope="all").count() == 1
     agent = signed_in_client(world["agent"])
     assert agent.get("/privacy/requests/").status_code == 403
 
