@@ -8,7 +8,8 @@ from datetime import date
 
 import pytest
 from django.core import checks as dj_checks
-from hypothesis import given, settings as hsettings
+from hypothesis import given
+from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from safeguard.privacy import clock
@@ -61,7 +62,8 @@ def test_property_with_a_real_calendar_the_date_is_a_working_day_not_before_the_
         days = clock.operator_holidays(received)
         for extended in (False, True):
             due = clock.due_on("gdpr", received, extended=extended)
-            assert due.weekday() < 5 and due not in days
+            assert due.weekday() < 5
+            assert due not in days
             assert due >= response_due("gdpr", received, extended=extended)
             assert (due - response_due("gdpr", received, extended=extended)).days <= 5
         assert clock.due_on("gdpr", received, extended=True) >= clock.due_on("gdpr", received)

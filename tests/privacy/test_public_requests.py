@@ -20,7 +20,7 @@ from safeguard.customers import services as customers
 from safeguard.privacy import fulfil, intake
 from safeguard.privacy.contracts import RequestError, RequestThrottled
 from safeguard.privacy.models import DataSubjectRequest, ProcessingRestriction
-from tests.factories import SYSTEM, make_user, signed_in_client
+from tests.factories import SYSTEM, make_user
 from tests.privacy.conftest import principal_for
 
 pytestmark = pytest.mark.django_db
@@ -120,7 +120,8 @@ def test_an_unverified_request_is_refused_until_the_code_is_entered(ann):
     assert (row.status, row.code_failures) == ("verified", 1)
     assert Event.objects.filter(action="dsr.verified", data__method="otp_email").count() == 1
     # neither the reference nor the code is stored in clear
-    assert reference not in str(row.reference_hash) and code not in row.code_hash
+    assert reference not in str(row.reference_hash)
+    assert code not in row.code_hash
 
 
 def test_too_many_wrong_codes_lock_the_request(ann, settings):
@@ -164,7 +165,8 @@ def test_an_unconfirmed_request_closes_as_unverifiable_with_a_letter(ann):
     assert "Data Protection Officer: Dana Park" in row.reply
     # the requester can still read why, with their reference and code
     status = intake.dsr_public_status(reference=reference, code=code, client="c")
-    assert status.status == "unverifiable" and "not entered in time" in status.reply
+    assert status.status == "unverifiable"
+    assert "not entered in time" in status.reply
 
 
 def test_a_stranger_who_proves_the_address_is_told_we_hold_nothing(ann):
@@ -192,7 +194,8 @@ def test_restriction_and_opt_out_are_recorded_and_replied(ann,
             view = fulfil.dsr_fulfil_restrict(principal=officer, request_id=str(row.id),
                                               note="Marketing e-mails stopped too.")
         assert view.status == "fulfilled"
-        assert "we have stopped" in view.reply and "Marketing e-mails" in view.reply
+        assert "we have stopped" in view.reply
+        assert "Marketing e-mails" in view.reply
         assert ProcessingRestriction.objects.filter(customer_id=ann, scope=scope).exists()
     from safeguard.web import providers
 
@@ -244,8 +247,8 @@ def test_the_clock_notifies_the_officers_once_per_state(ann, settings,
             django_capture_on_commit_callbacks(execute=True):
         fulfil.dsr_clock_run()
         fulfil.dsr_clock_run()  # again: nothing new
-    assert officers_mail() == ["Data-subject request has not been acknowledged within ten "
-                               "business days (CCPA)"]
+    assert officers_mail() == [("Data-subject request has not been acknowledged within ten "
+                                "business days (CCPA)")]
     with time_machine.travel(datetime(2026, 4, 12, 9, tzinfo=UTC), tick=False), \
             django_capture_on_commit_callbacks(execute=True):
         fulfil.dsr_clock_run()

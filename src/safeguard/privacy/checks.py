@@ -54,7 +54,7 @@ def dsr_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMes
     from safeguard.privacy.clock import parse_countries
     from safeguard.privacy.intake import limit
 
-    errors = []
+    errors: list[checks.CheckMessage] = []
     try:
         parse_countries(settings.SAFEGUARD_DSR_HOLIDAY_COUNTRIES)
     except ValueError as exc:
