@@ -16,7 +16,8 @@ RETENTION_MANAGE = rbac.declare(
 REQUESTS_MANAGE = rbac.declare(
     "privacy.manage_requests",
     "Record data-subject requests, verify them against the customer's identity verification, "
-    "extend them once, and fulfil erasures",
+    "extend and acknowledge them, fulfil them (access bundles, erasure, rectification, "
+    "restriction) and close unverifiable ones with a letter",
     roles=("privacy_officer",),
 )
 
