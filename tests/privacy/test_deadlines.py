@@ -96,3 +96,12 @@ def test_property_gdpr_plain_date_is_one_calendar_month_on_or_just_after(receive
 def test_property_ccpa_is_exactly_45_and_90_days(received):
     assert (response_due("ccpa", received) - received).days == 45
     assert (response_due("ccpa", received, extended=True) - received).days == 90
+
+
+@given(received=DAYS, holidays=HOLIDAYS)
+def test_property_ccpa_ignores_weekends_and_holidays(received, holidays):
+    # no weekend rule: the holidays change nothing, even when the 45th day is one of them
+    assert response_due("ccpa", received, holidays=holidays | {received + timedelta(days=45)}) \
+        == received + timedelta(days=45)
+    assert response_due("ccpa", received, extended=True, holidays=holidays) == \
+        received + timedelta(days=90)

@@ -20,7 +20,7 @@ from safeguard.customers import services as customers
 from safeguard.privacy import fulfil, intake
 from safeguard.privacy.contracts import RequestError, RequestThrottled
 from safeguard.privacy.models import DataSubjectRequest, ProcessingRestriction
-from tests.factories import SYSTEM, make_user
+from tests.factories import SYSTEM, make_user, signed_in_client
 from tests.privacy.conftest import principal_for
 
 pytestmark = pytest.mark.django_db
@@ -259,3 +259,79 @@ def test_the_clock_notifies_the_officers_once_per_state(ann, settings,
     assert officers_mail()[1:] == ["Data-subject request is due soon",
                                    "Data-subject request is OVERDUE"]
     assert Event.objects.filter(action="dsr.clock_notified").count() == 3
+
+
+def _fulfilled_access(ann, officer):
+    intake.dsr_public_submit(regime="gdpr", kind="access", email=ANN, details="", client="c")
+    reference, code = _code(ANN)
+    intake.dsr_public_status(reference=reference, code=code, client="c")
+    row = DataSubjectRequest.objects.get()
+    fulfil.dsr_fulfil(principal=officer, request_id=str(row.id), origin="https://sg.example")
+    return row, reference, code
+
+
+def test_the_bundle_link_is_signed_expiring_and_audited(ann, client, settings):
+    settings.SAFEGUARD_DSR_LINK_HOURS = 2
+    officer = principal_for(make_user(roles=("privacy_officer",)))
+    with time_machine.travel(NOW, tick=False):
+        row, reference, code = _fulfilled_access(ann, officer)
+        link = intake.dsr_public_status(reference=reference, code=code, client="c").bundle_url
+        assert link.startswith("/data-request/bundle/")
+        ok = client.get(link)
+        assert ok.status_code == 200
+        assert ok["Content-Type"] == "application/zip"
+        # a tampered token is refused
+        tampered = link[:-3] + ("A" if link[-3] != "A" else "B") + link[-2:]
+        assert client.get(tampered).status_code == 404
+    with time_machine.travel(NOW + timedelta(hours=2, minutes=1), tick=False):
+        expired = client.get(link)
+    assert expired.status_code == 404
+    assert b"has expired" in expired.content
+    assert Event.objects.filter(action="dsr.bundle_downloaded").count() == 1
+    assert [e.data["expired"] for e in Event.objects.filter(
+        action="dsr.bundle_link_refused").order_by("seq")] == [False, True]
+    # the status page's letter is only for the session that opened the status
+    assert client.get(f"/data-request/letter/{row.id}.pdf").status_code == 404
+
+
+def test_the_status_page_shows_the_reply_and_serves_the_letter(ann, client):
+    officer = principal_for(make_user(roles=("privacy_officer",)))
+    row, reference, code = _fulfilled_access(ann, officer)
+    page = client.post("/data-request/status/", {"reference": reference, "code": code})
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "Data Protection Officer: Dana Park" in html
+    assert "/data-request/bundle/" in html
+    assert page["Cache-Control"].startswith("max-age=0") or "no-cache" in page["Cache-Control"]
+    letter = client.get(f"/data-request/letter/{row.id}.pdf")
+    assert letter.status_code == 200
+    assert letter["Content-Type"] == "application/pdf"
+    wrong = client.post("/data-request/status/", {"reference": reference, "code": "99999999"})
+    assert wrong.status_code == 400
+    assert "Data Protection Officer" not in wrong.content.decode()
+
+
+def test_staff_close_an_unverifiable_request_from_the_page(ann):
+    officer = make_user(roles=("privacy_officer",))
+    staff = signed_in_client(officer)
+    intake.dsr_public_submit(regime="ccpa", kind="know", email=ANN, details="", client="c")
+    row = DataSubjectRequest.objects.get()
+    page = staff.get(f"/privacy/requests/{row.id}/").content.decode()
+    assert "Close with a letter" in page
+    assert "Fulfil with an export" not in page  # not verified
+    staff.post(f"/privacy/requests/{row.id}/unverifiable/", {"reason": "bogus"})
+    assert DataSubjectRequest.objects.get().status == "received"  # bad reason: unchanged
+    staff.post(f"/privacy/requests/{row.id}/unverifiable/", {"reason": "no_proof"})
+    row.refresh_from_db()
+    assert row.status == "unverifiable"
+    assert "you did not provide the proof of identity" in row.reply
+    assert row.closed_on is not None
+
+
+def test_a_refused_address_gets_an_error_and_a_closed_request(ann):
+    with pytest.raises(RequestError, match="could not send a code"):
+        intake.dsr_public_submit(regime="gdpr", kind="access", email="noreply@example.com",
+                                 details="", client="c")
+    row = DataSubjectRequest.objects.get()
+    assert (row.status, row.closed_on is not None) == ("unverifiable", True)
+    assert mail.outbox == []

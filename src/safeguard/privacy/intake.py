@@ -131,12 +131,13 @@ def dsr_public_submit(*, regime: str, kind: str, email: str, details: str,
             f"We will answer by {row.due_on.isoformat()}.\n\n"
             "If you did not make this request, ignore this message; nothing happens without "
             "the code.\n"))
-    except DeliverySuppressed as exc:
+    except (DeliverySuppressed, OSError) as exc:  # refused, or the mail server is down
         # nothing was sent, so nothing can be confirmed: close it (same for every address)
         DataSubjectRequest.objects.filter(id=row.id).update(
             status=RequestStatus.UNVERIFIABLE, closed_on=today)
+        why = exc.detail if isinstance(exc, DeliverySuppressed) else type(exc).__name__
         audit.record(action="dsr.code_not_sent", actor=PUBLIC, subject=("dsr", row.id),
-                     outcome="failure", data={"why": exc.detail[:120]})
+                     outcome="failure", data={"why": why[:120]})
         raise RequestError("We could not send a code to that address. Check it, or write to "
                            "our Data Protection Officer.") from exc
     return PublicReceipt(reference=reference, due_on=row.due_on)
