@@ -319,3 +319,20 @@ def test_only_access_and_portability_are_fulfilled_by_an_export(world):
         with pytest.raises(RequestError, match="Verify"):
             dsr.dsr_fulfil_access(principal=world["officer"], request_id=access.id)
     assert DataSubjectRequest.objects.filter(closed_on__isnull=False).count() == 0
+
+
+def test_the_bundle_shows_text_screened_card_numbers_as_references_without_tokens():
+    from safeguard.cases.models import Case
+    from safeguard.privacy import fulfil
+    from tests.cases.conftest import inbound
+
+    make_queue("billing")
+    pan = "4111111111111111"
+    case = Case.objects.get(id=inbound(f"my card is {pan}", subject=f"card {pan}",
+                                       queue="billing").case_id)
+    tables = fulfil.export_cases(customer_id=str(case.customer_id))
+    text = json.dumps(tables, ensure_ascii=False)
+    assert "[card visa •••• 1111]" in tables["messages"][0]["text"]
+    assert "[card visa •••• 1111]" in tables["cases"][0]["subject"]
+    assert pan not in text
+    assert "tok_" not in text
