@@ -335,3 +335,17 @@ def test_a_refused_address_gets_an_error_and_a_closed_request(ann):
     row = DataSubjectRequest.objects.get()
     assert (row.status, row.closed_on is not None) == ("unverifiable", True)
     assert mail.outbox == []
+
+
+def test_the_clock_command_closes_expired_requests(ann):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    with time_machine.travel(NOW, tick=False):
+        intake.dsr_public_submit(regime="gdpr", kind="access", email=ANN, details="", client="c")
+    out = StringIO()
+    with time_machine.travel(NOW + timedelta(days=30), tick=False):
+        call_command("privacy", "clock", stdout=out)
+    assert "closed as unverifiable: 1" in out.getvalue()
+    assert DataSubjectRequest.objects.get().status == "unverifiable"

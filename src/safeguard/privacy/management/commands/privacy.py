@@ -46,6 +46,9 @@ class Command(BaseCommand):
         fmt.add_argument("--markdown", action="store_true", help="docs/inventory.md")
         fmt.add_argument("--csv", action="store_true", help="one row per personal-data column")
         sub.add_parser("check", help="list columns missing from the inventory")
+        sub.add_parser("clock", help="the data-subject-request clock's pass: close expired "
+                       "unconfirmed public requests, notify due soon / overdue (also hourly "
+                       "in the worker)")
 
     def handle(self, *args: Any, **opts: Any) -> None:
         try:
@@ -106,3 +109,10 @@ class Command(BaseCommand):
         if problems:
             raise CommandError(f"{len(problems)} inventory problem(s)")
         self.stdout.write("data inventory complete")
+
+    def _clock(self, opts: dict[str, Any]) -> None:
+        from safeguard.privacy.fulfil import dsr_clock_run
+
+        counts = dsr_clock_run()
+        self.stdout.write(f"closed as unverifiable: {counts['unverifiable']}; "
+                          f"officers notified of {counts['notified']} request(s)")
