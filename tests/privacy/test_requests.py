@@ -295,6 +295,10 @@ def test_access_bundle_holds_every_app_s_data_for_that_customer_and_nobody_else_
     assert call["recording"]["uri"].startswith("s3://rec/")
     assert [r["kind"] for r in bundle["tables"]["privacy"]["data_subject_requests"]] == ["know"]
     assert any(e["action"] == "customer.verified" for e in bundle["access_log"])
+    # the log covers the customer's cases too, and only theirs
+    about_cases = {e["about"] for e in bundle["access_log"] if e["about"].startswith("case ")}
+    assert about_cases
+    assert about_cases <= {f"case {n}" for n in case_numbers}
     csv_log = archive.read("access-log.csv").decode()
     assert "customer.verified" in csv_log
     # and nothing of the other customer's, in any file of the zip

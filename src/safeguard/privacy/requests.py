@@ -265,11 +265,16 @@ def access_bundle(*, request_id: str) -> dict[str, Any]:
     if customer_id:
         for app, handler in handlers.handlers(RequestAction.EXPORT).items():
             tables[app] = handler(customer_id=customer_id)
+    # who or what touched the data: events on the customer and on each of their cases
+    subjects = [("customer", customer_id)] if customer_id else []
+    subjects += [("case", c["number"]) for c in tables.get("cases", {}).get("cases", [])]
+    events = sorted((e for subject in subjects
+                     for e in audit_selectors.event_export(subject=subject)),
+                    key=lambda e: e.seq)
     access_log = [
         {"at": e.at.isoformat(), "who": e.actor.label or e.actor.kind, "action": e.action,
-         "outcome": e.outcome}
-        for e in (audit_selectors.event_export(subject=("customer", customer_id))
-                  if customer_id else [])]
+         "outcome": e.outcome, "about": f"{e.subject_type} {e.subject_id}"}
+        for e in events]
     return {
         "format": "safeguard.dsr.access/2",
         "generated_at": timezone.now().isoformat(),
