@@ -349,3 +349,24 @@ def test_the_clock_command_closes_expired_requests(ann):
         call_command("privacy", "clock", stdout=out)
     assert "closed as unverifiable: 1" in out.getvalue()
     assert DataSubjectRequest.objects.get().status == "unverifiable"
+
+
+def test_the_intake_api_files_and_answers_by_reference_and_code(client, ann):
+    created = client.post("/data-request/api/requests",
+                          '{"regime": "ccpa", "kind": "know", "email": "%s"}' % ANN,
+                          content_type="application/json")
+    assert created.status_code == 201
+    body = created.json()
+    assert body["due_on"] == (DataSubjectRequest.objects.get().received_on
+                              + timedelta(days=45)).isoformat()
+    assert body["status_url"].endswith("/data-request/status/")
+    reference, code = _code(ANN)
+    assert body["reference"] == reference
+    wrong = client.post("/data-request/api/status",
+                        {"reference": reference, "code": "12345678"},
+                        content_type="application/json")
+    assert wrong.status_code == 409
+    assert wrong.json()["detail"] == "That reference and code are not recognised."
+    status = client.post("/data-request/api/status", {"reference": reference, "code": code},
+                         content_type="application/json").json()
+    assert (status["status"], status["kind"], status["bundle_url"]) == ("verified", "know", None)
