@@ -353,7 +353,7 @@ def test_the_clock_command_closes_expired_requests(ann):
 
 def test_the_intake_api_files_and_answers_by_reference_and_code(client, ann):
     created = client.post("/data-request/api/requests",
-                          '{"regime": "ccpa", "kind": "know", "email": "%s"}' % ANN,
+                          {"regime": "ccpa", "kind": "know", "email": ANN},
                           content_type="application/json")
     assert created.status_code == 201
     body = created.json()
