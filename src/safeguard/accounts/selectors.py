@@ -294,3 +294,12 @@ def notification_get(*, user_id: int, notification_id: int) -> NotificationView 
     """One of the user's own notifications, or None."""
     row = Notification.objects.filter(pk=notification_id, user_id=user_id).first()
     return _notification_view(row) if row else None
+
+
+def user_display_name(*, user_id: int) -> str:
+    """How a staff member is named in notification text: their full name, else the part of
+    their e-mail before the @ (an address would be masked by the notification screening)."""
+    row = User.objects.filter(pk=user_id).values("full_name", "email").first()
+    if row is None:
+        return "someone"
+    return row["full_name"] or row["email"].split("@", 1)[0]

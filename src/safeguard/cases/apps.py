@@ -8,5 +8,9 @@ class CasesConfig(AppConfig):
 
     def ready(self) -> None:
         from safeguard.cases import checks
+        from safeguard.cases.selectors import case_refs
+        from safeguard.web import providers
 
         checks.register()
+        # case numbers for the customers app's approvals inbox (issue 15)
+        providers.register("cases.case_refs", case_refs)

@@ -15,6 +15,7 @@ from safeguard.cases.selectors.cases import (
     case_list_for_customer,
     case_marker,
     case_page,
+    case_refs,
     case_summary,
     customer_scope,
 )
@@ -54,6 +55,7 @@ __all__ = [
     "case_list_for_customer",
     "case_marker",
     "case_page",
+    "case_refs",
     "case_summary",
     "csat",
     "customer_cases_export",
