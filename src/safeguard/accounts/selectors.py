@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from allauth.mfa.models import Authenticator
 from django.conf import settings
@@ -303,3 +304,16 @@ def user_display_name(*, user_id: int) -> str:
     if row is None:
         return "someone"
     return row["full_name"] or row["email"].split("@", 1)[0]
+
+
+def users_active_since(*, user_ids: Iterable[int], since: datetime) -> frozenset[int]:
+    """Of ``user_ids``, the active people with a signed-in session seen since ``since`` (the
+    wallboard's "agents available", issue 15); service accounts never count."""
+    from allauth.usersessions.models import UserSession
+
+    ids = [int(i) for i in user_ids]
+    if not ids:
+        return frozenset()
+    return frozenset(UserSession.objects.filter(
+        user_id__in=ids, last_seen_at__gte=since, user__is_active=True,
+        user__is_service_account=False).values_list("user_id", flat=True).distinct())

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from safeguard.cases import views
+from safeguard.cases import views, views_desk
 
 app_name = "cases"
 urlpatterns = [
@@ -31,4 +31,7 @@ urlpatterns = [
     path("macros/", views.macros, name="macros"),
     path("kpi/", views.kpi, name="kpi"),
     path("csat/<str:token>/", views.csat, name="csat"),
+    # issue 15: wallboard and automations (views_desk)
+    path("wallboard/", views_desk.wallboard, name="wallboard"),
+    path("wallboard/stream/", views_desk.wallboard_stream, name="wallboard_stream"),
 ]
