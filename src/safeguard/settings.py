@@ -796,6 +796,13 @@ SAFEGUARD_AUTOCLOSE_DAYS = _env_int("SAFEGUARD_AUTOCLOSE_DAYS", 7)
 SAFEGUARD_AUTOCLOSE_BATCH = _env_int("SAFEGUARD_AUTOCLOSE_BATCH", 200)
 # Send the satisfaction survey through the case's channel when a case is resolved.
 SAFEGUARD_CSAT_AUTO_SEND = _env_bool("SAFEGUARD_CSAT_AUTO_SEND", True)
+# The site's public address put before the survey link in that message (e.g.
+# https://help.example.com); empty = the link's path alone (a chat shows it on this site).
+SAFEGUARD_CSAT_BASE_URL = _env("SAFEGUARD_CSAT_BASE_URL", "")
+if SAFEGUARD_CSAT_BASE_URL and not re.fullmatch(r"https?://[^\s/]+(/[^\s]*)?",
+                                                SAFEGUARD_CSAT_BASE_URL):
+    raise ImproperlyConfigured("SAFEGUARD_CSAT_BASE_URL must be an http(s) address such as "
+                               "https://help.example.com")
 if SAFEGUARD_AUTOCLOSE_DAYS < 0 or SAFEGUARD_AUTOCLOSE_BATCH < 1:
     raise ImproperlyConfigured("SAFEGUARD_AUTOCLOSE_DAYS must be >= 0 and "
                                "SAFEGUARD_AUTOCLOSE_BATCH >= 1")

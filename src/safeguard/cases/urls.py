@@ -34,4 +34,12 @@ urlpatterns = [
     # issue 15: wallboard and automations (views_desk)
     path("wallboard/", views_desk.wallboard, name="wallboard"),
     path("wallboard/stream/", views_desk.wallboard_stream, name="wallboard_stream"),
+    path("automations/", views_desk.automations, name="automations"),
+    path("automations/assignment/<slug:slug>/", views_desk.assignment_rule,
+         name="assignment_rule"),
+    path("automations/skills/<int:user_id>/", views_desk.agent_skills, name="agent_skills"),
+    path("automations/triggers/new/", views_desk.trigger_edit, name="trigger_create"),
+    path("automations/triggers/<int:trigger_id>/", views_desk.trigger_edit, name="trigger_edit"),
+    path("automations/triggers/<int:trigger_id>/delete/", views_desk.trigger_delete,
+         name="trigger_delete"),
 ]

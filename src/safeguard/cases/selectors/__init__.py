@@ -4,6 +4,7 @@
 ``SAFEGUARD_CUSTOMER_SCOPE``).
 """
 
+from safeguard.cases.selectors.automation import assignment_rules, trigger_get, trigger_list
 from safeguard.cases.selectors.cases import (
     assignable_users,
     attachment_get,
@@ -40,6 +41,9 @@ from safeguard.cases.selectors.retention import (
 )
 
 __all__ = [
+    "assignment_rules",
+    "trigger_get",
+    "trigger_list",
     "CaseRetentionView",
     "RecordingRetentionView",
     "agent_home",

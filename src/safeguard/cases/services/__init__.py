@@ -4,6 +4,14 @@ Split by sub-domain: ``ingest`` (the channel contract of decision 0006), ``work`
 actions), ``manage`` (queues and macros), ``sla`` (breach flags), ``csat`` (surveys).
 """
 
+from safeguard.cases.services.automation import (
+    agent_skills_set,
+    assignment_rule_save,
+    cases_autoclose,
+    sla_warn,
+    trigger_delete,
+    trigger_save,
+)
 from safeguard.cases.services.csat import csat_case, csat_link, csat_link_for_case, csat_submit
 from safeguard.cases.services.identity import (
     CodeNotSent,
@@ -46,6 +54,12 @@ from safeguard.cases.services.work import (
 )
 
 __all__ = [
+    "agent_skills_set",
+    "assignment_rule_save",
+    "cases_autoclose",
+    "sla_warn",
+    "trigger_delete",
+    "trigger_save",
     "CodeNotSent",
     "call_event",
     "call_payment_pause",
