@@ -18,7 +18,8 @@ def test_notify_stores_masked_text_and_counts_unread():
     assert nid is not None
     view = selectors.notification_get(user_id=user.pk, notification_id=nid)
     assert view is not None
-    assert "42 68 53" not in view.title and "ann@example.com" not in view.title
+    assert "42 68 53" not in view.title
+    assert "ann@example.com" not in view.title
     assert view.title.startswith("Mention on case #12 by jo: call [PHONE ••••5300]")
     assert selectors.notification_unread_count(user_id=user.pk) == 1
 
@@ -29,7 +30,8 @@ def test_notify_with_same_dedupe_key_creates_one():
                             dedupe_key="sla:3:resolution")
     second = services.notify(user.pk, "sla_warning", "Case #3 is close to its SLA", "/",
                              dedupe_key="sla:3:resolution")
-    assert first is not None and second is None
+    assert first is not None
+    assert second is None
     assert selectors.notification_unread_count(user_id=user.pk) == 1
 
 
@@ -60,7 +62,8 @@ def test_badge_list_mark_read_and_all_read():
     assert "Case #9" not in body
 
     opened = client.post(f"/staff/notifications/{ids[0]}/read/", {"follow": "1"})
-    assert opened.status_code == 302 and opened["Location"] == "/c/1/"
+    assert opened.status_code == 302
+    assert opened["Location"] == "/c/1/"
     assert selectors.notification_unread_count(user_id=user.pk) == 2
 
     # someone else's notification: 404, and it stays unread

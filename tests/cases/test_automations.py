@@ -16,7 +16,7 @@ from safeguard.cases.contracts import InvalidInput, QueueNotFound
 from safeguard.cases.models import AssignmentRule, Case, CsatSurveySent, Message, Trigger
 from safeguard.web.errors import PermissionDenied
 from tests.cases.conftest import inbound, make_agent, make_queue, principal_for
-from tests.factories import make_user, signed_in_client
+from tests.factories import signed_in_client
 
 pytestmark = pytest.mark.django_db
 
@@ -44,9 +44,11 @@ def test_round_robin_takes_turns_and_notifies_the_agent(team):
     assert got == [first, second, first]
     assert boss.pk not in got  # supervisors of the queue are not given cases
     titles = [n.title for n in accounts.notification_page(user_id=first).items]
-    assert len(titles) == 2 and all(t.endswith("was assigned to you") for t in titles)
+    assert len(titles) == 2
+    assert all(t.endswith("was assigned to you") for t in titles)
     event = audit.event_list(action="case.assigned")[0]
-    assert event.data["strategy"] == "round_robin" and event.actor.id == "cases.automation"
+    assert event.data["strategy"] == "round_robin"
+    assert event.actor.id == "cases.automation"
 
 
 def test_load_balanced_picks_the_agent_with_fewest_open_cases(team):
@@ -60,7 +62,7 @@ def test_load_balanced_picks_the_agent_with_fewest_open_cases(team):
 
 
 def test_skills_by_tag_prefer_the_skilled_agent(team):
-    a, b, boss = team
+    _a, b, boss = team
     services.assignment_rule_save(principal=principal_for(boss), queue="billing",
                                   strategy="round_robin", use_skills=True, is_active=True)
     services.agent_skills_set(principal=principal_for(boss), user_id=b.pk, tags=["refunds"])
@@ -73,7 +75,7 @@ def test_skills_by_tag_prefer_the_skilled_agent(team):
 
 
 def test_a_trigger_sets_queue_priority_tags_and_notifies_on_create(team):
-    a, b, boss = team
+    _a, _b, boss = team
     make_queue("fraud")
     watcher = make_agent("fraud", roles=("supervisor",), supervisor=True)
     tid = services.trigger_save(principal=principal_for(boss), data={
@@ -84,16 +86,18 @@ def test_a_trigger_sets_queue_priority_tags_and_notifies_on_create(team):
     assert (case.queue.slug, case.priority) == ("fraud", "urgent")
     assert list(case.tags.values_list("name", flat=True)) == ["fraud-suspect"]
     note = accounts.notification_page(user_id=watcher.pk).items[0]
-    assert note.title == f"Fraud words: case #{case.number}" and note.kind == "automation"
+    assert note.title == f"Fraud words: case #{case.number}"
+    assert note.kind == "automation"
     fired = audit.event_list(action="automation.trigger_fired")[0]
-    assert fired.data["trigger"] == tid and fired.data["done"]["queue"] == "fraud"
+    assert fired.data["trigger"] == tid
+    assert fired.data["done"]["queue"] == "fraud"
     # an unrelated subject leaves the case alone
     other = _case(inbound(email="z@example.com", subject="Parcel late"))
     assert (other.queue.slug, other.priority) == ("billing", "normal")
 
 
 def test_updated_triggers_fire_when_the_customer_writes_again(team):
-    a, b, boss = team
+    _a, _b, boss = team
     services.trigger_save(principal=principal_for(boss), data={
         "name": "Chaser", "event": "updated", "set_priority": "high"})
     first = inbound(subject="Parcel", external_id="<a@example.com>")
@@ -121,7 +125,7 @@ def test_bad_triggers_are_refused_and_nothing_is_saved(team, bad):
 
 
 def test_only_supervisors_edit_automations(team):
-    a, _, boss = team
+    a, _, _boss = team
     with pytest.raises(PermissionDenied):
         services.assignment_rule_save(principal=principal_for(a), queue="billing",
                                       strategy="round_robin", use_skills=False, is_active=True)
@@ -147,7 +151,8 @@ def test_the_editor_pages_save_and_refuse_bad_input(team):
                        {"strategy": "round_robin"}).status_code == 404
     form = client.post("/cases/automations/triggers/new/", {
         "name": "No action", "event": "created", "position": "5"})
-    assert form.status_code == 422 and "at least one action" in form.content.decode()
+    assert form.status_code == 422
+    assert "at least one action" in form.content.decode()
     assert Trigger.objects.count() == 0
     saved = client.post("/cases/automations/triggers/new/", {
         "name": "VIP", "event": "both", "position": "5", "is_active": "on",
@@ -157,7 +162,8 @@ def test_the_editor_pages_save_and_refuse_bad_input(team):
     assert (t.name, t.event, t.if_channel, t.set_priority, t.add_tags) == (
         "VIP", "both", "chat", "high", ["chat", "vip"])
     page = client.get("/cases/automations/").content.decode()
-    assert "VIP" in page and "Load-balanced" in page
+    assert "VIP" in page
+    assert "Load-balanced" in page
     assert audit.event_list(action="automation.trigger_saved")[0].data["after"]["name"] == "VIP"
 
 
@@ -180,7 +186,7 @@ def test_the_survey_is_sent_once_through_the_case_channel_on_resolution(team):
 
 
 def test_autoclose_closes_old_resolved_cases_in_resumable_batches(team, settings):
-    a, _, boss = team
+    _a, _, _boss = team
     settings.SAFEGUARD_AUTOCLOSE_DAYS = 7
     old = [_case(inbound(email=f"o{n}@example.com", subject=f"Old {n}")) for n in range(3)]
     fresh = _case(inbound(email="f@example.com", subject="Fresh"))
@@ -199,7 +205,7 @@ def test_autoclose_closes_old_resolved_cases_in_resumable_batches(team, settings
 
 
 def test_sla_warning_notifies_the_assignee_once(team):
-    a, _, boss = team
+    a, _, _boss = team
     case = _case(inbound(subject="Parcel"))  # first response due in 20 min
     Case.objects.filter(id=case.id).update(assignee_id=a.pk)
     assert services.sla_warn() == 1

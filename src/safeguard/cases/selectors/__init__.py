@@ -41,15 +41,13 @@ from safeguard.cases.selectors.retention import (
 )
 
 __all__ = [
-    "assignment_rules",
-    "trigger_get",
-    "trigger_list",
     "CaseRetentionView",
     "RecordingRetentionView",
     "agent_home",
     "asa",
     "asa_by_queue",
     "assignable_users",
+    "assignment_rules",
     "attachment_get",
     "attachment_quarantine_open",
     "case_conversation",
@@ -75,4 +73,6 @@ __all__ = [
     "retention_closed_cases",
     "retention_customer_cases",
     "retention_recordings",
+    "trigger_get",
+    "trigger_list",
 ]

@@ -8,7 +8,14 @@ from django.db.models import Count
 from safeguard.cases import lifecycle
 from safeguard.cases.contracts import AgentSkillView, AssignmentRuleView, TriggerView
 from safeguard.cases.enums import AssignmentStrategy
-from safeguard.cases.models import AgentSkills, AssignmentRule, Case, Queue, QueueMembership, Trigger
+from safeguard.cases.models import (
+    AgentSkills,
+    AssignmentRule,
+    Case,
+    Queue,
+    QueueMembership,
+    Trigger,
+)
 
 _ACTIVE = [s.value for s in lifecycle.ACTIVE]
 

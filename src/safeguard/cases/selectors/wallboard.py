@@ -14,7 +14,7 @@ from django.utils import timezone
 from safeguard.accounts import selectors as accounts
 from safeguard.cases import lifecycle
 from safeguard.cases.contracts import Period
-from safeguard.cases.models import Case, Queue, QueueMembership
+from safeguard.cases.models import Queue, QueueMembership
 from safeguard.cases.selectors.kpi import asa, csat, fcr
 
 _ACTIVE = [s.value for s in lifecycle.ACTIVE]

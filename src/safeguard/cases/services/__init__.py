@@ -54,13 +54,9 @@ from safeguard.cases.services.work import (
 )
 
 __all__ = [
+    "CodeNotSent",
     "agent_skills_set",
     "assignment_rule_save",
-    "cases_autoclose",
-    "sla_warn",
-    "trigger_delete",
-    "trigger_save",
-    "CodeNotSent",
     "call_event",
     "call_payment_pause",
     "call_transcript",
@@ -75,6 +71,7 @@ __all__ = [
     "case_reopen",
     "case_set_priority",
     "case_tag",
+    "cases_autoclose",
     "chat_messages",
     "chat_start",
     "chat_verify",
@@ -96,4 +93,7 @@ __all__ = [
     "queue_update",
     "recording_delete",
     "sla_check",
+    "sla_warn",
+    "trigger_delete",
+    "trigger_save",
 ]
