@@ -797,8 +797,12 @@ SAFEGUARD_AUTOCLOSE_BATCH = _env_int("SAFEGUARD_AUTOCLOSE_BATCH", 200)
 # Send the satisfaction survey through the case's channel when a case is resolved.
 SAFEGUARD_CSAT_AUTO_SEND = _env_bool("SAFEGUARD_CSAT_AUTO_SEND", True)
 # The site's public address put before the survey link in that message (e.g.
-# https://help.example.com); empty = the link's path alone (a chat shows it on this site).
+# https://help.example.com). Unset in production: https:// and the first named
+# SAFEGUARD_ALLOWED_HOSTS entry; unset elsewhere: the link's path alone.
 SAFEGUARD_CSAT_BASE_URL = _env("SAFEGUARD_CSAT_BASE_URL", "")
+if not SAFEGUARD_CSAT_BASE_URL and PRODUCTION:
+    _named_hosts = [h for h in ALLOWED_HOSTS if h and h[0] not in ".*["]
+    SAFEGUARD_CSAT_BASE_URL = f"https://{_named_hosts[0]}" if _named_hosts else ""
 if SAFEGUARD_CSAT_BASE_URL and not re.fullmatch(r"https?://[^\s/]+(/[^\s]*)?",
                                                 SAFEGUARD_CSAT_BASE_URL):
     raise ImproperlyConfigured("SAFEGUARD_CSAT_BASE_URL must be an http(s) address such as "

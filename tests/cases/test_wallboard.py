@@ -91,3 +91,20 @@ def test_the_page_renders_the_figures_without_inline_script(billing):
     assert '<span class="wb-value" data-total="depth">1</span>' in html
     assert 'data-stream="/cases/wallboard/stream/"' in html
     assert "<script>" not in html
+
+
+def test_system_checks_e410_e411_e412(settings):
+    from safeguard.cases import checks_desk
+
+    assert checks_desk.desk_settings() == []
+    settings.SAFEGUARD_WALLBOARD_STREAM_SECONDS = 30
+    settings.SAFEGUARD_AUTOCLOSE_DAYS = 3
+    settings.SAFEGUARD_FCR_REOPEN_WINDOW_DAYS = 7
+    assert [e.id for e in checks_desk.desk_settings()] == ["safeguard.E410", "safeguard.E411"]
+    settings.SAFEGUARD_AUTOCLOSE_DAYS = 0  # never: nothing to check
+    settings.SAFEGUARD_WALLBOARD_STREAM_SECONDS = 25
+    assert checks_desk.desk_settings() == []
+    settings.SAFEGUARD_CSAT_AUTO_SEND, settings.SAFEGUARD_CSAT_BASE_URL = True, ""
+    assert [e.id for e in checks_desk.desk_deploy()] == ["safeguard.E412"]
+    settings.SAFEGUARD_CSAT_BASE_URL = "https://help.example.com"
+    assert checks_desk.desk_deploy() == []
