@@ -242,8 +242,7 @@ def _notify_for(trigger: Trigger, case: Case, actor: Actor) -> int:
     for user_id in users:
         if accounts.notify(user_id, NotificationKind.AUTOMATION,
                            f"{trigger.name}: case #{case.number}", _case_url(case),
-                           subject=("case", case.number), actor=actor,
-                           dedupe_key=f"trigger:{trigger.id}:{case.number}:{base.now():%Y%m%d%H%M}"):
+                           subject=("case", case.number), actor=actor):
             sent += 1
     return sent
 
