@@ -4,6 +4,14 @@ Split by sub-domain: ``ingest`` (the channel contract of decision 0006), ``work`
 actions), ``manage`` (queues and macros), ``sla`` (breach flags), ``csat`` (surveys).
 """
 
+from safeguard.cases.services.automation import (
+    agent_skills_set,
+    assignment_rule_save,
+    cases_autoclose,
+    sla_warn,
+    trigger_delete,
+    trigger_save,
+)
 from safeguard.cases.services.csat import csat_case, csat_link, csat_link_for_case, csat_submit
 from safeguard.cases.services.identity import (
     CodeNotSent,
@@ -47,6 +55,8 @@ from safeguard.cases.services.work import (
 
 __all__ = [
     "CodeNotSent",
+    "agent_skills_set",
+    "assignment_rule_save",
     "call_event",
     "call_payment_pause",
     "call_transcript",
@@ -61,6 +71,7 @@ __all__ = [
     "case_reopen",
     "case_set_priority",
     "case_tag",
+    "cases_autoclose",
     "chat_messages",
     "chat_start",
     "chat_verify",
@@ -82,4 +93,7 @@ __all__ = [
     "queue_update",
     "recording_delete",
     "sla_check",
+    "sla_warn",
+    "trigger_delete",
+    "trigger_save",
 ]
