@@ -53,7 +53,7 @@ def test_mass_access_through_a_token_raises_explained_alerts_once():
     assert result.alerts == len(by_rule)
     # The run goes on to read the detection.raised events it wrote, and ends caught up.
     assert result.cursor == audit_selectors.last_seq()
-    raised = [e for e in audit_selectors.event_list(action="detection.raised", limit=10)]
+    raised = list(audit_selectors.event_list(action="detection.raised", limit=10))
     assert {e.data["rule"] for e in raised} == set(by_rule)
     assert all(e.actor.kind == "system" for e in raised)
     again = services.run_once()
@@ -70,7 +70,7 @@ def test_a_crash_inside_a_batch_commits_nothing_and_the_replay_raises_each_alert
 
     def crash_after_first(f, *, now):
         calls["n"] += 1
-        outcome = real_store(f, now=now)  # the first alert is written ...
+        real_store(f, now=now)  # the first alert is written ...
         raise RuntimeError("worker killed mid-batch")  # ... then the process dies
 
     monkeypatch.setattr(services, "_store_finding", crash_after_first)

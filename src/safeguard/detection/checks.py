@@ -6,8 +6,7 @@
   rule pack).
 * E502: SAFEGUARD_DETECTION_WEBHOOKS is malformed (a bad item is named).
 * E503 (deploy): in production a webhook URL is plain http:// — notices would travel in clear.
-* E504 (warning): no escalation target is configured, so overdue critical alerts notify nobody.
-* E505: SAFEGUARD_DETECTION_SHIFTS, _CHANGE_WINDOWS or _FLAGGED_CUSTOMERS is malformed.
+* E504: SAFEGUARD_DETECTION_SHIFTS, _CHANGE_WINDOWS or _FLAGGED_CUSTOMERS is malformed.
 """
 
 from __future__ import annotations
@@ -79,16 +78,6 @@ def webhooks_use_tls(app_configs: Any = None, **kwargs: Any) -> list[checks.Chec
     return []
 
 
-def someone_is_told(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
-    from safeguard.detection.notify import targets
-
-    if targets():
-        return []
-    return [checks.Warning("No escalation target: overdue critical alerts notify nobody",
-                           hint="Set SAFEGUARD_DETECTION_ESCALATION_EMAILS or "
-                                "SAFEGUARD_DETECTION_WEBHOOKS (R-OPS-9).", id="safeguard.E504")]
-
-
 def context_settings_parse(app_configs: Any = None,
                            **kwargs: Any) -> list[checks.CheckMessage]:
     problems: list[str] = []
@@ -114,7 +103,7 @@ def context_settings_parse(app_configs: Any = None,
     if not isinstance(flagged, dict) or not all(isinstance(v, list) for v in flagged.values()):
         problems.append("SAFEGUARD_DETECTION_FLAGGED_CUSTOMERS must map customer ids to lists "
                         "of flags")
-    return [checks.Error(p, hint="docs/detection.md, Context facts", id="safeguard.E505")
+    return [checks.Error(p, hint="docs/detection.md, Context facts", id="safeguard.E504")
             for p in problems]
 
 
@@ -125,4 +114,3 @@ def register() -> None:
     # Building the engine loads every rule: a deploy check, not a cost of every command.
     checks.register(evaluator_builds, deploy=True)
     checks.register(webhooks_use_tls, deploy=True)
-    checks.register(someone_is_told, deploy=True)

@@ -19,8 +19,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from safeguard.accounts.guards import permission_required, request_permissions, request_principal
+from safeguard.detection import notify, selectors, services
 from safeguard.detection import permissions as perms
-from safeguard.detection import selectors, services
 from safeguard.detection.enums import AlertStatus, Resolution, Severity
 from safeguard.web import providers
 from safeguard.web.bounds import ascii_int, date_check
@@ -94,6 +94,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         "counts": selectors.alert_counts(), "run": selectors.run_position(),
         "can_triage": perms.TRIAGE in request_permissions(request),
         "ack_minutes": settings.SAFEGUARD_DETECTION_ACK_MINUTES,
+        "no_targets": not notify.targets(),
     }, status=200 if valid else 400)
 
 
