@@ -18,6 +18,7 @@ import os
 import re
 import secrets
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from csp.constants import NONE, SELF
@@ -767,7 +768,7 @@ if PRODUCTION and not SECURE_HSTS_PRELOAD:
     SILENCED_SYSTEM_CHECKS.append("security.W021")
 
 # --- Detection (issue 11; docs/detection.md) ---------------------------------------------------
-def _env_json(name: str, default: str) -> object:
+def _env_json(name: str, default: str) -> Any:
     import json
 
     raw = _env(name, default) or default
@@ -798,7 +799,7 @@ SAFEGUARD_DETECTION_ESCALATE_SEVERITIES = [
 #  "routing_key" (pagerduty)}.
 SAFEGUARD_DETECTION_ESCALATION_EMAILS = [
     a.strip() for a in _env("SAFEGUARD_DETECTION_ESCALATION_EMAILS", "").split(",") if a.strip()]
-SAFEGUARD_DETECTION_WEBHOOKS = _env_json("SAFEGUARD_DETECTION_WEBHOOKS", "[]")
+SAFEGUARD_DETECTION_WEBHOOKS: list[Any] = _env_json("SAFEGUARD_DETECTION_WEBHOOKS", "[]")
 SAFEGUARD_DETECTION_WEBHOOK_TIMEOUT_SECONDS = _env_int(
     "SAFEGUARD_DETECTION_WEBHOOK_TIMEOUT_SECONDS", 5)
 # Attempts per notice (one per minute, by the periodic clock job) before it is marked failed.
@@ -809,11 +810,13 @@ SAFEGUARD_DETECTION_LINK_BASE = _env("SAFEGUARD_DETECTION_LINK_BASE",
 # Context facts for the rules (docs/detection.md "Context facts"): working hours by
 # "queue:<slug>", "role:<slug>" or "*" ({"start": "08:00", "end": "18:00", "tz": "Europe/London",
 # "days": [0, 1, 2, 3, 4]}), and flags of customers by id ({"<customer id>": ["vip"]}).
-SAFEGUARD_DETECTION_SHIFTS = _env_json("SAFEGUARD_DETECTION_SHIFTS", "{}")
-SAFEGUARD_DETECTION_FLAGGED_CUSTOMERS = _env_json("SAFEGUARD_DETECTION_FLAGGED_CUSTOMERS", "{}")
+SAFEGUARD_DETECTION_SHIFTS: dict[str, Any] = _env_json("SAFEGUARD_DETECTION_SHIFTS", "{}")
+SAFEGUARD_DETECTION_FLAGGED_CUSTOMERS: dict[str, Any] = _env_json(
+    "SAFEGUARD_DETECTION_FLAGGED_CUSTOMERS", "{}")
 # Weekly change windows (a JSON list of windows shaped like a shift): a role granted outside all
 # of them is flagged. Empty: no window is known and that rule stays silent.
-SAFEGUARD_DETECTION_CHANGE_WINDOWS = _env_json("SAFEGUARD_DETECTION_CHANGE_WINDOWS", "[]")
+SAFEGUARD_DETECTION_CHANGE_WINDOWS: list[Any] = _env_json(
+    "SAFEGUARD_DETECTION_CHANGE_WINDOWS", "[]")
 # Bounds: evidence seqs kept per alert, alerts per bulk action, note and reason length, and the
 # longest suppression.
 SAFEGUARD_DETECTION_EVIDENCE_MAX = _env_int("SAFEGUARD_DETECTION_EVIDENCE_MAX", 1000)

@@ -81,7 +81,7 @@ def webhooks_use_tls(app_configs: Any = None, **kwargs: Any) -> list[checks.Chec
 def context_settings_parse(app_configs: Any = None,
                            **kwargs: Any) -> list[checks.CheckMessage]:
     problems: list[str] = []
-    shifts = settings.SAFEGUARD_DETECTION_SHIFTS
+    shifts: Any = settings.SAFEGUARD_DETECTION_SHIFTS  # whatever the environment gave
     if not isinstance(shifts, dict):
         problems.append("SAFEGUARD_DETECTION_SHIFTS must be an object")
     else:
@@ -93,13 +93,13 @@ def context_settings_parse(app_configs: Any = None,
                 problems.append(f"shift {key!r} needs start and end as HH:MM")
             elif not set(shift.get("days", [0])) <= set(range(7)):
                 problems.append(f"shift {key!r}: days are 0 (Monday) to 6")
-    windows = settings.SAFEGUARD_DETECTION_CHANGE_WINDOWS
+    windows: Any = settings.SAFEGUARD_DETECTION_CHANGE_WINDOWS
     if not isinstance(windows, list) or not all(
             isinstance(w, dict) and all(_HHMM.match(str(w.get(k, ""))) for k in ("start", "end"))
             for w in windows):
         problems.append("SAFEGUARD_DETECTION_CHANGE_WINDOWS must be a list of windows with "
                         "start and end as HH:MM")
-    flagged = settings.SAFEGUARD_DETECTION_FLAGGED_CUSTOMERS
+    flagged: Any = settings.SAFEGUARD_DETECTION_FLAGGED_CUSTOMERS
     if not isinstance(flagged, dict) or not all(isinstance(v, list) for v in flagged.values()):
         problems.append("SAFEGUARD_DETECTION_FLAGGED_CUSTOMERS must map customer ids to lists "
                         "of flags")

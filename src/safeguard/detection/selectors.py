@@ -110,9 +110,9 @@ def alert_evidence(*, alert_id: int) -> list[EvidenceItem]:
         j = i
         while j + 1 < len(seqs) and seqs[j + 1] - seqs[i] < 500:
             j += 1
-        for e in audit_selectors.event_batch_after(after_seq=seqs[i] - 1,
-                                                   limit=seqs[j] - seqs[i] + 1):
-            found[e.seq] = e
+        for row in audit_selectors.event_batch_after(after_seq=seqs[i] - 1,
+                                                     limit=seqs[j] - seqs[i] + 1):
+            found[row.seq] = row
         i = j + 1
     out: list[EvidenceItem] = []
     for seq in seqs:
@@ -188,7 +188,7 @@ def time_to_acknowledge_seconds(*, start: datetime, end: datetime) -> float | No
     rows = (Alert.objects.filter(created_at__gte=start, created_at__lt=end,
                                  acknowledged_at__isnull=False)
             .values_list("created_at", "acknowledged_at"))
-    waits = [(a - c).total_seconds() for c, a in rows]
+    waits = [(a - c).total_seconds() for c, a in rows if a is not None]
     return fmean(waits) if waits else None
 
 
