@@ -147,11 +147,14 @@ class Simulator:
         """day -> [(scenario, instance number)], spread over the month's working days."""
         plan: dict[int, list[tuple[str, int]]] = {}
         slots = [d for d in range(self.c.days) if (self.c.start + timedelta(days=d)).weekday() < 5]
+        if len(slots) > 3:
+            slots = slots[2:]  # the first two working days are the baselines' learning time
         if not slots:
             slots = list(range(self.c.days))
+        step = max(1, len(slots) // max(1, self.c.repeat))  # a scenario's instances apart
         for s_i, name in enumerate(self.c.scenarios):
             for k in range(self.c.repeat):
-                day = slots[(s_i * 7 + k * 5 + 3) % len(slots)]
+                day = slots[(s_i * 2 + k * step) % len(slots)]
                 plan.setdefault(day, []).append((name, k))
         return plan
 
@@ -309,7 +312,8 @@ class Simulator:
     def _working_agent(self, day_date: datetime, k: int, queue: str | None = None) -> Agent:
         day = (day_date - self.c.start).days
         pool = [a for a in self.agents if self.works(a, day) and a.role == "agent"
-                and (queue is None or a.queue == queue) and a.shift != "night"]
+                and (queue is None or a.queue == queue) and a.shift != "night"
+                and sum(self.works(a, d) for d in range(day)) >= 2]  # has a history
         return pool[k % len(pool)] if pool else self.agents[0]
 
     def _attack(self, name: str, k: int, date: datetime) -> list[Raw]:  # noqa: PLR0912, PLR0915
@@ -351,7 +355,8 @@ class Simulator:
                                        data={"reason": "review"}))
         elif name == "outside_shift":
             day = (date - self.c.start).days
-            off = next(x for x in self.agents if not self.works(x, day) and x.shift != "night")
+            offs = [x for x in self.agents if not self.works(x, day) and x.shift != "night"]
+            off = offs[k % len(offs)]
             t = date + timedelta(hours=2, minutes=k)
             for i in range(5):
                 out.append(self._event(t + timedelta(seconds=i * 40), off, "customer.viewed",
