@@ -8,8 +8,10 @@ one timespan. When the condition holds the group's window becomes a finding and 
 next finding needs a fresh set of events.
 
 Window edges: an event at exactly ``timespan`` seconds before the newest one is still inside.
-Dedup key: ``<rule id>|<entity>|<window index>``, the window index being the first evidence
-event's time divided by the timespan; the same burst replayed gives the same key.
+One finding per group and timespan: a burst that goes on after its finding is not raised again
+until a timespan has passed since the finding. Dedup key: ``<rule id>|<entity>|<window index>``,
+the window index being the first evidence event's time divided by the timespan; the same burst
+replayed gives the same key.
 """
 
 from __future__ import annotations
@@ -46,6 +48,9 @@ class Correlation:
         self.titles = titles
         self.explain = rule.explain
         self.groups: dict[str, Any] = {}
+        # group -> time until which a new hit is folded into the finding already raised (one
+        # finding per group and timespan, however long the burst goes on)
+        self.fired: dict[str, float] = {}
         # per event rule: how to read each group-by value (aliases resolved), and which field
         # names the entity
         self._group_getters: dict[str, tuple[tuple[str, Getter], ...]] = {}
@@ -82,6 +87,8 @@ class Correlation:
             if hit:
                 entries = list(group)
                 del self.groups[key]
+                if self._suppressed(key, ts):
+                    return None
                 return self._finding(rid, event, values, entries, count=len(entries))
             return None
         if kind == "value_count":
@@ -104,6 +111,8 @@ class Correlation:
             if hit:
                 entries = list(window)
                 del self.groups[key]
+                if self._suppressed(key, ts):
+                    return None
                 return self._finding(rid, event, values, entries, count=len(entries),
                                      distinct=distinct)
             return None
@@ -122,8 +131,17 @@ class Correlation:
         if hit:
             entries = sorted((e for dq in group.values() for e in dq), key=lambda e: e[1])
             del self.groups[key]
+            if self._suppressed(key, ts):
+                return None
             return self._finding(rid, event, values, entries, count=len(entries))
         return None
+
+    def _suppressed(self, key: str, ts: float) -> bool:
+        """Whether this group already raised a finding within the last timespan."""
+        if self.fired.get(key, float("-inf")) >= ts:
+            return True
+        self.fired[key] = ts + self.rule.timespan
+        return False
 
     def _ordered(self, group: Mapping[str, deque[Entry]]) -> bool:
         """Whether the window holds one event of each rule in the rule's order (by seq)."""
@@ -138,6 +156,7 @@ class Correlation:
     def sweep(self, now: float) -> None:
         """Drop expired entries and empty groups (bounded memory)."""
         cut = now - self.rule.timespan
+        self.fired = {k: until for k, until in self.fired.items() if until >= now}
         for key in list(self.groups):
             group = self.groups[key]
             if self.rule.type == "event_count":
@@ -210,15 +229,19 @@ class Correlation:
     # --- checkpoint ---------------------------------------------------------------------------
 
     def state(self) -> dict[str, Any]:
+        groups: dict[str, Any]
         if self.rule.type == "event_count":
-            return {k: list(g) for k, g in self.groups.items()}
-        if self.rule.type == "value_count":
-            return {k: list(g[0]) for k, g in self.groups.items()}
-        return {k: {r: list(dq) for r, dq in g.items()} for k, g in self.groups.items()}
+            groups = {k: list(g) for k, g in self.groups.items()}
+        elif self.rule.type == "value_count":
+            groups = {k: list(g[0]) for k, g in self.groups.items()}
+        else:
+            groups = {k: {r: list(dq) for r, dq in g.items()} for k, g in self.groups.items()}
+        return {"groups": groups, "fired": dict(self.fired)}
 
     def load(self, state: Mapping[str, Any]) -> None:
         self.groups = {}
-        for key, saved in state.items():
+        self.fired = {str(k): float(v) for k, v in state.get("fired", {}).items()}
+        for key, saved in state.get("groups", {}).items():
             if self.rule.type == "event_count":
                 self.groups[key] = deque([list(e) for e in saved])
             elif self.rule.type == "value_count":

@@ -29,7 +29,7 @@ from safeguard.detection.engine.rules import EventRule, RulePack
 from safeguard.detection.engine.ueba import Ueba, UebaParams
 
 CHECKPOINT_VERSION = 1
-SWEEP_EVERY = 300.0  # seconds of event time between sweeps of expired windows
+SWEEP_EVERY = 900.0  # seconds of event time between sweeps of expired windows
 
 
 class CheckpointMismatch(ValueError):

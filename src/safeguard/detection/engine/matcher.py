@@ -59,13 +59,22 @@ class UnsupportedSigma(ValueError):
     """A construct the engine cannot evaluate; the rule is refused at load with this reason."""
 
 
-def compile_condition(node: Any) -> Predicate:
+def compile_condition(node: Any) -> Predicate:  # noqa: PLR0911 - one return per node shape
     """One predicate for a postprocessed pySigma condition tree."""
     if isinstance(node, ConditionAND):
         parts = tuple(compile_condition(arg) for arg in node.args)
+        if len(parts) == 2:  # the common shapes get no generator per event (hot path)
+            a, b = parts
+            return lambda event: a(event) and b(event)
+        if len(parts) == 3:
+            a, b, c = parts
+            return lambda event: a(event) and b(event) and c(event)
         return lambda event: all(p(event) for p in parts)
     if isinstance(node, ConditionOR):
         parts = tuple(compile_condition(arg) for arg in node.args)
+        if len(parts) == 2:
+            a, b = parts
+            return lambda event: a(event) or b(event)
         return lambda event: any(p(event) for p in parts)
     if isinstance(node, ConditionNOT):
         inner = compile_condition(node.args[0])
@@ -106,6 +115,20 @@ def _field_predicate(name: str, value: SigmaType) -> Predicate:
                 return False
             return str(mine).lower() == str(theirs).lower()
         return same
+    if isinstance(value, SigmaString) and not isinstance(value, SigmaCasedString) \
+            and not value.contains_special():
+        lowered = value.to_plain().lower()
+
+        def equals(event: Event) -> bool:  # plain string equality: the hot path
+            found = get(event)
+            if found.__class__ is str:
+                return found == lowered or found.lower() == lowered
+            if found is MISSING or found is None:
+                return False
+            if isinstance(found, (list, tuple)):
+                return any(_as_text(v).lower() == lowered for v in found if v is not None)
+            return _as_text(found).lower() == lowered
+        return equals
     test = _value_test(value)
 
     def check(event: Event) -> bool:

@@ -292,9 +292,11 @@ def _check_event_rule(  # noqa: PLR0912 - one check per rule part, each with its
                                 f"log source must be product: {LOGSOURCE_PRODUCT} "
                                 f"(got {rule.logsource.product!r})"))
     detection = doc.get("detection")
+    flagged: set[str] = set()  # unknown fields already reported at their own line
     if isinstance(detection, Mapping):
         for key_path, fieldname in _detection_keys(detection):
             if not field_known(fieldname):
+                flagged.add(fieldname)
                 errors.append(RuleError(path, _line(lines, "detection", *key_path),
                                         f"unknown field {fieldname!r}: use a field of "
                                         "docs/detection.md (Fields), data.* or context.*"))
@@ -313,7 +315,8 @@ def _check_event_rule(  # noqa: PLR0912 - one check per rule part, each with its
             tree = condition.parse()
             errors.extend(RuleError(path, _line(lines, "detection", "condition"),
                                     f"unknown field {fieldname!r}")
-                          for fieldname in fields_named(tree) if not field_known(fieldname))
+                          for fieldname in fields_named(tree)
+                          if not field_known(fieldname) and fieldname not in flagged)
             predicates.append((compile_condition(tree), required_actions(tree)))
     except UnsupportedSigma as exc:
         errors.append(RuleError(path, _line(lines, "detection"), str(exc)))
@@ -503,6 +506,8 @@ def compile_pack(  # noqa: PLR0912 - parse, cross-check ids and references, comp
     # Let pySigma resolve references (it also marks rules with generate: false).
     try:
         SigmaCollection([p.rule for p in parsed])
+    except SigmaRuleNotFoundError:
+        pass  # _check_correlation names the missing reference at its own line
     except SigmaError as exc:
         for p in parsed:
             if isinstance(p.rule, SigmaCorrelationRule):

@@ -36,6 +36,7 @@ from safeguard.detection.engine.contracts import Finding
 from safeguard.detection.engine.correlate import when
 
 HOUR = 3600
+MISSING_NET = "\0"
 MAD_SCALE = 1.4826  # MAD of a normal distribution x this = its standard deviation
 
 
@@ -137,6 +138,7 @@ class Ueba:
         self.pools: dict[str, dict[str, deque[int]]] = {}
         self._peer_cache: dict[tuple[str, str], tuple[int, Baseline]] = {}
         self._by_action: dict[str, list[tuple[str, Metric]]] = {}
+        self._nets: dict[str, str | None] = {}  # address -> its network (a cache)
         for name, metric in self.params.metrics.items():
             for action in metric.actions:
                 self._by_action.setdefault(action, []).append((name, metric))
@@ -263,6 +265,16 @@ class Ueba:
                        tags=("attack.collection", "attack.t1213"))
 
     def _network(self, ip: str) -> str | None:
+        cached = self._nets.get(ip, MISSING_NET)
+        if cached is not MISSING_NET:
+            return cached
+        if len(self._nets) > 100_000:
+            self._nets.clear()
+        net = self._network_of(ip)
+        self._nets[ip] = net
+        return net
+
+    def _network_of(self, ip: str) -> str | None:
         try:
             addr = ipaddress.ip_address(ip)
         except ValueError:
