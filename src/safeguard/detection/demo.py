@@ -26,7 +26,7 @@ from safeguard.detection import selectors, services
 ORDER = 90  # after the demo contact centre (40): its customers and history exist
 AGENT = "agent@demo.safeguard.test"
 SUPERVISOR = "supervisor@demo.safeguard.test"
-TOKEN_NAME = "export script (simulated attack)"
+TOKEN_NAME = "export script (simulated attack)"  # noqa: S105 - a token's name, not a secret
 HARVEST = 120  # customer records pulled; the rule's threshold is 100 in an hour
 
 
