@@ -80,7 +80,7 @@ def test_a_crash_inside_a_batch_commits_nothing_and_the_replay_raises_each_alert
     # The batch's transaction rolled back: no alert, cursor and checkpoint untouched.
     assert Alert.objects.count() == 0
     state = RunState.objects.get(name="default")
-    assert (state.cursor, state.engine_state) == (0, {})
+    assert (state.cursor, bytes(state.engine_state)) == (0, b"")
 
     monkeypatch.setattr(services, "_store_finding", real_store)
     services.run_once(batch_size=1000)
@@ -167,3 +167,24 @@ def test_a_broken_evaluator_setting_is_refused_with_its_reason(settings):
         services.run_once()
     assert "safeguard.detection.nowhere.factory" in exc.value.detail
     assert not RunState.objects.filter(cursor__gt=0).exists()
+
+
+def test_evidence_and_checkpoints_that_look_like_card_numbers_are_stored():
+    """Sequence numbers 4000, 5000, 6000, 7003 joined like a JSON list read as a Visa number
+    (Luhn-valid); the no-PAN guard must not stop detection over them (models.encode_seqs,
+    pack_state)."""
+    from safeguard.protection import services as protection
+
+    assert protection.card_numbers_in("[4000, 5000, 6000, 7003]") == 1  # how JSON would store it
+    [alert_id] = store(finding(evidence=(4000, 5000, 6000, 7003),
+                               explanation="counts 4000, 5000, 6000, 7003"))
+    alert = selectors.alert_get(alert_id=alert_id)
+    assert alert.evidence == (4000, 5000, 6000, 7003)
+    assert "4000, 5000, 6000, 7003" not in alert.explanation
+    services.run_once(evaluator=ListEvaluator([]), name="pan-like")
+    RunState.objects.filter(name="pan-like").update(cursor=0)
+    state = RunState.objects.get(name="pan-like")
+    state.engine_state = services.pack_state({"emitted": {"k": [4000, 5000, 6000, 7003]}})
+    state.save()
+    assert services.unpack_state(RunState.objects.get(name="pan-like").engine_state) == {
+        "emitted": {"k": [4000, 5000, 6000, 7003]}}

@@ -5,6 +5,11 @@ Private (STYLE.md rule 3): other apps use services/selectors, which hand out fro
 
 from __future__ import annotations
 
+import json
+import zlib
+from collections.abc import Iterable
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -16,6 +21,37 @@ from safeguard.detection.enums import (
     Resolution,
     Severity,
 )
+
+
+# Why these encodings: the no-PAN guard (protection.guard) reads every text parameter of every
+# write. A JSON list of sequence numbers ("[4000, 5000, 6000, 7003]" reads as a Visa) or a checkpoint
+# full of timestamps is digit groups joined by ", " — exactly how a card number may be written —
+# and a Luhn-valid window would stop the whole detection run. ";" is no card separator, and the
+# checkpoint (derived from already-screened audit events: ids, counts, times) is stored
+# compressed, which is also several times smaller.
+
+
+def encode_seqs(seqs: Iterable[int]) -> str:
+    """Sequence numbers as stored in Alert.evidence."""
+    return ";".join(str(int(s)) for s in seqs)
+
+
+def decode_seqs(text: str) -> list[int]:
+    return [int(s) for s in text.split(";") if s]
+
+
+def pack_state(state: dict[str, Any]) -> bytes:
+    """The engine's checkpoint as stored in RunState.engine_state (b"" for none)."""
+    if not state:
+        return b""
+    return zlib.compress(json.dumps(state, separators=(",", ":")).encode(), 6)
+
+
+def unpack_state(blob: bytes | memoryview | None) -> dict[str, Any]:
+    if not blob:
+        return {}
+    loaded: dict[str, Any] = json.loads(zlib.decompress(bytes(blob)))
+    return loaded
 
 
 class Alert(models.Model):
@@ -30,7 +66,8 @@ class Alert(models.Model):
     rule_title = models.CharField(max_length=200)
     severity = models.CharField(max_length=13, choices=Severity.choices)
     entity = models.CharField(max_length=200)  # "user:3", "ip:192.0.2.7", "customer:<id>"
-    evidence = models.JSONField(default=list)  # audit sequence numbers, increasing
+    # Audit sequence numbers, increasing, stored as "12;13;20" (see encode_seqs).
+    evidence = models.TextField(default="")
     first_evidence_at = models.DateTimeField()
     last_evidence_at = models.DateTimeField()
     explanation = models.TextField()
@@ -76,7 +113,7 @@ class RunState(models.Model):
 
     name = models.CharField(max_length=64, unique=True)
     cursor = models.BigIntegerField(default=0)  # every event with seq <= cursor was evaluated
-    engine_state = models.JSONField(default=dict)
+    engine_state = models.BinaryField(default=b"")  # pack_state(): zlib-compressed JSON
     events_seen = models.BigIntegerField(default=0)
     alerts_raised = models.BigIntegerField(default=0)
     updated_at = models.DateTimeField()

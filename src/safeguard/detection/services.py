@@ -46,7 +46,16 @@ from safeguard.detection.enums import (
     EscalationLevel,
     Resolution,
 )
-from safeguard.detection.models import Alert, Escalation, RunState, Suppression
+from safeguard.detection.models import (
+    Alert,
+    Escalation,
+    RunState,
+    Suppression,
+    decode_seqs,
+    encode_seqs,
+    pack_state,
+    unpack_state,
+)
 from safeguard.detection.selectors import alert_view, suppression_view
 from safeguard.protection import services as protection
 
@@ -119,9 +128,10 @@ def run_once(
         raise DetectionError("The batch size must be at least 1.")
     state = _state(name)
     engine = evaluator if evaluator is not None else evaluator_build()
-    if state.engine_state:
+    saved = unpack_state(state.engine_state)
+    if saved:
         try:
-            engine.restore(state.engine_state)
+            engine.restore(saved)
         except ValueError as exc:
             # A checkpoint of another engine format: windows and baselines start afresh; the
             # dedup keys of stored alerts still keep anything from being raised twice.
@@ -159,7 +169,7 @@ def _commit_batch(*, name: str, from_seq: int, to_seq: int, events: int,
     for finding in findings:
         counts[_store_finding(finding, now=now)] += 1
     state.cursor = to_seq
-    state.engine_state = checkpoint
+    state.engine_state = pack_state(checkpoint)
     state.events_seen += events
     state.alerts_raised += counts["alerts"]
     state.updated_at = now
@@ -171,6 +181,12 @@ def _suppression_for(finding: Finding, now: datetime) -> Suppression | None:
     return (Suppression.objects.select_for_update()
             .filter(rule_id=finding.rule_id, entity=finding.entity, revoked_at__isnull=True,
                     expires_at__gt=now).order_by("expires_at").last())
+
+
+def _explanation(text: str) -> str:
+    """The engine's words with any card-like number masked: a count list that happens to pass
+    Luhn must not make the no-PAN guard stop the run (the events themselves hold no card)."""
+    return protection.mask_pans(text)
 
 
 def _store_finding(finding: Finding, *, now: datetime) -> str:
@@ -193,31 +209,34 @@ def _store_finding(finding: Finding, *, now: datetime) -> str:
             alert = Alert.objects.create(
                 dedup_key=finding.dedup_key[:255], rule_id=finding.rule_id[:100],
                 rule_title=finding.rule_title[:200], severity=severity,
-                entity=finding.entity[:200], evidence=sorted(set(finding.evidence))[:limit],
+                entity=finding.entity[:200],
+                evidence=encode_seqs(sorted(set(finding.evidence))[:limit]),
                 first_evidence_at=finding.first_evidence_at,
-                last_evidence_at=finding.last_evidence_at, explanation=finding.explanation,
+                last_evidence_at=finding.last_evidence_at,
+                explanation=_explanation(finding.explanation),
                 score=finding.score, tags=list(finding.tags), created_at=now, updated_at=now)
     except IntegrityError:
         return "duplicates"
     audit.record(action="detection.raised", actor=SYSTEM, subject=("alert", alert.id),
                  data={"rule": alert.rule_id, "title": alert.rule_title,
                        "severity": alert.severity, "finding_id": alert.dedup_key,
-                       "entity": alert.entity, "count": len(alert.evidence),
+                       "entity": alert.entity, "count": len(decode_seqs(alert.evidence)),
                        "description": alert.explanation})
     return "alerts"
 
 
 def _merge(alert: Alert, finding: Finding, *, now: datetime) -> None:
     """A later finding under the same key adds its evidence (a replay adds nothing)."""
-    merged = sorted(set(alert.evidence) | set(finding.evidence))
+    current = decode_seqs(alert.evidence)
+    merged = sorted(set(current) | set(finding.evidence))
     merged = merged[:settings.SAFEGUARD_DETECTION_EVIDENCE_MAX]
-    if merged == alert.evidence and finding.last_evidence_at <= alert.last_evidence_at:
+    if merged == current and finding.last_evidence_at <= alert.last_evidence_at:
         return
-    alert.evidence = merged
+    alert.evidence = encode_seqs(merged)
     alert.last_evidence_at = max(alert.last_evidence_at, finding.last_evidence_at)
     alert.first_evidence_at = min(alert.first_evidence_at, finding.first_evidence_at)
     if finding.last_evidence_at >= alert.last_evidence_at:
-        alert.explanation = finding.explanation
+        alert.explanation = _explanation(finding.explanation)
         alert.score = finding.score
     alert.updated_at = now
     alert.save(update_fields=["evidence", "first_evidence_at", "last_evidence_at",
@@ -234,7 +253,7 @@ def run_reset(*, actor: Actor, name: str = RUN_NAME, to_seq: int = 0) -> None:
         state = RunState.objects.select_for_update().get(id=state.id)
         old = state.cursor
         state.cursor = to_seq
-        state.engine_state = {}
+        state.engine_state = b""
         state.updated_at = timezone.now()
         state.save()
         audit.record(action="detection.run_reset", actor=actor, subject=("detection_run", name),
