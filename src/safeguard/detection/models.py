@@ -22,10 +22,9 @@ from safeguard.detection.enums import (
     Severity,
 )
 
-
 # Why these encodings: the no-PAN guard (protection.guard) reads every text parameter of every
-# write. A JSON list of sequence numbers ("[4000, 5000, 6000, 7003]" reads as a Visa) or a checkpoint
-# full of timestamps is digit groups joined by ", " — exactly how a card number may be written —
+# write. A JSON list of sequence numbers ("[4000, 5000, 6000, 7003]" reads as a Visa) or a
+# checkpoint full of timestamps is digit groups joined by ", " — how a card number may be written —
 # and a Luhn-valid window would stop the whole detection run. ";" is no card separator, and the
 # checkpoint (derived from already-screened audit events: ids, counts, times) is stored
 # compressed, which is also several times smaller.

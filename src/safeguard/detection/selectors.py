@@ -22,7 +22,13 @@ from safeguard.detection.contracts import (
     SuppressionView,
 )
 from safeguard.detection.enums import AlertStatus, Resolution
-from safeguard.detection.models import Alert, Escalation, RunState, Suppression, decode_seqs
+from safeguard.detection.models import (
+    Alert,
+    Escalation,
+    RunState,
+    Suppression,
+    decode_seqs,
+)
 
 
 def _email(user: Any) -> str:
