@@ -45,7 +45,8 @@ def alert_view(a: Alert, *, escalations: bool = False) -> AlertView:
                      for e in Escalation.objects.filter(alert_id=a.id).order_by("due_at", "id"))
     return AlertView(
         id=a.id, rule_id=a.rule_id, rule_title=a.rule_title, severity=a.severity,
-        entity=a.entity, evidence=tuple(decode_seqs(a.evidence)), first_evidence_at=a.first_evidence_at,
+        entity=a.entity, evidence=tuple(decode_seqs(a.evidence)),
+        first_evidence_at=a.first_evidence_at,
         last_evidence_at=a.last_evidence_at, explanation=a.explanation, score=a.score,
         tags=tuple(a.tags), status=a.status, resolution=a.resolution, owner_id=a.owner_id,
         owner_email=_email(a.owner) if a.owner_id else "", close_note=a.close_note,
