@@ -122,3 +122,14 @@ def test_suppressions_are_bounded_and_revocable_once():
     with pytest.raises(AlertStateError):
         services.suppression_revoke(principal=analyst, suppression_id=view.id)
     assert [s.revoked_at is not None for s in selectors.suppression_list()] == [True]
+
+
+def test_the_periodic_jobs_run_detection_and_the_clocks():
+    from safeguard.detection import tasks
+    from tests.detection.factories import mass_viewer, view_all
+
+    agent, customers, _ = mass_viewer(100, via_token=False)
+    view_all(agent, customers)
+    assert tasks.detection_run.call_local() == 1  # the mass-access alert
+    assert tasks.escalation_check.call_local() == {"created": 0, "sent": 0, "retry": 0,
+                                                   "failed": 0}

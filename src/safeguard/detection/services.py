@@ -12,6 +12,7 @@ checkpoint raises nothing twice.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -117,11 +118,13 @@ def run_once(
     max_batches: int | None = None,
     evaluator: Evaluator | None = None,
     after_batch: Callable[[int], None] | None = None,
+    max_seconds: float | None = None,
 ) -> RunResult:
     """Evaluate every integrated audit event after the cursor, batch by batch, then return.
 
     Each batch commits its alerts, cursor and engine checkpoint together (see the module doc).
     ``after_batch(cursor)`` is called after each commit (progress bars; tests crash here).
+    ``max_seconds`` ends the run between batches once exceeded (the periodic job's share).
     """
     size = batch_size or settings.SAFEGUARD_DETECTION_BATCH
     if size < 1:
@@ -138,7 +141,10 @@ def run_once(
             log.warning("detection.checkpoint_dropped", extra={"reason": str(exc)})
     cursor = state.cursor
     totals = {"events": 0, "batches": 0, "alerts": 0, "duplicates": 0, "suppressed": 0}
+    deadline = None if max_seconds is None else time.monotonic() + max_seconds
     while max_batches is None or totals["batches"] < max_batches:
+        if deadline is not None and time.monotonic() >= deadline:
+            break
         batch = audit_selectors.event_batch_after(after_seq=cursor, limit=size)
         if not batch:
             break
