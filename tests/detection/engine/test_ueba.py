@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from statistics import median
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -147,3 +148,15 @@ def test_baseline_is_median_and_scaled_mad(values):
     assert base.median == med
     assert base.scale == max(MAD_SCALE * median([abs(v - med) for v in values]), 1.0)
     assert base.hours == len(values)
+
+
+def test_settings_mapping_becomes_params_and_typos_are_refused():
+    from safeguard.detection.engine import ueba_params
+
+    params = ueba_params({"z_threshold": 5.0, "min_counts": {"views": 80}})
+    assert (params.z_threshold, params.min_counts["views"], params.min_counts["reveals"]) == (
+        5.0, 80, 12)
+    with pytest.raises(ValueError, match="unknown UEBA parameter"):
+        ueba_params({"z_treshold": 5})
+    with pytest.raises(ValueError, match="unknown metric"):
+        ueba_params({"min_counts": {"logins": 3}})

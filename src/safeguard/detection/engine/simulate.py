@@ -413,7 +413,8 @@ class Simulator:
                                    context={"assigned": False}))
         elif name == "new_device":
             out.append(self._event(t, a, "auth.login", subject=("user", str(a.id)),
-                                   ip=f"203.0.113.{200 + k}", ua="Mozilla/5.0 (Android 14)"))
+                                   ip=("203.0.113", "198.51.100", "192.0.2")[k % 3] + f".{200 + k}",
+                                   ua=f"Mozilla/5.0 (Android {14 + k})"))
         else:
             raise ValueError(f"unknown scenario {name!r}")
         inst = Instance(name, SCENARIOS[name], min(e["at"] for e in out))
