@@ -132,9 +132,10 @@ def test_shipped_pack_validates_and_lists_every_rule():
 
 
 def test_sigma_filter_documents_are_refused(tmp_path):
-    text = GOOD + "---\ntitle: F\nid: 44444444-4444-4444-8444-444444444444\nlogsource:\n" \
-        "  product: safeguard\nfilter:\n  rules:\n    - x\n  sel:\n    outcome: failure\n" \
-        "  condition: not sel\n"
+    text = GOOD + (
+        "---\ntitle: F\nid: 44444444-4444-4444-8444-444444444444\nlogsource:\n"
+        "  product: safeguard\nfilter:\n  rules:\n    - x\n  sel:\n    outcome: failure\n"
+        "  condition: not sel\n")
     errors = refused(tmp_path, text)
     assert [(e.line, "filter documents are not supported" in e.reason) for e in errors] == [
         (15, True)]
