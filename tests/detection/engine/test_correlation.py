@@ -135,7 +135,8 @@ def test_the_same_burst_in_one_window_gives_one_dedup_key():
     # two bursts inside the same window index: the second is suppressed, not raised again
     events = [ev(i, "customer.viewed", secs=i) for i in range(1, 7)]
     found = engine(count_pack(span="1h")).process(events)
-    assert len(found) == 1 and found[0].evidence == (1, 2, 3)
+    assert len(found) == 1
+    assert found[0].evidence == (1, 2, 3)
 
 
 @settings(max_examples=40, deadline=None)

@@ -32,7 +32,7 @@ def test_each_scenario_is_caught_by_its_rule(month, scenario):
 
 
 def test_every_alerting_rule_of_the_pack_has_a_scenario(month):
-    sim, findings = month
+    _sim, findings = month
     alerting = {r.id for r in shipped_pack().event_rules if r.output} | {
         c.id for c in shipped_pack().correlations}
     expected = set().union(*SCENARIOS.values())

@@ -89,7 +89,8 @@ def test_unsupported_correlation_type_is_refused(tmp_path):
     text = BASE + "---\n" + CORRELATION.format(ref="good_base", span="1h", op="gte").replace(
         "event_count", "value_sum").replace("    gte: 5", "    gte: 5\n    field: data.count")
     errors = refused(tmp_path, text)
-    assert errors[0].line == 15 and "'value_sum' is not supported" in errors[0].reason
+    assert errors[0].line == 15
+    assert "'value_sum' is not supported" in errors[0].reason
 
 
 def test_one_bad_file_refuses_the_whole_pack_and_changes_nothing(tmp_path):
@@ -101,7 +102,8 @@ def test_one_bad_file_refuses_the_whole_pack_and_changes_nothing(tmp_path):
         "action: customer.viewed", "acton: customer.viewed"))
     # when the directory is loaded again, then it is refused as a whole, naming the file
     report = rules_report([rules])
-    assert not report.ok and report.rules == ()
+    assert not report.ok
+    assert report.rules == ()
     assert [(e.path.endswith("zz_broken.yml"), e.line) for e in report.errors] == [(True, 7)]
     # and nothing changed: without the broken file the directory is the pack it was
     (rules / "zz_broken.yml").unlink()
@@ -127,3 +129,13 @@ def test_shipped_pack_validates_and_lists_every_rule():
     assert len(alerting) == 13
     assert {"Mass customer access", "Credential stuffing", "Second factor removed",
             "Account-takeover chain on one customer"} <= set(alerting)
+
+
+def test_sigma_filter_documents_are_refused(tmp_path):
+    text = GOOD + (
+        "---\ntitle: F\nid: 44444444-4444-4444-8444-444444444444\nlogsource:\n"
+        "  product: safeguard\nfilter:\n  rules:\n    - x\n  sel:\n    outcome: failure\n"
+        "  condition: not sel\n")
+    errors = refused(tmp_path, text)
+    assert [(e.line, "filter documents are not supported" in e.reason) for e in errors] == [
+        (15, True)]

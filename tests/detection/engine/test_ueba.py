@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from statistics import median
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -83,7 +84,8 @@ def test_burst_is_explained_with_own_and_peer_medians():
         f"viewed {count} customer records in an hour; own median {own_med:g}, peers "
         f"{peer_med:g} (agent/billing)")
     assert len(views[0].evidence) == count
-    assert views[0].entity == "user:1" and views[0].severity == "high"
+    assert views[0].entity == "user:1"
+    assert views[0].severity == "high"
     om, os_ = robust(history["1"])
     pm, ps = robust(pooled)
     assert views[0].score == round(min((count - om) / os_, (count - pm) / ps), 2)
@@ -104,8 +106,8 @@ def test_cold_start_uses_the_peer_baseline():
     pooled = [20 + h % 3 for h in range(10)] * 3
     count = first_crossing(None, pooled, params)
     assert [f.explanation for f in findings] == [
-        f"viewed {count} customer records in an hour; own history too short (0 active hours), "
-        f"peers' median {median(pooled):g} (agent/billing)"]
+        (f"viewed {count} customer records in an hour; own history too short (0 active hours), "
+        f"peers' median {median(pooled):g} (agent/billing)")]
 
 
 def test_no_verdict_without_any_history():
@@ -134,8 +136,8 @@ def test_first_seen_address_after_the_learning_period():
              if f.rule_id.startswith("ueba.first_seen")]
     assert [(f.rule_id, f.evidence, f.explanation) for f in found] == [(
         "ueba.first_seen_address", (feed.seq - 1,),
-        "user:1 acted from address 203.0.113.50 (network 203.0.113.0/24) for the first time; "
-        "1 other networks seen over 3 active hours")]
+        ("user:1 acted from address 203.0.113.50 (network 203.0.113.0/24) for the first time; "
+        "1 other networks seen over 3 active hours"))]
 
 
 @settings(max_examples=60, deadline=None)
@@ -146,3 +148,15 @@ def test_baseline_is_median_and_scaled_mad(values):
     assert base.median == med
     assert base.scale == max(MAD_SCALE * median([abs(v - med) for v in values]), 1.0)
     assert base.hours == len(values)
+
+
+def test_settings_mapping_becomes_params_and_typos_are_refused():
+    from safeguard.detection.engine import ueba_params
+
+    params = ueba_params({"z_threshold": 5.0, "min_counts": {"views": 80}})
+    assert (params.z_threshold, params.min_counts["views"], params.min_counts["reveals"]) == (
+        5.0, 80, 12)
+    with pytest.raises(ValueError, match="unknown UEBA parameter"):
+        ueba_params({"z_treshold": 5})
+    with pytest.raises(ValueError, match="unknown metric"):
+        ueba_params({"min_counts": {"logins": 3}})

@@ -26,7 +26,7 @@ from safeguard.detection.engine.rules import (
     load_pack,
     shipped_pack,
 )
-from safeguard.detection.engine.ueba import METRICS, Metric, UebaParams
+from safeguard.detection.engine.ueba import METRICS, Metric, UebaParams, ueba_params
 
 __all__ = [
     "METRICS",
@@ -47,4 +47,5 @@ __all__ = [
     "load_pack",
     "run",
     "shipped_pack",
+    "ueba_params",
 ]

@@ -121,7 +121,7 @@ def _field_predicate(name: str, value: SigmaType) -> Predicate:
 
         def equals(event: Event) -> bool:  # plain string equality: the hot path
             found = get(event)
-            if found.__class__ is str:
+            if isinstance(found, str):
                 return found == lowered or found.lower() == lowered
             if found is MISSING or found is None:
                 return False

@@ -467,6 +467,11 @@ def _parse_text(text: str, path: str, errors: list[RuleError]) -> list[_Parsed]:
         if not isinstance(doc, dict):
             errors.append(RuleError(path, _line(lines), "a rule must be a YAML mapping"))
             continue
+        if "filter" in doc and "detection" not in doc:
+            errors.append(RuleError(path, _line(lines, "filter"),
+                                    "Sigma filter documents are not supported; put the exclusion "
+                                    "in the rule's condition (decision 0208)"))
+            continue
         try:
             rule: SigmaRule | SigmaCorrelationRule
             if "correlation" in doc:

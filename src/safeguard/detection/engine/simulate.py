@@ -208,7 +208,9 @@ class Simulator:
 
     def _agent_hour(self, a: Agent, t0: datetime, out: list[Raw]) -> None:
         rng, c = self.rng, self.c
-        at = lambda: t0 + timedelta(seconds=rng.random() * 3600)  # noqa: E731 - local shorthand
+
+        def at() -> datetime:
+            return t0 + timedelta(seconds=rng.random() * 3600)
         # The customers of this hour's cases: each is opened a few times; a VIP only through a
         # case assigned to the agent.
         hour_customers = []
@@ -323,7 +325,9 @@ class Simulator:
                                 else None)
         first, _hours = SHIFTS[a.shift]
         t = date + timedelta(hours=first + 2, minutes=10 + 7 * k)
-        tick = lambda s: t + timedelta(seconds=s)  # noqa: E731 - local shorthand
+
+        def tick(seconds: float) -> datetime:
+            return t + timedelta(seconds=seconds)
         if name == "mass_access":
             for i in range(250):
                 out.append(self._event(tick(i * 12), a, "customer.viewed",
@@ -409,7 +413,8 @@ class Simulator:
                                    context={"assigned": False}))
         elif name == "new_device":
             out.append(self._event(t, a, "auth.login", subject=("user", str(a.id)),
-                                   ip=f"203.0.113.{200 + k}", ua="Mozilla/5.0 (Android 14)"))
+                                   ip=("203.0.113", "198.51.100", "192.0.2")[k % 3] + f".{200 + k}",
+                                   ua=f"Mozilla/5.0 (Android {14 + k})"))
         else:
             raise ValueError(f"unknown scenario {name!r}")
         inst = Instance(name, SCENARIOS[name], min(e["at"] for e in out))

@@ -348,3 +348,21 @@ class Ueba:
             self.pools[g] = {m: deque((int(v) for v in pool.get(m, [])),
                                       maxlen=self.params.peer_history) for m in metrics}
         self._peer_cache.clear()
+
+
+def ueba_params(overrides: Mapping[str, Any] | None = None) -> UebaParams:
+    """UebaParams from a settings mapping (``SAFEGUARD_DETECTION_UEBA``); an unknown key or a
+    metric without a floor is a ValueError, so a typo in settings fails at start-up."""
+    overrides = dict(overrides or {})
+    known = set(UebaParams.__dataclass_fields__) - {"metrics"}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise ValueError(f"unknown UEBA parameter(s): {', '.join(unknown)}; known: "
+                         f"{', '.join(sorted(known))}")
+    if "min_counts" in overrides:
+        floors = {**UebaParams().min_counts, **dict(overrides["min_counts"])}
+        bad = sorted(set(floors) - set(METRICS))
+        if bad:
+            raise ValueError(f"min_counts names unknown metric(s): {', '.join(bad)}")
+        overrides["min_counts"] = floors
+    return UebaParams(**overrides)
