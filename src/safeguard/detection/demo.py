@@ -11,6 +11,7 @@ whole audit log (the 90 days of the demo centre included) like the periodic job 
 from __future__ import annotations
 
 from collections.abc import Callable
+from uuid import UUID
 
 from django.conf import settings
 
@@ -30,7 +31,7 @@ TOKEN_NAME = "export script (simulated attack)"  # noqa: S105 - a token's name, 
 HARVEST = 120  # customer records pulled; the rule's threshold is 100 in an hour
 
 
-def _attacker() -> tuple[Principal, list[object]] | None:
+def _attacker() -> tuple[Principal, list[UUID]] | None:
     """The agent if their scope holds enough customers, else the supervisor (sees all)."""
     actor = Actor.system("demo")
     for email in (AGENT, SUPERVISOR):
@@ -43,8 +44,8 @@ def _attacker() -> tuple[Principal, list[object]] | None:
         perms = accounts.user_permissions(user_id=user.id)
         viewer = Principal(user_id=user.id, email=user.email, permissions=perms, via="session")
         scope = customers.customer_scope_for(viewer=viewer)
-        ids: list[object] = ([demo_customer(seed=i) for i in range(HARVEST)] if scope.all
-                             else sorted(scope.customer_ids, key=str)[:HARVEST])
+        ids: list[UUID] = ([demo_customer(seed=i) for i in range(HARVEST)] if scope.all
+                           else sorted(scope.customer_ids, key=str)[:HARVEST])
         if len(ids) < HARVEST:
             continue
         scopes = ["customers.view", *(["customers.view_all"] if scope.all else [])]
