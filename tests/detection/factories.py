@@ -24,7 +24,7 @@ def finding(**overrides: Any) -> Finding:
     at = overrides.pop("at", timezone.now() - timedelta(minutes=10))
     values: dict[str, Any] = {
         "rule_id": "rule-a", "rule_title": "Rule A", "severity": "high",
-        "entity": f"user:{n}", "dedup_key": f"rule-a:user:{n}:w0",
+        "entity": f"user:{900000 + n}", "dedup_key": f"rule-a:user:{900000 + n}:w0",
         "evidence": (n,), "first_evidence_at": at, "last_evidence_at": at,
         "explanation": "did something 3 times; threshold 2", "score": None, "tags": (),
     }

@@ -31,12 +31,12 @@ def _bearer(user, scopes):
 def alerts():
     """Four alerts: two rules, three entities, raised a day apart; one closed."""
     out = {}
-    for i, (rule, entity) in enumerate((("r1", "user:1"), ("r1", "user:2"), ("r2", "user:1"),
+    for i, (rule, entity) in enumerate((("r1", "user:9001"), ("r1", "user:9002"), ("r2", "user:9001"),
                                         ("r2", "ip:192.0.2.7"))):
         with time_machine.travel(T0 + timedelta(days=i), tick=False):
             [out[(rule, entity)]] = store(finding(rule_id=rule, rule_title=rule.upper(),
                                                   entity=entity, dedup_key=f"{rule}:{entity}"))
-    services.alert_close(alert_id=out[("r2", "user:1")],
+    services.alert_close(alert_id=out[("r2", "user:9001")],
                          principal=principal(make_user(roles=("security_analyst",))),
                          resolution="benign")
     return out
@@ -52,11 +52,11 @@ def test_filters_return_the_right_alerts(alerts):
     client = _bearer(analyst, ["detection.view"])
     every = sorted(alerts.values(), reverse=True)
     assert _ids(client.get("/api/v1/alerts")) == every
-    assert _ids(client.get("/api/v1/alerts?rule=r1")) == [alerts[("r1", "user:2")],
-                                                          alerts[("r1", "user:1")]]
-    assert _ids(client.get("/api/v1/alerts?entity=user:1")) == [alerts[("r2", "user:1")],
-                                                                alerts[("r1", "user:1")]]
-    assert _ids(client.get("/api/v1/alerts?status=closed")) == [alerts[("r2", "user:1")]]
+    assert _ids(client.get("/api/v1/alerts?rule=r1")) == [alerts[("r1", "user:9002")],
+                                                          alerts[("r1", "user:9001")]]
+    assert _ids(client.get("/api/v1/alerts?entity=user:9001")) == [alerts[("r2", "user:9001")],
+                                                                alerts[("r1", "user:9001")]]
+    assert _ids(client.get("/api/v1/alerts?status=closed")) == [alerts[("r2", "user:9001")]]
     assert _ids(client.get("/api/v1/alerts?status=open&rule=r2")) == [
         alerts[("r2", "ip:192.0.2.7")]]
     since = (T0 + timedelta(days=2)).isoformat()
@@ -68,9 +68,9 @@ def test_filters_return_the_right_alerts(alerts):
 
 def test_one_alert_with_its_clocks(alerts):
     client = signed_in_client(make_user(roles=("security_analyst",)))
-    alert_id = alerts[("r1", "user:1")]
+    alert_id = alerts[("r1", "user:9001")]
     body = client.get(f"/api/v1/alerts/{alert_id}").json()
-    assert (body["rule_id"], body["entity"], body["status"]) == ("r1", "user:1", "new")
+    assert (body["rule_id"], body["entity"], body["status"]) == ("r1", "user:9001", "new")
     assert body["detection_delay_seconds"] == 600  # the factory's evidence is 10 min old
     assert body["time_to_acknowledge_seconds"] is None
     assert client.get("/api/v1/alerts/999999").status_code == 404
@@ -79,7 +79,7 @@ def test_one_alert_with_its_clocks(alerts):
 def test_acknowledge_close_and_bulk_through_the_api(alerts):
     analyst = make_user(roles=("security_analyst",))
     client = _bearer(analyst, ["detection.view", "detection.triage"])
-    one = alerts[("r1", "user:1")]
+    one = alerts[("r1", "user:9001")]
     acked = client.post(f"/api/v1/alerts/{one}/acknowledge")
     assert acked.json()["status"] == "acknowledged"
     assert acked.json()["owner"] == analyst.email
@@ -88,9 +88,9 @@ def test_acknowledge_close_and_bulk_through_the_api(alerts):
                          content_type="application/json")
     assert (closed.json()["status"], closed.json()["resolution"]) == ("closed", "false_positive")
     bulk = client.post("/api/v1/alerts/acknowledge",
-                       {"ids": [alerts[("r1", "user:2")], alerts[("r2", "user:1")]]},
+                       {"ids": [alerts[("r1", "user:9002")], alerts[("r2", "user:9001")]]},
                        content_type="application/json")
-    assert bulk.json() == {"acknowledged": [alerts[("r1", "user:2")]]}
+    assert bulk.json() == {"acknowledged": [alerts[("r1", "user:9002")]]}
 
 
 @pytest.mark.parametrize(("method", "path", "body"), [
@@ -107,7 +107,7 @@ def test_bad_input_is_a_4xx_problem_and_changes_nothing(alerts, method, path, bo
     client = _bearer(make_user(roles=("security_analyst",)),
                      ["detection.view", "detection.triage"])
     before = list(Alert.objects.order_by("id").values())
-    url = path.format(id=alerts[("r1", "user:1")])
+    url = path.format(id=alerts[("r1", "user:9001")])
     response = (client.get(url) if method == "get" else
                 client.post(url, body, content_type="application/json"))
     assert 400 <= response.status_code < 500
@@ -118,7 +118,7 @@ def test_bad_input_is_a_4xx_problem_and_changes_nothing(alerts, method, path, bo
 def test_a_transition_the_state_forbids_is_a_409(alerts):
     client = _bearer(make_user(roles=("security_analyst",)),
                      ["detection.view", "detection.triage"])
-    closed = alerts[("r2", "user:1")]
+    closed = alerts[("r2", "user:9001")]
     response = client.post(f"/api/v1/alerts/{closed}/acknowledge")
     assert response.status_code == 409
     assert response.json()["type"].endswith("alert-state")
@@ -126,7 +126,7 @@ def test_a_transition_the_state_forbids_is_a_409(alerts):
 
 def test_agents_are_denied_and_auditors_only_read(alerts):
     agent = make_user(roles=("agent",))
-    one = alerts[("r1", "user:1")]
+    one = alerts[("r1", "user:9001")]
     for client in (signed_in_client(agent), _bearer(agent, ["customers.view"])):
         assert client.get("/api/v1/alerts").status_code == 403
         assert client.get(f"/api/v1/alerts/{one}").status_code == 403

@@ -22,8 +22,8 @@ def _analyst_client():
 
 
 def test_the_queue_lists_open_alerts_and_filters_them():
-    ids = store(finding(rule_title="Mass customer access", entity="user:5"),
-                finding(rule_title="Reveal spike", entity="user:6", severity="critical"))
+    ids = store(finding(rule_title="Mass customer access", entity="user:9005"),
+                finding(rule_title="Reveal spike", entity="user:9006", severity="critical"))
     client = _analyst_client()
     page = client.get("/detection/alerts/").content.decode()
     assert "Mass customer access" in page
@@ -94,12 +94,12 @@ def test_the_incident_button_appears_only_when_the_provider_is_registered(monkey
 def test_suppressions_page_adds_and_revokes():
     client = _analyst_client()
     response = client.post("/detection/suppressions/add/", {
-        "rule_id": "r1", "entity": "user:3", "hours": "4", "reason": "bulk correction"})
+        "rule_id": "r1", "entity": "user:9003", "hours": "4", "reason": "bulk correction"})
     assert response.status_code == 302
     row = Suppression.objects.get()
-    assert (row.rule_id, row.entity, row.reason) == ("r1", "user:3", "bulk correction")
+    assert (row.rule_id, row.entity, row.reason) == ("r1", "user:9003", "bulk correction")
     assert client.post("/detection/suppressions/add/", {
-        "rule_id": "r1", "entity": "user:3", "hours": "0", "reason": "x"}).status_code == 400
+        "rule_id": "r1", "entity": "user:9003", "hours": "0", "reason": "x"}).status_code == 400
     assert Suppression.objects.count() == 1
     client.post(f"/detection/suppressions/{row.id}/revoke/")
     row.refresh_from_db()

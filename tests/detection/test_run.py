@@ -132,10 +132,10 @@ def test_an_active_suppression_silences_its_rule_for_its_entity_only():
     from tests.customers.factories import principal
 
     services.suppression_create(principal=principal(analyst), rule_id="rule-a",
-                                entity="user:77", reason="bulk correction list", hours=2)
-    ids = store(finding(entity="user:77", dedup_key="a"), finding(entity="user:78",
+                                entity="user:9077", reason="bulk correction list", hours=2)
+    ids = store(finding(entity="user:9077", dedup_key="a"), finding(entity="user:9078",
                                                                   dedup_key="b"),
-                finding(entity="user:77", rule_id="rule-b", dedup_key="c"))
+                finding(entity="user:9077", rule_id="rule-b", dedup_key="c"))
     assert len(ids) == 2
     assert set(Alert.objects.values_list("dedup_key", flat=True)) == {"b", "c"}
     row = Suppression.objects.get()
@@ -143,7 +143,7 @@ def test_an_active_suppression_silences_its_rule_for_its_entity_only():
     # Once expired it matches nothing.
     Suppression.objects.update(expires_at=timezone.now() - timedelta(seconds=1),
                                created_at=timezone.now() - timedelta(hours=3))
-    store(finding(entity="user:77", dedup_key="d"))
+    store(finding(entity="user:9077", dedup_key="d"))
     assert Alert.objects.filter(dedup_key="d").exists()
 
 

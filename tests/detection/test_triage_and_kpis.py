@@ -114,9 +114,9 @@ def test_suppressions_are_bounded_and_revocable_once():
     analyst = _analyst()
     for hours, reason in ((0, "x"), (10**6, "x"), (2, "")):
         with pytest.raises(DetectionError):
-            services.suppression_create(principal=analyst, rule_id="r", entity="user:1",
+            services.suppression_create(principal=analyst, rule_id="r", entity="user:9001",
                                         reason=reason, hours=hours)
-    view = services.suppression_create(principal=analyst, rule_id="r", entity="user:1",
+    view = services.suppression_create(principal=analyst, rule_id="r", entity="user:9001",
                                        reason="known batch job", hours=2)
     services.suppression_revoke(principal=analyst, suppression_id=view.id)
     with pytest.raises(AlertStateError):
@@ -133,3 +133,28 @@ def test_the_periodic_jobs_run_detection_and_the_clocks():
     assert tasks.detection_run.call_local() == 1  # the mass-access alert
     assert tasks.escalation_check.call_local() == {"created": 0, "sent": 0, "retry": 0,
                                                    "failed": 0}
+
+
+def test_nobody_triages_or_suppresses_an_alert_about_themselves():
+    from safeguard.accounts import services as accounts
+    from safeguard.detection.services import OwnAlert
+    from tests.factories import SYSTEM
+
+    me = make_user(roles=("security_analyst",))
+    token = accounts.token_issue(actor=SYSTEM, user_id=me.id, name="t",
+                                 scopes=["detection.view"], expires_in_days=1).token
+    about_me, about_my_token, other = store(finding(entity=f"user:{me.id}"),
+                                            finding(entity=f"token:{token.id}"), finding())
+    mine = principal(me)
+    for alert_id in (about_me, about_my_token):
+        with pytest.raises(OwnAlert):
+            services.alert_acknowledge(alert_id=alert_id, principal=mine)
+        with pytest.raises(OwnAlert):
+            services.alert_close(alert_id=alert_id, principal=mine, resolution="benign")
+    with pytest.raises(OwnAlert):
+        services.suppression_create(principal=mine, rule_id="rule-a", entity=f"user:{me.id}",
+                                    reason="me", hours=1)
+    assert services.alerts_acknowledge_bulk(alert_ids=[about_me, about_my_token, other],
+                                            principal=mine) == [other]
+    assert Alert.objects.get(id=about_me).status == "new"
+    services.alert_close(alert_id=about_me, principal=_analyst(), resolution="true_positive")

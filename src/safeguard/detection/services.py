@@ -23,6 +23,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from safeguard.accounts import selectors as accounts
 from safeguard.accounts.contracts import Principal
 from safeguard.audit import selectors as audit_selectors
 from safeguard.audit import services as audit
@@ -281,7 +282,32 @@ def _move(alert: Alert, to: str) -> None:
                               current=alert.status)
 
 
+class OwnAlert(DetectionError):
+    """Nobody triages or suppresses an alert about themselves (separation of duties, R-OPS-8)."""
+
+    status = 403
+    code = "own-alert"
+    title = "An alert about yourself"
+
+
+def _about(principal: Principal, entity: str) -> bool:
+    """Whether ``entity`` is the principal: their user, or one of their API tokens."""
+    kind, _, ident = entity.partition(":")
+    if kind == "user":
+        return ident == str(principal.user_id)
+    if kind == "token" and ident.isdigit():
+        return any(t.id == int(ident) for t in accounts.token_list(user_id=principal.user_id))
+    return False
+
+
+def _refuse_own(principal: Principal, entity: str) -> None:
+    if _about(principal, entity):
+        raise OwnAlert("This alert is about you (your account or one of your tokens): another "
+                       "analyst triages it.")
+
+
 def _transition(alert: Alert, *, principal: Principal, to: str, now: datetime) -> None:
+    _refuse_own(principal, alert.entity)
     _move(alert, to)
     alert.status = to
     if alert.acknowledged_at is None:
@@ -315,6 +341,8 @@ def alerts_acknowledge_bulk(*, alert_ids: Iterable[int], principal: Principal) -
     now = timezone.now()
     for alert in Alert.objects.select_for_update().filter(id__in=ids,
                                                           status=AlertStatus.NEW).order_by("id"):
+        if _about(principal, alert.entity):
+            continue  # left for another analyst, like an alert no longer new
         _transition(alert, principal=principal, to=AlertStatus.ACKNOWLEDGED, now=now)
         alert.save()
         audit.record(action="detection.triaged", actor=principal.actor,
@@ -377,6 +405,7 @@ def suppression_create(*, principal: Principal, rule_id: str, entity: str, reaso
     if not reason or len(reason) > settings.SAFEGUARD_DETECTION_NOTE_MAX:
         raise DetectionError("A suppression needs a reason (at most "
                              f"{settings.SAFEGUARD_DETECTION_NOTE_MAX} characters).")
+    _refuse_own(principal, entity)
     max_hours = settings.SAFEGUARD_DETECTION_SUPPRESSION_MAX_HOURS
     if not 1 <= hours <= max_hours:
         raise DetectionError(f"A suppression lasts 1 to {max_hours} hours.")

@@ -18,7 +18,12 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from safeguard.accounts.guards import permission_required, request_permissions, request_principal
+from safeguard.accounts.guards import (
+    permission_required,
+    request_permissions,
+    request_principal,
+    step_up_required,
+)
 from safeguard.detection import notify, selectors, services
 from safeguard.detection import permissions as perms
 from safeguard.detection.enums import AlertStatus, Resolution, Severity
@@ -226,6 +231,7 @@ def suppressions(request: HttpRequest) -> HttpResponse:
 
 @permission_required(perms.SUPPRESS)
 @require_POST
+@step_up_required
 def suppression_add(request: HttpRequest) -> HttpResponse:
     """Add a suppression (from this page or an alert's page)."""
     form = SuppressionForm(request.POST)
