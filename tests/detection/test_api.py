@@ -31,7 +31,8 @@ def _bearer(user, scopes):
 def alerts():
     """Four alerts: two rules, three entities, raised a day apart; one closed."""
     out = {}
-    for i, (rule, entity) in enumerate((("r1", "user:9001"), ("r1", "user:9002"), ("r2", "user:9001"),
+    for i, (rule, entity) in enumerate((("r1", "user:9001"), ("r1", "user:9002"),
+                                        ("r2", "user:9001"),
                                         ("r2", "ip:192.0.2.7"))):
         with time_machine.travel(T0 + timedelta(days=i), tick=False):
             [out[(rule, entity)]] = store(finding(rule_id=rule, rule_title=rule.upper(),
