@@ -18,6 +18,7 @@ import os
 import re
 import secrets
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from csp.constants import NONE, SELF
@@ -120,6 +121,7 @@ INSTALLED_APPS = [
     "safeguard.cases",
     "safeguard.channels",
     "safeguard.privacy",
+    "safeguard.detection",
     "safeguard.ops",
 ]
 
@@ -833,3 +835,66 @@ if SAFEGUARD_CSAT_BASE_URL and not re.fullmatch(r"https?://[^\s/]+(/[^\s]*)?",
 if SAFEGUARD_AUTOCLOSE_DAYS < 0 or SAFEGUARD_AUTOCLOSE_BATCH < 1:
     raise ImproperlyConfigured("SAFEGUARD_AUTOCLOSE_DAYS must be >= 0 and "
                                "SAFEGUARD_AUTOCLOSE_BATCH >= 1")
+# --- Detection (issue 11; docs/detection.md) ---------------------------------------------------
+def _env_json(name: str, default: str) -> Any:
+    import json
+
+    raw = _env(name, default) or default
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be JSON: {exc}") from exc
+
+
+# The factory (dotted path, no arguments) of the evaluator: the engine with the shipped rule pack.
+SAFEGUARD_DETECTION_EVALUATOR = _env("SAFEGUARD_DETECTION_EVALUATOR",
+                                     "safeguard.detection.services.default_evaluator")
+# The operator's own Sigma rules (files or directories, comma-separated), loaded after the
+# shipped pack; `safeguard detection rules` validates them.
+SAFEGUARD_DETECTION_RULE_PATHS = [
+    p.strip() for p in _env("SAFEGUARD_DETECTION_RULE_PATHS", "").split(",") if p.strip()]
+# Audit events per batch of a detection run (each batch commits its alerts with the cursor).
+SAFEGUARD_DETECTION_BATCH = _env_int("SAFEGUARD_DETECTION_BATCH", 500)
+# R-OPS-9 clocks: a critical alert not acknowledged this many minutes after it was raised is
+# announced to the escalation targets (acknowledge window), and again at the escalation window.
+SAFEGUARD_DETECTION_ACK_MINUTES = _env_int("SAFEGUARD_DETECTION_ACK_MINUTES", 60)
+SAFEGUARD_DETECTION_ESCALATE_MINUTES = _env_int("SAFEGUARD_DETECTION_ESCALATE_MINUTES", 240)
+SAFEGUARD_DETECTION_ESCALATE_SEVERITIES = [
+    s.strip() for s in _env("SAFEGUARD_DETECTION_ESCALATE_SEVERITIES", "critical").split(",")
+    if s.strip()]
+# Escalation targets: e-mail addresses (comma-separated) and webhooks, a JSON list of
+# {"name", "url", "format": json|slack|pagerduty, "secret" (HMAC key, >= 16 chars),
+#  "routing_key" (pagerduty)}.
+SAFEGUARD_DETECTION_ESCALATION_EMAILS = [
+    a.strip() for a in _env("SAFEGUARD_DETECTION_ESCALATION_EMAILS", "").split(",") if a.strip()]
+SAFEGUARD_DETECTION_WEBHOOKS: list[Any] = _env_json("SAFEGUARD_DETECTION_WEBHOOKS", "[]")
+SAFEGUARD_DETECTION_WEBHOOK_TIMEOUT_SECONDS = _env_int(
+    "SAFEGUARD_DETECTION_WEBHOOK_TIMEOUT_SECONDS", 5)
+# Attempts per notice (one per minute, by the periodic clock job) before it is marked failed.
+SAFEGUARD_DETECTION_DELIVERY_ATTEMPTS = _env_int("SAFEGUARD_DETECTION_DELIVERY_ATTEMPTS", 5)
+# The address notices link to (the alert page is <base>/detection/alerts/<id>/).
+SAFEGUARD_DETECTION_LINK_BASE = _env("SAFEGUARD_DETECTION_LINK_BASE",
+                                     f"http://localhost:{PORT}")
+# Context facts for the rules (docs/detection.md "Context facts"): working hours by
+# "queue:<slug>", "role:<slug>" or "*" ({"start": "08:00", "end": "18:00", "tz": "Europe/London",
+# "days": [0, 1, 2, 3, 4]}), and flags of customers by id ({"<customer id>": ["vip"]}).
+SAFEGUARD_DETECTION_SHIFTS: dict[str, Any] = _env_json("SAFEGUARD_DETECTION_SHIFTS", "{}")
+SAFEGUARD_DETECTION_FLAGGED_CUSTOMERS: dict[str, Any] = _env_json(
+    "SAFEGUARD_DETECTION_FLAGGED_CUSTOMERS", "{}")
+# Weekly change windows (a JSON list of windows shaped like a shift): a role granted outside all
+# of them is flagged. Empty: no window is known and that rule stays silent.
+SAFEGUARD_DETECTION_CHANGE_WINDOWS: list[Any] = _env_json(
+    "SAFEGUARD_DETECTION_CHANGE_WINDOWS", "[]")
+# Bounds: evidence seqs kept per alert, alerts per bulk action, note and reason length, and the
+# longest suppression.
+SAFEGUARD_DETECTION_EVIDENCE_MAX = _env_int("SAFEGUARD_DETECTION_EVIDENCE_MAX", 1000)
+SAFEGUARD_DETECTION_BULK_MAX = _env_int("SAFEGUARD_DETECTION_BULK_MAX", 200)
+SAFEGUARD_DETECTION_NOTE_MAX = _env_int("SAFEGUARD_DETECTION_NOTE_MAX", 2000)
+SAFEGUARD_DETECTION_SUPPRESSION_MAX_HOURS = _env_int(
+    "SAFEGUARD_DETECTION_SUPPRESSION_MAX_HOURS", 24 * 30)
+if min(SAFEGUARD_DETECTION_BATCH, SAFEGUARD_DETECTION_DELIVERY_ATTEMPTS,
+       SAFEGUARD_DETECTION_WEBHOOK_TIMEOUT_SECONDS, SAFEGUARD_DETECTION_EVIDENCE_MAX,
+       SAFEGUARD_DETECTION_BULK_MAX, SAFEGUARD_DETECTION_SUPPRESSION_MAX_HOURS) < 1:
+    raise ImproperlyConfigured("SAFEGUARD_DETECTION_BATCH, _DELIVERY_ATTEMPTS, "
+                               "_WEBHOOK_TIMEOUT_SECONDS, _EVIDENCE_MAX, _BULK_MAX and "
+                               "_SUPPRESSION_MAX_HOURS must be at least 1")

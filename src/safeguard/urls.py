@@ -101,6 +101,7 @@ urlpatterns = [
     path("privacy/", include("safeguard.privacy.urls")),
     # Data-subject requests from anyone (public pages: request, status, letter, bundle link)
     path("data-request/", include("safeguard.privacy.public_urls")),
+    path("detection/", include("safeguard.detection.urls")),
     path("api/v1/", _api_urls()),
 ]
 

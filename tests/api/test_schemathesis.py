@@ -50,7 +50,7 @@ PHASES = "examples,coverage,fuzzing"
 # idle two-core machine, two minutes on a loaded one (docs/api.md); past this the gate fails.
 RUN_TIMEOUT = int(os.environ.get("SAFEGUARD_FUZZ_TIMEOUT", "540"))  # a loaded CI host may raise it
 PRINCIPALS = ("admin@demo.safeguard.test", "supervisor@demo.safeguard.test",
-              "auditor@demo.safeguard.test")
+              "auditor@demo.safeguard.test", "analyst@demo.safeguard.test")
 # A payment-gateway/integration service account for the operations no person may call (tokenize,
 # detokenize, message ingest: R-OPS-8, issue 9 item 3): the gate fuzzes those too.
 GATEWAY = "gateway@schemathesis.test"
