@@ -760,6 +760,18 @@ SAFEGUARD_AUDIT_USER_AGENT_MAX = _env_int("SAFEGUARD_AUDIT_USER_AGENT_MAX", 200)
 if not 0 <= SAFEGUARD_AUDIT_USER_AGENT_MAX <= 400:
     raise ImproperlyConfigured("SAFEGUARD_AUDIT_USER_AGENT_MAX must be between 0 and 400")
 
+# --- Privacy notice, subprocessors, matrix history, archives (issue 16; docs/privacy.md) ---
+# Where archive-then-delete writes its encrypted archives (Tink streaming AEAD; one file each).
+SAFEGUARD_ARCHIVE_DIR = Path(_env("SAFEGUARD_ARCHIVE_DIR", str(DATA_DIR / "archives")))
+# The longest privacy-notice text accepted, in characters, and how far ahead a new version
+# may be scheduled to take effect, in days (R-DATA-5).
+SAFEGUARD_PRIVACY_NOTICE_MAX_CHARS = _env_int("SAFEGUARD_PRIVACY_NOTICE_MAX_CHARS", 100_000)
+SAFEGUARD_PRIVACY_NOTICE_MAX_SCHEDULE_DAYS = _env_int(
+    "SAFEGUARD_PRIVACY_NOTICE_MAX_SCHEDULE_DAYS", 90)
+if SAFEGUARD_PRIVACY_NOTICE_MAX_CHARS < 1 or SAFEGUARD_PRIVACY_NOTICE_MAX_SCHEDULE_DAYS < 0:
+    raise ImproperlyConfigured("SAFEGUARD_PRIVACY_NOTICE_MAX_CHARS must be >= 1 and "
+                               "SAFEGUARD_PRIVACY_NOTICE_MAX_SCHEDULE_DAYS >= 0")
+
 SILENCED_SYSTEM_CHECKS: list[str] = []
 if PRODUCTION and not SECURE_HSTS_PRELOAD:
     # The operator opted out of the preload list on purpose (e.g. HTTP-only sibling subdomains).

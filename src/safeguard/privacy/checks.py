@@ -17,10 +17,10 @@ from safeguard.privacy.contracts import MatrixError
 
 def retention_matrix_loads(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
     """The sweep refuses to run on a broken matrix; say so before it is scheduled."""
-    from safeguard.privacy.matrix import matrix
+    from safeguard.privacy.matrix import file_matrix
 
     try:
-        matrix()
+        file_matrix()
     except MatrixError as exc:
         return [checks.Error(f"Retention matrix: {exc.detail}",
                              hint="Fix the file named by SAFEGUARD_RETENTION_MATRIX "

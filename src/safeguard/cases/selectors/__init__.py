@@ -31,11 +31,16 @@ from safeguard.cases.selectors.queues import (
 from safeguard.cases.selectors.retention import (
     CaseRetentionView,
     RecordingRetentionView,
+    case_content_export,
     customer_cases_export,
+    recording_content_export,
     retention_case_exists,
+    retention_cases_matching,
     retention_closed_cases,
     retention_customer_cases,
+    retention_queue_exists,
     retention_recordings,
+    retention_tag_exists,
 )
 
 __all__ = [
@@ -65,7 +70,12 @@ __all__ = [
     "queue_get",
     "queue_list",
     "queue_list_for",
+    "case_content_export",
+    "recording_content_export",
     "retention_case_exists",
+    "retention_cases_matching",
+    "retention_queue_exists",
+    "retention_tag_exists",
     "retention_closed_cases",
     "retention_customer_cases",
     "retention_recordings",
