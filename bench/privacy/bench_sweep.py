@@ -48,8 +48,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "cases"))
 
-import benchlib  # noqa: E402 - bench/ is put on the path just above
-from common import child_env, throwaway_database  # noqa: E402 - bench/cases helpers
+import benchlib
+from common import child_env, throwaway_database
 
 ROOT = Path(__file__).resolve().parents[2]
 YEARS_AGO = 3
@@ -97,7 +97,6 @@ def child_load(args: argparse.Namespace) -> dict[str, Any]:
     messages = 0
     text = ("Hello, I was charged twice for my last order and would like one payment back. "
             "I tried the app twice already; please call me back after five. ") * 2
-    bundle_cases: list[str] = []
     chunk = 1000
     for start in range(0, len(plan), chunk):
         cases = []
@@ -115,13 +114,11 @@ def child_load(args: argparse.Namespace) -> dict[str, Any]:
                               closed_at=closed if done else None))
         Case.objects.bulk_create(cases)
         rows = []
-        for case, (customer_id, n) in zip(cases, plan[start:start + chunk], strict=True):
-            if customer_id == bundle_customer:
-                bundle_cases.append(str(case.id))
-            for k in range(n):
-                rows.append(Message(id=uuid.uuid4(), case_id=case.id, channel="email",
-                                    author_kind="customer" if k % 2 == 0 else "agent",
-                                    body=text, created_at=closed - timedelta(minutes=90 - k % 60)))
+        for case, (_customer, n) in zip(cases, plan[start:start + chunk], strict=True):
+            rows.extend(Message(id=uuid.uuid4(), case_id=case.id, channel="email",
+                                author_kind="customer" if k % 2 == 0 else "agent",
+                                body=text, created_at=closed - timedelta(minutes=90 - k % 60))
+                        for k in range(n))
             if len(rows) >= 5000:
                 Message.objects.bulk_create(rows)
                 messages += len(rows)

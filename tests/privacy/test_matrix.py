@@ -39,7 +39,8 @@ def test_shipped_defaults_carry_the_requirement_examples_with_citations():
     ("P90D", "shred", "x", "[]", "action must be one of"),
     ("P90D", "delete", " ", "[]", "legal citation is required"),
     ("P90D", "delete", "x", "[nowhere]", "enforced_by must list"),
-    ("P90D", "anonymise", "x", "[call_recording]", "can archive or delete or review, not anonymise"),
+    ("P90D", "anonymise", "x", "[call_recording]",
+     "can archive or delete or review, not anonymise"),
     ("P90D", "anonymise", "x", "[case]", "measures from case_closed"),
 ])
 def test_a_bad_row_is_refused_by_name(period, action, citation, enforced, message):

@@ -59,7 +59,7 @@ def parse_matrix(text: str, *, source: str = "retention matrix") -> dict[str, Re
     return out
 
 
-def _row(key: str, row: Any, source: str) -> RetentionClass:
+def _row(key: str, row: Any, source: str) -> RetentionClass:  # noqa: PLR0912 - one check per rule
     where = f"{source}: class {key!r}"
     if not isinstance(row, dict):
         raise MatrixError(f"{where}: expected a mapping")

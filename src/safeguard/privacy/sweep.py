@@ -16,12 +16,12 @@ encrypted archive kept for the row's ``archive_for``, then deletes (recording) o
 
 A legal hold on the case or its customer, or a query hold the case matches, wins over every
 rule: the record is skipped and counted. The sweep reads the matrix version in force when it
-starts a batch and records it on the run. Each batch runs in one transaction that locks the run row, acts, writes one
-Disposition per record and moves the cursor: a sweep killed half-way loses the batch in flight
-and nothing else; resuming continues after the last committed key, and the Disposition's
-unique constraint means no record is acted on twice. A dry run writes the same report without
-acting. The finished sweep records its deletion receipt (counts by target and action, the day
-evaluated, records held) in the audit log.
+starts a batch and records it on the run. Each batch runs in one transaction that locks the
+run row, acts, writes one Disposition per record and moves the cursor: a sweep killed half-way
+loses the batch in flight and nothing else; resuming continues after the last committed key,
+and the Disposition's unique constraint means no record is acted on twice. A dry run writes the
+same report without acting. The finished sweep records its deletion receipt (counts by target
+and action, the day evaluated, the matrix version, records held) in the audit log.
 """
 
 from __future__ import annotations

@@ -20,8 +20,7 @@ from safeguard.accounts.guards import (
 from safeguard.audit import services as audit
 from safeguard.privacy import archive as archives
 from safeguard.privacy import matrix_edit
-from safeguard.privacy.matrix import TRIGGERS, matrix, matrix_version_number
-from safeguard.privacy.matrix import SWEEP_TARGETS
+from safeguard.privacy.matrix import SWEEP_TARGETS, TRIGGERS, matrix, matrix_version_number
 from safeguard.privacy.models import Archive
 from safeguard.privacy.periods import ACTIONS
 from safeguard.privacy.permissions import INVENTORY_VIEW, RETENTION_MANAGE

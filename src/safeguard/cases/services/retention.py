@@ -17,7 +17,6 @@ from django.db import connection, transaction
 from safeguard.audit import services as audit
 from safeguard.audit.contracts import Actor
 from safeguard.cases.models import Attachment, Case, CsatResponse, Interaction, Message
-from safeguard.protection.fields import EncryptedTextField
 
 
 def _messages_erase(ids: list[Any]) -> None:
@@ -27,7 +26,6 @@ def _messages_erase(ids: list[Any]) -> None:
     made the sweep several times faster on PostgreSQL (bench/privacy/bench_sweep.py)."""
     field = Message._meta.get_field("body")
     pk = Message._meta.pk
-    assert isinstance(field, EncryptedTextField) and pk is not None  # noqa: S101 - the model's
     quote = connection.ops.quote_name
     table, column, key = quote(Message._meta.db_table), quote(field.column), quote(pk.column)
     with connection.cursor() as cursor:
@@ -36,7 +34,7 @@ def _messages_erase(ids: list[Any]) -> None:
             params: list[Any] = []
             for i in chunk:
                 params += [pk.get_db_prep_value(i, connection),
-                           connection.Database.Binary(field.seal("", i))]
+                           field.seal("", i)]
             params += [pk.get_db_prep_value(i, connection) for i in chunk]
             whens = " ".join(["WHEN %s THEN %s"] * len(chunk))
             marks = ", ".join(["%s"] * len(chunk))
