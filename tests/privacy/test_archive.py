@@ -162,3 +162,16 @@ def test_the_archives_page_verifies_without_showing_content(archive_dir):
                 .values_list("outcome", flat=True)) == ["success", "failure"]
     assert signed_in_client(make_user(roles=("auditor",))).get(
         "/privacy/archives/").status_code == 403
+
+
+def test_e315_reports_an_archive_directory_that_cannot_be_written(settings, tmp_path):
+    from safeguard.privacy import checks
+
+    settings.SAFEGUARD_ARCHIVE_DIR = tmp_path / "ok"
+    assert checks.archive_dir_writable() == []
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    settings.SAFEGUARD_ARCHIVE_DIR = blocker / "archives"
+    [error] = checks.archive_dir_writable()
+    assert error.id == "safeguard.E315"
+    assert str(blocker) in error.msg

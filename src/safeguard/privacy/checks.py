@@ -4,6 +4,8 @@
   citation or with an unknown action, trigger or period).
 * E301 (deploy): the data inventory is not whole: a column of a model has no declaration, or a
   declaration names an unknown category, legal basis, protection or retention class (R-DATA-1).
+* E315 (deploy): the archive directory (SAFEGUARD_ARCHIVE_DIR) cannot be created or written,
+  so a matrix row with the action ``archive`` would fail the sweep (archive-then-delete).
 """
 
 from __future__ import annotations
@@ -44,8 +46,28 @@ def inventory_is_whole(app_configs: Any = None, **kwargs: Any) -> list[checks.Ch
                               "(docs/privacy.md).", id="safeguard.E301")]
 
 
+def archive_dir_writable(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """Archive-then-delete writes one file per archive into SAFEGUARD_ARCHIVE_DIR."""
+    import os
+
+    from django.conf import settings
+
+    path = settings.SAFEGUARD_ARCHIVE_DIR
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        writable = os.access(path, os.W_OK | os.X_OK)
+    except OSError:
+        writable = False
+    if writable:
+        return []
+    return [checks.Error(f"The archive directory {path} cannot be created or written.",
+                         hint="Point SAFEGUARD_ARCHIVE_DIR at a writable directory "
+                              "(docs/configuration.md).", id="safeguard.E315")]
+
+
 def register() -> None:
     checks.register(retention_matrix_loads)
     # A deployment check: the test suite is the gate while code changes (a developer adding a
     # model declares it before CI passes), and makemigrations must not wait for the YAML.
     checks.register(inventory_is_whole, deploy=True)
+    checks.register(archive_dir_writable, deploy=True)
