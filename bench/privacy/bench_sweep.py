@@ -29,8 +29,9 @@ CPU is reported beside wall time (the child's user + system time; the PostgreSQL
 not included), and the machine's load average before and after each step: the machine is shared.
 
     .venv/bin/python bench/privacy/bench_sweep.py [--messages N] [--per-case N] [--batch N]
+        [--result-name NAME]
 
-Writes bench/results/privacy_sweep.json.
+Writes bench/results/privacy_sweep.json (or privacy_<NAME>.json).
 """
 
 from __future__ import annotations
@@ -301,6 +302,8 @@ def main() -> None:
     parser.add_argument("--child", choices=sorted(CHILDREN))
     parser.add_argument("--pg-host", default="127.0.0.1")
     parser.add_argument("--pg-user", default="postgres")
+    parser.add_argument("--result-name", default="sweep",
+                        help="bench/results/privacy_<name>.json (default: sweep)")
     args = parser.parse_args()
     if args.child:
         print(json.dumps(CHILDREN[args.child](args)))
@@ -326,7 +329,7 @@ def main() -> None:
         report["sweep"] = _step("sweep", env, args, customer)
         report["peer_delete_outright"] = _step("peer", env, args, customer)
         report["machine"]["load_average_1m_at_end"] = round(os.getloadavg()[0], 2)
-    path = benchlib.write_result("privacy", "sweep", report)
+    path = benchlib.write_result("privacy", args.result_name, report)
     benchlib.say(f"wrote {path}")
     print(json.dumps({k: report[k] for k in ("sweep", "peer_delete_outright", "bundle")},
                      indent=2))
