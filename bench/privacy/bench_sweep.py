@@ -220,7 +220,9 @@ def child_peer(args: argparse.Namespace) -> dict[str, Any]:
 
     ids = list(Case.objects.exclude(customer_id=args.bundle_customer).order_by("id")
                .values_list("id", flat=True))
-    batch = args.batch or 500
+    from django.conf import settings
+
+    batch = args.batch or settings.SAFEGUARD_RETENTION_BATCH  # the sweep's batch
     started, cpu0 = time.perf_counter(), _usage()["cpu_s"]
     deleted = 0
     longest = 0.0
@@ -322,7 +324,7 @@ def main() -> None:
                                   "parameters": {"messages": args.messages,
                                                  "per_case": args.per_case,
                                                  "bundle_messages": args.bundle_messages,
-                                                 "batch": args.batch or "default (500)"}}
+                                                 "batch": args.batch or "default (SAFEGUARD_RETENTION_BATCH)"}}
         report["load"] = _step("load", env, args, [])
         customer = ["--bundle-customer", report["load"]["bundle_customer"]]
         report["bundle"] = _step("bundle", env, args, customer)

@@ -738,8 +738,10 @@ if SAFEGUARD_CONTACT_CODE_MINUTES < 1 or SAFEGUARD_CONTACT_CODE_ATTEMPTS < 1:
 # The Records Retention Matrix (YAML); empty = src/safeguard/privacy/retention.yaml (versioned
 # with the code). Periods live in the matrix, never in code (R-DATA-3, R-REG-4).
 SAFEGUARD_RETENTION_MATRIX = _env("SAFEGUARD_RETENTION_MATRIX", "")
-# Rows the retention sweep changes per transaction (each batch commits with its cursor).
-SAFEGUARD_RETENTION_BATCH = _env_int("SAFEGUARD_RETENTION_BATCH", 500)
+# Records (cases, recordings) the retention sweep changes per transaction (each batch commits
+# with its cursor and holds its rows' locks until then): 50 cases of 100 messages held locks
+# for 2.9 s, 500 for 46 s (bench/privacy, docs/privacy.md#performance).
+SAFEGUARD_RETENTION_BATCH = _env_int("SAFEGUARD_RETENTION_BATCH", 50)
 # Hour (0-23, in TIME_ZONE) of the daily retention sweep run by the Huey worker.
 SAFEGUARD_RETENTION_SWEEP_HOUR = _env_int("SAFEGUARD_RETENTION_SWEEP_HOUR", 2)
 if SAFEGUARD_RETENTION_BATCH < 1 or not 0 <= SAFEGUARD_RETENTION_SWEEP_HOUR <= 23:
