@@ -324,7 +324,7 @@ def main() -> None:
                                   "parameters": {"messages": args.messages,
                                                  "per_case": args.per_case,
                                                  "bundle_messages": args.bundle_messages,
-                                                 "batch": args.batch or "default (SAFEGUARD_RETENTION_BATCH)"}}
+                                                 "batch": args.batch or "default"}}
         report["load"] = _step("load", env, args, [])
         customer = ["--bundle-customer", report["load"]["bundle_customer"]]
         report["bundle"] = _step("bundle", env, args, customer)
