@@ -164,3 +164,12 @@ def test_only_the_privacy_officer_edits_the_matrix():
     assert client.post("/privacy/retention/classes/case_record/",
                        {"period": "P1D"}).status_code == 403
     assert MatrixVersion.objects.count() == 0
+
+
+def test_a_sweep_with_nothing_due_still_names_the_version_it_applied(officer):
+    _edit(officer, period="P1Y")
+    _edit(officer, key="financial_record", citation="IRS Pub. 583")
+    view = services.sweep_run(actor=SYSTEM, dry_run=True)
+    assert (view.counts, view.matrix_version) == ({}, 3)
+    page = signed_in_client(officer).get(f"/privacy/retention/sweeps/{view.id}/")
+    assert "against version 3 of the retention matrix" in page.content.decode()

@@ -144,7 +144,8 @@ def sweep_start(*, actor: Actor, dry_run: bool, as_of: date | None = None) -> Sw
             now = timezone.now()
             run = SweepRun.objects.create(
                 dry_run=dry_run, as_of=as_of or timezone.localdate(), started_at=now,
-                heartbeat_at=now, triggered_by=actor.id[:64] or actor.kind)
+                heartbeat_at=now, triggered_by=actor.id[:64] or actor.kind,
+                matrix_version=matrix_version_number())
             audit.record(action="retention.sweep_started", actor=actor,
                          subject=("sweep", run.id),
                          data={"dry_run": dry_run, "as_of": run.as_of.isoformat()})

@@ -79,7 +79,8 @@ class Command(BaseCommand):
                              "action": r.action} for r in rows]}, indent=2))
             return
         kind = "Dry run" if view.dry_run else "Sweep"
-        self.stdout.write(f"{kind} {view.id} as of {view.as_of.isoformat()}: {view.status}")
+        self.stdout.write(f"{kind} {view.id} as of {view.as_of.isoformat()} (matrix version "
+                          f"{view.matrix_version}): {view.status}")
         for key, count in sorted(view.counts.items()):
             verb = "would" if view.dry_run else "did"
             self.stdout.write(f"  {key}: {count} ({verb})")
