@@ -175,3 +175,23 @@ def test_e315_reports_an_archive_directory_that_cannot_be_written(settings, tmp_
     [error] = checks.archive_dir_writable()
     assert error.id == "safeguard.E315"
     assert str(blocker) in error.msg
+
+
+def test_the_cli_verifies_every_live_archive_and_fails_on_a_tampered_one(archive_dir):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    good, bad = _write("c-1"), _write("c-2")
+    out = StringIO()
+    call_command("privacy", "archives-verify", stdout=out)
+    assert "2 of 2 archive(s) verify." in out.getvalue()
+    _flip(archive_dir / f"{bad.id}.sgarc", 50)
+    out = StringIO()
+    with pytest.raises(CommandError, match="1 archive"):
+        call_command("privacy", "archives-verify", stdout=out)
+    assert f"does not verify: {bad.id}" in out.getvalue()
+    assert good.id not in out.getvalue()
+    assert "1 of 2 archive(s) verify." in out.getvalue()
+    assert list(Event.objects.filter(action="archive.verified").order_by("seq")
+                .values_list("outcome", flat=True)) == ["success", "failure"]

@@ -189,6 +189,12 @@ def archive_read(*, archive_id: str, actor: Actor, reason: str) -> dict[str, Any
     return doc
 
 
+def archive_live_ids() -> list[str]:
+    """Ids of every archive not yet deleted, oldest first."""
+    return [str(i) for i in Archive.objects.filter(deleted_at__isnull=True)
+            .order_by("created_at", "id").values_list("id", flat=True)]
+
+
 def archive_verify(*, archive_id: str) -> bool:
     """Whether an archive still decrypts and authenticates end to end (content not kept)."""
     row = Archive.objects.filter(id=archive_id).first()

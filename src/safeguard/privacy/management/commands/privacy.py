@@ -4,6 +4,8 @@
   with a progress bar; a dry run prints what the next sweep would do and changes nothing.
 * ``inventory [--markdown | --csv]`` — print the inventory (docs/inventory.md is this output).
 * ``check`` — list every column missing from the inventory (exit 1 when any).
+* ``archives-verify`` — decrypt and authenticate every live archive (archive-then-delete);
+  exit 1 when any is altered, lost or cannot be opened. Content is never printed.
 """
 
 from __future__ import annotations
@@ -46,10 +48,12 @@ class Command(BaseCommand):
         fmt.add_argument("--markdown", action="store_true", help="docs/inventory.md")
         fmt.add_argument("--csv", action="store_true", help="one row per personal-data column")
         sub.add_parser("check", help="list columns missing from the inventory")
+        sub.add_parser("archives-verify", help="check every live archive decrypts and "
+                                               "authenticates (exit 1 when any does not)")
 
     def handle(self, *args: Any, **opts: Any) -> None:
         try:
-            getattr(self, f"_{opts['action']}")(opts)
+            getattr(self, f"_{opts['action'].replace('-', '_')}")(opts)
         except ApplicationError as exc:
             raise CommandError(exc.detail) from exc
 
@@ -107,3 +111,20 @@ class Command(BaseCommand):
         if problems:
             raise CommandError(f"{len(problems)} inventory problem(s)")
         self.stdout.write("data inventory complete")
+
+    def _archives_verify(self, opts: dict[str, Any]) -> None:
+        from safeguard.audit import services as audit
+        from safeguard.privacy import archive
+
+        actor = Actor.system(f"cli:{getpass.getuser()}")
+        ids = archive.archive_live_ids()
+        bad = [i for i in ids if not archive.archive_verify(archive_id=i)]
+        audit.record(action="archive.verified", actor=actor,
+                     outcome="failure" if bad else "success",
+                     data={"archives": len(ids), "failed": bad[:100]})
+        for archive_id in bad:
+            self.stdout.write(f"  does not verify: {archive_id}")
+        self.stdout.write(f"{len(ids) - len(bad)} of {len(ids)} archive(s) verify.")
+        if bad:
+            raise CommandError(f"{len(bad)} archive(s) do not verify (altered, lost, or their "
+                               "key is gone)")
