@@ -740,8 +740,10 @@ if SAFEGUARD_CONTACT_CODE_MINUTES < 1 or SAFEGUARD_CONTACT_CODE_ATTEMPTS < 1:
 # The Records Retention Matrix (YAML); empty = src/safeguard/privacy/retention.yaml (versioned
 # with the code). Periods live in the matrix, never in code (R-DATA-3, R-REG-4).
 SAFEGUARD_RETENTION_MATRIX = _env("SAFEGUARD_RETENTION_MATRIX", "")
-# Rows the retention sweep changes per transaction (each batch commits with its cursor).
-SAFEGUARD_RETENTION_BATCH = _env_int("SAFEGUARD_RETENTION_BATCH", 500)
+# Records (cases, recordings) the retention sweep changes per transaction (each batch commits
+# with its cursor and holds its rows' locks until then): 50 cases of 100 messages held locks
+# for 2.9 s, 500 for 46 s (bench/privacy, docs/privacy.md#performance).
+SAFEGUARD_RETENTION_BATCH = _env_int("SAFEGUARD_RETENTION_BATCH", 50)
 # Hour (0-23, in TIME_ZONE) of the daily retention sweep run by the Huey worker.
 SAFEGUARD_RETENTION_SWEEP_HOUR = _env_int("SAFEGUARD_RETENTION_SWEEP_HOUR", 2)
 if SAFEGUARD_RETENTION_BATCH < 1 or not 0 <= SAFEGUARD_RETENTION_SWEEP_HOUR <= 23:
@@ -761,6 +763,18 @@ SAFEGUARD_STARTUP_CHECK = "safeguard.ops.startup.refuse_demo_database"
 SAFEGUARD_AUDIT_USER_AGENT_MAX = _env_int("SAFEGUARD_AUDIT_USER_AGENT_MAX", 200)
 if not 0 <= SAFEGUARD_AUDIT_USER_AGENT_MAX <= 400:
     raise ImproperlyConfigured("SAFEGUARD_AUDIT_USER_AGENT_MAX must be between 0 and 400")
+
+# --- Privacy notice, subprocessors, matrix history, archives (issue 16; docs/privacy.md) ---
+# Where archive-then-delete writes its encrypted archives (Tink streaming AEAD; one file each).
+SAFEGUARD_ARCHIVE_DIR = Path(_env("SAFEGUARD_ARCHIVE_DIR", str(DATA_DIR / "archives")))
+# The longest privacy-notice text accepted, in characters, and how far ahead a new version
+# may be scheduled to take effect, in days (R-DATA-5).
+SAFEGUARD_PRIVACY_NOTICE_MAX_CHARS = _env_int("SAFEGUARD_PRIVACY_NOTICE_MAX_CHARS", 100_000)
+SAFEGUARD_PRIVACY_NOTICE_MAX_SCHEDULE_DAYS = _env_int(
+    "SAFEGUARD_PRIVACY_NOTICE_MAX_SCHEDULE_DAYS", 90)
+if SAFEGUARD_PRIVACY_NOTICE_MAX_CHARS < 1 or SAFEGUARD_PRIVACY_NOTICE_MAX_SCHEDULE_DAYS < 0:
+    raise ImproperlyConfigured("SAFEGUARD_PRIVACY_NOTICE_MAX_CHARS must be >= 1 and "
+                               "SAFEGUARD_PRIVACY_NOTICE_MAX_SCHEDULE_DAYS >= 0")
 
 SILENCED_SYSTEM_CHECKS: list[str] = []
 if PRODUCTION and not SECURE_HSTS_PRELOAD:

@@ -7,6 +7,8 @@
 * E310: SAFEGUARD_DSR_HOLIDAY_COUNTRIES names a country or subdivision the ``holidays``
   library does not know (the request clock would ignore its holidays).
 * E311: SAFEGUARD_DSR_PUBLIC_LIMIT or SAFEGUARD_DSR_STATUS_LIMIT is not a rate ("5/h").
+* E315 (deploy): the archive directory (SAFEGUARD_ARCHIVE_DIR) cannot be created or written,
+  so a matrix row with the action ``archive`` would fail the sweep (archive-then-delete).
 """
 
 from __future__ import annotations
@@ -20,10 +22,10 @@ from safeguard.privacy.contracts import MatrixError
 
 def retention_matrix_loads(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
     """The sweep refuses to run on a broken matrix; say so before it is scheduled."""
-    from safeguard.privacy.matrix import matrix
+    from safeguard.privacy.matrix import file_matrix
 
     try:
-        matrix()
+        file_matrix()
     except MatrixError as exc:
         return [checks.Error(f"Retention matrix: {exc.detail}",
                              hint="Fix the file named by SAFEGUARD_RETENTION_MATRIX "
@@ -68,6 +70,23 @@ def dsr_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMes
         except ValueError as exc:
             errors.append(checks.Error(f"{name}: {exc}", id="safeguard.E311"))
     return errors
+def archive_dir_writable(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """Archive-then-delete writes one file per archive into SAFEGUARD_ARCHIVE_DIR."""
+    import os
+
+    from django.conf import settings
+
+    path = settings.SAFEGUARD_ARCHIVE_DIR
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        writable = os.access(path, os.W_OK | os.X_OK)
+    except OSError:
+        writable = False
+    if writable:
+        return []
+    return [checks.Error(f"The archive directory {path} cannot be created or written.",
+                         hint="Point SAFEGUARD_ARCHIVE_DIR at a writable directory "
+                              "(docs/configuration.md).", id="safeguard.E315")]
 
 
 def register() -> None:
@@ -76,3 +95,4 @@ def register() -> None:
     # A deployment check: the test suite is the gate while code changes (a developer adding a
     # model declares it before CI passes), and makemigrations must not wait for the YAML.
     checks.register(inventory_is_whole, deploy=True)
+    checks.register(archive_dir_writable, deploy=True)

@@ -3,7 +3,7 @@ legal holds and sweeps, and the app's exceptions (STYLE.md rule 4)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from safeguard.privacy.periods import Period
@@ -48,6 +48,7 @@ class RetentionClass:
     owner: str
     enforced_by: tuple[str, ...]
     statutory: bool = False  # a law requires keeping these: erasure yields to the period
+    archive_for: Period | None = None  # action "archive": how long the encrypted copy is kept
 
 
 @dataclass(frozen=True)
@@ -62,10 +63,20 @@ class HoldView:
     placed_at: datetime
     released_by: str
     released_at: datetime | None
+    query: dict[str, str] = field(default_factory=dict)  # scope "query": what it covers
 
     @property
     def active(self) -> bool:
         return self.released_at is None
+
+    @property
+    def query_text(self) -> str:
+        """``queue=billing, tag=dispute, created 2025-01-01..2025-03-31`` for pages."""
+        parts = [f"{k}={self.query[k]}" for k in ("queue", "tag") if self.query.get(k)]
+        if self.query.get("created_from") or self.query.get("created_to"):
+            parts.append(f"created {self.query.get('created_from', '…')}.."
+                         f"{self.query.get('created_to', '…')}")
+        return ", ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -81,6 +92,7 @@ class SweepRunView:
     counts: dict[str, int]
     held: int
     cursor: dict[str, str]
+    matrix_version: int = 1  # the matrix version the sweep applied
 
 
 class PrivacyError(ApplicationError):

@@ -10,6 +10,7 @@ class HoldScope(models.TextChoices):
 
     CUSTOMER = "customer", "Customer (all their cases and recordings)"
     CASE = "case", "Case"
+    QUERY = "query", "Query (every case matching a queue, tag or date range)"
 
 
 class SweepStatus(models.TextChoices):
@@ -96,3 +97,14 @@ class RequestStatus(models.TextChoices):
     FULFILLED = "fulfilled", "Fulfilled"
     REFUSED = "refused", "Refused"
     UNVERIFIABLE = "unverifiable", "Closed: identity could not be verified"
+
+
+class TransferMechanism(models.TextChoices):
+    """How personal data reaches a subprocessor outside the EEA/UK lawfully (GDPR Chapter V)."""
+
+    NONE_NEEDED = "none", "None needed (processed in the EEA/UK)"
+    ADEQUACY = "adequacy", "Adequacy decision (GDPR Art. 45)"
+    DPF = "dpf", "EU-US Data Privacy Framework (adequacy, Art. 45)"
+    SCC = "scc", "Standard contractual clauses (Art. 46(2)(c))"
+    BCR = "bcr", "Binding corporate rules (Art. 47)"
+    DEROGATION = "derogation", "Derogation for a specific situation (Art. 49)"

@@ -134,9 +134,9 @@ def undeclared() -> list[str]:
     problems: list[str] = []
     decls = declarations()
     known_categories = taxonomy()
-    from safeguard.privacy.matrix import matrix
+    from safeguard.privacy.matrix import file_matrix
 
-    classes = matrix()
+    classes = file_matrix()
     seen = set()
     for model in apps.get_models():
         label = model._meta.label_lower
@@ -212,7 +212,7 @@ def inventory_csv() -> str:
 
 def inventory_markdown() -> str:
     """The generated docs/inventory.md (``safeguard privacy inventory --markdown``)."""
-    from safeguard.privacy.matrix import matrix
+    from safeguard.privacy.matrix import file_matrix
 
     lines = [
         "# Data inventory",
@@ -235,7 +235,7 @@ def inventory_markdown() -> str:
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     lines += ["", "## Models by retention class", "",
               "| retention class | period | action | models |", "|---|---|---|---|"]
-    classes = matrix()
+    classes = file_matrix()
     by_class: dict[str, list[str]] = {}
     for decl in declarations().values():
         by_class.setdefault(decl.retention, []).append(decl.model)

@@ -1,6 +1,10 @@
 """The Records Retention Matrix as data (R-DATA-3, R-REG-4): ``retention.yaml`` beside this
-module, or the file named by ``SAFEGUARD_RETENTION_MATRIX``. Loaded and validated here; the
-sweep, the pages and the system checks read it through :func:`matrix`.
+module, or the file named by ``SAFEGUARD_RETENTION_MATRIX``, is the seed (version 1); edits in
+the UI store new versions in the database (:class:`~safeguard.privacy.models.MatrixVersion`,
+written by :mod:`safeguard.privacy.matrix_edit`). Loaded and validated here; the sweep, the
+pages and the erasure plan read the version in force through :func:`matrix`; the inventory and
+the system check read the file through :func:`file_matrix` (the set of classes is the file's:
+the UI edits rows, it neither adds nor removes classes).
 """
 
 from __future__ import annotations
@@ -25,9 +29,10 @@ TRIGGERS: frozenset[str] = frozenset({
 #: Sweep targets that exist (privacy/sweep.py) and the actions each can carry out: a call
 #: recording is deleted; a case is anonymised (its KPI fields stay); either may be flagged for
 #: review. A row asking a target for another action is refused.
+#: ``archive`` (archive-then-delete) first writes an encrypted copy (privacy/archive.py).
 TARGET_ACTIONS: dict[str, frozenset[str]] = {
-    "call_recording": frozenset({"delete", "review"}),
-    "case": frozenset({"anonymise", "review"}),
+    "call_recording": frozenset({"delete", "archive", "review"}),
+    "case": frozenset({"anonymise", "archive", "review"}),
 }
 #: The trigger event each target measures periods from.
 TARGET_TRIGGERS: dict[str, str] = {"call_recording": "call_ended", "case": "case_closed"}
@@ -54,7 +59,7 @@ def parse_matrix(text: str, *, source: str = "retention matrix") -> dict[str, Re
     return out
 
 
-def _row(key: str, row: Any, source: str) -> RetentionClass:
+def _row(key: str, row: Any, source: str) -> RetentionClass:  # noqa: PLR0912 - one check per rule
     where = f"{source}: class {key!r}"
     if not isinstance(row, dict):
         raise MatrixError(f"{where}: expected a mapping")
@@ -82,10 +87,40 @@ def _row(key: str, row: Any, source: str) -> RetentionClass:
         if row["trigger"] != TARGET_TRIGGERS[target]:
             raise MatrixError(f"{where}: the {target} sweep measures from "
                               f"{TARGET_TRIGGERS[target]}, not {row['trigger']}")
+    archive_for = None
+    if row["action"] == "archive":
+        try:
+            archive_for = parse_period(str(row.get("archive_for", "")))
+        except ValueError as exc:
+            raise MatrixError(f"{where}: archive_for (how long the encrypted archive is kept) "
+                              f"is required with action archive: {exc}") from None
+    elif row.get("archive_for"):
+        raise MatrixError(f"{where}: archive_for applies only to action archive")
+    if not isinstance(row.get("statutory", False), bool):
+        raise MatrixError(f"{where}: statutory must be true or false")
     return RetentionClass(key=key, description=str(row["description"]), trigger=row["trigger"],
                           period=period, action=row["action"], citation=str(row["citation"]),
                           owner=str(row["owner"]), enforced_by=tuple(enforced),
-                          statutory=bool(row.get("statutory", False)))
+                          statutory=bool(row.get("statutory", False)), archive_for=archive_for)
+
+
+def row_document(row: RetentionClass) -> dict[str, Any]:
+    """A row as the matrix document spells it (the inverse of the parser)."""
+    out: dict[str, Any] = {"description": row.description, "trigger": row.trigger,
+                           "period": str(row.period), "action": row.action,
+                           "citation": row.citation, "owner": row.owner,
+                           "enforced_by": list(row.enforced_by)}
+    if row.statutory:
+        out["statutory"] = True
+    if row.archive_for is not None:
+        out["archive_for"] = str(row.archive_for)
+    return out
+
+
+def dump_matrix(classes: dict[str, RetentionClass]) -> str:
+    """The matrix document (YAML) of ``classes``; :func:`parse_matrix` reads it back equal."""
+    return yaml.safe_dump({"classes": {k: row_document(r) for k, r in classes.items()}},
+                          sort_keys=False, allow_unicode=True, width=100)
 
 
 @cache
@@ -93,11 +128,42 @@ def _load(path: str, mtime: float) -> dict[str, RetentionClass]:
     return parse_matrix(Path(path).read_text(encoding="utf-8"), source=path)
 
 
-def matrix() -> dict[str, RetentionClass]:
-    """The configured matrix, by record class (re-read when the file changes)."""
+def file_matrix() -> dict[str, RetentionClass]:
+    """The configured matrix file, by record class (re-read when the file changes): the seed
+    of version 1 and the set of classes every version has."""
     path = matrix_path()
     try:
         mtime = path.stat().st_mtime
     except OSError:
         raise MatrixError(f"retention matrix {path} cannot be read") from None
     return _load(str(path), mtime)
+
+
+@cache
+def _version(number: int, document: str) -> dict[str, RetentionClass]:
+    return parse_matrix(document, source=f"retention matrix version {number}")
+
+
+def current_version() -> tuple[int, str] | None:
+    """(number, document) of the newest stored version; None while only the file exists."""
+    from safeguard.privacy.models import MatrixVersion
+
+    return (MatrixVersion.objects.order_by("-number").values_list("number", "document")
+            .first())
+
+
+def matrix() -> dict[str, RetentionClass]:
+    """The matrix in force, by record class: the newest version edited in the UI over the
+    file's classes (version 1 = the file, while nobody has edited it)."""
+    base = file_matrix()
+    stored = current_version()
+    if stored is None:
+        return base
+    edited = _version(*stored)
+    return {key: edited.get(key, row) for key, row in base.items()}
+
+
+def matrix_version_number() -> int:
+    """The number of the version in force (1 = the shipped or operator file, unedited)."""
+    stored = current_version()
+    return stored[0] if stored else 1

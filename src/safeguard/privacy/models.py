@@ -20,6 +20,7 @@ from safeguard.privacy.enums import (
     RequestStatus,
     RestrictionScope,
     SweepStatus,
+    TransferMechanism,
 )
 from safeguard.protection.fields import EncryptedTextField
 
@@ -29,7 +30,9 @@ class LegalHold(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     scope = models.CharField(max_length=10, choices=HoldScope.choices)
-    target_id = models.CharField(max_length=64)  # the customer's or case's id
+    target_id = models.CharField(max_length=64, blank=True)  # customer/case id; "" for a query
+    # scope "query": {"queue": slug, "tag": name, "created_from": iso, "created_to": iso}
+    query = models.JSONField(default=dict, blank=True)
     reason = EncryptedTextField()  # screened free text (may name a matter or a person)
     placed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
                                   related_name="+")
@@ -62,6 +65,7 @@ class SweepRun(models.Model):
     cursor = models.JSONField(default=dict)  # {target: last key done}
     counts = models.JSONField(default=dict)  # {"target:action": n}
     held = models.PositiveIntegerField(default=0)  # records skipped because of a legal hold
+    matrix_version = models.PositiveIntegerField(default=1)  # the matrix version applied
 
     def __str__(self) -> str:
         return f"sweep {self.pk}"
@@ -149,3 +153,88 @@ class ProcessingRestriction(models.Model):
 
     def __str__(self) -> str:
         return f"restriction {self.pk}"
+
+
+class MatrixVersion(models.Model):
+    """One version of the Records Retention Matrix edited in the UI (R-DATA-3, R-REG-4): the
+    whole document, what changed and why, who changed it. The highest number is in force; the
+    shipped file is stored as version 1 (``changed_by`` empty) before the first edit."""
+
+    number = models.PositiveIntegerField(unique=True)
+    document = models.TextField()  # the matrix YAML of this version (validated before saving)
+    changes = models.JSONField(default=list)  # [{"class", "field", "old", "new"}]
+    reason = models.TextField()  # screened free text
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"matrix v{self.number}"
+
+
+class NoticeVersion(models.Model):
+    """A published version of the public privacy notice (R-DATA-5): effective from a date,
+    with a summary of what changed and who published it. Versions are never edited."""
+
+    number = models.PositiveIntegerField(unique=True)
+    effective_on = models.DateField()
+    summary = models.TextField()
+    body = models.TextField()
+    published_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                     related_name="+")
+    published_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["effective_on", "number"], name="privacy_notice_eff")]
+
+    def __str__(self) -> str:
+        return f"notice v{self.number}"
+
+
+class Subprocessor(models.Model):
+    """A processor the organisation engages (R-DATA-6): published on the public register while
+    not removed."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    vendor = models.CharField(max_length=200)
+    service = models.CharField(max_length=300)
+    data_categories = models.JSONField(default=list)  # keys of privacy/taxonomy.yaml
+    location = models.CharField(max_length=200)
+    dpa_signed_on = models.DateField()
+    transfer_mechanism = models.CharField(max_length=12, choices=TransferMechanism.choices)
+    last_verified_on = models.DateField()
+    evidence_ref = models.CharField(max_length=300)
+    added_on = models.DateField()
+    removed_on = models.DateField(null=True, blank=True)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                   related_name="+")
+    updated_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"subprocessor {self.pk}"
+
+
+class Archive(models.Model):
+    """An encrypted archive taken before the sweep deleted or erased a record (archive-then-
+    delete). The ciphertext is a file (Tink streaming AEAD); its key, wrapped by the data
+    keyset, lives only here, so deleting the row makes a leftover file unreadable. The sweep
+    deletes it on ``expires_on`` unless a legal hold covers its case or customer."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    target = models.CharField(max_length=20)  # sweep target: "case", "call_recording"
+    record_id = models.CharField(max_length=64)
+    case_id = models.CharField(max_length=64)
+    customer_id = models.CharField(max_length=64)
+    record_class = models.CharField(max_length=40)
+    created_at = models.DateTimeField()
+    expires_on = models.DateField()
+    wrapped_key = models.TextField()  # the archive's own keyset, sealed under the data keyset
+    sha256 = models.CharField(max_length=64)  # of the ciphertext file
+    size = models.PositiveBigIntegerField()
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["deleted_at", "expires_on"], name="privacy_archive_due")]
+
+    def __str__(self) -> str:
+        return f"archive {self.pk}"

@@ -7,7 +7,7 @@ first (clamping to the month's last day: 29 Feb + 1 year is 28 Feb) and then by 
 Conflicts resolve as Microsoft Purview's principles of retention do: retention wins over
 deletion, and the longest retention period wins — so of every rule that applies to a record,
 the one whose end is latest governs; on a tie the least destructive action governs (review, then
-anonymise, then delete). A legal hold beats every rule (see :func:`governing`).
+archive, then anonymise, then delete). A legal hold beats every rule (see :func:`governing`).
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ from datetime import date, timedelta
 
 _PERIOD = re.compile(r"^P(?:(\d{1,3})Y)?(?:(\d{1,4})M)?(?:(\d{1,5})D)?$")
 
-#: Least destructive first: on equal end dates the earlier one governs.
-ACTIONS: tuple[str, ...] = ("review", "anonymise", "delete")
+#: Least destructive first: on equal end dates the earlier one governs. ``archive`` is
+#: archive-then-delete: the record leaves the live tables but an encrypted copy is kept.
+ACTIONS: tuple[str, ...] = ("review", "archive", "anonymise", "delete")
 
 
 @dataclass(frozen=True, order=True)
@@ -82,7 +83,7 @@ class Applicable:
 
 def governing(rules: Iterable[Applicable]) -> Applicable:
     """The rule that governs a record: the latest end wins (the longest retention); on a tie
-    the least destructive action (review < anonymise < delete). Raises on an empty set."""
+    the least destructive action (review < archive < anonymise < delete). Raises on an empty set."""
     candidates = list(rules)
     if not candidates:
         raise ValueError("no retention rule applies")

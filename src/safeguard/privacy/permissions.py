@@ -9,7 +9,8 @@ INVENTORY_VIEW = rbac.declare(
 )
 RETENTION_MANAGE = rbac.declare(
     "privacy.manage_retention",
-    "Place and release legal holds (release by a second person) and run retention sweeps",
+    "Edit the retention matrix (versioned, with a reason), place and release legal holds "
+    "(release by a second person), run retention dry runs, verify archives",
     roles=("privacy_officer",),
 )
 
@@ -18,6 +19,12 @@ REQUESTS_MANAGE = rbac.declare(
     "Record data-subject requests, verify them against the customer's identity verification, "
     "extend and acknowledge them, fulfil them (access bundles, erasure, rectification, "
     "restriction) and close unverifiable ones with a letter",
+    roles=("privacy_officer",),
+)
+
+PUBLICATIONS_MANAGE = rbac.declare(
+    "privacy.manage_publications",
+    "Publish privacy-notice versions and keep the public subprocessor register",
     roles=("privacy_officer",),
 )
 

@@ -42,7 +42,7 @@ from safeguard.privacy.enums import (
 from safeguard.privacy.matrix import matrix
 from safeguard.privacy.models import DataSubjectRequest, LegalHold, ProcessingRestriction
 from safeguard.privacy.periods import period_end
-from safeguard.privacy.sweep import CASE_CLASS, CATEGORY_CLASS
+from safeguard.privacy.sweep import CASE_CLASS, CATEGORY_CLASS, cases_held_by_query
 from safeguard.web.errors import NotFound
 
 JURISDICTIONS_PATH = Path(__file__).with_name("jurisdictions.yaml")
@@ -181,8 +181,10 @@ def erasure_plan(*, customer_id: str, as_of: date) -> tuple[list[str], list[Kept
     erase: list[str] = []
     kept: list[KeptRecord] = []
     customer_held = (HoldScope.CUSTOMER, str(customer_id)) in held
-    for case in case_selectors.retention_customer_cases(customer_id=customer_id):
-        if customer_held or (HoldScope.CASE, case.id) in held:
+    cases = case_selectors.retention_customer_cases(customer_id=customer_id)
+    by_query = cases_held_by_query([c.id for c in cases])
+    for case in cases:
+        if customer_held or (HoldScope.CASE, case.id) in held or case.id in by_query:
             kept.append(KeptRecord(case.id, "legal_hold", None,
                                    "Kept under a legal hold (evidence for a legal claim, "
                                    "GDPR Art. 17(3)(e)); erased when the hold is released."))

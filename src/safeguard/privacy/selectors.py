@@ -14,7 +14,8 @@ from safeguard.privacy.models import Disposition, LegalHold, SweepRun
 def hold_view(hold: LegalHold) -> HoldView:
     return HoldView(id=str(hold.id), scope=hold.scope, target_id=hold.target_id, reason=hold.reason,
                     placed_by=str(hold.placed_by_id), placed_at=hold.placed_at,
-                    released_by=str(hold.released_by_id or ""), released_at=hold.released_at)
+                    released_by=str(hold.released_by_id or ""), released_at=hold.released_at,
+                    query=dict(hold.query or {}))
 
 
 def hold_list(*, active_only: bool = False) -> list[HoldView]:
@@ -83,3 +84,95 @@ def dsr_on_time(*, start: date, end: date) -> OnTimeKpi:
     from safeguard.privacy.requests import dsr_on_time as compute
 
     return compute(start=start, end=end)
+
+
+#: Trigger events in words, for pages and the public notice.
+TRIGGER_WORDS: dict[str, str] = {
+    "call_ended": "after the call ends", "case_closed": "after the case is closed",
+    "customer_closed": "after the customer account is closed", "created": "after it is made",
+    "last_used": "after it was last used", "staff_left": "after the staff member leaves",
+    "session_expired": "after the session expires", "expired": "after it expires",
+    "superseded": "after it is replaced",
+}
+ACTION_WORDS: dict[str, str] = {
+    "delete": "deleted", "anonymise": "anonymised (content erased, statistics kept)",
+    "archive": "moved to an encrypted archive, then deleted from it",
+    "review": "reviewed by a person",
+}
+
+
+@dataclass(frozen=True)
+class PublicRetention:
+    """How long one class of records is kept, in words, for the public notice."""
+
+    description: str
+    period: str
+    trigger: str
+    action: str
+    archive_for: str
+
+
+def public_retention() -> list[PublicRetention]:
+    """The matrix in force as the public notice states it, longest period first."""
+    return [PublicRetention(description=r.row.description, period=r.row.period.human(),
+                            trigger=TRIGGER_WORDS.get(r.row.trigger, r.row.trigger),
+                            action=ACTION_WORDS.get(r.row.action, r.row.action),
+                            archive_for=r.row.archive_for.human() if r.row.archive_for else "")
+            for r in matrix_rows() if r.row.key != "technical"]
+
+
+@dataclass(frozen=True)
+class GoverningRule:
+    """For one kind of record the sweep meets: the classes that apply, the one that governs,
+    and why (Purview's principles: retention wins over deletion, the longest period wins)."""
+
+    record: str
+    applies: tuple[str, ...]
+    governs: str
+    action: str
+    why: str
+
+
+def governing_rules() -> list[GoverningRule]:
+    """Which rule of the matrix in force governs each kind of record and why: a closed case
+    with a recording of each category, and each recording category on its own."""
+    from safeguard.privacy.matrix import TARGET_TRIGGERS
+    from safeguard.privacy.periods import Applicable, governing, period_end
+    from safeguard.privacy.sweep import CASE_CLASS, CATEGORY_CLASS
+
+    classes = matrix()
+    ref = date(2000, 1, 1)
+    out: list[GoverningRule] = []
+
+    def rows_for(target: str, keys: list[str]) -> list[RetentionClass]:
+        return [classes[k] for k in keys if k in classes and target in classes[k].enforced_by
+                and classes[k].trigger == TARGET_TRIGGERS[target]]
+
+    def explain(record: str, rows: list[RetentionClass]) -> None:
+        if not rows:
+            return
+        rules = [Applicable(r.key, r.action, period_end(ref, r.period)) for r in rows]
+        win = governing(rules)
+        klass = classes[win.record_class]
+        if len(rows) == 1:
+            why = (f"only {klass.key} applies: {klass.action} {klass.period.human()} "
+                   f"{TRIGGER_WORDS[klass.trigger]}")
+        else:
+            others = ", ".join(f"{r.key} ({r.period.human()}, {r.action})" for r in rows
+                               if r.key != klass.key)
+            ties = [r for r in rules if r.ends == win.ends and r.record_class != klass.key]
+            why = (f"{klass.key} keeps it longest ({klass.period.human()}) — retention wins "
+                   f"over deletion and the longest period wins over {others}")
+            if ties:
+                why += "; on an equal end the least destructive action governs"
+        out.append(GoverningRule(record=record, applies=tuple(r.key for r in rows),
+                                 governs=klass.key, action=klass.action, why=why))
+
+    explain("A closed case", rows_for("case", [CASE_CLASS]))
+    for category, key in CATEGORY_CLASS.items():
+        explain(f"A closed case with a {category.replace('_', ' ')} recording",
+                rows_for("case", [CASE_CLASS, key]))
+    for category, key in CATEGORY_CLASS.items():
+        explain(f"A call recording kept as {category.replace('_', ' ')}",
+                rows_for("call_recording", [key]))
+    return out

@@ -63,9 +63,14 @@ def inventory_pdf(request: HttpRequest) -> HttpResponse:
 
 @permission_required(INVENTORY_VIEW)
 def retention(request: HttpRequest) -> HttpResponse:
+    from safeguard.privacy.matrix import matrix_version_number
+    from safeguard.privacy.matrix_edit import matrix_versions
+
     return render(request, "privacy/retention.html", {
         "rows": selectors.matrix_rows(), "sweeps": selectors.sweep_list(),
         "can_manage": RETENTION_MANAGE in request_permissions(request),
+        "governing": selectors.governing_rules(), "versions": matrix_versions(),
+        "version": matrix_version_number(),
     })
 
 
@@ -89,8 +94,17 @@ def sweep_detail(request: HttpRequest, run_id: int) -> HttpResponse:
 
 class HoldForm(forms.Form):
     scope = forms.ChoiceField(choices=HoldScope.choices)
-    target_id = forms.CharField(max_length=64, label="Customer or case id",
-                                help_text="The id shown on the customer's or case's page")
+    target_id = forms.CharField(max_length=64, label="Customer or case id", required=False,
+                                help_text="For a customer or case hold: the id shown on the "
+                                          "customer's or case's page")
+    queue = forms.CharField(max_length=50, required=False,
+                            help_text="For a query hold: every case in this queue (slug)")
+    tag = forms.CharField(max_length=40, required=False,
+                          help_text="For a query hold: every case with this tag")
+    created_from = forms.DateField(required=False, label="Created from",
+                                   widget=forms.DateInput(attrs={"type": "date"}))
+    created_to = forms.DateField(required=False, label="Created to",
+                                 widget=forms.DateInput(attrs={"type": "date"}))
     reason = forms.CharField(max_length=services.REASON_MAX, widget=forms.Textarea(
         attrs={"rows": 3}), help_text="The matter or request the hold preserves evidence for")
 
@@ -99,11 +113,13 @@ class HoldForm(forms.Form):
 def holds(request: HttpRequest) -> HttpResponse:
     form = HoldForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        query = {k: (data[k].isoformat() if hasattr(data[k], "isoformat") else data[k])
+                 for k in services.QUERY_FIELDS if data.get(k)}
         try:
             services.legal_hold_place(principal=request_principal(request),
-                                      scope=form.cleaned_data["scope"],
-                                      target_id=form.cleaned_data["target_id"],
-                                      reason=form.cleaned_data["reason"])
+                                      scope=data["scope"], target_id=data["target_id"],
+                                      reason=data["reason"], query=query or None)
         except ApplicationError as exc:
             form.add_error(None, exc.detail)
         else:

@@ -33,11 +33,16 @@ from safeguard.cases.selectors.queues import (
 from safeguard.cases.selectors.retention import (
     CaseRetentionView,
     RecordingRetentionView,
+    case_content_export,
     customer_cases_export,
+    recording_content_export,
     retention_case_exists,
+    retention_cases_matching,
     retention_closed_cases,
     retention_customer_cases,
+    retention_queue_exists,
     retention_recordings,
+    retention_tag_exists,
 )
 
 __all__ = [
@@ -50,6 +55,7 @@ __all__ = [
     "assignment_rules",
     "attachment_get",
     "attachment_quarantine_open",
+    "case_content_export",
     "case_conversation",
     "case_customer_id",
     "case_get",
@@ -69,10 +75,14 @@ __all__ = [
     "queue_get",
     "queue_list",
     "queue_list_for",
+    "recording_content_export",
     "retention_case_exists",
+    "retention_cases_matching",
     "retention_closed_cases",
     "retention_customer_cases",
+    "retention_queue_exists",
     "retention_recordings",
+    "retention_tag_exists",
     "trigger_get",
     "trigger_list",
 ]

@@ -8,13 +8,13 @@ They hand out ids, dates and retention categories only — never content.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
 
 from safeguard.cases.enums import CaseStatus
-from safeguard.cases.models import Attachment, Case, CsatResponse, Interaction, Message
+from safeguard.cases.models import Attachment, Case, CsatResponse, Interaction, Message, Queue, Tag
 
 
 @dataclass(frozen=True)
@@ -104,33 +104,82 @@ def customer_cases_export(*, customer_id: str) -> list[dict[str, Any]]:
     (GDPR Art. 15 / 20, R-DATA-7): subjects, messages (stored screened: card numbers are
     tokens), attachment metadata (not the files), calls with transcripts and recording
     metadata, satisfaction answers. Only the privacy app's audited export calls it."""
-    out: list[dict[str, Any]] = []
     cases = Case.objects.filter(customer_id=customer_id).order_by("created_at", "id")
-    for case in cases.select_related("queue"):
-        messages = Message.objects.filter(case=case).order_by("created_at", "id")
-        attachments: dict[Any, list[dict[str, Any]]] = {}
-        for a in Attachment.objects.filter(message__case=case).order_by("position"):
-            attachments.setdefault(a.message_id, []).append(
-                {"filename": a.filename, "content_type": a.content_type, "size": a.size,
-                 "state": a.state})
-        csat = CsatResponse.objects.filter(case=case).first()
-        out.append({
-            "number": case.number, "subject": case.subject, "status": case.status,
-            "channel": case.channel, "queue": case.queue.name,
-            "created_at": case.created_at.isoformat(),
-            "closed_at": case.closed_at.isoformat() if case.closed_at else None,
-            "messages": [{"at": m.created_at.isoformat(), "channel": m.channel,
-                          "from": m.author_kind, "internal_note": m.is_internal,
-                          "text": m.body, "attachments": attachments.get(m.id, [])}
-                         for m in messages],
-            "calls_and_chats": [{"channel": i.channel, "started_at": i.started_at.isoformat(),
-                                 "ended_at": i.ended_at.isoformat() if i.ended_at else None,
-                                 "transcript": i.transcript or "",
-                                 "recording": i.recording or None,
-                                 "recording_kept_for": i.recording_retention}
-                                for i in Interaction.objects.filter(case=case)
-                                .order_by("started_at")],
-            "satisfaction": ({"score": csat.score, "comment": csat.comment,
-                              "at": csat.submitted_at.isoformat()} if csat else None),
-        })
-    return out
+    return [_case_export(case) for case in cases.select_related("queue")]
+
+
+def _case_export(case: Case) -> dict[str, Any]:
+    messages = Message.objects.filter(case=case).order_by("created_at", "id")
+    attachments: dict[Any, list[dict[str, Any]]] = {}
+    for a in Attachment.objects.filter(message__case=case).order_by("position"):
+        attachments.setdefault(a.message_id, []).append(
+            {"filename": a.filename, "content_type": a.content_type, "size": a.size,
+             "state": a.state})
+    csat = CsatResponse.objects.filter(case=case).first()
+    return {
+        "number": case.number, "subject": case.subject, "status": case.status,
+        "channel": case.channel, "queue": case.queue.name,
+        "created_at": case.created_at.isoformat(),
+        "closed_at": case.closed_at.isoformat() if case.closed_at else None,
+        "messages": [{"at": m.created_at.isoformat(), "channel": m.channel,
+                      "from": m.author_kind, "internal_note": m.is_internal,
+                      "text": m.body, "attachments": attachments.get(m.id, [])}
+                     for m in messages],
+        "calls_and_chats": [{"channel": i.channel, "started_at": i.started_at.isoformat(),
+                             "ended_at": i.ended_at.isoformat() if i.ended_at else None,
+                             "transcript": i.transcript or "",
+                             "recording": i.recording or None,
+                             "recording_kept_for": i.recording_retention}
+                            for i in Interaction.objects.filter(case=case)
+                            .order_by("started_at")],
+        "satisfaction": ({"score": csat.score, "comment": csat.comment,
+                          "at": csat.submitted_at.isoformat()} if csat else None),
+    }
+
+
+def case_content_export(*, case_id: str) -> dict[str, Any]:
+    """One case with its content, in the shape of :func:`customer_cases_export`, for the
+    privacy app's encrypted archive taken before the sweep erases the case (archive-then-
+    delete, R-DATA-3). Only the sweep calls it."""
+    return _case_export(Case.objects.select_related("queue").get(id=case_id))
+
+
+def recording_content_export(*, interaction_id: str) -> dict[str, Any]:
+    """A call's recording reference and metadata, for the encrypted archive taken before the
+    sweep deletes the recording (archive-then-delete)."""
+    i = Interaction.objects.get(id=interaction_id)
+    return {"interaction": str(i.id), "case": str(i.case_id), "channel": i.channel,
+            "started_at": i.started_at.isoformat(),
+            "ended_at": i.ended_at.isoformat() if i.ended_at else None,
+            "recording": i.recording or None, "recording_kept_for": i.recording_retention}
+
+
+def retention_cases_matching(*, queue: str = "", tag: str = "", created_from: date | None = None,
+                             created_to: date | None = None,
+                             among: list[str] | None = None) -> list[str]:
+    """Ids of the cases a query-scoped legal hold covers: in ``queue`` (slug), tagged ``tag``,
+    created on or after ``created_from`` and on or before ``created_to`` (all that are given);
+    restricted to ``among`` when given. Evaluated when the sweep runs, so a case that comes to
+    match later is held too."""
+    qs = Case.objects.all()
+    if queue:
+        qs = qs.filter(queue__slug=queue)
+    if tag:
+        qs = qs.filter(tags__name=tag)
+    if created_from is not None:
+        qs = qs.filter(created_at__date__gte=created_from)
+    if created_to is not None:
+        qs = qs.filter(created_at__date__lte=created_to)
+    if among is not None:
+        qs = qs.filter(id__in=among)
+    return [str(i) for i in qs.order_by("id").values_list("id", flat=True).distinct()]
+
+
+def retention_queue_exists(*, slug: str) -> bool:
+    """Whether a queue with this slug exists (a query hold must name a real one)."""
+    return Queue.objects.filter(slug=slug).exists()
+
+
+def retention_tag_exists(*, name: str) -> bool:
+    """Whether a tag with this name exists (a query hold must name a real one)."""
+    return Tag.objects.filter(name=name).exists()

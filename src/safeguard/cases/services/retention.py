@@ -10,11 +10,39 @@ only when something changed.
 
 from __future__ import annotations
 
-from django.db import transaction
+from typing import Any
+
+from django.db import connection, transaction
 
 from safeguard.audit import services as audit
 from safeguard.audit.contracts import Actor
 from safeguard.cases.models import Attachment, Case, CsatResponse, Interaction, Message
+
+
+def _messages_erase(ids: list[Any]) -> None:
+    """Empty the bodies of these messages, a few hundred rows per statement. Encrypted columns
+    bind their row, so each row gets its own ciphertext of "" (sealed to its id, as save()
+    would); one ``UPDATE ... SET body = CASE id WHEN ... END`` instead of a save per message
+    made the sweep several times faster on PostgreSQL (bench/privacy/bench_sweep.py)."""
+    field = Message._meta.get_field("body")
+    pk = Message._meta.pk
+    quote = connection.ops.quote_name
+    table, column, key = quote(Message._meta.db_table), quote(field.column), quote(pk.column)
+    with connection.cursor() as cursor:
+        for start in range(0, len(ids), _ERASE_CHUNK):
+            chunk = ids[start:start + _ERASE_CHUNK]
+            params: list[Any] = []
+            for i in chunk:
+                params += [pk.get_db_prep_value(i, connection),
+                           field.seal("", i)]
+            params += [pk.get_db_prep_value(i, connection) for i in chunk]
+            whens = " ".join(["WHEN %s THEN %s"] * len(chunk))
+            marks = ", ".join(["%s"] * len(chunk))
+            cursor.execute(f"UPDATE {table} SET {column} = CASE {key} {whens} END "  # noqa: S608 - quoted names, values bound
+                           f"WHERE {key} IN ({marks})", params)
+
+
+_ERASE_CHUNK = 500
 
 
 @transaction.atomic
@@ -26,12 +54,9 @@ def case_anonymise(*, case_id: str, actor: Actor, record_class: str) -> bool:
         case.subject = ""
         case.save(update_fields=["subject", "updated_at"])
         changed = True
-    for message in Message.objects.filter(case=case).only("id", "body"):
-        if not message.body:
-            continue
-        # Encrypted columns bind their row: each is rewritten through its own save.
-        message.body = ""
-        message.save(update_fields=["body"])
+    stale = [m.pk for m in Message.objects.filter(case=case).only("id", "body") if m.body]
+    if stale:
+        _messages_erase(stale)
         changed = True
     removed, _ = Attachment.objects.filter(message__case=case).delete()
     changed = changed or removed > 0

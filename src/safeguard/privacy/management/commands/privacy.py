@@ -4,6 +4,8 @@
   with a progress bar; a dry run prints what the next sweep would do and changes nothing.
 * ``inventory [--markdown | --csv]`` — print the inventory (docs/inventory.md is this output).
 * ``check`` — list every column missing from the inventory (exit 1 when any).
+* ``archives-verify`` — decrypt and authenticate every live archive (archive-then-delete);
+  exit 1 when any is altered, lost or cannot be opened. Content is never printed.
 """
 
 from __future__ import annotations
@@ -49,10 +51,12 @@ class Command(BaseCommand):
         sub.add_parser("clock", help="the data-subject-request clock's pass: close expired "
                        "unconfirmed public requests, notify due soon / overdue (also hourly "
                        "in the worker)")
+        sub.add_parser("archives-verify", help="check every live archive decrypts and "
+                                               "authenticates (exit 1 when any does not)")
 
     def handle(self, *args: Any, **opts: Any) -> None:
         try:
-            getattr(self, f"_{opts['action']}")(opts)
+            getattr(self, f"_{opts['action'].replace('-', '_')}")(opts)
         except ApplicationError as exc:
             raise CommandError(exc.detail) from exc
 
@@ -82,7 +86,8 @@ class Command(BaseCommand):
                              "action": r.action} for r in rows]}, indent=2))
             return
         kind = "Dry run" if view.dry_run else "Sweep"
-        self.stdout.write(f"{kind} {view.id} as of {view.as_of.isoformat()}: {view.status}")
+        self.stdout.write(f"{kind} {view.id} as of {view.as_of.isoformat()} (matrix version "
+                          f"{view.matrix_version}): {view.status}")
         for key, count in sorted(view.counts.items()):
             verb = "would" if view.dry_run else "did"
             self.stdout.write(f"  {key}: {count} ({verb})")
@@ -116,3 +121,19 @@ class Command(BaseCommand):
         counts = dsr_clock_run()
         self.stdout.write(f"closed as unverifiable: {counts['unverifiable']}; "
                           f"officers notified of {counts['notified']} request(s)")
+    def _archives_verify(self, opts: dict[str, Any]) -> None:
+        from safeguard.audit import services as audit
+        from safeguard.privacy import archive
+
+        actor = Actor.system(f"cli:{getpass.getuser()}")
+        ids = archive.archive_live_ids()
+        bad = [i for i in ids if not archive.archive_verify(archive_id=i)]
+        audit.record(action="archive.verified", actor=actor,
+                     outcome="failure" if bad else "success",
+                     data={"archives": len(ids), "failed": bad[:100]})
+        for archive_id in bad:
+            self.stdout.write(f"  does not verify: {archive_id}")
+        self.stdout.write(f"{len(ids) - len(bad)} of {len(ids)} archive(s) verify.")
+        if bad:
+            raise CommandError(f"{len(bad)} archive(s) do not verify (altered, lost, or their "
+                               "key is gone)")
