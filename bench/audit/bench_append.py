@@ -174,7 +174,7 @@ def _worker(design: str, threads: int, start_at: float, seconds: float, rate: fl
     from safeguard.audit import services
 
     if queue_only:
-        services._integrate_after_commit = lambda: None  # bench only: leave it to the drain
+        services._integrate_after_commit = lambda *_: None  # bench only: leave it to the drain
     results: list[dict[str, Any]] = []
     lock = threading.Lock()
 
@@ -286,7 +286,7 @@ def measure_integrator(expected_before: int, quick: bool) -> dict[str, Any]:
     from safeguard.audit.context import RequestContext
 
     original = services._integrate_after_commit
-    services._integrate_after_commit = lambda: None  # bench only: queue, do not integrate
+    services._integrate_after_commit = lambda *_: None  # bench only: queue, do not integrate
     try:
         token = context.bind(RequestContext(source_ip="10.9.9.9", user_agent="bench",
                                             request_id="q"))

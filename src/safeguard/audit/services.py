@@ -6,10 +6,12 @@ queue (``QueuedEntry``), durable at the caller's commit. The integrator (``integ
 sequences committed queue entries gap-free in the order it sees them committed, computes their
 leaf hashes and the Merkle nodes they complete as one batch, writes events, nodes and the new
 frontier and removes the entries from the queue, all in one transaction. Exactly one integrator
-runs at a time: a PostgreSQL advisory lock, on SQLite the database write lock. It runs right
-after every commit that queued an entry and from a periodic job (decision 0180, after Trillian
-and Tessera). With ``SAFEGUARD_AUDIT_INTEGRATION=in_transaction`` (the test suite) ``record``
-integrates inside the caller's transaction instead.
+runs at a time: a PostgreSQL advisory lock, on SQLite the database write lock. A commit that
+queued an entry wakes the process's background integrator thread (``background``, the default,
+decision 0181; ``after_commit`` runs it in the committing thread instead), and a periodic job is
+the safety net (decision 0180, after Trillian and Tessera). With
+``SAFEGUARD_AUDIT_INTEGRATION=in_transaction`` (the test suite) ``record`` integrates inside the
+caller's transaction instead.
 """
 
 from __future__ import annotations
@@ -117,9 +119,11 @@ def record(
     # commit without its event.
     with transaction.atomic(savepoint=False):
         entry_id = QueuedEntry.objects.create(**fields).id
-        if settings.SAFEGUARD_AUDIT_INTEGRATION == "in_transaction":
+        mode = settings.SAFEGUARD_AUDIT_INTEGRATION
+        if mode == "in_transaction":
             return _integrate_own(entry_id)
-        _integrate_after_commit()
+        _integrate_after_commit(_wake_background if mode == "background"
+                                else _run_after_commit)
     return None
 
 
@@ -201,16 +205,19 @@ def _copy_to_log(ids: list[int], first: int, leaves: list[bytes]) -> None:
     """
     columns = ", ".join(_q(f) for f in _FIELDS)
     values = ", ".join(["(%s, %s, %s)"] * len(ids))
+    integrated_at = connection.ops.adapt_datetimefield_value(timezone.now())
     params: list[int | str] = []
     for i, (entry_id, leaf) in enumerate(zip(ids, leaves, strict=True)):
         params += [entry_id, first + i, leaf.hex()]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {Event._meta.db_table} (seq, queue_id, leaf_hash, {columns}) "  # noqa: S608 - names are ours, values are parameters
+            f"INSERT INTO {Event._meta.db_table} "  # noqa: S608 - names are ours, values are parameters
+            f"(seq, queue_id, leaf_hash, integrated_at, {columns}) "
             f"WITH batch (qid, seq, leaf) AS (VALUES {values}) "
-            f"SELECT batch.seq, q.id, batch.leaf, "
+            f"SELECT batch.seq, q.id, batch.leaf, %s, "
             f"{', '.join('q.' + _q(f) for f in _FIELDS)} "
-            f"FROM batch JOIN {QueuedEntry._meta.db_table} q ON q.id = batch.qid", params)
+            f"FROM batch JOIN {QueuedEntry._meta.db_table} q ON q.id = batch.qid",
+            [*params, integrated_at])
         if cursor.rowcount != len(ids):
             raise AuditError(f"integrating {len(ids)} queued entries wrote {cursor.rowcount}")
 
@@ -231,13 +238,14 @@ def _integrate_own(entry_id: int) -> int:
     return seq
 
 
-def integrate(*, wait: bool = False, max_ms: int | None = None) -> int:
+def integrate(*, wait: bool = False, max_ms: int | None = None, hand_over: bool = True) -> int:
     """Sequence every committed queue entry into the log, one batch per transaction (R-IR-5).
 
     Returns how many entries this call integrated. Without ``wait`` it returns at once when
     another integrator holds the lock; that one re-reads the queue after releasing the lock,
     so an entry committed while it held the lock is not left behind. ``max_ms`` bounds the
-    time spent here; when entries remain after it, the ``audit.integrate`` job takes over.
+    time spent here; when entries remain after it, the ``audit.integrate`` job takes over
+    (``hand_over``; the background integrator, which is woken again anyway, does not hand over).
     Killed mid-batch, a batch's transaction rolls back whole: its entries stay queued and the
     next run integrates them once.
     """
@@ -252,7 +260,8 @@ def integrate(*, wait: bool = False, max_ms: int | None = None) -> int:
         total += done
         if done == limit:
             if deadline is not None and time.monotonic() > deadline:
-                _hand_over()
+                if hand_over:
+                    _hand_over()
                 return total
             continue
         # The lock is released: anything committed while this run held it is visible now.
@@ -268,16 +277,25 @@ def _hand_over() -> None:
 
 
 def _run_after_commit() -> None:
+    """``after_commit`` mode: the integrator runs in the committing thread (a request's)."""
     integrate(max_ms=settings.SAFEGUARD_AUDIT_INTEGRATION_RUN_MS)
 
 
-def _integrate_after_commit() -> None:
-    """Run the integrator once right after the current transaction commits (once per
+def _wake_background() -> None:
+    """``background`` mode (the default): wake this process's integrator thread and return;
+    the request pays nothing more than its queued entry's INSERT (decision 0181)."""
+    from safeguard.audit import background
+
+    background.wake()
+
+
+def _integrate_after_commit(hook: Callable[[], None] = _wake_background) -> None:
+    """Register ``hook`` to run once right after the current transaction commits (once per
     transaction however many entries it queued); a failure there is logged, the entry stays
     queued, and the next commit or the periodic job integrates it."""
     conn = transaction.get_connection()
-    if not any(func is _run_after_commit for _, func, _ in conn.run_on_commit):
-        transaction.on_commit(_run_after_commit, robust=True)
+    if not any(func is hook for _, func, _ in conn.run_on_commit):
+        transaction.on_commit(hook, robust=True)
 
 
 def _head_view(h: TreeHead) -> TreeHeadView:
