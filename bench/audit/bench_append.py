@@ -543,7 +543,7 @@ def print_summary(report: dict[str, Any]) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="3 s windows")
-    parser.add_argument("--seconds", type=float, default=None, help="window per cell (10 s)")
+    parser.add_argument("--seconds", type=float, default=None, help="window per cell (6 s)")
     parser.add_argument("--backends", default="postgresql,sqlite")
     parser.add_argument("--pg-host", default=os.environ.get("BENCH_PG_HOST", "127.0.0.1"))
     parser.add_argument("--pg-user", default=os.environ.get("BENCH_PG_USER", "postgres"))
@@ -554,7 +554,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.child:
         child(args.child, Path(args.part), json.loads(args.opts))
         return 0
-    opts = {"seconds": args.seconds or (3.0 if args.quick else 10.0), "quick": args.quick,
+    opts = {"seconds": args.seconds or (3.0 if args.quick else 6.0), "quick": args.quick,
             "pg_host": args.pg_host, "pg_user": args.pg_user}
     backends: dict[str, Any] = {}
     for backend in args.backends.split(","):

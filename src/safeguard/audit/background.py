@@ -61,12 +61,13 @@ class Integrator:
     def _loop(self) -> None:
         retry: float | None = None
         try:
-            while not self.stopping:
-                woken = self.signal.wait(timeout=retry)
-                if self.stopping:
+            # Checked before every wait: a stop that came while a run cleared the signal is
+            # not missed.
+            while not self._stop_requested():
+                # Woken by a commit, or the pause after a failed run has passed: run.
+                self.signal.wait(timeout=retry)
+                if self._stop_requested():
                     break
-                if not woken and retry is None:
-                    continue
                 # Let the commits of a burst land before the run: one run takes them all.
                 coalesce = settings.SAFEGUARD_AUDIT_INTEGRATOR_COALESCE_MS
                 if coalesce:
@@ -80,12 +81,15 @@ class Integrator:
                     retry = min(MAX_RETRY_SECONDS, (retry or 0.5) * 2)
                     logger.exception("audit.integrator_failed", extra={"retry_s": retry})
                     connection.close()
-            if self.signal.is_set() or self.stopping:
-                self._run_once(int(settings.SAFEGUARD_AUDIT_INTEGRATOR_SHUTDOWN_SECONDS * 1000))
+            # Stopping: drain what was committed meanwhile, within the shutdown budget.
+            self._run_once(int(settings.SAFEGUARD_AUDIT_INTEGRATOR_SHUTDOWN_SECONDS * 1000))
         except Exception:
             logger.exception("audit.integrator_failed_at_shutdown")
         finally:
             connection.close()
+
+    def _stop_requested(self) -> bool:
+        return self.stopping  # set by another thread (``stop``)
 
     def stop(self, timeout: float | None = None) -> None:
         """Ask the thread to drain once more and end; wait at most ``timeout`` seconds."""
@@ -97,48 +101,57 @@ class Integrator:
             self.thread.join(limit + 1)
 
 
-_current: Integrator | None = None
-_guard = threading.Lock()
+class _Process:
+    """This process's integrator (None until the first wake) and the lock that starts it."""
+
+    def __init__(self) -> None:
+        self.integrator: Integrator | None = None
+        self.guard = threading.Lock()
+
+
+_process = _Process()
 
 
 def current() -> Integrator | None:
     """This process's integrator, or None when none was started here."""
-    it = _current
+    it = _process.integrator
     return it if it is not None and it.pid == os.getpid() else None
+
+
+def _usable(it: Integrator | None) -> bool:
+    return it is not None and it.pid == os.getpid() and it.thread.is_alive()
 
 
 def wake() -> None:
     """Wake this process's integrator, starting it on first use (an after-commit hook)."""
-    global _current
-    it = _current
-    if it is None or it.pid != os.getpid() or not it.thread.is_alive():
-        with _guard:
-            it = _current
-            if it is None or it.pid != os.getpid() or not it.thread.is_alive():
+    it = _process.integrator
+    if not _usable(it):
+        with _process.guard:
+            it = _process.integrator
+            if not _usable(it):
                 if it is not None and it.pid == os.getpid() and it.stopping:
                     return  # shutting down: the drain at exit or the periodic job takes it
                 it = Integrator()
                 it.thread.start()
-                _current = it
-    it.signal.set()
+                _process.integrator = it
+    if it is not None:
+        it.signal.set()
 
 
 def stop(timeout: float | None = None) -> None:
     """Stop this process's integrator after a final drain (atexit; tests)."""
-    global _current
     it = current()
     if it is not None:
         it.stop(timeout)
-        with _guard:
-            if _current is it:
-                _current = None
+        with _process.guard:
+            if _process.integrator is it:
+                _process.integrator = None
 
 
 def _forget_after_fork() -> None:
     """A forked child has no integrator thread; it starts its own on its first wake."""
-    global _current, _guard
-    _current = None
-    _guard = threading.Lock()
+    _process.integrator = None
+    _process.guard = threading.Lock()
 
 
 os.register_at_fork(after_in_child=_forget_after_fork)
