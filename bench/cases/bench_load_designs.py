@@ -127,8 +127,15 @@ def run(args: argparse.Namespace, sizes: dict[str, Any]) -> dict[str, Any]:
                 say(f"[{design}] warm-up, {k} connections, {p['warmup']} s")
                 bench_load.run_wrk(f"http://127.0.0.1:{port}", targets, connections=k,
                                    seconds=p["warmup"], think_ms=0, mode="view")
-            time.sleep(3.0)  # the warm-ups' requests still in flight finish (and are audited)
-            audit_before = int(sql("SELECT coalesce(max(seq), 0) FROM audit_event"))
+            # The warm-ups' requests still in flight finish (and are audited) first: wait until
+            # the log stops growing (a loaded machine answers in seconds).
+            audit_before, deadline = -1, time.monotonic() + 30
+            while time.monotonic() < deadline:
+                now = int(sql("SELECT coalesce(max(seq), 0) FROM audit_event"))
+                if now == audit_before:
+                    break
+                audit_before = now
+                time.sleep(2.0)
             cpu_before = {d: bench_load.gunicorn_cpu_seconds(s[0].pid)
                           for d, s in servers.items()}
             served = 0

@@ -770,7 +770,7 @@ if PRODUCTION and not SECURE_HSTS_PRELOAD:
 # background mode: how long the integrator thread waits after a wake before it runs, so the
 # commits of a burst are integrated by one run (0 = at once), and how long a process ending
 # (gunicorn worker recycled, command done) lets it drain the queue once more.
-SAFEGUARD_AUDIT_INTEGRATOR_COALESCE_MS = _env_int("SAFEGUARD_AUDIT_INTEGRATOR_COALESCE_MS", 5)
+SAFEGUARD_AUDIT_INTEGRATOR_COALESCE_MS = _env_int("SAFEGUARD_AUDIT_INTEGRATOR_COALESCE_MS", 100)
 SAFEGUARD_AUDIT_INTEGRATOR_SHUTDOWN_SECONDS = _env_int(
     "SAFEGUARD_AUDIT_INTEGRATOR_SHUTDOWN_SECONDS", 5)
 if not 0 <= SAFEGUARD_AUDIT_INTEGRATOR_COALESCE_MS <= 1000 or not (
