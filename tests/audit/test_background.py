@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 
 from safeguard.audit import background, services, verification
 from safeguard.audit.contracts import Actor
@@ -36,9 +36,21 @@ def in_background(settings):
     background.stop()  # drains, ends the thread and closes its connection
 
 
+def _read(query):
+    """A read while the integrator thread may be writing. The test suite's SQLite database is
+    in memory with a shared cache, where a reader meets "table is locked" instead of waiting
+    (a file database in WAL mode, as deployed, lets readers through); retry then."""
+    for _ in range(200):
+        try:
+            return query()
+        except OperationalError:
+            time.sleep(0.02)
+    return query()
+
+
 def _wait_for(count: int, timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
-    while Event.objects.count() < count and time.monotonic() < deadline:
+    while _read(Event.objects.count) < count and time.monotonic() < deadline:
         time.sleep(0.02)
 
 
@@ -126,7 +138,7 @@ def test_a_failed_run_is_retried_and_the_entries_wait_in_the_queue(in_background
     while not calls and time.monotonic() < deadline:
         time.sleep(0.01)
     # then the entry is still queued, and the retry (about a second later) integrates it
-    assert QueuedEntry.objects.count() + Event.objects.count() == 1
+    assert _read(lambda: QueuedEntry.objects.count() + Event.objects.count()) == 1
     _wait_for(1)
     it = background.current()
     assert it is not None
