@@ -1,4 +1,4 @@
-"""Audit append under concurrency: today's queue + integrator against the old locked append.
+"""Audit append under concurrency: the queue + background integrator against the old locked append.
 
 Issue 10 (R-IR-5, R-OPS-8). For each backend — a fresh PostgreSQL database (``createdb`` on
 127.0.0.1 as ``postgres``, dropped afterwards) and a fresh SQLite file (WAL) — a child process
@@ -8,24 +8,33 @@ runs the migrations and measures, in the same run:
    each writer loops over request-sized transactions (``transaction.atomic()`` around two
    events, as a case page and its customer panel record, with the request context bound), for
    a fixed window, spread over up to 8 worker processes (threads inside each) so the GIL is
-   not the bottleneck. Two designs, interleaved per writer count:
+   not the bottleneck — as gunicorn workers are processes. Three designs, interleaved per
+   writer count:
 
    * ``old``: the pre-queue append, kept reachable here only (``old_locked_append`` below): the
      sequence row locked with ``SELECT ... FOR UPDATE`` inside the caller's transaction, the
      event, its nodes and the frontier written there, the lock held until the caller commits;
-   * ``new``: ``services.record`` as shipped (``SAFEGUARD_AUDIT_INTEGRATION=after_commit``): the
-     entry is queued in the caller's transaction, and right after the commit the integrator
-     runs in that thread if no other holds its lock (else that one picks the entry up).
+   * ``after_commit`` (decision 0180): ``services.record`` queues the entry in the caller's
+     transaction, and right after the commit the integrator runs *in that thread* (a second
+     transaction per request) if no other holds its lock;
+   * ``background`` (decision 0181, shipped): ``services.record`` queues the entry; the commit
+     only wakes the worker process's integrator thread (coalescing wakes).
 
-   After every ``new`` window the queue is drained and the log is checked: exactly the
-   committed events, numbered 1..n without a gap.
+   After every queued design's window the backlog left in the queue is counted, the queue is
+   drained and the log is checked: exactly the committed events, numbered 1..n without a gap.
+   Each event's integration delay is ``integrated_at - at`` (columns of the log: ``at`` is taken
+   in the writer's transaction before its commit, ``integrated_at`` by the integrator's batch),
+   so no polling reader takes CPU from the writers.
 2. **integrator throughput**: 20,000 entries queued with the after-commit run switched off
    (bench only: a process that queues and leaves integration to another), then one
    ``services.integrate`` drains them (entries/s, CPU).
 3. **integration delay at 80 % of append capacity** (PostgreSQL): paced writers (open loop,
-   Poisson arrivals) at 80 % of the ``new`` design's best measured event rate; a reader polls
-   the log every 5 ms and notes, for every event, how long after its ``at`` (taken inside the
-   writer's transaction) it first appears integrated. p50 / p99 / max.
+   Poisson arrivals) at 80 % of the ``background`` design's best measured event rate;
+   ``integrated_at - at`` of every event, p50 / p99 / max.
+4. **what one request pays** (one process, one writer): SQL statements a request-sized
+   transaction sends from the request's thread per design, and CPU per event of
+   ``services.record`` with the no-PAN guard on and off and with the request context bound or
+   not.
 
 Finally ``audit verify`` runs over the whole log (every leaf and node the integrator wrote).
 CPU is reported beside wall time: the worker processes' CPU (user + system) per 1,000 events,
@@ -58,6 +67,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import ROOT, machine, percentile, say, write_result
 
 WRITERS = {"postgresql": (1, 8, 32), "sqlite": (1, 4)}
+DESIGNS = ("old", "after_commit", "background")
+QUEUED = ("after_commit", "background")
 EVENTS_PER_TRANSACTION = 2
 MAX_PROCESSES = 8
 QUEUED_FOR_INTEGRATOR = 20_000
@@ -169,12 +180,15 @@ def _worker(design: str, threads: int, start_at: float, seconds: float, rate: fl
     import django
 
     django.setup()
+    from django.conf import settings
     from django.db import connection
 
-    from safeguard.audit import services
+    from safeguard.audit import background, services
 
+    if design in QUEUED:
+        settings.SAFEGUARD_AUDIT_INTEGRATION = design
     if queue_only:
-        services._integrate_after_commit = lambda: None  # bench only: leave it to the drain
+        services._integrate_after_commit = lambda *_: None  # bench only: leave it to the drain
     results: list[dict[str, Any]] = []
     lock = threading.Lock()
 
@@ -206,13 +220,17 @@ def _worker(design: str, threads: int, start_at: float, seconds: float, rate: fl
         with lock:
             results.append({"done": done, "in_window": in_window, "latencies": latencies})
 
-    cpu = time.process_time()
+    cpu = time.process_time()  # the whole process: the integrator thread's CPU is counted too
     pool = [threading.Thread(target=writer, args=(k,)) for k in range(threads)]
     for t in pool:
         t.start()
     for t in pool:
         t.join()
-    out.put({"cpu": time.process_time() - cpu, "writers": results})
+    cpu = time.process_time() - cpu
+    # What is still queued at the window's end is counted by the parent before it drains;
+    # multiprocessing children skip atexit, so this process's integrator is stopped here.
+    out.put({"cpu": cpu, "writers": results})
+    background.stop(timeout=0)
 
 
 def run_writers(design: str, writers: int, seconds: float, *, rate: float | None = None,
@@ -257,6 +275,20 @@ def run_writers(design: str, writers: int, seconds: float, *, rate: float | None
     }
 
 
+def backlog_and_delays(first_seq: int) -> dict[str, Any]:
+    """At a window's end: entries still queued, and ``integrated_at - at`` of the events
+    integrated so far from ``first_seq`` on (p50 / p99 / max, ms)."""
+    from safeguard.audit.models import Event, QueuedEntry
+
+    queued = QueuedEntry.objects.count()
+    delays = [(done - at).total_seconds() * 1000 for at, done in Event.objects.filter(
+        seq__gte=first_seq, integrated_at__isnull=False).values_list("at", "integrated_at")]
+    return {"queued_at_window_end": queued, "events_integrated_in_window": len(delays),
+            "delay_ms": {"p50": round(percentile(delays, 50), 1),
+                         "p99": round(percentile(delays, 99), 1),
+                         "max": round(max(delays, default=0.0), 1)}}
+
+
 def check_log(expected_events: int) -> dict[str, Any]:
     """Drain the queue; the log must hold exactly the committed events, 1..n, no gap."""
     from django.db.models import Count, Max
@@ -286,7 +318,7 @@ def measure_integrator(expected_before: int, quick: bool) -> dict[str, Any]:
     from safeguard.audit.context import RequestContext
 
     original = services._integrate_after_commit
-    services._integrate_after_commit = lambda: None  # bench only: queue, do not integrate
+    services._integrate_after_commit = lambda *_: None  # bench only: queue, do not integrate
     try:
         token = context.bind(RequestContext(source_ip="10.9.9.9", user_agent="bench",
                                             request_id="q"))
@@ -309,46 +341,103 @@ def measure_integrator(expected_before: int, quick: bool) -> dict[str, Any]:
 
 def measure_delay(rate_events: float, writers: int, seconds: float,
                   expected_before: int) -> dict[str, Any]:
-    """Paced writers at ``rate_events``; a poller notes when each event becomes visible."""
-    from django.db import connection
-
+    """Paced writers at ``rate_events`` (background design); ``integrated_at - at`` per event."""
+    run = run_writers("background", writers, seconds, rate=rate_events / EVENTS_PER_TRANSACTION,
+                      base=50_000_000)
+    time.sleep(1)  # the last commits' wakes are served
+    seen = backlog_and_delays(expected_before + 1)
+    check = check_log(expected_before + run["events_total"])
     from safeguard.audit.models import Event
 
-    seen: dict[int, float] = {}
-    at: dict[int, float] = {}
-    stop = threading.Event()
-
-    def poll() -> None:
-        last = expected_before
-        while not stop.is_set():
-            now = time.time()
-            rows = list(Event.objects.filter(seq__gt=last).order_by("seq")
-                        .values_list("seq", "at")[:5000])
-            for seq, when in rows:
-                seen[seq], at[seq] = now, when.timestamp()
-            if rows:
-                last = rows[-1][0]
-            time.sleep(0.005)
-        connection.close()
-
-    poller = threading.Thread(target=poll)
-    poller.start()
-    run = run_writers("new", writers, seconds, rate=rate_events / EVENTS_PER_TRANSACTION,
-                      base=50_000_000)
-    time.sleep(2)
-    stop.set()
-    poller.join()
-    delays = [(seen[s] - at[s]) * 1000 for s in seen]
-    check = check_log(expected_before + run["events_total"])
+    delays = [(done - at).total_seconds() * 1000 for at, done in Event.objects.filter(
+        seq__gt=expected_before).values_list("at", "integrated_at")]
     return {"target_events_per_s": round(rate_events, 1),
             "achieved_events_per_s": run["events_per_s"], "writers": writers,
             "events_observed": len(delays),
+            "integrated_by_the_background_threads": seen["events_integrated_in_window"],
             "delay_ms": {"p50": round(percentile(delays, 50), 1),
+                         "p90": round(percentile(delays, 90), 1),
                          "p99": round(percentile(delays, 99), 1),
                          "max": round(max(delays, default=0.0), 1)},
-            "poll_interval_ms": 5, "request_latency_ms": run["latency_ms"],
+            "delay_rule": "integrated_at - at from the log's columns, every event of the phase",
+            "request_latency_ms": run["latency_ms"],
             "worker_cpu_ms_per_1000_events": run["worker_cpu_ms_per_1000_events"],
-            "log_check": check}
+            "load_average_1m": run["load_average_1m"], "log_check": check}
+
+
+def request_cost(expected_before: int) -> dict[str, Any]:
+    """What one request-sized transaction costs its own thread, per design (one process)."""
+    from django.conf import settings
+    from django.db import connection, transaction
+    from django.db.models.signals import pre_save
+    from django.test.utils import CaptureQueriesContext
+
+    from safeguard.audit import background, context, services
+    from safeguard.audit.context import RequestContext
+    from safeguard.protection import guard
+
+    result: dict[str, Any] = {}
+    statements: dict[str, int] = {}
+    for design in DESIGNS:
+        if design in QUEUED:
+            settings.SAFEGUARD_AUDIT_INTEGRATION = design
+        _request(design, 1)  # warm (and the after-commit/background run of the first)
+        time.sleep(0.1)
+        with CaptureQueriesContext(connection) as seen:
+            _request(design, 2)
+        statements[design] = len(seen.captured_queries)
+    time.sleep(0.2)
+    background.stop()
+    result["statements_in_the_request_thread"] = statements
+    result["statements_rule"] = ("per request-sized transaction of 2 events, counted on the "
+                                 "request thread's connection, BEGIN/COMMIT included where "
+                                 "the driver sends them as statements")
+    # CPU per event of record() itself (queue only: the integrator's work is measured apart).
+    original = services._integrate_after_commit
+    services._integrate_after_commit = lambda *_: None  # bench only: isolate the append
+
+    def per_event(n: int, *, bound: bool) -> float:
+        cpu = time.process_time()
+        for i in range(n):
+            token = context.bind(RequestContext(
+                source_ip="10.0.0.1", user_agent="Mozilla/5.0 SafeguardBench/1.0",
+                request_id=f"{i:032x}")) if bound else None
+            with transaction.atomic():
+                for j in range(EVENTS_PER_TRANSACTION):
+                    services.record(**_event(i, j))
+            if token is not None:
+                context.reset(token)
+        return (time.process_time() - cpu) / (n * EVENTS_PER_TRANSACTION) * 1e6
+
+    n, rounds = 300, 3
+    variants = ("record_us_cpu_per_event", "record_without_request_context_us",
+                "record_without_pre_save_guard_us", "record_without_any_guard_us")
+    best: dict[str, float] = {}
+    try:
+        per_event(100, bound=True)
+        for _ in range(rounds):  # interleaved, best of 3: the machine is shared
+            for variant in variants:
+                if variant == "record_without_pre_save_guard_us":
+                    pre_save.disconnect(dispatch_uid="safeguard.protection.no_pan_guard")
+                if variant == "record_without_any_guard_us":
+                    pre_save.disconnect(dispatch_uid="safeguard.protection.no_pan_guard")
+                    connection.execute_wrappers.remove(guard._execute_guard)
+                took = per_event(n, bound=variant != "record_without_request_context_us")
+                guard.install()
+                best[variant] = min(best.get(variant, took), took)
+    finally:
+        guard.install()
+        services._integrate_after_commit = original
+    cost = {k: round(v, 1) for k, v in best.items()}
+    cost["no_pan_guard_us_per_event"] = round(cost["record_us_cpu_per_event"]
+                                              - cost["record_without_any_guard_us"], 1)
+    cost["request_context_us_per_event"] = round(cost["record_us_cpu_per_event"]
+                                                 - cost["record_without_request_context_us"], 1)
+    result["cpu_per_event"] = cost
+    result["events_written"] = 2 * EVENTS_PER_TRANSACTION * len(DESIGNS) + (
+        (100 + len(variants) * rounds * n) * EVENTS_PER_TRANSACTION)
+    check_log(expected_before + result["events_written"])
+    return result
 
 
 def child(backend: str, part: Path, opts: dict[str, Any]) -> None:
@@ -361,7 +450,8 @@ def child(backend: str, part: Path, opts: dict[str, Any]) -> None:
     call_command("migrate", verbosity=0)
     from safeguard.audit import services, verification
 
-    result: dict[str, Any] = {"backend": backend, "server_version": connection.vendor}
+    result: dict[str, Any] = {"backend": backend, "server_version": connection.vendor,
+                              "nice": os.nice(0)}
     if backend == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SHOW server_version")
@@ -370,26 +460,35 @@ def child(backend: str, part: Path, opts: dict[str, Any]) -> None:
     writers_list = WRITERS[backend]
     cells: list[dict[str, Any]] = []
     total = 0
+    say(f"{backend}: what one request pays, per design")
+    result["request_cost"] = request_cost(total)
+    total += result["request_cost"]["events_written"]
     for writers in writers_list:
-        for design in ("old", "new"):
+        for design in DESIGNS:
             say(f"{backend}: {design} design, {writers} writer(s), {seconds:g} s")
             cell = run_writers(design, writers, seconds, base=len(cells) * 100_000_000)
+            if design in QUEUED:
+                cell["integration"] = backlog_and_delays(total + 1)
             total += cell["events_total"]
-            if design == "new":
-                cell["log_check"] = check_log(total)
+            cell["log_check"] = check_log(total)
             cells.append(cell)
-            say(f"  {cell['events_per_s']} events/s, p99 {cell['latency_ms']['p99']} ms")
+            say(f"  {cell['events_per_s']} events/s, p99 {cell['latency_ms']['p99']} ms, load "
+                f"{cell['load_average_1m']}")
     result["append"] = cells
-    result["speedup_new_over_old"] = {
-        str(w): round(next(c for c in cells if c["writers"] == w and c["design"] == "new")
-                      ["events_per_s"] / max(next(c for c in cells if c["writers"] == w and
-                                                  c["design"] == "old")["events_per_s"], 0.1), 2)
-        for w in writers_list}
+
+    def rate(w: int, design: str) -> float:
+        return next(c for c in cells if c["writers"] == w and c["design"] == design)[
+            "events_per_s"]
+
+    result["speedup_over_old"] = {
+        design: {str(w): round(rate(w, design) / max(rate(w, "old"), 0.1), 2)
+                 for w in writers_list} for design in QUEUED}
     say(f"{backend}: integrator draining a queue")
     result["integrator"] = measure_integrator(total, opts["quick"])
     total += result["integrator"]["entries"]
     if backend == "postgresql":
-        best = max((c for c in cells if c["design"] == "new"), key=lambda c: c["events_per_s"])
+        best = max((c for c in cells if c["design"] == "background"),
+                   key=lambda c: c["events_per_s"])
         say(f"{backend}: integration delay at 80 % of {best['events_per_s']} events/s")
         result["delay_at_80_percent"] = measure_delay(0.8 * best["events_per_s"],
                                                       best["writers"], seconds, total)
@@ -414,12 +513,21 @@ def print_summary(report: dict[str, Any]) -> None:
         print(f"{'writers':>7s} {'design':>6s} {'events/s':>9s} {'p50 ms':>7s} {'p99 ms':>7s} "
               f"{'cpu ms/1k ev':>12s} {'load':>10s}")
         for c in res["append"]:
-            print(f"{c['writers']:>7d} {c['design']:>6s} {c['events_per_s']:>9.1f} "
+            print(f"{c['writers']:>7d} {c['design'][:6]:>6s} {c['events_per_s']:>9.1f} "
                   f"{c['latency_ms']['p50']:>7.2f} {c['latency_ms']['p99']:>7.2f} "
                   f"{c['worker_cpu_ms_per_1000_events']:>12.1f} "
                   f"{c['load_average_1m'][0]:>4.1f}-{c['load_average_1m'][1]:<4.1f}")
-        print("new / old:", ", ".join(f"{w} writers {x}x"
-                                       for w, x in res["speedup_new_over_old"].items()))
+        for design, ratios in res["speedup_over_old"].items():
+            print(f"{design} / old:", ", ".join(f"{w} writers {x}x" for w, x in ratios.items()))
+        for c in res["append"]:
+            if "integration" in c:
+                g = c["integration"]
+                print(f"  {c['design']} {c['writers']} writers: queued at end "
+                      f"{g['queued_at_window_end']}, delay p50 {g['delay_ms']['p50']} ms "
+                      f"p99 {g['delay_ms']['p99']} ms")
+        rc = res["request_cost"]
+        print("statements per request (request thread):", rc["statements_in_the_request_thread"])
+        print("record() CPU per event:", rc["cpu_per_event"])
         i = res["integrator"]
         print(f"integrator: {i['entries']} entries in {i['seconds']} s = {i['entries_per_s']}/s, "
               f"{i['cpu_us_per_entry']} us CPU per entry")
@@ -435,7 +543,7 @@ def print_summary(report: dict[str, Any]) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="3 s windows")
-    parser.add_argument("--seconds", type=float, default=None, help="window per cell (10 s)")
+    parser.add_argument("--seconds", type=float, default=None, help="window per cell (6 s)")
     parser.add_argument("--backends", default="postgresql,sqlite")
     parser.add_argument("--pg-host", default=os.environ.get("BENCH_PG_HOST", "127.0.0.1"))
     parser.add_argument("--pg-user", default=os.environ.get("BENCH_PG_USER", "postgres"))
@@ -446,7 +554,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.child:
         child(args.child, Path(args.part), json.loads(args.opts))
         return 0
-    opts = {"seconds": args.seconds or (3.0 if args.quick else 10.0), "quick": args.quick,
+    opts = {"seconds": args.seconds or (3.0 if args.quick else 6.0), "quick": args.quick,
             "pg_host": args.pg_host, "pg_user": args.pg_user}
     backends: dict[str, Any] = {}
     for backend in args.backends.split(","):

@@ -488,15 +488,16 @@ SAFEGUARD_AUDIT_MAX_UNSIGNED_MINUTES = _env_int("SAFEGUARD_AUDIT_MAX_UNSIGNED_MI
 SAFEGUARD_AUDIT_WITNESS_SYSLOG = _env("SAFEGUARD_AUDIT_WITNESS_SYSLOG", "")
 
 # --- Audit queue and integrator (issue 10, decision 0180; R-IR-5, R-OPS-8) -----------------
-# How a recorded entry reaches the log. "after_commit": record() only queues it (no global
-# lock in the caller's transaction); right after the commit the integrator runs if no other
-# holds the lock, and a periodic job catches anything left. "in_transaction": record() also
-# integrates inside the caller's transaction (serialised, the pre-queue behaviour): what the
-# test suite uses, so a test reads its events before its transaction ends.
+# How a recorded entry reaches the log. "background" (decision 0181): record() only queues it
+# (no global lock in the caller's transaction) and the commit wakes the process's integrator
+# thread; a periodic job catches anything left. "after_commit": the same, but the integrator
+# runs in the committing thread (a request pays a second transaction). "in_transaction":
+# record() also integrates inside the caller's transaction (serialised, the pre-queue
+# behaviour): what the test suite uses, so a test reads its events before its transaction ends.
 SAFEGUARD_AUDIT_INTEGRATION = _env("SAFEGUARD_AUDIT_INTEGRATION",
-                                   "in_transaction" if TESTING else "after_commit")
-if SAFEGUARD_AUDIT_INTEGRATION not in {"after_commit", "in_transaction"}:
-    raise ImproperlyConfigured("SAFEGUARD_AUDIT_INTEGRATION must be after_commit or "
+                                   "in_transaction" if TESTING else "background")
+if SAFEGUARD_AUDIT_INTEGRATION not in {"background", "after_commit", "in_transaction"}:
+    raise ImproperlyConfigured("SAFEGUARD_AUDIT_INTEGRATION must be background, after_commit or "
                                f"in_transaction, got {SAFEGUARD_AUDIT_INTEGRATION!r}")
 # The inclusion promise: a queued entry older than this fails `audit verify` (`unintegrated`).
 SAFEGUARD_AUDIT_INTEGRATION_BOUND_SECONDS = _env_int("SAFEGUARD_AUDIT_INTEGRATION_BOUND_SECONDS",
@@ -912,3 +913,14 @@ if min(SAFEGUARD_DETECTION_BATCH, SAFEGUARD_DETECTION_DELIVERY_ATTEMPTS,
     raise ImproperlyConfigured("SAFEGUARD_DETECTION_BATCH, _DELIVERY_ATTEMPTS, "
                                "_WEBHOOK_TIMEOUT_SECONDS, _EVIDENCE_MAX, _BULK_MAX and "
                                "_SUPPRESSION_MAX_HOURS must be at least 1")
+# --- Audit background integrator (issue 10; docs/audit.md, decision 0181) ---------------------
+# background mode: how long the integrator thread waits after a wake before it runs, so the
+# commits of a burst are integrated by one run (0 = at once), and how long a process ending
+# (gunicorn worker recycled, command done) lets it drain the queue once more.
+SAFEGUARD_AUDIT_INTEGRATOR_COALESCE_MS = _env_int("SAFEGUARD_AUDIT_INTEGRATOR_COALESCE_MS", 100)
+SAFEGUARD_AUDIT_INTEGRATOR_SHUTDOWN_SECONDS = _env_int(
+    "SAFEGUARD_AUDIT_INTEGRATOR_SHUTDOWN_SECONDS", 5)
+if not 0 <= SAFEGUARD_AUDIT_INTEGRATOR_COALESCE_MS <= 1000 or not (
+        0 <= SAFEGUARD_AUDIT_INTEGRATOR_SHUTDOWN_SECONDS <= 60):
+    raise ImproperlyConfigured("SAFEGUARD_AUDIT_INTEGRATOR_COALESCE_MS must be between 0 and 1000 "
+                               "and SAFEGUARD_AUDIT_INTEGRATOR_SHUTDOWN_SECONDS between 0 and 60")

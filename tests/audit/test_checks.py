@@ -6,6 +6,8 @@ from safeguard.audit.checks import integration
 
 
 def test_the_shipped_production_settings_pass(settings):
+    settings.SAFEGUARD_AUDIT_INTEGRATION = "background"
+    assert integration() == []
     settings.SAFEGUARD_AUDIT_INTEGRATION = "after_commit"
     assert integration() == []
 

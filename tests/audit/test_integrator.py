@@ -217,7 +217,7 @@ def test_two_integrators_at_once_cannot_both_integrate(after_commit, monkeypatch
     _needs_postgres()
     # given 20 committed entries whose after-commit run never happened (a process that died
     # right after its commit)
-    monkeypatch.setattr(services, "_integrate_after_commit", lambda: None)
+    monkeypatch.setattr(services, "_integrate_after_commit", lambda *_: None)
     for i in range(20):
         with transaction.atomic():
             services.record(action="case.viewed", actor=ACTOR, data={"w": 0, "i": i})
@@ -273,7 +273,7 @@ def test_an_integrator_killed_mid_batch_loses_and_doubles_nothing(after_commit, 
                                                                     tmp_path):
     _needs_postgres()
     # given 50 committed entries in the queue, none integrated yet
-    monkeypatch.setattr(services, "_integrate_after_commit", lambda: None)
+    monkeypatch.setattr(services, "_integrate_after_commit", lambda *_: None)
     for i in range(50):
         with transaction.atomic():
             services.record(action="case.viewed", actor=ACTOR, data={"w": 0, "i": i})

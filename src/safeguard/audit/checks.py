@@ -16,11 +16,11 @@ def integration(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMess
     E251: the inclusion bound is shorter than the safety-net job's period; E252: a batch or an
     after-commit run budget that cannot make progress."""
     errors: list[checks.CheckMessage] = []
-    if settings.SAFEGUARD_AUDIT_INTEGRATION != "after_commit":
+    if settings.SAFEGUARD_AUDIT_INTEGRATION == "in_transaction":
         errors.append(checks.Error(
             "SAFEGUARD_AUDIT_INTEGRATION=in_transaction integrates every audit event inside the "
             "caller's transaction: every request that records an event waits for one lock.",
-            hint="Unset it (after_commit is the default); in_transaction is for the test suite.",
+            hint="Unset it (background is the default); in_transaction is for the test suite.",
             id="safeguard.E250"))
     if settings.SAFEGUARD_AUDIT_INTEGRATION_BOUND_SECONDS <= SAFETY_NET_SECONDS:
         errors.append(checks.Error(

@@ -53,6 +53,10 @@ class Event(models.Model):
     request_id = models.CharField(max_length=64, blank=True)
     data = models.JSONField(default=dict, blank=True)
     leaf_hash = models.CharField(max_length=64, help_text="RFC 9162 leaf hash, hex")
+    # When the integrator wrote it (its batch's time, not hashed): ``integrated_at - at`` is the
+    # event's integration delay, the inclusion promise measured (decision 0181). Empty for events
+    # integrated before the column existed.
+    integrated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [

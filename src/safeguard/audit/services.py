@@ -6,10 +6,12 @@ queue (``QueuedEntry``), durable at the caller's commit. The integrator (``integ
 sequences committed queue entries gap-free in the order it sees them committed, computes their
 leaf hashes and the Merkle nodes they complete as one batch, writes events, nodes and the new
 frontier and removes the entries from the queue, all in one transaction. Exactly one integrator
-runs at a time: a PostgreSQL advisory lock, on SQLite the database write lock. It runs right
-after every commit that queued an entry and from a periodic job (decision 0180, after Trillian
-and Tessera). With ``SAFEGUARD_AUDIT_INTEGRATION=in_transaction`` (the test suite) ``record``
-integrates inside the caller's transaction instead.
+runs at a time: a PostgreSQL advisory lock, on SQLite the database write lock. A commit that
+queued an entry wakes the process's background integrator thread (``background``, the default,
+decision 0181; ``after_commit`` runs it in the committing thread instead), and a periodic job is
+the safety net (decision 0180, after Trillian and Tessera). With
+``SAFEGUARD_AUDIT_INTEGRATION=in_transaction`` (the test suite) ``record`` integrates inside the
+caller's transaction instead.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable, Mapping
+from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
@@ -36,11 +39,30 @@ logger = logging.getLogger(__name__)
 OUTCOMES = frozenset({"success", "failure", "denied"})
 
 
+# Texts up to this length are masked once and remembered: an actor, a request's User-Agent and
+# id, an action's subject type recur on every event of a request and across requests.
+_CLEAN_CACHED_UP_TO = 256
+
+
+@lru_cache(maxsize=4)
+def _cached_sanitiser(path: str) -> Callable[[str], str]:
+    fn: Callable[[str], str] = import_string(path)
+    remembered = lru_cache(maxsize=4096)(fn)
+
+    def clean(text: str) -> str:
+        return remembered(text) if len(text) <= _CLEAN_CACHED_UP_TO else fn(text)
+
+    return clean
+
+
 def _sanitiser() -> Callable[[str], str]:
     """The function that masks card numbers in free text callers do not control (a User-Agent
     an attacker chose), named by SAFEGUARD_AUDIT_TEXT_SANITISER — the protection app's, so that
-    recording an event never trips the no-PAN guard. The audit core imports no app above it."""
-    return import_string(settings.SAFEGUARD_AUDIT_TEXT_SANITISER)
+    recording an event never trips the no-PAN guard. The audit core imports no app above it.
+
+    Masking is a pure function of the text, so short texts are masked once per process and
+    remembered (decision 0181: the per-event cost of an append)."""
+    return _cached_sanitiser(settings.SAFEGUARD_AUDIT_TEXT_SANITISER)
 
 
 def _sanitise_data(value: Any, clean: Callable[[str], str]) -> Any:
@@ -116,11 +138,43 @@ def record(
     # No savepoint: a failed append must fail the caller's whole transaction, so no action can
     # commit without its event.
     with transaction.atomic(savepoint=False):
-        entry_id = QueuedEntry.objects.create(**fields).id
-        if settings.SAFEGUARD_AUDIT_INTEGRATION == "in_transaction":
+        entry_id = _queue(fields)
+        mode = settings.SAFEGUARD_AUDIT_INTEGRATION
+        if mode == "in_transaction":
             return _integrate_own(entry_id)
-        _integrate_after_commit()
+        _integrate_after_commit(_wake_background if mode == "background"
+                                else _run_after_commit)
     return None
+
+
+def _queue(fields: dict[str, Any]) -> int:
+    """Insert one queue row with one statement (``INSERT … RETURNING id``); return its id.
+
+    The request's only audit cost (decision 0181). No ``Model.save()``: every text was masked
+    by the sanitiser just above, so the no-PAN guard's ``pre_save`` layer could find nothing;
+    its SQL layer still checks every text parameter of this statement, and would refuse it.
+    """
+    columns = _queue_columns()
+    params = [field.get_db_prep_save(fields[field.attname], connection) for field in columns]
+    with connection.cursor() as cursor:
+        cursor.execute(_queue_sql(connection.vendor), params)
+        row = cursor.fetchone()
+    if row is None:  # cannot happen: RETURNING of a successful INSERT
+        raise AuditError("queueing an audit entry returned no id")
+    return int(row[0])
+
+
+@lru_cache(maxsize=1)
+def _queue_columns() -> tuple[Any, ...]:
+    return tuple(QueuedEntry._meta.get_field(name) for name in _FIELDS)
+
+
+@lru_cache(maxsize=4)
+def _queue_sql(vendor: str) -> str:
+    columns = ", ".join(_q(f) for f in _FIELDS)
+    marks = ", ".join(["%s"] * len(_FIELDS))
+    return (f"INSERT INTO {QueuedEntry._meta.db_table} ({columns}) "  # noqa: S608 - names are ours
+            f"VALUES ({marks}) RETURNING {_q('id')}")
 
 
 # --- the integrator -------------------------------------------------------------------------
@@ -181,9 +235,10 @@ def _integrate_batch(limit: int) -> dict[int, int]:
                                "VALUES (%s, %s, %s)", nodes)
     # The queue's trigger lets an entry go only once its Event exists (written just above).
     QueuedEntry.objects.filter(id__in=ids)._raw_delete(QueuedEntry.objects.db)
-    counter.last_seq = first + len(rows) - 1
-    counter.frontier = frontier.to_hex()
-    counter.save(update_fields=["last_seq", "frontier"])
+    # One UPDATE, not save(): the frontier is hex digests the no-PAN guard's pre_save layer
+    # would scan string by string on every run (its SQL layer still sees the statement).
+    Sequence.objects.filter(id=1).update(last_seq=first + len(rows) - 1,
+                                         frontier=frontier.to_hex())
     return {entry_id: first + i for i, entry_id in enumerate(ids)}
 
 
@@ -201,16 +256,19 @@ def _copy_to_log(ids: list[int], first: int, leaves: list[bytes]) -> None:
     """
     columns = ", ".join(_q(f) for f in _FIELDS)
     values = ", ".join(["(%s, %s, %s)"] * len(ids))
+    integrated_at = connection.ops.adapt_datetimefield_value(timezone.now())
     params: list[int | str] = []
     for i, (entry_id, leaf) in enumerate(zip(ids, leaves, strict=True)):
         params += [entry_id, first + i, leaf.hex()]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {Event._meta.db_table} (seq, queue_id, leaf_hash, {columns}) "  # noqa: S608 - names are ours, values are parameters
+            f"INSERT INTO {Event._meta.db_table} "  # noqa: S608 - names are ours, values are parameters
+            f"(seq, queue_id, leaf_hash, integrated_at, {columns}) "
             f"WITH batch (qid, seq, leaf) AS (VALUES {values}) "
-            f"SELECT batch.seq, q.id, batch.leaf, "
+            f"SELECT batch.seq, q.id, batch.leaf, %s, "
             f"{', '.join('q.' + _q(f) for f in _FIELDS)} "
-            f"FROM batch JOIN {QueuedEntry._meta.db_table} q ON q.id = batch.qid", params)
+            f"FROM batch JOIN {QueuedEntry._meta.db_table} q ON q.id = batch.qid",
+            [*params, integrated_at])
         if cursor.rowcount != len(ids):
             raise AuditError(f"integrating {len(ids)} queued entries wrote {cursor.rowcount}")
 
@@ -231,13 +289,14 @@ def _integrate_own(entry_id: int) -> int:
     return seq
 
 
-def integrate(*, wait: bool = False, max_ms: int | None = None) -> int:
+def integrate(*, wait: bool = False, max_ms: int | None = None, hand_over: bool = True) -> int:
     """Sequence every committed queue entry into the log, one batch per transaction (R-IR-5).
 
     Returns how many entries this call integrated. Without ``wait`` it returns at once when
     another integrator holds the lock; that one re-reads the queue after releasing the lock,
     so an entry committed while it held the lock is not left behind. ``max_ms`` bounds the
-    time spent here; when entries remain after it, the ``audit.integrate`` job takes over.
+    time spent here; when entries remain after it, the ``audit.integrate`` job takes over
+    (``hand_over``; the background integrator, which is woken again anyway, does not hand over).
     Killed mid-batch, a batch's transaction rolls back whole: its entries stay queued and the
     next run integrates them once.
     """
@@ -252,7 +311,8 @@ def integrate(*, wait: bool = False, max_ms: int | None = None) -> int:
         total += done
         if done == limit:
             if deadline is not None and time.monotonic() > deadline:
-                _hand_over()
+                if hand_over:
+                    _hand_over()
                 return total
             continue
         # The lock is released: anything committed while this run held it is visible now.
@@ -268,16 +328,25 @@ def _hand_over() -> None:
 
 
 def _run_after_commit() -> None:
+    """``after_commit`` mode: the integrator runs in the committing thread (a request's)."""
     integrate(max_ms=settings.SAFEGUARD_AUDIT_INTEGRATION_RUN_MS)
 
 
-def _integrate_after_commit() -> None:
-    """Run the integrator once right after the current transaction commits (once per
+def _wake_background() -> None:
+    """``background`` mode (the default): wake this process's integrator thread and return;
+    the request pays nothing more than its queued entry's INSERT (decision 0181)."""
+    from safeguard.audit import background
+
+    background.wake()
+
+
+def _integrate_after_commit(hook: Callable[[], None] = _wake_background) -> None:
+    """Register ``hook`` to run once right after the current transaction commits (once per
     transaction however many entries it queued); a failure there is logged, the entry stays
     queued, and the next commit or the periodic job integrates it."""
     conn = transaction.get_connection()
-    if not any(func is _run_after_commit for _, func, _ in conn.run_on_commit):
-        transaction.on_commit(_run_after_commit, robust=True)
+    if not any(func is hook for _, func, _ in conn.run_on_commit):
+        transaction.on_commit(hook, robust=True)
 
 
 def _head_view(h: TreeHead) -> TreeHeadView:

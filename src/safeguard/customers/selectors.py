@@ -451,7 +451,10 @@ def customer_known_values(*, customer_id: object) -> dict[str, list[str]]:
     Clear values: pass them straight to the screener, never store, log or display them.
     """
     cid = as_uuid(customer_id)
-    row = Customer.objects.filter(id=cid).first() if cid else None
+    return _known_values(Customer.objects.filter(id=cid).first() if cid else None)
+
+
+def _known_values(row: Customer | None) -> dict[str, list[str]]:
     if row is None:
         return {}
     known: dict[str, list[str]] = {}
@@ -498,9 +501,10 @@ def text_masker(*, viewer: Principal, customer_id: object) -> Callable[[str], st
     Outside ``viewer``'s scope everything found is masked and nothing is revealed."""
     cid = as_uuid(customer_id)
     row = Customer.objects.filter(id=cid).first() if cid else None
-    known = customer_known_values(customer_id=cid) if row is not None else {}
+    known = _known_values(row)  # the row just read, not a second read (issue 10)
     revealed: frozenset[str] = frozenset()
-    if row is not None and customer_scope_for(viewer=viewer).allows(row.id):
+    # One EXISTS, not the viewer's whole customer scope listed (issue 10, docs/cases.md).
+    if row is not None and customer_allowed(viewer=viewer, customer_id=row.id):
         revealed = frozenset(r.field for r in active_reveals(user_id=viewer.user_id,
                                                              customer=row))
     shown: set[str] = set()

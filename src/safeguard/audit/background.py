@@ -1,0 +1,158 @@
+"""The per-process background integrator: the after-commit hook only wakes it (decision 0181).
+
+Issue 10, R-IR-5, R-OPS-8. With ``SAFEGUARD_AUDIT_INTEGRATION=background`` (the production
+default) a commit that queued audit entries calls :func:`wake` and returns: the request pays one
+``INSERT`` of its queued entry and nothing else. Each process (a gunicorn worker, the Huey
+worker, a management command) has at most one integrator thread, started on the first wake in
+that process (after a fork too: the child starts its own). The thread waits on a
+:class:`threading.Event`, so wakes coalesce: however many commits happen while a run is in
+progress, one more run follows and drains everything committed meanwhile. Across processes and
+machines the integrator lock still admits one run at a time (``services.integrate``); a process
+that finds it held returns, and the holder re-reads the queue after releasing it.
+
+A failed run (database gone) is logged and retried with a doubling pause (at most 30 s); the
+entries stay queued and the periodic job ``audit.integrate_periodic`` remains the safety net.
+At interpreter exit (``atexit``: a gunicorn worker recycled or stopped, a command ending) the
+thread is asked to drain the queue once more, for at most
+``SAFEGUARD_AUDIT_INTEGRATOR_SHUTDOWN_SECONDS``; it is a daemon thread, so a stuck database
+never keeps a process from exiting, and a killed process loses nothing (its entries are queued,
+durable, and the next run anywhere integrates them).
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+import time
+
+from django.conf import settings
+from django.db import connection
+
+logger = logging.getLogger(__name__)
+
+MAX_RETRY_SECONDS = 30.0
+
+
+class Integrator:
+    """One process's integrator thread and its wake-up signal."""
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.signal = threading.Event()
+        self.stopping = False
+        self.runs = 0  # completed runs (coalescing is visible here: runs <= wakes)
+        self.integrated = 0
+        self.failures = 0
+        self.thread = threading.Thread(target=self._loop, name="safeguard-audit-integrator",
+                                       daemon=True)
+
+    def _run_once(self, max_ms: int | None) -> None:
+        from safeguard.audit import services
+
+        try:
+            self.integrated += services.integrate(max_ms=max_ms, hand_over=False)
+            self.runs += 1
+        finally:
+            # A broken or expired connection is dropped; a healthy one is kept for the next run.
+            connection.close_if_unusable_or_obsolete()
+
+    def _loop(self) -> None:
+        retry: float | None = None
+        try:
+            # Checked before every wait: a stop that came while a run cleared the signal is
+            # not missed.
+            while not self._stop_requested():
+                # Woken by a commit, or the pause after a failed run has passed: run.
+                self.signal.wait(timeout=retry)
+                if self._stop_requested():
+                    break
+                # Let the commits of a burst land before the run: one run takes them all.
+                coalesce = settings.SAFEGUARD_AUDIT_INTEGRATOR_COALESCE_MS
+                if coalesce:
+                    time.sleep(coalesce / 1000)
+                self.signal.clear()
+                try:
+                    self._run_once(None)
+                    retry = None
+                except Exception:  # the entries stay queued; retried, and the job is the net
+                    self.failures += 1
+                    retry = min(MAX_RETRY_SECONDS, (retry or 0.5) * 2)
+                    logger.exception("audit.integrator_failed", extra={"retry_s": retry})
+                    connection.close()
+            # Stopping: drain what was committed meanwhile, within the shutdown budget.
+            self._run_once(int(settings.SAFEGUARD_AUDIT_INTEGRATOR_SHUTDOWN_SECONDS * 1000))
+        except Exception:
+            logger.exception("audit.integrator_failed_at_shutdown")
+        finally:
+            connection.close()
+
+    def _stop_requested(self) -> bool:
+        return self.stopping  # set by another thread (``stop``)
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Ask the thread to drain once more and end; wait at most ``timeout`` seconds."""
+        self.stopping = True
+        self.signal.set()
+        if self.thread.is_alive():
+            limit = (settings.SAFEGUARD_AUDIT_INTEGRATOR_SHUTDOWN_SECONDS
+                     if timeout is None else timeout)
+            self.thread.join(limit + 1)
+
+
+class _Process:
+    """This process's integrator (None until the first wake) and the lock that starts it."""
+
+    def __init__(self) -> None:
+        self.integrator: Integrator | None = None
+        self.guard = threading.Lock()
+
+
+_process = _Process()
+
+
+def current() -> Integrator | None:
+    """This process's integrator, or None when none was started here."""
+    it = _process.integrator
+    return it if it is not None and it.pid == os.getpid() else None
+
+
+def _usable(it: Integrator | None) -> bool:
+    return it is not None and it.pid == os.getpid() and it.thread.is_alive()
+
+
+def wake() -> None:
+    """Wake this process's integrator, starting it on first use (an after-commit hook)."""
+    it = _process.integrator
+    if not _usable(it):
+        with _process.guard:
+            it = _process.integrator
+            if not _usable(it):
+                if it is not None and it.pid == os.getpid() and it.stopping:
+                    return  # shutting down: the drain at exit or the periodic job takes it
+                it = Integrator()
+                it.thread.start()
+                _process.integrator = it
+    if it is not None:
+        it.signal.set()
+
+
+def stop(timeout: float | None = None) -> None:
+    """Stop this process's integrator after a final drain (atexit; tests)."""
+    it = current()
+    if it is not None:
+        it.stop(timeout)
+        with _process.guard:
+            if _process.integrator is it:
+                _process.integrator = None
+
+
+def _forget_after_fork() -> None:
+    """A forked child has no integrator thread; it starts its own on its first wake."""
+    _process.integrator = None
+    _process.guard = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
+atexit.register(stop)
