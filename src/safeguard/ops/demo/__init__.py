@@ -1,7 +1,8 @@
-"""Demo data of the channels app: the demo contact centre that ``safeguard demo`` loads.
+"""The demo contact centre that ``safeguard demo`` loads (the ops app's demo module).
 
-It lives in channels because it drives every channel through the same services real traffic
-uses: e-mails as RFC 5322 messages through ``email_receive``, the web form, the REST ingest,
+It lives in ops, beside the demo wiring (``safeguard demo``, the demo mark), because it drives
+every app below through the same public services real traffic uses (issue 15; STYLE.md "demo
+generators live with ops"): e-mails as RFC 5322 messages through ``email_receive``, the web form, the REST ingest,
 signed-webhook voice events, chat; agents answer through ``cases.services``. Every text passes
 screening on the way in, so the card numbers customers paste end up as vault tokens — after the
 load no card number exists anywhere in the data directory.
@@ -34,9 +35,9 @@ from safeguard.audit.contracts import Actor
 from safeguard.cases import selectors as cases_selectors
 from safeguard.cases import services as cases
 from safeguard.cases.contracts import Period
-from safeguard.channels.demo.plan import CHANNELS, QUEUES, DemoPlan, plan
-from safeguard.channels.demo.scripts import Agent, Centre, Clock
-from safeguard.channels.demo.texts import TEST_CARDS, TEST_IBANS
+from safeguard.ops.demo.plan import CHANNELS, QUEUES, DemoPlan, plan
+from safeguard.ops.demo.scripts import Agent, Centre, Clock
+from safeguard.ops.demo.texts import TEST_CARDS, TEST_IBANS
 
 __all__ = ["ORDER", "TEST_CARDS", "TEST_IBANS", "demo_plan", "demo_scale", "load", "plan"]
 

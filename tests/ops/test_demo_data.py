@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from safeguard.channels.demo import TEST_CARDS, demo_scale, plan
-from safeguard.channels.demo.texts import spoken, written
+from safeguard.ops.demo import TEST_CARDS, demo_scale, plan
+from safeguard.ops.demo.texts import spoken, written
 from safeguard.protection.scanning import find_pans
 
 SCALE = 0.02
@@ -309,7 +309,7 @@ django.setup()
 from django.apps import apps
 from safeguard.protection.fields import _EncryptedField
 from safeguard.protection.scanning import find_pans
-from safeguard.channels.demo import TEST_CARDS
+from safeguard.ops.demo import TEST_CARDS
 checked, hits = 0, []
 for model in apps.get_models():
     if model._meta.label_lower == "protection.token":

@@ -35,8 +35,8 @@ from safeguard.cases import selectors as cases_selectors
 from safeguard.cases import services as cases
 from safeguard.cases.contracts import RecordingIn, SenderIn
 from safeguard.channels import services as channels
-from safeguard.channels.demo import texts
-from safeguard.channels.demo.plan import QUEUES, SEED, CaseSpec, DemoPlan
+from safeguard.ops.demo import texts
+from safeguard.ops.demo.plan import QUEUES, SEED, CaseSpec, DemoPlan
 from safeguard.customers import services as customers
 from safeguard.customers.contracts import (
     ApprovalNotPending,
