@@ -31,17 +31,21 @@ from django.utils import timezone
 from safeguard.accounts import selectors as accounts_selectors
 from safeguard.accounts import services as accounts
 from safeguard.accounts.contracts import Principal, UserNotFound
+from safeguard.audit import services as audit
 from safeguard.audit.contracts import Actor
 from safeguard.cases import selectors as cases_selectors
 from safeguard.cases import services as cases
 from safeguard.cases.contracts import Period
 from safeguard.ops.demo.plan import CHANNELS, QUEUES, DemoPlan, plan
 from safeguard.ops.demo.scripts import Agent, Centre, Clock
+from safeguard.ops.demo import channels as demo_channels
 from safeguard.ops.demo.texts import TEST_CARDS, TEST_IBANS
 
-__all__ = ["ORDER", "TEST_CARDS", "TEST_IBANS", "demo_plan", "demo_scale", "load", "plan"]
+__all__ = ["ORDER", "SUMMARY_ORDER", "TEST_CARDS", "TEST_IBANS", "demo_plan", "demo_scale",
+           "load", "plan", "summary"]
 
 ORDER = 40  # after accounts, protection (10) and customers (20)
+SUMMARY_ORDER = 0  # the channels first: the demo users and the code command come last
 SCALE_ENV = "SAFEGUARD_DEMO_SCALE"
 MARKER = "Card number shared by mistake"  # the first macro; written last, after everything
 
@@ -104,6 +108,7 @@ def load(*, say: Callable[[str], None],
         the_plan = demo_plan()
     except ValueError as exc:
         raise CommandError(str(exc)) from exc
+    demo_channels.integration_ensure()  # also on a data directory loaded before (idempotent)
     state = _state()
     if state == "loaded":
         say("Contact centre: demo data already loaded.")
@@ -134,6 +139,12 @@ def load(*, say: Callable[[str], None],
             break
     _summary(the_plan, centre, flagged, say)
     say(f"Contact centre: loaded in {time.monotonic() - started:.0f} s.")
+
+
+def summary(*, say: Callable[[str], None]) -> None:
+    """Every channel of the running demo and how to reach it (issue 15, item 10)."""
+    token = demo_channels.integration_ensure()
+    demo_channels.channels_summary(say=say, port=settings.PORT, token=token)
 
 
 def _state() -> str:
@@ -169,9 +180,18 @@ def _history(now: datetime) -> Iterator[Clock]:
     mail.outbox = []
     HUEY.immediate = True
     huey_log.setLevel(logging.WARNING)
+    # Thousands of small transactions: integrating the audit queue after each commit was a
+    # quarter of the load's time (issue 15, first run). Queue them all, integrate once at the
+    # end (the same integrator, so the log is the same; tests keep integrating in place).
+    saved_integration = settings.SAFEGUARD_AUDIT_INTEGRATION
+    if saved_integration == "after_commit":
+        settings.SAFEGUARD_AUDIT_INTEGRATION = "deferred"
     try:
         yield clock
     finally:
+        settings.SAFEGUARD_AUDIT_INTEGRATION = saved_integration
+        if saved_integration == "after_commit":
+            audit.integrate(wait=True)
         timezone.now = saved_now
         settings.EMAIL_BACKEND = saved_backend
         settings.SAFEGUARD_CONTACT_CODE_LIMIT = saved_code_limit
