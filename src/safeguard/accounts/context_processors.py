@@ -9,7 +9,7 @@ from django.urls import NoReverseMatch, reverse
 
 from safeguard.accounts import rbac, selectors
 from safeguard.accounts.enums import MFAState
-from safeguard.accounts.guards import request_permissions
+from safeguard.accounts.guards import STEP_UP_ACTION_KEY, request_permissions
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
@@ -24,6 +24,20 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
                     url = reverse(entry.url_name)
                 except NoReverseMatch:
                     continue
-                active = request.path == url or (url != "/" and request.path.startswith(url))
-                items.append({"label": entry.label, "url": url, "active": active})
-    return {"nav_items": items, "org": selectors.organisation()}
+                items.append({"label": entry.label, "url": url, "active": False})
+        current = active_nav_url(request.path, [i["url"] for i in items])
+        for item in items:
+            item["active"] = item["url"] == current
+    session = getattr(request, "session", None)
+    step_up_action = session.get(STEP_UP_ACTION_KEY, "") if session is not None else ""
+    return {"nav_items": items, "org": selectors.organisation(),
+            "step_up_action": step_up_action}
+
+
+def active_nav_url(path: str, urls: list[str]) -> str | None:
+    """The one navigation entry to highlight (issue 15, item 9): the exact page, else the
+    longest entry the path lies under ("/cases/kpi/" is KPIs, not also Cases)."""
+    if path in urls:
+        return path
+    under = [u for u in urls if u != "/" and path.startswith(u)]
+    return max(under, key=len) if under else None

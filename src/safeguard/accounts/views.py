@@ -92,7 +92,7 @@ def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
 
 
 @permission_required(perm.USERS_MANAGE)
-@step_up_required
+@step_up_required(action="Create a user")
 @require_http_methods(["GET", "POST"])
 def user_create(request: HttpRequest) -> HttpResponse:
     form = forms.UserCreateForm(request.POST or None)
@@ -142,28 +142,28 @@ def _user_action(request: HttpRequest, user_id: int, action: str) -> HttpRespons
 
 
 @permission_required(perm.USERS_MANAGE)
-@step_up_required
+@step_up_required(action="Grant a role")
 @require_POST
 def user_role_grant(request: HttpRequest, user_id: int) -> HttpResponse:
     return _user_action(request, user_id, "grant")
 
 
 @permission_required(perm.USERS_MANAGE)
-@step_up_required
+@step_up_required(action="Revoke a role")
 @require_POST
 def user_role_revoke(request: HttpRequest, user_id: int) -> HttpResponse:
     return _user_action(request, user_id, "revoke")
 
 
 @permission_required(perm.USERS_MANAGE)
-@step_up_required
+@step_up_required(action="Disable a user")
 @require_POST
 def user_disable(request: HttpRequest, user_id: int) -> HttpResponse:
     return _user_action(request, user_id, "disable")
 
 
 @permission_required(perm.USERS_MANAGE)
-@step_up_required
+@step_up_required(action="Enable a user")
 @require_POST
 def user_enable(request: HttpRequest, user_id: int) -> HttpResponse:
     return _user_action(request, user_id, "enable")
@@ -187,7 +187,7 @@ def grant_request_list(request: HttpRequest) -> HttpResponse:
 
 
 @permission_required(perm.USERS_MANAGE)
-@step_up_required
+@step_up_required(action="Decide a role grant request")
 @require_POST
 def grant_request_decide(request: HttpRequest, request_id: int) -> HttpResponse:
     """Approve or refuse a grant request: another administrator, with a fresh second factor."""
@@ -228,7 +228,7 @@ def role_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @permission_required(perm.ROLES_MANAGE)
-@step_up_required
+@step_up_required(action="Create or change a role")
 @require_http_methods(["GET", "POST"])
 def role_edit(request: HttpRequest, slug: str | None = None) -> HttpResponse:
     """Create a custom role, or edit one; built-in roles are read-only."""
@@ -266,7 +266,7 @@ def token_list(request: HttpRequest) -> HttpResponse:
 
 
 @permission_required(perm.TOKENS_MANAGE)
-@step_up_required
+@step_up_required(action="Issue an API token")
 @require_http_methods(["GET", "POST"])
 def token_create(request: HttpRequest) -> HttpResponse:
     """Issue a token; its secret is rendered once, in this response, and never again."""
@@ -289,7 +289,7 @@ def token_create(request: HttpRequest) -> HttpResponse:
 
 
 @permission_required(perm.TOKENS_MANAGE)
-@step_up_required
+@step_up_required(action="Revoke an API token")
 @require_POST
 def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
     try:

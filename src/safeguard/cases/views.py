@@ -320,7 +320,7 @@ def attachment(request: HttpRequest, number: int, attachment_id: UUID) -> HttpRe
 
 
 @permission_required(perm.ATTACHMENT_QUARANTINE)
-@step_up_required
+@step_up_required(action="Open a quarantined attachment")
 @require_GET
 def attachment_quarantine(request: HttpRequest, number: int, attachment_id: UUID) -> HttpResponse:
     """Download a quarantined attachment as sent (it could not be screened): the permission,
