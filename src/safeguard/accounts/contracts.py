@@ -192,3 +192,15 @@ class GrantRequestClosed(Conflict):
 class GrantStepUpRequired(PermissionDenied):
     code = "step-up-required"
     title = "A fresh second factor is needed"
+
+
+@dataclass(frozen=True)
+class SessionView:
+    """One signed-in session of a user as administrators see it (issue 15, item 9): the listing
+    id (never the session key), device, address and times."""
+
+    id: int
+    user_agent: str
+    ip: str
+    created_at: datetime
+    last_seen_at: datetime

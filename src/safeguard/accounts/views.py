@@ -115,7 +115,10 @@ def _user_action(request: HttpRequest, user_id: int, action: str) -> HttpRespons
     actor = request_actor(request)
     try:
         if action == "grant":
-            slug = request.POST["role"]
+            slug = request.POST["role"].strip()
+            if not slug:  # the form no longer preselects a role (issue 15: not Administrator)
+                messages.error(request, "Choose a role to grant.")
+                return redirect("accounts:user_detail", user_id=user_id)
             if selectors.role_sensitive_permissions(role_slug=slug):
                 services.role_grant_request(actor=actor, user_id=user_id, role_slug=slug,
                                             reason=request.POST.get("reason", ""))
@@ -348,3 +351,34 @@ class PasswordResetView(AllauthPasswordResetView):
 
 
 password_reset = PasswordResetView.as_view()
+
+
+@permission_required(perm.USERS_MANAGE)
+@require_GET
+def user_sessions(request: HttpRequest, user_id: int) -> HttpResponse:
+    """Another user's sessions for an administrator, each with an End button (issue 15)."""
+    try:
+        profile = selectors.user_get(user_id=user_id)
+        sessions = services.sessions_list_for_admin(actor=request_actor(request),
+                                                    user_id=user_id)
+    except ApplicationError as exc:
+        return render(request, "web/error.html", {"error": exc}, status=exc.status)
+    response = render(request, "accounts/user_sessions.html", {
+        "profile": profile, "sessions": sessions,
+    })
+    response["Cache-Control"] = "no-store"  # addresses and devices of a person
+    return response
+
+
+@permission_required(perm.USERS_MANAGE)
+@step_up_required(action="End another user's session")
+@require_POST
+def user_session_revoke(request: HttpRequest, user_id: int) -> HttpResponse:
+    """End one session of a user (audited as session.revoked with the administrator as actor)."""
+    session_id = ascii_int(request.POST.get("session", ""), minimum=1, maximum=MAX_SEQ)
+    if session_id is not None and services.session_revoke(
+            actor=request_actor(request), user_id=user_id, session_id=session_id):
+        messages.success(request, "Session ended.")
+    else:
+        messages.error(request, "That session has already ended.")
+    return redirect("accounts:user_sessions", user_id=user_id)
