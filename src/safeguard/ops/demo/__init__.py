@@ -8,8 +8,8 @@ screening on the way in, so the card numbers customers paste end up as vault tok
 load no card number exists anywhere in the data directory.
 
 Four queues with SLA targets, the demo agent and supervisor plus five more agents, several hundred
-customers and a few thousand first contacts over the last 90 days (``SAFEGUARD_DEMO_SCALE``,
-default 1.0, scales both). Deterministic: the plan comes from one seeded ``random.Random``.
+customers and a thousand first contacts over the last 90 days (``SAFEGUARD_DEMO_SCALE``,
+default 0.5, scales both). Deterministic: the plan comes from one seeded ``random.Random``.
 Loaded once: a second ``safeguard demo`` finds the loader's marker macro and changes nothing.
 """
 
@@ -47,6 +47,9 @@ __all__ = ["ORDER", "SUMMARY_ORDER", "TEST_CARDS", "TEST_IBANS", "demo_plan", "d
 ORDER = 40  # after accounts, protection (10) and customers (20)
 SUMMARY_ORDER = 0  # the channels first: the demo users and the code command come last
 SCALE_ENV = "SAFEGUARD_DEMO_SCALE"
+# 0.5: 200 customers and 1,000 first contacts over 90 days, about one minute of one CPU core to
+# load (bench/ops/bench_demo_load.py); the first run's wait was minutes at 1.0 (issue 15).
+DEFAULT_SCALE = 0.5
 MARKER = "Card number shared by mistake"  # the first macro; written last, after everything
 
 # email, name, queues, share of the work, supervisor of its queues. The first two are the
@@ -81,10 +84,11 @@ MACROS: tuple[tuple[str, str, str], ...] = (
 
 
 def demo_scale() -> float:
-    """The scale of the demo contact centre from ``SAFEGUARD_DEMO_SCALE`` (default 1.0)."""
+    """The scale of the demo contact centre from ``SAFEGUARD_DEMO_SCALE`` (default
+    ``DEFAULT_SCALE``)."""
     raw = os.environ.get(SCALE_ENV, "").strip()
     try:
-        scale = float(raw) if raw else 1.0
+        scale = float(raw) if raw else DEFAULT_SCALE
     except ValueError as exc:
         raise ValueError(f"{SCALE_ENV} must be a number such as 0.1 or 1, got {raw!r}") from exc
     if not 0 < scale <= 10:
