@@ -138,6 +138,9 @@ class Command(BaseCommand):
 
         consumer = HUEY.create_consumer(workers=2, worker_type="thread", periodic=True)
         consumer.start()
+        from safeguard.ops import tasks as ops_tasks
+
+        ops_tasks.heartbeat_now()
         smtpd = self._smtpd()
         # Huey's start() installs handlers meant for its own run loop, which we do not use:
         # put back ones that stop this process (the web server, then the consumer below).
