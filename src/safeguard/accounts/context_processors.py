@@ -13,7 +13,7 @@ from safeguard.accounts.guards import STEP_UP_ACTION_KEY, request_permissions
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
-    items = []
+    items: list[dict[str, Any]] = []
     user = getattr(request, "user", None)
     mfa_ok = getattr(request, "mfa_state", MFAState.OK) == MFAState.OK
     if user is not None and user.is_authenticated and mfa_ok:
@@ -25,7 +25,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
                 except NoReverseMatch:
                     continue
                 items.append({"label": entry.label, "url": url, "active": False})
-        current = active_nav_url(request.path, [i["url"] for i in items])
+        current = active_nav_url(request.path, [str(i["url"]) for i in items])
         for item in items:
             item["active"] = item["url"] == current
     session = getattr(request, "session", None)

@@ -121,7 +121,9 @@ class KpiForm(forms.Form):
         """``queues``: (slug, name) of the queues to choose from (issue 15: a select, not a
         free-text slug)."""
         super().__init__(*args, **kwargs)
-        self.fields["queue"].choices = [("", "All queues"), *queues]
+        queue = self.fields["queue"]
+        assert isinstance(queue, forms.ChoiceField)  # noqa: S101 - declared just above
+        queue.choices = [("", "All queues"), *queues]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

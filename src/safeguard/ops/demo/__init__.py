@@ -2,8 +2,9 @@
 
 It lives in ops, beside the demo wiring (``safeguard demo``, the demo mark), because it drives
 every app below through the same public services real traffic uses (issue 15; STYLE.md "demo
-generators live with ops"): e-mails as RFC 5322 messages through ``email_receive``, the web form, the REST ingest,
-signed-webhook voice events, chat; agents answer through ``cases.services``. Every text passes
+generators live with ops"): e-mails as RFC 5322 messages through ``email_receive``, the web
+form, the REST ingest, signed-webhook voice events, chat; agents answer through
+``cases.services``. Every text passes
 screening on the way in, so the card numbers customers paste end up as vault tokens — after the
 load no card number exists anywhere in the data directory.
 
@@ -36,9 +37,9 @@ from safeguard.audit.contracts import Actor
 from safeguard.cases import selectors as cases_selectors
 from safeguard.cases import services as cases
 from safeguard.cases.contracts import Period
+from safeguard.ops.demo import channels as demo_channels
 from safeguard.ops.demo.plan import CHANNELS, QUEUES, DemoPlan, plan
 from safeguard.ops.demo.scripts import Agent, Centre, Clock
-from safeguard.ops.demo import channels as demo_channels
 from safeguard.ops.demo.texts import TEST_CARDS, TEST_IBANS
 
 __all__ = ["ORDER", "SUMMARY_ORDER", "TEST_CARDS", "TEST_IBANS", "demo_plan", "demo_scale",

@@ -25,7 +25,7 @@ from safeguard.audit.contracts import Actor
 INTEGRATION_EMAIL = "crm-integration@demo.safeguard.test"
 INTEGRATION_ROLE = "integration"
 INTEGRATION_PERMISSION = "channels.ingest"
-TOKEN_FILE = "demo_api_token"  # in DATA_DIR, 0600
+TOKEN_FILE = "demo_api_token"  # noqa: S105 - a file name (in DATA_DIR, 0600), not a secret
 TOKEN_DAYS = 90
 
 
