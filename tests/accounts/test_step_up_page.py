@@ -68,3 +68,29 @@ def test_every_step_up_view_says_what_it_confirms():
         get_resolver().url_patterns) if getattr(cb, "safeguard_step_up", False)}
     assert labels
     assert "the action you asked for" not in labels
+
+
+def test_the_password_page_outside_a_step_up_just_asks_for_the_password():
+    """allauth asks the password before second-factor changes: no step-up words there."""
+    user = make_user(roles=("agent",))
+    page = signed_in_client(user).get(reverse("account_reauthenticate")).content.decode()
+    assert "Enter your password to confirm it is you." in page
+    assert "Next you will be asked for a code" not in page
+    assert "To confirm:" not in page
+    assert ">Confirm</button>" in page
+
+
+def test_an_abandoned_step_up_is_not_named_later():
+    supervisor = make_user(roles=("supervisor",))
+    maria = make_customer()
+    client = signed_in_client(supervisor, mfa_at=time.time() - 600)
+    client.post(f"/customers/{maria.id}/reveal/", {"field": "email", "reason": "call back"})
+    # given the step-up was asked an hour ago and never answered
+    session = client.session
+    session[guards.STEP_UP_ACTION_AT_KEY] = time.time() - 3600
+    session.save()
+    response = client.get(reverse("account_reauthenticate"))
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Confirm your password" in page
+    assert "To confirm:" not in page

@@ -9,7 +9,7 @@ from django.urls import NoReverseMatch, reverse
 
 from safeguard.accounts import rbac, selectors
 from safeguard.accounts.enums import MFAState
-from safeguard.accounts.guards import STEP_UP_ACTION_KEY, request_permissions
+from safeguard.accounts.guards import request_permissions, step_up_action_pending
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
@@ -28,10 +28,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         current = active_nav_url(request.path, [str(i["url"]) for i in items])
         for item in items:
             item["active"] = item["url"] == current
-    session = getattr(request, "session", None)
-    step_up_action = session.get(STEP_UP_ACTION_KEY, "") if session is not None else ""
     return {"nav_items": items, "org": selectors.organisation(),
-            "step_up_action": step_up_action}
+            "step_up_action": step_up_action_pending(request)}
 
 
 def active_nav_url(path: str, urls: list[str]) -> str | None:

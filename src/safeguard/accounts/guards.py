@@ -169,6 +169,7 @@ def reauthenticate_url(request: HttpRequest) -> str:
 
 
 STEP_UP_ACTION_KEY = "safeguard_step_up_action"  # what the re-prompt confirms (issue 15)
+STEP_UP_ACTION_AT_KEY = "safeguard_step_up_action_at"
 
 
 def step_up_required(view: View | None = None, *, action: str = "") -> Any:
@@ -188,14 +189,28 @@ def step_up_required(view: View | None = None, *, action: str = "") -> Any:
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if request.user.is_authenticated and not has_recent_mfa(request):
             request.session[STEP_UP_ACTION_KEY] = label
+            request.session[STEP_UP_ACTION_AT_KEY] = time.time()
             return suspend_request(request, reauthenticate_url(request))
         if STEP_UP_ACTION_KEY in request.session:
             del request.session[STEP_UP_ACTION_KEY]
+            request.session.pop(STEP_UP_ACTION_AT_KEY, None)
         return view(request, *args, **kwargs)
 
     wrapped.safeguard_step_up = True  # type: ignore[attr-defined]
     wrapped.safeguard_step_up_action = label  # type: ignore[attr-defined]
     return wrapped
+
+
+def step_up_action_pending(request: HttpRequest) -> str:
+    """The action a step-up re-prompt of this session confirms, if one was asked within the
+    step-up window (an abandoned one is not shown on a later, unrelated re-authentication)."""
+    session = getattr(request, "session", None)
+    if session is None or STEP_UP_ACTION_KEY not in session:
+        return ""
+    age = time.time() - float(session.get(STEP_UP_ACTION_AT_KEY, 0))
+    if age > 60 * settings.SAFEGUARD_STEP_UP_MINUTES:
+        return ""
+    return str(session[STEP_UP_ACTION_KEY])
 
 
 # --- the form held across step-up (issue 8 item 5, R-OPS-2, R-DATA-2) -----------------------------
