@@ -91,6 +91,24 @@ def test_main_pages_fit_a_phone(browser, live_server, tmp_path, csp_violations, 
                     || b.scrollWidth > b.clientWidth).length; })()""")
     assert page.locator(".customer-field-action .button").count() == 6
     assert clipped == 0
+    # and a revealed phone number stays on one line (the sign-in was the fresh second factor)
+    phone_row = page.locator("section.customer-panel #field-phone")
+    phone_row.get_by_role("link", name="Reveal Phone").click()
+    phone_row.get_by_label("Why do you need the phone?").fill("Customer asked for a call back.")
+    phone_row.get_by_role("button", name="Reveal phone").click()
+    revealed = page.locator("#field-phone [data-revealed]")
+    expect(revealed).to_have_text("+44 20 7946 0132")
+    page.wait_for_load_state("networkidle")
+    assert revealed.evaluate("e => e.getClientRects().length") == 1
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    # and the case history has room for numbers from 10 up (its list markers sit in the padding)
+    page.goto(f"/cases/{number}/")
+    page.wait_for_load_state("networkidle")
+    assert page.locator("ol.history li").count() >= 12
+    room = page.evaluate("""(() => { const ol = document.querySelector('ol.history');
+        return parseFloat(getComputedStyle(ol).paddingLeft) /
+               parseFloat(getComputedStyle(ol).fontSize); })()""")
+    assert room >= 2.5  # "12." needs about two and a half em
     # and the header does not overlap the page: the heading starts below the top bar
     page.goto("/cases/")
     top = page.evaluate("document.querySelector('.topbar').getBoundingClientRect().bottom")
