@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 export SAFEGUARD_PORT ?= 8000
 
-.PHONY: demo test lint bench install install-test permissions-doc clean system-check
+.PHONY: demo test lint bench install install-test permissions-doc clean system-check system-packages
 
 # Attachment screening reads images with Tesseract OCR, a Debian package, not a pip one
 # (docs/cases.md "Attachments"). Without it images cannot be screened and are quarantined; the
@@ -30,9 +30,15 @@ $(VENV)/.installed-test: $(VENV)/.installed
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
-## system-check: the system packages Safeguard uses beside Python (Tesseract OCR)
+## system-packages: the Debian packages the suite needs (chromium, rsyslog, dovecot, redis-server,
+## tesseract-ocr, PostgreSQL client, Pango): installed when root, else the exact command printed.
+## One list, in .ci/system-packages; .ci/run calls this target too.
+system-packages:
+	@.ci/system-packages
+
+## system-check: only say which of those packages are missing (never installs)
 system-check:
-	@command -v tesseract >/dev/null || { echo "$(TESSERACT_HINT)" >&2; exit 1; }
+	@.ci/system-packages --check
 
 ## demo: install into .venv, prepare SQLite + demo data in ./var, serve on 127.0.0.1:$SAFEGUARD_PORT
 demo: install
@@ -40,7 +46,7 @@ demo: install
 	SAFEGUARD_ENV=demo $(BIN)/safeguard demo --port $(SAFEGUARD_PORT)
 
 ## test: install test dependencies and run the suite (DATABASE_URL selects PostgreSQL)
-test: install-test system-check
+test: system-packages install-test
 	$(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing" >&2; exit 1; fi; exit $$rc
 

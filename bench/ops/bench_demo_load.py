@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--scale", type=float, default=0.5)  # the demo's default scale
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="sg-demo-bench-") as tmp:
         env = {k: v for k, v in os.environ.items()

@@ -494,6 +494,9 @@ SAFEGUARD_AUDIT_WITNESS_SYSLOG = _env("SAFEGUARD_AUDIT_WITNESS_SYSLOG", "")
 # runs in the committing thread (a request pays a second transaction). "in_transaction":
 # record() also integrates inside the caller's transaction (serialised, the pre-queue
 # behaviour): what the test suite uses, so a test reads its events before its transaction ends.
+# (A fourth value, "deferred", is never read from the environment: the demo's bulk history
+# load sets it in its own process and calls the integrator once at the end; the periodic job
+# would catch up anyway.)
 SAFEGUARD_AUDIT_INTEGRATION = _env("SAFEGUARD_AUDIT_INTEGRATION",
                                    "in_transaction" if TESTING else "background")
 if SAFEGUARD_AUDIT_INTEGRATION not in {"background", "after_commit", "in_transaction"}:
@@ -924,3 +927,37 @@ if not 0 <= SAFEGUARD_AUDIT_INTEGRATOR_COALESCE_MS <= 1000 or not (
         0 <= SAFEGUARD_AUDIT_INTEGRATOR_SHUTDOWN_SECONDS <= 60):
     raise ImproperlyConfigured("SAFEGUARD_AUDIT_INTEGRATOR_COALESCE_MS must be between 0 and 1000 "
                                "and SAFEGUARD_AUDIT_INTEGRATOR_SHUTDOWN_SECONDS between 0 and 60")
+# --- First run: every channel live in the demo (issue 15, firstrun15; docs/channels.md "Demo
+# channels") ---------------------------------------------------------------------------------
+# Demo mode only, and only where the operator set nothing: the Northwind receiving addresses
+# route inbound mail (the demo serves SMTP on SAFEGUARD_SMTPD_HOST:SAFEGUARD_SMTPD_PORT beside
+# the web server), and the voice webhook gets a random secret generated once into
+# DATA_DIR/webhook_secret (0600), printed at the end of `safeguard demo`.
+DEMO_EMAIL_QUEUES = {"billing@northwind.example": "billing",
+                     "support@northwind.example": "technical",
+                     "fraud@northwind.example": "fraud",
+                     "help@northwind.example": "general"}
+# `safeguard demo` serves inbound SMTP while it serves the console (off: 0).
+SAFEGUARD_DEMO_SMTPD = DEMO and _env_bool("SAFEGUARD_DEMO_SMTPD", True)
+
+
+def _demo_secret(name: str) -> str:
+    """A random secret kept in the demo data directory (created once, owner-only)."""
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    path = DATA_DIR / name
+    if not path.exists():
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another demo process made it first
+            pass
+        else:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+if DEMO:
+    if not _env("SAFEGUARD_EMAIL_QUEUES"):
+        SAFEGUARD_EMAIL_QUEUES = dict(DEMO_EMAIL_QUEUES)
+    if not SAFEGUARD_WEBHOOK_SECRETS:
+        SAFEGUARD_WEBHOOK_SECRETS = [_demo_secret("webhook_secret")]

@@ -75,7 +75,8 @@ def test_post_then_poll_returns_only_new_messages():
     html = poll.content.decode()
     assert poll.status_code == 200
     assert "4111 1111 1111 1111" not in html
-    assert "•••• 1111" in html
+    assert "card ending 1111" in html.lower()  # plain words for the customer (issue 15, item 7)
+    assert "[card" not in html
     assert "where is my parcel" not in html
     assert f'hx-get="{link}messages?after=2"' in html
     assert 'hx-swap-oob="beforeend:#chat-messages"' in html

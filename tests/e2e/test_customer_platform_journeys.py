@@ -48,6 +48,8 @@ PAN_FORMS = (PAN, PAN_TYPED, "4111-1111-1111-1111")
 CARD_SHOWN = re.compile(r"\[card visa •••• 1111\]")
 # The pasted line as shown: the card tokenized, its expiry date masked (message.body policy).
 SCREENED_LINE = re.compile(r"^my card is " + CARD_SHOWN.pattern + r" exp \[EXPIRY\]$")
+# What the customer reads of the same message: plain words, the typed expiry gone (issue 15).
+CUSTOMER_LINE = re.compile(r"^my card is card ending 1111\s*$")
 
 
 @pytest.fixture(autouse=True)
@@ -174,9 +176,10 @@ def test_card_number_pasted_in_chat_reaches_the_agent_only_as_a_token(
     box.fill(f"my card is {PAN_TYPED} exp 12/27")
     page.get_by_role("button", name="Send", exact=True).click()
 
-    # then their message comes back at once screened: a token with brand and last four
+    # then their message comes back at once screened, in plain words: the card's last four,
+    # no placeholder, the expiry they typed gone
     expect(messages).to_have_count(2)
-    expect(messages.nth(1).locator(".text")).to_have_text(SCREENED_LINE)
+    expect(messages.nth(1).locator(".text")).to_have_text(CUSTOMER_LINE)
     expect(box).to_have_value("")
     for pan in PAN_FORMS:
         assert pan not in page.content()
@@ -184,7 +187,7 @@ def test_card_number_pasted_in_chat_reaches_the_agent_only_as_a_token(
     # and their page, opened again from the link, shows only what was stored
     page.reload()
     expect(messages).to_have_count(2)
-    expect(messages.nth(1)).to_contain_text("•••• 1111")
+    expect(messages.nth(1).locator(".text")).to_have_text(CUSTOMER_LINE)
     for pan in PAN_FORMS:
         assert pan not in page.content()
 

@@ -50,6 +50,14 @@ def test_first_run_prints_users_last_warns_once_and_totp_needs_no_variable(tmp_p
     assert out.index("Contact centre: loaded in") < out.index("Demo users (password for all")
     assert out.rstrip().splitlines()[-1].startswith("Current code of a demo user's authenticator")
     assert out.count("admin@demo.safeguard.test") == 2  # the list, then the code command
+    # every channel is named with how to reach it, before the users (issue 15, item 10)
+    assert out.index("Channels (all live") < out.index("Demo users (password for all")
+    assert "SMTP on 127.0.0.1:2525 for billing@northwind.example" in out
+    assert "REST ingest   POST http://127.0.0.1:" in out
+    assert re.search(r"Authorization: Bearer \S{40,}", out)
+    secret = tmp_path / "var" / "webhook_secret"
+    assert oct(secret.stat().st_mode & 0o777) == "0o600"
+    assert len(secret.read_text().strip()) == 64
     assert run.stderr.count("DEV KEY-ENCRYPTION KEY IN USE") == 1
     assert '"event"' not in run.stderr  # no JSON log lines on the console
     log = (tmp_path / "var" / "logs" / "safeguard.log").read_text()

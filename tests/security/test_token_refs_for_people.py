@@ -51,9 +51,9 @@ def test_notes_of_candidate_cards_show_their_author_no_token():
         "my card is [card visa •••• 1111]" in bodies[1]
     # and the subject, in the case and in the queue list, likewise
     assert TOKEN.search(Case.objects.get(number=number).subject)
-    assert page.case.summary.subject == "card [card visa •••• 1111]"
+    assert page.case.summary.subject == "card ending 1111"  # plain words (issue 15, item 7)
     listed = case_selectors.case_list_for_agent(principal=principal_for(agent)).items
-    assert [c.subject for c in listed] == ["card [card visa •••• 1111]"]
+    assert [c.subject for c in listed] == ["card ending 1111"]
 
 
 def test_the_customer_chat_view_shows_no_token():
@@ -63,4 +63,4 @@ def test_the_customer_chat_view_shows_no_token():
                              thread_ref=started.conversation_id)
     msgs = services.chat_messages(conversation_id=started.conversation_id,
                                   secret=started.secret)
-    assert [m.text for m in msgs] == ["card [card visa •••• 1111]"]
+    assert [m.text for m in msgs] == ["card ending 1111"]

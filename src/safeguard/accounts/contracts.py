@@ -217,3 +217,15 @@ class NotificationNotFound(NotFound):
 
 class NotificationInvalid(AccountError):
     """A notification that cannot be recorded (unknown kind, empty title, outside link)."""
+
+
+@dataclass(frozen=True)
+class SessionView:
+    """One signed-in session of a user as administrators see it (issue 15, item 9): the listing
+    id (never the session key), device, address and times."""
+
+    id: int
+    user_agent: str
+    ip: str
+    created_at: datetime
+    last_seen_at: datetime

@@ -168,22 +168,49 @@ def reauthenticate_url(request: HttpRequest) -> str:
                    else "mfa_reauthenticate")
 
 
-def step_up_required(view: View) -> View:
+STEP_UP_ACTION_KEY = "safeguard_step_up_action"  # what the re-prompt confirms (issue 15)
+STEP_UP_ACTION_AT_KEY = "safeguard_step_up_action_at"
+
+
+def step_up_required(view: View | None = None, *, action: str = "") -> Any:
     """Ask for the second factor again unless passed within the window, then resume the action.
 
     A POST is stashed and replayed after the re-prompt, so the user lands back on the action they
     asked for (R-WORK-4); the stash is sealed before the session is saved
     (:func:`seal_suspended_request`), so no form field reaches the session store in clear.
+    ``action`` (``@step_up_required(action="Grant a role")``) is what the re-prompt page says it
+    confirms; it is a fixed phrase of the view, never anything the user typed.
     """
+    if view is None:
+        return lambda v: step_up_required(v, action=action)
+    label = action or "the action you asked for"
 
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if request.user.is_authenticated and not has_recent_mfa(request):
+            request.session[STEP_UP_ACTION_KEY] = label
+            request.session[STEP_UP_ACTION_AT_KEY] = time.time()
             return suspend_request(request, reauthenticate_url(request))
+        if STEP_UP_ACTION_KEY in request.session:
+            del request.session[STEP_UP_ACTION_KEY]
+            request.session.pop(STEP_UP_ACTION_AT_KEY, None)
         return view(request, *args, **kwargs)
 
     wrapped.safeguard_step_up = True  # type: ignore[attr-defined]
-    return wrapped  # type: ignore[return-value]
+    wrapped.safeguard_step_up_action = label  # type: ignore[attr-defined]
+    return wrapped
+
+
+def step_up_action_pending(request: HttpRequest) -> str:
+    """The action a step-up re-prompt of this session confirms, if one was asked within the
+    step-up window (an abandoned one is not shown on a later, unrelated re-authentication)."""
+    session = getattr(request, "session", None)
+    if session is None or STEP_UP_ACTION_KEY not in session:
+        return ""
+    age = time.time() - float(session.get(STEP_UP_ACTION_AT_KEY, 0))
+    if age > 60 * settings.SAFEGUARD_STEP_UP_MINUTES:
+        return ""
+    return str(session[STEP_UP_ACTION_KEY])
 
 
 # --- the form held across step-up (issue 8 item 5, R-OPS-2, R-DATA-2) -----------------------------

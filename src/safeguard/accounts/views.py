@@ -92,7 +92,7 @@ def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
 
 
 @permission_required(perm.USERS_MANAGE)
-@step_up_required
+@step_up_required(action="Create a user")
 @require_http_methods(["GET", "POST"])
 def user_create(request: HttpRequest) -> HttpResponse:
     form = forms.UserCreateForm(request.POST or None)
@@ -115,7 +115,10 @@ def _user_action(request: HttpRequest, user_id: int, action: str) -> HttpRespons
     actor = request_actor(request)
     try:
         if action == "grant":
-            slug = request.POST["role"]
+            slug = request.POST["role"].strip()
+            if not slug:  # the form no longer preselects a role (issue 15: not Administrator)
+                messages.error(request, "Choose a role to grant.")
+                return redirect("accounts:user_detail", user_id=user_id)
             if selectors.role_sensitive_permissions(role_slug=slug):
                 services.role_grant_request(actor=actor, user_id=user_id, role_slug=slug,
                                             reason=request.POST.get("reason", ""))
@@ -142,28 +145,28 @@ def _user_action(request: HttpRequest, user_id: int, action: str) -> HttpRespons
 
 
 @permission_required(perm.USERS_MANAGE)
-@step_up_required
+@step_up_required(action="Grant a role")
 @require_POST
 def user_role_grant(request: HttpRequest, user_id: int) -> HttpResponse:
     return _user_action(request, user_id, "grant")
 
 
 @permission_required(perm.USERS_MANAGE)
-@step_up_required
+@step_up_required(action="Revoke a role")
 @require_POST
 def user_role_revoke(request: HttpRequest, user_id: int) -> HttpResponse:
     return _user_action(request, user_id, "revoke")
 
 
 @permission_required(perm.USERS_MANAGE)
-@step_up_required
+@step_up_required(action="Disable a user")
 @require_POST
 def user_disable(request: HttpRequest, user_id: int) -> HttpResponse:
     return _user_action(request, user_id, "disable")
 
 
 @permission_required(perm.USERS_MANAGE)
-@step_up_required
+@step_up_required(action="Enable a user")
 @require_POST
 def user_enable(request: HttpRequest, user_id: int) -> HttpResponse:
     return _user_action(request, user_id, "enable")
@@ -187,7 +190,7 @@ def grant_request_list(request: HttpRequest) -> HttpResponse:
 
 
 @permission_required(perm.USERS_MANAGE)
-@step_up_required
+@step_up_required(action="Decide a role grant request")
 @require_POST
 def grant_request_decide(request: HttpRequest, request_id: int) -> HttpResponse:
     """Approve or refuse a grant request: another administrator, with a fresh second factor."""
@@ -228,7 +231,7 @@ def role_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @permission_required(perm.ROLES_MANAGE)
-@step_up_required
+@step_up_required(action="Create or change a role")
 @require_http_methods(["GET", "POST"])
 def role_edit(request: HttpRequest, slug: str | None = None) -> HttpResponse:
     """Create a custom role, or edit one; built-in roles are read-only."""
@@ -266,7 +269,7 @@ def token_list(request: HttpRequest) -> HttpResponse:
 
 
 @permission_required(perm.TOKENS_MANAGE)
-@step_up_required
+@step_up_required(action="Issue an API token")
 @require_http_methods(["GET", "POST"])
 def token_create(request: HttpRequest) -> HttpResponse:
     """Issue a token; its secret is rendered once, in this response, and never again."""
@@ -289,7 +292,7 @@ def token_create(request: HttpRequest) -> HttpResponse:
 
 
 @permission_required(perm.TOKENS_MANAGE)
-@step_up_required
+@step_up_required(action="Revoke an API token")
 @require_POST
 def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
     try:
@@ -392,3 +395,34 @@ def notifications_read_all(request: HttpRequest) -> HttpResponse:
     changed = services.notifications_mark_all_read(user_id=request_principal(request).user_id)
     messages.success(request, f"{changed} notification{'s' if changed != 1 else ''} marked read.")
     return redirect("accounts:notifications")
+
+
+@permission_required(perm.USERS_MANAGE)
+@require_GET
+def user_sessions(request: HttpRequest, user_id: int) -> HttpResponse:
+    """Another user's sessions for an administrator, each with an End button (issue 15)."""
+    try:
+        profile = selectors.user_get(user_id=user_id)
+        sessions = services.sessions_list_for_admin(actor=request_actor(request),
+                                                    user_id=user_id)
+    except ApplicationError as exc:
+        return render(request, "web/error.html", {"error": exc}, status=exc.status)
+    response = render(request, "accounts/user_sessions.html", {
+        "profile": profile, "sessions": sessions,
+    })
+    response["Cache-Control"] = "no-store"  # addresses and devices of a person
+    return response
+
+
+@permission_required(perm.USERS_MANAGE)
+@step_up_required(action="End another user's session")
+@require_POST
+def user_session_revoke(request: HttpRequest, user_id: int) -> HttpResponse:
+    """End one session of a user (audited as session.revoked with the administrator as actor)."""
+    session_id = ascii_int(request.POST.get("session", ""), minimum=1, maximum=MAX_SEQ)
+    if session_id is not None and services.session_revoke(
+            actor=request_actor(request), user_id=user_id, session_id=session_id):
+        messages.success(request, "Session ended.")
+    else:
+        messages.error(request, "That session has already ended.")
+    return redirect("accounts:user_sessions", user_id=user_id)

@@ -142,8 +142,9 @@ def record(
         mode = settings.SAFEGUARD_AUDIT_INTEGRATION
         if mode == "in_transaction":
             return _integrate_own(entry_id)
-        _integrate_after_commit(_wake_background if mode == "background"
-                                else _run_after_commit)
+        if mode != "deferred":  # "deferred": a bulk load integrates once at its end
+            _integrate_after_commit(_wake_background if mode == "background"
+                                    else _run_after_commit)
     return None
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
 from django import forms
 
@@ -113,7 +115,24 @@ class KpiForm(forms.Form):
     start = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
     end = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}),
                           help_text="Inclusive.")
-    queue = forms.SlugField(required=False)
+    queue = forms.ChoiceField(required=False)
+
+    def __init__(self, *args: Any, queues: Sequence[tuple[str, str]] = (), **kwargs: Any):
+        """``queues``: (slug, name) of the queues to choose from (issue 15: a select, not a
+        free-text slug)."""
+        super().__init__(*args, **kwargs)
+        queue = self.fields["queue"]
+        assert isinstance(queue, forms.ChoiceField)  # noqa: S101 - declared just above
+        queue.choices = [("", "All queues"), *queues]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        start, end = data.get("start"), data.get("end")
+        if start and end and end < start:
+            raise forms.ValidationError(
+                "The end date is before the start date: choose an end on or after "
+                f"{start.isoformat()}.", code="reversed")
+        return data
 
     def _bounded(self, name: str) -> date:
         try:

@@ -320,7 +320,7 @@ def attachment(request: HttpRequest, number: int, attachment_id: UUID) -> HttpRe
 
 
 @permission_required(perm.ATTACHMENT_QUARANTINE)
-@step_up_required
+@step_up_required(action="Open a quarantined attachment")
 @require_GET
 def attachment_quarantine(request: HttpRequest, number: int, attachment_id: UUID) -> HttpResponse:
     """Download a quarantined attachment as sent (it could not be screened): the permission,
@@ -472,11 +472,15 @@ def kpi(request: HttpRequest) -> HttpResponse:
     """CSAT, FCR and ASA for a period (default: the last 30 days), per queue for ASA."""
     today = datetime.now(tz=UTC).date()
     form = forms.KpiForm(request.GET or None,
-                         initial={"start": today - timedelta(days=30), "end": today})
+                         initial={"start": today - timedelta(days=30), "end": today},
+                         queues=[(q.slug, q.name) for q in selectors.queue_list()])
     start, end, queue_slug = today - timedelta(days=30), today, None
+    status = 200
     if request.GET and form.is_valid():
         start, end = form.cleaned_data["start"], form.cleaned_data["end"]
         queue_slug = form.cleaned_data["queue"] or None
+    elif request.GET:  # a reversed range or an unknown queue: said, and the default shown
+        status = 400
     period = Period(start=datetime.combine(start, time.min, tzinfo=UTC),
                     end=datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC))
     return render(request, "cases/kpi.html", {
@@ -486,7 +490,7 @@ def kpi(request: HttpRequest) -> HttpResponse:
         "asa": selectors.asa(period=period, queue=queue_slug),
         "asa_by_queue": selectors.asa_by_queue(period=period),
         "window": settings.SAFEGUARD_FCR_REOPEN_WINDOW_DAYS,
-    })
+    }, status=status)
 
 
 # --- the customer's survey (public, signed link) ------------------------------------------------

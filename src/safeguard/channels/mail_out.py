@@ -74,12 +74,14 @@ def build(message: OutboundMessage, *, to: str, automatic: bool = False) -> Emai
     if automatic:
         headers["Auto-Submitted"] = "auto-replied"
         headers["X-Auto-Response-Suppress"] = "All"
-    subject = message.subject.strip() or f"Case {message.case_number}"
+    # Customers read plain words, never screening placeholders (issue 15): "card ending 1111".
+    subject = protection.text_for_customers(message.subject).strip() or \
+        f"Case {message.case_number}"
     if message.continues_thread and not subject.lower().startswith("re:"):
         subject = f"Re: {subject}"
     email = EmailMessage(
         subject=subject,
-        body=message.text,
+        body=protection.text_for_customers(message.text),
         from_email=formataddr((display, sender)) if display else sender,
         to=[to],
         headers=headers,

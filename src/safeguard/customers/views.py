@@ -215,7 +215,7 @@ def reveal_form(request: HttpRequest, customer_id: UUID, field: str) -> HttpResp
 
 
 @permission_required(perms.REVEAL)
-@step_up_required
+@step_up_required(action="Reveal a masked customer value")
 @require_POST
 def reveal(request: HttpRequest, customer_id: UUID) -> HttpResponse:
     """Reveal one field (fresh second factor, reason); back to the page that asked."""
@@ -368,7 +368,7 @@ def approval_detail(request: HttpRequest, approval_id: UUID) -> HttpResponse:
 
 
 @permission_required(perms.APPROVE)
-@step_up_required
+@step_up_required(action="Decide an approval")
 @require_POST
 def approval_decide(request: HttpRequest, approval_id: UUID) -> HttpResponse:
     """Grant or refuse after step-up; granting applies the change in the same transaction."""

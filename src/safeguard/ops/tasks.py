@@ -10,3 +10,10 @@ from safeguard.ops import services
 def heartbeat() -> None:
     """Every minute: prove the job system runs (shown on /ops/health/)."""
     services.heartbeat_beat(name="jobs")
+
+
+def heartbeat_now() -> None:
+    """Queue one heartbeat at once (a worker starting): the periodic one first runs at the next
+    full minute, and the health page said "never ran" while the demo's embedded worker was
+    running (issue 15, item 9)."""
+    heartbeat()

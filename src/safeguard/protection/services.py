@@ -20,6 +20,7 @@ from safeguard.audit import services as audit
 from safeguard.audit.contracts import Actor
 from safeguard.protection import (
     blind,
+    friendly,
     keyring,
     rescan,
     rotation,
@@ -254,6 +255,13 @@ def card_refs_for_people(text: str) -> str:
     """Stored text as a person may read it: tokenized cards without their vault token (the
     tokens are deterministic, so showing them would make screening a card-number oracle)."""
     return screening.card_refs_for_people(text)
+
+
+def text_for_customers(text: str) -> str:
+    """Stored (screened) text in plain words for a customer's screen, an outgoing e-mail or a
+    list row: "card ending 1111", a typed expiry or CVV gone, "(phone number)" for a hashed
+    one; never a vault token or an internal placeholder (issue 15, item 7)."""
+    return friendly.for_customers(text)
 
 
 def mask_pans(text: str) -> str:

@@ -79,12 +79,13 @@ def _sla(case: Case, now: datetime) -> str:
 
 
 def summary(case: Case, now: datetime | None = None) -> CaseSummary:
-    """A case's list row. Its subject (from what the customer wrote) shows a tokenized card
-    without its vault token, like message bodies (R-OPS-2: deterministic tokens on a person's
-    screen make screening a card-number oracle)."""
+    """A case's list row. Its subject (from what the customer wrote) is in the plain words
+    customers see: "card ending 1111", no vault token (R-OPS-2: deterministic tokens on a
+    person's screen make screening a card-number oracle) and no internal placeholder (issue 15:
+    "(phone number)", a typed expiry gone)."""
     now = now or timezone.now()
     return CaseSummary(
-        id=case.id, number=case.number, subject=protection.card_refs_for_people(case.subject),
+        id=case.id, number=case.number, subject=protection.text_for_customers(case.subject),
         status=case.status,
         priority=case.priority, queue=case.queue.slug, queue_name=case.queue.name,
         assignee_id=case.assignee_id,

@@ -382,7 +382,7 @@ def chat_messages(*, conversation_id: str, secret: str, after_id: int = 0) -> li
         else:
             who = "System"
         out.append(ChatMessageView(id=m.seq or 0, author_kind=m.author_kind, author_name=who,
-                                   text=protection.card_refs_for_people(m.body),
+                                   text=protection.text_for_customers(m.body),
                                    at=m.created_at))
     return out
 

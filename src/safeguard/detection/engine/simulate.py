@@ -4,7 +4,7 @@
 
 The evaluation harness (bench/detection/bench_detection_eval.py) and the rule-pack tests run the
 engine over it. Deterministic: one seeded ``random.Random``. The centre is shaped like the demo
-centre (channels/demo): the same four queues (billing, technical, fraud, general; fraud staffed
+centre (ops/demo): the same four queues (billing, technical, fraud, general; fraud staffed
 around the clock), agents and supervisors on shifts, five working days a week, and per agent hour
 about 20 customer-record views, 6 case views, 1.5 reveals, 2 searches (fraud agents also
 detokenize cards). Events carry the ``context`` enrichment the Django side adds (role, queue,

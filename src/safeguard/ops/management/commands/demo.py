@@ -7,8 +7,10 @@ already holds data without the demo mark (issue 17).
 Each app may ship a ``demo.py`` with ``load(*, say)`` and an ``ORDER`` number; they run in that
 order (then INSTALLED_APPS order), so later issues add their demo data without touching this file.
 A loader that also takes ``progress`` is handed a ``(done, total)`` callback for its progress bar;
-a module's ``summary(*, say)`` runs after every load, so what a newcomer needs next (the demo
-users, how to get a code) is the last thing printed before "Serving on" (issue 15).
+a module's ``summary(*, say)`` runs after every load (in ``SUMMARY_ORDER``, else ``ORDER``), so
+what a newcomer needs next (the channels, the demo users, how to get a code) is the last thing
+printed before "Serving on" (issue 15). While serving, the demo also receives e-mail over SMTP on
+loopback (``SAFEGUARD_DEMO_SMTPD``), so every channel is live.
 """
 
 from __future__ import annotations
@@ -103,9 +105,10 @@ class Command(BaseCommand):
         loaders = demo_loaders()
         self._load(loaders)
         say = self.stdout.write
-        for module in loaders:
-            if hasattr(module, "summary"):
-                module.summary(say=say)
+        summaries = [m for m in loaders if hasattr(m, "summary")]
+        for module in sorted(summaries, key=lambda m: getattr(m, "SUMMARY_ORDER",
+                                                               getattr(m, "ORDER", 100))):
+            module.summary(say=say)
         say("Current code of a demo user's authenticator: "
             f"{_totp_command()} admin@demo.safeguard.test")
         if opts["no_serve"]:
@@ -135,6 +138,10 @@ class Command(BaseCommand):
 
         consumer = HUEY.create_consumer(workers=2, worker_type="thread", periodic=True)
         consumer.start()
+        from safeguard.ops import tasks as ops_tasks
+
+        ops_tasks.heartbeat_now()
+        smtpd = self._smtpd()
         # Huey's start() installs handlers meant for its own run loop, which we do not use:
         # put back ones that stop this process (the web server, then the consumer below).
         signal.signal(signal.SIGTERM, _interrupt)
@@ -145,4 +152,29 @@ class Command(BaseCommand):
             call_command("runserver", f"127.0.0.1:{port}", use_reloader=False,
                          use_threading=True, skip_checks=True)
         finally:
+            if smtpd is not None:
+                smtpd.stop()
+                smtpd.handler.close()
             consumer.stop(graceful=True)
+
+    def _smtpd(self) -> Any:
+        """The inbound SMTP server of the demo on loopback, or None (off, or the port is taken:
+        said, and the console still serves)."""
+        if not settings.SAFEGUARD_DEMO_SMTPD:
+            return None
+        from safeguard.channels import smtp
+
+        server = smtp.controller()
+        try:
+            server.start()
+        except (OSError, RuntimeError) as exc:
+            self.stderr.write(f"E-mail: could not listen on {settings.SAFEGUARD_SMTPD_HOST}:"
+                              f"{settings.SAFEGUARD_SMTPD_PORT} ({exc}); set "
+                              "SAFEGUARD_SMTPD_PORT to a free port. The console serves anyway.")
+            server.handler.close()
+            if not server.loop.is_closed():  # the controller's own loop (and its self-pipe)
+                server.loop.close()
+            return None
+        self.stdout.write(f"E-mail: SMTP on {settings.SAFEGUARD_SMTPD_HOST}:"
+                          f"{settings.SAFEGUARD_SMTPD_PORT}.")
+        return server

@@ -25,4 +25,8 @@ class Command(BaseCommand):
         argv = ["--workers", str(opts["workers"]), "--worker-type", "thread"]
         if opts["no_periodic"]:
             argv.append("--no-periodic")
+        else:  # one beat at start: the health page shows the worker before the first minute
+            from safeguard.ops import tasks as ops_tasks
+
+            ops_tasks.heartbeat_now()
         call_command("run_huey", *argv)

@@ -35,8 +35,6 @@ from safeguard.cases import selectors as cases_selectors
 from safeguard.cases import services as cases
 from safeguard.cases.contracts import RecordingIn, SenderIn
 from safeguard.channels import services as channels
-from safeguard.channels.demo import texts
-from safeguard.channels.demo.plan import QUEUES, SEED, CaseSpec, DemoPlan
 from safeguard.customers import services as customers
 from safeguard.customers.contracts import (
     ApprovalNotPending,
@@ -46,6 +44,8 @@ from safeguard.customers.contracts import (
     CustomerInvalid,
 )
 from safeguard.customers.demo import customer_values
+from safeguard.ops.demo import texts
+from safeguard.ops.demo.plan import QUEUES, SEED, CaseSpec, DemoPlan
 
 Script = Generator[datetime, None, None]
 _SUPPORT = {"billing": "billing@northwind.example", "technical": "support@northwind.example",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from safeguard.channels.demo.texts import TOPIC_BY_KEY, TOPICS
+from safeguard.ops.demo.texts import TOPIC_BY_KEY, TOPICS
 
 SEED = 20260301
 BASE_CUSTOMERS = 400

@@ -1,14 +1,16 @@
-"""Demo data of the channels app: the demo contact centre that ``safeguard demo`` loads.
+"""The demo contact centre that ``safeguard demo`` loads (the ops app's demo module).
 
-It lives in channels because it drives every channel through the same services real traffic
-uses: e-mails as RFC 5322 messages through ``email_receive``, the web form, the REST ingest,
-signed-webhook voice events, chat; agents answer through ``cases.services``. Every text passes
+It lives in ops, beside the demo wiring (``safeguard demo``, the demo mark), because it drives
+every app below through the same public services real traffic uses (issue 15; STYLE.md "demo
+generators live with ops"): e-mails as RFC 5322 messages through ``email_receive``, the web
+form, the REST ingest, signed-webhook voice events, chat; agents answer through
+``cases.services``. Every text passes
 screening on the way in, so the card numbers customers paste end up as vault tokens — after the
 load no card number exists anywhere in the data directory.
 
 Four queues with SLA targets, the demo agent and supervisor plus five more agents, several hundred
-customers and a few thousand first contacts over the last 90 days (``SAFEGUARD_DEMO_SCALE``,
-default 1.0, scales both). Deterministic: the plan comes from one seeded ``random.Random``.
+customers and a thousand first contacts over the last 90 days (``SAFEGUARD_DEMO_SCALE``,
+default 0.5, scales both). Deterministic: the plan comes from one seeded ``random.Random``.
 Loaded once: a second ``safeguard demo`` finds the loader's marker macro and changes nothing.
 """
 
@@ -30,18 +32,25 @@ from django.utils import timezone
 from safeguard.accounts import selectors as accounts_selectors
 from safeguard.accounts import services as accounts
 from safeguard.accounts.contracts import Principal, UserNotFound
+from safeguard.audit import services as audit
 from safeguard.audit.contracts import Actor
 from safeguard.cases import selectors as cases_selectors
 from safeguard.cases import services as cases
 from safeguard.cases.contracts import Period
-from safeguard.channels.demo.plan import CHANNELS, QUEUES, DemoPlan, plan
-from safeguard.channels.demo.scripts import Agent, Centre, Clock
-from safeguard.channels.demo.texts import TEST_CARDS, TEST_IBANS
+from safeguard.ops.demo import channels as demo_channels
+from safeguard.ops.demo.plan import CHANNELS, QUEUES, DemoPlan, plan
+from safeguard.ops.demo.scripts import Agent, Centre, Clock
+from safeguard.ops.demo.texts import TEST_CARDS, TEST_IBANS
 
-__all__ = ["ORDER", "TEST_CARDS", "TEST_IBANS", "demo_plan", "demo_scale", "load", "plan"]
+__all__ = ["ORDER", "SUMMARY_ORDER", "TEST_CARDS", "TEST_IBANS", "demo_plan", "demo_scale",
+           "load", "plan", "summary"]
 
 ORDER = 40  # after accounts, protection (10) and customers (20)
+SUMMARY_ORDER = 0  # the channels first: the demo users and the code command come last
 SCALE_ENV = "SAFEGUARD_DEMO_SCALE"
+# 0.5: 200 customers and 1,000 first contacts over 90 days, about one minute of one CPU core to
+# load (bench/ops/bench_demo_load.py); the first run's wait was minutes at 1.0 (issue 15).
+DEFAULT_SCALE = 0.5
 MARKER = "Card number shared by mistake"  # the first macro; written last, after everything
 
 # email, name, queues, share of the work, supervisor of its queues. The first two are the
@@ -76,10 +85,11 @@ MACROS: tuple[tuple[str, str, str], ...] = (
 
 
 def demo_scale() -> float:
-    """The scale of the demo contact centre from ``SAFEGUARD_DEMO_SCALE`` (default 1.0)."""
+    """The scale of the demo contact centre from ``SAFEGUARD_DEMO_SCALE`` (default
+    ``DEFAULT_SCALE``)."""
     raw = os.environ.get(SCALE_ENV, "").strip()
     try:
-        scale = float(raw) if raw else 1.0
+        scale = float(raw) if raw else DEFAULT_SCALE
     except ValueError as exc:
         raise ValueError(f"{SCALE_ENV} must be a number such as 0.1 or 1, got {raw!r}") from exc
     if not 0 < scale <= 10:
@@ -103,6 +113,7 @@ def load(*, say: Callable[[str], None],
         the_plan = demo_plan()
     except ValueError as exc:
         raise CommandError(str(exc)) from exc
+    demo_channels.integration_ensure()  # also on a data directory loaded before (idempotent)
     state = _state()
     if state == "loaded":
         say("Contact centre: demo data already loaded.")
@@ -133,6 +144,12 @@ def load(*, say: Callable[[str], None],
             break
     _summary(the_plan, centre, flagged, say)
     say(f"Contact centre: loaded in {time.monotonic() - started:.0f} s.")
+
+
+def summary(*, say: Callable[[str], None]) -> None:
+    """Every channel of the running demo and how to reach it (issue 15, item 10)."""
+    token = demo_channels.integration_ensure()
+    demo_channels.channels_summary(say=say, port=settings.PORT, token=token)
 
 
 def _state() -> str:
@@ -172,9 +189,18 @@ def _history(now: datetime) -> Iterator[Clock]:
     mail.outbox = []
     HUEY.immediate = True
     huey_log.setLevel(logging.WARNING)
+    # Thousands of small transactions: integrating the audit queue after each commit was a
+    # quarter of the load's time (issue 15, first run). Queue them all, integrate once at the
+    # end (the same integrator, so the log is the same; tests keep integrating in place).
+    saved_integration = settings.SAFEGUARD_AUDIT_INTEGRATION
+    if saved_integration == "after_commit":
+        settings.SAFEGUARD_AUDIT_INTEGRATION = "deferred"
     try:
         yield clock
     finally:
+        settings.SAFEGUARD_AUDIT_INTEGRATION = saved_integration
+        if saved_integration == "after_commit":
+            audit.integrate(wait=True)
         timezone.now = saved_now
         settings.EMAIL_BACKEND = saved_backend
         settings.SAFEGUARD_CONTACT_CODE_LIMIT = saved_code_limit
