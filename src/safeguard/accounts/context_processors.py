@@ -25,5 +25,6 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
                 except NoReverseMatch:
                     continue
                 active = request.path == url or (url != "/" and request.path.startswith(url))
-                items.append({"label": entry.label, "url": url, "active": active})
+                items.append({"label": entry.label, "url": url, "active": active,
+                              "key": entry.key})
     return {"nav_items": items, "org": selectors.organisation()}

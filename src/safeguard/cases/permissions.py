@@ -43,6 +43,6 @@ KPI_VIEW = rbac.declare(
     roles=("supervisor", "compliance_manager"), read_only=True,
 )
 
-rbac.nav("Cases", url_name="cases:queue", permission=CASES_VIEW, order=10)
+rbac.nav("Cases", url_name="cases:queue", permission=CASES_VIEW, order=10, key="q")
 rbac.nav("Queues", url_name="cases:queue_admin", permission=QUEUES_MANAGE, order=500)
-rbac.nav("Service KPIs", url_name="cases:kpi", permission=KPI_VIEW, order=600)
+rbac.nav("Service KPIs", url_name="cases:kpi", permission=KPI_VIEW, order=600, key="k")

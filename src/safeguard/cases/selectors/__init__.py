@@ -20,6 +20,7 @@ from safeguard.cases.selectors.cases import (
 )
 from safeguard.cases.selectors.home import agent_home
 from safeguard.cases.selectors.kpi import asa, asa_by_queue, csat, fcr
+from safeguard.cases.selectors.presence import presence_others
 from safeguard.cases.selectors.queues import (
     macro_list,
     macro_list_for_case,
@@ -37,8 +38,11 @@ from safeguard.cases.selectors.retention import (
     retention_customer_cases,
     retention_recordings,
 )
+from safeguard.cases.selectors.search import SORTS, VIEW_PARAMS, case_search, saved_view_list
 
 __all__ = [
+    "SORTS",
+    "VIEW_PARAMS",
     "CaseRetentionView",
     "RecordingRetentionView",
     "agent_home",
@@ -54,6 +58,7 @@ __all__ = [
     "case_list_for_customer",
     "case_marker",
     "case_page",
+    "case_search",
     "case_summary",
     "csat",
     "customer_cases_export",
@@ -62,6 +67,7 @@ __all__ = [
     "macro_list",
     "macro_list_for_case",
     "macro_render",
+    "presence_others",
     "queue_get",
     "queue_list",
     "queue_list_for",
@@ -69,4 +75,5 @@ __all__ = [
     "retention_closed_cases",
     "retention_customer_cases",
     "retention_recordings",
+    "saved_view_list",
 ]
