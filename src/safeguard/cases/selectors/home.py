@@ -2,7 +2,8 @@
 
 Lists and the counts beside them: my open cases, cases whose SLA clock ends soon or has run
 out, cases updated recently, per-queue depth, and the notes that @mentioned the agent. Reads
-only case rows of the agent's split-access scope (their queues and their assignments), no message text and no customer values.
+only case rows of the agent's split-access scope (their queues and their assignments), no
+message text and no customer values.
 """
 
 from __future__ import annotations
