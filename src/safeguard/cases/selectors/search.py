@@ -123,15 +123,15 @@ def case_search(  # noqa: PLR0913 - the list's filters, each a keyword
     scanned, capped = 0, False
     if text:
         limit = settings.SAFEGUARD_CASE_SEARCH_SCAN_MAX
-        newest = list(qs.order_by("-number").values_list("id", "subject", "customer_id")
-                      [: limit + 1])
+        # Model rows, not values: an encrypted column opens only with its row (AEAD binding).
+        newest = list(Case.objects.filter(id__in=qs.values("id")).order_by("-number")
+                      .only("id", "subject", "customer_id")[: limit + 1])
         capped = len(newest) > limit
         newest = newest[:limit]
         scanned = len(newest)
-        ids = [r[0] for r in newest]
-        matched = _displayed_match(text.casefold(), ids, principal,
-                                   {r[0]: r[1] or "" for r in newest},
-                                   {r[0]: r[2] for r in newest})
+        matched = _displayed_match(text.casefold(), [c.id for c in newest], principal,
+                                   {c.id: c.subject or "" for c in newest},
+                                   {c.id: c.customer_id for c in newest})
         qs = qs.filter(id__in=matched)
     qs = _ordered(qs.distinct(), sort)
     size = settings.SAFEGUARD_LIST_PAGE_SIZE
