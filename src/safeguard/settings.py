@@ -796,5 +796,3 @@ SAFEGUARD_CHAT_OUT_OF_HOURS_MESSAGE = _env(
     "answer by e-mail when we are back.")
 # The customer's chat shows "typing" while an agent typed in the reply within this many seconds.
 SAFEGUARD_CHAT_TYPING_SECONDS = _env_int("SAFEGUARD_CHAT_TYPING_SECONDS", 6)
-# How long browsers may cache the widget script (it carries the allowed origins and open/closed).
-SAFEGUARD_CHAT_WIDGET_MAX_AGE = _env_int("SAFEGUARD_CHAT_WIDGET_MAX_AGE", 300)

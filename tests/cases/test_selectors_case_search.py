@@ -101,7 +101,7 @@ def test_sorts_and_counted_pages(world, settings):
 
 @override_settings(SAFEGUARD_CASE_SEARCH_SCAN_MAX=2)
 def test_a_text_search_over_more_cases_than_the_cap_says_so(world):
-    agent, n = world
+    agent, _n = world
     page = selectors.case_search(principal=principal_for(agent), q="kettle")
     # the two newest cases were compared; the kettle case is the oldest
     assert (page.capped, page.scanned, page.total) == (True, 2, 0)

@@ -196,7 +196,8 @@ def chat_start(request: HttpRequest) -> HttpResponse:
 def chat_widget(request: HttpRequest) -> HttpResponse:
     """The embeddable widget script (issue 15), with the allowed origins and whether the chat
     is open written into it; loadable from any origin (a script tag needs no CORS, the
-    ``Cross-Origin-Resource-Policy`` says it may be embedded)."""
+    ``Cross-Origin-Resource-Policy`` says it may be embedded). Not cached, like every dynamic
+    response: opening hours change."""
     config = json.dumps({"origins": settings.SAFEGUARD_CHAT_WIDGET_ORIGINS,
                          "open": selectors.chat_is_open(),
                          "closed_label": "Leave us a message"})
@@ -204,7 +205,6 @@ def chat_widget(request: HttpRequest) -> HttpResponse:
     head, rest = source.split("/*SAFEGUARD_CONFIG*/", 1)
     _, tail = rest.split("/*END*/", 1)
     response = HttpResponse(head + config + tail, content_type="text/javascript; charset=utf-8")
-    response["Cache-Control"] = f"public, max-age={settings.SAFEGUARD_CHAT_WIDGET_MAX_AGE}"
     response["Cross-Origin-Resource-Policy"] = "cross-origin"
     response["Access-Control-Allow-Origin"] = "*"
     response["X-Content-Type-Options"] = "nosniff"
