@@ -765,6 +765,52 @@ if PRODUCTION and not SECURE_HSTS_PRELOAD:
     # The operator opted out of the preload list on purpose (e.g. HTTP-only sibling subdomains).
     SILENCED_SYSTEM_CHECKS.append("security.W021")
 
+# --- Desk: notifications, wallboard, automations (issue 15; docs/desk.md) ---------------------
+# Wallboard: a case counts as "at SLA risk" when a clock runs out within this many minutes.
+SAFEGUARD_WALLBOARD_SLA_RISK_MINUTES = _env_int("SAFEGUARD_WALLBOARD_SLA_RISK_MINUTES", 30)
+# A queue member counts as available when their signed-in session was seen this recently.
+SAFEGUARD_WALLBOARD_AGENT_SEEN_MINUTES = _env_int("SAFEGUARD_WALLBOARD_AGENT_SEEN_MINUTES", 15)
+# Highlight a queue whose oldest unanswered case waits longer than this.
+SAFEGUARD_WALLBOARD_WAIT_ALERT_SECONDS = _env_int("SAFEGUARD_WALLBOARD_WAIT_ALERT_SECONDS", 300)
+# Highlight today's CSAT under this share (R-KPI-1 target 85 %) and ASA over this (R-KPI-3).
+SAFEGUARD_WALLBOARD_CSAT_ALERT_BELOW = float(_env("SAFEGUARD_WALLBOARD_CSAT_ALERT_BELOW", "0.85"))
+SAFEGUARD_WALLBOARD_ASA_ALERT_SECONDS = _env_int("SAFEGUARD_WALLBOARD_ASA_ALERT_SECONDS", 30)
+# The server-sent-event stream: one response lasts at most STREAM_SECONDS (a sync gunicorn
+# worker is held that long), sends the board every INTERVAL_SECONDS, and tells the browser to
+# reconnect after RETRY_MS.
+SAFEGUARD_WALLBOARD_STREAM_SECONDS = _env_int("SAFEGUARD_WALLBOARD_STREAM_SECONDS", 25)
+SAFEGUARD_WALLBOARD_INTERVAL_SECONDS = float(_env("SAFEGUARD_WALLBOARD_INTERVAL_SECONDS", "5"))
+SAFEGUARD_WALLBOARD_RETRY_MS = _env_int("SAFEGUARD_WALLBOARD_RETRY_MS", 2000)
+if not (SAFEGUARD_WALLBOARD_SLA_RISK_MINUTES >= 1 and SAFEGUARD_WALLBOARD_AGENT_SEEN_MINUTES >= 1
+        and SAFEGUARD_WALLBOARD_WAIT_ALERT_SECONDS >= 1
+        and 0 <= SAFEGUARD_WALLBOARD_CSAT_ALERT_BELOW <= 1
+        and 1 <= SAFEGUARD_WALLBOARD_STREAM_SECONDS <= 300
+        and 0.2 <= SAFEGUARD_WALLBOARD_INTERVAL_SECONDS <= SAFEGUARD_WALLBOARD_STREAM_SECONDS
+        and SAFEGUARD_WALLBOARD_RETRY_MS >= 100):
+    raise ImproperlyConfigured(
+        "SAFEGUARD_WALLBOARD_*: minutes and seconds >= 1, CSAT share in [0, 1], stream 1-300 s, "
+        "interval between 0.2 s and the stream length, retry >= 100 ms (docs/configuration.md)")
+# Automations: resolved cases close on their own after this many days without a reopen
+# (0 = never); the hourly job closes at most AUTOCLOSE_BATCH per transaction.
+SAFEGUARD_AUTOCLOSE_DAYS = _env_int("SAFEGUARD_AUTOCLOSE_DAYS", 7)
+SAFEGUARD_AUTOCLOSE_BATCH = _env_int("SAFEGUARD_AUTOCLOSE_BATCH", 200)
+# Send the satisfaction survey through the case's channel when a case is resolved.
+SAFEGUARD_CSAT_AUTO_SEND = _env_bool("SAFEGUARD_CSAT_AUTO_SEND", True)
+# The site's public address put before the survey link in that message (e.g.
+# https://help.example.com). Unset in production: https:// and the first named
+# SAFEGUARD_ALLOWED_HOSTS entry; unset elsewhere: the link's path alone.
+SAFEGUARD_CSAT_BASE_URL = _env("SAFEGUARD_CSAT_BASE_URL", "")
+if not SAFEGUARD_CSAT_BASE_URL and PRODUCTION:
+    _named_hosts = [h for h in ALLOWED_HOSTS if h and h[0] not in ".*["]
+    SAFEGUARD_CSAT_BASE_URL = f"https://{_named_hosts[0]}" if _named_hosts else ""
+if SAFEGUARD_CSAT_BASE_URL and not re.fullmatch(r"https?://[^\s/]+(/[^\s]*)?",
+                                                SAFEGUARD_CSAT_BASE_URL):
+    raise ImproperlyConfigured("SAFEGUARD_CSAT_BASE_URL must be an http(s) address such as "
+                               "https://help.example.com")
+if SAFEGUARD_AUTOCLOSE_DAYS < 0 or SAFEGUARD_AUTOCLOSE_BATCH < 1:
+    raise ImproperlyConfigured("SAFEGUARD_AUTOCLOSE_DAYS must be >= 0 and "
+                               "SAFEGUARD_AUTOCLOSE_BATCH >= 1")
+
 # --- Agent composer, chat widget, search, keyboard (issue 15, composer15; docs/cases.md, -------
 # docs/channels.md). Values are checked by safeguard.E415-E419 (cases and channels checks).
 # What {customer_first_name} becomes when the customer's profile has no name ("Hello there,").

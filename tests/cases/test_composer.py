@@ -8,11 +8,11 @@ from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
 
+from safeguard.accounts import selectors as accounts_selectors
 from safeguard.audit.models import Event
 from safeguard.cases import outbound, placeholders, presence, selectors, services
 from safeguard.cases.contracts import InvalidInput, SenderIn
 from safeguard.cases.models import Attachment, Case, Mention, Message
-from safeguard.web import providers
 from tests.cases import attachment_files as files
 from tests.cases.conftest import PAN_VISA, inbound, make_agent, make_queue, principal_for
 from tests.factories import SYSTEM, signed_in_client
@@ -124,23 +124,21 @@ def test_a_chat_customer_without_a_name_gets_the_fallback(billing):
 
 
 def test_a_mention_of_a_queue_member_is_recorded_listed_at_home_and_notified(billing):
-    # given two agents of the queue and a notification centre that records its calls
+    # given two agents of the queue
     author = make_agent("billing", email="alex@example.com")
     sam = make_agent("billing", email="sam@example.com")
-    calls = []
-    providers._providers["notifications.notify"] = lambda **kw: calls.append(kw)
-    try:
-        # when the author mentions sam (and themself, and an address inside a word)
-        services.note_add(case_number=billing.number, principal=principal_for(author),
-                          text="@sam please check; @alex too; wrote to support@acme.com")
-    finally:
-        providers._providers.pop("notifications.notify", None)
-    # then exactly one mention of sam is stored, notified with ids only, and on sam's home
+    # when the author mentions sam (and themself, and an address inside a word)
+    services.note_add(case_number=billing.number, principal=principal_for(author),
+                      text="@sam please check; @alex too; wrote to support@acme.com")
+    # then exactly one mention of sam is stored, notified without the note's text, and
+    # listed on sam's home
     mention = Mention.objects.get()
     assert (mention.user_id, mention.case_id) == (sam.pk, billing.id)
-    assert calls == [{"user_id": sam.pk, "kind": "mention", "case_number": billing.number,
-                      "text": f"alex@example.com mentioned you in a note on case "
-                              f"{billing.number}", "url": f"/cases/{billing.number}/"}]
+    notes = accounts_selectors.notification_page(user_id=sam.pk).items
+    assert [(n.kind, n.title, n.url) for n in notes] == [
+        ("mention", f"alex@example.com mentioned you in a note on case #{billing.number}",
+         f"/cases/{billing.number}/")]
+    assert accounts_selectors.notification_page(user_id=author.pk).items == []
     home = selectors.agent_home(principal=principal_for(sam))
     assert home.mentions_count == 1
     assert (home.mentions[0].case_number, home.mentions[0].by_email) == (

@@ -209,14 +209,21 @@ def test_approvals_of_customers_out_of_scope_are_not_found(team):
         selectors.approval_get(viewer=principal(outsider), approval_id=approval.id)
 
 
-def test_inbox_lists_pending_requests_oldest_first_with_a_cursor(team):
+def test_inbox_lists_pending_requests_newest_or_oldest_first_with_a_cursor(team):
     agent, supervisor, _, maria = team
     first = _request_email(agent, maria)
     second = services.approval_request(viewer=principal(agent), customer_id=maria.id,
                                        kind="phone_change",
                                        change={"phone": "+44 20 7946 0999"}, reason="New phone")
+    # newest first by default (issue 15 item 6)
     page = selectors.approval_page(viewer=principal(supervisor), limit=1)
-    assert [a.id for a in page.items] == [first.id]
+    assert [a.id for a in page.items] == [second.id]
     rest = selectors.approval_page(viewer=principal(supervisor), limit=1,
+                                   cursor=page.next_cursor)
+    assert ([a.id for a in rest.items], rest.next_cursor) == ([first.id], None)
+    # oldest first on request
+    page = selectors.approval_page(viewer=principal(supervisor), limit=1, newest_first=False)
+    assert [a.id for a in page.items] == [first.id]
+    rest = selectors.approval_page(viewer=principal(supervisor), limit=1, newest_first=False,
                                    cursor=page.next_cursor)
     assert ([a.id for a in rest.items], rest.next_cursor) == ([second.id], None)

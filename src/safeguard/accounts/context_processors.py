@@ -14,6 +14,7 @@ from safeguard.accounts.guards import request_permissions
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
     items = []
+    unread = None
     user = getattr(request, "user", None)
     mfa_ok = getattr(request, "mfa_state", MFAState.OK) == MFAState.OK
     if user is not None and user.is_authenticated and mfa_ok:
@@ -27,4 +28,6 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
                 active = request.path == url or (url != "/" and request.path.startswith(url))
                 items.append({"label": entry.label, "url": url, "active": active,
                               "key": entry.key})
-    return {"nav_items": items, "org": selectors.organisation()}
+        unread = selectors.notification_unread_count(user_id=user.pk)
+    # notifications_unread: the header badge (issue 15); None when no badge is shown.
+    return {"nav_items": items, "org": selectors.organisation(), "notifications_unread": unread}

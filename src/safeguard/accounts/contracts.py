@@ -192,3 +192,28 @@ class GrantRequestClosed(Conflict):
 class GrantStepUpRequired(PermissionDenied):
     code = "step-up-required"
     title = "A fresh second factor is needed"
+
+
+@dataclass(frozen=True)
+class NotificationView:
+    """One notification as its recipient sees it (no customer value in clear)."""
+
+    id: int
+    kind: str
+    kind_label: str
+    title: str
+    url: str
+    created_at: datetime
+    read_at: datetime | None
+
+    @property
+    def unread(self) -> bool:
+        return self.read_at is None
+
+
+class NotificationNotFound(NotFound):
+    """No such notification for this user."""
+
+
+class NotificationInvalid(AccountError):
+    """A notification that cannot be recorded (unknown kind, empty title, outside link)."""

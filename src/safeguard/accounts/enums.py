@@ -9,3 +9,13 @@ class MFAState(models.TextChoices):
     MISSING = "missing", "No second factor enrolled"
     WEBAUTHN_REQUIRED = "webauthn_required", "Administrator without a security key"
     OK = "ok", "Enrolled"
+
+
+class NotificationKind(models.TextChoices):
+    """What an in-app notification is about (issue 15: the notification centre)."""
+
+    APPROVAL_DECIDED = "approval_decided", "Approval decided"
+    MENTION = "mention", "Mention"
+    ASSIGNMENT = "assignment", "Assignment"
+    SLA_WARNING = "sla_warning", "SLA warning"
+    AUTOMATION = "automation", "Automation"

@@ -189,3 +189,31 @@ class GrantRequest(models.Model):
 
     def __str__(self) -> str:
         return f"grant {self.role_id} to {self.user_id} ({self.status})"
+
+
+class Notification(models.Model):
+    """One in-app notification for one staff user (issue 15). The text holds no customer value
+    in clear: callers pass masked or friendly forms and the service screens it again."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=32)
+    title = models.CharField(max_length=200)
+    url = models.CharField(max_length=300, blank=True, default="")
+    subject_type = models.CharField(max_length=32, blank=True, default="")
+    subject_id = models.CharField(max_length=64, blank=True, default="")
+    # Makes a repeated notice (an SLA warning found again by a resumed job) a no-op.
+    dedupe_key = models.CharField(max_length=100, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "read_at", "-created_at"],
+                                name="notification_user_unread_idx")]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "dedupe_key"],
+                                    condition=~models.Q(dedupe_key=""),
+                                    name="accounts_notification_dedupe"),
+        ]
+
+    def __str__(self) -> str:
+        return f"notification {self.id} ({self.kind})"

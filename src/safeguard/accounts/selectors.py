@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from allauth.mfa.models import Authenticator
 from django.conf import settings
@@ -11,6 +12,7 @@ from django.db.models import Count, Prefetch, Q
 from safeguard.accounts import rbac
 from safeguard.accounts.contracts import (
     GrantRequestView,
+    NotificationView,
     OrganisationView,
     RoleNotFound,
     RoleView,
@@ -18,16 +20,17 @@ from safeguard.accounts.contracts import (
     UserNotFound,
     UserView,
 )
-from safeguard.accounts.enums import MFAState
+from safeguard.accounts.enums import MFAState, NotificationKind
 from safeguard.accounts.models import (
     ApiToken,
     GrantRequest,
+    Notification,
     Organisation,
     Role,
     RoleAssignment,
     User,
 )
-from safeguard.web.pagination import Page, paginate
+from safeguard.web.pagination import Page, decode_cursor, encode_cursor, paginate
 
 # Types that count as a second factor; recovery codes are a fallback, not an enrolment.
 FACTOR_TYPES = (Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN)
@@ -255,3 +258,62 @@ def grant_request_list(*, status: str | None = "pending") -> list[GrantRequestVi
     if status:
         qs = qs.filter(status=status)
     return [grant_request_view(r) for r in qs.order_by("-requested_at", "-id")[:200]]
+
+
+# --- notification centre (issue 15) ------------------------------------------------------------
+
+def _notification_view(n: Notification) -> NotificationView:
+    label = (NotificationKind(n.kind).label if n.kind in NotificationKind.values else n.kind)
+    return NotificationView(id=n.id, kind=n.kind, kind_label=str(label), title=n.title,
+                            url=n.url, created_at=n.created_at, read_at=n.read_at)
+
+
+def notification_unread_count(*, user_id: int) -> int:
+    """How many of the user's notifications are unread (the header badge)."""
+    return Notification.objects.filter(user_id=user_id, read_at__isnull=True).count()
+
+
+def notification_page(*, user_id: int, unread_only: bool = False, cursor: str | None = None,
+                      limit: int = 50) -> Page[NotificationView]:
+    """The user's own notifications, newest first, cursor-paginated; nobody sees another's."""
+    qs = Notification.objects.filter(user_id=user_id)
+    if unread_only:
+        qs = qs.filter(read_at__isnull=True)
+    scope = f"accounts.notifications:{user_id}:{int(unread_only)}"
+    limit = max(1, min(limit, 200))
+    qs = qs.order_by("-id")
+    if cursor:
+        qs = qs.filter(id__lt=decode_cursor(cursor, scope=scope))
+    rows = list(qs[: limit + 1])
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page(items=[_notification_view(n) for n in rows],
+                next_cursor=encode_cursor(rows[-1].id, scope=scope) if more else None)
+
+
+def notification_get(*, user_id: int, notification_id: int) -> NotificationView | None:
+    """One of the user's own notifications, or None."""
+    row = Notification.objects.filter(pk=notification_id, user_id=user_id).first()
+    return _notification_view(row) if row else None
+
+
+def user_display_name(*, user_id: int) -> str:
+    """How a staff member is named in notification text: their full name, else the part of
+    their e-mail before the @ (an address would be masked by the notification screening)."""
+    row = User.objects.filter(pk=user_id).values("full_name", "email").first()
+    if row is None:
+        return "someone"
+    return row["full_name"] or row["email"].split("@", 1)[0]
+
+
+def users_active_since(*, user_ids: Iterable[int], since: datetime) -> frozenset[int]:
+    """Of ``user_ids``, the active people with a signed-in session seen since ``since`` (the
+    wallboard's "agents available", issue 15); service accounts never count."""
+    from allauth.usersessions.models import UserSession
+
+    ids = [int(i) for i in user_ids]
+    if not ids:
+        return frozenset()
+    return frozenset(UserSession.objects.filter(
+        user_id__in=ids, last_seen_at__gte=since, user__is_active=True,
+        user__is_service_account=False).values_list("user_id", flat=True).distinct())

@@ -35,6 +35,8 @@ from safeguard.accounts.contracts import (
     GrantStepUpRequired,
     IssuedToken,
     LastAdministrator,
+    NotificationInvalid,
+    NotificationNotFound,
     OrganisationView,
     Principal,
     RoleNotFound,
@@ -48,10 +50,11 @@ from safeguard.accounts.contracts import (
     UserNotFound,
     UserView,
 )
-from safeguard.accounts.enums import MFAState
+from safeguard.accounts.enums import MFAState, NotificationKind
 from safeguard.accounts.models import (
     ApiToken,
     GrantRequest,
+    Notification,
     Organisation,
     Role,
     RoleAssignment,
@@ -60,6 +63,7 @@ from safeguard.accounts.models import (
 )
 from safeguard.audit import services as audit
 from safeguard.audit.contracts import Actor
+from safeguard.protection import services as protection
 
 TOKEN_PREFIX = "sgt_"  # noqa: S105 - a public prefix, not a secret
 
@@ -853,3 +857,90 @@ def organisation_update(
     audit.record(action="organisation.changed", actor=actor, subject=("organisation", 1),
                  data={"fields": changed})
     return after
+
+
+# --- notification centre (issue 15) ------------------------------------------------------------
+
+def _notification_text(text: str) -> str:
+    """The stored text: screened like any free text (cards tokenized and shown as a reference,
+    e-mail addresses and phone numbers masked), one line, bounded — a caller that slipped a
+    customer value in clear still stores none (R-DATA-2)."""
+    screened = protection.screen(" ".join(str(text).split()), field="notification.text").text
+    return protection.card_refs_for_people(screened)[:200]
+
+
+def _notification_url(url: str) -> str:
+    """Only a link inside this site: a path, never another host."""
+    url = (url or "").strip()
+    if url and (not url.startswith("/") or url.startswith("//") or "\\" in url
+                or any(ord(c) < 32 for c in url) or len(url) > 300):
+        raise NotificationInvalid("A notification links only to a page of this site.")
+    return url
+
+
+@transaction.atomic
+def notify(user: int | User, kind: str, title: str, url: str = "", *,
+           subject: tuple[str, object] | None = None, actor: Actor | None = None,
+           dedupe_key: str = "") -> int | None:
+    """Record one in-app notification for ``user`` (an id); the one way lower and higher apps
+    tell a staff member something (approvals decided, mentions, assignments, SLA warnings).
+
+    ``title`` must be a masked or friendly text (a case number, a masked value, a kind of
+    change); it is screened again before it is stored. ``url`` is a path on this site.
+    ``subject`` names the customer-data object concerned (``("case", id)``), recorded in the
+    audit event. A non-empty ``dedupe_key`` makes a repeat for the same user a no-op (returns
+    None), so resumed jobs never notify twice. An inactive or unknown user gets nothing (None).
+    Returns the notification's id.
+    """
+    user_id = user.pk if isinstance(user, User) else int(user)
+    if kind not in NotificationKind.values:
+        raise NotificationInvalid(f"Unknown notification kind {kind!r}.")
+    text = _notification_text(title)
+    if not text:
+        raise NotificationInvalid("A notification needs a title.")
+    link = _notification_url(url)
+    if len(dedupe_key) > 100:
+        raise NotificationInvalid("dedupe_key is at most 100 characters.")
+    if not User.objects.filter(pk=user_id, is_active=True).exists():
+        return None
+    if dedupe_key and Notification.objects.filter(user_id=user_id,
+                                                  dedupe_key=dedupe_key).exists():
+        return None
+    subject_type, subject_id = (subject[0], str(subject[1])) if subject else ("", "")
+    row = Notification.objects.create(
+        user_id=user_id, kind=kind, title=text, url=link, subject_type=subject_type[:32],
+        subject_id=subject_id[:64], dedupe_key=dedupe_key)
+    audit.record(action="notification.created", actor=actor or Actor.system("notifications"),
+                 subject=subject,
+                 data={"notification_id": row.id, "kind": kind, "recipient": user_id})
+    return row.id
+
+
+@transaction.atomic
+def notification_mark_read(*, user_id: int, notification_id: int) -> bool:
+    """Mark one of the user's own notifications read; True when it was unread. Someone else's
+    notification is NotificationNotFound (same answer as a missing one)."""
+    row = Notification.objects.select_for_update().filter(
+        pk=notification_id, user_id=user_id).first()
+    if row is None:
+        raise NotificationNotFound("No such notification.")
+    if row.read_at is not None:
+        return False
+    row.read_at = timezone.now()
+    row.save(update_fields=["read_at"])
+    if row.subject_type:
+        audit.record(action="notification.read", actor=Actor(kind="user", id=str(user_id)),
+                     subject=(row.subject_type, row.subject_id),
+                     data={"notification_id": row.id, "kind": row.kind})
+    return True
+
+
+@transaction.atomic
+def notifications_mark_all_read(*, user_id: int) -> int:
+    """Mark every unread notification of the user read; returns how many changed."""
+    changed = Notification.objects.filter(user_id=user_id, read_at__isnull=True).update(
+        read_at=timezone.now())
+    if changed:
+        audit.record(action="notification.all_read", actor=Actor(kind="user", id=str(user_id)),
+                     data={"count": changed})
+    return changed

@@ -28,4 +28,8 @@ urlpatterns = [
     path("tokens/new/", views.token_create, name="token_create"),
     path("tokens/<int:token_id>/revoke/", views.token_revoke, name="token_revoke"),
     path("organisation/", views.organisation, name="org"),
+    path("notifications/", views.notification_list, name="notifications"),
+    path("notifications/<int:notification_id>/read/", views.notification_open,
+         name="notification_open"),
+    path("notifications/read-all/", views.notifications_read_all, name="notifications_read_all"),
 ]

@@ -348,3 +348,47 @@ class PasswordResetView(AllauthPasswordResetView):
 
 
 password_reset = PasswordResetView.as_view()
+
+
+# --- notification centre (issue 15) ------------------------------------------------------------
+
+@authenticated
+@require_GET
+def notification_list(request: HttpRequest) -> HttpResponse:
+    """The signed-in user's notifications, newest first; ``?unread=1`` for unread only."""
+    user_id = request_principal(request).user_id
+    unread_only = request.GET.get("unread") == "1"
+    try:
+        page = selectors.notification_page(user_id=user_id, unread_only=unread_only,
+                                           cursor=request.GET.get("cursor") or None)
+    except ApplicationError as exc:
+        return render(request, "web/error.html", {"error": exc}, status=exc.status)
+    response = render(request, "accounts/notifications.html", {
+        "page": page, "unread_only": unread_only,
+        "unread": selectors.notification_unread_count(user_id=user_id)})
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@authenticated
+@require_POST
+def notification_open(request: HttpRequest, notification_id: int) -> HttpResponse:
+    """Mark one notification read and follow its link (the list when it has none)."""
+    user_id = request_principal(request).user_id
+    try:
+        services.notification_mark_read(user_id=user_id, notification_id=notification_id)
+    except ApplicationError as exc:
+        return render(request, "web/error.html", {"error": exc}, status=exc.status)
+    if request.POST.get("follow") == "1":
+        view = selectors.notification_get(user_id=user_id, notification_id=notification_id)
+        if view is not None and view.url:
+            return redirect(view.url)
+    return redirect("accounts:notifications")
+
+
+@authenticated
+@require_POST
+def notifications_read_all(request: HttpRequest) -> HttpResponse:
+    changed = services.notifications_mark_all_read(user_id=request_principal(request).user_id)
+    messages.success(request, f"{changed} notification{'s' if changed != 1 else ''} marked read.")
+    return redirect("accounts:notifications")

@@ -541,3 +541,57 @@ class CsatAlreadyAnswered(Conflict):
 class QueueExists(Conflict):
     code = "queue-exists"
     title = "A queue with this slug exists"
+
+
+# --- automations (issue 15; docs/desk.md) -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AgentSkillView:
+    """A member of a queue as the assignment editor shows them."""
+
+    user_id: int
+    email: str
+    is_supervisor: bool
+    skills: tuple[str, ...]
+    open_cases: int
+
+
+@dataclass(frozen=True)
+class AssignmentRuleView:
+    """A queue and its assignment rule (``strategy`` empty: no rule, cases wait unassigned)."""
+
+    queue: str
+    queue_name: str
+    strategy: str
+    strategy_label: str
+    use_skills: bool
+    is_active: bool
+    members: tuple[AgentSkillView, ...]
+
+
+@dataclass(frozen=True)
+class TriggerView:
+    """A trigger with its conditions and actions (queue slugs, not ids)."""
+
+    id: int
+    name: str
+    event: str
+    position: int
+    is_active: bool
+    if_queue: str
+    if_channel: str
+    if_priority: str
+    if_subject_contains: str
+    set_queue: str
+    set_priority: str
+    add_tags: tuple[str, ...]
+    notify: str
+
+    def as_form(self) -> dict[str, object]:
+        return {"name": self.name, "event": self.event, "position": self.position,
+                "is_active": self.is_active, "if_queue": self.if_queue,
+                "if_channel": self.if_channel, "if_priority": self.if_priority,
+                "if_subject_contains": self.if_subject_contains, "set_queue": self.set_queue,
+                "set_priority": self.set_priority, "add_tags": " ".join(self.add_tags),
+                "notify": self.notify}

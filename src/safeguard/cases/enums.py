@@ -111,3 +111,27 @@ class ContactFlag(models.TextChoices):
     CLAIMS_PROFILE = "claims_profile", "Sender uses an existing customer's address (unverified)"
     LOOKALIKE = "lookalike", "Sender address looks like an existing customer's address"
     AUTH_FAILED = "auth_failed", "Sender authentication failed (SPF/DKIM/DMARC)"
+
+
+class AssignmentStrategy(models.TextChoices):
+    """How an assignment rule picks an agent of the queue (issue 15)."""
+
+    ROUND_ROBIN = "round_robin", "Round-robin (take turns)"
+    LOAD_BALANCED = "load_balanced", "Load-balanced (fewest open cases)"
+
+
+class TriggerEvent(models.TextChoices):
+    """When a trigger runs: a case is created, or a customer writes again on an open case."""
+
+    CREATED = "created", "Case created"
+    UPDATED = "updated", "Case updated by the customer"
+    BOTH = "both", "Created or updated"
+
+
+class TriggerNotify(models.TextChoices):
+    """Whom a trigger notifies in the notification centre."""
+
+    NOBODY = "", "Nobody"
+    ASSIGNEE = "assignee", "The case's assignee"
+    QUEUE_SUPERVISORS = "queue_supervisors", "The queue's supervisors"
+    QUEUE_MEMBERS = "queue_members", "Every member of the queue"

@@ -15,6 +15,7 @@ from django.db import models
 from django.db.models import Q
 
 from safeguard.cases.enums import (
+    AssignmentStrategy,
     AttachmentState,
     AuthorKind,
     CaseStatus,
@@ -24,6 +25,8 @@ from safeguard.cases.enums import (
     Priority,
     RetentionCategory,
     SenderAuth,
+    TriggerEvent,
+    TriggerNotify,
 )
 from safeguard.protection.fields import EncryptedJSONField, EncryptedTextField
 
@@ -298,3 +301,77 @@ class SavedView(models.Model):
 
     def __str__(self) -> str:  # ids only: str() ends up in logs
         return f"view {self.pk}"
+
+
+# --- automations (issue 15; docs/desk.md) --------------------------------------------------------
+
+
+class AssignmentRule(models.Model):
+    """How new cases of one queue are assigned: round-robin or load-balanced among its agents
+    (members not flagged supervisor), restricted to agents skilled in a case's tag when any is."""
+
+    queue = models.OneToOneField(Queue, on_delete=models.CASCADE, related_name="assignment_rule")
+    strategy = models.CharField(max_length=16, choices=AssignmentStrategy.choices)
+    use_skills = models.BooleanField(default=True)
+    is_active = models.BooleanField(default=True)
+    # The round-robin turn: the last agent given a case by this rule.
+    last_assignee = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                      on_delete=models.SET_NULL, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"assignment rule {self.pk}"
+
+
+class AgentSkills(models.Model):
+    """The tags an agent is skilled in (skills-based assignment)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                                related_name="case_skills")
+    tags = models.JSONField(default=list, blank=True)  # tag names
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"skills {self.pk}"
+
+
+class Trigger(models.Model):
+    """On a case event, when every set condition holds, apply the set actions. Conditions and
+    actions are columns (not free code): a trigger can only do what the editor offers."""
+
+    name = models.CharField(max_length=100)
+    event = models.CharField(max_length=8, choices=TriggerEvent.choices)
+    position = models.PositiveIntegerField(default=100)  # lower runs first
+    is_active = models.BooleanField(default=True)
+    if_queue = models.ForeignKey(Queue, null=True, blank=True, on_delete=models.CASCADE,
+                                 related_name="+")
+    if_channel = models.CharField(max_length=8, choices=Channel.choices, blank=True, default="")
+    if_priority = models.CharField(max_length=8, choices=Priority.choices, blank=True,
+                                   default="")
+    if_subject_contains = models.CharField(max_length=100, blank=True, default="")
+    set_queue = models.ForeignKey(Queue, null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="+")
+    set_priority = models.CharField(max_length=8, choices=Priority.choices, blank=True,
+                                    default="")
+    add_tags = models.JSONField(default=list, blank=True)  # tag names
+    notify = models.CharField(max_length=20, choices=TriggerNotify.choices, blank=True,
+                              default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return f"trigger {self.pk}"
+
+
+class CsatSurveySent(models.Model):
+    """The satisfaction survey went to the customer of this case (once per case)."""
+
+    case = models.OneToOneField(Case, on_delete=models.CASCADE, related_name="csat_survey")
+    message = models.ForeignKey(Message, null=True, on_delete=models.SET_NULL, related_name="+")
+    sent_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"csat survey {self.pk}"

@@ -46,3 +46,17 @@ KPI_VIEW = rbac.declare(
 rbac.nav("Cases", url_name="cases:queue", permission=CASES_VIEW, order=10, key="q")
 rbac.nav("Queues", url_name="cases:queue_admin", permission=QUEUES_MANAGE, order=500)
 rbac.nav("Service KPIs", url_name="cases:kpi", permission=KPI_VIEW, order=600, key="k")
+
+# --- issue 15: the supervisors' wallboard and automations (docs/desk.md) ----------------------
+WALLBOARD_VIEW = rbac.declare(
+    "cases.wallboard", "See the live wallboard: queue depth, waits, agents available, SLA risk "
+    "and today's KPIs (aggregates only)", roles=("supervisor",),
+)
+AUTOMATIONS_MANAGE = rbac.declare(
+    "cases.automations", "Edit assignment rules and triggers (round-robin, load-balanced, "
+    "skills by tag; on create/update set queue, priority, tags, notify); every change audited",
+    roles=("supervisor",),
+)
+
+rbac.nav("Wallboard", url_name="cases:wallboard", permission=WALLBOARD_VIEW, order=590)
+rbac.nav("Automations", url_name="cases:automations", permission=AUTOMATIONS_MANAGE, order=510)

@@ -20,3 +20,15 @@ def message_deliver(message_id: str) -> str:
 def sla_check() -> int:
     """Every minute: flag SLA breaches (idempotent: a breach is flagged once)."""
     return services.sla_check()
+
+
+@db_periodic_task(crontab(minute="*"), name="cases.sla_warn")
+def sla_warn() -> int:
+    """Every minute: notify assignees of cases close to an SLA due time (once per due time)."""
+    return services.sla_warn()
+
+
+@db_periodic_task(crontab(minute="17"), name="cases.autoclose")
+def autoclose() -> int:
+    """Hourly: close cases resolved more than SAFEGUARD_AUTOCLOSE_DAYS ago (batched, resumable)."""
+    return services.cases_autoclose()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from safeguard.cases import views
+from safeguard.cases import views, views_desk
 
 app_name = "cases"
 urlpatterns = [
@@ -34,4 +34,15 @@ urlpatterns = [
     path("macros/", views.macros, name="macros"),
     path("kpi/", views.kpi, name="kpi"),
     path("csat/<str:token>/", views.csat, name="csat"),
+    # issue 15: wallboard and automations (views_desk)
+    path("wallboard/", views_desk.wallboard, name="wallboard"),
+    path("wallboard/stream/", views_desk.wallboard_stream, name="wallboard_stream"),
+    path("automations/", views_desk.automations, name="automations"),
+    path("automations/assignment/<slug:slug>/", views_desk.assignment_rule,
+         name="assignment_rule"),
+    path("automations/skills/<int:user_id>/", views_desk.agent_skills, name="agent_skills"),
+    path("automations/triggers/new/", views_desk.trigger_edit, name="trigger_create"),
+    path("automations/triggers/<int:trigger_id>/", views_desk.trigger_edit, name="trigger_edit"),
+    path("automations/triggers/<int:trigger_id>/delete/", views_desk.trigger_delete,
+         name="trigger_delete"),
 ]

@@ -173,6 +173,9 @@ class ApprovalView:
     currency: str = ""
     case_id: str = ""
     auto_granted: bool = False
+    customer_label: str = ""  # the customer's name, masked (issue 15: the inbox names them)
+    case_number: int | None = None  # the case the request concerns, when the cases app knows it
+    case_ref: str = ""  # that case's id, for a link
 
 
 @dataclass(frozen=True)

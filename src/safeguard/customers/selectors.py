@@ -57,6 +57,7 @@ from safeguard.customers.permissions import VIEW_ALL
 from safeguard.protection import blind, emailid
 from safeguard.protection import services as protection
 from safeguard.protection.fields import BlindIndexField, blind_lookup
+from safeguard.web import providers
 from safeguard.web.pagination import Page, decode_cursor, encode_cursor
 
 logger = logging.getLogger("safeguard.customers")
@@ -545,17 +546,30 @@ def _describe_change(kind: str, payload: dict[str, Any]) -> dict[str, str]:
         key, mask = _CHANGE_MASKS[kind]
         return {key: mask(payload.get(key))}
     if kind == ApprovalKind.REFUND:
-        out = {"amount": f"{payload.get('amount', '')} {payload.get('currency', '')}".strip()}
-        if payload.get("case_id"):
-            out["case"] = str(payload["case_id"])
-        return out
+        # the case is named by its number beside the change (ApprovalView.case_number)
+        return {"amount": f"{payload.get('amount', '')} {payload.get('currency', '')}".strip()}
     return {}
 
 
-def approval_view(a: Approval) -> ApprovalView:
+def _case_refs(refs: Iterable[str]) -> dict[str, tuple[str, int]]:
+    """Case references (an id or a number, as requests carry them) to (case id, case number),
+    through the cases app's provider ``cases.case_refs``; empty when no installed app offers
+    it (the request then shows the reference as typed)."""
+    wanted = sorted({r for r in refs if r})
+    provider = providers.get("cases.case_refs")
+    if not wanted or provider is None:
+        return {}
+    return dict(provider(wanted))
+
+
+def approval_view(a: Approval, *, case_refs: dict[str, tuple[str, int]] | None = None,
+                  customer_label: str = "") -> ApprovalView:
     """A frozen view of an approval; the payload is described masked, never in clear."""
     payload = a.payload or {}
     refund = a.kind == ApprovalKind.REFUND
+    ref = str(payload.get("case_id") or "").strip() if refund else ""
+    refs = case_refs if case_refs is not None else _case_refs([ref])
+    case_ref, case_number = refs.get(ref, ("", None))
     return ApprovalView(
         id=a.id, customer_id=a.customer_id, kind=a.kind,
         kind_label=str(ApprovalKind(a.kind).label), status=a.status,
@@ -566,28 +580,43 @@ def approval_view(a: Approval) -> ApprovalView:
         decision_note=a.decision_note,
         amount=Decimal(payload["amount"]) if refund and payload.get("amount") else None,
         currency=str(payload.get("currency", "")) if refund else "",
-        case_id=str(payload.get("case_id") or "") if refund else "",
-        auto_granted=a.auto_granted)
+        case_id=ref, auto_granted=a.auto_granted,
+        customer_label=customer_label, case_number=case_number, case_ref=case_ref)
+
+
+def _approval_views(rows: list[Approval]) -> list[ApprovalView]:
+    """Views of many approvals with their customers' masked names and case numbers, resolved
+    in one look-up each."""
+    refs = _case_refs(str((a.payload or {}).get("case_id") or "").strip()
+                      for a in rows if a.kind == ApprovalKind.REFUND)
+    return [approval_view(a, case_refs=refs,
+                          customer_label=masking.mask_name(a.customer.name) or "(no name)")
+            for a in rows]
 
 
 def _approvals() -> QuerySet[Approval]:
-    return Approval.objects.select_related("requested_by", "decided_by")
+    return Approval.objects.select_related("requested_by", "decided_by", "customer")
 
 
 def approval_page(*, viewer: Principal, status: str | None = ApprovalStatus.PENDING,
-                  cursor: str | None = None, limit: int = 50) -> Page[ApprovalView]:
-    """Approvals of customers in scope, oldest first (the inbox), cursor-paginated; audited."""
+                  cursor: str | None = None, limit: int = 50,
+                  newest_first: bool = True) -> Page[ApprovalView]:
+    """Approvals of customers in scope, newest first (``newest_first=False``: oldest first),
+    cursor-paginated, each with its customer's masked name and its case number; audited."""
     if limit < 1 or limit > 200:
         raise CustomerError("limit must be between 1 and 200")
-    listing = f"customers.approvals:{status or 'all'}"
+    listing = f"customers.approvals:{status or 'all'}:{'new' if newest_first else 'old'}"
     qs = _scoped(_approvals(), customer_scope_for(viewer=viewer), "customer_id")
     if status:
         qs = qs.filter(status=status)
-    qs = qs.order_by("requested_at", "id")
+    qs = qs.order_by(*(("-requested_at", "-id") if newest_first else ("requested_at", "id")))
     if cursor:
         at, last_id = decode_cursor(cursor, scope=listing)
         moment = datetime.fromisoformat(at)
-        qs = qs.filter(Q(requested_at__gt=moment) | Q(requested_at=moment, id__gt=last_id))
+        if newest_first:
+            qs = qs.filter(Q(requested_at__lt=moment) | Q(requested_at=moment, id__lt=last_id))
+        else:
+            qs = qs.filter(Q(requested_at__gt=moment) | Q(requested_at=moment, id__gt=last_id))
     rows = list(qs[: limit + 1])
     more = len(rows) > limit
     rows = rows[:limit]
@@ -596,7 +625,7 @@ def approval_page(*, viewer: Principal, status: str | None = ApprovalStatus.PEND
                      data={"count": len(rows), "status": status or "all"})
     next_cursor = (encode_cursor([rows[-1].requested_at.isoformat(), str(rows[-1].id)],
                                  scope=listing) if more else None)
-    return Page(items=[approval_view(a) for a in rows], next_cursor=next_cursor)
+    return Page(items=_approval_views(rows), next_cursor=next_cursor)
 
 
 def approval_get(*, viewer: Principal, approval_id: object) -> ApprovalView:
@@ -609,15 +638,48 @@ def approval_get(*, viewer: Principal, approval_id: object) -> ApprovalView:
                  subject=("customer", row.customer_id),
                  data={"what": "approval", "approval_id": str(row.id), "via": viewer.via,
                        "revealed": []})
-    return approval_view(row)
+    return _approval_views([row])[0]
+
+
+_CHANGE_CLEAR: dict[str, tuple[str, str, Callable[[Any], str]]] = {
+    ApprovalKind.EMAIL_CHANGE: ("email", "New e-mail", lambda v: str(v or "")),
+    ApprovalKind.PHONE_CHANGE: ("phone", "New phone", lambda v: str(v or "")),
+    ApprovalKind.ADDRESS_CHANGE: ("address", "New address", masking.format_address),
+    ApprovalKind.PAYOUT_CHANGE: ("payout", "New payout account", masking.format_payout),
+    ApprovalKind.DATE_OF_BIRTH_CHANGE: ("date_of_birth", "New date of birth",
+                                        lambda v: str(v or "")),
+}
+
+
+def approval_proposed_value(*, viewer: Principal, approval_id: object) -> dict[str, str]:
+    """The proposed new value of a pending change request, in clear, for the supervisor who
+    decides it — that is what they approve (issue 15 item 6, R-WORK-4). Needs
+    ``customers.approve`` and the customer in scope (ApprovalNotFound otherwise, same answer);
+    audited as a view of customer data naming the field shown. Empty for requests that carry
+    no value (closure, refund) and once the request is decided."""
+    from safeguard.customers.permissions import APPROVE
+
+    aid = as_uuid(approval_id)
+    row = Approval.objects.filter(id=aid).first() if aid else None
+    if (row is None or not viewer.has(APPROVE)
+            or not customer_allowed(viewer=viewer, customer_id=row.customer_id)):
+        raise ApprovalNotFound("No such approval.")
+    if row.kind not in _CHANGE_CLEAR or row.status != ApprovalStatus.PENDING:
+        return {}
+    key, label, fmt = _CHANGE_CLEAR[row.kind]
+    audit.record(action="customer.viewed", actor=viewer.actor,
+                 subject=("customer", row.customer_id),
+                 data={"what": "approval_change", "approval_id": str(row.id),
+                       "via": viewer.via, "revealed": [key]})
+    return {label: fmt((row.payload or {}).get(key))}
 
 
 def approvals_for_customer(*, viewer: Principal, customer_id: object,
                            limit: int = 20) -> list[ApprovalView]:
     """The newest approvals of one customer in scope (CustomerNotFound otherwise)."""
     row = _customer_for(viewer, customer_id)
-    out = [approval_view(a) for a in
-           _approvals().filter(customer_id=row.id).order_by("-requested_at")[:limit]]
+    out = _approval_views(list(
+        _approvals().filter(customer_id=row.id).order_by("-requested_at")[:limit]))
     _viewed(viewer, row.id, what="approvals")
     return out
 

@@ -19,14 +19,17 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from safeguard.accounts import selectors as accounts
+from safeguard.accounts import services as accounts_services
 from safeguard.accounts.contracts import Principal
+from safeguard.accounts.enums import NotificationKind
 from safeguard.audit import services as audit
 from safeguard.audit.contracts import Actor
-from safeguard.customers import selectors, validation
+from safeguard.customers import masking, selectors, validation
 from safeguard.customers.contracts import (
     ApprovalNotFound,
     ApprovalNotPending,
@@ -569,8 +572,24 @@ def approval_decide(*, approver: Principal, approval_id: object, grant: bool, no
         audit.record(action="customer.approval_granted" if grant else "customer.approval_refused",
                      actor=approver.actor, subject=("customer", row.id),
                      data=data | {"note_length": len(note_text)})
-    return selectors.approval_view(Approval.objects.select_related(
-        "requested_by", "decided_by").get(id=approval.id))
+        view = selectors.approval_view(Approval.objects.select_related(
+            "requested_by", "decided_by").get(id=approval.id))
+        _notify_requester(view, approver=approver, customer_label=masking.mask_name(row.name))
+    return view
+
+
+def _notify_requester(view: ApprovalView, *, approver: Principal, customer_label: str) -> None:
+    """Tell the requester their request was decided (issue 15): the kind, the customer's
+    masked name, the case number, the outcome and who decided — never the value itself."""
+    case = f", case #{view.case_number}" if view.case_number else ""
+    amount = f" ({view.amount} {view.currency})" if view.amount is not None else ""
+    title = (f"{view.kind_label}{amount} for {customer_label or 'a customer'}{case}: "
+             f"{view.status} by {accounts.user_display_name(user_id=approver.user_id)}")
+    accounts_services.notify(
+        view.requested_by_id or 0, NotificationKind.APPROVAL_DECIDED, title,
+        reverse("customers:detail", kwargs={"customer_id": view.customer_id}),
+        subject=("customer", view.customer_id), actor=approver.actor,
+        dedupe_key=f"approval:{view.id}")
 
 
 # --- unverified contacts: verification and linking (decision 0101; R-WORK-4) ----------------

@@ -329,19 +329,22 @@ def request_change(request: HttpRequest, customer_id: UUID, kind: str) -> HttpRe
 @permission_required(perms.APPROVE)
 @require_GET
 def approval_list(request: HttpRequest) -> HttpResponse:
-    """The approvals inbox: pending requests of customers in scope, oldest first."""
+    """The approvals inbox: requests of customers in scope with customer (masked), case number
+    and age; newest first, ``?sort=oldest`` for the longest waiting first."""
     status = request.GET.get("status", ApprovalStatus.PENDING)
     if status not in (*ApprovalStatus.values, "all"):
         status = ApprovalStatus.PENDING
+    sort = "oldest" if request.GET.get("sort") == "oldest" else "newest"
     try:
         page = selectors.approval_page(viewer=request_principal(request),
                                        status=None if status == "all" else status,
-                                       cursor=request.GET.get("cursor") or None, limit=50)
+                                       cursor=request.GET.get("cursor") or None, limit=50,
+                                       newest_first=sort == "newest")
     except ApplicationError as exc:
         return _error(request, exc)
     return render(request, "customers/approval_list.html", {
         "page": page, "status": status, "statuses": [*ApprovalStatus.choices, ("all", "All")],
-        "me": request.user.pk})
+        "sort": sort, "me": request.user.pk})
 
 
 @permission_required(perms.APPROVE)
@@ -351,13 +354,17 @@ def approval_detail(request: HttpRequest, approval_id: UUID) -> HttpResponse:
     try:
         approval = selectors.approval_get(viewer=principal, approval_id=approval_id)
         customer = selectors.customer_get(viewer=principal, customer_id=approval.customer_id)
+        proposed = selectors.approval_proposed_value(viewer=principal, approval_id=approval_id)
     except ApplicationError as exc:
         return _error(request, exc)
-    return render(request, "customers/approval_detail.html", {
-        "approval": approval, "customer": customer, "own": approval.requested_by_id ==
+    response = render(request, "customers/approval_detail.html", {
+        "approval": approval, "customer": customer, "proposed": proposed,
+        "own": approval.requested_by_id ==
         request.user.pk, "grant_form": forms.DecisionForm(initial={"decision": "grant"}),
         "refuse_form": forms.DecisionForm(initial={"decision": "refuse"}),
         "step_up_fresh": has_recent_mfa(request)})
+    response["Cache-Control"] = "no-store"  # the proposed value is shown in clear
+    return response
 
 
 @permission_required(perms.APPROVE)

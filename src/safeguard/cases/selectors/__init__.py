@@ -4,6 +4,7 @@
 ``SAFEGUARD_CUSTOMER_SCOPE``).
 """
 
+from safeguard.cases.selectors.automation import assignment_rules, trigger_get, trigger_list
 from safeguard.cases.selectors.cases import (
     assignable_users,
     attachment_get,
@@ -15,6 +16,7 @@ from safeguard.cases.selectors.cases import (
     case_list_for_customer,
     case_marker,
     case_page,
+    case_refs,
     case_summary,
     customer_scope,
 )
@@ -49,6 +51,7 @@ __all__ = [
     "asa",
     "asa_by_queue",
     "assignable_users",
+    "assignment_rules",
     "attachment_get",
     "attachment_quarantine_open",
     "case_conversation",
@@ -58,6 +61,7 @@ __all__ = [
     "case_list_for_customer",
     "case_marker",
     "case_page",
+    "case_refs",
     "case_search",
     "case_summary",
     "csat",
@@ -76,4 +80,6 @@ __all__ = [
     "retention_customer_cases",
     "retention_recordings",
     "saved_view_list",
+    "trigger_get",
+    "trigger_list",
 ]

@@ -394,3 +394,29 @@ def case_list_for_customer(*, principal: Principal, customer_id: object,
                  subject=("customer", str(cid)),
                  data={"count": total, "cases": [c.number for c in rows]})
     return rows, total
+
+
+def case_refs(refs: Iterable[str]) -> dict[str, tuple[str, int]]:
+    """Case references as other apps hold them (a case id, a number, ``#123``) to (case id,
+    case number); unknown references are left out. No customer data is read: the provider
+    ``cases.case_refs`` the customers app's approvals inbox names cases with (issue 15)."""
+    by_id: dict[UUID, str] = {}
+    by_number: dict[int, str] = {}
+    for ref in refs:
+        text = str(ref).strip().lstrip("#")
+        if text.isascii() and text.isdigit() and len(text) <= 18:
+            by_number[int(text)] = ref
+            continue
+        try:
+            by_id[UUID(text)] = ref
+        except ValueError:
+            continue
+    out: dict[str, tuple[str, int]] = {}
+    if by_id or by_number:
+        for cid, number in Case.objects.filter(
+                Q(id__in=list(by_id)) | Q(number__in=list(by_number))).values_list("id", "number"):
+            if cid in by_id:
+                out[by_id[cid]] = (str(cid), number)
+            if number in by_number:
+                out[by_number[number]] = (str(cid), number)
+    return out

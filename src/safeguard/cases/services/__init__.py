@@ -4,6 +4,14 @@ Split by sub-domain: ``ingest`` (the channel contract of decision 0006), ``work`
 actions), ``manage`` (queues and macros), ``sla`` (breach flags), ``csat`` (surveys).
 """
 
+from safeguard.cases.services.automation import (
+    agent_skills_set,
+    assignment_rule_save,
+    cases_autoclose,
+    sla_warn,
+    trigger_delete,
+    trigger_save,
+)
 from safeguard.cases.services.csat import csat_case, csat_link, csat_link_for_case, csat_submit
 from safeguard.cases.services.identity import (
     CodeNotSent,
@@ -51,6 +59,8 @@ from safeguard.cases.services.work import (
 
 __all__ = [
     "CodeNotSent",
+    "agent_skills_set",
+    "assignment_rule_save",
     "call_event",
     "call_payment_pause",
     "call_transcript",
@@ -65,6 +75,7 @@ __all__ = [
     "case_reopen",
     "case_set_priority",
     "case_tag",
+    "cases_autoclose",
     "chat_messages",
     "chat_start",
     "chat_status",
@@ -91,4 +102,7 @@ __all__ = [
     "saved_view_delete",
     "saved_view_save",
     "sla_check",
+    "sla_warn",
+    "trigger_delete",
+    "trigger_save",
 ]

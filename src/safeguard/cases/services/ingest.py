@@ -52,6 +52,7 @@ from safeguard.cases.enums import (
 )
 from safeguard.cases.models import Case, Interaction, Message
 from safeguard.cases.services import _base as base
+from safeguard.cases.services import automation
 from safeguard.customers.contracts import MatchResult
 from safeguard.protection import services as protection
 
@@ -247,6 +248,8 @@ def _receive(  # noqa: PLR0913 - message_receive's own arguments, already checke
                        "sender_auth": message.sender_auth})
     if stored.withheld:
         _withheld_notice(case, interaction, stored.withheld, actor=actor, at=at)
+    # issue 15: triggers and the queue's assignment rule (docs/desk.md)
+    automation.automations_run(case=case, event="created" if created_case else "updated")
     return _inbound_result(message, created_case=created_case, duplicate=False)
 
 
@@ -339,6 +342,7 @@ def chat_start(*, name: str, email: str, queue: str | None) -> ChatStarted:
                                chat_secret_hash=_secret_hash(secret))
     audit.record(action="chat.started", actor=actor, subject=("case", case.number),
                  data={"number": case.number})
+    automation.automations_run(case=case, event="created")
     return ChatStarted(conversation_id=conversation_id, secret=secret)
 
 
@@ -533,8 +537,10 @@ def _call_get_or_create(*, call_id: str, at: datetime, queue: str | None, caller
     if flags:
         _add_flags(case, flags)
     hashed = base.ref_hash(call_id)
-    return Interaction.objects.create(case=case, channel=Channel.VOICE, call_id=hashed,
-                                      thread_ref=hashed, started_at=at)
+    interaction = Interaction.objects.create(case=case, channel=Channel.VOICE, call_id=hashed,
+                                             thread_ref=hashed, started_at=at)
+    automation.automations_run(case=case, event="created")
+    return interaction
 
 
 def _first_response(case: Case, *, at: datetime, actor: Actor) -> None:

@@ -15,17 +15,15 @@ from datetime import datetime
 
 from django.conf import settings
 
+from safeguard.accounts import services as accounts
+from safeguard.accounts.enums import NotificationKind
 from safeguard.audit.contracts import Actor
 from safeguard.cases.contracts import InvalidInput
 from safeguard.cases.models import Case, Mention, Message, QueueMembership
-from safeguard.web import providers
 
 _MENTION = re.compile(r"(?<![\w.@])@([A-Za-z0-9._%+-]{1,64}"
                       r"(?:@[A-Za-z0-9.-]{1,190}\.[A-Za-z]{2,})?)")
 
-# The notification centre of the accounts app (issue 15) offers this provider; without it the
-# mention is still recorded and listed on the agent's home.
-NOTIFY_PROVIDER = "notifications.notify"
 
 
 def _candidates(case: Case) -> dict[int, str]:
@@ -64,16 +62,13 @@ def mentioned_users(text: str, case: Case, *, author_id: int) -> list[int]:
 
 def mentions_store(message: Message, user_ids: list[int], *, at: datetime,
                    actor: Actor) -> None:
-    """Record each mention and hand it to the notification centre when one is installed."""
+    """Record each mention and tell the person in the notification centre (ids and the case
+    number only, never the note's text; one notification per mention, also on a retry)."""
+    number = message.case.number
     for uid in user_ids:
-        Mention.objects.create(message=message, case=message.case, user_id=uid, created_at=at)
-        _notify_mentioned(user_id=uid, case_number=message.case.number, actor=actor)
-
-
-def _notify_mentioned(*, user_id: int, case_number: int, actor: Actor) -> None:
-    """The call site of the notification centre: ids and the case number only, no note text."""
-    notify = providers.get(NOTIFY_PROVIDER)
-    if notify is not None:
-        notify(user_id=user_id, kind="mention", case_number=case_number,
-               text=f"{actor.label} mentioned you in a note on case {case_number}",
-               url=f"/cases/{case_number}/")
+        mention = Mention.objects.create(message=message, case=message.case, user_id=uid,
+                                         created_at=at)
+        accounts.notify(uid, NotificationKind.MENTION,
+                        f"{actor.label or 'A colleague'} mentioned you in a note on case "
+                        f"#{number}", f"/cases/{number}/", subject=("case", number),
+                        actor=actor, dedupe_key=f"mention:{mention.id}")

@@ -41,7 +41,7 @@ from safeguard.cases.enums import (
 )
 from safeguard.cases.models import Case, Interaction, Message, Queue, QueueMembership, Tag
 from safeguard.cases.services import _base as base
-from safeguard.cases.services import mentions
+from safeguard.cases.services import automation, mentions
 from safeguard.cases.services.ingest import _first_response
 from safeguard.web.errors import PermissionDenied
 
@@ -260,6 +260,8 @@ def case_assign(*, case_number: int, principal: Principal, assignee_id: int | No
     base.history(case, HistoryKind.ASSIGNED, principal.actor, to=assignee_id, previous=previous)
     audit.record(action="case.assigned", actor=principal.actor, subject=("case", case.number),
                  data={"number": case.number, "assignee": assignee_id, "previous": previous})
+    if assignee_id is not None and assignee_id != principal.user_id:
+        automation.assignment_notify(case=case, user_id=assignee_id, actor=principal.actor)
 
 
 def _move(principal: Principal, case_number: int, target: lifecycle.Status) -> None:
@@ -274,6 +276,8 @@ def _move(principal: Principal, case_number: int, target: lifecycle.Status) -> N
                              target=target.value)
     base.apply_status(case, target, principal.actor, at=base.now())
     case.save(update_fields=base.CASE_STATE_FIELDS)
+    if target == lifecycle.Status.RESOLVED:  # issue 15: the survey goes out on resolution
+        automation.csat_send_on_resolution(case=case, actor=principal.actor)
 
 
 @scope.denials_recorded

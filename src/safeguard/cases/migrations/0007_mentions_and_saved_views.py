@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cases', '0005_hash_call_ids'),
+        ('cases', '0006_automations'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
