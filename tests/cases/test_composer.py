@@ -136,7 +136,7 @@ def test_a_mention_of_a_queue_member_is_recorded_listed_at_home_and_notified(bil
     assert (mention.user_id, mention.case_id) == (sam.pk, billing.id)
     notes = accounts_selectors.notification_page(user_id=sam.pk).items
     assert [(n.kind, n.title, n.url) for n in notes] == [
-        ("mention", f"alex@example.com mentioned you in a note on case #{billing.number}",
+        ("mention", f"alex mentioned you in a note on case #{billing.number}",
          f"/cases/{billing.number}/")]
     assert accounts_selectors.notification_page(user_id=author.pk).items == []
     home = selectors.agent_home(principal=principal_for(sam))

@@ -15,6 +15,7 @@ from datetime import datetime
 
 from django.conf import settings
 
+from safeguard.accounts import selectors as accounts_selectors
 from safeguard.accounts import services as accounts
 from safeguard.accounts.enums import NotificationKind
 from safeguard.audit.contracts import Actor
@@ -65,10 +66,12 @@ def mentions_store(message: Message, user_ids: list[int], *, at: datetime,
     """Record each mention and tell the person in the notification centre (ids and the case
     number only, never the note's text; one notification per mention, also on a retry)."""
     number = message.case.number
+    author = (accounts_selectors.user_display_name(user_id=message.author_id)
+              if message.author_id else "A colleague")
     for uid in user_ids:
         mention = Mention.objects.create(message=message, case=message.case, user_id=uid,
                                          created_at=at)
         accounts.notify(uid, NotificationKind.MENTION,
-                        f"{actor.label or 'A colleague'} mentioned you in a note on case "
+                        f"{author} mentioned you in a note on case "
                         f"#{number}", f"/cases/{number}/", subject=("case", number),
                         actor=actor, dedupe_key=f"mention:{mention.id}")
