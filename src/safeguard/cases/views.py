@@ -56,7 +56,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     filters: dict[str, Any] = {}
     error = ""
     if request.GET and not form.is_valid():
-        error = "; ".join(e for errs in form.errors.values() for e in errs)
+        error = "; ".join(str(e) for errs in form.errors.values() for e in errs)
     elif form.is_bound:
         d = form.cleaned_data
         status = d["status"]
@@ -234,7 +234,7 @@ def reply(request: HttpRequest, number: int) -> HttpResponse:
     Files held back (withheld for a card number, or quarantined) are named in a warning."""
     form = forms.ReplyForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "; ".join(e for errs in form.errors.values() for e in errs))
+        messages.error(request, "; ".join(str(e) for errs in form.errors.values() for e in errs))
         return redirect("cases:detail", number=number)
     try:
         sent = services.reply_send(case_number=number, principal=request_principal(request),

@@ -159,7 +159,7 @@ def _chat_page(request: HttpRequest, template: str, context: dict[str, Any],
     if embed and settings.SAFEGUARD_CHAT_WIDGET_ORIGINS:
         response._csp_replace = {  # type: ignore[attr-defined]  # django-csp's per-response hook
             "frame-ancestors": ["'self'", *settings.SAFEGUARD_CHAT_WIDGET_ORIGINS]}
-        response.xframe_options_exempt = True  # type: ignore[attr-defined]
+        response.xframe_options_exempt = True
     return response
 
 

@@ -48,7 +48,9 @@ _TAG = re.compile(r"^tag:([a-z0-9][a-z0-9_-]{0,39})$", re.IGNORECASE)
 
 def parse_query(q: str) -> tuple[int | None, list[str], str]:
     """Split a search into a case number, tags and the remaining free text."""
-    number, tags, words = None, [], []
+    number: int | None = None
+    tags: list[str] = []
+    words: list[str] = []
     for token in q.split():
         if (m := _NUMBER.match(token)) and number is None and not words:
             number = int(m.group(1))
