@@ -71,7 +71,7 @@ def test_a_search_is_audited_without_its_text(world):
     selectors.case_search(principal=principal_for(agent), q="kettle")
     event = Event.objects.filter(action="case.searched").order_by("-seq").first()
     assert event.data == {"terms": ["text"], "total": 1, "scanned": 3, "capped": False,
-                          "cases": [n["refund"]]}
+                          "cases": [f"#{n['refund']}"]}
     assert "kettle" not in str(event.data)
     # a plain list (no search) is not recorded as a search
     selectors.case_search(principal=principal_for(agent))
@@ -144,3 +144,19 @@ def test_the_case_list_page_searches_counts_and_saves_views(world):
     assert ">Urgent first</a>" in listed
     bad = client.get("/cases/?sort=subject")
     assert bad.status_code == 400
+
+
+def test_a_long_result_list_is_audited_without_tripping_the_no_pan_guard(settings):
+    # given 60 cases in the agent's queue: their numbers 1..60 as a JSON list of integers
+    # contain Luhn-valid 16-digit runs to the guard, which would refuse the audit event
+    make_queue("billing")
+    agent = make_agent("billing")
+    for i in range(60):
+        inbound(f"The courier lost parcel {i}.", email=f"c{i}@example.com")
+    settings.SAFEGUARD_LIST_PAGE_SIZE = 100
+    # when the agent searches and all 60 match
+    page = selectors.case_search(principal=principal_for(agent), q="courier")
+    # then the search answers and its event names every case shown
+    assert page.total == 60
+    event = Event.objects.filter(action="case.searched").get()
+    assert event.data["cases"] == [f"#{c.number}" for c in page.items]

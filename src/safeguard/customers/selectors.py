@@ -500,7 +500,7 @@ def text_masker(*, viewer: Principal, customer_id: object) -> Callable[[str], st
     row = Customer.objects.filter(id=cid).first() if cid else None
     known = customer_known_values(customer_id=cid) if row is not None else {}
     revealed: frozenset[str] = frozenset()
-    if row is not None and customer_scope_for(viewer=viewer).allows(row.id):
+    if row is not None and customer_allowed(viewer=viewer, customer_id=row.id):
         revealed = frozenset(r.field for r in active_reveals(user_id=viewer.user_id,
                                                              customer=row))
     shown: set[str] = set()

@@ -29,7 +29,7 @@ from safeguard.cases import customer_link
 from safeguard.cases.contracts import CaseListPage, InvalidInput, SavedViewView
 from safeguard.cases.enums import AuthorKind
 from safeguard.cases.models import Case, Message, SavedView
-from safeguard.cases.selectors.cases import ACTIVE, _filtered, summary
+from safeguard.cases.selectors.cases import ACTIVE, _filtered, audit_case_refs, summary
 from safeguard.protection import services as protection
 
 SORTS: dict[str, str] = {
@@ -149,7 +149,7 @@ def case_search(  # noqa: PLR0913 - the list's filters, each a keyword
                                                      ("tags", bool(tags)),
                                                      ("text", bool(text))) if v],
                            "total": total, "scanned": scanned, "capped": capped,
-                           "cases": [c.number for c in items]})
+                           "cases": audit_case_refs(c.number for c in items)})
     return CaseListPage(items=items, total=total, page=page, pages=pages, page_size=size,
                         scanned=scanned, capped=capped)
 
