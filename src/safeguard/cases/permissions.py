@@ -58,5 +58,5 @@ AUTOMATIONS_MANAGE = rbac.declare(
     roles=("supervisor",),
 )
 
-rbac.nav("Wallboard", url_name="cases:wallboard", permission=WALLBOARD_VIEW, order=590)
+rbac.nav("Wallboard", url_name="cases:wallboard", permission=WALLBOARD_VIEW, order=590, key="w")
 rbac.nav("Automations", url_name="cases:automations", permission=AUTOMATIONS_MANAGE, order=510)
