@@ -823,7 +823,7 @@ SAFEGUARD_PRESENCE_SECONDS = _env_int("SAFEGUARD_PRESENCE_SECONDS", 5)
 SAFEGUARD_PRESENCE_TTL_SECONDS = _env_int("SAFEGUARD_PRESENCE_TTL_SECONDS", 20)
 # Case search: most in-scope cases (newest first) whose subject and messages a text search
 # decrypts to compare (decision 0168); rows per page of the case list and of search results.
-SAFEGUARD_CASE_SEARCH_SCAN_MAX = _env_int("SAFEGUARD_CASE_SEARCH_SCAN_MAX", 2000)
+SAFEGUARD_CASE_SEARCH_SCAN_MAX = _env_int("SAFEGUARD_CASE_SEARCH_SCAN_MAX", 500)
 SAFEGUARD_LIST_PAGE_SIZE = _env_int("SAFEGUARD_LIST_PAGE_SIZE", 50)
 # Chat widget: origins (scheme://host[:port]) whose pages may embed the chat (CSP
 # frame-ancestors); empty = none, the widget then opens the chat in a new tab.
