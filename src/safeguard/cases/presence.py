@@ -45,10 +45,3 @@ def write(case_id: object, *, user_id: int, email: str, state: str, typed: bool)
     typed_at = now if typed else (float(previous[3]) if previous else 0.0)
     entries[str(user_id)] = [email, state, now, typed_at]
     cache.set(_key(case_id), entries, timeout=settings.SAFEGUARD_PRESENCE_TTL_SECONDS * 2)
-
-
-def leave(case_id: object, *, user_id: int) -> None:
-    """Drop one person (they left the page)."""
-    entries = read(case_id)
-    if entries.pop(str(user_id), None) is not None:
-        cache.set(_key(case_id), entries, timeout=settings.SAFEGUARD_PRESENCE_TTL_SECONDS * 2)

@@ -266,8 +266,6 @@ def presence(request: HttpRequest, number: int) -> HttpResponse:
     try:
         services.presence_report(case_number=number, principal=principal, state=state,
                                  typed=request.POST.get("typed") == "1")
-        if state == "left":
-            return HttpResponse(status=204)
         others = selectors.presence_others(principal=principal, case_number=number)
     except ApplicationError as exc:
         return HttpResponse(exc.detail, status=exc.status, content_type="text/plain")

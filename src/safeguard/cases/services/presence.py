@@ -13,15 +13,13 @@ from safeguard.web.errors import PermissionDenied
 @scope.denials_recorded
 def presence_report(*, case_number: int, principal: Principal, state: str,
                     typed: bool = False) -> None:
-    """Record that ``principal`` is on a case of their scope (``viewing``, ``replying``, or
-    ``left``); out of scope is the case's usual 404, recorded."""
+    """Record that ``principal`` is on a case of their scope (``viewing`` or ``replying``);
+    out of scope is the case's usual 404, recorded. Someone who left drops out when their last
+    report is older than ``SAFEGUARD_PRESENCE_TTL_SECONDS``."""
     if not principal.has(perm.CASES_VIEW):
         raise PermissionDenied(f"This needs the permission {perm.CASES_VIEW}.")
-    if state not in (*presence.STATES, "left"):
-        raise InvalidInput("state is viewing, replying or left.")
+    if state not in presence.STATES:
+        raise InvalidInput("state is viewing or replying.")
     case = base.case_for_principal(principal, number=case_number)
-    if state == "left":
-        presence.leave(case.id, user_id=principal.user_id)
-        return
     presence.write(case.id, user_id=principal.user_id, email=principal.email, state=state,
                    typed=typed and state == presence.REPLYING)

@@ -101,12 +101,6 @@
         reportNow();
       });
     }
-    window.addEventListener("pagehide", function () {
-      if (!navigator.sendBeacon) return;
-      var data = new FormData(presenceForm);
-      data.set("state", "left");
-      navigator.sendBeacon(presenceForm.getAttribute("action"), data);
-    });
   });
   document.addEventListener("htmx:afterRequest", function (event) {
     if (presenceForm && event.target === presenceForm) presenceField("typed").value = "0";
