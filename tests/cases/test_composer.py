@@ -145,6 +145,10 @@ def test_a_mention_of_a_queue_member_is_recorded_listed_at_home_and_notified(bil
         billing.number, "alex@example.com")
     event = Event.objects.filter(action="case.note_added").order_by("-seq").first()
     assert event.data["mentioned"] == [sam.pk]
+    # and sam's home page lists it under Mentions, linking to the case
+    page = signed_in_client(sam).get("/").content.decode()
+    assert f'<li data-case="{billing.number}"><a href="/cases/{billing.number}/">' in page
+    assert "alex@example.com mentioned you" in page
 
 
 def test_a_mention_of_someone_outside_the_queue_refuses_the_note(billing):
