@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from safeguard.accounts import selectors as accounts
 from safeguard.audit import selectors as audit
-from safeguard.cases import services
-from safeguard.cases.contracts import InvalidInput, QueueNotFound
+from safeguard.cases import outbound, services
+from safeguard.cases.contracts import InvalidInput, OutboundMessage, QueueNotFound
 from safeguard.cases.models import AssignmentRule, Case, CsatSurveySent, Message, Trigger
 from safeguard.web.errors import PermissionDenied
 from tests.cases.conftest import inbound, make_agent, make_queue, principal_for
@@ -167,22 +167,38 @@ def test_the_editor_pages_save_and_refuse_bad_input(team):
     assert audit.event_list(action="automation.trigger_saved")[0].data["after"]["name"] == "VIP"
 
 
-def test_the_survey_is_sent_once_through_the_case_channel_on_resolution(team):
+def test_the_survey_is_sent_once_through_the_case_channel_on_resolution(
+        team, django_capture_on_commit_callbacks):
     a, _, boss = team
+    sent: list[OutboundMessage] = []
+    outbound.register("email", lambda m: sent.append(m) or f"<s{len(sent)}@safeguard.test>")
     case = _case(inbound(subject="Parcel"))
     services.case_assign(case_number=case.number, principal=principal_for(boss),
                          assignee_id=a.pk)
-    services.case_move(case_number=case.number, principal=principal_for(a), status="resolved")
-    sent = CsatSurveySent.objects.get(case=case)
-    msg = Message.objects.get(id=sent.message_id)
-    assert (msg.author_kind, msg.channel) == ("system", "email")
-    assert msg.body.startswith(f"Your request #{case.number} is resolved.")
-    assert "/cases/csat/" in msg.body
+    with django_capture_on_commit_callbacks(execute=True):
+        services.case_move(case_number=case.number, principal=principal_for(a),
+                           status="resolved")
+    survey = CsatSurveySent.objects.get(case=case)
+    msg = Message.objects.get(id=survey.message_id)
+    assert (msg.author_kind, msg.channel, msg.delivery_status) == ("system", "email", "sent")
+    assert len(sent) == 1
+    assert sent[0].text.startswith(f"Your request #{case.number} is resolved.")
+    assert "/cases/csat/" in sent[0].text
     # reopened and resolved again: no second survey
     services.case_reopen(case_number=case.number, principal=principal_for(a))
     services.case_move(case_number=case.number, principal=principal_for(a), status="resolved")
     assert CsatSurveySent.objects.filter(case=case).count() == 1
     assert audit.event_list(action="csat.survey_sent")[0].data["number"] == case.number
+
+
+def test_no_survey_where_the_channel_cannot_reach_the_customer(team):
+    a, _, boss = team
+    case = _case(inbound(subject="Parcel"))  # no e-mail sender registered in this test
+    services.case_assign(case_number=case.number, principal=principal_for(boss),
+                         assignee_id=a.pk)
+    services.case_move(case_number=case.number, principal=principal_for(a), status="resolved")
+    assert not CsatSurveySent.objects.filter(case=case).exists()
+    assert Message.objects.filter(case=case, author_kind="system").count() == 0
 
 
 def test_autoclose_closes_old_resolved_cases_in_resumable_batches(team, settings):

@@ -93,3 +93,20 @@ def test_the_requester_is_notified_of_the_decision_without_the_value(team):
     assert note.url == f"/customers/{maria.id}/"
     assert "maria.new" not in note.title
     assert "Maria" not in note.title
+
+
+def test_the_api_keeps_oldest_first_and_sorts_newest_on_request(team):
+    agent, supervisor, maria = team
+    first = services.approval_request(viewer=principal(agent), customer_id=maria.id,
+                                      kind="email_change",
+                                      change={"email": "maria.new@example.net"}, reason="One")
+    second = services.approval_request(viewer=principal(agent), customer_id=maria.id,
+                                       kind="phone_change",
+                                       change={"phone": "+44 20 7946 0999"}, reason="Two")
+    client = signed_in_client(supervisor)
+    oldest = client.get("/api/v1/customers/approvals").json()["items"]
+    newest = client.get("/api/v1/customers/approvals?sort=newest").json()["items"]
+    assert [a["id"] for a in oldest] == [str(first.id), str(second.id)]
+    assert [a["id"] for a in newest] == [str(second.id), str(first.id)]
+    bad = client.get("/api/v1/customers/approvals?sort=random")
+    assert bad.status_code == 422

@@ -153,3 +153,34 @@ def test_the_survey_is_sent_on_resolution(page: Page, live_server, csp_violation
     expect(page.locator("body")).to_contain_text(re.compile("[Tt]hank"))
     assert CsatResponse.objects.get(case=case).score == 5
     assert csp_violations == []
+
+
+def test_desk_pages_fit_390_px(page: Page, live_server, csp_violations):
+    cases.queue_create(actor=SYSTEM, slug="billing", name="Billing")
+    agent = make_user(email="alex@example.com", roles=("agent",))
+    cases.queue_member_add(actor=SYSTEM, slug="billing", user_id=agent.pk)
+    boss = make_user(email="sam@example.com", roles=("supervisor",))
+    case = _inbound("ann@example.com", "Parcel late")
+    customers.refund_request(viewer=principal_for(agent), customer_id=case.customer_id,
+                             amount="250.00", currency="EUR", case_id=str(case.id),
+                             reason="Double charge")
+    from safeguard.accounts import services as accounts
+
+    accounts.notify(boss.pk, "sla_warning", f"Case #{case.number}: first response due in 5 min",
+                    f"/cases/{case.number}/")
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in_with_totp(page, live_server, "sam@example.com")
+    for path in ("/cases/wallboard/", "/cases/automations/", "/staff/notifications/",
+                 "/customers/approvals/"):
+        page.goto(path)
+        page.wait_for_load_state("domcontentloaded")
+        widths = page.evaluate(
+            "[document.querySelector('main').scrollWidth, window.innerWidth]")
+        assert widths[0] <= widths[1], f"{path}: main is {widths[0]} px in {widths[1]} px"
+    # the refund shows as amount and currency, with its case number, not an id
+    row = page.locator("#approvals tbody tr").first
+    expect(row).to_contain_text("250.00 EUR")
+    expect(row).to_contain_text(f"#{case.number}")
+    expect(row).not_to_contain_text(str(case.id))
+    page.goto("/")
+    assert csp_violations == []

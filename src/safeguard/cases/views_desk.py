@@ -17,10 +17,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from safeguard.accounts.guards import permission_required, request_principal
 from safeguard.cases import forms_desk, selectors, services
 from safeguard.cases import permissions as perm
-from safeguard.cases.contracts import QueueNotFound
 from safeguard.cases.enums import AssignmentStrategy
 from safeguard.cases.selectors.wallboard import wallboard as wallboard_figures
-from safeguard.web.errors import ApplicationError
+from safeguard.web.errors import ApplicationError, NotFound
 
 # --- wallboard ---------------------------------------------------------------------------------
 
@@ -132,8 +131,8 @@ def trigger_edit(request: HttpRequest, trigger_id: int | None = None) -> HttpRes
     if trigger_id is not None:
         current = selectors.trigger_get(trigger_id=trigger_id)
         if current is None:
-            return render(request, "web/error.html", {"error": QueueNotFound(
-                "No such trigger.")}, status=404)
+            return render(request, "web/error.html", {"error": NotFound("No such trigger.")},
+                          status=404)
     form = forms_desk.TriggerForm(request.POST or None, queues=_queue_choices(),
                                   initial=current.as_form() if current else None)
     status = 200

@@ -202,17 +202,21 @@ def _step_up_fresh(request: HttpRequest, principal: Principal) -> bool:
 
 
 @router.get("/approvals", response=ApprovalPage, auth=access(perms.APPROVE),
-            summary="Approvals inbox (oldest first)")
+            summary="Approvals inbox (oldest first unless sort=newest)")
 def approval_list(request: HttpRequest, status: str = ApprovalStatus.PENDING,
                   cursor: str | None = None,
-                  limit: int = Query(50, ge=1, le=MAX_LIMIT)) -> ApprovalPage:
-    """``status``: pending (default), granted, refused or all."""
+                  limit: int = Query(50, ge=1, le=MAX_LIMIT),
+                  sort: str = "oldest") -> ApprovalPage:
+    """``status``: pending (default), granted, refused or all; ``sort``: oldest (default, the
+    order this endpoint always had) or newest (the inbox page's order)."""
     if status not in (*ApprovalStatus.values, "all"):
         raise CustomerInvalid("Unknown status.", errors={"status": "pending, granted, refused "
                                                          "or all"})
+    if sort not in ("oldest", "newest"):
+        raise CustomerInvalid("Unknown sort.", errors={"sort": "oldest or newest"})
     page = selectors.approval_page(viewer=_principal(request),
                                    status=None if status == "all" else status,
-                                   cursor=cursor, limit=limit)
+                                   cursor=cursor, limit=limit, newest_first=sort == "newest")
     return ApprovalPage(items=[_approval_out(a) for a in page.items],
                         next_cursor=page.next_cursor)
 

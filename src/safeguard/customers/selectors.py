@@ -53,7 +53,7 @@ from safeguard.customers.enums import (
     VerificationMethod,
 )
 from safeguard.customers.models import Approval, Customer, IdentityVerification, RevealGrant
-from safeguard.customers.permissions import VIEW_ALL
+from safeguard.customers.permissions import APPROVE, VIEW_ALL
 from safeguard.protection import blind, emailid
 from safeguard.protection import services as protection
 from safeguard.protection.fields import BlindIndexField, blind_lookup
@@ -657,8 +657,6 @@ def approval_proposed_value(*, viewer: Principal, approval_id: object) -> dict[s
     ``customers.approve`` and the customer in scope (ApprovalNotFound otherwise, same answer);
     audited as a view of customer data naming the field shown. Empty for requests that carry
     no value (closure, refund) and once the request is decided."""
-    from safeguard.customers.permissions import APPROVE
-
     aid = as_uuid(approval_id)
     row = Approval.objects.filter(id=aid).first() if aid else None
     if (row is None or not viewer.has(APPROVE)

@@ -242,8 +242,7 @@ def _notify_for(trigger: Trigger, case: Case, actor: Actor) -> int:
     for user_id in users:
         if accounts.notify(user_id, NotificationKind.AUTOMATION,
                            f"{trigger.name}: case #{case.number}", _case_url(case),
-                           subject=("case", case.number), actor=actor,
-                           dedupe_key=f"trigger:{trigger.id}:{case.number}:{base.now():%Y%m%d%H%M}"):
+                           subject=("case", case.number), actor=actor):
             sent += 1
     return sent
 
@@ -363,18 +362,23 @@ CSAT_TEXT = ("Your request #{number} is resolved. How did we do? Please rate us 
 def csat_send_on_resolution(*, case: Case, actor: Actor) -> bool:
     """Send the survey link to the customer through the case's channel when it is resolved
     (SAFEGUARD_CSAT_AUTO_SEND), once per case; the message is delivered like any reply (after
-    commit). Voice-only cases get it by e-mail, as replies do. Returns True when sent."""
+    commit). Voice-only cases get it by e-mail, as replies do; a channel with no outbound sender
+    (the API) gets none. Returns True when sent."""
     if not settings.SAFEGUARD_CSAT_AUTO_SEND or case.status != lifecycle.Status.RESOLVED:
         return False
     if CsatSurveySent.objects.filter(case=case).exists():
         return False
+    from safeguard.cases import outbound
     from safeguard.cases.services.csat import csat_link_for_case
 
+    latest = case.interactions.exclude(channel=Channel.VOICE).order_by("-started_at").first()
+    channel = latest.channel if latest else Channel.EMAIL
+    if outbound.sender_for(channel) is None:
+        return False  # a channel that cannot reach the customer (the API): no survey
     link = csat_link_for_case(case_id=case.id, actor=actor)
     url = f"{settings.SAFEGUARD_CSAT_BASE_URL.rstrip('/')}{link.path}"
-    interaction = (case.interactions.exclude(channel=Channel.VOICE).order_by("-started_at").first()
-                   or Interaction.objects.create(case=case, channel=Channel.EMAIL,
-                                                 started_at=base.now()))
+    interaction = latest or Interaction.objects.create(case=case, channel=Channel.EMAIL,
+                                                       started_at=base.now())
     at = base.now()
     message = Message.objects.create(
         case=case, interaction=interaction, seq=base.next_seq(interaction),
