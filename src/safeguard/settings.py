@@ -961,3 +961,35 @@ if DEMO:
         SAFEGUARD_EMAIL_QUEUES = dict(DEMO_EMAIL_QUEUES)
     if not SAFEGUARD_WEBHOOK_SECRETS:
         SAFEGUARD_WEBHOOK_SECRETS = [_demo_secret("webhook_secret")]
+
+# --- Agent composer, chat widget, search, keyboard (issue 15, composer15; docs/cases.md, -------
+# docs/channels.md). Values are checked by safeguard.E415-E419 (cases and channels checks).
+# What {customer_first_name} becomes when the customer's profile has no name ("Hello there,").
+SAFEGUARD_MACRO_NAME_FALLBACK = _env("SAFEGUARD_MACRO_NAME_FALLBACK", "there")
+# People one internal note may @mention (more are refused as a likely mistake).
+SAFEGUARD_MENTIONS_MAX = _env_int("SAFEGUARD_MENTIONS_MAX", 10)
+# Collision detection: the case page reports who views or replies every this many seconds; a
+# person is shown as present until their last report is this many seconds old.
+SAFEGUARD_PRESENCE_SECONDS = _env_int("SAFEGUARD_PRESENCE_SECONDS", 5)
+SAFEGUARD_PRESENCE_TTL_SECONDS = _env_int("SAFEGUARD_PRESENCE_TTL_SECONDS", 20)
+# Case search: most in-scope cases (newest first) whose subject and messages a text search
+# decrypts to compare (decision 0168); rows per page of the case list and of search results.
+SAFEGUARD_CASE_SEARCH_SCAN_MAX = _env_int("SAFEGUARD_CASE_SEARCH_SCAN_MAX", 500)
+SAFEGUARD_LIST_PAGE_SIZE = _env_int("SAFEGUARD_LIST_PAGE_SIZE", 50)
+# Chat widget: origins (scheme://host[:port]) whose pages may embed the chat (CSP
+# frame-ancestors); empty = none, the widget then opens the chat in a new tab.
+SAFEGUARD_CHAT_WIDGET_ORIGINS = [o.strip().rstrip("/") for o in
+                                 _env("SAFEGUARD_CHAT_WIDGET_ORIGINS", "").split(",")
+                                 if o.strip()]
+# Chat business hours: "mon-fri 09:00-17:00; sat 10:00-14:00" in SAFEGUARD_CHAT_TIMEZONE;
+# empty = always open. Public holidays of SAFEGUARD_CHAT_HOLIDAYS (a country code of the
+# `holidays` package, e.g. "GB" or "DE"; empty = none) are closed days.
+SAFEGUARD_CHAT_HOURS = _env("SAFEGUARD_CHAT_HOURS", "")
+SAFEGUARD_CHAT_TIMEZONE = _env("SAFEGUARD_CHAT_TIMEZONE", TIME_ZONE)
+SAFEGUARD_CHAT_HOLIDAYS = _env("SAFEGUARD_CHAT_HOLIDAYS", "")
+SAFEGUARD_CHAT_OUT_OF_HOURS_MESSAGE = _env(
+    "SAFEGUARD_CHAT_OUT_OF_HOURS_MESSAGE",
+    "Our chat is closed right now. Leave us a message with the contact form and we will "
+    "answer by e-mail when we are back.")
+# The customer's chat shows "typing" while an agent typed in the reply within this many seconds.
+SAFEGUARD_CHAT_TYPING_SECONDS = _env_int("SAFEGUARD_CHAT_TYPING_SECONDS", 6)

@@ -18,10 +18,9 @@ import zipfile
 import pytest
 
 from safeguard.audit.models import Event
-from safeguard.cases import selectors, services
+from safeguard.cases import outbound, selectors, services
 from safeguard.cases.contracts import (
     AttachmentIn,
-    AttachmentRejected,
     AttachmentUnavailable,
     QuarantineDenied,
 )
@@ -287,20 +286,34 @@ def test_quarantine_is_scoped_to_the_cases_the_user_may_see(queue):
                                 data__why="not found").count() == 1
 
 
-def test_an_agents_reply_with_a_card_or_an_unscreenable_file_is_refused(queue):
-    # given a case and an agent
+def test_an_agents_files_are_screened_like_inbound_ones_and_only_screened_ones_leave(
+        queue, django_capture_on_commit_callbacks):
+    # given a case, an agent and a sender that records what it is handed (issue 15)
     result = inbound("Hello")
     agent = make_agent("billing")
-    before = (Message.objects.count(), Attachment.objects.count())
-    # when the agent attaches a file with a card number, or one that cannot be screened
-    for name, declared, content in [("card.pdf", PDF, WITH_CARD["pdf"][2]()),
-                                    ("locked.pdf", PDF, files.encrypted_pdf("x"))]:
-        with pytest.raises(AttachmentRejected):
-            services.message_send(case_number=result.case_number,
-                                  principal=principal_for(agent), text="See attached",
-                                  attachments=[AttachmentIn(name, declared, content)])
-    # then nothing is stored or sent
-    assert (Message.objects.count(), Attachment.objects.count()) == before
+    handed = []
+    outbound.register("email", lambda out: handed.append(out) or "<id@x>")
+    # when the agent replies with a file holding a card number, one that cannot be screened
+    # and a clean text file
+    with django_capture_on_commit_callbacks(execute=True):
+        sent = services.reply_send(
+            case_number=result.case_number, principal=principal_for(agent),
+            text="See attached", attachments=[
+                AttachmentIn("card.pdf", PDF, WITH_CARD["pdf"][2]()),
+                AttachmentIn("locked.pdf", PDF, files.encrypted_pdf("x")),
+                AttachmentIn("steps.txt", "text/plain", b"Restart the router.")])
+    # then the reply is stored with each file screened as an inbound one would be
+    assert sent.attachments == ("withheld", "quarantined", "screened")
+    assert sent.withheld == ("card.pdf",)
+    assert sent.held_back == 2
+    rows = list(Attachment.objects.filter(message_id=sent.message_id).order_by("position"))
+    assert (rows[0].state, rows[0].size > 0, rows[0].content) == ("withheld", True, "")
+    assert rows[0].reason == "it contained a card number"
+    assert "PAN" in Message.objects.get(id=sent.message_id).findings
+    # and only the screened file went out with the reply
+    assert [a.filename for a in handed[0].attachments] == ["steps.txt"]
+    event = Event.objects.filter(action="message.sent").order_by("-seq").first()
+    assert (event.data["withheld"], event.data["quarantined"]) == (1, 1)
 
 
 def test_a_reader_that_crashes_quarantines_the_file_instead_of_losing_the_message(

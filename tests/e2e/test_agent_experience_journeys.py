@@ -29,6 +29,8 @@ def _no_background_polls(settings) -> None:
     # As in the customer-platform journeys: keep htmx timers from querying the shared database.
     settings.SAFEGUARD_CHAT_POLL_SECONDS = 3600
     settings.SAFEGUARD_CONSOLE_POLL_SECONDS = 3600
+    settings.SAFEGUARD_PRESENCE_SECONDS = 3600  # collision detection's report timer (issue 15)
+    settings.SAFEGUARD_PRESENCE_TTL_SECONDS = 7200
 
 
 

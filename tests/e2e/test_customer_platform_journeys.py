@@ -61,6 +61,8 @@ def _no_background_polls(settings) -> None:
     # fetched at once through the "chat-posted" event, the panel loads on page load).
     settings.SAFEGUARD_CHAT_POLL_SECONDS = 3600
     settings.SAFEGUARD_CONSOLE_POLL_SECONDS = 3600
+    settings.SAFEGUARD_PRESENCE_SECONDS = 3600  # collision detection's report timer (issue 15)
+    settings.SAFEGUARD_PRESENCE_TTL_SECONDS = 7200
 
 
 @pytest.fixture

@@ -25,7 +25,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
                     url = reverse(entry.url_name)
                 except NoReverseMatch:
                     continue
-                items.append({"label": entry.label, "url": url, "active": False})
+                items.append({"label": entry.label, "url": url, "active": False,
+                              "key": entry.key})
         current = active_nav_url(request.path, [str(i["url"]) for i in items])
         for item in items:
             item["active"] = item["url"] == current

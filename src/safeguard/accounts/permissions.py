@@ -25,7 +25,8 @@ ORG_MANAGE = rbac.declare(
     "org.manage", "Change the organisation settings", roles=("administrator",),
 )
 
-rbac.nav("Dashboard", url_name="ops:dashboard", permission=rbac.AUTHENTICATED, order=0)
+rbac.nav("Dashboard", url_name="ops:dashboard", permission=rbac.AUTHENTICATED, order=0,
+         key="h")
 rbac.nav("Staff", url_name="accounts:user_list", permission=USERS_VIEW, order=900)
 rbac.nav("Grant requests", url_name="accounts:grant_requests", permission=USERS_MANAGE,
          order=905)

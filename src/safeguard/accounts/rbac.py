@@ -45,6 +45,7 @@ class NavEntry:
     url_name: str
     permission: str
     order: int
+    key: str = ""  # the keyboard shortcut "g <key>" (issue 15); "" for none
 
 
 BUILTIN_ROLES: tuple[RoleSpec, ...] = (
@@ -87,9 +88,14 @@ def declare(
     return codename
 
 
-def nav(label: str, *, url_name: str, permission: str, order: int = 100) -> None:
-    """Add a page to the main navigation, shown only to users holding ``permission``."""
-    _nav[url_name] = NavEntry(label, url_name, permission, order)
+def nav(label: str, *, url_name: str, permission: str, order: int = 100, key: str = "") -> None:
+    """Add a page to the main navigation, shown only to users holding ``permission``; ``key``
+    is its keyboard shortcut (``g`` then the key), one lower-case letter, unique."""
+    if key and (len(key) != 1 or not key.islower()
+                or any(e.key == key and e.url_name != url_name for e in _nav.values())):
+        raise ValueError(f"nav shortcut for {url_name} must be one unused lower-case letter, "
+                         f"got {key!r}")
+    _nav[url_name] = NavEntry(label, url_name, permission, order, key)
 
 
 def all_permissions() -> list[Permission]:

@@ -11,4 +11,4 @@ VERIFY = rbac.declare(
     roles=("security_analyst", "compliance_manager"), read_only=True,
 )
 
-rbac.nav("Audit log", url_name="audit:index", permission=EVENTS_VIEW, order=800)
+rbac.nav("Audit log", url_name="audit:index", permission=EVENTS_VIEW, order=800, key="l")

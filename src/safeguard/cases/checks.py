@@ -4,6 +4,10 @@ safeguard.E210: image or PDF attachments are accepted but Tesseract OCR is not i
 image would be quarantined instead of screened). safeguard.E211: a language named in
 SAFEGUARD_ATTACHMENT_OCR_LANG is not installed. safeguard.E212: a screening limit is not a
 positive number.
+
+Composer and case list (issue 15): safeguard.E418, the presence report interval is not positive
+or the time a report counts is not longer than it (everyone would flicker away between
+reports); safeguard.E419, a limit of the case list or the composer is not positive.
 """
 
 from __future__ import annotations
@@ -59,5 +63,27 @@ def attachment_screening(app_configs: Any = None, **kwargs: Any) -> list[checks.
     return errors
 
 
+COMPOSER_LIMITS = ("SAFEGUARD_CASE_SEARCH_SCAN_MAX", "SAFEGUARD_LIST_PAGE_SIZE",
+                   "SAFEGUARD_MENTIONS_MAX", "SAFEGUARD_CHAT_TYPING_SECONDS")
+
+
+def composer_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """E418–E419: collision detection's timing and the list and composer limits."""
+    errors: list[checks.CheckMessage] = []
+    every, ttl = settings.SAFEGUARD_PRESENCE_SECONDS, settings.SAFEGUARD_PRESENCE_TTL_SECONDS
+    if every <= 0 or ttl <= every:
+        errors.append(checks.Error(
+            f"SAFEGUARD_PRESENCE_SECONDS ({every}) must be positive and below "
+            f"SAFEGUARD_PRESENCE_TTL_SECONDS ({ttl}).",
+            hint="Keep the defaults (5 and 20) or a TTL of about four report intervals.",
+            id="safeguard.E418"))
+    errors.extend(checks.Error(f"{name} must be a positive number.",
+                               hint="Unset it to use the documented default.",
+                               id="safeguard.E419")
+                  for name in COMPOSER_LIMITS if getattr(settings, name) <= 0)
+    return errors
+
+
 def register() -> None:
     checks.register(attachment_screening, "safeguard", deploy=True)
+    checks.register(composer_settings, "safeguard")

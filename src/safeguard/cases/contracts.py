@@ -117,6 +117,73 @@ class OutboundAttachment:
 
 
 @dataclass(frozen=True)
+class CaseListPage:
+    """One page of the case list with its counts: ``total`` cases match, ``pages`` of
+    ``page_size``; a text search compared ``scanned`` cases and was ``capped`` when the scope
+    held more than the scan limit (decision 0168)."""
+
+    items: tuple[CaseSummary, ...]
+    total: int
+    page: int
+    pages: int
+    page_size: int
+    scanned: int = 0
+    capped: bool = False
+
+    @property
+    def first(self) -> int:
+        """The position of the first row shown (0 for an empty list)."""
+        return (self.page - 1) * self.page_size + 1 if self.items else 0
+
+    @property
+    def last(self) -> int:
+        return (self.page - 1) * self.page_size + len(self.items)
+
+
+@dataclass(frozen=True)
+class SavedViewView:
+    """A person's named filter and sort of the case list."""
+
+    id: int
+    name: str
+    query: dict[str, str]
+
+
+@dataclass(frozen=True)
+class PresenceView:
+    """Another staff member on the same case (collision detection): who, and whether they are
+    writing a reply; no case data."""
+
+    email: str
+    replying: bool
+    seconds_ago: int
+
+
+@dataclass(frozen=True)
+class ChatStatus:
+    """What the customer's chat shows beside the messages: their place in the queue while no
+    agent has answered (1 = next), and whether an agent is typing now."""
+
+    queue_position: int | None
+    agent_typing: bool
+
+
+@dataclass(frozen=True)
+class SentReply:
+    """An agent's reply as stored: its id, each file's state in order (screened, withheld,
+    quarantined) and the screened names of the files withheld for a card number."""
+
+    message_id: UUID
+    attachments: tuple[str, ...] = ()
+    withheld: tuple[str, ...] = ()
+
+    @property
+    def held_back(self) -> int:
+        """Files that will not reach the customer (withheld or quarantined)."""
+        return sum(1 for s in self.attachments if s != "screened")
+
+
+@dataclass(frozen=True)
 class OutboundMessage:
     """An agent's reply for a channel's sender. The recipient is ``customer_id``: the sender
     looks the address up through the customers app (system scope). Thread identifiers are
@@ -193,6 +260,18 @@ class AgentHome:
     breached_count: int
     recent: tuple[CaseSummary, ...]
     queues: tuple[QueueView, ...]
+    mentions: tuple[MentionView, ...] = ()
+    mentions_count: int = 0
+
+
+@dataclass(frozen=True)
+class MentionView:
+    """A note that @mentioned the agent: on which case, by whom, when (no note text)."""
+
+    case_number: int
+    subject: str
+    by_email: str
+    at: datetime
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from uuid import UUID
 
 from safeguard.accounts.contracts import Principal
 from safeguard.audit.contracts import Actor
+from safeguard.cases import placeholders
 from safeguard.cases.contracts import SenderIn
 from safeguard.cases.enums import ContactFlag, SenderAuth
 from safeguard.customers import selectors as customers_selectors
@@ -76,7 +77,13 @@ def labels(*, viewer: Principal, customer_ids: Iterable[UUID]) -> dict[UUID, str
     return {cid: (s.name or s.email or s.phone) for cid, s in summaries.items()}
 
 
-
 def text_masker(*, viewer: Principal, customer_id: UUID) -> Callable[[str], str]:
     """The customers app's display mask for texts the customer wrote (issue 15, R-DATA-2)."""
     return customers_selectors.text_masker(viewer=viewer, customer_id=customer_id)
+
+
+def first_name(customer_id: UUID) -> str:
+    """The customer's first name in clear, for what the customer receives only (the masked-safe
+    ``{customer_first_name}`` placeholder, filled at delivery; system read, never displayed)."""
+    names = customers_selectors.customer_known_values(customer_id=customer_id).get("name") or []
+    return placeholders.first_name(names[0]) if names else ""

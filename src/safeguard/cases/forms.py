@@ -18,6 +18,7 @@ _TEXT = forms.Textarea(attrs={"rows": 5})
 
 
 class QueueFilterForm(forms.Form):
+    q = forms.CharField(required=False, max_length=200, label="Search")
     queue = forms.CharField(required=False)
     status = forms.ChoiceField(required=False, choices=[
         ("", "Active (new, open, pending)"), *CaseStatus.choices, ("all", "Any status")])
@@ -25,7 +26,14 @@ class QueueFilterForm(forms.Form):
         ("", "Anyone"), ("me", "Assigned to me"), ("unassigned", "Unassigned")])
     tag = forms.CharField(required=False, max_length=40)
     breached = forms.BooleanField(required=False, label="SLA breached only")
-    cursor = forms.CharField(required=False)
+    sort = forms.ChoiceField(required=False, choices=[
+        ("number", "Oldest first"), ("-number", "Newest first"), ("-updated", "Recently updated"),
+        ("due", "SLA due soonest"), ("priority", "Priority, highest first")])
+    page = forms.IntegerField(required=False, min_value=1, max_value=1_000_000)
+
+
+class SavedViewForm(forms.Form):
+    name = forms.CharField(max_length=60, label="Save this view as")
 
 
 class ReplyForm(forms.Form):
@@ -107,7 +115,9 @@ class MemberForm(forms.Form):
 class MacroForm(forms.Form):
     name = forms.CharField(max_length=100)
     body = forms.CharField(widget=_TEXT, max_length=10_000,
-                           help_text="{case_number} and {agent_name} are filled in.")
+                           help_text="Placeholders: {case_number} and {agent_name} are filled in "
+                           "when an agent picks the macro; {customer_first_name} is filled in "
+                           "only in what the customer receives. Any other {name} is refused.")
     queue = forms.SlugField(required=False, help_text="Empty: every queue.")
 
 

@@ -265,6 +265,44 @@ class Macro(models.Model):
         return f"macro {self.pk}"
 
 
+class Mention(models.Model):
+    """A staff member @mentioned in an internal note (issue 15): ids only, no text."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="mentions")
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="mentions")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="+")
+    created_at = models.DateTimeField()
+    seen_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["message", "user"],
+                                               name="cases_mention_once_per_note")]
+        indexes = [models.Index(fields=["user", "-created_at"], name="cases_mention_user")]
+
+    def __str__(self) -> str:  # ids only: str() ends up in logs
+        return f"mention {self.pk}"
+
+
+class SavedView(models.Model):
+    """A person's named filter and sort of the case list (issue 15); the query holds only the
+    list's own parameters (queue, status, assignee, tag, breached, sort), never a search text."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="+")
+    name = models.CharField(max_length=60)
+    query = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "name"],
+                                               name="cases_savedview_name_per_user")]
+
+    def __str__(self) -> str:  # ids only: str() ends up in logs
+        return f"view {self.pk}"
+
+
 # --- automations (issue 15; docs/desk.md) --------------------------------------------------------
 
 

@@ -43,9 +43,9 @@ KPI_VIEW = rbac.declare(
     roles=("supervisor", "compliance_manager"), read_only=True,
 )
 
-rbac.nav("Cases", url_name="cases:queue", permission=CASES_VIEW, order=10)
+rbac.nav("Cases", url_name="cases:queue", permission=CASES_VIEW, order=10, key="q")
 rbac.nav("Queues", url_name="cases:queue_admin", permission=QUEUES_MANAGE, order=500)
-rbac.nav("Service KPIs", url_name="cases:kpi", permission=KPI_VIEW, order=600)
+rbac.nav("Service KPIs", url_name="cases:kpi", permission=KPI_VIEW, order=600, key="k")
 
 # --- issue 15: the supervisors' wallboard and automations (docs/desk.md) ----------------------
 WALLBOARD_VIEW = rbac.declare(
@@ -58,5 +58,5 @@ AUTOMATIONS_MANAGE = rbac.declare(
     roles=("supervisor",),
 )
 
-rbac.nav("Wallboard", url_name="cases:wallboard", permission=WALLBOARD_VIEW, order=590)
+rbac.nav("Wallboard", url_name="cases:wallboard", permission=WALLBOARD_VIEW, order=590, key="w")
 rbac.nav("Automations", url_name="cases:automations", permission=AUTOMATIONS_MANAGE, order=510)

@@ -5,10 +5,13 @@ from safeguard.cases import views, views_desk
 app_name = "cases"
 urlpatterns = [
     path("", views.queue, name="queue"),
+    path("views/", views.saved_view_save, name="saved_view_save"),
+    path("views/<int:view_id>/delete/", views.saved_view_delete, name="saved_view_delete"),
     path("<int:number>/", views.detail, name="detail"),
     path("<int:number>/conversation/", views.conversation, name="conversation"),
     path("<int:number>/reply/", views.reply, name="reply"),
     path("<int:number>/note/", views.note, name="note"),
+    path("<int:number>/presence/", views.presence, name="presence"),
     path("<int:number>/assign/", views.assign, name="assign"),
     path("<int:number>/status/", views.status, name="status"),
     path("<int:number>/priority/", views.priority, name="priority"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
+from urllib.parse import urlencode
 from uuid import UUID
 
 from django.conf import settings
@@ -29,7 +30,7 @@ from safeguard.accounts.guards import (
 )
 from safeguard.cases import customer_link, forms, selectors, services
 from safeguard.cases import permissions as perm
-from safeguard.cases.contracts import Period
+from safeguard.cases.contracts import AttachmentIn, AttachmentRejected, Period
 from safeguard.web.bounds import MAX_SEQ, ascii_int
 from safeguard.web.errors import ApplicationError
 
@@ -48,33 +49,74 @@ def _error_page(request: HttpRequest, exc: ApplicationError) -> HttpResponse:
 @permission_required(perm.CASES_VIEW)
 @require_GET
 def queue(request: HttpRequest) -> HttpResponse:
-    """The queue: cases in scope, oldest first, with SLA badges; filters refresh the table."""
+    """The case list: search (number, tags, text), filters, sort and saved views, one counted
+    page at a time; filters refresh the table (issue 15)."""
     principal = request_principal(request)
     form = forms.QueueFilterForm(request.GET or None)
     filters: dict[str, Any] = {}
-    if form.is_valid():
+    error = ""
+    if request.GET and not form.is_valid():
+        error = "; ".join(str(e) for errs in form.errors.values() for e in errs)
+    elif form.is_bound:
         d = form.cleaned_data
         status = d["status"]
-        filters = {"queue": d["queue"] or None, "assignee": d["assignee"] or None,
+        filters = {"q": d["q"], "queue": d["queue"] or None, "assignee": d["assignee"] or None,
                    "tag": d["tag"] or None, "breached": d["breached"],
+                   "sort": d["sort"] or "number", "page": d["page"] or 1,
                    "status": None if status == "all" else ([status] if status else
                                                              list(selectors.cases.ACTIVE))}
-    try:
-        page = selectors.case_list_for_agent(principal=principal,
-                                             cursor=request.GET.get("cursor") or None,
-                                             **filters)
-    except ApplicationError as exc:
-        return _error_page(request, exc)
+    page = None
+    if not error:
+        try:
+            page = selectors.case_search(principal=principal, **filters)
+        except ApplicationError as exc:
+            error = exc.detail
+    items = page.items if page else ()
     names = (customer_link.labels(viewer=principal,
-                                  customer_ids=[c.customer_id for c in page.items])
-             if principal.has("customers.view") else {})
+                                  customer_ids=[c.customer_id for c in items])
+             if principal.has("customers.view") and items else {})
     query = request.GET.copy()
-    query.pop("cursor", None)
-    context = {"page": page, "rows": [(c, names.get(c.customer_id, "")) for c in page.items],
+    query.pop("page", None)
+    view_query = {k: v for k, v in request.GET.items() if k in selectors.VIEW_PARAMS and v}
+    context = {"page": page, "rows": [(c, names.get(c.customer_id, "")) for c in items],
                "form": form, "queues": selectors.queue_list_for(principal=principal),
-               "query": query.urlencode()}
+               "query": query.urlencode(), "error": error,
+               "saved_views": selectors.saved_view_list(principal=principal),
+               "view_form": forms.SavedViewForm(), "view_query": view_query}
     template = "cases/partials/_queue_table.html" if _htmx(request) else "cases/queue.html"
-    return render(request, template, context)
+    return render(request, template, context, status=400 if error else 200)
+
+
+@permission_required(perm.CASES_VIEW)
+@require_POST
+def saved_view_save(request: HttpRequest) -> HttpResponse:
+    """Save the list's current filters and sort under a name (the search text is not kept)."""
+    form = forms.SavedViewForm(request.POST)
+    query = {k: request.POST.get(k, "") for k in selectors.VIEW_PARAMS}
+    if not form.is_valid():
+        messages.error(request, "Give the view a name of at most 60 characters.")
+    else:
+        try:
+            services.saved_view_save(principal=request_principal(request),
+                                     name=form.cleaned_data["name"], query=query)
+        except ApplicationError as exc:
+            messages.error(request, exc.detail)
+        else:
+            messages.success(request, f"View \"{form.cleaned_data['name']}\" saved.")
+    kept = urlencode({k: v for k, v in query.items() if v})
+    return redirect(reverse("cases:queue") + (f"?{kept}" if kept else ""))
+
+
+@permission_required(perm.CASES_VIEW)
+@require_POST
+def saved_view_delete(request: HttpRequest, view_id: int) -> HttpResponse:
+    try:
+        services.saved_view_delete(principal=request_principal(request), view_id=view_id)
+    except ApplicationError as exc:
+        messages.error(request, exc.detail)
+    else:
+        messages.success(request, "View deleted.")
+    return redirect("cases:queue")
 
 
 # --- case view ----------------------------------------------------------------------------------
@@ -128,6 +170,7 @@ def detail(request: HttpRequest, number: int) -> HttpResponse:
         "can_reply": perm.CASES_REPLY in perms, "can_manage": perm.CASES_MANAGE in perms,
         "can_open_quarantine": perm.ATTACHMENT_QUARANTINE in perms,
         "poll_seconds": settings.SAFEGUARD_CONSOLE_POLL_SECONDS,
+        "presence_seconds": settings.SAFEGUARD_PRESENCE_SECONDS,
         "queues": selectors.queue_list_for(principal=principal),
         "calls": [i for i in case.interactions if i.channel == "voice"],
     }
@@ -169,12 +212,64 @@ def _act(request: HttpRequest, number: int, form_class: type[Any], call: Any,
     return redirect("cases:detail", number=number)
 
 
+def _uploads(request: HttpRequest) -> list[AttachmentIn]:
+    """The composer's files, refused by size before any is read into memory."""
+    uploads = request.FILES.getlist("files")
+    if len(uploads) > settings.SAFEGUARD_ATTACHMENT_MAX_COUNT:
+        raise AttachmentRejected(
+            f"At most {settings.SAFEGUARD_ATTACHMENT_MAX_COUNT} attachments per message.")
+    for f in uploads:
+        if (f.size or 0) > settings.SAFEGUARD_ATTACHMENT_MAX_BYTES:
+            raise AttachmentRejected(f"{f.name} is larger than "
+                                     f"{settings.SAFEGUARD_ATTACHMENT_MAX_BYTES} bytes.")
+    return [AttachmentIn(filename=(f.name or "attachment")[:255],
+                         content_type=f.content_type or "application/octet-stream",
+                         content=f.read()) for f in uploads]
+
+
 @permission_required(perm.CASES_REPLY)
 @require_POST
 def reply(request: HttpRequest, number: int) -> HttpResponse:
-    return _act(request, number, forms.ReplyForm, lambda p, d: services.message_send(
-        case_number=number, principal=p, text=d["text"], interaction_id=d["interaction"]),
-        "Reply sent.")
+    """Send the composer: text and files, the files screened like a customer's (issue 15).
+    Files held back (withheld for a card number, or quarantined) are named in a warning."""
+    form = forms.ReplyForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "; ".join(str(e) for errs in form.errors.values() for e in errs))
+        return redirect("cases:detail", number=number)
+    try:
+        sent = services.reply_send(case_number=number, principal=request_principal(request),
+                                   text=form.cleaned_data["text"],
+                                   interaction_id=form.cleaned_data["interaction"],
+                                   attachments=_uploads(request))
+    except ApplicationError as exc:
+        messages.error(request, exc.detail)
+        return redirect("cases:detail", number=number)
+    if sent.withheld:
+        messages.warning(request, f"Reply sent without {', '.join(sent.withheld)}: "
+                                  "attachment withheld, it contained a card number.")
+    quarantined = sent.attachments.count("quarantined")
+    if quarantined:
+        messages.warning(request, f"Reply sent; {quarantined} attachment(s) could not be "
+                                  "screened and were quarantined, not sent.")
+    if not sent.held_back:
+        messages.success(request, "Reply sent.")
+    return redirect("cases:detail", number=number)
+
+
+@permission_required(perm.CASES_VIEW)
+@require_POST
+def presence(request: HttpRequest, number: int) -> HttpResponse:
+    """Collision detection (issue 15): the page reports viewing or replying (``typed`` when the
+    agent typed since the last report) and gets back who else is on the case."""
+    principal = request_principal(request)
+    state = request.POST.get("state", "viewing")
+    try:
+        services.presence_report(case_number=number, principal=principal, state=state,
+                                 typed=request.POST.get("typed") == "1")
+        others = selectors.presence_others(principal=principal, case_number=number)
+    except ApplicationError as exc:
+        return HttpResponse(exc.detail, status=exc.status, content_type="text/plain")
+    return render(request, "cases/partials/_presence.html", {"others": others})
 
 
 @permission_required(perm.CASES_REPLY)

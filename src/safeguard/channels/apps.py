@@ -9,8 +9,9 @@ class ChannelsConfig(AppConfig):
     def ready(self) -> None:
         # Decision 0006 §3: cases decides what to send, channels deliver it.
         from safeguard.cases import outbound
-        from safeguard.channels import mail_out, services
+        from safeguard.channels import checks, mail_out, services
 
+        checks.register()
         outbound.register("email", mail_out.email_send)
         # A web-form customer gave their address: the answer goes out by e-mail.
         outbound.register("web", mail_out.email_send)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
+from django.utils import timezone
 
-from safeguard.channels import config
+from safeguard.channels import config, hours
 from safeguard.channels.models import ImapCursor
 
 
@@ -75,3 +78,35 @@ def overview() -> Overview:
         contact_queue=settings.SAFEGUARD_CONTACT_QUEUE,
         contact_limit=settings.SAFEGUARD_CONTACT_LIMIT,
     )
+
+
+# --- web chat: business hours (issue 15) --------------------------------------------------------
+
+
+def chat_is_open(*, at: datetime | None = None) -> bool:
+    """Whether the web chat takes new conversations now: inside ``SAFEGUARD_CHAT_HOURS`` in
+    ``SAFEGUARD_CHAT_TIMEZONE`` and not a public holiday of ``SAFEGUARD_CHAT_HOLIDAYS``. A spec
+    that cannot be read counts as closed (safeguard.E415 names it), never as open."""
+    spec = settings.SAFEGUARD_CHAT_HOURS
+    if not spec.strip():
+        return True
+    try:
+        opening = hours.parse(spec)
+        zone = ZoneInfo(settings.SAFEGUARD_CHAT_TIMEZONE)
+    except (hours.HoursError, ZoneInfoNotFoundError, ValueError):
+        return False
+    local = (at or timezone.now()).astimezone(zone)
+    return hours.is_open(local, opening, _holiday_test())
+
+
+def _holiday_test() -> Callable[[date], bool]:
+    code = settings.SAFEGUARD_CHAT_HOLIDAYS
+    if not code:
+        return lambda _d: False
+    try:
+        import holidays
+
+        calendar = holidays.country_holidays(code)
+    except (ImportError, NotImplementedError, KeyError):
+        return lambda _d: True  # a holiday calendar that cannot be read: closed (E416)
+    return lambda d: d in calendar

@@ -10,6 +10,7 @@ urlpatterns = [
     path("channels/settings/", views.channel_settings, name="settings"),
     path("contact/", views.contact, name="contact"),
     path("chat/", views.chat_start, name="chat_start"),
+    path("chat/widget.js", views.chat_widget, name="chat_widget"),
     path("chat/<str:conversation_id>/<str:secret>/", views.chat, name="chat"),
     path("chat/<str:conversation_id>/<str:secret>/messages", views.chat_poll, name="chat_poll"),
     path("chat/<str:conversation_id>/<str:secret>/post", views.chat_post, name="chat_post"),

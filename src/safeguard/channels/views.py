@@ -8,7 +8,9 @@ caller). The settings overview is for ``channels.manage``.
 
 from __future__ import annotations
 
+import json
 from functools import wraps
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -17,6 +19,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET
 
 from safeguard.accounts.guards import permission_required, public
 from safeguard.audit.middleware import client_ip
@@ -29,6 +32,8 @@ from safeguard.channels.permissions import MANAGE
 from safeguard.web.bounds import MAX_SEQ, ascii_int
 from safeguard.web.errors import ApplicationError
 from safeguard.web.problem import problem_response
+
+_WIDGET = Path(__file__).parent / "static" / "channels" / "widget.js"
 
 
 def _client(request: HttpRequest) -> str:
@@ -134,14 +139,42 @@ def _chat_context(conversation_id: str, secret: str,
                   messages: list[ChatMessageView]) -> dict[str, Any]:
     return {"chat_messages": messages, "urls": _chat_urls(conversation_id, secret),
             "last_id": messages[-1].id if messages else 0,
-            "poll_seconds": max(1, settings.SAFEGUARD_CHAT_POLL_SECONDS)}
+            "poll_seconds": max(1, settings.SAFEGUARD_CHAT_POLL_SECONDS),
+            "status": cases.chat_status(conversation_id=conversation_id, secret=secret)}
+
+
+def _embedded(request: HttpRequest) -> bool:
+    """The chat runs inside the widget's frame (``?embed=1``)."""
+    return request.GET.get("embed") == "1"
+
+
+def _chat_page(request: HttpRequest, template: str, context: dict[str, Any],
+               status: int = 200) -> HttpResponse:
+    """Render a customer chat page; inside the widget it is a bare page that the origins of
+    ``SAFEGUARD_CHAT_WIDGET_ORIGINS`` (and only they) may frame (issue 15)."""
+    embed = _embedded(request)
+    context = {**context, "embed": embed,
+               "base_template": "channels/embed_base.html" if embed else "web/base.html"}
+    response = render(request, template, context, status=status)
+    if embed and settings.SAFEGUARD_CHAT_WIDGET_ORIGINS:
+        response._csp_replace = {  # type: ignore[attr-defined]  # django-csp's per-response hook
+            "frame-ancestors": ["'self'", *settings.SAFEGUARD_CHAT_WIDGET_ORIGINS]}
+        response.xframe_options_exempt = True
+    return response
 
 
 @public
 @never_cache
 def chat_start(request: HttpRequest) -> HttpResponse:
-    """Start a chat: name, e-mail and a first message; answers with the conversation's link."""
+    """Start a chat: name, e-mail and a first message; answers with the conversation's link.
+    Outside business hours it shows the out-of-hours message and starts nothing (409)."""
     form = ChatStartForm(request.POST or None)
+    suffix = "?embed=1" if _embedded(request) else ""
+    context: dict[str, Any] = {"form": form, "action": reverse("channels:chat_start") + suffix}
+    if not selectors.chat_is_open():
+        context.update(closed=True, closed_message=settings.SAFEGUARD_CHAT_OUT_OF_HOURS_MESSAGE)
+        return _chat_page(request, "channels/chat_start.html", context,
+                          status=409 if request.method == "POST" else 200)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -149,13 +182,33 @@ def chat_start(request: HttpRequest) -> HttpResponse:
                                          text=data["message"], client=_client(request))
         except RateLimited as exc:
             form.add_error(None, "Too many chats started from your network; please try later.")
-            return _rate_limited(render(request, "channels/chat_start.html", {"form": form}), exc)
+            return _rate_limited(_chat_page(request, "channels/chat_start.html", context), exc)
         except ApplicationError as exc:
             form.add_error(None, exc.detail)
         else:
-            return redirect(_chat_urls(started.conversation_id, started.secret)["page"])
-    return render(request, "channels/chat_start.html", {"form": form},
-                  status=400 if form.errors else 200)
+            return redirect(_chat_urls(started.conversation_id, started.secret)["page"] + suffix)
+    return _chat_page(request, "channels/chat_start.html", context,
+                      status=400 if form.errors else 200)
+
+
+@public
+@require_GET
+def chat_widget(request: HttpRequest) -> HttpResponse:
+    """The embeddable widget script (issue 15), with the allowed origins and whether the chat
+    is open written into it; loadable from any origin (a script tag needs no CORS, the
+    ``Cross-Origin-Resource-Policy`` says it may be embedded). Not cached, like every dynamic
+    response: opening hours change."""
+    config = json.dumps({"origins": settings.SAFEGUARD_CHAT_WIDGET_ORIGINS,
+                         "open": selectors.chat_is_open(),
+                         "closed_label": "Leave us a message"})
+    source = _WIDGET.read_text(encoding="utf-8")
+    head, rest = source.split("/*SAFEGUARD_CONFIG*/", 1)
+    _, tail = rest.split("/*END*/", 1)
+    response = HttpResponse(head + config + tail, content_type="text/javascript; charset=utf-8")
+    response["Cross-Origin-Resource-Policy"] = "cross-origin"
+    response["Access-Control-Allow-Origin"] = "*"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 def _messages_or_404(conversation_id: str, secret: str, after: int = 0) -> list[ChatMessageView]:
@@ -175,7 +228,7 @@ def chat(request: HttpRequest, conversation_id: str, secret: str) -> HttpRespons
     context = _chat_context(conversation_id, secret, messages)
     context["form"] = ChatPostForm()
     context["link"] = request.build_absolute_uri(context["urls"]["page"])
-    return render(request, "channels/chat.html", context)
+    return _chat_page(request, "channels/chat.html", context)
 
 
 @public

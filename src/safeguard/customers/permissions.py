@@ -35,5 +35,6 @@ APPROVE = rbac.declare(
     roles=("supervisor",),
 )
 
-rbac.nav("Customers", url_name="customers:search", permission=VIEW, order=200)
-rbac.nav("Approvals", url_name="customers:approval_list", permission=APPROVE, order=210)
+rbac.nav("Customers", url_name="customers:search", permission=VIEW, order=200, key="c")
+rbac.nav("Approvals", url_name="customers:approval_list", permission=APPROVE, order=210,
+         key="p")

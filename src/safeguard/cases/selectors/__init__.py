@@ -22,6 +22,7 @@ from safeguard.cases.selectors.cases import (
 )
 from safeguard.cases.selectors.home import agent_home
 from safeguard.cases.selectors.kpi import asa, asa_by_queue, csat, fcr
+from safeguard.cases.selectors.presence import presence_others
 from safeguard.cases.selectors.queues import (
     macro_list,
     macro_list_for_case,
@@ -44,8 +45,11 @@ from safeguard.cases.selectors.retention import (
     retention_recordings,
     retention_tag_exists,
 )
+from safeguard.cases.selectors.search import SORTS, VIEW_PARAMS, case_search, saved_view_list
 
 __all__ = [
+    "SORTS",
+    "VIEW_PARAMS",
     "CaseRetentionView",
     "RecordingRetentionView",
     "agent_home",
@@ -64,6 +68,7 @@ __all__ = [
     "case_marker",
     "case_page",
     "case_refs",
+    "case_search",
     "case_summary",
     "csat",
     "customer_cases_export",
@@ -72,6 +77,7 @@ __all__ = [
     "macro_list",
     "macro_list_for_case",
     "macro_render",
+    "presence_others",
     "queue_get",
     "queue_list",
     "queue_list_for",
@@ -83,6 +89,7 @@ __all__ = [
     "retention_queue_exists",
     "retention_recordings",
     "retention_tag_exists",
+    "saved_view_list",
     "trigger_get",
     "trigger_list",
 ]

@@ -380,6 +380,13 @@ def _assignable(case: Case) -> list[tuple[int, str]]:
 
 
 
+def audit_case_refs(numbers: Iterable[int]) -> list[str]:
+    """Case numbers for an audit event's data as ``"#12"`` strings: a JSON list of bare
+    integers (``[4, 1, 1, 1, ...]``) can read as a card number to the no-PAN guard and refuse
+    the event (and with it the read)."""
+    return [f"#{n}" for n in numbers]
+
+
 def case_list_for_customer(*, principal: Principal, customer_id: object,
                            limit: int = 50) -> tuple[list[CaseSummary], int]:
     """Every case of one customer that ``principal`` may open (split access, R-WORK-4), newest
@@ -393,7 +400,7 @@ def case_list_for_customer(*, principal: Principal, customer_id: object,
     rows = [summary(c) for c in qs.order_by("-created_at", "-number")[:limit]]
     audit.record(action="case.listed_for_customer", actor=principal.actor,
                  subject=("customer", str(cid)),
-                 data={"count": total, "cases": [c.number for c in rows]})
+                 data={"count": total, "cases": audit_case_refs(c.number for c in rows)})
     return rows, total
 
 

@@ -1,8 +1,9 @@
 """The agent's home (issue 15, R-WORK-4): the work of the signed-in agent, in their scope only.
 
-Four lists and the counts beside them: my open cases, cases whose SLA clock ends soon or has
-run out, cases updated recently, and per-queue depth. Reads only case rows of the agent's
-split-access scope (their queues and their assignments), no message text and no customer values.
+Lists and the counts beside them: my open cases, cases whose SLA clock ends soon or has run
+out, cases updated recently, per-queue depth, and the notes that @mentioned the agent. Reads
+only case rows of the agent's split-access scope (their queues and their assignments), no
+message text and no customer values.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from django.utils import timezone
 
 from safeguard.accounts.contracts import Principal
 from safeguard.cases import scope
-from safeguard.cases.contracts import AgentHome
-from safeguard.cases.models import Case
+from safeguard.cases.contracts import AgentHome, MentionView
+from safeguard.cases.models import Case, Mention
 from safeguard.cases.selectors.cases import ACTIVE, summary
 from safeguard.cases.selectors.queues import queue_list_for
+from safeguard.protection import services as protection
 
 
 def _rows(qs: QuerySet[Case]) -> QuerySet[Case]:
@@ -51,6 +53,7 @@ def agent_home(*, principal: Principal, limit: int = 8) -> AgentHome:
                              | Q(resolution_due_at__lt=now)
                              | Q(first_response_at__isnull=True, first_response_due_at__lt=now))
     recent = visible.order_by(F("updated_at").desc(), "-number")
+    mentions = Mention.objects.filter(user_id=principal.user_id, case__in=visible)
     return AgentHome(
         my_open=tuple(summary(c, now) for c in
                       _rows(mine.annotate(due=due).order_by("due", "number"))[:limit]),
@@ -61,4 +64,11 @@ def agent_home(*, principal: Principal, limit: int = 8) -> AgentHome:
         breached_count=breached.count(),
         recent=tuple(summary(c, now) for c in _rows(recent)[:limit]),
         queues=tuple(queue_list_for(principal=principal)),
+        mentions=tuple(MentionView(case_number=m.case.number,
+                                   subject=protection.card_refs_for_people(m.case.subject),
+                                   by_email=m.message.author.email if m.message.author else "",
+                                   at=m.created_at)
+                       for m in mentions.select_related("case", "message__author")
+                       .order_by("-created_at")[:limit]),
+        mentions_count=mentions.count(),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Count, Q
 
 from safeguard.accounts.contracts import Principal
-from safeguard.cases import lifecycle, scope
+from safeguard.cases import lifecycle, placeholders, scope
 from safeguard.cases import permissions as perm
 from safeguard.cases.contracts import MacroView, QueueNotFound, QueueView
 from safeguard.cases.models import Macro, Queue
@@ -84,10 +84,11 @@ def macro_list_for_case(*, principal: Principal, case_queue: str) -> list[MacroV
 
 def macro_render(*, principal: Principal, macro_id: int, case_number: int, case_queue: str,
                  agent_name: str) -> str | None:
-    """A macro's body with ``{case_number}`` and ``{agent_name}`` filled in; None for a macro
-    that does not exist or is not offered in this case to ``principal`` (the same answer)."""
+    """A macro's body with ``{case_number}`` and ``{agent_name}`` filled in (the masked-safe
+    ``{customer_first_name}`` stays as written until delivery); None for a macro that does not
+    exist or is not offered in this case to ``principal`` (the same answer)."""
     m = (Macro.objects.filter(_macros_for_case(principal, case_queue), id=macro_id).first())
     if m is None:
         return None
-    return (m.body.replace("{case_number}", str(case_number))
-            .replace("{agent_name}", agent_name or ""))
+    return placeholders.fill(m.body, {placeholders.CASE_NUMBER: str(case_number),
+                                      placeholders.AGENT_NAME: agent_name or ""})

@@ -25,6 +25,7 @@ from safeguard.cases.services.ingest import (
     call_transcript,
     chat_messages,
     chat_start,
+    chat_status,
     chat_verify,
     message_receive,
 )
@@ -37,8 +38,10 @@ from safeguard.cases.services.manage import (
     queue_member_remove,
     queue_update,
 )
+from safeguard.cases.services.presence import presence_report
 from safeguard.cases.services.retention import case_anonymise, recording_delete
 from safeguard.cases.services.sla import sla_check
+from safeguard.cases.services.views import saved_view_delete, saved_view_save
 from safeguard.cases.services.work import (
     case_assign,
     case_change_queue,
@@ -51,6 +54,7 @@ from safeguard.cases.services.work import (
     message_retry,
     message_send,
     note_add,
+    reply_send,
 )
 
 __all__ = [
@@ -74,6 +78,7 @@ __all__ = [
     "cases_autoclose",
     "chat_messages",
     "chat_start",
+    "chat_status",
     "chat_verify",
     "csat_case",
     "csat_link",
@@ -87,11 +92,15 @@ __all__ = [
     "message_retry",
     "message_send",
     "note_add",
+    "presence_report",
     "queue_create",
     "queue_member_add",
     "queue_member_remove",
     "queue_update",
     "recording_delete",
+    "reply_send",
+    "saved_view_delete",
+    "saved_view_save",
     "sla_check",
     "sla_warn",
     "trigger_delete",

@@ -19,7 +19,7 @@ from safeguard.accounts.contracts import Principal
 from safeguard.audit import services as audit
 from safeguard.audit.contracts import Actor
 from safeguard.cases import attachments as files
-from safeguard.cases import customer_link, lifecycle, scope
+from safeguard.cases import customer_link, lifecycle, placeholders, scope
 from safeguard.cases.contracts import (
     AttachmentIn,
     AttachmentRejected,
@@ -254,17 +254,6 @@ def attachments_prepare(attachments: Sequence[AttachmentIn]) -> list[PreparedAtt
     return out
 
 
-def attachments_check_outbound(prepared: Sequence[PreparedAttachment]) -> None:
-    """An agent's files leave only screened: one that cannot be screened or holds a card number
-    refuses the reply (the agent is there to fix it; nothing is stored or sent)."""
-    for p in prepared:
-        if p.quarantine:
-            raise AttachmentRejected(f"An attachment cannot be screened ({p.quarantine}); "
-                                     "it was not sent.")
-        if p.kind != files.TEXT and protection.card_numbers_in(p.text):
-            raise AttachmentRejected("An attachment contains a card number; it was not sent.")
-
-
 @dataclass(frozen=True)
 class StoredAttachments:
     """What ``attachments_store`` did: finding types, and each file's state in order."""
@@ -318,6 +307,17 @@ def attachments_store(message: Message, prepared: Sequence[PreparedAttachment],
         states.append(state)
     return StoredAttachments(findings=tuple(sorted(found)), states=tuple(states),
                              withheld=tuple(withheld))
+
+
+def customer_text(text: str, customer_id: UUID) -> str:
+    """An agent's text as the customer receives it: the masked-safe placeholders filled in
+    (``{customer_first_name}``, or ``SAFEGUARD_MACRO_NAME_FALLBACK`` when the profile has no
+    name). Only what leaves to the customer passes here; the console shows the text as
+    written."""
+    if "{" not in text:
+        return text
+    name = customer_link.first_name(customer_id) or settings.SAFEGUARD_MACRO_NAME_FALLBACK
+    return placeholders.fill(text, {placeholders.CUSTOMER_FIRST_NAME: name})
 
 
 def enqueue_delivery(message_id: UUID) -> None:

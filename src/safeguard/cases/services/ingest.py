@@ -13,6 +13,7 @@ import dataclasses
 import hashlib
 import hmac
 import secrets
+import time
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
@@ -25,7 +26,7 @@ from safeguard.accounts import selectors as accounts
 from safeguard.accounts.contracts import UserNotFound
 from safeguard.audit import services as audit
 from safeguard.audit.contracts import Actor
-from safeguard.cases import customer_link, lifecycle
+from safeguard.cases import customer_link, lifecycle, presence
 from safeguard.cases.contracts import (
     AttachmentIn,
     CallNotFound,
@@ -33,6 +34,7 @@ from safeguard.cases.contracts import (
     ChatMessageView,
     ChatNotFound,
     ChatStarted,
+    ChatStatus,
     InboundResult,
     InvalidInput,
     RecordingIn,
@@ -381,10 +383,35 @@ def chat_messages(*, conversation_id: str, secret: str, after_id: int = 0) -> li
             who = "You"
         else:
             who = "System"
+        text = protection.text_for_customers(m.body)
+        if m.author_kind == AuthorKind.AGENT:
+            text = base.customer_text(text, interaction.case.customer_id)
         out.append(ChatMessageView(id=m.seq or 0, author_kind=m.author_kind, author_name=who,
-                                   text=protection.text_for_customers(m.body),
+                                   text=text,
                                    at=m.created_at))
     return out
+
+
+_ACTIVE_VALUES = tuple(s.value for s in lifecycle.ACTIVE)
+
+
+def chat_status(*, conversation_id: str, secret: str) -> ChatStatus:
+    """The customer's place in the queue until an agent first answers (1 = next: unanswered
+    chats of the same queue started earlier, plus one), and whether an agent replying on the
+    case typed within ``SAFEGUARD_CHAT_TYPING_SECONDS`` (issue 15)."""
+    interaction = _chat(conversation_id, secret)
+    case = interaction.case
+    position = None
+    if case.first_response_at is None and case.status in _ACTIVE_VALUES:
+        position = 1 + Case.objects.filter(
+            queue_id=case.queue_id, channel=Channel.CHAT, first_response_at__isnull=True,
+            status__in=_ACTIVE_VALUES, merged_into__isnull=True,
+            created_at__lt=case.created_at).count()
+    now = time.time()
+    typing = any(state == presence.REPLYING
+                 and now - float(typed_at) <= settings.SAFEGUARD_CHAT_TYPING_SECONDS
+                 for _email, state, _at, typed_at in presence.read(case.id).values())
+    return ChatStatus(queue_position=position, agent_typing=typing)
 
 
 # --- voice --------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from safeguard.accounts.contracts import Principal
 from safeguard.audit import services as audit
 from safeguard.audit.contracts import Actor
 from safeguard.cases import permissions as perm
+from safeguard.cases import placeholders
 from safeguard.cases.contracts import InvalidInput, QueueExists, QueueNotFound
 from safeguard.cases.models import Macro, Queue, QueueMembership
 from safeguard.web.errors import NotFound, PermissionDenied
@@ -101,10 +102,16 @@ def queue_member_remove(*, actor: Actor, slug: str, user_id: int,
 @transaction.atomic
 def macro_save(*, actor: Actor, name: str, body: str, queue: str | None = None,
                macro_id: int | None = None, principal: Principal | None = None) -> int:
-    """Create or change a canned reply (``{case_number}`` and ``{agent_name}`` are filled in)."""
+    """Create or change a canned reply. Its placeholders must be known ones
+    (``cases.placeholders``): a typo such as ``{first_name}`` is refused, never sent as is."""
     _require_manage(principal)
     if not name.strip() or not body.strip() or len(body) > 10_000:
         raise InvalidInput("A macro needs a name and a body of at most 10,000 characters.")
+    bad = placeholders.unknown(body)
+    if bad:
+        known = ", ".join("{" + k + "}" for k in placeholders.KNOWN)
+        raise InvalidInput(f"Unknown placeholder {{{bad[0]}}} in the macro; use {known}.",
+                           placeholders=bad)
     queue_obj = None
     if queue:
         queue_obj = Queue.objects.filter(slug=queue).first()

@@ -29,6 +29,7 @@ from safeguard.cases.contracts import (
     MessageNotFound,
     OutboundAttachment,
     OutboundMessage,
+    SentReply,
 )
 from safeguard.cases.enums import (
     AttachmentState,
@@ -40,7 +41,7 @@ from safeguard.cases.enums import (
 )
 from safeguard.cases.models import Case, Interaction, Message, Queue, QueueMembership, Tag
 from safeguard.cases.services import _base as base
-from safeguard.cases.services import automation
+from safeguard.cases.services import automation, mentions
 from safeguard.cases.services.ingest import _first_response
 from safeguard.web.errors import PermissionDenied
 
@@ -68,18 +69,28 @@ def _reply_interaction(case: Case, interaction_id: UUID | None) -> Interaction:
     return found
 
 
-@scope.denials_recorded
-@transaction.atomic
 def message_send(*, case_number: int, principal: Principal, text: str,
                  interaction_id: UUID | None = None,
                  attachments: Sequence[AttachmentIn] = ()) -> UUID:
+    """Store an agent's reply (see ``reply_send``) and return its id."""
+    return reply_send(case_number=case_number, principal=principal, text=text,
+                      interaction_id=interaction_id, attachments=attachments).message_id
+
+
+@scope.denials_recorded
+@transaction.atomic
+def reply_send(*, case_number: int, principal: Principal, text: str,
+               interaction_id: UUID | None = None,
+               attachments: Sequence[AttachmentIn] = ()) -> SentReply:
     """Store an agent's reply and hand it to the channel's sender after commit; a channel
-    without a sender keeps the message visible as "not delivered"."""
+    without a sender keeps the message visible as "not delivered". Its files are screened
+    exactly like a customer's (``attachments_store``): one holding a card number is withheld
+    (nothing of it kept), one that cannot be screened is quarantined; only screened files go
+    out with the reply, and the result says which were held back (issue 15)."""
     _require(principal, perm.CASES_REPLY)
     base.check_text(text, what="reply")
     base.validate_attachments(attachments)
     prepared = base.attachments_prepare(attachments)
-    base.attachments_check_outbound(prepared)
     case = base.case_for_principal(principal, number=case_number, lock=True)
     if case.merged_into_id is not None:
         raise CaseStateError(f"Case {case.number} was merged; reply on the case it was merged "
@@ -92,7 +103,10 @@ def message_send(*, case_number: int, principal: Principal, text: str,
         channel=interaction.channel, author_kind=AuthorKind.AGENT, author_id=principal.user_id,
         body=screened.text, findings=base.finding_types(screened),
         delivery_status=DeliveryStatus.PENDING, created_at=at)
-    base.attachments_store(message, prepared, case.customer_id)
+    stored = base.attachments_store(message, prepared, case.customer_id)
+    if stored.findings:
+        message.findings = sorted(set(message.findings) | set(stored.findings))
+        message.save(update_fields=["findings"])
     actor = principal.actor
     _first_response(case, at=at, actor=actor)
     case.save(update_fields=base.CASE_STATE_FIELDS)
@@ -100,9 +114,12 @@ def message_send(*, case_number: int, principal: Principal, text: str,
                  message=base.short_id(message.id))
     audit.record(action="message.sent", actor=actor, subject=("case", case.number),
                  data={"number": case.number, "channel": interaction.channel,
-                       "message": base.short_id(message.id), "findings": message.findings})
+                       "message": base.short_id(message.id), "findings": message.findings,
+                       "attachments": len(stored.states),
+                       "withheld": len(stored.withheld), "quarantined": stored.quarantined})
     base.enqueue_delivery(message.id)
-    return message.id
+    return SentReply(message_id=message.id, attachments=stored.states,
+                     withheld=stored.withheld)
 
 
 def _outbound(message: Message) -> OutboundMessage:
@@ -124,7 +141,8 @@ def _outbound(message: Message) -> OutboundMessage:
         customer_id=case.customer_id, channel=message.channel, interaction_id=interaction.id,
         thread_ref=interaction.thread_ref, earlier_replies=replies,
         continues_thread=bool(interaction.thread_ref) or earlier.exists(),
-        subject=f"[#{case.number}] {case.subject}", text=message.body,
+        subject=f"[#{case.number}] {case.subject}", text=base.customer_text(message.body,
+                                                                           case.customer_id),
         author_name=(author.full_name or "Support") if author else "Support",
         attachments=files, automatic=message.author_kind == AuthorKind.SYSTEM)
 
@@ -199,6 +217,7 @@ def note_add(*, case_number: int, principal: Principal, text: str) -> UUID:
     _require(principal, perm.CASES_REPLY)
     base.check_text(text, what="note")
     case = base.case_for_principal(principal, number=case_number, lock=True)
+    mentioned = mentions.mentioned_users(text, case, author_id=principal.user_id)
     screened = base.screen(text, field=base.FIELD_NOTE, customer_id=case.customer_id)
     at = base.now()
     message = Message.objects.create(
@@ -206,9 +225,11 @@ def note_add(*, case_number: int, principal: Principal, text: str) -> UUID:
         author_id=principal.user_id, body=screened.text, findings=base.finding_types(screened),
         is_internal=True, created_at=at)
     case.save(update_fields=["updated_at"])
+    mentions.mentions_store(message, mentioned, at=at, actor=principal.actor)
     base.history(case, HistoryKind.NOTE, principal.actor, at=at, message=base.short_id(message.id))
     audit.record(action="case.note_added", actor=principal.actor, subject=("case", case.number),
-                 data={"number": case.number, "message": base.short_id(message.id)})
+                 data={"number": case.number, "message": base.short_id(message.id),
+                       "mentioned": mentioned})
     return message.id
 
 

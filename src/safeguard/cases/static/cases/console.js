@@ -38,7 +38,6 @@
     return false;
   }
 
-  var pendingG = false;
   document.addEventListener("keydown", function (event) {
     // Ctrl/Cmd+Enter sends the composer or note the focus is in.
     if ((event.ctrlKey || event.metaKey) && event.key === "Enter") {
@@ -46,18 +45,10 @@
       if (form) { event.preventDefault(); form.requestSubmit ? form.requestSubmit() : form.submit(); }
       return;
     }
-    if (event.key === "Escape") {
-      var dialog = document.getElementById("shortcut-help");
-      if (dialog && dialog.open) dialog.close();
-      if (typing(event.target)) event.target.blur();
-      return;
-    }
+    // "?", "g", "/" and Esc are the console-wide keys of web/js/shortcuts.js.
     if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) return;
-    if (pendingG) {
-      pendingG = false;
-      if (event.key === "q") { event.preventDefault(); click("queue"); }
-      return;
-    }
+    var sheet = document.getElementById("shortcut-help");
+    if (sheet && sheet.open) return;
     switch (event.key) {
       case "j": event.preventDefault(); select(selected + 1); break;
       case "k": event.preventDefault(); select(selected - 1); break;
@@ -66,16 +57,11 @@
         var list = rows();
         if (selected >= 0 && list[selected]) { event.preventDefault(); window.location.href = list[selected].getAttribute("data-href"); }
         break;
-      case "/": if (focusTarget("filter")) event.preventDefault(); break;
       case "r": if (focusTarget("reply")) event.preventDefault(); break;
       case "n": if (focusTarget("note")) event.preventDefault(); break;
+      case "m": if (focusTarget("macro")) event.preventDefault(); break;
       case "s": if (focusTarget("status")) event.preventDefault(); break;
       case "a": if (click("assign-me")) event.preventDefault(); break;
-      case "g": pendingG = true; window.setTimeout(function () { pendingG = false; }, 1500); break;
-      case "?":
-        var help = document.getElementById("shortcut-help");
-        if (help && help.showModal) { event.preventDefault(); help.showModal(); }
-        break;
       default: break;
     }
   });
@@ -90,4 +76,39 @@
 
   // After HTMX swaps the queue table, keep the selection in range.
   document.addEventListener("htmx:afterSwap", function () { selected = -1; });
+
+  // Collision detection (issue 15): the presence form reports "viewing" on a timer (HTMX);
+  // typing in the composer turns it to "replying" and reports at once (at most every 2 s), so
+  // other agents on the case see it and the customer's chat shows that an agent is typing.
+  var presenceForm = null, lastNow = 0;
+  function presenceField(name) { return presenceForm && presenceForm.querySelector("[data-presence-" + name + "]"); }
+  function reportNow() {
+    var now = Date.now();
+    if (!presenceForm || now - lastNow < 2000) return;
+    lastNow = now;
+    presenceForm.dispatchEvent(new Event("presence-now"));
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    presenceForm = document.querySelector("form[data-presence]");
+    if (!presenceForm) return;
+    var composer = document.querySelector("form[data-composer]");
+    if (composer) {
+      composer.addEventListener("input", function () {
+        var text = composer.querySelector("textarea");
+        var replying = !!(text && text.value.trim());
+        presenceField("state").value = replying ? "replying" : "viewing";
+        presenceField("typed").value = replying ? "1" : "0";
+        reportNow();
+      });
+    }
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    if (presenceForm && event.target === presenceForm) presenceField("typed").value = "0";
+  });
+  // A macro swaps the composer's textarea in: the composer is being written.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.target && event.target.id === "composer-text" && presenceForm) {
+      presenceField("state").value = "replying";
+    }
+  });
 })();
