@@ -231,7 +231,7 @@ def suppressions(request: HttpRequest) -> HttpResponse:
 
 @permission_required(perms.SUPPRESS)
 @require_POST
-@step_up_required
+@step_up_required(action="Suppress alerts")
 def suppression_add(request: HttpRequest) -> HttpResponse:
     """Add a suppression (from this page or an alert's page)."""
     form = SuppressionForm(request.POST)

@@ -66,7 +66,7 @@ def matrix_row_edit(request: HttpRequest, key: str) -> HttpResponse:
     return render(request, "privacy/matrix_edit.html", {"form": form, "key": key, "row": row})
 
 
-@step_up_required
+@step_up_required(action="Change the retention matrix")
 def _matrix_row_save(request: HttpRequest, key: str) -> HttpResponse:
     if key not in matrix():
         raise Http404
