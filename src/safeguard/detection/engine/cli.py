@@ -104,8 +104,8 @@ def rules_report_lines(report: RulesReport) -> list[str]:
     lines = [f"{r.id}  {r.level:<13} {r.kind:<16} {'' if r.alerts else '(counted only) '}"
              f"{r.title}  [{Path(r.path).name}:{r.line}]" for r in report.rules]
     alerting = sum(1 for r in report.rules if r.alerts)
-    return [*lines, f"{len(report.rules)} rules ({alerting} raise alerts) in "
-                    f"{len(report.files)} file(s): valid"]
+    return [*lines, (f"{len(report.rules)} rules ({alerting} raise alerts) in "
+                    f"{len(report.files)} file(s): valid")]
 
 
 def backtest_lines(result: BacktestResult) -> list[str]:
