@@ -289,7 +289,8 @@ class Simulator:
                     out.append(self._event(begin + timedelta(hours=hours, minutes=m), a,
                                            "customer.viewed",
                                            subject=("customer", self._customer()),
-                                           data={"what": "profile", "via": "session", "revealed": []},
+                                           data={"what": "profile", "via": "session",
+                                                 "revealed": []},
                                            context={"assigned": True}))
             out.append(self._event(begin + timedelta(hours=hours, minutes=-2), a, "auth.logout",
                                    subject=("user", str(a.id))))
