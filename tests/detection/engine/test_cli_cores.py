@@ -40,3 +40,21 @@ def test_backtest_of_a_malformed_rule_is_refused(tmp_path):
     with pytest.raises(RulePackError) as caught:
         backtest([bad], [ev(1, "a")])
     assert [(e.line, e.reason) for e in caught.value.errors] == [(7, "Unknown modifier 'nope'")]
+
+
+def test_report_and_backtest_render_as_lines(tmp_path):
+    from safeguard.detection.engine.cli import backtest_lines, rules_report_lines
+
+    lines = rules_report_lines(rules_report([SHIPPED_RULES]))
+    assert lines[-1] == "23 rules (13 raise alerts) in 10 file(s): valid"
+    assert any("Mass customer access  [mass_customer_access.yml:20]" in x for x in lines)
+    bad = tmp_path / "bad.yml"
+    bad.write_text("title: [\n")
+    refused = rules_report_lines(rules_report([bad]))
+    assert refused[0].startswith(f"refused: {bad}:2: not valid YAML")
+    assert refused[-1] == "1 error(s) in 1 file(s); nothing was loaded"
+    events = [ev(i, "mfa.removed", secs=i) for i in (1, 2)]
+    out = backtest_lines(backtest([SHIPPED_RULES / "mfa_removed.yml"], events))
+    assert out[-2:] == ["     2  Second factor removed", "2 finding(s) over 2 events (seq 1..2)"]
+    assert out[0] == ("2026-11-02 09:00:01 high          Second factor removed: user:7: user:7 "
+                      "removed a second factor (customer:c1) (evidence seq 1)")

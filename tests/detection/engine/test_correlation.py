@@ -151,3 +151,15 @@ def test_checkpoint_anywhere_gives_the_same_findings(times, cut):
     b = engine(count_pack())
     b.restore(json.loads(json.dumps(a.checkpoint())))
     assert [f.dedup_key for f in head + b.process(events)] == [f.dedup_key for f in whole]
+
+
+def test_temporal_with_a_count_needs_only_that_many_of_its_rules():
+    p = pack(BASE, FAILED, CHANGED, corr("temporal", ["viewed", "failed", "changed"],
+                                         ["subject.id"], "1h", "  condition:\n    gte: 2\n"))
+    found = engine(p).process([ev(1, "auth.login_failed", secs=0),
+                               ev(2, "customer.viewed", secs=10)])
+    assert [f.evidence for f in found] == [(1, 2)]
+    strict = pack(BASE, FAILED, CHANGED, corr("temporal", ["viewed", "failed", "changed"],
+                                              ["subject.id"], "1h", ""))
+    assert engine(strict).process([ev(1, "auth.login_failed", secs=0),
+                                   ev(2, "customer.viewed", secs=10)]) == []

@@ -56,6 +56,10 @@ def fires(detection: str, event: dict) -> bool:
     ("  s:\n    context.on_shift: false\n  condition: s\n", ev(1, "a", context={"on_shift": False}),
      True),
     ("  s:\n    context.on_shift: false\n  condition: s\n", ev(1, "a"), False),
+    ("  s:\n    source_ip|exists: true\n  condition: s\n", ev(1, "a"), True),
+    ("  s:\n    source_ip|exists: true\n  condition: s\n", ev(1, "a", ip=None), False),
+    ("  s:\n    data.count|lt: 3\n  condition: s\n", ev(1, "a", data={"count": 2}), True),
+    ("  s:\n    data.count|lt: 3\n  condition: s\n", ev(1, "a", data={"count": "x"}), False),
     # field reference
     ("  s:\n    subject.id|fieldref: actor.id\n  condition: s\n",
      ev(1, "role.granted", actor="7", subject=("user", "7")), True),

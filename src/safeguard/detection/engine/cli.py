@@ -94,3 +94,28 @@ def backtest(rule_paths: Iterable[Path | str], events: Iterable[Mapping[str, Any
     return BacktestResult(events=engine.events_seen, findings=tuple(findings),
                           per_rule=dict(per_rule), first_seq=first,
                           last_seq=engine.last_seq if engine.last_seq >= 0 else None)
+
+
+def rules_report_lines(report: RulesReport) -> list[str]:
+    """What ``safeguard detection rules`` prints: one line per rule, or per error."""
+    if not report.ok:
+        return [f"refused: {e}" for e in report.errors] + [
+            f"{len(report.errors)} error(s) in {len(report.files)} file(s); nothing was loaded"]
+    lines = [f"{r.id}  {r.level:<13} {r.kind:<16} {'' if r.alerts else '(counted only) '}"
+             f"{r.title}  [{Path(r.path).name}:{r.line}]" for r in report.rules]
+    alerting = sum(1 for r in report.rules if r.alerts)
+    return [*lines, (f"{len(report.rules)} rules ({alerting} raise alerts) in "
+                    f"{len(report.files)} file(s): valid")]
+
+
+def backtest_lines(result: BacktestResult) -> list[str]:
+    """What ``safeguard detection test`` prints: the findings, then a count per rule."""
+    lines = [f"{f.first_evidence_at:%Y-%m-%d %H:%M:%S} {f.severity:<13} {f.rule_title}: "
+             f"{f.entity}: {f.explanation} (evidence seq {f.evidence[0]}"
+             f"{f'..{f.evidence[-1]}, {len(f.evidence)} events' if len(f.evidence) > 1 else ''})"
+             for f in result.findings]
+    span = f"seq {result.first_seq}..{result.last_seq}" if result.first_seq is not None \
+        else "no events"
+    lines += [f"{n:>6}  {title}" for title, n in sorted(result.per_rule.items())]
+    lines.append(f"{len(result.findings)} finding(s) over {result.events} events ({span})")
+    return lines

@@ -411,9 +411,9 @@ def _check_correlation(  # noqa: PLR0912 - one check per correlation part, each 
     explain = _explain(p.doc, lines, path, errors)
     if len(errors) > before:
         return None
+    # temporal: how many of the rules must be seen (pySigma's default: all of them);
+    # temporal_ordered always needs all of them, in order
     threshold = float(condition.count)
-    if kind in TEMPORAL_TYPES:
-        threshold = float(max(condition.count, len(refs)))
     return CorrelationRule(**_common(rule), type=kind, rules=tuple(refs), group_by=group_by,
                            aliases=aliases, timespan=rule.timespan.seconds, threshold=threshold,
                            strict=condition.op is SigmaCorrelationConditionOperator.GT,

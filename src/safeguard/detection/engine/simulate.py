@@ -223,7 +223,7 @@ class Simulator:
         for _ in range(self._poisson(c.views_per_hour)):
             cid = rng.choice(hour_customers)
             out.append(self._event(at(), a, "customer.viewed", subject=("customer", cid),
-                                   data={"what": "profile", "via": "ui", "revealed": []},
+                                   data={"what": "profile", "via": "session", "revealed": []},
                                    context={"assigned": True}))
         for _ in range(self._poisson(c.reveals_per_hour)):
             when = at()
@@ -289,7 +289,8 @@ class Simulator:
                     out.append(self._event(begin + timedelta(hours=hours, minutes=m), a,
                                            "customer.viewed",
                                            subject=("customer", self._customer()),
-                                           data={"what": "profile", "via": "ui", "revealed": []},
+                                           data={"what": "profile", "via": "session",
+                                                 "revealed": []},
                                            context={"assigned": True}))
             out.append(self._event(begin + timedelta(hours=hours, minutes=-2), a, "auth.logout",
                                    subject=("user", str(a.id))))
@@ -332,13 +333,13 @@ class Simulator:
             for i in range(250):
                 out.append(self._event(tick(i * 12), a, "customer.viewed",
                                        subject=("customer", self._customer()),
-                                       data={"what": "profile", "via": "ui", "revealed": []}))
+                                       data={"what": "profile", "via": "session", "revealed": []}))
         elif name == "ueba_views":
             base = [self._customer() for _ in range(40)]
             for i in range(90):
                 out.append(self._event(tick(i * 30), a, "customer.viewed",
                                        subject=("customer", base[i % 40]),
-                                       data={"what": "profile", "via": "ui", "revealed": []},
+                                       data={"what": "profile", "via": "session", "revealed": []},
                                        context={"assigned": True}))
         elif name == "bulk_export":
             for i in range(6):
@@ -365,7 +366,7 @@ class Simulator:
             for i in range(5):
                 out.append(self._event(t + timedelta(seconds=i * 40), off, "customer.viewed",
                                        subject=("customer", self._customer()),
-                                       data={"what": "profile", "via": "ui", "revealed": []}))
+                                       data={"what": "profile", "via": "session", "revealed": []}))
         elif name == "ato_chain":
             cid = self._customer()
             sup = next(x for x in self.agents if x.role == "supervisor")
@@ -409,7 +410,7 @@ class Simulator:
         elif name == "vip_access":
             out.append(self._event(t, a, "customer.viewed",
                                    subject=("customer", sorted(self.vips)[k % len(self.vips)]),
-                                   data={"what": "profile", "via": "ui", "revealed": []},
+                                   data={"what": "profile", "via": "session", "revealed": []},
                                    context={"assigned": False}))
         elif name == "new_device":
             out.append(self._event(t, a, "auth.login", subject=("user", str(a.id)),

@@ -68,7 +68,7 @@ METRICS: dict[str, Metric] = {
 
 @dataclass(frozen=True)
 class UebaParams:
-    """UEBA thresholds (settings ``SAFEGUARD_DETECTION_UEBA_*``; docs/detection.md)."""
+    """UEBA thresholds; the Django side fills them from its settings through ``ueba_params``."""
 
     z_threshold: float = 6.0
     peer_z_threshold: float = 6.0
@@ -351,8 +351,8 @@ class Ueba:
 
 
 def ueba_params(overrides: Mapping[str, Any] | None = None) -> UebaParams:
-    """UebaParams from a settings mapping (``SAFEGUARD_DETECTION_UEBA``); an unknown key or a
-    metric without a floor is a ValueError, so a typo in settings fails at start-up."""
+    """UebaParams from a settings mapping (the Django side's); an unknown key, or a floor for
+    an unknown metric, is a ValueError, so a typo in settings fails at start-up."""
     overrides = dict(overrides or {})
     known = set(UebaParams.__dataclass_fields__) - {"metrics"}
     unknown = sorted(set(overrides) - known)
