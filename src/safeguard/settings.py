@@ -120,6 +120,7 @@ INSTALLED_APPS = [
     "safeguard.cases",
     "safeguard.channels",
     "safeguard.privacy",
+    "safeguard.metrics",
     "safeguard.ops",
 ]
 
