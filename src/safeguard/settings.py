@@ -765,3 +765,53 @@ SILENCED_SYSTEM_CHECKS: list[str] = []
 if PRODUCTION and not SECURE_HSTS_PRELOAD:
     # The operator opted out of the preload list on purpose (e.g. HTTP-only sibling subdomains).
     SILENCED_SYSTEM_CHECKS.append("security.W021")
+# --- Metrics (issue 14; docs/metrics.md) -------------------------------------------------------
+# KPI targets (R-KPI-1..8, defaults from the source document). A target is a bound on the KPI's
+# value in its unit: shares are fractions (0.85 = 85 %), times are seconds, training in hours.
+# An empty value means "no target set" (the KPI is shown, never as met).
+
+
+def _env_float_or_none(name: str, default: float | None) -> float | None:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    if raw.strip() == "":
+        return None
+    try:
+        return float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, got {raw!r}") from None
+
+
+SAFEGUARD_KPI_TARGETS: dict[str, dict[str, float | None]] = {
+    # CSAT >= 85 % (R-KPI-1)
+    "csat": {"min": _env_float_or_none("SAFEGUARD_KPI_CSAT_MIN", 0.85)},
+    # First contact resolution in the band 75-85 % (R-KPI-2)
+    "fcr": {"min": _env_float_or_none("SAFEGUARD_KPI_FCR_MIN", 0.75),
+            "max": _env_float_or_none("SAFEGUARD_KPI_FCR_MAX", 0.85)},
+    # Average speed to answer < 30 s (R-KPI-3)
+    "asa": {"below": _env_float_or_none("SAFEGUARD_KPI_ASA_BELOW_SECONDS", 30)},
+    # Mean time to detect < 1 h (R-KPI-4)
+    "mttd": {"below": _env_float_or_none("SAFEGUARD_KPI_MTTD_BELOW_SECONDS", 3600)},
+    # Alert time to acknowledge (R-OPS-9): the source document sets no figure.
+    "time_to_acknowledge": {"below": _env_float_or_none("SAFEGUARD_KPI_TTA_BELOW_SECONDS", None)},
+    # Mean time to remediate < 72 h (R-KPI-5)
+    "mttr": {"below": _env_float_or_none("SAFEGUARD_KPI_MTTR_BELOW_SECONDS", 72 * 3600)},
+    # Critical vulnerabilities (CVSS >= 7.0) resolved within their SLA: all of them (R-KPI-6)
+    "vulnerabilities_on_time": {"min": _env_float_or_none("SAFEGUARD_KPI_VULN_ON_TIME_MIN", 1.0)},
+    # Phishing-simulation click rate < 5 % (R-KPI-7)
+    "phishing_click_rate": {"below": _env_float_or_none("SAFEGUARD_KPI_PHISHING_BELOW", 0.05)},
+    # MFA coverage of privileged staff = 100 % (R-KPI-8)
+    "mfa_privileged": {"min": _env_float_or_none("SAFEGUARD_KPI_MFA_PRIVILEGED_MIN", 1.0)},
+    # Data-subject requests answered by their due date: all of them (R-DATA-7)
+    "dsr_on_time": {"min": _env_float_or_none("SAFEGUARD_KPI_DSR_ON_TIME_MIN", 1.0)},
+    # Security-awareness training >= 8 hours per person per year (R-OPS-10)
+    "training_hours": {"min": _env_float_or_none("SAFEGUARD_KPI_TRAINING_HOURS_MIN", 8)},
+}
+# Most points one KPI chart may have (a wider range or finer granularity is refused, 400).
+SAFEGUARD_KPI_MAX_POINTS = _env_int("SAFEGUARD_KPI_MAX_POINTS", 120)
+# Days shown on the KPI page when no range is given.
+SAFEGUARD_KPI_DEFAULT_DAYS = _env_int("SAFEGUARD_KPI_DEFAULT_DAYS", 90)
+if SAFEGUARD_KPI_MAX_POINTS < 2 or SAFEGUARD_KPI_DEFAULT_DAYS < 1:
+    raise ImproperlyConfigured("SAFEGUARD_KPI_MAX_POINTS must be >= 2 and "
+                               "SAFEGUARD_KPI_DEFAULT_DAYS >= 1")
