@@ -99,6 +99,8 @@ urlpatterns = [
     path("customers/", include("safeguard.customers.urls")),
     path("cases/", include("safeguard.cases.urls")),
     path("privacy/", include("safeguard.privacy.urls")),
+    # Metrics: /metrics/kpis/ (staff), /trust/, /trust.json, /.well-known/security.txt (public).
+    path("", include("safeguard.metrics.urls")),
     path("api/v1/", _api_urls()),
 ]
 

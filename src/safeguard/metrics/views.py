@@ -1,0 +1,85 @@
+"""Pages of the metrics app: the KPI page (staff), the trust page and security.txt (public)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from safeguard.accounts.guards import permission_required
+from safeguard.cases import selectors as cases
+from safeguard.metrics import kpis, selectors, spc, svg
+from safeguard.metrics import permissions as perm
+from safeguard.metrics.contracts import KpiResult, KpiSeries, MetricsError
+from safeguard.metrics.forms import KpiFilterForm
+
+
+@dataclass(frozen=True)
+class _Row:
+    result: KpiResult
+    series: KpiSeries | None
+    svg: str
+    explanations: list[svg.Explanation]
+    filters_ignored: tuple[str, ...]
+
+
+def _chart_fmt(unit: str) -> object:
+    if unit == kpis.RATIO:
+        return lambda v: f"{v * 100:.1f}%"
+    return lambda v: f"{v:.3g}"
+
+
+@permission_required(perm.KPIS_VIEW)
+@require_GET
+def kpis_page(request: HttpRequest) -> HttpResponse:
+    """Every KPI over the range against its target, each with its control chart and signals."""
+    today = timezone.now().date()
+    queues = [(q.slug, q.name) for q in cases.queue_list()]
+    initial = {"start": today - timedelta(days=settings.SAFEGUARD_KPI_DEFAULT_DAYS),
+               "end": today, "granularity": selectors.WEEKLY}
+    form = KpiFilterForm(request.GET or None, initial=initial, queues=queues)
+    start, end, granularity = initial["start"], initial["end"], initial["granularity"]
+    queue = channel = None
+    status = 200
+    if request.GET:
+        if form.is_valid():
+            start, end = form.cleaned_data["start"], form.cleaned_data["end"]
+            granularity = form.cleaned_data["granularity"]
+            queue = form.cleaned_data["queue"] or None
+            channel = form.cleaned_data["channel"] or None
+        else:
+            status = 400
+    rows: list[_Row] = []
+    if status == 200:
+        try:
+            selectors.buckets(start=start, end=end, granularity=granularity)
+        except MetricsError as exc:
+            form.add_error(None, exc.detail)
+            status = 400
+    if status == 200:
+        period = selectors.period_of(start, end)
+        for result in selectors.kpi_results(period=period, queue=queue, channel=channel):
+            defn = kpis.BY_KEY[result.key]
+            series = selectors.kpi_series(key=result.key, start=start, end=end,
+                                          granularity=granularity, queue=queue, channel=channel)
+            chart_svg, notes = "", []
+            if series.chart is not None:
+                labels = [series.points[i].label for i in series.charted]
+                fmt = _chart_fmt(defn.unit)
+                chart_svg = svg.render(series.chart, labels=labels, fmt=fmt,  # type: ignore[arg-type]
+                                       title=f"{result.name}, {granularity}")
+                notes = svg.explanations(series.chart, labels)
+            ignored = tuple(f for f, v in ((kpis.QUEUE, queue), (kpis.CHANNEL, channel))
+                            if v and f not in defn.filters)
+            rows.append(_Row(result=result, series=series, svg=chart_svg, explanations=notes,
+                             filters_ignored=ignored))
+    return render(request, "metrics/kpis.html", {
+        "form": form, "rows": rows, "start": start, "end": end, "granularity": granularity,
+        "rules": spc.RULE_DESCRIPTIONS,
+    }, status=status)
+
