@@ -11,9 +11,9 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from safeguard.accounts.guards import permission_required
+from safeguard.accounts.guards import permission_required, public
 from safeguard.cases import selectors as cases
-from safeguard.metrics import kpis, selectors, spc, svg
+from safeguard.metrics import kpis, securitytxt, selectors, spc, svg
 from safeguard.metrics import permissions as perm
 from safeguard.metrics.contracts import KpiResult, KpiSeries, MetricsError
 from safeguard.metrics.forms import KpiFilterForm
@@ -83,3 +83,14 @@ def kpis_page(request: HttpRequest) -> HttpResponse:
         "rules": spc.RULE_DESCRIPTIONS,
     }, status=status)
 
+
+
+@public
+@require_GET
+def security_txt(request: HttpRequest) -> HttpResponse:
+    """RFC 9116 security.txt from the organisation's contacts; 404 until it can be complete."""
+    built = securitytxt.build(host=request.get_host())
+    if built.problems:
+        return HttpResponse("security.txt is not configured.\n", status=404,
+                            content_type="text/plain; charset=utf-8")
+    return HttpResponse(built.text(), content_type="text/plain; charset=utf-8")
