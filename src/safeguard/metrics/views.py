@@ -6,14 +6,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from safeguard.accounts.guards import permission_required, public
 from safeguard.cases import selectors as cases
-from safeguard.metrics import kpis, securitytxt, selectors, spc, svg
+from safeguard.metrics import kpis, securitytxt, selectors, spc, svg, trust
 from safeguard.metrics import permissions as perm
 from safeguard.metrics.contracts import KpiResult, KpiSeries, MetricsError
 from safeguard.metrics.forms import KpiFilterForm
@@ -94,3 +94,18 @@ def security_txt(request: HttpRequest) -> HttpResponse:
         return HttpResponse("security.txt is not configured.\n", status=404,
                             content_type="text/plain; charset=utf-8")
     return HttpResponse(built.text(), content_type="text/plain; charset=utf-8")
+
+
+@public
+@require_GET
+def trust_page(request: HttpRequest) -> HttpResponse:
+    """The public trust page, generated from live state (R-MEAS-5, R-ORG-1)."""
+    return render(request, "metrics/trust.html", {"doc": trust.trust_document()})
+
+
+@public
+@require_GET
+def trust_json(request: HttpRequest) -> HttpResponse:
+    """The trust page's signed JSON twin for machines."""
+    return JsonResponse(trust.signed(trust.trust_document()),
+                        json_dumps_params={"ensure_ascii": False})
