@@ -18,7 +18,8 @@ T0 = datetime(2026, 3, 2, tzinfo=UTC)  # a Monday
 
 @dataclass
 class World:
-    csat: list[tuple[datetime, str, str, int]] = field(default_factory=list)  # at, queue, channel, score
+    # (submitted at, queue, channel, score)
+    csat: list[tuple[datetime, str, str, int]] = field(default_factory=list)
     fcr: list[tuple[datetime, str, str, int, datetime | None]] = field(default_factory=list)
     calls: list[tuple[datetime, str, float | None, bool]] = field(default_factory=list)
 

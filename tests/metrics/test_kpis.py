@@ -42,7 +42,9 @@ def test_every_kpi_of_the_source_document_is_registered_with_a_formula_owner_and
     assert {"csat", "fcr", "asa", "mttd", "mttr", "vulnerabilities_on_time",
             "phishing_click_rate", "mfa_privileged", "dsr_on_time", "training_hours"} <= keys
     for d in kpis.REGISTRY:
-        assert d.formula and d.owner and d.unit in (kpis.RATIO, kpis.SECONDS, kpis.HOURS)
+        assert d.formula
+        assert d.owner
+        assert d.unit in (kpis.RATIO, kpis.SECONDS, kpis.HOURS)
     assert kpis.target_for("csat").min == 0.85
     assert (kpis.target_for("fcr").min, kpis.target_for("fcr").max) == (0.75, 0.85)
     assert kpis.target_for("asa").below == 30
@@ -97,7 +99,8 @@ def test_daily_asa_series_is_an_xmr_chart(world):
                                   granularity=selectors.DAILY)
     assert len(series.points) == 7
     values = [series.points[i].measurement.value for i in series.charted]
-    assert isinstance(series.chart, spc.XmR) and list(series.chart.values) == values
+    assert isinstance(series.chart, spc.XmR)
+    assert list(series.chart.values) == values
 
 
 def test_targets_come_from_settings(world, settings):
@@ -112,17 +115,21 @@ def test_targets_come_from_settings(world, settings):
 
 def test_cases_template_no_longer_types_targets():
     text = (Path(__file__).parents[2] / "src/safeguard/cases/templates/cases/kpi.html").read_text()
-    assert "85 %" not in text and "30 s" not in text and "75–85" not in text
+    assert "85 %" not in text
+    assert "30 s" not in text
+    assert "75–85" not in text
 
 
 @pytest.mark.django_db
 def test_kpis_without_a_provider_are_unavailable_never_met():
     for key in ("mttr", "vulnerabilities_on_time", "phishing_click_rate", "training_hours"):
         r = selectors.kpi_result(key=key, period=ALL)
-        assert r.status == Status.UNAVAILABLE and r.value_text == "unavailable"
+        assert r.status == Status.UNAVAILABLE
+        assert r.value_text == "unavailable"
         s = selectors.kpi_series(key=key, start=date(2026, 3, 1), end=date(2026, 3, 31),
                                  granularity=selectors.WEEKLY)
-        assert s.chart is None and s.note.startswith("unavailable")
+        assert s.chart is None
+        assert s.note.startswith("unavailable")
 
 
 @pytest.mark.django_db

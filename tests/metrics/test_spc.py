@@ -1,4 +1,5 @@
-"""metrics.spc against published worked examples and hand-built run-rule edges (R-KPI-9, R-MEAS-2)."""
+"""metrics.spc against published worked examples and hand-built run-rule edges
+(R-KPI-9, R-MEAS-2)."""
 
 import math
 
@@ -9,8 +10,8 @@ from hypothesis import strategies as st
 from safeguard.metrics import spc
 
 NIST_FLOW = [49.6, 47.6, 49.9, 51.3, 47.8, 51.2, 52.6, 52.4, 53.6, 52.1]
-MONTGOMERY_OJ = [int(x) for x in (
-    "12 15 8 10 4 7 16 9 14 10 5 6 17 12 22 8 10 5 13 11 20 18 24 15 9 12 7 13 9 6").split()]
+MONTGOMERY_OJ = [12, 15, 8, 10, 4, 7, 16, 9, 14, 10, 5, 6, 17, 12, 22,
+                 8, 10, 5, 13, 11, 20, 18, 24, 15, 9, 12, 7, 13, 9, 6]
 
 
 def test_xmr_matches_nist_handbook_6_3_2_2_flow_rate_example():
@@ -27,7 +28,8 @@ def test_xmr_matches_nist_handbook_6_3_2_2_flow_rate_example():
     assert chart.mr_ucl == pytest.approx(3.267 * 16.9 / 9)
     assert round(chart.mr_ucl, 3) == 6.135
     assert chart.signals == []
-    assert isinstance(chart.center, float) and isinstance(chart.mr_ucl, float)
+    assert isinstance(chart.center, float)
+    assert isinstance(chart.mr_ucl, float)
 
 
 def test_p_chart_matches_montgomery_orange_juice_example():
@@ -122,7 +124,8 @@ def test_xmr_signals_reported_on_raw_values():
 def test_xmr_phases_recompute_limits_after_annotated_change():
     values = [10.0, 11.0, 10.0, 11.0, 20.0, 21.0, 20.0, 21.0]
     phases = spc.xmr_phases(values, changes=[(4, "new IVR menu")])
-    assert [(p.start, p.end, p.label) for p in phases] == [(0, 4, "baseline"), (4, 8, "new IVR menu")]
+    assert [(p.start, p.end, p.label) for p in phases] == [(0, 4, "baseline"),
+                                                           (4, 8, "new IVR menu")]
     assert phases[0].chart.center == 10.5
     assert phases[1].chart.center == 20.5
     with pytest.raises(ValueError, match="at least 2"):

@@ -55,6 +55,6 @@ def test_p_chart_svg_has_stepped_limits_and_escapes_labels():
     assert root.find("s:title", NS).text == "CSAT <weekly>"
     ucl = root.find(".//s:polyline[@class='limit ucl']", NS)
     assert len(ucl.get("points").split()) == 6  # two points per sample: a step per sample size
-    # pbar = 33/150 = 0.22: 1/50 (z = -3.41), 2/60 (z = -3.49) and 30/40 (z = 8.1) all beyond 3 sigma
+    # pbar = 33/150 = 0.22: 1/50 (z = -3.41), 2/60 (z = -3.49), 30/40 (z = 8.1) all beyond 3σ
     assert len(root.findall(".//s:path[@class='signal']", NS)) == 3
     assert root.findall(".//s:circle[@class='point']", NS) == []

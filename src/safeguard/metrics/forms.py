@@ -23,7 +23,9 @@ class KpiFilterForm(forms.Form):
 
     def __init__(self, *args: Any, queues: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["queue"].choices = [("", "All queues"), *queues]
+        field = self.fields["queue"]
+        assert isinstance(field, forms.ChoiceField)  # noqa: S101 - declared just above
+        field.choices = [("", "All queues"), *queues]
 
     def _bounded(self, name: str) -> date:
         try:

@@ -30,6 +30,7 @@ Conventions (docs/metrics.md, decision 0261):
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -161,7 +162,8 @@ def _standardize(values: Sequence[float], center: float, sigma: float) -> list[f
 
 
 def xmr(values: Sequence[float], *, baseline: int | None = None) -> XmR:
-    """Individuals chart; limits from the first ``baseline`` points (all when None), rules on all."""
+    """Individuals chart: limits from the first ``baseline`` points (all when None); the run
+    rules are applied to every point."""
     xs = _check_finite(values, "values")
     if len(xs) < 2:
         raise ValueError(f"an XmR chart needs at least 2 values, got {len(xs)}")
@@ -172,10 +174,10 @@ def xmr(values: Sequence[float], *, baseline: int | None = None) -> XmR:
             raise ValueError(f"baseline must be between 2 and {len(xs)} points, got {baseline}")
         base = xs[:baseline]
     center = math.fsum(base) / len(base)
-    base_mr = [abs(b - a) for a, b in zip(base, base[1:], strict=False)]
+    base_mr = [abs(b - a) for a, b in itertools.pairwise(base)]
     mr_bar = math.fsum(base_mr) / len(base_mr)
     sigma = mr_bar / D2
-    moving = tuple(abs(b - a) for a, b in zip(xs, xs[1:], strict=False))
+    moving = tuple(abs(b - a) for a, b in itertools.pairwise(xs))
     return XmR(
         values=tuple(xs),
         center=center,
@@ -202,7 +204,8 @@ def xmr_phases(
     for index, label in changes:
         if not isinstance(index, int) or index <= bounds[-1][0] or index >= len(xs):
             raise ValueError(
-                f"change index {index!r} must be increasing and inside the series (0..{len(xs) - 1})"
+                f"change index {index!r} must be increasing and inside the series "
+                f"(0..{len(xs) - 1})"
             )
         bounds.append((index, label))
     phases: list[Phase] = []

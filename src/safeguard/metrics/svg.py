@@ -80,12 +80,12 @@ def render(chart: XmR | AttributeChart, *, labels: Sequence[str], title: str,
                else "limits vary with the sample size")
             + f"; {len(signals)} point(s) with a signal.")
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" '
-        f'width="100%" role="img" class="control-chart" aria-label={quoteattr(title)}>',
+        (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" '
+        f'width="100%" role="img" class="control-chart" aria-label={quoteattr(title)}>'),
         f"<title>{escape(title)}</title>",
         f"<desc>{escape(desc)}</desc>",
-        f'<rect x="{LEFT}" y="{TOP}" width="{plot_w}" height="{plot_h}" fill="none" '
-        'stroke="#999" stroke-width="1"/>',
+        (f'<rect x="{LEFT}" y="{TOP}" width="{plot_w}" height="{plot_h}" fill="none" '
+        'stroke="#999" stroke-width="1"/>'),
     ]
     # Centre line: solid. Limits: dashed, labelled with their values at the right edge.
     parts.append(f'<line class="centre" x1="{LEFT}" x2="{LEFT + plot_w}" y1="{y(chart.center):.1f}"'
@@ -113,8 +113,8 @@ def render(chart: XmR | AttributeChart, *, labels: Sequence[str], title: str,
             k = numbers[i]
             tip += " — signal " + str(k) + ": " + "; ".join(RULE_DESCRIPTIONS[r]
                                                             for r in signals[i])
-            d = f"M{cx:.1f},{cy - 7:.1f} L{cx + 7:.1f},{cy:.1f} L{cx:.1f},{cy + 7:.1f} " \
-                f"L{cx - 7:.1f},{cy:.1f} Z"
+            d = (f"M{cx:.1f},{cy - 7:.1f} L{cx + 7:.1f},{cy:.1f} L{cx:.1f},{cy + 7:.1f} "
+                 f"L{cx - 7:.1f},{cy:.1f} Z")
             parts.append(f'<path class="signal" data-index="{i}" d="{d}" fill="#b00020" '
                          f'stroke="#000" stroke-width="1"><title>{escape(tip)}</title></path>')
             parts.append(f'<text class="signal-number" x="{cx + 8:.1f}" y="{cy - 8:.1f}" '
@@ -122,9 +122,9 @@ def render(chart: XmR | AttributeChart, *, labels: Sequence[str], title: str,
         else:
             parts.append(f'<circle class="point" data-index="{i}" cx="{cx:.1f}" cy="{cy:.1f}" '
                          f'r="3.5" fill="#1f4e8c"><title>{escape(tip)}</title></circle>')
-    # First and last labels on the x axis (the table beside the chart has every one).
-    for i in sorted({0, n - 1}):
-        parts.append(f'<text class="x-label" x="{x(i):.1f}" y="{HEIGHT - BOTTOM + 16}" '
-                     f'font-size="11" text-anchor="middle">{escape(labels[i])}</text>')
+    # First and last labels on the x axis; every point names its own in its <title>.
+    parts.extend(f'<text class="x-label" x="{x(i):.1f}" y="{HEIGHT - BOTTOM + 16}" '
+                 f'font-size="11" text-anchor="middle">{escape(labels[i])}</text>'
+                 for i in sorted({0, n - 1}))
     parts.append("</svg>")
     return "".join(parts)

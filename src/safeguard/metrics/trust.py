@@ -65,7 +65,7 @@ def _controls(items: Iterable[Any]) -> dict[str, Any]:
                      "result": "pass" if passing is True else
                      "fail" if passing is False else "not checked",
                      "checked_at": _iso(_get(it, "checked_at"))})
-    rows.sort(key=lambda r: r["id"])
+    rows.sort(key=lambda r: r["id"] or "")
     return {"items": rows,
             "passing": sum(r["result"] == "pass" for r in rows),
             "failing": sum(r["result"] == "fail" for r in rows),

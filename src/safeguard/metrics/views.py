@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -23,7 +23,7 @@ from safeguard.metrics.forms import KpiFilterForm
 class _Row:
     result: KpiResult
     series: KpiSeries | None
-    svg: str
+    chart_svg: str
     explanations: list[svg.Explanation]
     filters_ignored: tuple[str, ...]
 
@@ -40,10 +40,11 @@ def kpis_page(request: HttpRequest) -> HttpResponse:
     """Every KPI over the range against its target, each with its control chart and signals."""
     today = timezone.now().date()
     queues = [(q.slug, q.name) for q in cases.queue_list()]
-    initial = {"start": today - timedelta(days=settings.SAFEGUARD_KPI_DEFAULT_DAYS),
-               "end": today, "granularity": selectors.WEEKLY}
-    form = KpiFilterForm(request.GET or None, initial=initial, queues=queues)
-    start, end, granularity = initial["start"], initial["end"], initial["granularity"]
+    start: date = today - timedelta(days=settings.SAFEGUARD_KPI_DEFAULT_DAYS)
+    end: date = today
+    granularity: str = selectors.WEEKLY
+    form = KpiFilterForm(request.GET or None, queues=queues,
+                         initial={"start": start, "end": end, "granularity": granularity})
     queue = channel = None
     status = 200
     if request.GET:
@@ -76,7 +77,7 @@ def kpis_page(request: HttpRequest) -> HttpResponse:
                 notes = svg.explanations(series.chart, labels)
             ignored = tuple(f for f, v in ((kpis.QUEUE, queue), (kpis.CHANNEL, channel))
                             if v and f not in defn.filters)
-            rows.append(_Row(result=result, series=series, svg=chart_svg, explanations=notes,
+            rows.append(_Row(result=result, series=series, chart_svg=chart_svg, explanations=notes,
                              filters_ignored=ignored))
     return render(request, "metrics/kpis.html", {
         "form": form, "rows": rows, "start": start, "end": end, "granularity": granularity,
