@@ -20,6 +20,8 @@ WIDTH, HEIGHT = 640, 260
 LEFT, RIGHT, TOP, BOTTOM = 56, 96, 16, 40
 DASH = "6 4"
 
+Formatter = Callable[[float], str]
+
 
 @dataclass(frozen=True)
 class Explanation:
@@ -48,7 +50,7 @@ def explanations(chart: XmR | AttributeChart, labels: Sequence[str]) -> list[Exp
 
 
 def render(chart: XmR | AttributeChart, *, labels: Sequence[str], title: str,
-           fmt: Callable[[float], str] = lambda v: f"{v:.4g}") -> str:
+           fmt: Formatter = lambda v: f"{v:.4g}") -> str:
     """The chart as a standalone ``<svg>`` element (a string safe to embed in HTML)."""
     values = list(chart.values)
     n = len(values)

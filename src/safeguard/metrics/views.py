@@ -11,12 +11,14 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from safeguard.accounts.guards import permission_required, public
+from safeguard.accounts.guards import permission_required, public, request_actor
+from safeguard.audit import services as audit
 from safeguard.cases import selectors as cases
-from safeguard.metrics import kpis, securitytxt, selectors, spc, svg, trust
+from safeguard.metrics import kpis, reviews, securitytxt, selectors, spc, svg, trust
 from safeguard.metrics import permissions as perm
 from safeguard.metrics.contracts import KpiResult, KpiSeries, MetricsError
 from safeguard.metrics.forms import KpiFilterForm
+from safeguard.privacy.pdf import render_pdf
 
 
 @dataclass(frozen=True)
@@ -28,7 +30,7 @@ class _Row:
     filters_ignored: tuple[str, ...]
 
 
-def _chart_fmt(unit: str) -> object:
+def _chart_fmt(unit: str) -> svg.Formatter:
     if unit == kpis.RATIO:
         return lambda v: f"{v * 100:.1f}%"
     return lambda v: f"{v:.3g}"
@@ -72,7 +74,7 @@ def kpis_page(request: HttpRequest) -> HttpResponse:
             if series.chart is not None:
                 labels = [series.points[i].label for i in series.charted]
                 fmt = _chart_fmt(defn.unit)
-                chart_svg = svg.render(series.chart, labels=labels, fmt=fmt,  # type: ignore[arg-type]
+                chart_svg = svg.render(series.chart, labels=labels, fmt=fmt,
                                        title=f"{result.name}, {granularity}")
                 notes = svg.explanations(series.chart, labels)
             ignored = tuple(f for f, v in ((kpis.QUEUE, queue), (kpis.CHANNEL, channel))
@@ -82,6 +84,7 @@ def kpis_page(request: HttpRequest) -> HttpResponse:
     return render(request, "metrics/kpis.html", {
         "form": form, "rows": rows, "start": start, "end": end, "granularity": granularity,
         "rules": spc.RULE_DESCRIPTIONS,
+        "last_month": (today.replace(day=1) - timedelta(days=1)).strftime("%Y-%m"),
     }, status=status)
 
 
@@ -110,3 +113,38 @@ def trust_json(request: HttpRequest) -> HttpResponse:
     """The trust page's signed JSON twin for machines."""
     return JsonResponse(trust.signed(trust.trust_document()),
                         json_dumps_params={"ensure_ascii": False})
+
+
+def _pack_or_400(request: HttpRequest, month: str) -> reviews.MonthlyPack | HttpResponse:
+    try:
+        first = reviews.parse_month(month)
+    except MetricsError as exc:
+        return HttpResponse(exc.detail, status=400, content_type="text/plain; charset=utf-8")
+    return reviews.monthly_pack(first_day=first)
+
+
+@permission_required(perm.KPIS_VIEW)
+@require_GET
+def review_monthly(request: HttpRequest, month: str) -> HttpResponse:
+    """The monthly operations review pack as a page (R-MEAS-1)."""
+    pack = _pack_or_400(request, month)
+    if isinstance(pack, HttpResponse):
+        return pack
+    audit.record(action="metrics.review_viewed", actor=request_actor(request),
+                 data={"month": pack.month, "format": "html"})
+    return render(request, "metrics/review_monthly.html", {"pack": pack})
+
+
+@permission_required(perm.KPIS_VIEW)
+@require_GET
+def review_monthly_pdf(request: HttpRequest, month: str) -> HttpResponse:
+    """The same pack as a PDF (WeasyPrint; no external resource is fetched)."""
+    pack = _pack_or_400(request, month)
+    if isinstance(pack, HttpResponse):
+        return pack
+    audit.record(action="metrics.review_exported", actor=request_actor(request),
+                 data={"month": pack.month, "format": "pdf"})
+    body = render_pdf("metrics/review_monthly_pdf.html", {"pack": pack})
+    response = HttpResponse(body, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="review-{pack.month}.pdf"'
+    return response
