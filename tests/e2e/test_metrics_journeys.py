@@ -3,8 +3,6 @@ page, under the strict CSP, readable at 390 px."""
 
 from __future__ import annotations
 
-import pytest
-
 from tests.e2e.conftest import sign_in_with_totp, sync_api
 from tests.factories import make_user
 
