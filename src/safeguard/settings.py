@@ -825,3 +825,8 @@ SAFEGUARD_SECURITY_TXT_ENCRYPTION = _env("SAFEGUARD_SECURITY_TXT_ENCRYPTION", ""
 SAFEGUARD_SECURITY_TXT_POLICY = _env("SAFEGUARD_SECURITY_TXT_POLICY", "")
 SAFEGUARD_SECURITY_TXT_LANGUAGES = _env("SAFEGUARD_SECURITY_TXT_LANGUAGES", "en")
 SAFEGUARD_SECURITY_TXT_CANONICAL = _env("SAFEGUARD_SECURITY_TXT_CANONICAL", "")
+# The public trust page and trust.json are rebuilt (and re-signed) at most this often per
+# process; the page shows the "as of" time of what it shows. 0 = at every request.
+SAFEGUARD_TRUST_MAX_AGE_SECONDS = _env_int("SAFEGUARD_TRUST_MAX_AGE_SECONDS", 60)
+if SAFEGUARD_TRUST_MAX_AGE_SECONDS < 0:
+    raise ImproperlyConfigured("SAFEGUARD_TRUST_MAX_AGE_SECONDS must be >= 0")

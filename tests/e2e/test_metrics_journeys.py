@@ -36,6 +36,7 @@ def test_supervisor_reads_kpi_charts_on_a_phone_without_csp_violations(
 
 def test_public_trust_page_and_security_txt(page, live_server, csp_violations, settings):
     settings.SAFEGUARD_SECURITY_TXT_EXPIRES = "2099-01-01T00:00:00Z"
+    settings.SAFEGUARD_TRUST_MAX_AGE_SECONDS = 0
     from safeguard.accounts import services
     from tests.factories import SYSTEM
     services.organisation_update(actor=SYSTEM, name="Example Ltd", dpo_name="Dana Po",

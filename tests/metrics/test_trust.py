@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 import pytest
+import time_machine
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 
@@ -31,6 +32,14 @@ def org(db):
     accounts.organisation_update(actor=SYSTEM, name="Example Ltd", dpo_name="Dana Po",
                                  dpo_email="dpo@example.test", security_hotline="+44 20 7946 0000",
                                  security_email="security@example.test")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_trust(settings):
+    settings.SAFEGUARD_TRUST_MAX_AGE_SECONDS = 0
+    trust.reset()
+    yield
+    trust.reset()
 
 
 def _text(html: str) -> str:
@@ -110,3 +119,21 @@ def test_json_twin_is_signed_by_the_audit_signer_and_matches_the_page(client, or
     with pytest.raises(InvalidSignature):
         public.verify(signing.unb64(sig["value"]), trust.MESSAGE_PREFIX + trust.canonical(doc))
     assert json.loads(trust.canonical(body["document"]))["version"] == 1
+
+
+def test_the_public_document_is_rebuilt_at_most_every_max_age(client, org, provider, settings):
+    settings.SAFEGUARD_TRUST_MAX_AGE_SECONDS = 60
+    state = {"passing": True}
+    provider("governance.controls", lambda: [Control("C1", "Backups", state["passing"], None)])
+    with time_machine.travel(datetime(2026, 12, 1, 12, 0, tzinfo=UTC), tick=False):
+        first = client.get("/trust.json").json()
+    state["passing"] = False
+    with time_machine.travel(datetime(2026, 12, 1, 12, 0, 59, tzinfo=UTC), tick=False):
+        same = client.get("/trust.json").json()
+        page = _text(client.get("/trust/").content.decode())
+    assert same == first  # one build and one signature per interval
+    assert "1 of 1 controls pass now" in page
+    assert first["document"]["as_of"] == "2026-12-01T12:00:00+00:00"  # and it says when
+    with time_machine.travel(datetime(2026, 12, 1, 12, 1, tzinfo=UTC), tick=False):
+        later = client.get("/trust.json").json()
+    assert later["document"]["controls"]["failing"] == 1

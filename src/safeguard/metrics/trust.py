@@ -25,8 +25,10 @@ import json
 import math
 from collections.abc import Iterable
 from datetime import date, datetime
+from threading import Lock
 from typing import Any
 
+from django.conf import settings
 from django.utils import timezone
 
 from safeguard.accounts import selectors as accounts
@@ -137,3 +139,29 @@ def signed(document: dict[str, Any]) -> dict[str, Any]:
                           "covers": "'safeguard-trust-page/v1\\n' + canonical JSON of document",
                           "value": signing.b64(sig)},
             "public_key_pem": signer.public_key_pem()}
+
+
+_memo_lock = Lock()
+_memo: dict[str, Any] = {}  # "at": datetime, "body": the signed twin
+
+
+def current_signed() -> dict[str, Any]:
+    """The signed twin, rebuilt at most every SAFEGUARD_TRUST_MAX_AGE_SECONDS per process: the
+    page is public, so an anonymous flood costs one build and one signature per interval, not
+    one per request. The page and the JSON show the same document and its "as of" time."""
+    max_age = settings.SAFEGUARD_TRUST_MAX_AGE_SECONDS
+    now = timezone.now()
+    with _memo_lock:
+        at = _memo.get("at")
+        if at is not None and max_age > 0 and 0 <= (now - at).total_seconds() < max_age:
+            body: dict[str, Any] = _memo["body"]
+            return body
+        body = signed(trust_document(now=now))
+        _memo.update(at=now, body=body)
+        return body
+
+
+def reset() -> None:
+    """Forget the memoised document (tests)."""
+    with _memo_lock:
+        _memo.clear()

@@ -104,15 +104,14 @@ def security_txt(request: HttpRequest) -> HttpResponse:
 @require_GET
 def trust_page(request: HttpRequest) -> HttpResponse:
     """The public trust page, generated from live state (R-MEAS-5, R-ORG-1)."""
-    return render(request, "metrics/trust.html", {"doc": trust.trust_document()})
+    return render(request, "metrics/trust.html", {"doc": trust.current_signed()["document"]})
 
 
 @public
 @require_GET
 def trust_json(request: HttpRequest) -> HttpResponse:
     """The trust page's signed JSON twin for machines."""
-    return JsonResponse(trust.signed(trust.trust_document()),
-                        json_dumps_params={"ensure_ascii": False})
+    return JsonResponse(trust.current_signed(), json_dumps_params={"ensure_ascii": False})
 
 
 def _pack_or_400(request: HttpRequest, month: str) -> reviews.MonthlyPack | HttpResponse:
