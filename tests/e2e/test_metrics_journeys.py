@@ -3,10 +3,16 @@ page, under the strict CSP, readable at 390 px."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.e2e.conftest import sign_in_with_totp, sync_api
 from tests.factories import make_user
+from tests.metrics.conftest import build_world
 
-pytest_plugins = ["tests.metrics.conftest"]
+
+@pytest.fixture
+def world(transactional_db):
+    return build_world()
 
 
 def test_supervisor_reads_kpi_charts_on_a_phone_without_csp_violations(

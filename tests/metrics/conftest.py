@@ -24,8 +24,7 @@ class World:
     calls: list[tuple[datetime, str, float | None, bool]] = field(default_factory=list)
 
 
-@pytest.fixture
-def world(db) -> World:
+def build_world() -> World:
     """28 days from T0: two queues, cases on three channels, surveys and voice calls."""
     rng = random.Random(14)
     customer = make_customer()
@@ -66,6 +65,11 @@ def world(db) -> World:
                     ended_at=queued + timedelta(seconds=wait + 60))
                 w.calls.append((queued, q, wait if answered else None, not answered))
     return w
+
+
+@pytest.fixture
+def world(db) -> World:
+    return build_world()
 
 
 @pytest.fixture
