@@ -91,9 +91,22 @@ class KpiSeries:
     charted: tuple[int, ...]  # indexes into ``points`` of the charted buckets
     chart: XmR | AttributeChart | None
     note: str
+    # Baseline phases after annotated process changes: (first charted index, label, chart of
+    # the phase's points); empty when the range has no change (then ``chart`` applies).
+    phase_charts: tuple[tuple[int, str, XmR | AttributeChart], ...] = ()
 
 
 class MetricsError(ApplicationError):
     code = "metrics-error"
     title = "The metrics request cannot be carried out"
     status = 400
+
+
+@dataclass(frozen=True)
+class ProcessChangeView:
+    """An annotated process change on a KPI (a new baseline phase from ``effective_on``)."""
+
+    id: int
+    kpi_key: str
+    effective_on: date
+    label: str

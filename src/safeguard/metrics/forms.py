@@ -9,6 +9,7 @@ from typing import Any
 from django import forms
 
 from safeguard.cases.enums import Channel
+from safeguard.metrics import kpis
 from safeguard.metrics.selectors import GRANULARITIES
 from safeguard.web.bounds import date_check
 
@@ -47,3 +48,16 @@ class KpiFilterForm(forms.Form):
                 f"The range is reversed: the start {start.isoformat()} is after the end "
                 f"{end.isoformat()}.")
         return data
+
+
+class ProcessChangeForm(forms.Form):
+    kpi = forms.ChoiceField(label="KPI", choices=[(d.key, d.name) for d in kpis.REGISTRY])
+    effective_on = forms.DateField(label="Changed on",
+                                   widget=forms.DateInput(attrs={"type": "date"}))
+    label = forms.CharField(label="What changed", max_length=120)
+
+    def clean_effective_on(self) -> date:
+        try:
+            return date_check(self.cleaned_data["effective_on"])
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None

@@ -11,4 +11,10 @@ KPIS_VIEW = rbac.declare(
     read_only=True,
 )
 
+CHANGES_ANNOTATE = rbac.declare(
+    "metrics.annotate_changes",
+    "Annotate a process change on a KPI, so its control chart starts a new baseline phase",
+    roles=("supervisor", "compliance_manager"),
+)
+
 rbac.nav("KPIs", url_name="metrics:kpis", permission=KPIS_VIEW, order=610)

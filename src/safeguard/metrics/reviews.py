@@ -57,11 +57,12 @@ def monthly_pack(*, first_day: date) -> MonthlyPack:
         series = selectors.kpi_series(key=result.key, start=first_day, end=last_day,
                                       granularity=selectors.DAILY)
         chart_svg, notes = "", tuple[svg.Explanation, ...]()
-        if series.chart is not None:
+        plot = selectors.series_plot(series)
+        if plot is not None:
             labels = [series.points[i].label for i in series.charted]
-            chart_svg = svg.render(series.chart, labels=labels, title=f"{result.name}, daily",
+            chart_svg = svg.render(plot, labels=labels, title=f"{result.name}, daily",
                                    fmt=_fmt(defn.unit))
-            notes = tuple(svg.explanations(series.chart, labels))
+            notes = tuple(svg.explanations(plot, labels))
         items.append(PackKpi(result=result, chart_svg=chart_svg, explanations=notes,
                              note=series.note))
     return MonthlyPack(organisation=accounts.organisation().name,

@@ -8,16 +8,18 @@ from datetime import UTC, date, datetime, time, timedelta
 from django.conf import settings
 
 from safeguard.cases.contracts import Period
-from safeguard.metrics import kpis, spc
+from safeguard.metrics import kpis, spc, svg
 from safeguard.metrics.contracts import (
     MEASURED,
     KpiResult,
     KpiSeries,
     Measurement,
     MetricsError,
+    ProcessChangeView,
     SeriesPoint,
     Status,
 )
+from safeguard.metrics.models import ProcessChange
 
 DAILY, WEEKLY, MONTHLY = "daily", "weekly", "monthly"
 GRANULARITIES = (DAILY, WEEKLY, MONTHLY)
@@ -138,8 +140,56 @@ def kpi_series(*, key: str, start: date, end: date, granularity: str,
         chart = spc.xmr([float(points[i].measurement.value or 0.0) for i in charted])
     else:
         note = "not enough periods with data for a control chart"
+    phase_charts: tuple[tuple[int, str, spc.XmR | spc.AttributeChart], ...] = ()
+    changes = [c for c in process_changes(key=key) if start < c.effective_on <= end]
+    if chart is not None and changes:
+        phase_charts, why = _phases(defn, points, charted, changes)
+        note = why or note
     return KpiSeries(key=key, granularity=granularity, points=tuple(points), charted=charted,
-                     chart=chart, note=note)
+                     chart=chart, note=note, phase_charts=phase_charts)
+
+
+def _phases(defn: kpis.KpiDef, points: list[SeriesPoint], charted: tuple[int, ...],
+            changes: list[ProcessChangeView]) -> tuple[
+                tuple[tuple[int, str, spc.XmR | spc.AttributeChart], ...], str]:
+    # A phase starts at the first charted period that begins on or after the change's date.
+    bounds: list[tuple[int, str]] = [(0, "baseline")]
+    for c in changes:
+        first = next((k for k, i in enumerate(charted) if points[i].start >= c.effective_on),
+                     None)
+        if first is not None and first > bounds[-1][0]:
+            bounds.append((first, f"{c.effective_on.isoformat()}: {c.label}"))
+    if len(bounds) == 1:
+        return (), ""
+    parts: list[tuple[int, str, spc.XmR | spc.AttributeChart]] = []
+    for k, (s, label) in enumerate(bounds):
+        e = bounds[k + 1][0] if k + 1 < len(bounds) else len(charted)
+        ms = [points[i].measurement for i in charted[s:e]]
+        if defn.unit == kpis.RATIO:
+            parts.append((s, label, spc.p_chart([m.hits or 0 for m in ms],
+                                                [m.total or 0 for m in ms])))
+        elif len(ms) >= 2:
+            parts.append((s, label, spc.xmr([float(m.value or 0.0) for m in ms])))
+        else:
+            return (), (f"the phase from {label} has fewer than 2 periods with data: limits "
+                        "from the whole range")
+    return tuple(parts), ""
+
+
+def series_plot(series: KpiSeries) -> svg.Plot | None:
+    """What the page draws for a series: its phases when there are any, else its one chart."""
+    if series.phase_charts:
+        return svg.phased(series.phase_charts)
+    return svg.plot_of(series.chart) if series.chart is not None else None
+
+
+def process_changes(*, key: str | None = None) -> list[ProcessChangeView]:
+    """Annotated process changes, by KPI and date (all KPIs when ``key`` is None)."""
+    qs = ProcessChange.objects.all()
+    if key is not None:
+        qs = qs.filter(kpi_key=key)
+    return [ProcessChangeView(id=r.id, kpi_key=r.kpi_key, effective_on=r.effective_on,
+                              label=r.label) for r in qs.order_by("kpi_key", "effective_on")]
 
 
 def _has_data(m: Measurement) -> bool:

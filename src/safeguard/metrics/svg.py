@@ -24,6 +24,55 @@ Formatter = Callable[[float], str]
 
 
 @dataclass(frozen=True)
+class Plot:
+    """What is drawn: per-point values, centre and limits, the signals (indexes into the points)
+    and the baseline phases ``(first index, label)`` after the first."""
+
+    values: tuple[float, ...]
+    centers: tuple[float, ...]
+    ucl: tuple[float, ...]
+    lcl: tuple[float, ...]
+    signals: list[tuple[int, str]]
+    phases: tuple[tuple[int, str], ...] = ()
+
+
+def plot_of(chart: XmR | AttributeChart | Plot) -> Plot:
+    """One chart as a plot (limits repeated per point for an XmR chart)."""
+    if isinstance(chart, Plot):
+        return chart
+    n = len(chart.values)
+    if isinstance(chart, XmR):
+        return Plot(values=chart.values, centers=(chart.center,) * n, ucl=(chart.ucl,) * n,
+                    lcl=(chart.lcl,) * n, signals=list(chart.signals))
+    return Plot(values=chart.values, centers=(chart.center,) * n, ucl=chart.ucl,
+                lcl=chart.lcl, signals=list(chart.signals))
+
+
+def phased(parts: Sequence[tuple[int, str, XmR | AttributeChart]]) -> Plot:
+    """Consecutive phases ``(first index, label, chart of the phase's points)`` as one plot;
+    each phase keeps its own limits and signals."""
+    values: list[float] = []
+    centers: list[float] = []
+    ucl: list[float] = []
+    lcl: list[float] = []
+    signals: list[tuple[int, str]] = []
+    marks: list[tuple[int, str]] = []
+    for k, (start, label, chart) in enumerate(parts):
+        p = plot_of(chart)
+        if start != len(values):
+            raise ValueError("phases must be consecutive")
+        if k:
+            marks.append((start, label))
+        signals += [(start + i, r) for i, r in p.signals]
+        values += p.values
+        centers += p.centers
+        ucl += p.ucl
+        lcl += p.lcl
+    return Plot(values=tuple(values), centers=tuple(centers), ucl=tuple(ucl), lcl=tuple(lcl),
+                signals=signals, phases=tuple(marks))
+
+
+@dataclass(frozen=True)
 class Explanation:
     number: int
     index: int
@@ -39,7 +88,8 @@ def _signal_points(signals: Sequence[tuple[int, str]]) -> dict[int, tuple[str, .
     return {i: tuple(by_index[i]) for i in sorted(by_index)}
 
 
-def explanations(chart: XmR | AttributeChart, labels: Sequence[str]) -> list[Explanation]:
+def explanations(chart: XmR | AttributeChart | Plot,
+                 labels: Sequence[str]) -> list[Explanation]:
     """One numbered explanation per point that carries a signal, in point order."""
     out = []
     for n, (i, rules) in enumerate(_signal_points(chart.signals).items(), start=1):
@@ -49,20 +99,17 @@ def explanations(chart: XmR | AttributeChart, labels: Sequence[str]) -> list[Exp
     return out
 
 
-def render(chart: XmR | AttributeChart, *, labels: Sequence[str], title: str,
+def render(chart: XmR | AttributeChart | Plot, *, labels: Sequence[str], title: str,
            fmt: Formatter = lambda v: f"{v:.4g}") -> str:
     """The chart as a standalone ``<svg>`` element (a string safe to embed in HTML)."""
-    values = list(chart.values)
+    plot = plot_of(chart)
+    values = list(plot.values)
     n = len(values)
     if len(labels) != n:
         raise ValueError(f"{n} points but {len(labels)} labels")
-    if isinstance(chart, XmR):
-        ucl: list[float] = [chart.ucl] * n
-        lcl: list[float] = [chart.lcl] * n
-    else:
-        ucl, lcl = list(chart.ucl), list(chart.lcl)
-    lo = min([*values, *lcl, chart.center])
-    hi = max([*values, *ucl, chart.center])
+    ucl, lcl, centers = list(plot.ucl), list(plot.lcl), list(plot.centers)
+    lo = min([*values, *lcl, *centers])
+    hi = max([*values, *ucl, *centers])
     if not math.isfinite(hi - lo) or hi - lo == 0:
         lo, hi = lo - 1, hi + 1
     pad = (hi - lo) * 0.08
@@ -75,12 +122,15 @@ def render(chart: XmR | AttributeChart, *, labels: Sequence[str], title: str,
     def y(v: float) -> float:
         return TOP + plot_h * (hi - v) / (hi - lo)
 
-    signals = _signal_points(chart.signals)
+    signals = _signal_points(plot.signals)
     numbers = {i: k for k, i in enumerate(signals, start=1)}
-    desc = (f"{n} points; centre {fmt(chart.center)}; "
-            + (f"upper limit {fmt(ucl[0])}, lower limit {fmt(lcl[0])}" if isinstance(chart, XmR)
-               else "limits vary with the sample size")
-            + f"; {len(signals)} point(s) with a signal.")
+    constant = len(set(ucl)) == 1 and len(set(lcl)) == 1 and len(set(centers)) == 1
+    desc = (f"{n} points; centre {fmt(centers[-1])}; "
+            + (f"upper limit {fmt(ucl[0])}, lower limit {fmt(lcl[0])}" if constant
+               else "limits vary with the sample size or the phase")
+            + f"; {len(signals)} point(s) with a signal"
+            + "".join(f"; from {labels[i]} a new phase: {label}" for i, label in plot.phases)
+            + ".")
     parts = [
         (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" '
         f'width="100%" role="img" class="control-chart" aria-label={quoteattr(title)}>'),
@@ -90,10 +140,19 @@ def render(chart: XmR | AttributeChart, *, labels: Sequence[str], title: str,
         'stroke="#999" stroke-width="1"/>'),
     ]
     # Centre line: solid. Limits: dashed, labelled with their values at the right edge.
-    parts.append(f'<line class="centre" x1="{LEFT}" x2="{LEFT + plot_w}" y1="{y(chart.center):.1f}"'
-                 f' y2="{y(chart.center):.1f}" stroke="#333" stroke-width="1.5"/>')
-    parts.append(f'<text class="limit-label" x="{LEFT + plot_w + 4}" y="{y(chart.center) + 4:.1f}"'
-                 f' font-size="11">CL {escape(fmt(chart.center))}</text>')
+    steps = " ".join(f"{LEFT + plot_w * i / n:.1f},{y(c):.1f} {LEFT + plot_w * (i + 1) / n:.1f},"
+                     f"{y(c):.1f}" for i, c in enumerate(centers))
+    parts.append(f'<polyline class="centre" points="{steps}" fill="none" stroke="#333" '
+                 'stroke-width="1.5"/>')
+    parts.append(f'<text class="limit-label" x="{LEFT + plot_w + 4}" y="{y(centers[-1]) + 4:.1f}"'
+                 f' font-size="11">CL {escape(fmt(centers[-1]))}</text>')
+    # Phase boundaries: a dotted vertical line with the change's label in text.
+    for i, label in plot.phases:
+        px = LEFT + plot_w * i / n
+        parts.append(f'<line class="phase" x1="{px:.1f}" x2="{px:.1f}" y1="{TOP}" '
+                     f'y2="{TOP + plot_h}" stroke="#333" stroke-width="1" stroke-dasharray="2 3"/>')
+        parts.append(f'<text class="phase-label" x="{px + 3:.1f}" y="{TOP + 11}" '
+                     f'font-size="10">{escape(label)}</text>')
     for name, series in (("UCL", ucl), ("LCL", lcl)):
         pts = []
         for i, v in enumerate(series):

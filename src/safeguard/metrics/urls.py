@@ -5,6 +5,7 @@ from safeguard.metrics import views
 app_name = "metrics"
 urlpatterns = [
     path("metrics/kpis/", views.kpis_page, name="kpis"),
+    path("metrics/kpis/changes/", views.process_change_add, name="process_change_add"),
     path("metrics/reviews/monthly/<str:month>/", views.review_monthly, name="review_monthly"),
     path("metrics/reviews/monthly/<str:month>/review.pdf", views.review_monthly_pdf,
          name="review_monthly_pdf"),

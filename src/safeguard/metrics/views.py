@@ -6,18 +6,24 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.conf import settings
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
-from safeguard.accounts.guards import permission_required, public, request_actor
+from safeguard.accounts.guards import (
+    permission_required,
+    public,
+    request_actor,
+    request_permissions,
+)
 from safeguard.audit import services as audit
 from safeguard.cases import selectors as cases
-from safeguard.metrics import kpis, reviews, securitytxt, selectors, spc, svg, trust
+from safeguard.metrics import kpis, reviews, securitytxt, selectors, services, spc, svg, trust
 from safeguard.metrics import permissions as perm
 from safeguard.metrics.contracts import KpiResult, KpiSeries, MetricsError
-from safeguard.metrics.forms import KpiFilterForm
+from safeguard.metrics.forms import KpiFilterForm, ProcessChangeForm
 from safeguard.privacy.pdf import render_pdf
 
 
@@ -71,12 +77,13 @@ def kpis_page(request: HttpRequest) -> HttpResponse:
             series = selectors.kpi_series(key=result.key, start=start, end=end,
                                           granularity=granularity, queue=queue, channel=channel)
             chart_svg, notes = "", []
-            if series.chart is not None:
+            plot = selectors.series_plot(series)
+            if plot is not None:
                 labels = [series.points[i].label for i in series.charted]
                 fmt = _chart_fmt(defn.unit)
-                chart_svg = svg.render(series.chart, labels=labels, fmt=fmt,
+                chart_svg = svg.render(plot, labels=labels, fmt=fmt,
                                        title=f"{result.name}, {granularity}")
-                notes = svg.explanations(series.chart, labels)
+                notes = svg.explanations(plot, labels)
             ignored = tuple(f for f, v in ((kpis.QUEUE, queue), (kpis.CHANNEL, channel))
                             if v and f not in defn.filters)
             rows.append(_Row(result=result, series=series, chart_svg=chart_svg, explanations=notes,
@@ -85,6 +92,9 @@ def kpis_page(request: HttpRequest) -> HttpResponse:
         "form": form, "rows": rows, "start": start, "end": end, "granularity": granularity,
         "rules": spc.RULE_DESCRIPTIONS,
         "last_month": (today.replace(day=1) - timedelta(days=1)).strftime("%Y-%m"),
+        "changes": selectors.process_changes(),
+        "change_form": ProcessChangeForm() if perm.CHANGES_ANNOTATE in request_permissions(
+            request) else None,
     }, status=status)
 
 
@@ -147,3 +157,25 @@ def review_monthly_pdf(request: HttpRequest, month: str) -> HttpResponse:
     response = HttpResponse(body, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="review-{pack.month}.pdf"'
     return response
+
+
+@permission_required(perm.CHANGES_ANNOTATE)
+@require_POST
+def process_change_add(request: HttpRequest) -> HttpResponse:
+    """Annotate a process change on a KPI: its chart starts a new baseline phase there."""
+    form = ProcessChangeForm(request.POST)
+    if not form.is_valid():
+        errors = "; ".join(str(e) for errs in form.errors.values() for e in errs)
+        return HttpResponse(f"The change was not recorded: {errors}", status=400,
+                            content_type="text/plain; charset=utf-8")
+    try:
+        view = services.process_change_record(
+            actor=request_actor(request), user_id=request.user.pk,
+            kpi_key=form.cleaned_data["kpi"], effective_on=form.cleaned_data["effective_on"],
+            label=form.cleaned_data["label"])
+    except MetricsError as exc:
+        return HttpResponse(f"The change was not recorded: {exc.detail}", status=400,
+                            content_type="text/plain; charset=utf-8")
+    messages.success(request, f"Recorded: {view.kpi_key} changed on "
+                              f"{view.effective_on.isoformat()} ({view.label}).")
+    return redirect("metrics:kpis")
