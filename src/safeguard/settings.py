@@ -817,7 +817,7 @@ if SAFEGUARD_KPI_MAX_POINTS < 2 or SAFEGUARD_KPI_DEFAULT_DAYS < 1:
                                "SAFEGUARD_KPI_DEFAULT_DAYS >= 1")
 # security.txt (RFC 9116; R-ORG-1). Contact comes from the organisation's security e-mail and
 # hotline. Expires: an ISO 8601 date-time (UTC when no zone), at most a year ahead is
-# recommended; unset or passed fails the deploy check (E562 / E561) and the file is not served
+# recommended; unset or passed fails the deploy check (E562 / E561); the file is not served
 # without it. Encryption / Policy / Canonical: https URLs (Canonical defaults to the file's
 # https URL on the requested host); Preferred-Languages: comma-separated language tags.
 SAFEGUARD_SECURITY_TXT_EXPIRES = _env("SAFEGUARD_SECURITY_TXT_EXPIRES", "")

@@ -4,7 +4,7 @@ contacts (accounts) and the SAFEGUARD_SECURITY_TXT_* settings.
 Contact comes from the organisation's security e-mail (``mailto:``) and hotline (``tel:``);
 Expires is a fixed date the operator sets (a file regenerated with a rolling date would never
 expire, and nobody would be made to re-check its contents); the deploy check fails once it has
-passed (E561) or when the file cannot be produced (E562). Canonical defaults to the https URL
+passed (E561) or is missing or malformed (E562). Canonical defaults to the https URL
 of the file on the requested host.
 """
 
