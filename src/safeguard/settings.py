@@ -122,6 +122,7 @@ INSTALLED_APPS = [
     "safeguard.channels",
     "safeguard.privacy",
     "safeguard.detection",
+    "safeguard.metrics",
     "safeguard.ops",
 ]
 
@@ -993,3 +994,68 @@ SAFEGUARD_CHAT_OUT_OF_HOURS_MESSAGE = _env(
     "answer by e-mail when we are back.")
 # The customer's chat shows "typing" while an agent typed in the reply within this many seconds.
 SAFEGUARD_CHAT_TYPING_SECONDS = _env_int("SAFEGUARD_CHAT_TYPING_SECONDS", 6)
+# --- Metrics (issue 14; docs/metrics.md) -------------------------------------------------------
+# KPI targets (R-KPI-1..8, defaults from the source document). A target is a bound on the KPI's
+# value in its unit: shares are fractions (0.85 = 85 %), times are seconds, training in hours.
+# An empty value means "no target set" (the KPI is shown, never as met).
+
+
+def _env_float_or_none(name: str, default: float | None) -> float | None:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    if raw.strip() == "":
+        return None
+    try:
+        return float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, got {raw!r}") from None
+
+
+SAFEGUARD_KPI_TARGETS: dict[str, dict[str, float | None]] = {
+    # CSAT >= 85 % (R-KPI-1)
+    "csat": {"min": _env_float_or_none("SAFEGUARD_KPI_CSAT_MIN", 0.85)},
+    # First contact resolution in the band 75-85 % (R-KPI-2)
+    "fcr": {"min": _env_float_or_none("SAFEGUARD_KPI_FCR_MIN", 0.75),
+            "max": _env_float_or_none("SAFEGUARD_KPI_FCR_MAX", 0.85)},
+    # Average speed to answer < 30 s (R-KPI-3)
+    "asa": {"below": _env_float_or_none("SAFEGUARD_KPI_ASA_BELOW_SECONDS", 30)},
+    # Mean time to detect < 1 h (R-KPI-4)
+    "mttd": {"below": _env_float_or_none("SAFEGUARD_KPI_MTTD_BELOW_SECONDS", 3600)},
+    # Alert time to acknowledge (R-OPS-9): the source document sets no figure.
+    "time_to_acknowledge": {"below": _env_float_or_none("SAFEGUARD_KPI_TTA_BELOW_SECONDS", None)},
+    # Mean time to remediate < 72 h (R-KPI-5)
+    "mttr": {"below": _env_float_or_none("SAFEGUARD_KPI_MTTR_BELOW_SECONDS", 72 * 3600)},
+    # Critical vulnerabilities (CVSS >= 7.0) resolved within their SLA: all of them (R-KPI-6)
+    "vulnerabilities_on_time": {"min": _env_float_or_none("SAFEGUARD_KPI_VULN_ON_TIME_MIN", 1.0)},
+    # Phishing-simulation click rate < 5 % (R-KPI-7)
+    "phishing_click_rate": {"below": _env_float_or_none("SAFEGUARD_KPI_PHISHING_BELOW", 0.05)},
+    # MFA coverage of privileged staff = 100 % (R-KPI-8)
+    "mfa_privileged": {"min": _env_float_or_none("SAFEGUARD_KPI_MFA_PRIVILEGED_MIN", 1.0)},
+    # Data-subject requests answered by their due date: all of them (R-DATA-7)
+    "dsr_on_time": {"min": _env_float_or_none("SAFEGUARD_KPI_DSR_ON_TIME_MIN", 1.0)},
+    # Security-awareness training >= 8 hours per person per year (R-OPS-10)
+    "training_hours": {"min": _env_float_or_none("SAFEGUARD_KPI_TRAINING_HOURS_MIN", 8)},
+}
+# Most points one KPI chart may have (a wider range or finer granularity is refused, 400).
+SAFEGUARD_KPI_MAX_POINTS = _env_int("SAFEGUARD_KPI_MAX_POINTS", 120)
+# Days shown on the KPI page when no range is given.
+SAFEGUARD_KPI_DEFAULT_DAYS = _env_int("SAFEGUARD_KPI_DEFAULT_DAYS", 90)
+if SAFEGUARD_KPI_MAX_POINTS < 2 or SAFEGUARD_KPI_DEFAULT_DAYS < 1:
+    raise ImproperlyConfigured("SAFEGUARD_KPI_MAX_POINTS must be >= 2 and "
+                               "SAFEGUARD_KPI_DEFAULT_DAYS >= 1")
+# security.txt (RFC 9116; R-ORG-1). Contact comes from the organisation's security e-mail and
+# hotline. Expires: an ISO 8601 date-time (UTC when no zone), at most a year ahead is
+# recommended; unset or passed fails the deploy check (E562 / E561); the file is not served
+# without it. Encryption / Policy / Canonical: https URLs (Canonical defaults to the file's
+# https URL on the requested host); Preferred-Languages: comma-separated language tags.
+SAFEGUARD_SECURITY_TXT_EXPIRES = _env("SAFEGUARD_SECURITY_TXT_EXPIRES", "")
+SAFEGUARD_SECURITY_TXT_ENCRYPTION = _env("SAFEGUARD_SECURITY_TXT_ENCRYPTION", "")
+SAFEGUARD_SECURITY_TXT_POLICY = _env("SAFEGUARD_SECURITY_TXT_POLICY", "")
+SAFEGUARD_SECURITY_TXT_LANGUAGES = _env("SAFEGUARD_SECURITY_TXT_LANGUAGES", "en")
+SAFEGUARD_SECURITY_TXT_CANONICAL = _env("SAFEGUARD_SECURITY_TXT_CANONICAL", "")
+# The public trust page and trust.json are rebuilt (and re-signed) at most this often per
+# process; the page shows the "as of" time of what it shows. 0 = at every request.
+SAFEGUARD_TRUST_MAX_AGE_SECONDS = _env_int("SAFEGUARD_TRUST_MAX_AGE_SECONDS", 60)
+if SAFEGUARD_TRUST_MAX_AGE_SECONDS < 0:
+    raise ImproperlyConfigured("SAFEGUARD_TRUST_MAX_AGE_SECONDS must be >= 0")

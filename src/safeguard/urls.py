@@ -102,6 +102,8 @@ urlpatterns = [
     # Data-subject requests from anyone (public pages: request, status, letter, bundle link)
     path("data-request/", include("safeguard.privacy.public_urls")),
     path("detection/", include("safeguard.detection.urls")),
+    # Metrics: /metrics/kpis/ (staff), /trust/, /trust.json, /.well-known/security.txt (public).
+    path("", include("safeguard.metrics.urls")),
     path("api/v1/", _api_urls()),
 ]
 

@@ -12,6 +12,7 @@ import secrets
 import shutil
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -35,6 +36,9 @@ def _base(tmp: Path) -> dict[str, str]:
         "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/sg_deploy_unused",
         "SAFEGUARD_AUDIT_WITNESS_FILE": str(witness_dir / "heads.jsonl"),
         "SAFEGUARD_KEK_RUNTIME_DIR": str(SHM / f"sg-kek-{os.getpid()}"),
+        # security.txt's Expires (metrics, E561/E562): a year ahead of the run.
+        "SAFEGUARD_SECURITY_TXT_EXPIRES": (datetime.now(tz=UTC) + timedelta(days=365)
+                                           ).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
 
 

@@ -12,18 +12,21 @@ from safeguard.cases.enums import Channel
 from safeguard.cases.models import Case, CsatResponse, Interaction, Queue
 
 
-def csat(*, period: Period, queue: str | None = None) -> RatioKpi:
-    """R-KPI-1: share of survey answers in the period that are 4 or 5 out of 5."""
+def csat(*, period: Period, queue: str | None = None, channel: str | None = None) -> RatioKpi:
+    """R-KPI-1: share of survey answers in the period that are 4 or 5 out of 5 (optionally of
+    one queue, or of the cases that started on one channel)."""
     qs = CsatResponse.objects.filter(submitted_at__gte=period.start, submitted_at__lt=period.end)
     if queue:
         qs = qs.filter(queue__slug=queue)
+    if channel:
+        qs = qs.filter(case__channel=channel)
     scores = list(qs.values_list("score", flat=True))
     return RatioKpi(value=lifecycle.csat(scores),
                     hits=sum(1 for s in scores if s >= lifecycle.CSAT_SATISFIED_MIN),
                     total=len(scores))
 
 
-def fcr(*, period: Period, queue: str | None = None,
+def fcr(*, period: Period, queue: str | None = None, channel: str | None = None,
         reopen_window_days: int | None = None) -> RatioKpi:
     """R-KPI-2: of the cases first resolved in the period, the share resolved within their
     first interaction and not reopened within the window (default
@@ -34,6 +37,8 @@ def fcr(*, period: Period, queue: str | None = None,
                              merged_into__isnull=True)
     if queue:
         qs = qs.filter(queue__slug=queue)
+    if channel:
+        qs = qs.filter(channel=channel)
     rows = []
     for case_id, resolved_at, reopened_at in qs.values_list("id", "first_resolved_at",
                                                             "reopened_at"):

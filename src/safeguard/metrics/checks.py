@@ -1,0 +1,50 @@
+"""System checks of the metrics app (ids safeguard.E560-E569; docs/metrics.md, docs/deploy.md).
+
+E560 (always): a KPI target setting is malformed. E561 (deploy): security.txt's Expires has
+passed. E562 (deploy): security.txt has no (or a malformed) Expires.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core import checks
+from django.utils import timezone
+
+
+def register() -> None:
+    checks.register(check_targets, "safeguard")
+    checks.register(check_security_txt, checks.Tags.security, deploy=True)
+
+
+def check_targets(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """E560: every KPI target setting is well formed (a number, or a band low <= high)."""
+    from safeguard.metrics import kpis
+
+    return [checks.Error(p, hint="Fix SAFEGUARD_KPI_TARGETS / SAFEGUARD_KPI_* (docs/"
+                         "configuration.md).", id="safeguard.E560")
+            for p in kpis.target_problems()]
+
+
+def check_security_txt(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """E561: Expires has passed; E562: no Expires, or a malformed one."""
+    from safeguard.metrics import securitytxt
+
+    hint = "Set SAFEGUARD_SECURITY_TXT_EXPIRES (docs/metrics.md, security.txt)."
+    try:
+        expires = securitytxt.expires_setting()
+    except ValueError:
+        return [checks.Error("security.txt: SAFEGUARD_SECURITY_TXT_EXPIRES is not an ISO 8601 "
+                             "date and time (setting: SAFEGUARD_SECURITY_TXT_EXPIRES)",
+                             hint=hint, id="safeguard.E562")]
+    if expires is None:
+        return [checks.Error("security.txt has no Expires (setting: "
+                             "SAFEGUARD_SECURITY_TXT_EXPIRES)", hint=hint, id="safeguard.E562")]
+    if expires <= timezone.now():
+        return [checks.Error(f"security.txt expired on {expires.isoformat()} (setting: "
+                             "SAFEGUARD_SECURITY_TXT_EXPIRES)",
+                             hint="Review the file's contents and set a new date, less than a "
+                             "year ahead.", id="safeguard.E561")]
+    # The contacts are set in the running application (Staff -> Organisation) after the first
+    # deploy; until then the file answers 404 and the KPI/trust docs say so. Not a deploy error.
+    return []

@@ -1,0 +1,20 @@
+"""Permissions declared by the metrics app (R-KPI-1..9). The trust page and security.txt are
+public (``@public``): they show only what the organisation publishes."""
+
+from safeguard.accounts import rbac
+
+KPIS_VIEW = rbac.declare(
+    "metrics.view_kpis",
+    "See every KPI against its target, with control charts and their signals",
+    roles=("supervisor", "security_analyst", "privacy_officer", "compliance_manager",
+           "administrator"),
+    read_only=True,
+)
+
+CHANGES_ANNOTATE = rbac.declare(
+    "metrics.annotate_changes",
+    "Annotate a process change on a KPI, so its control chart starts a new baseline phase",
+    roles=("supervisor", "compliance_manager"),
+)
+
+rbac.nav("KPIs", url_name="metrics:kpis", permission=KPIS_VIEW, order=610)
