@@ -74,13 +74,24 @@ def world(db) -> World:
 
 @pytest.fixture
 def provider():
-    """Register a provider for one test and remove it afterwards."""
-    added: list[str] = []
+    """Register a provider for one test (replacing what an installed app registered) and put
+    the registry back afterwards."""
+    saved = dict(providers._providers)
 
     def add(name, fn):
+        providers._providers.pop(name, None)
         providers.register(name, fn)
-        added.append(name)
 
     yield add
-    for name in added:
-        providers._providers.pop(name, None)
+    providers._providers.clear()
+    providers._providers.update(saved)
+
+
+@pytest.fixture
+def no_providers():
+    """No provider registered for one test, as on an installation without the source apps;
+    the registry is put back afterwards."""
+    saved = dict(providers._providers)
+    providers._providers.clear()
+    yield
+    providers._providers.update(saved)

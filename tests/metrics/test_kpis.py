@@ -121,7 +121,7 @@ def test_cases_template_no_longer_types_targets():
 
 
 @pytest.mark.django_db
-def test_kpis_without_a_provider_are_unavailable_never_met():
+def test_kpis_without_a_provider_are_unavailable_never_met(no_providers):
     for key in ("mttr", "vulnerabilities_on_time", "phishing_click_rate", "training_hours"):
         r = selectors.kpi_result(key=key, period=ALL)
         assert r.status == Status.UNAVAILABLE

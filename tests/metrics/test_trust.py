@@ -46,7 +46,7 @@ def _text(html: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
 
 
-def test_without_providers_every_sourced_section_is_unavailable(client, org):
+def test_without_providers_every_sourced_section_is_unavailable(client, org, no_providers):
     resp = client.get("/trust/")
     assert resp.status_code == 200
     text = _text(resp.content.decode())
