@@ -134,14 +134,16 @@ def no_pan_at_rest() -> CheckResult:
         return CheckResult(FAIL, f"The latest rescan (#{run.id}) is {run.status}, not finished.")
     age = timezone.now() - run.finished_at
     limit = timedelta(days=settings.SAFEGUARD_GOVERNANCE_RESCAN_MAX_DAYS)
+    left = [f for f in run.findings if not f.fixed]
     text = (f"Rescan #{run.id} finished {_ago(age)}: {run.scanned} values scanned, "
-            f"{len(run.findings)} card number(s) found")
-    if run.findings and not run.fix:
-        return CheckResult(FAIL, f"{text}, left in place (run with --fix).")
+            f"{len(run.findings)} card number(s) found, {len(left)} left in place")
+    if left:
+        where = sorted({f"{f.model}.{f.field}" for f in left})
+        return CheckResult(FAIL, f"{text} ({', '.join(where[:5])}; run with --fix).")
     if age > limit:
         return CheckResult(FAIL, f"{text}; older than "
                                  f"{settings.SAFEGUARD_GOVERNANCE_RESCAN_MAX_DAYS} days.")
-    return CheckResult(PASS, text + (", all tokenized by --fix." if run.findings else "."))
+    return CheckResult(PASS, text + ".")
 
 
 # --- audit: verification, signed heads, SIEM forwarding -------------------------------------
