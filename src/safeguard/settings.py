@@ -777,7 +777,8 @@ SAFEGUARD_GOVERNANCE_HEAD_MAX_HOURS = _env_int("SAFEGUARD_GOVERNANCE_HEAD_MAX_HO
 SAFEGUARD_GOVERNANCE_RESCAN_MAX_DAYS = _env_int("SAFEGUARD_GOVERNANCE_RESCAN_MAX_DAYS", 90)
 # A SIEM forwarder fails the control beyond this many events behind, or when it has events to
 # ship and its cursor has not moved for this many minutes.
-SAFEGUARD_GOVERNANCE_SIEM_MAX_LAG_EVENTS = _env_int("SAFEGUARD_GOVERNANCE_SIEM_MAX_LAG_EVENTS", 1000)
+SAFEGUARD_GOVERNANCE_SIEM_MAX_LAG_EVENTS = _env_int("SAFEGUARD_GOVERNANCE_SIEM_MAX_LAG_EVENTS",
+                                                    1000)
 SAFEGUARD_GOVERNANCE_SIEM_MAX_LAG_MINUTES = _env_int("SAFEGUARD_GOVERNANCE_SIEM_MAX_LAG_MINUTES",
                                                      15)
 # A real retention sweep must have finished within this many hours (daily sweep + slack).

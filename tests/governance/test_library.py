@@ -19,7 +19,9 @@ def test_the_shipped_libraries_load_with_source_licence_and_coverage():
     lib = load()
     assert {f.id: len(f.requirements) for f in lib.frameworks} == EXPECTED
     for f in lib.frameworks:
-        assert f.source and f.licence and f.coverage
+        assert f.source
+        assert f.licence
+        assert f.coverage
         # the documented size is the real one (docs/governance.md repeats these numbers)
         assert f"{len(f.requirements)} " in f.coverage
     assert {c.check for c in lib.controls} <= set(evaluators.REGISTRY)
@@ -82,4 +84,5 @@ def test_the_system_check_reports_a_broken_library_and_an_unknown_check(copy, se
     (copy / "controls.yaml").write_text("controls: {}\n")
     selectors.reset()
     errors = [m for m in checks.run_checks() if m.id == "safeguard.E540"]
-    assert len(errors) == 1 and "controls.yaml:1" in errors[0].msg
+    assert len(errors) == 1
+    assert "controls.yaml:1" in errors[0].msg
