@@ -152,3 +152,21 @@ def test_the_trust_page_provider_lists_every_control():
     assert [r["id"] for r in rows] == [c.id for c in selectors.library().controls]
     assert set(rows[0]) == {"id", "title", "status", "checked_at", "evidence"}
     assert all(r["checked_at"] is not None for r in rows)
+
+
+def test_the_statement_of_applicability_pdf_lists_requirements_with_their_states():
+    from pypdf import PdfReader
+
+    manager = make_user(roles=("compliance_manager",))
+    services.evaluate_all(actor=JOB)
+    response = signed_in_client(manager).get("/governance/frameworks/iso27001/statement.pdf")
+    assert response["Content-Type"] == "application/pdf"
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages)
+    text = " ".join(text.split())
+    assert "Statement of applicability: ISO/IEC 27001:2022 Annex A" in text
+    states = {s.id: s.status for s in selectors.control_states()}
+    assert f"SG-AC-02 {states['SG-AC-02']}" in text
+    assert "A.8.13" in text
+    assert "SG-BC-01 unavailable" in text
+    assert "A.5.35" in text
+    assert _actions("governance.framework_exported")[-1] == {"format": "pdf"}

@@ -9,5 +9,7 @@ urlpatterns = [
     path("frameworks/<slug:framework_id>/", views.framework, name="framework"),
     path("frameworks/<slug:framework_id>/controls.csv", views.framework_csv,
          name="framework_csv"),
+    path("frameworks/<slug:framework_id>/statement.pdf", views.framework_pdf,
+         name="framework_pdf"),
     path("controls/<str:control_id>/", views.control, name="control"),
 ]

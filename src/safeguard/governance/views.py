@@ -6,12 +6,15 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from safeguard.accounts import selectors as account_selectors
 from safeguard.accounts.guards import permission_required, request_actor, request_permissions
 from safeguard.audit import services as audit
 from safeguard.governance import selectors, services
 from safeguard.governance.contracts import UnknownControl
+from safeguard.governance.pdf import render_pdf
 from safeguard.governance.permissions import CONTROLS_RUN, CONTROLS_VIEW
 
 
@@ -43,6 +46,25 @@ def framework_csv(request: HttpRequest, framework_id: str) -> HttpResponse:
                  subject=("framework", framework_id), data={"format": "csv"})
     response = HttpResponse(body, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{framework_id}-controls.csv"'
+    return response
+
+
+@permission_required(CONTROLS_VIEW)
+def framework_pdf(request: HttpRequest, framework_id: str) -> HttpResponse:
+    """The statement of applicability: each requirement, whether a control of ours covers it,
+    its status, evidence and last check."""
+    fw = selectors.library().framework(framework_id)
+    if fw is None:
+        raise Http404("No such framework")
+    body = render_pdf("governance/pdf_statement.html", {
+        "framework": fw, "requirements": selectors.requirement_states(framework_id=fw.id),
+        "run": selectors.run_latest(), "org": account_selectors.organisation(),
+        "now": timezone.now()})
+    audit.record(action="governance.framework_exported", actor=request_actor(request),
+                 subject=("framework", framework_id), data={"format": "pdf"})
+    response = HttpResponse(body, content_type="application/pdf")
+    response["Content-Disposition"] = (f'attachment; filename="{framework_id}-statement-of-'
+                                       'applicability.pdf"')
     return response
 
 
