@@ -229,3 +229,22 @@ def test_incident_exercises_follow_the_incidents_provider(monkeypatch):
     result = evaluators.incident_exercises()
     assert result.status == UNAVAILABLE
     assert "RuntimeError" in result.evidence
+
+
+def test_a_check_that_crashes_is_unavailable_and_the_others_still_run(monkeypatch):
+    from safeguard.governance import services
+    from safeguard.governance.models import ControlEvaluation
+
+    def broken() -> evaluators.CheckResult:
+        from django.db import connection
+
+        with connection.cursor() as cur:
+            cur.execute("SELECT * FROM no_such_table_here")
+        raise AssertionError("unreachable")
+
+    monkeypatch.setitem(evaluators.REGISTRY, "mfa_all_staff", broken)
+    services.evaluate_all(actor=SYSTEM)
+    row = ControlEvaluation.objects.get(control_id="SG-AC-01")
+    assert row.status == UNAVAILABLE
+    assert "raised" in row.evidence
+    assert ControlEvaluation.objects.count() == len(evaluators.REGISTRY)

@@ -21,6 +21,7 @@ from typing import Any
 
 from django.apps import apps
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from safeguard.accounts import rbac
@@ -257,7 +258,8 @@ def _from_provider(name: str, absent: str) -> CheckResult:
     if provider is None:
         return CheckResult(UNAVAILABLE, absent)
     try:
-        value = provider()
+        with transaction.atomic():  # a provider's database error stays in its savepoint
+            value = provider()
     except Exception as exc:  # noqa: BLE001 - a broken source is unavailable, never a crash
         logger.warning("governance.provider_failed", extra={"provider": name})
         return CheckResult(UNAVAILABLE, f"Provider {name} failed: {type(exc).__name__}.")
@@ -313,7 +315,10 @@ def run(name: str) -> CheckResult:
     if fn is None:
         return CheckResult(UNAVAILABLE, f"No automated check named {name!r}.")
     try:
-        return fn()
-    except Exception as exc:
+        # A savepoint: a database error inside one check rolls back to here and leaves the
+        # connection usable for the next check (PostgreSQL aborts the whole transaction else).
+        with transaction.atomic():
+            return fn()
+    except Exception as exc:  # one broken check must not stop the others
         logger.exception("governance.check_failed", extra={"check": name})
         return CheckResult(UNAVAILABLE, f"The check raised {type(exc).__name__}.")
