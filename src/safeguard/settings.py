@@ -122,6 +122,7 @@ INSTALLED_APPS = [
     "safeguard.channels",
     "safeguard.privacy",
     "safeguard.detection",
+    "safeguard.governance",
     "safeguard.metrics",
     "safeguard.ops",
 ]
@@ -781,6 +782,39 @@ if SAFEGUARD_PRIVACY_NOTICE_MAX_CHARS < 1 or SAFEGUARD_PRIVACY_NOTICE_MAX_SCHEDU
     raise ImproperlyConfigured("SAFEGUARD_PRIVACY_NOTICE_MAX_CHARS must be >= 1 and "
                                "SAFEGUARD_PRIVACY_NOTICE_MAX_SCHEDULE_DAYS >= 0")
 
+# --- Governance (issue 13; docs/governance.md) -------------------------------------------------
+# Directory holding frameworks/*.yaml and controls.yaml; empty = the libraries versioned with the
+# code (src/safeguard/governance/library/).
+SAFEGUARD_GOVERNANCE_LIBRARY_DIR = _env("SAFEGUARD_GOVERNANCE_LIBRARY_DIR", "")
+# Every control is evaluated this often by the worker (hours; the job is scheduled hourly).
+SAFEGUARD_GOVERNANCE_EVALUATE_HOURS = _env_int("SAFEGUARD_GOVERNANCE_EVALUATE_HOURS", 1)
+# An unfinished evaluation younger than this (minutes) is resumed rather than started again.
+SAFEGUARD_GOVERNANCE_RESUME_MINUTES = _env_int("SAFEGUARD_GOVERNANCE_RESUME_MINUTES", 30)
+# The audit log must have verified without a problem within this many hours (nightly run + slack).
+SAFEGUARD_GOVERNANCE_VERIFY_MAX_HOURS = _env_int("SAFEGUARD_GOVERNANCE_VERIFY_MAX_HOURS", 26)
+# Audit events may wait at most this many hours for a signed tree head.
+SAFEGUARD_GOVERNANCE_HEAD_MAX_HOURS = _env_int("SAFEGUARD_GOVERNANCE_HEAD_MAX_HOURS", 1)
+# The stored-data rescan for card numbers must be at most this many days old.
+SAFEGUARD_GOVERNANCE_RESCAN_MAX_DAYS = _env_int("SAFEGUARD_GOVERNANCE_RESCAN_MAX_DAYS", 90)
+# A SIEM forwarder fails the control beyond this many events behind, or when it has events to
+# ship and its cursor has not moved for this many minutes.
+SAFEGUARD_GOVERNANCE_SIEM_MAX_LAG_EVENTS = _env_int("SAFEGUARD_GOVERNANCE_SIEM_MAX_LAG_EVENTS",
+                                                    1000)
+SAFEGUARD_GOVERNANCE_SIEM_MAX_LAG_MINUTES = _env_int("SAFEGUARD_GOVERNANCE_SIEM_MAX_LAG_MINUTES",
+                                                     15)
+# A real retention sweep must have finished within this many hours (daily sweep + slack).
+SAFEGUARD_GOVERNANCE_SWEEP_MAX_HOURS = _env_int("SAFEGUARD_GOVERNANCE_SWEEP_MAX_HOURS", 48)
+# Data-subject requests are judged over this many past days.
+SAFEGUARD_GOVERNANCE_DSR_WINDOW_DAYS = _env_int("SAFEGUARD_GOVERNANCE_DSR_WINDOW_DAYS", 90)
+if min(SAFEGUARD_GOVERNANCE_EVALUATE_HOURS, SAFEGUARD_GOVERNANCE_RESUME_MINUTES,
+       SAFEGUARD_GOVERNANCE_VERIFY_MAX_HOURS, SAFEGUARD_GOVERNANCE_HEAD_MAX_HOURS,
+       SAFEGUARD_GOVERNANCE_RESCAN_MAX_DAYS, SAFEGUARD_GOVERNANCE_SIEM_MAX_LAG_MINUTES,
+       SAFEGUARD_GOVERNANCE_SWEEP_MAX_HOURS, SAFEGUARD_GOVERNANCE_DSR_WINDOW_DAYS) < 1 \
+        or SAFEGUARD_GOVERNANCE_SIEM_MAX_LAG_EVENTS < 0:
+    raise ImproperlyConfigured("The SAFEGUARD_GOVERNANCE_* periods must be at least 1 and "
+                               "SAFEGUARD_GOVERNANCE_SIEM_MAX_LAG_EVENTS at least 0 "
+                               "(docs/configuration.md)")
+
 SILENCED_SYSTEM_CHECKS: list[str] = []
 if PRODUCTION and not SECURE_HSTS_PRELOAD:
     # The operator opted out of the preload list on purpose (e.g. HTTP-only sibling subdomains).
@@ -874,6 +908,10 @@ SAFEGUARD_DETECTION_RULE_PATHS = [
     p.strip() for p in _env("SAFEGUARD_DETECTION_RULE_PATHS", "").split(",") if p.strip()]
 # Audit events per batch of a detection run (each batch commits its alerts with the cursor).
 SAFEGUARD_DETECTION_BATCH = _env_int("SAFEGUARD_DETECTION_BATCH", 500)
+# The governance control "detection running" fails when the last evaluated batch is older than
+# this many minutes (the job runs every minute) or the run trails the log by more events.
+SAFEGUARD_DETECTION_RUNNING_MAX_MINUTES = _env_int("SAFEGUARD_DETECTION_RUNNING_MAX_MINUTES", 15)
+SAFEGUARD_DETECTION_RUNNING_MAX_LAG = _env_int("SAFEGUARD_DETECTION_RUNNING_MAX_LAG", 10000)
 # R-OPS-9 clocks: a critical alert not acknowledged this many minutes after it was raised is
 # announced to the escalation targets (acknowledge window), and again at the escalation window.
 SAFEGUARD_DETECTION_ACK_MINUTES = _env_int("SAFEGUARD_DETECTION_ACK_MINUTES", 60)

@@ -104,6 +104,7 @@ urlpatterns = [
     path("detection/", include("safeguard.detection.urls")),
     # Metrics: /metrics/kpis/ (staff), /trust/, /trust.json, /.well-known/security.txt (public).
     path("", include("safeguard.metrics.urls")),
+    path("governance/", include("safeguard.governance.urls")),
     path("api/v1/", _api_urls()),
 ]
 

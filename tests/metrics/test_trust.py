@@ -102,7 +102,8 @@ def test_subprocessors_and_uptime_from_their_providers(client, org, provider):
     assert "None published." in _text(client.get("/trust/").content.decode())
 
 
-def test_json_twin_is_signed_by_the_audit_signer_and_matches_the_page(client, org, provider):
+def test_json_twin_is_signed_by_the_audit_signer_and_matches_the_page(client, org, no_providers,
+                                                                     provider):
     provider("governance.certifications", lambda: [
         {"name": "ISO/IEC 27001", "issued_on": date(2025, 5, 1), "expires_on": date(2028, 4, 30)}])
     body = client.get("/trust.json").json()
@@ -137,3 +138,21 @@ def test_the_public_document_is_rebuilt_at_most_every_max_age(client, org, provi
     with time_machine.travel(datetime(2026, 12, 1, 12, 1, tzinfo=UTC), tick=False):
         later = client.get("/trust.json").json()
     assert later["document"]["controls"]["failing"] == 1
+
+
+@pytest.mark.django_db
+def test_controls_in_the_governance_shape(client, org, provider):
+    """The governance app's provider gives ``title`` and a ``status`` string: only pass and fail
+    are shown as such; not applicable and unavailable are "not checked", never a pass."""
+    now = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    provider("governance.controls", lambda: [
+        {"id": "SG-1", "title": "MFA for all staff", "status": "pass", "checked_at": now},
+        {"id": "SG-2", "title": "Key age", "status": "fail", "checked_at": now},
+        {"id": "SG-3", "title": "Backups", "status": "unavailable", "checked_at": now},
+        {"id": "SG-4", "title": "WebAuthn", "status": "not_applicable", "checked_at": now}])
+    data = client.get("/trust.json").json()
+    controls = data["document"]["controls"] if "document" in data else data["controls"]
+    assert [c["result"] for c in controls["items"]] == ["pass", "fail", "not checked",
+                                                       "not checked"]
+    assert controls["items"][0]["name"] == "MFA for all staff"
+    assert (controls["passing"], controls["failing"], controls["total"]) == (1, 1, 4)

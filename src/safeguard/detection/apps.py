@@ -18,3 +18,5 @@ class DetectionConfig(AppConfig):
                            selectors.time_to_acknowledge_seconds)
         providers.register("kpi.false_positive_rate_by_rule",
                            selectors.false_positive_rate_by_rule)
+        # The governance control "detection running" (docs/governance.md).
+        providers.register("control.detection_running", selectors.detection_running_control)

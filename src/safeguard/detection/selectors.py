@@ -176,6 +176,27 @@ def run_position(*, name: str = "default") -> dict[str, Any]:
             "lag": max(last - row.cursor, 0)}
 
 
+def detection_running_control() -> dict[str, str]:
+    """Provider ``control.detection_running`` for the governance controls (R-OPS-6, R-OPS-9):
+    ``pass`` when the run evaluated a batch within ``SAFEGUARD_DETECTION_RUNNING_MAX_MINUTES``
+    and trails the integrated log by at most ``SAFEGUARD_DETECTION_RUNNING_MAX_LAG`` events,
+    ``fail`` otherwise (never run, stalled, or too far behind), with the figures as evidence."""
+    from django.conf import settings
+    from django.utils import timezone
+
+    pos = run_position()
+    max_minutes = settings.SAFEGUARD_DETECTION_RUNNING_MAX_MINUTES
+    max_lag = settings.SAFEGUARD_DETECTION_RUNNING_MAX_LAG
+    updated = pos["updated_at"]
+    if updated is None:
+        return {"status": "fail", "evidence": "The detection run has never evaluated the log."}
+    age_min = (timezone.now() - updated).total_seconds() / 60
+    figures = (f"last batch {age_min:.0f} min ago (limit {max_minutes}), {pos['lag']} events "
+               f"behind the log (limit {max_lag}), {pos['events_seen']} events evaluated")
+    ok = age_min <= max_minutes and pos["lag"] <= max_lag
+    return {"status": "pass" if ok else "fail", "evidence": f"Detection run: {figures}."}
+
+
 # --- KPIs (registered as web.providers in apps.py; docs/detection.md "KPIs") -------------------
 
 def mttd_seconds(*, start: datetime, end: datetime) -> float | None:

@@ -5,8 +5,9 @@ says "unavailable" instead of showing a figure nobody measured.
 Sources: the organisation's contacts (accounts); named providers of ``safeguard.web.providers``
 for everything an app beside or above this one owns (decision 0264):
 
-* ``governance.controls()`` -> iterable of items with ``id``, ``name``, ``passing`` (True, False,
-  or None when not checked yet) and ``checked_at`` (datetime or None);
+* ``governance.controls()`` -> iterable of items with ``id``, ``title`` (or ``name``), ``status``
+  (``pass``, ``fail``, ``not_applicable``, ``unavailable``; or a ``passing`` boolean, None when not
+  checked yet) and ``checked_at`` (datetime or None);
 * ``governance.certifications()`` -> items with ``name``, ``issued_on``, ``expires_on`` (dates);
 * ``privacy.subprocessors()`` -> items with ``vendor``, ``service``, ``location``,
   ``data_categories`` (the privacy app's subprocessor register, current entries);
@@ -59,13 +60,27 @@ def _section(name: str, build: Any) -> dict[str, Any]:
     return {"status": AVAILABLE, "source": name, **build(fn())}
 
 
+# What the page may say of a control: only a computed pass or fail counts as either; every
+# other state (not applicable, unavailable, never evaluated) is shown as "not checked".
+_RESULTS = {"pass": "pass", "fail": "fail"}
+
+
+def _control_result(item: Any) -> str:
+    """``pass``/``fail`` from the governance status (``status``: pass, fail, not_applicable,
+    unavailable) or from a ``passing`` boolean; anything else is ``not checked``."""
+    status = _get(item, "status")
+    if status is not None:
+        return _RESULTS.get(str(status), "not checked")
+    passing = _get(item, "passing")
+    return "pass" if passing is True else "fail" if passing is False else "not checked"
+
+
 def _controls(items: Iterable[Any]) -> dict[str, Any]:
     rows = []
     for it in items:
-        passing = _get(it, "passing")
-        rows.append({"id": str(_get(it, "id")), "name": str(_get(it, "name")),
-                     "result": "pass" if passing is True else
-                     "fail" if passing is False else "not checked",
+        rows.append({"id": str(_get(it, "id")),
+                     "name": str(_get(it, "name") or _get(it, "title") or ""),
+                     "result": _control_result(it),
                      "checked_at": _iso(_get(it, "checked_at"))})
     rows.sort(key=lambda r: r["id"] or "")
     return {"items": rows,

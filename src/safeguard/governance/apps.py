@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+
+
+class GovernanceConfig(AppConfig):
+    name = "safeguard.governance"
+    label = "governance"
+    verbose_name = "Governance"
+
+    def ready(self) -> None:
+        from safeguard.governance import checks, permissions, selectors
+        from safeguard.web import providers
+
+        del permissions  # imported for its declarations
+        checks.register()
+        # The metrics trust page reads every control's latest state through this name.
+        providers.register("governance.controls", selectors.controls_for_trust_page)

@@ -1,0 +1,16 @@
+"""Permissions declared by the governance app (R-REG-1)."""
+
+from safeguard.accounts import rbac
+
+CONTROLS_VIEW = rbac.declare(
+    "governance.view_controls",
+    "See frameworks, requirements, control status with evidence and history; export them",
+    roles=("compliance_manager",), read_only=True,
+)
+CONTROLS_RUN = rbac.declare(
+    "governance.run_checks",
+    "Evaluate every control now (the hourly job does it on its own)",
+    roles=("compliance_manager",),
+)
+
+rbac.nav("Governance", url_name="governance:frameworks", permission=CONTROLS_VIEW, order=750)

@@ -1,0 +1,92 @@
+"""Governance pages: frameworks, a framework's requirements with their controls, a control
+with its history, the CSV export (R-REG-1). Thin: parse, authorize, call, render."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from safeguard.accounts import selectors as account_selectors
+from safeguard.accounts.guards import permission_required, request_actor, request_permissions
+from safeguard.audit import services as audit
+from safeguard.governance import selectors, services
+from safeguard.governance.contracts import UnknownControl
+from safeguard.governance.pdf import render_pdf
+from safeguard.governance.permissions import CONTROLS_RUN, CONTROLS_VIEW
+
+
+@permission_required(CONTROLS_VIEW)
+def frameworks(request: HttpRequest) -> HttpResponse:
+    return render(request, "governance/frameworks.html", {
+        "summaries": selectors.framework_summaries(), "controls": selectors.control_states(),
+        "run": selectors.run_latest(),
+        "can_run": CONTROLS_RUN in request_permissions(request),
+    })
+
+
+@permission_required(CONTROLS_VIEW)
+def framework(request: HttpRequest, framework_id: str) -> HttpResponse:
+    fw = selectors.library().framework(framework_id)
+    if fw is None:
+        raise Http404("No such framework")
+    return render(request, "governance/framework.html", {
+        "framework": fw, "requirements": selectors.requirement_states(framework_id=fw.id),
+    })
+
+
+@permission_required(CONTROLS_VIEW)
+def framework_csv(request: HttpRequest, framework_id: str) -> HttpResponse:
+    if selectors.library().framework(framework_id) is None:
+        raise Http404("No such framework")
+    body = selectors.framework_csv(framework_id=framework_id)
+    audit.record(action="governance.framework_exported", actor=request_actor(request),
+                 subject=("framework", framework_id), data={"format": "csv"})
+    response = HttpResponse(body, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{framework_id}-controls.csv"'
+    return response
+
+
+@permission_required(CONTROLS_VIEW)
+def framework_pdf(request: HttpRequest, framework_id: str) -> HttpResponse:
+    """The statement of applicability: each requirement, whether a control of ours covers it,
+    its status, evidence and last check."""
+    fw = selectors.library().framework(framework_id)
+    if fw is None:
+        raise Http404("No such framework")
+    body = render_pdf("governance/pdf_statement.html", {
+        "framework": fw, "requirements": selectors.requirement_states(framework_id=fw.id),
+        "run": selectors.run_latest(), "org": account_selectors.organisation(),
+        "now": timezone.now()})
+    audit.record(action="governance.framework_exported", actor=request_actor(request),
+                 subject=("framework", framework_id), data={"format": "pdf"})
+    response = HttpResponse(body, content_type="application/pdf")
+    response["Content-Disposition"] = (f'attachment; filename="{framework_id}-statement-of-'
+                                       'applicability.pdf"')
+    return response
+
+
+@permission_required(CONTROLS_VIEW)
+def control(request: HttpRequest, control_id: str) -> HttpResponse:
+    try:
+        state = selectors.control_state(control_id=control_id)
+    except UnknownControl:
+        raise Http404("No such control") from None
+    lib = selectors.library()
+    mapped = [(lib.framework(fid), rid) for fid, rid in state.maps]
+    return render(request, "governance/control.html", {
+        "control": state, "mapped": mapped,
+        "spans": selectors.spans(control_id=control_id),
+        "history": selectors.history(control_id=control_id, limit=100),
+    })
+
+
+@permission_required(CONTROLS_RUN)
+@require_POST
+def run_now(request: HttpRequest) -> HttpResponse:
+    run = services.evaluate_all(actor=request_actor(request))
+    summary = ", ".join(f"{n} {k}" for k, n in sorted(run.counts.items()))
+    messages.success(request, f"Every control evaluated (run {run.id}): {summary}.")
+    return redirect("governance:frameworks")

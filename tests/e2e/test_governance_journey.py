@@ -1,0 +1,39 @@
+"""Browser journey (R-REG-1): a compliance manager on a 390 px screen evaluates every control,
+opens PCI DSS, follows a failing requirement to its control and its history — by keyboard
+where it acts, readable without sideways scrolling, with no CSP violation."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from safeguard.governance import selectors
+from tests.e2e.conftest import sign_in_with_totp
+from tests.factories import make_user
+
+pytestmark = pytest.mark.e2e
+
+
+def test_a_compliance_manager_follows_a_failing_requirement_to_its_evidence_at_390px(
+        live_server, page: Page, csp_violations: list[str]):
+    selectors.reset()
+    manager = make_user(roles=("compliance_manager",))  # TOTP only: SG-AC-02 will fail
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in_with_totp(page, live_server, manager.email)
+    page.get_by_role("link", name="Governance").first.click()
+    expect(page.get_by_text("No evaluation has run yet.")).to_be_visible()
+    run = page.get_by_role("button", name="Evaluate every control now")
+    run.focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("Every control evaluated (run ")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.get_by_role("link", name="PCI DSS 4.0.1").click()
+    row = page.get_by_role("row").filter(has_text="8.4.1")
+    expect(row.get_by_text("fail").first).to_be_visible()
+    expect(row).to_contain_text("0 of 1 privileged staff have a WebAuthn authenticator")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    row.get_by_role("link", name="SG-AC-02").click()
+    expect(page.get_by_role("heading", name="Status over time")).to_be_visible()
+    expect(page.get_by_text("still (last checked")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert csp_violations == []
