@@ -76,12 +76,10 @@ def _control_result(item: Any) -> str:
 
 
 def _controls(items: Iterable[Any]) -> dict[str, Any]:
-    rows = []
-    for it in items:
-        rows.append({"id": str(_get(it, "id")),
-                     "name": str(_get(it, "name") or _get(it, "title") or ""),
-                     "result": _control_result(it),
-                     "checked_at": _iso(_get(it, "checked_at"))})
+    rows = [{"id": str(_get(it, "id")),
+             "name": str(_get(it, "name") or _get(it, "title") or ""),
+             "result": _control_result(it),
+             "checked_at": _iso(_get(it, "checked_at"))} for it in items]
     rows.sort(key=lambda r: r["id"] or "")
     return {"items": rows,
             "passing": sum(r["result"] == "pass" for r in rows),
