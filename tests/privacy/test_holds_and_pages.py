@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import uuid
 
@@ -187,6 +188,25 @@ def test_cli_sweep_dry_run_report_and_argument_errors(case, capsys):
         with pytest.raises(CommandError):
             call_command("privacy", "sweep", *args)
     assert SweepRun.objects.count() == 1
+
+
+def test_cli_retention_plan_then_run(case, capsys):
+    """``safeguard retention plan`` decides and changes nothing; ``retention run`` acts (issue
+    16's names for the sweep); bad arguments are refused and change nothing."""
+    with pytest.raises(CommandError):
+        call_command("retention", "plan", "--as-of", "tomorrow")
+    with pytest.raises(CommandError):
+        call_command("retention", "run", "--batch", "0")
+    assert SweepRun.objects.count() == 0
+    call_command("retention", "plan", "--as-of", "2030-01-01")
+    out = capsys.readouterr().out
+    assert "Dry run" in out
+    assert f"case {case.id}: anonymise (case_record)" in out
+    assert SweepRun.objects.get().dry_run is True
+    call_command("retention", "run", "--json")
+    report = json.loads(capsys.readouterr().out)
+    assert report["dry_run"] is False
+    assert SweepRun.objects.count() == 2
 
 
 def test_inventory_pdf_holds_the_records_of_processing(officers):
