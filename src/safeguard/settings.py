@@ -120,6 +120,7 @@ INSTALLED_APPS = [
     "safeguard.cases",
     "safeguard.channels",
     "safeguard.privacy",
+    "safeguard.incidents",
     "safeguard.ops",
 ]
 
@@ -759,6 +760,36 @@ SAFEGUARD_STARTUP_CHECK = "safeguard.ops.startup.refuse_demo_database"
 SAFEGUARD_AUDIT_USER_AGENT_MAX = _env_int("SAFEGUARD_AUDIT_USER_AGENT_MAX", 200)
 if not 0 <= SAFEGUARD_AUDIT_USER_AGENT_MAX <= 400:
     raise ImproperlyConfigured("SAFEGUARD_AUDIT_USER_AGENT_MAX must be between 0 and 400")
+
+# --- Incidents (issue 12; docs/incidents.md) ------------------------------------------------
+# The breach-notification jurisdiction table (YAML); empty = src/safeguard/incidents/
+# jurisdictions.yaml (versioned with the code, each row with citation and effective date).
+SAFEGUARD_INCIDENTS_JURISDICTIONS = _env("SAFEGUARD_INCIDENTS_JURISDICTIONS", "")
+# Hours the acquirer agreement gives to report a suspected card-data compromise (R-REG-3).
+SAFEGUARD_INCIDENTS_PCI_ACQUIRER_HOURS = _env_int("SAFEGUARD_INCIDENTS_PCI_ACQUIRER_HOURS", 24)
+# Incident SLA clocks from awareness, in hours (R-IR-2): triage, containment, eradication and
+# recovery.
+SAFEGUARD_INCIDENTS_SLA_TRIAGE_HOURS = _env_int("SAFEGUARD_INCIDENTS_SLA_TRIAGE_HOURS", 1)
+SAFEGUARD_INCIDENTS_SLA_CONTAINMENT_HOURS = _env_int("SAFEGUARD_INCIDENTS_SLA_CONTAINMENT_HOURS",
+                                                     24)
+SAFEGUARD_INCIDENTS_SLA_ERADICATION_HOURS = _env_int("SAFEGUARD_INCIDENTS_SLA_ERADICATION_HOURS",
+                                                     72)
+SAFEGUARD_INCIDENTS_SLA_RECOVERY_HOURS = _env_int("SAFEGUARD_INCIDENTS_SLA_RECOVERY_HOURS", 72)
+# Minutes before an SLA deadline the incident's roles are warned (the breach itself is notified
+# too); the check runs every SAFEGUARD_INCIDENTS_SLA_CHECK_MINUTES minutes in the worker.
+SAFEGUARD_INCIDENTS_SLA_WARN_MINUTES = _env_int("SAFEGUARD_INCIDENTS_SLA_WARN_MINUTES", 15)
+SAFEGUARD_INCIDENTS_SLA_CHECK_MINUTES = _env_int("SAFEGUARD_INCIDENTS_SLA_CHECK_MINUTES", 5)
+# Minutes an awareness or timeline time may lie in the future (clock skew between machines).
+SAFEGUARD_INCIDENTS_CLOCK_SKEW_MINUTES = _env_int("SAFEGUARD_INCIDENTS_CLOCK_SKEW_MINUTES", 5)
+# Most rows one affected-customer query or CSV returns (a wider window must be narrowed).
+SAFEGUARD_INCIDENTS_AFFECTED_MAX_EVENTS = _env_int("SAFEGUARD_INCIDENTS_AFFECTED_MAX_EVENTS",
+                                                   1_000_000)
+if (min(SAFEGUARD_INCIDENTS_PCI_ACQUIRER_HOURS, SAFEGUARD_INCIDENTS_SLA_TRIAGE_HOURS,
+        SAFEGUARD_INCIDENTS_SLA_CONTAINMENT_HOURS, SAFEGUARD_INCIDENTS_SLA_ERADICATION_HOURS,
+        SAFEGUARD_INCIDENTS_SLA_RECOVERY_HOURS, SAFEGUARD_INCIDENTS_SLA_CHECK_MINUTES,
+        SAFEGUARD_INCIDENTS_AFFECTED_MAX_EVENTS) < 1 or SAFEGUARD_INCIDENTS_SLA_WARN_MINUTES < 0):
+    raise ImproperlyConfigured("SAFEGUARD_INCIDENTS_* periods must be positive "
+                               "(SAFEGUARD_INCIDENTS_SLA_WARN_MINUTES may be 0)")
 
 SILENCED_SYSTEM_CHECKS: list[str] = []
 if PRODUCTION and not SECURE_HSTS_PRELOAD:

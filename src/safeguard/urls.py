@@ -99,6 +99,7 @@ urlpatterns = [
     path("customers/", include("safeguard.customers.urls")),
     path("cases/", include("safeguard.cases.urls")),
     path("privacy/", include("safeguard.privacy.urls")),
+    path("incidents/", include("safeguard.incidents.urls")),
     path("api/v1/", _api_urls()),
 ]
 
