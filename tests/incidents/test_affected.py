@@ -153,10 +153,12 @@ def test_page_and_csv_need_step_up_and_give_the_same_rows() -> None:
     query = {"kind": "user", "value": "5", "since": "2026-03-01T00:00",
              "until": "2026-03-02T00:00"}
     page = client.get("/incidents/affected/", query)
-    assert page.status_code == 200 and str(cust) in page.content.decode()
+    assert page.status_code == 200
+    assert str(cust) in page.content.decode()
     body = client.get("/incidents/affected.csv", query).content.decode()
     rows = list(csv.reader(io.StringIO(body)))
-    assert rows[0][0] == "customer" and [r[0] for r in rows[1:]] == [str(cust)]
+    assert rows[0][0] == "customer"
+    assert [r[0] for r in rows[1:]] == [str(cust)]
     assert rows[1][3] == "1"
     assert client.get("/incidents/affected.csv", {"kind": "user"}).status_code == 400
     stale = signed_in_client(officer, mfa_at=0)

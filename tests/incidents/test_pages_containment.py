@@ -91,7 +91,8 @@ def test_containment_needs_a_fresh_second_factor_and_the_permission() -> None:
     stale = signed_in_client(analyst, mfa_at=time.time() - 3600)
     iid = _incident(signed_in_client(analyst))
     response = stale.post(f"/incidents/{iid}/contain/user/", {"user": agent.id, "reason": "x"})
-    assert response.status_code == 302 and "reauthenticate" in response["Location"]
+    assert response.status_code == 302
+    assert "reauthenticate" in response["Location"]
     assert User.objects.get(id=agent.id).is_active is True
     auditor = signed_in_client(make_user(roles=("auditor",)))
     assert auditor.get(f"/incidents/{iid}/").status_code == 200  # read-only may look
@@ -109,8 +110,10 @@ def test_incident_page_shows_clocks_roles_notices_and_refuses_bad_input() -> Non
     iid = _incident(staff)
     staff.post(f"/incidents/{iid}/roles/", {"role": "commander", "user": analyst.id})
     page = staff.get(f"/incidents/{iid}/").content.decode()
-    assert "Incident Commander" in page and analyst.email in page
-    assert "Lead supervisory authority" in page and "GDPR Art. 33(1)" in page
+    assert "Incident Commander" in page
+    assert analyst.email in page
+    assert "Lead supervisory authority" in page
+    assert "GDPR Art. 33(1)" in page
     assert "no fixed period" in page  # California residents
     assert "min left" in page  # the triage clock runs
     before = audit.last_seq()

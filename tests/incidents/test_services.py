@@ -45,7 +45,8 @@ def test_states_move_one_step_at_a_time_and_each_is_audited() -> None:
     commander = make_user(roles=("security_analyst",))
     services.role_assign(actor=ANALYST, incident_id=iid, role="commander", user_id=commander.id)
     view = services.incident_advance(actor=ANALYST, incident_id=iid, to_state="closed")
-    assert view.state == "closed" and view.next_state is None
+    assert view.state == "closed"
+    assert view.next_state is None
     with pytest.raises(IncidentError, match="no further"):
         services.incident_advance(actor=ANALYST, incident_id=iid, to_state="detected")
     moves = [(e.data["from"], e.data["to"]) for e in audit.event_export(
@@ -89,7 +90,8 @@ def test_a_role_hand_off_ends_the_old_holder_and_is_recorded() -> None:
 def test_a_card_number_in_free_text_is_never_stored() -> None:
     iid = _open(summary="customer read card 4111 1111 1111 1111 aloud")
     stored = Incident.objects.get(id=iid).summary
-    assert "4111 1111 1111 1111" not in stored and "4111111111111111" not in stored
+    assert "4111 1111 1111 1111" not in stored
+    assert "4111111111111111" not in stored
 
 
 @time_machine.travel(NOW, tick=False)
@@ -125,7 +127,8 @@ def test_sla_clocks_show_time_remaining_and_breaches() -> None:
     assert clocks_["containment"].due == aware + timedelta(hours=24)
     assert clocks_["recovery"].due == aware + timedelta(hours=72)
     late = {c.stage: c for c in selectors.sla_for(view, now=aware + timedelta(hours=2))}
-    assert late["triage"].breached and late["triage"].remaining == -timedelta(hours=1)
+    assert late["triage"].breached
+    assert late["triage"].remaining == -timedelta(hours=1)
 
 
 def test_sla_notifications_before_and_at_breach_once_each() -> None:

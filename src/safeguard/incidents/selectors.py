@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.conf import settings
@@ -196,6 +196,32 @@ class Suspect:
     value: str
 
 
+@dataclass
+class _Acc:
+    """What the reads of one customer add up to while the log is scanned."""
+
+    first: datetime
+    last: datetime
+    seqs: list[int] = field(default_factory=list)
+    actions: set[str] = field(default_factory=set)
+    fields: set[str] = field(default_factory=set)
+    models: set[str] = field(default_factory=set)
+
+    def add(self, ev: EventView, revealed: list[str]) -> None:
+        self.first, self.last = min(self.first, ev.at), max(self.last, ev.at)
+        self.seqs.append(ev.seq)
+        self.actions.add(ev.action)
+        self.fields.update(revealed)
+        self.models.update(READ_ACTIONS[ev.action])
+
+    def merge(self, other: _Acc) -> None:
+        self.first, self.last = min(self.first, other.first), max(self.last, other.last)
+        self.seqs.extend(other.seqs)
+        self.actions |= other.actions
+        self.fields |= other.fields
+        self.models |= other.models
+
+
 def _customers_in(ev: EventView) -> list[str]:
     if ev.action == "case.viewed":
         ref = ev.data.get("customer")
@@ -253,35 +279,24 @@ def affected_customers(*, actor: Actor, suspect: Suspect, since: datetime, until
         raise IncidentError("A user or token is named by its number.")
     if timezone.is_naive(since) or timezone.is_naive(until) or until <= since:
         raise IncidentError("The window needs a time-zone-aware start before its end.")
-    rows: dict[str, dict[str, object]] = {}
+    rows: dict[str, _Acc] = {}
     for seen, ev in enumerate(_reads(suspect, since, until), start=1):
         if seen > settings.SAFEGUARD_INCIDENTS_AFFECTED_MAX_EVENTS:
             raise IncidentError("Too many events in the window; narrow it.")
+        one = ev.data.get("field") if ev.action == "customer.revealed" else None
+        revealed = [str(one)] if one else [str(f) for f in ev.data.get("revealed") or []]
         for cust in _customers_in(ev):
-            row = rows.setdefault(cust, {"first": ev.at, "last": ev.at, "reads": 0,
-                                         "actions": set(), "fields": set(), "seqs": [],
-                                         "models": set()})
-            row["first"] = min(row["first"], ev.at)  # type: ignore[type-var]
-            row["last"] = max(row["last"], ev.at)  # type: ignore[type-var]
-            row["reads"] = int(row["reads"]) + 1  # type: ignore[call-overload]
-            row["actions"].add(ev.action)  # type: ignore[attr-defined]
-            row["seqs"].append(ev.seq)  # type: ignore[attr-defined]
-            row["models"].update(READ_ACTIONS[ev.action])  # type: ignore[attr-defined]
-            field = ev.data.get("field") if ev.action == "customer.revealed" else None
-            revealed = [field] if field else list(ev.data.get("revealed") or [])
-            row["fields"].update(str(f) for f in revealed)  # type: ignore[attr-defined]
+            acc = rows.get(cust)
+            if acc is None:
+                acc = rows[cust] = _Acc(first=ev.at, last=ev.at)
+            acc.add(ev, revealed)
     _merge_prefixes(rows)
     cats = _categories()
-    out = []
-    for cust, row in rows.items():
-        models: set[str] = row["models"]  # type: ignore[assignment]
-        categories = sorted({c for m in models for c in cats.get(m, {}).values()})
-        out.append(AffectedCustomer(
-            customer=cust, first_read=row["first"], last_read=row["last"],  # type: ignore[arg-type]
-            reads=int(row["reads"]), actions=tuple(sorted(row["actions"])),  # type: ignore[call-overload]
-            fields_revealed=tuple(sorted(row["fields"])),  # type: ignore[call-overload]
-            data_categories=tuple(categories),
-            event_seqs=tuple(sorted(row["seqs"]))))  # type: ignore[call-overload]
+    out = [AffectedCustomer(
+        customer=cust, first_read=acc.first, last_read=acc.last, reads=len(acc.seqs),
+        actions=tuple(sorted(acc.actions)), fields_revealed=tuple(sorted(acc.fields)),
+        data_categories=tuple(sorted({c for m in acc.models for c in cats.get(m, {}).values()})),
+        event_seqs=tuple(sorted(acc.seqs))) for cust, acc in rows.items()]
     out.sort(key=lambda a: (a.first_read, a.customer))
     # The list names customers: computing it is itself a read of customer data (R-OPS-2).
     audit.record(action="incident.affected_listed", actor=actor,
@@ -291,19 +306,12 @@ def affected_customers(*, actor: Actor, suspect: Suspect, since: datetime, until
     return out
 
 
-def _merge_prefixes(rows: dict[str, dict[str, object]]) -> None:
+def _merge_prefixes(rows: dict[str, _Acc]) -> None:
     full = [k for k in rows if len(k) > 12]
     for short in [k for k in rows if len(k) == 12]:
         match = [f for f in full if f.replace("-", "").startswith(short)]
-        if len(match) != 1:
-            continue
-        into, src = rows[match[0]], rows.pop(short)
-        into["first"] = min(into["first"], src["first"])  # type: ignore[type-var]
-        into["last"] = max(into["last"], src["last"])  # type: ignore[type-var]
-        into["reads"] = int(into["reads"]) + int(src["reads"])  # type: ignore[call-overload]
-        for key in ("actions", "fields", "models"):
-            into[key].update(src[key])  # type: ignore[attr-defined]
-        into["seqs"].extend(src["seqs"])  # type: ignore[attr-defined]
+        if len(match) == 1:
+            rows[match[0]].merge(rows.pop(short))
 
 
 AFFECTED_HEADER = ("customer", "first_read", "last_read", "reads", "actions", "fields_revealed",

@@ -21,7 +21,7 @@ from safeguard.accounts.guards import (
     step_up_required,
 )
 from safeguard.incidents import clocks, selectors, services
-from safeguard.incidents.contracts import IncidentNotFound
+from safeguard.incidents.contracts import AffectedCustomer, IncidentNotFound
 from safeguard.incidents.enums import Category, IncidentRole, Severity
 from safeguard.incidents.permissions import (
     INCIDENTS_AFFECTED,
@@ -197,7 +197,8 @@ def _post(form_class: Callable[..., forms.Form],
     def action(request: HttpRequest, incident_id: int) -> HttpResponse:
         form = form_class(request.POST)
         if not form.is_valid():
-            errors = "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items())
+            errors = "; ".join(f"{k}: {' '.join(str(e) for e in v)}"
+                               for k, v in form.errors.items())
             messages.error(request, f"Nothing changed - {errors}")
             return redirect("incidents:detail", incident_id=incident_id)
         try:
@@ -271,7 +272,8 @@ def containment_reverse(request: HttpRequest, incident_id: int, action_id: int) 
     return redirect("incidents:detail", incident_id=incident_id)
 
 
-def _affected(request: HttpRequest) -> tuple[AffectedForm, list[object] | None, str | None]:
+def _affected(request: HttpRequest) -> tuple[AffectedForm, list[AffectedCustomer] | None,
+                                             str | None]:
     form = AffectedForm(request.GET or None)
     if not request.GET or not form.is_valid():
         return form, None, None
@@ -286,7 +288,7 @@ def _affected(request: HttpRequest) -> tuple[AffectedForm, list[object] | None, 
     except ApplicationError as exc:
         form.add_error(None, exc.detail)
         return form, None, None
-    return form, list(rows), selectors.affected_csv(rows)  # type: ignore[arg-type]
+    return form, list(rows), selectors.affected_csv(rows)
 
 
 @permission_required(INCIDENTS_AFFECTED)
