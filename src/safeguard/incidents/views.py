@@ -180,10 +180,14 @@ def incident_detail(request: HttpRequest, incident_id: int) -> HttpResponse:
         "actions": selectors.action_list(incident_id=view.id),
         "can_manage": INCIDENTS_MANAGE in perms, "can_contain": INCIDENTS_CONTAIN in perms,
         "can_affected": INCIDENTS_AFFECTED in perms,
-        "role_form": RoleForm(), "timeline_form": TimelineForm(initial={"at": now}),
-        "jurisdictions_form": JurisdictionsForm(initial={"jurisdictions": view.jurisdictions}),
-        "delay_form": DelayForm(codes=view.jurisdictions),
-        "user_form": ContainUserForm(), "token_form": ContainTokenForm(),
+        # One page, several forms: each its own id prefix so no two fields share an id.
+        "role_form": RoleForm(auto_id="role_%s"),
+        "timeline_form": TimelineForm(initial={"at": now}, auto_id="timeline_%s"),
+        "jurisdictions_form": JurisdictionsForm(initial={"jurisdictions": view.jurisdictions},
+                                                auto_id="jur_%s"),
+        "delay_form": DelayForm(codes=view.jurisdictions, auto_id="delay_%s"),
+        "user_form": ContainUserForm(auto_id="cu_%s"),
+        "token_form": ContainTokenForm(auto_id="ct_%s"),
     })
 
 
