@@ -68,7 +68,8 @@ def test_open_incident_see_clocks_and_contain_an_agent_at_390px(
         assert "/account/login/" in agent_page.url
         expect(phone.locator("#timeline")).to_contain_text("containment taken")
         assert phone.evaluate("document.documentElement.scrollWidth") <= 390
-        assert seen_csp == [] and csp_violations == []
+        assert seen_csp == []
+        assert csp_violations == []
     finally:
         agent_page.context.close()
         phone.context.close()
