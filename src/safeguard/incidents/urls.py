@@ -15,6 +15,7 @@ urlpatterns = [
     path("<int:incident_id>/delays/", views.delay_record, name="delay_record"),
     path("<int:incident_id>/contain/user/", views.contain_user, name="contain_user"),
     path("<int:incident_id>/contain/token/", views.contain_token, name="contain_token"),
+    path("<int:incident_id>/notice.pdf", views.regulator_notice, name="regulator_notice"),
     path("<int:incident_id>/contain/<int:action_id>/reverse/", views.containment_reverse,
          name="containment_reverse"),
 ]
