@@ -47,7 +47,8 @@ def test_notice_has_the_art_33_contents_and_no_card_number() -> None:
     assert "4111111111111111" not in text.replace(" ", "")
     assert "Reasons for the delay" not in text
     event = audit.event_list(action="incident.notice_rendered")[0]
-    assert event.data["jurisdiction"] == "EU-GDPR" and event.data["late"] is False
+    assert event.data["jurisdiction"] == "EU-GDPR"
+    assert event.data["late"] is False
 
 
 def test_a_late_notice_needs_reasons_and_bad_input_records_nothing() -> None:
@@ -80,7 +81,8 @@ def test_the_page_serves_the_pdf_and_refuses_bad_input() -> None:
     form = {"jurisdiction": "UK-GDPR", "approx_subjects": "10", "approx_records": "10",
             "data_categories": "names", "likely_consequences": "low"}
     ok = client.post(f"/incidents/{view.id}/notice.pdf", form)
-    assert ok.status_code == 200 and ok["Content-Type"] == "application/pdf"
+    assert ok.status_code == 200
+    assert ok["Content-Type"] == "application/pdf"
     assert "Information Commissioner" in _text(ok.content)
     bad = client.post(f"/incidents/{view.id}/notice.pdf", {**form, "approx_subjects": "-3"})
     assert bad.status_code == 302

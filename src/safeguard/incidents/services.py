@@ -412,7 +412,7 @@ def open_from_alert(alert_id: int, user: object) -> int:
 # --- regulator notice (GDPR Art. 33(3), R-IR-6) ----------------------------------------------
 
 @transaction.atomic
-def regulator_notice_render(  # noqa: PLR0913 - the contents Art. 33(3) asks for
+def regulator_notice_render(
     *, actor: Actor, incident_id: int, jurisdiction: str, approx_subjects: int,
     approx_records: int, data_categories: str, likely_consequences: str,
     delay_reasons: str = "",
