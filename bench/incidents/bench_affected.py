@@ -22,7 +22,11 @@ Measured in the same run:
   would run (``SELECT seq ... WHERE actor ... AND at BETWEEN ... AND action IN (...)``). Both
   must yield exactly the same set of event sequence numbers — checked.
 * ``selectors.timeline`` for the incident with 100k events, and the peer: one ordered SQL read
-  of the same rows.
+  of the same rows; then the page's build (``latest=500``), checked equal to the full build's
+  newest 500.
+
+Memory is traced with tracemalloc for every measured call (ours and the peers alike), which
+slows allocation-heavy Python; the wall and CPU times include that overhead on both sides.
 
     .venv/bin/python bench/incidents/bench_affected.py [--events N] [--timeline N]
 
@@ -160,6 +164,8 @@ def main() -> None:
                 return c.fetchall()
 
         peer_items, tl_peer_m = _measure(tl_peer)
+        page_items, tl_page = _measure(lambda: selectors.timeline(incident_id=1, latest=500))
+        assert page_items == items[-500:]  # noqa: S101 - the page shows the newest of the full
         assert len([i for i in items if i.source == "audit"]) >= len(peer_items)
         report = {
             "benchmark": "incidents affected-customer query and timeline (issue 12)",
@@ -167,14 +173,15 @@ def main() -> None:
             "load_seconds": load_s, "window_days": 90,
             "affected": {"customers": len(rows), "read_events": len(ours_seqs), "ours": ours,
                          "peer_hand_written_sql": peer_m, "same_events_as_peer": True},
-            "timeline": {"items": len(items), "ours": tl, "peer_ordered_sql": tl_peer_m},
+            "timeline": {"items": len(items), "ours": tl, "peer_ordered_sql": tl_peer_m,
+                         "page_latest_500": tl_page},
             "machine": benchlib.machine(),
         }
         path = benchlib.write_result("incidents", "affected", report)
         print(f"affected: {len(rows)} customers / {len(ours_seqs)} reads in {ours['wall_s']} s "
               f"(cpu {ours['cpu_s']} s, {ours['peak_python_mb']} MB); peer SQL "
               f"{peer_m['wall_s']} s. timeline {len(items)} items in {tl['wall_s']} s; peer "
-              f"{tl_peer_m['wall_s']} s. -> {path}")
+              f"{tl_peer_m['wall_s']} s; page (newest 500) {tl_page['wall_s']} s. -> {path}")
     finally:
         from django.db import connections
 

@@ -183,3 +183,15 @@ def test_timeline_merges_manual_entries_and_audit_events() -> None:
     assert [(i.source, i.text.split(" (")[0]) for i in items] == [
         ("manual", "First odd export seen in the SIEM"), ("audit", "opened"),
         ("audit", "timeline added"), ("audit", "state changed")]
+
+
+def test_the_page_timeline_keeps_only_the_newest_entries() -> None:
+    with time_machine.travel(NOW, tick=False):
+        iid = _open()
+        for minutes in (50, 40, 30):
+            services.timeline_add(actor=ANALYST, incident_id=iid,
+                                  at=NOW - timedelta(minutes=minutes), text=f"note {minutes}")
+    full = selectors.timeline(incident_id=iid)
+    latest = selectors.timeline(incident_id=iid, latest=3)
+    assert len(full) == 7  # 3 manual + opened + 3 timeline_added events
+    assert latest == full[-3:]

@@ -145,16 +145,20 @@ def jurisdiction_rows() -> list[clocks.Jurisdiction]:
     return [clocks.table()[c] for c in sorted(clocks.table())]
 
 
-def timeline(*, incident_id: int) -> list[TimelineItem]:
-    """Manual entries and every audit event about the incident, oldest first."""
+def timeline(*, incident_id: int, latest: int | None = None) -> list[TimelineItem]:
+    """Manual entries and every audit event about the incident, oldest first; with ``latest``
+    only the newest that many (what a page shows: one indexed query, not the whole history)."""
     incident_get(incident_id=incident_id)
+    manual = TimelineEntry.objects.filter(incident_id=incident_id).order_by("-at", "-id")
     items = [TimelineItem(at=e.at, source="manual", who=e.author, text=e.text)
-             for e in TimelineEntry.objects.filter(incident_id=incident_id)]
+             for e in (manual[:latest] if latest else manual)]
+    subject = ("incident", incident_id)
+    events = (audit_selectors.event_list(subject=subject, limit=latest) if latest
+              else audit_selectors.event_export(subject=subject))
     items.extend(TimelineItem(at=ev.at, source="audit", who=ev.actor.label, text=_describe(ev),
-                              seq=ev.seq)
-                 for ev in audit_selectors.event_export(subject=("incident", incident_id)))
+                              seq=ev.seq) for ev in events)
     items.sort(key=lambda i: (i.at, i.seq or 0))
-    return items
+    return items[-latest:] if latest else items
 
 
 def _describe(ev: EventView) -> str:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -192,7 +193,9 @@ def incident_detail(request: HttpRequest, incident_id: int) -> HttpResponse:
         "i": view, "now": now, "sla": _sla_rows(selectors.sla_for(view, now=now)),
         "notices": selectors.notices_owed(incident_id=view.id),
         "roles": selectors.role_list(incident_id=view.id),
-        "timeline": selectors.timeline(incident_id=view.id),
+        "timeline": selectors.timeline(incident_id=view.id,
+                                       latest=settings.SAFEGUARD_INCIDENTS_TIMELINE_PAGE),
+        "timeline_page": settings.SAFEGUARD_INCIDENTS_TIMELINE_PAGE,
         "delays": selectors.delay_list(incident_id=view.id),
         "actions": selectors.action_list(incident_id=view.id),
         "can_manage": INCIDENTS_MANAGE in perms, "can_contain": INCIDENTS_CONTAIN in perms,
