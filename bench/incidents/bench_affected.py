@@ -165,7 +165,7 @@ def main() -> None:
 
         peer_items, tl_peer_m = _measure(tl_peer)
         page_items, tl_page = _measure(lambda: selectors.timeline(incident_id=1, latest=500))
-        assert page_items == items[-500:]  # noqa: S101 - the page shows the newest of the full
+        assert page_items == items[-500:]
         assert len([i for i in items if i.source == "audit"]) >= len(peer_items)
         report = {
             "benchmark": "incidents affected-customer query and timeline (issue 12)",
