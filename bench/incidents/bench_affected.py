@@ -22,8 +22,8 @@ Measured in the same run:
   would run (``SELECT seq ... WHERE actor ... AND at BETWEEN ... AND action IN (...)``). Both
   must yield exactly the same set of event sequence numbers — checked.
 * ``selectors.timeline`` for the incident with 100k events, and the peer: one ordered SQL read
-  of the same rows; then the page's build (``latest=500``), checked equal to the full build's
-  newest 500.
+  of the same rows; then the page's build (``latest=500``), checked to hold the 500 newest
+  audit events by sequence number.
 
 Memory is traced with tracemalloc for every measured call (ours and the peers alike), which
 slows allocation-heavy Python; the wall and CPU times include that overhead on both sides.
