@@ -168,7 +168,7 @@ def main() -> None:
         # the page holds the 500 newest audit events by sequence (the synthetic events' times do
         # not follow their sequence numbers, so "newest by time" is not compared here)
         newest = sorted(i.seq for i in items if i.seq)[-500:]
-        assert sorted(i.seq for i in page_items if i.seq) == newest  # noqa: S101
+        assert sorted(i.seq for i in page_items if i.seq) == newest
         assert len([i for i in items if i.source == "audit"]) >= len(peer_items)
         report = {
             "benchmark": "incidents affected-customer query and timeline (issue 12)",
