@@ -123,6 +123,7 @@ INSTALLED_APPS = [
     "safeguard.privacy",
     "safeguard.detection",
     "safeguard.governance",
+    "safeguard.incidents",
     "safeguard.metrics",
     "safeguard.ops",
 ]
@@ -814,6 +815,39 @@ if min(SAFEGUARD_GOVERNANCE_EVALUATE_HOURS, SAFEGUARD_GOVERNANCE_RESUME_MINUTES,
     raise ImproperlyConfigured("The SAFEGUARD_GOVERNANCE_* periods must be at least 1 and "
                                "SAFEGUARD_GOVERNANCE_SIEM_MAX_LAG_EVENTS at least 0 "
                                "(docs/configuration.md)")
+
+# --- Incidents (issue 12; docs/incidents.md) ------------------------------------------------
+# The breach-notification jurisdiction table (YAML); empty = src/safeguard/incidents/
+# jurisdictions.yaml (versioned with the code, each row with citation and effective date).
+SAFEGUARD_INCIDENTS_JURISDICTIONS = _env("SAFEGUARD_INCIDENTS_JURISDICTIONS", "")
+# Hours the acquirer agreement gives to report a suspected card-data compromise (R-REG-3).
+SAFEGUARD_INCIDENTS_PCI_ACQUIRER_HOURS = _env_int("SAFEGUARD_INCIDENTS_PCI_ACQUIRER_HOURS", 24)
+# Incident SLA clocks from awareness, in hours (R-IR-2): triage, containment, eradication and
+# recovery.
+SAFEGUARD_INCIDENTS_SLA_TRIAGE_HOURS = _env_int("SAFEGUARD_INCIDENTS_SLA_TRIAGE_HOURS", 1)
+SAFEGUARD_INCIDENTS_SLA_CONTAINMENT_HOURS = _env_int("SAFEGUARD_INCIDENTS_SLA_CONTAINMENT_HOURS",
+                                                     24)
+SAFEGUARD_INCIDENTS_SLA_ERADICATION_HOURS = _env_int("SAFEGUARD_INCIDENTS_SLA_ERADICATION_HOURS",
+                                                     72)
+SAFEGUARD_INCIDENTS_SLA_RECOVERY_HOURS = _env_int("SAFEGUARD_INCIDENTS_SLA_RECOVERY_HOURS", 72)
+# Minutes before an SLA deadline the incident's roles are warned (the breach itself is notified
+# too); the check runs every SAFEGUARD_INCIDENTS_SLA_CHECK_MINUTES minutes in the worker.
+SAFEGUARD_INCIDENTS_SLA_WARN_MINUTES = _env_int("SAFEGUARD_INCIDENTS_SLA_WARN_MINUTES", 15)
+SAFEGUARD_INCIDENTS_SLA_CHECK_MINUTES = _env_int("SAFEGUARD_INCIDENTS_SLA_CHECK_MINUTES", 5)
+# Minutes an awareness or timeline time may lie in the future (clock skew between machines).
+SAFEGUARD_INCIDENTS_CLOCK_SKEW_MINUTES = _env_int("SAFEGUARD_INCIDENTS_CLOCK_SKEW_MINUTES", 5)
+# Timeline entries the incident page shows (the newest; the audit log keeps them all).
+SAFEGUARD_INCIDENTS_TIMELINE_PAGE = _env_int("SAFEGUARD_INCIDENTS_TIMELINE_PAGE", 500)
+# Most rows one affected-customer query or CSV returns (a wider window must be narrowed).
+SAFEGUARD_INCIDENTS_AFFECTED_MAX_EVENTS = _env_int("SAFEGUARD_INCIDENTS_AFFECTED_MAX_EVENTS",
+                                                   1_000_000)
+if (min(SAFEGUARD_INCIDENTS_PCI_ACQUIRER_HOURS, SAFEGUARD_INCIDENTS_SLA_TRIAGE_HOURS,
+        SAFEGUARD_INCIDENTS_SLA_CONTAINMENT_HOURS, SAFEGUARD_INCIDENTS_SLA_ERADICATION_HOURS,
+        SAFEGUARD_INCIDENTS_SLA_RECOVERY_HOURS, SAFEGUARD_INCIDENTS_SLA_CHECK_MINUTES,
+        SAFEGUARD_INCIDENTS_AFFECTED_MAX_EVENTS, SAFEGUARD_INCIDENTS_TIMELINE_PAGE) < 1
+        or SAFEGUARD_INCIDENTS_SLA_WARN_MINUTES < 0):
+    raise ImproperlyConfigured("SAFEGUARD_INCIDENTS_* periods must be positive "
+                               "(SAFEGUARD_INCIDENTS_SLA_WARN_MINUTES may be 0)")
 
 SILENCED_SYSTEM_CHECKS: list[str] = []
 if PRODUCTION and not SECURE_HSTS_PRELOAD:

@@ -105,6 +105,7 @@ urlpatterns = [
     # Metrics: /metrics/kpis/ (staff), /trust/, /trust.json, /.well-known/security.txt (public).
     path("", include("safeguard.metrics.urls")),
     path("governance/", include("safeguard.governance.urls")),
+    path("incidents/", include("safeguard.incidents.urls")),
     path("api/v1/", _api_urls()),
 ]
 

@@ -1,0 +1,99 @@
+"""Public contracts of the incidents app: frozen views and this app's errors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from safeguard.incidents.clocks import SlaClock
+from safeguard.web.errors import ApplicationError
+
+__all__ = ["SlaClock"]  # re-exported: the SLA arithmetic is the pure core's
+
+
+class IncidentError(ApplicationError):
+    """A request the incident rules refuse (bad input, wrong state); changes nothing."""
+
+
+class IncidentNotFound(IncidentError):
+    status = 404
+
+
+@dataclass(frozen=True)
+class RoleView:
+    role: str
+    role_label: str
+    user_id: int
+    user_email: str
+    assigned_at: datetime
+    assigned_by: str
+    ended_at: datetime | None
+    note: str
+
+
+@dataclass(frozen=True)
+class DelayView:
+    id: int
+    jurisdiction: str
+    starts_at: datetime
+    ends_at: datetime | None
+    reason: str
+    evidence: str
+    recorded_by: str
+
+
+@dataclass(frozen=True)
+class ActionView:
+    id: int
+    kind: str
+    kind_label: str
+    target_id: int
+    target_label: str
+    reason: str
+    taken_at: datetime
+    taken_by: str
+    reversed_at: datetime | None
+    reversible: bool
+
+
+@dataclass(frozen=True)
+class IncidentView:
+    id: int
+    title: str
+    summary: str
+    severity: str
+    severity_label: str
+    category: str
+    category_label: str
+    state: str
+    state_label: str
+    next_state: str | None
+    aware_at: datetime
+    jurisdictions: tuple[str, ...]
+    source_alert_id: int | None
+    opened_by: str
+    created_at: datetime
+    stage_at: dict[str, datetime | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TimelineItem:
+    at: datetime
+    source: str  # "manual" or "audit"
+    who: str
+    text: str
+    seq: int | None = None
+
+
+@dataclass(frozen=True)
+class AffectedCustomer:
+    """A customer whose record the suspect read in the window (R-IR-6)."""
+
+    customer: str  # the customer id (full UUID), or the 12-hex prefix a case event carries
+    first_read: datetime
+    last_read: datetime
+    reads: int
+    actions: tuple[str, ...]
+    fields_revealed: tuple[str, ...]
+    data_categories: tuple[str, ...]
+    event_seqs: tuple[int, ...]

@@ -1,0 +1,100 @@
+"""Private tables of the incidents app (R-IR-1, R-IR-2, R-REG-3). Read through selectors."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from safeguard.incidents.enums import Category, ContainmentKind, IncidentRole, Severity, State
+
+
+class Incident(models.Model):
+    title = models.CharField(max_length=200)
+    summary = models.TextField(blank=True, default="")
+    severity = models.CharField(max_length=8, choices=Severity.choices)
+    category = models.CharField(max_length=32, choices=Category.choices)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.DETECTED)
+    aware_at = models.DateTimeField()
+    jurisdictions = models.JSONField(default=list, blank=True)
+    source_alert_id = models.BigIntegerField(null=True, blank=True, unique=True)
+    opened_by = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    triaged_at = models.DateTimeField(null=True, blank=True)
+    contained_at = models.DateTimeField(null=True, blank=True)
+    eradicated_at = models.DateTimeField(null=True, blank=True)
+    recovered_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    # SLA notices already sent: {"triage": ["warn", "breach"], ...} (the job is idempotent).
+    sla_notified = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["state", "aware_at"])]
+
+    def __str__(self) -> str:
+        return f"incident {self.id}"
+
+
+class RoleAssignment(models.Model):
+    """Who holds an incident role; a hand-off ends one row and starts the next."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="roles")
+    role = models.CharField(max_length=16, choices=IncidentRole.choices)
+    user = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    assigned_at = models.DateTimeField()
+    assigned_by = models.CharField(max_length=200)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    note = models.CharField(max_length=500, blank=True, default="")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(
+            fields=["incident", "role"], condition=models.Q(ended_at__isnull=True),
+            name="incidents_one_current_holder_per_role")]
+
+    def __str__(self) -> str:
+        return f"{self.role} of incident {self.incident_id}"
+
+
+class TimelineEntry(models.Model):
+    """A manual timeline entry (audit-derived entries are read from the log, not copied)."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="entries")
+    at = models.DateTimeField()
+    text = models.TextField()
+    author = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"timeline entry {self.id}"
+
+
+class DelayException(models.Model):
+    """A recorded delay (law-enforcement request): pauses the notice clocks it names."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="delays")
+    jurisdiction = models.CharField(max_length=32, blank=True, default="")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField(null=True, blank=True)
+    reason = models.TextField()
+    evidence = models.TextField()
+    recorded_by = models.CharField(max_length=200)
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"delay {self.id}"
+
+
+class ContainmentAction(models.Model):
+    """A containment step taken through another app's service, and its reversal if any."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="actions")
+    kind = models.CharField(max_length=16, choices=ContainmentKind.choices)
+    target_id = models.BigIntegerField()
+    target_label = models.CharField(max_length=200)
+    reason = models.CharField(max_length=500)
+    taken_at = models.DateTimeField()
+    taken_by = models.CharField(max_length=200)
+    reversed_at = models.DateTimeField(null=True, blank=True)
+    reversed_by = models.CharField(max_length=200, blank=True, default="")
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.target_id}"

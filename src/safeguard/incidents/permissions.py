@@ -1,0 +1,29 @@
+"""Permissions declared by the incidents app (R-IR-1, R-IR-6, R-IR-7)."""
+
+from safeguard.accounts import rbac
+
+INCIDENTS_VIEW = rbac.declare(
+    "incidents.view",
+    "See incidents, their SLA and regulator clocks, roles, timeline and containment log",
+    roles=("security_analyst", "privacy_officer", "compliance_manager"), read_only=True,
+)
+INCIDENTS_MANAGE = rbac.declare(
+    "incidents.manage",
+    "Open incidents, move them through their states, assign incident roles, add timeline "
+    "entries, record jurisdictions and law-enforcement delays",
+    roles=("security_analyst",),
+)
+INCIDENTS_CONTAIN = rbac.declare(
+    "incidents.contain",
+    "Take containment actions from an incident: disable a staff user (sessions and API tokens "
+    "end at once), revoke an API token; with step-up",
+    roles=("security_analyst",), sensitive=True,
+)
+INCIDENTS_AFFECTED = rbac.declare(
+    "incidents.affected_customers",
+    "List and export the customers whose records an actor, token or address read in a window "
+    "(from the audit log)",
+    roles=("security_analyst", "privacy_officer"), sensitive=True,
+)
+
+rbac.nav("Incidents", url_name="incidents:list", permission=INCIDENTS_VIEW, order=650)

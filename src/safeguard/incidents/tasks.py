@@ -1,0 +1,17 @@
+"""Huey jobs of the incidents app: the SLA notifier (R-IR-2). Thin: call the service."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task, lock_task
+
+from safeguard.incidents import services
+
+
+@db_periodic_task(crontab(minute=f"*/{settings.SAFEGUARD_INCIDENTS_SLA_CHECK_MINUTES}"),
+                  name="incidents.sla_notify")
+@lock_task("incidents.sla_notify")
+def sla_notify() -> int:
+    """Warn before and at every SLA breach; idempotent (each notice once per stage)."""
+    return services.sla_notify()

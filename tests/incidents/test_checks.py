@@ -1,0 +1,26 @@
+"""System checks E520 (jurisdiction table) and E521 (SLA order)."""
+
+from __future__ import annotations
+
+from safeguard.incidents import checks
+
+
+def test_e520_a_broken_jurisdiction_table(settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    assert checks.jurisdiction_table_loads() == []
+    bad = tmp_path / "j.yaml"
+    bad.write_text("jurisdictions:\n  X:\n    name: x\n", encoding="utf-8")
+    settings.SAFEGUARD_INCIDENTS_JURISDICTIONS = str(bad)
+    (error,) = checks.jurisdiction_table_loads()
+    assert error.id == "safeguard.E520"
+    assert "X: missing citation, effective, notices" in error.msg
+    bad.write_text("jurisdictions: [", encoding="utf-8")
+    assert [e.id for e in checks.jurisdiction_table_loads()] == ["safeguard.E520"]
+    settings.SAFEGUARD_INCIDENTS_JURISDICTIONS = str(tmp_path / "missing.yaml")
+    assert [e.id for e in checks.jurisdiction_table_loads()] == ["safeguard.E520"]
+
+
+def test_e521_sla_hours_out_of_order(settings) -> None:  # type: ignore[no-untyped-def]
+    assert checks.sla_periods_ordered() == []
+    settings.SAFEGUARD_INCIDENTS_SLA_CONTAINMENT_HOURS = 100
+    (error,) = checks.sla_periods_ordered()
+    assert error.id == "safeguard.E521"
