@@ -47,7 +47,8 @@ def test_bulk_acknowledge_from_the_queue():
     assert set(Alert.objects.values_list("status", flat=True)) == {"acknowledged"}
 
 
-def test_the_alert_page_shows_the_evidence_timeline_linked_to_the_audit_log():
+def test_the_alert_page_shows_the_evidence_timeline_linked_to_the_audit_log(monkeypatch):
+    monkeypatch.delitem(providers._providers, "incidents.open_from_alert", raising=False)
     seq = record(action="customer.viewed", actor=Actor(kind="user", id="9", label="a@x.test"),
                  subject=("customer", "c-1"))
     [alert_id] = store(finding(evidence=(seq,), explanation="opened 240 records; median 22"))
@@ -56,7 +57,7 @@ def test_the_alert_page_shows_the_evidence_timeline_linked_to_the_audit_log():
     assert f'href="/audit/?before_seq={seq + 1}"' in page
     assert "customer.viewed" in page
     assert "user:a@x.test" in page
-    assert "Open an incident" not in page  # no incident app registered
+    assert "Open an incident" not in page  # no incident provider registered
 
 
 def test_triage_forms_move_the_alert_and_refusals_are_4xx():

@@ -155,12 +155,31 @@ def test_sla_notifications_before_and_at_breach_once_each() -> None:
 
 
 def test_providers_open_from_alert_once_and_mttr() -> None:
+    from types import SimpleNamespace
+
+    from safeguard.accounts import selectors as account_selectors
+    from safeguard.web.errors import PermissionDenied
+
     user = make_user(roles=("security_analyst",))
+    principal = SimpleNamespace(user_id=user.pk, email=user.email,
+                                permissions=account_selectors.user_permissions(user_id=user.pk))
+    raised = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+    alert = SimpleNamespace(id=41, rule_title="Mass customer access", severity="high",
+                            created_at=raised, explanation="viewed 240 records; median 22")
     open_from_alert = providers.get("incidents.open_from_alert")
     assert open_from_alert is not None
-    first = open_from_alert(41, user)
-    assert open_from_alert(41, user) == first
-    assert Incident.objects.get(id=first).source_alert_id == 41
+    first = open_from_alert(alert=alert, principal=principal)
+    assert open_from_alert(alert=alert, principal=principal) == first  # one incident per alert
+    row = Incident.objects.get(source_alert_id=41)
+    assert first == f"/incidents/{row.id}/"
+    assert (row.severity, row.aware_at, row.title) == ("sev2", raised,
+                                                        "Alert 41: Mass customer access")
+    agent = make_user(roles=("agent",))
+    nobody = SimpleNamespace(user_id=agent.pk, email=agent.email,
+                             permissions=account_selectors.user_permissions(user_id=agent.pk))
+    with pytest.raises(PermissionDenied):
+        open_from_alert(alert=SimpleNamespace(**{**vars(alert), "id": 42}), principal=nobody)
+    assert not Incident.objects.filter(source_alert_id=42).exists()
     mttr = providers.get("kpi.mttr_seconds")
     assert mttr is not None
     start, end = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC)

@@ -33,7 +33,7 @@ def test_monthly_pack_page_has_every_kpi_and_its_charts(world):
     assert len(svgs) == 3  # CSAT, FCR, ASA have data in March; the others say why not
     for s in svgs:
         ET.fromstring(s)  # noqa: S314 - our own output
-    assert "Mean time to remediate (MTTR): unavailable" in re.sub(r"\s+", " ", html)
+    assert "Critical vulnerabilities fixed within SLA: unavailable" in re.sub(r"\s+", " ", html)
 
 
 @pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="poppler-utils missing")

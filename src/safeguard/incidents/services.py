@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -399,14 +400,33 @@ def sla_notify(*, now: datetime | None = None) -> int:
 
 # --- providers (registered in AppConfig.ready) ---------------------------------------------
 
-def open_from_alert(alert_id: int, user: object) -> int:
-    """Provider ``incidents.open_from_alert``: open (or find) the incident for a detection
-    alert, aware now, SEV3 data breach until triage says otherwise; returns its id."""
-    actor = Actor(kind="user", id=str(getattr(user, "pk", "")), label=getattr(user, "email", ""))
-    view = incident_open(actor=actor, title=f"From alert {int(alert_id)}", severity=Severity.SEV3,
-                         category=Category.DATA_BREACH, aware_at=timezone.now(),
-                         source_alert_id=int(alert_id))
-    return view.id
+# Sigma levels of a detection alert -> the severity an incident opened from it starts with
+# (triage changes it): critical SEV1, high SEV2, medium SEV3, low and informational SEV4.
+_ALERT_SEVERITY = {"critical": Severity.SEV1, "high": Severity.SEV2, "medium": Severity.SEV3}
+
+
+def open_from_alert(*, alert: Any, principal: Any) -> str:
+    """Provider ``incidents.open_from_alert``, the detection alert page's "Open an incident"
+    (docs/detection.md, "From an alert to an incident"): opens the incident for ``alert`` (an
+    ``AlertView``) — or finds the one already opened from it — and returns its page's path.
+
+    Awareness is when the alert was raised (the clocks run from when the organisation knew);
+    the severity follows the alert's level and the category is a data breach until triage says
+    otherwise. Only a holder of ``incidents.manage`` may open one (403 otherwise)."""
+    from django.urls import reverse
+
+    from safeguard.incidents import permissions as perms
+    from safeguard.web.errors import PermissionDenied
+
+    if perms.INCIDENTS_MANAGE not in principal.permissions:
+        raise PermissionDenied("Opening an incident needs the incidents.manage permission.")
+    actor = Actor(kind="user", id=str(principal.user_id), label=principal.email)
+    view = incident_open(
+        actor=actor, title=f"Alert {int(alert.id)}: {alert.rule_title}"[:200],
+        severity=_ALERT_SEVERITY.get(alert.severity, Severity.SEV4),
+        category=Category.DATA_BREACH, aware_at=min(alert.created_at, timezone.now()),
+        summary=alert.explanation, source_alert_id=int(alert.id))
+    return reverse("incidents:detail", args=[view.id])
 
 
 # --- regulator notice (GDPR Art. 33(3), R-IR-6) ----------------------------------------------
