@@ -340,3 +340,44 @@ def test_the_bundle_shows_text_screened_card_numbers_as_references_without_token
     assert "[card visa •••• 1111]" in tables["cases"][0]["subject"]
     assert pan not in text
     assert "tok_" not in text
+
+
+def test_the_bundle_carries_the_customer_s_screened_attachment_files(world):
+    """R-DATA-7: the files are data too. A screened file is in the zip byte for byte, named in
+    the attachments table; a file that held a card number was never stored, so it has none;
+    another customer's file is not there."""
+    from safeguard.cases.contracts import AttachmentIn
+    from safeguard.cases.models import Case
+    from tests.cases import attachment_files as files
+    from tests.cases.conftest import inbound
+
+    pan = "4111 1111 1111 1111"
+    note = b"Order 5531: the parcel arrived damaged, photos follow.\n"
+    with time_machine.travel(T0, tick=False):
+        mine = inbound("See attached.", email="ivy@example.com", attachments=[
+            AttachmentIn("damage note.txt", "text/plain", note),
+            AttachmentIn("card.pdf", "application/pdf", files.pdf(f"card {pan}"))])
+        inbound("Mine too.", email="zed@example.com", attachments=[
+            AttachmentIn("other.txt", "text/plain", b"Zed's own file\n")])
+    customer = str(Case.objects.get(id=mine.case_id).customer_id)
+    with time_machine.travel(NOW, tick=False):
+        customers.identity_verify(viewer=principal_for(world["agent"]), customer_id=customer,
+                                  method="otp_email", interaction_ref="email:ivy")
+        view = dsr.dsr_create(principal=world["officer"], customer_id=customer,
+                              kind="access", regime="gdpr", received_on=date(2026, 6, 1))
+        dsr.dsr_verify(principal=world["officer"], request_id=view.id)
+        dsr.dsr_fulfil_access(principal=world["officer"], request_id=view.id)
+        response = signed_in_client(make_user(roles=("privacy_officer",))).get(
+            f"/privacy/requests/{view.id}/export.zip")
+    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    table = json.loads(archive.read("personal-data.json"))["tables"]["cases"]["attachments"]
+    by_name = {a["filename"]: a for a in table}
+    assert set(by_name) == {"damage note.txt", "card.pdf"}
+    assert by_name["card.pdf"]["state"] == "withheld"
+    assert by_name["card.pdf"]["file"] == ""
+    path = by_name["damage note.txt"]["file"]
+    assert path.startswith("attachments/") and path.endswith("-damage_note.txt")
+    assert archive.read(path) == note
+    assert [n for n in archive.namelist() if n.startswith("attachments/")] == [path]
+    assert not any(b"Zed's own file" in archive.read(n) for n in archive.namelist())
+    assert b"4111" not in response.content

@@ -13,6 +13,7 @@ import contextlib
 import csv
 import io
 import json
+import re
 import zipfile
 from datetime import date
 from typing import Any
@@ -87,7 +88,9 @@ def export_cases(*, customer_id: str) -> dict[str, list[dict[str, Any]]]:
             messages.append({"case": n, "seq": i, "at": m["at"], "channel": m["channel"],
                              "from": m["from"], "internal_note": m["internal_note"],
                              "text": _screened(m["text"])})
-            attachments += [{"case": n, "message_seq": i, **a} for a in m["attachments"]]
+            attachments += [{"case": n, "message_seq": i, **a,
+                             "file": _attachment_path(n, a) if a["state"] == "screened" else ""}
+                            for a in m["attachments"]]
         calls += [{"case": n, **{k: _screened(v) for k, v in c.items()}}
                   for c in case["calls_and_chats"]]
         if case["satisfaction"]:
@@ -95,6 +98,13 @@ def export_cases(*, customer_id: str) -> dict[str, list[dict[str, Any]]]:
                                        for k, v in case["satisfaction"].items()}})
     return {"cases": cases, "messages": messages, "attachments": attachments,
             "calls_and_chats": calls, "satisfaction": csat}
+
+
+def _attachment_path(case: int, attachment: dict[str, Any]) -> str:
+    """Where an attachment's file lies in the bundle's zip: its case, its id and its name with
+    anything but letters, digits, dot, dash and underscore replaced (no path tricks)."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", str(attachment["filename"]))[-80:].lstrip(".")
+    return f"attachments/{case}-{attachment['id']}-{name or 'file'}"
 
 
 _RENAME = {"name": "name", "language": "language"}
@@ -168,10 +178,19 @@ def bundle_build(*, request_id: str, actor: Actor) -> BundleFile:
                 z.writestr(f"{app}/{table}.csv", _csv(rows))
                 counts[f"{app}/{table}"] = len(rows)
         z.writestr("access-log.csv", _csv(bundle["access_log"]))
+        files = 0
+        if row.customer_id:
+            for f in case_selectors.customer_attachment_files(customer_id=str(row.customer_id)):
+                z.writestr(_attachment_path(f["case"], f), f["content"])
+                files += 1
+        counts["attachments/files"] = files
         z.writestr("README.txt", (
             "The personal data we hold about you (format safeguard.dsr.access/2).\n"
             "personal-data.json holds everything; each CSV file is one table of it.\n"
             "access-log.csv lists who or what accessed your data and when.\n"
+            "attachments/ holds the files you and we sent in your cases; the attachments table\n"
+            "says which file is which. A file that held a card number was never stored, and a\n"
+            "file we could not check is not included: ask us for it.\n"
             "Card numbers never appear: they were replaced by tokens before anything was "
             "stored.\n"))
     audit.record(action="dsr.access_exported", actor=actor, subject=("dsr", row.id),

@@ -7,13 +7,15 @@ They hand out ids, dates and retention categories only — never content.
 
 from __future__ import annotations
 
+import base64
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
 
-from safeguard.cases.enums import CaseStatus
+from safeguard.cases.enums import AttachmentState, CaseStatus
 from safeguard.cases.models import Attachment, Case, CsatResponse, Interaction, Message, Queue, Tag
 
 
@@ -108,13 +110,27 @@ def customer_cases_export(*, customer_id: str) -> list[dict[str, Any]]:
     return [_case_export(case) for case in cases.select_related("queue")]
 
 
+def customer_attachment_files(*, customer_id: str) -> Iterator[dict[str, Any]]:
+    """The stored files of one customer's attachments, for their access bundle (R-DATA-7): one
+    dict per *screened* file (``case``, ``id`` as in :func:`customer_cases_export`,
+    ``filename``, ``content_type``, ``content`` bytes), one at a time. A withheld file has
+    nothing stored; a quarantined one was never screened, so it is not handed out here (its
+    metadata is in the export). Only the privacy app's audited export calls it."""
+    rows = (Attachment.objects.filter(message__case__customer_id=customer_id,
+                                      state=AttachmentState.SCREENED)
+            .select_related("message__case").order_by("created_at", "id"))
+    for a in rows.iterator(chunk_size=20):
+        yield {"case": a.message.case.number, "id": a.id.hex[:12], "filename": a.filename,
+               "content_type": a.content_type, "content": base64.b64decode(a.content)}
+
+
 def _case_export(case: Case) -> dict[str, Any]:
     messages = Message.objects.filter(case=case).order_by("created_at", "id")
     attachments: dict[Any, list[dict[str, Any]]] = {}
     for a in Attachment.objects.filter(message__case=case).order_by("position"):
         attachments.setdefault(a.message_id, []).append(
-            {"filename": a.filename, "content_type": a.content_type, "size": a.size,
-             "state": a.state})
+            {"id": a.id.hex[:12], "filename": a.filename, "content_type": a.content_type,
+             "size": a.size, "state": a.state})
     csat = CsatResponse.objects.filter(case=case).first()
     return {
         "number": case.number, "subject": case.subject, "status": case.status,
