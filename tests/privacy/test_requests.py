@@ -376,7 +376,8 @@ def test_the_bundle_carries_the_customer_s_screened_attachment_files(world):
     assert by_name["card.pdf"]["state"] == "withheld"
     assert by_name["card.pdf"]["file"] == ""
     path = by_name["damage note.txt"]["file"]
-    assert path.startswith("attachments/") and path.endswith("-damage_note.txt")
+    assert path.startswith("attachments/")
+    assert path.endswith("-damage_note.txt")
     assert archive.read(path) == note
     assert [n for n in archive.namelist() if n.startswith("attachments/")] == [path]
     assert not any(b"Zed's own file" in archive.read(n) for n in archive.namelist())
