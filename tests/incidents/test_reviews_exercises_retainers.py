@@ -113,7 +113,8 @@ def test_review_pages_block_closing_and_bad_input_changes_nothing() -> None:
     no_due = staff.post(f"/incidents/{iid}/review/items/", {"text": "a", "owner": "b"},
                         follow=True)
     assert "Nothing changed - due_on" in no_due.content.decode()
-    assert PostIncidentReview.objects.count() == 0 and ActionItem.objects.count() == 0
+    assert PostIncidentReview.objects.count() == 0
+    assert ActionItem.objects.count() == 0
     assert audit.last_seq() == before
     ok = staff.post(f"/incidents/{iid}/review/", {
         "root_cause": "Reused password", "lessons": "Enforce MFA", "playbook_updated": "on",
@@ -224,7 +225,8 @@ def test_full_drill_without_an_external_observer_is_refused_and_scores_are_bound
     assert "2027-05-02" in listing  # the drill's next due date (12 months)
     bad = staff.post("/incidents/exercises/", {"kind": "picnic", "title": "x",
                                                "scheduled_on": "2026-06-01"})
-    assert bad.status_code == 400 and Exercise.objects.count() == 1
+    assert bad.status_code == 400
+    assert Exercise.objects.count() == 1
 
 
 @time_machine.travel(NOW, tick=False)
@@ -252,15 +254,33 @@ def test_retainers_show_expiring_and_expired_and_bad_input_changes_nothing() -> 
         "contract_reference": "C-1", "starts_on": "2026-01-01", "ends_on": "2027-01-01",
         "hours_included": "-1"})
     assert negative.status_code == 400
-    assert Retainer.objects.count() == 3 and audit.last_seq() == before
+    assert Retainer.objects.count() == 3
+    assert audit.last_seq() == before
     ok = staff.post("/incidents/retainers/", {
         "kind": "legal", "firm": "Counsel LLP", "service": "privacy counsel",
         "contact": "duty partner", "contract_reference": "EL-9", "starts_on": "2026-01-01",
         "ends_on": "2027-01-01", "hours_included": "20", "last_tested_on": "2026-04-01"})
     assert ok.status_code == 302
     page = staff.get("/incidents/retainers/").content.decode()
-    assert "Counsel LLP" in page and "2026-04-01" in page and "expired" in page
+    assert "Counsel LLP" in page
+    assert "2026-04-01" in page
+    assert "expired" in page
+    # renewing the expired one: it turns active, the update is audited
+    old = Retainer.objects.get(firm="Old Forensics")
+    form = staff.get(f"/incidents/retainers/{old.id}/").content.decode()
+    assert "MSA-2025-14" in form
+    renewed = staff.post(f"/incidents/retainers/{old.id}/", {
+        "kind": "forensic", "firm": "Old Forensics", "service": "24/7 breach response",
+        "contact": "hotline", "contract_reference": "MSA-2026-02", "starts_on": "2026-05-04",
+        "ends_on": "2027-05-03", "hours_included": "60", "last_tested_on": "2026-05-04"})
+    assert renewed.status_code == 302
+    status = {r.firm: r.status for r in selectors.retainer_list()}
+    assert status["Old Forensics"] == "active"
+    updates = list(audit.event_export(action="incident.retainer_updated",
+                                      subject=("incident_retainer", old.id)))
+    assert [e.data["ends_on"] for e in updates] == ["2027-05-03"]
     reader = signed_in_client(make_user(roles=("privacy_officer",)))
     assert reader.get("/incidents/retainers/").status_code == 200
+    assert reader.get(f"/incidents/retainers/{old.id}/").status_code == 403
     assert reader.post("/incidents/retainers/", {"kind": "legal"}).status_code == 403
     assert Retainer.objects.count() == 4

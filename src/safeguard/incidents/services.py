@@ -660,9 +660,10 @@ def finding_resolve(*, actor: Actor, exercise_id: int, finding_id: int, status: 
 
 
 @transaction.atomic
-def retainer_save(*, actor: Actor, kind: str, firm: str, service: str, contact: str,
-                  contract_reference: str, starts_on: date, ends_on: date, hours_included: int,
-                  last_tested_on: date | None = None, retainer_id: int | None = None) -> int:
+def retainer_save(  # noqa: PLR0913 - one keyword per register column
+        *, actor: Actor, kind: str, firm: str, service: str, contact: str,
+        contract_reference: str, starts_on: date, ends_on: date, hours_included: int,
+        last_tested_on: date | None = None, retainer_id: int | None = None) -> int:
     """Add or update a forensic or legal retainer (R-IR-4)."""
     if kind not in RetainerKind.values:
         raise IncidentError(f"Unknown retainer kind {kind!r}.")
@@ -680,6 +681,7 @@ def retainer_save(*, actor: Actor, kind: str, firm: str, service: str, contact: 
                                     limit=200),
         "starts_on": starts_on, "ends_on": ends_on, "hours_included": hours_included,
         "last_tested_on": last_tested_on}
+    row: Retainer | None
     if retainer_id is None:
         row = Retainer.objects.create(created_by=actor.label[:200], **values)
         action = "incident.retainer_added"

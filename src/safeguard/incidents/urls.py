@@ -13,6 +13,7 @@ urlpatterns = [
     path("exercises/<int:exercise_id>/findings/<int:finding_id>/resolve/",
          views.finding_resolve, name="finding_resolve"),
     path("retainers/", views.retainers, name="retainers"),
+    path("retainers/<int:retainer_id>/", views.retainer_edit, name="retainer_edit"),
     path("<int:incident_id>/review/", views.review, name="review"),
     path("<int:incident_id>/review/items/", views.action_item_add, name="action_item_add"),
     path("<int:incident_id>/review/items/<int:item_id>/resolve/", views.action_item_resolve,

@@ -634,3 +634,24 @@ def retainers(request: HttpRequest) -> HttpResponse:
         "rows": selectors.retainer_list(), "form": form, "can_manage": can_manage,
         "warn_days": settings.SAFEGUARD_IR_RETAINER_WARN_DAYS},
         status=400 if form.errors else 200)
+
+
+@permission_required(INCIDENTS_MANAGE)
+def retainer_edit(request: HttpRequest, retainer_id: int) -> HttpResponse:
+    """Edit one retainer (renewal, a new contact, the date of the last call-out test)."""
+    current = next((r for r in selectors.retainer_list() if r.id == retainer_id), None)
+    if current is None:
+        return render(request, "404.html", status=404)
+    form = RetainerForm(request.POST or None, auto_id="retainer_%s", initial={
+        name: getattr(current, name) for name in RetainerForm.base_fields})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.retainer_save(actor=request_actor(request), retainer_id=retainer_id,
+                                   **form.cleaned_data)
+        except ApplicationError as exc:
+            form.add_error(None, exc.detail)
+        else:
+            messages.success(request, "Retainer saved.")
+            return redirect("incidents:retainers")
+    return render(request, "incidents/retainer_edit.html", {"r": current, "form": form},
+                  status=400 if form.errors else 200)
