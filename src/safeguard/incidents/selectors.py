@@ -394,24 +394,26 @@ def review_get(*, incident_id: int) -> ReviewView:
         items=tuple(_item_view(i, today) for i in items), missing=tuple(_missing(row, items)))
 
 
-def exercise_list(*, limit: int = 200) -> list[ExerciseView]:
-    today = timezone.localdate()
-    rows = Exercise.objects.prefetch_related("findings").order_by("-scheduled_on", "-id")[:limit]
-    return [ExerciseView(
+def _exercise_view(r: Exercise, today: date) -> ExerciseView:
+    findings = sorted(r.findings.all(), key=lambda f: (f.due_on, f.id))
+    return ExerciseView(
         id=r.id, kind=r.kind, kind_label=ExerciseKind(r.kind).label, title=r.title,
         scheduled_on=r.scheduled_on, run_on=r.run_on, duration_minutes=r.duration_minutes,
         external_observers=r.external_observers, timeliness_score=r.timeliness_score,
-        clarity_score=r.clarity_score,
-        findings=tuple(_item_view(f, today) for f in sorted(r.findings.all(),
-                                                            key=lambda f: (f.due_on, f.id))))
-        for r in rows]
+        clarity_score=r.clarity_score, findings=tuple(_item_view(f, today) for f in findings))
+
+
+def exercise_list(*, limit: int = 200) -> list[ExerciseView]:
+    today = timezone.localdate()
+    rows = Exercise.objects.prefetch_related("findings").order_by("-scheduled_on", "-id")[:limit]
+    return [_exercise_view(r, today) for r in rows]
 
 
 def exercise_get(*, exercise_id: int) -> ExerciseView:
-    for view in exercise_list(limit=1_000_000):
-        if view.id == exercise_id:
-            return view
-    raise IncidentNotFound(f"No exercise {exercise_id}.")
+    row = Exercise.objects.prefetch_related("findings").filter(id=exercise_id).first()
+    if row is None:
+        raise IncidentNotFound(f"No exercise {exercise_id}.")
+    return _exercise_view(row, timezone.localdate())
 
 
 def _cadence_months(kind: str) -> int:
