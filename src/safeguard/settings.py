@@ -1131,3 +1131,14 @@ SAFEGUARD_SECURITY_TXT_CANONICAL = _env("SAFEGUARD_SECURITY_TXT_CANONICAL", "")
 SAFEGUARD_TRUST_MAX_AGE_SECONDS = _env_int("SAFEGUARD_TRUST_MAX_AGE_SECONDS", 60)
 if SAFEGUARD_TRUST_MAX_AGE_SECONDS < 0:
     raise ImproperlyConfigured("SAFEGUARD_TRUST_MAX_AGE_SECONDS must be >= 0")
+
+# --- Incidents: reviews, exercises, retainers (issue 12; docs/incidents.md) -------------------
+# Exercise cadence in calendar months from the last exercise run of each kind (R-IR-3): a
+# tabletop every 6 months, a full drill (with external observers) every 12.
+SAFEGUARD_IR_TABLETOP_MONTHS = _env_int("SAFEGUARD_IR_TABLETOP_MONTHS", 6)
+SAFEGUARD_IR_DRILL_MONTHS = _env_int("SAFEGUARD_IR_DRILL_MONTHS", 12)
+# Exercise scores (timeliness, clarity of communication) run from MIN to MAX.
+SAFEGUARD_IR_SCORE_MIN = _env_int("SAFEGUARD_IR_SCORE_MIN", 1)
+SAFEGUARD_IR_SCORE_MAX = _env_int("SAFEGUARD_IR_SCORE_MAX", 5)
+# A retainer whose contract ends within this many days shows as expiring (R-IR-4).
+SAFEGUARD_IR_RETAINER_WARN_DAYS = _env_int("SAFEGUARD_IR_RETAINER_WARN_DAYS", 60)

@@ -1,4 +1,5 @@
-"""System checks E520 (jurisdiction table) and E521 (SLA order)."""
+"""System checks E520 (jurisdiction table), E521 (SLA order), E524 (exercise cadence) and E525
+(score range, retainer warning)."""
 
 from __future__ import annotations
 
@@ -24,3 +25,21 @@ def test_e521_sla_hours_out_of_order(settings) -> None:  # type: ignore[no-untyp
     settings.SAFEGUARD_INCIDENTS_SLA_CONTAINMENT_HOURS = 100
     (error,) = checks.sla_periods_ordered()
     assert error.id == "safeguard.E521"
+
+
+def test_e524_exercise_cadence(settings) -> None:  # type: ignore[no-untyped-def]
+    assert checks.exercise_cadence_valid() == []
+    settings.SAFEGUARD_IR_TABLETOP_MONTHS = 0
+    assert [e.id for e in checks.exercise_cadence_valid()] == ["safeguard.E524"]
+    settings.SAFEGUARD_IR_TABLETOP_MONTHS = 18  # longer than the 12-month drill
+    (error,) = checks.exercise_cadence_valid()
+    assert "tabletop 18, drill 12 months" in error.msg
+
+
+def test_e525_scores_and_retainer_warning(settings) -> None:  # type: ignore[no-untyped-def]
+    assert checks.scores_and_retainers_valid() == []
+    settings.SAFEGUARD_IR_SCORE_MIN = 6
+    assert [e.id for e in checks.scores_and_retainers_valid()] == ["safeguard.E525"]
+    settings.SAFEGUARD_IR_SCORE_MIN = 1
+    settings.SAFEGUARD_IR_RETAINER_WARN_DAYS = -1
+    assert [e.id for e in checks.scores_and_retainers_valid()] == ["safeguard.E525"]

@@ -44,6 +44,10 @@ def test_states_move_one_step_at_a_time_and_each_is_audited() -> None:
         services.incident_advance(actor=ANALYST, incident_id=iid, to_state="closed")
     commander = make_user(roles=("security_analyst",))
     services.role_assign(actor=ANALYST, incident_id=iid, role="commander", user_id=commander.id)
+    services.review_save(actor=ANALYST, incident_id=iid, root_cause="Broad export role",
+                         lessons="Narrow it", playbook_updated=True,
+                         playbook_reference="PB-7 v2", retest_on=NOW.date(),
+                         retest_result="passed")  # R-IR-7: closing needs a complete review
     view = services.incident_advance(actor=ANALYST, incident_id=iid, to_state="closed")
     assert view.state == "closed"
     assert view.next_state is None

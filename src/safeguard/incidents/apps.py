@@ -23,3 +23,4 @@ class IncidentsConfig(AppConfig):
             clocks.use_table(None)  # E520 reports it; the default file stays in use meanwhile
         providers.register("incidents.open_from_alert", services.open_from_alert)
         providers.register("kpi.mttr_seconds", selectors.mttr_seconds)
+        providers.register("control.exercises_on_time", selectors.exercises_on_time)

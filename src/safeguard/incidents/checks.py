@@ -4,6 +4,10 @@
   be loaded: a missing file, bad YAML, a row without citation or effective date, a notice with a
   bad period, or not exactly one regulator notice.
 * E521: the SLA periods are out of order (triage <= containment <= eradication <= recovery).
+* E524: an exercise cadence (SAFEGUARD_IR_TABLETOP_MONTHS, SAFEGUARD_IR_DRILL_MONTHS) is not at
+  least one month, or the tabletop cadence is longer than the full drill's.
+* E525: the exercise score range (SAFEGUARD_IR_SCORE_MIN..MAX) is empty or starts below 1, or
+  SAFEGUARD_IR_RETAINER_WARN_DAYS is negative.
 """
 
 from __future__ import annotations
@@ -44,6 +48,29 @@ def sla_periods_ordered(app_configs: Any = None, **kwargs: Any) -> list[checks.C
     return []
 
 
+def exercise_cadence_valid(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    tabletop, drill = settings.SAFEGUARD_IR_TABLETOP_MONTHS, settings.SAFEGUARD_IR_DRILL_MONTHS
+    if min(tabletop, drill) < 1 or tabletop > drill:
+        return [checks.Error(f"Exercise cadence: tabletop {tabletop}, drill {drill} months",
+                             hint="Both at least 1 month, tabletop <= full drill "
+                                  "(docs/incidents.md).", id="safeguard.E524")]
+    return []
+
+
+def scores_and_retainers_valid(app_configs: Any = None,
+                               **kwargs: Any) -> list[checks.CheckMessage]:
+    low, high = settings.SAFEGUARD_IR_SCORE_MIN, settings.SAFEGUARD_IR_SCORE_MAX
+    if low < 1 or high < low or settings.SAFEGUARD_IR_RETAINER_WARN_DAYS < 0:
+        return [checks.Error(f"Exercise scores {low}..{high}, retainer warning "
+                             f"{settings.SAFEGUARD_IR_RETAINER_WARN_DAYS} days",
+                             hint="1 <= SAFEGUARD_IR_SCORE_MIN <= SAFEGUARD_IR_SCORE_MAX and "
+                                  "SAFEGUARD_IR_RETAINER_WARN_DAYS >= 0 (docs/incidents.md).",
+                             id="safeguard.E525")]
+    return []
+
+
 def register() -> None:
     checks.register(jurisdiction_table_loads)
     checks.register(sla_periods_ordered)
+    checks.register(exercise_cadence_valid)
+    checks.register(scores_and_retainers_valid)

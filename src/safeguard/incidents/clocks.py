@@ -26,6 +26,7 @@ an open delay (no end yet) leaves the notice without a deadline until it ends.
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
@@ -307,3 +308,12 @@ def sla_clocks(aware_at: datetime, hours: Mapping[str, int],
         else:
             out.append(SlaClock(stage, due, None, due - now, now > due))
     return out
+
+
+def add_months(day: date, months: int) -> date:
+    """``day`` plus whole calendar months, the day clamped to the target month's last day
+    (31 Aug + 6 months = 28 Feb, or 29 Feb in a leap year). R-IR-3 exercise cadence."""
+    index = day.year * 12 + (day.month - 1) + months
+    year, month = divmod(index, 12)
+    last = calendar.monthrange(year, month + 1)[1]
+    return date(year, month + 1, min(day.day, last))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from safeguard.incidents.clocks import SlaClock
 from safeguard.web.errors import ApplicationError
@@ -97,3 +97,73 @@ class AffectedCustomer:
     fields_revealed: tuple[str, ...]
     data_categories: tuple[str, ...]
     event_seqs: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class ItemView:
+    """A post-incident action item or an exercise finding (R-IR-7, R-IR-3)."""
+
+    id: int
+    text: str
+    owner: str
+    due_on: date
+    status: str
+    resolution: str
+    resolved_at: datetime | None
+    overdue: bool
+
+
+@dataclass(frozen=True)
+class ReviewView:
+    incident_id: int
+    root_cause: str
+    lessons: str
+    playbook_updated: bool
+    playbook_reference: str
+    retest_on: date | None
+    retest_result: str
+    items: tuple[ItemView, ...]
+    missing: tuple[str, ...]  # what still stops closing; empty = complete
+
+
+@dataclass(frozen=True)
+class ExerciseView:
+    id: int
+    kind: str
+    kind_label: str
+    title: str
+    scheduled_on: date
+    run_on: date | None
+    duration_minutes: int | None
+    external_observers: str
+    timeliness_score: int | None
+    clarity_score: int | None
+    findings: tuple[ItemView, ...]
+
+
+@dataclass(frozen=True)
+class CadenceView:
+    """When each kind of exercise is next due, from the last one run (calendar months)."""
+
+    kind: str
+    kind_label: str
+    months: int
+    last_run_on: date | None
+    due_on: date | None  # None: never run, so due now
+    overdue: bool
+
+
+@dataclass(frozen=True)
+class RetainerView:
+    id: int
+    kind: str
+    kind_label: str
+    firm: str
+    service: str
+    contact: str
+    contract_reference: str
+    starts_on: date
+    ends_on: date
+    hours_included: int
+    last_tested_on: date | None
+    status: str  # "active", "expiring" (within the warning days) or "expired"

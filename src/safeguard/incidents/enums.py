@@ -49,3 +49,26 @@ class IncidentRole(models.TextChoices):
 class ContainmentKind(models.TextChoices):
     USER_DISABLE = "user_disable", "Disable a user (ends sessions and API tokens)"
     TOKEN_REVOKE = "token_revoke", "Revoke one API token"
+
+
+class ItemStatus(models.TextChoices):
+    """A post-incident action item or an exercise finding (R-IR-7, R-IR-3)."""
+
+    OPEN = "open", "Open"
+    CLOSED = "closed", "Closed (done)"
+    ACCEPTED = "accepted", "Accepted (risk accepted, not done)"
+
+
+class RetestResult(models.TextChoices):
+    PASSED = "passed", "Passed"
+    FAILED = "failed", "Failed"
+
+
+class ExerciseKind(models.TextChoices):
+    TABLETOP = "tabletop", "Tabletop"
+    FULL_DRILL = "full_drill", "Full drill"
+
+
+class RetainerKind(models.TextChoices):
+    FORENSIC = "forensic", "Forensic"
+    LEGAL = "legal", "Legal"

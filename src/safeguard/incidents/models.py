@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from django.db import models
 
-from safeguard.incidents.enums import Category, ContainmentKind, IncidentRole, Severity, State
+from safeguard.incidents.enums import (
+    Category,
+    ContainmentKind,
+    ExerciseKind,
+    IncidentRole,
+    ItemStatus,
+    RetainerKind,
+    RetestResult,
+    Severity,
+    State,
+)
 
 
 class Incident(models.Model):
@@ -98,3 +108,97 @@ class ContainmentAction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.target_id}"
+
+
+class PostIncidentReview(models.Model):
+    """The post-incident review of one incident (R-IR-7); complete gates closing."""
+
+    incident = models.OneToOneField(Incident, on_delete=models.CASCADE, related_name="review")
+    root_cause = models.TextField(blank=True, default="")
+    lessons = models.TextField(blank=True, default="")
+    playbook_updated = models.BooleanField(default=False)
+    playbook_reference = models.CharField(max_length=300, blank=True, default="")
+    retest_on = models.DateField(null=True, blank=True)
+    retest_result = models.CharField(max_length=8, choices=RetestResult.choices, blank=True,
+                                     default="")
+    updated_by = models.CharField(max_length=200)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"review of incident {self.incident_id}"
+
+
+class ActionItem(models.Model):
+    """An action item of a post-incident review, tracked to closure (R-IR-7)."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="action_items")
+    text = models.CharField(max_length=1000)
+    owner = models.CharField(max_length=200)
+    due_on = models.DateField()
+    status = models.CharField(max_length=8, choices=ItemStatus.choices, default=ItemStatus.OPEN)
+    resolution = models.CharField(max_length=1000, blank=True, default="")
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.CharField(max_length=200, blank=True, default="")
+    created_by = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"action item {self.id}"
+
+
+class Exercise(models.Model):
+    """A tabletop or full incident-response drill (R-IR-3): scheduled, run, timed, scored."""
+
+    kind = models.CharField(max_length=16, choices=ExerciseKind.choices)
+    title = models.CharField(max_length=200)
+    scheduled_on = models.DateField()
+    run_on = models.DateField(null=True, blank=True)
+    duration_minutes = models.PositiveIntegerField(null=True, blank=True)
+    external_observers = models.CharField(max_length=500, blank=True, default="")
+    timeliness_score = models.PositiveSmallIntegerField(null=True, blank=True)
+    clarity_score = models.PositiveSmallIntegerField(null=True, blank=True)
+    created_by = models.CharField(max_length=200)
+    recorded_by = models.CharField(max_length=200, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["kind", "run_on"])]
+
+    def __str__(self) -> str:
+        return f"exercise {self.id}"
+
+
+class ExerciseFinding(models.Model):
+    """A finding of an exercise, tracked to closure (R-IR-3)."""
+
+    exercise = models.ForeignKey(Exercise, on_delete=models.CASCADE, related_name="findings")
+    text = models.CharField(max_length=1000)
+    owner = models.CharField(max_length=200)
+    due_on = models.DateField()
+    status = models.CharField(max_length=8, choices=ItemStatus.choices, default=ItemStatus.OPEN)
+    resolution = models.CharField(max_length=1000, blank=True, default="")
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.CharField(max_length=200, blank=True, default="")
+    created_by = models.CharField(max_length=200)
+
+    def __str__(self) -> str:
+        return f"finding {self.id}"
+
+
+class Retainer(models.Model):
+    """A forensic or legal firm on retainer (R-IR-4)."""
+
+    kind = models.CharField(max_length=16, choices=RetainerKind.choices)
+    firm = models.CharField(max_length=200)
+    service = models.CharField(max_length=300)
+    contact = models.CharField(max_length=300)
+    contract_reference = models.CharField(max_length=200)
+    starts_on = models.DateField()
+    ends_on = models.DateField()
+    hours_included = models.PositiveIntegerField()
+    last_tested_on = models.DateField(null=True, blank=True)
+    created_by = models.CharField(max_length=200)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"retainer {self.id}"

@@ -4,13 +4,15 @@ from safeguard.accounts import rbac
 
 INCIDENTS_VIEW = rbac.declare(
     "incidents.view",
-    "See incidents, their SLA and regulator clocks, roles, timeline and containment log",
+    "See incidents, their SLA and regulator clocks, roles, timeline, containment log and "
+    "post-incident review; the exercise and retainer registers",
     roles=("security_analyst", "privacy_officer", "compliance_manager"), read_only=True,
 )
 INCIDENTS_MANAGE = rbac.declare(
     "incidents.manage",
     "Open incidents, move them through their states, assign incident roles, add timeline "
-    "entries, record jurisdictions and law-enforcement delays",
+    "entries, record jurisdictions and law-enforcement delays; write post-incident reviews "
+    "and their action items, the exercise register and the retainer register",
     roles=("security_analyst",),
 )
 INCIDENTS_CONTAIN = rbac.declare(
@@ -27,3 +29,5 @@ INCIDENTS_AFFECTED = rbac.declare(
 )
 
 rbac.nav("Incidents", url_name="incidents:list", permission=INCIDENTS_VIEW, order=650)
+rbac.nav("IR exercises", url_name="incidents:exercises", permission=INCIDENTS_VIEW, order=651)
+rbac.nav("IR retainers", url_name="incidents:retainers", permission=INCIDENTS_VIEW, order=652)

@@ -7,7 +7,7 @@ import csv
 import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Avg, DurationField, ExpressionWrapper, F
@@ -21,10 +21,15 @@ from safeguard.incidents import clocks
 from safeguard.incidents.contracts import (
     ActionView,
     AffectedCustomer,
+    CadenceView,
     DelayView,
+    ExerciseView,
     IncidentError,
     IncidentNotFound,
     IncidentView,
+    ItemView,
+    RetainerView,
+    ReviewView,
     RoleView,
     TimelineItem,
 )
@@ -32,14 +37,23 @@ from safeguard.incidents.enums import (
     NEXT_STATE,
     Category,
     ContainmentKind,
+    ExerciseKind,
     IncidentRole,
+    ItemStatus,
+    RetainerKind,
+    RetestResult,
     Severity,
     State,
 )
 from safeguard.incidents.models import (
+    ActionItem,
     ContainmentAction,
     DelayException,
+    Exercise,
+    ExerciseFinding,
     Incident,
+    PostIncidentReview,
+    Retainer,
     RoleAssignment,
     TimelineEntry,
 )
@@ -332,3 +346,123 @@ def affected_csv(rows: Iterable[AffectedCustomer]) -> str:
                          " ".join(r.actions), " ".join(r.fields_revealed),
                          " ".join(r.data_categories), " ".join(str(s) for s in r.event_seqs)])
     return buf.getvalue()
+
+
+# --- Post-incident review, exercises, retainers (R-IR-7, R-IR-3, R-IR-4; decision 0224) -------
+
+
+def _item_view(row: ActionItem | ExerciseFinding, today: date) -> ItemView:
+    return ItemView(id=row.id, text=row.text, owner=row.owner, due_on=row.due_on,
+                    status=row.status, resolution=row.resolution, resolved_at=row.resolved_at,
+                    overdue=row.status == ItemStatus.OPEN and row.due_on < today)
+
+
+def _missing(row: PostIncidentReview | None, items: list[ActionItem]) -> list[str]:
+    """What keeps an incident's review from complete (R-IR-7); empty = complete."""
+    if row is None:
+        return ["no review recorded"]
+    missing = []
+    if not row.root_cause:
+        missing.append("root cause missing")
+    if not row.lessons:
+        missing.append("lessons missing")
+    if not row.playbook_updated:
+        missing.append("playbook update not recorded")
+    if row.retest_result != RetestResult.PASSED:
+        missing.append("no passed post-incident re-test" if not row.retest_result
+                       else "the post-incident re-test failed")
+    open_items = [i.id for i in items if i.status == ItemStatus.OPEN]
+    if open_items:
+        missing.append(f"{len(open_items)} action item(s) neither closed nor accepted")
+    return missing
+
+
+def review_missing(*, incident_id: int) -> list[str]:
+    row = PostIncidentReview.objects.filter(incident_id=incident_id).first()
+    return _missing(row, list(ActionItem.objects.filter(incident_id=incident_id)))
+
+
+def review_get(*, incident_id: int) -> ReviewView:
+    row = PostIncidentReview.objects.filter(incident_id=incident_id).first()
+    items = list(ActionItem.objects.filter(incident_id=incident_id).order_by("due_on", "id"))
+    today = timezone.localdate()
+    return ReviewView(
+        incident_id=incident_id, root_cause=row.root_cause if row else "",
+        lessons=row.lessons if row else "", playbook_updated=bool(row and row.playbook_updated),
+        playbook_reference=row.playbook_reference if row else "",
+        retest_on=row.retest_on if row else None, retest_result=row.retest_result if row else "",
+        items=tuple(_item_view(i, today) for i in items), missing=tuple(_missing(row, items)))
+
+
+def _exercise_view(r: Exercise, today: date) -> ExerciseView:
+    findings = sorted(r.findings.all(), key=lambda f: (f.due_on, f.id))
+    return ExerciseView(
+        id=r.id, kind=r.kind, kind_label=ExerciseKind(r.kind).label, title=r.title,
+        scheduled_on=r.scheduled_on, run_on=r.run_on, duration_minutes=r.duration_minutes,
+        external_observers=r.external_observers, timeliness_score=r.timeliness_score,
+        clarity_score=r.clarity_score, findings=tuple(_item_view(f, today) for f in findings))
+
+
+def exercise_list(*, limit: int = 200) -> list[ExerciseView]:
+    today = timezone.localdate()
+    rows = Exercise.objects.prefetch_related("findings").order_by("-scheduled_on", "-id")[:limit]
+    return [_exercise_view(r, today) for r in rows]
+
+
+def exercise_get(*, exercise_id: int) -> ExerciseView:
+    row = Exercise.objects.prefetch_related("findings").filter(id=exercise_id).first()
+    if row is None:
+        raise IncidentNotFound(f"No exercise {exercise_id}.")
+    return _exercise_view(row, timezone.localdate())
+
+
+def _cadence_months(kind: str) -> int:
+    return int(settings.SAFEGUARD_IR_TABLETOP_MONTHS if kind == ExerciseKind.TABLETOP
+               else settings.SAFEGUARD_IR_DRILL_MONTHS)
+
+
+def exercise_cadence(*, today: date | None = None) -> list[CadenceView]:
+    """Each exercise kind: last run, next due (last run + the cadence in calendar months,
+    clamped to month end) and whether it is overdue (R-IR-3). Never run = overdue."""
+    today = today or timezone.localdate()
+    out = []
+    for kind in ExerciseKind:
+        months = _cadence_months(kind)
+        last = (Exercise.objects.filter(kind=kind, run_on__isnull=False)
+                .order_by("-run_on").values_list("run_on", flat=True).first())
+        due = clocks.add_months(last, months) if last else None
+        out.append(CadenceView(kind=kind.value, kind_label=kind.label, months=months,
+                               last_run_on=last, due_on=due,
+                               overdue=due is None or today > due))
+    return out
+
+
+def exercises_on_time() -> dict[str, str]:
+    """Provider ``control.exercises_on_time`` for governance control SG-IR-01 (R-IR-3)."""
+    rows = exercise_cadence()
+    parts = []
+    for c in rows:
+        if c.last_run_on is None:
+            parts.append(f"{c.kind_label}: never run (every {c.months} months)")
+        else:
+            parts.append(f"{c.kind_label}: last run {c.last_run_on.isoformat()}, due "
+                         f"{c.due_on.isoformat() if c.due_on else '-'}"
+                         f"{' - OVERDUE' if c.overdue else ''}")
+    return {"status": "fail" if any(c.overdue for c in rows) else "pass",
+            "evidence": "; ".join(parts) + "."}
+
+
+def retainer_list(*, today: date | None = None) -> list[RetainerView]:
+    """Every retainer with its status: expired, expiring within
+    SAFEGUARD_IR_RETAINER_WARN_DAYS, or active (R-IR-4)."""
+    today = today or timezone.localdate()
+    warn = today + timedelta(days=settings.SAFEGUARD_IR_RETAINER_WARN_DAYS)
+    out = []
+    for r in Retainer.objects.order_by("ends_on", "id"):
+        status = "expired" if r.ends_on < today else "expiring" if r.ends_on <= warn else "active"
+        out.append(RetainerView(
+            id=r.id, kind=r.kind, kind_label=RetainerKind(r.kind).label, firm=r.firm,
+            service=r.service, contact=r.contact, contract_reference=r.contract_reference,
+            starts_on=r.starts_on, ends_on=r.ends_on, hours_included=r.hours_included,
+            last_tested_on=r.last_tested_on, status=status))
+    return out

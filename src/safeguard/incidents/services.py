@@ -5,7 +5,7 @@ incident's timeline."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -31,14 +31,23 @@ from safeguard.incidents.enums import (
     NEXT_STATE,
     Category,
     ContainmentKind,
+    ExerciseKind,
     IncidentRole,
+    ItemStatus,
+    RetainerKind,
+    RetestResult,
     Severity,
     State,
 )
 from safeguard.incidents.models import (
+    ActionItem,
     ContainmentAction,
     DelayException,
+    Exercise,
+    ExerciseFinding,
     Incident,
+    PostIncidentReview,
+    Retainer,
     RoleAssignment,
     TimelineEntry,
 )
@@ -145,6 +154,11 @@ def incident_advance(*, actor: Actor, incident_id: int, to_state: str) -> Incide
     if to_state == State.CLOSED and not RoleAssignment.objects.filter(
             incident=row, role=IncidentRole.COMMANDER).exists():
         raise IncidentError("Name an Incident Commander before closing.")
+    if to_state == State.CLOSED:
+        missing = selectors.review_missing(incident_id=row.id)
+        if missing:
+            raise IncidentError("The post-incident review is not complete: "
+                                + "; ".join(missing) + ".")
     now = timezone.now()
     before = row.state
     row.state = to_state
@@ -469,3 +483,218 @@ def regulator_notice_render(
                  data={"jurisdiction": jurisdiction, "recipient": notice.recipient,
                        "late": late, "bytes": len(body)})
     return body
+
+
+# --- Post-incident review, exercises, retainers (R-IR-7, R-IR-3, R-IR-4; decision 0224) -------
+
+
+def _open_incident_for_review(incident_id: int) -> Incident:
+    row = _locked(incident_id)
+    if row.state == State.CLOSED:
+        raise IncidentError("The incident is closed: its review is final.")
+    return row
+
+
+@transaction.atomic
+def review_save(*, actor: Actor, incident_id: int, root_cause: str, lessons: str,
+                playbook_updated: bool, playbook_reference: str = "",
+                retest_on: date | None = None, retest_result: str = "") -> None:
+    """Write the post-incident review of an incident not yet closed (R-IR-7). A playbook update
+    names where; a re-test has both a date (not in the future) and a result."""
+    row = _open_incident_for_review(incident_id)
+    reference = _text(playbook_reference, field="incidents.playbook_reference", limit=300,
+                      required=False)
+    if playbook_updated and not reference:
+        raise IncidentError("Say which playbook was updated (its reference).")
+    if retest_result and retest_result not in RetestResult.values:
+        raise IncidentError(f"Unknown re-test result {retest_result!r}.")
+    if bool(retest_on) != bool(retest_result):
+        raise IncidentError("A re-test needs both its date and its result.")
+    if retest_on is not None and retest_on > timezone.localdate():
+        raise IncidentError("The re-test date cannot be in the future.")
+    values = {
+        "root_cause": _text(root_cause, field="incidents.root_cause", limit=5000,
+                            required=False),
+        "lessons": _text(lessons, field="incidents.lessons", limit=5000, required=False),
+        "playbook_updated": bool(playbook_updated), "playbook_reference": reference,
+        "retest_on": retest_on, "retest_result": retest_result or "",
+        "updated_by": actor.label[:200]}
+    PostIncidentReview.objects.update_or_create(incident=row, defaults=values)
+    audit.record(action="incident.review_saved", actor=actor, subject=_subject(row.id),
+                 data={"playbook_updated": values["playbook_updated"],
+                       "playbook_reference": reference,
+                       "retest_on": retest_on.isoformat() if retest_on else None,
+                       "retest_result": values["retest_result"]})
+
+
+def _owner_due(owner: str, due_on: date | None) -> tuple[str, date]:
+    clean = _text(owner, field="incidents.item_owner", limit=200)
+    if due_on is None:
+        raise IncidentError("A due date is required.")
+    return clean, due_on
+
+
+@transaction.atomic
+def action_item_add(*, actor: Actor, incident_id: int, text: str, owner: str,
+                    due_on: date | None) -> int:
+    """Add an action item to an incident's review (R-IR-7)."""
+    row = _open_incident_for_review(incident_id)
+    clean_owner, due = _owner_due(owner, due_on)
+    item = ActionItem.objects.create(
+        incident=row, text=_text(text, field="incidents.action_item", limit=1000),
+        owner=clean_owner, due_on=due, created_by=actor.label[:200])
+    audit.record(action="incident.action_item_added", actor=actor, subject=_subject(row.id),
+                 data={"item": item.id, "due_on": due.isoformat()})
+    return item.id
+
+
+def _resolve(item: ActionItem | ExerciseFinding, *, actor: Actor, status: str,
+             resolution: str) -> tuple[str, str]:
+    if item.status != ItemStatus.OPEN:
+        raise IncidentError(f"Item {item.id} is already {item.status}.")
+    if status not in (ItemStatus.CLOSED, ItemStatus.ACCEPTED):
+        raise IncidentError("An item is resolved as closed or accepted.")
+    note = _text(resolution, field="incidents.item_resolution", limit=1000,
+                 required=status == ItemStatus.ACCEPTED)
+    before = item.status
+    item.status, item.resolution = status, note
+    item.resolved_at, item.resolved_by = timezone.now(), actor.label[:200]
+    item.save(update_fields=["status", "resolution", "resolved_at", "resolved_by"])
+    return before, note
+
+
+@transaction.atomic
+def action_item_resolve(*, actor: Actor, incident_id: int, item_id: int, status: str,
+                        resolution: str = "") -> None:
+    """Close an action item (done) or accept it explicitly (with the reason) (R-IR-7)."""
+    row = _open_incident_for_review(incident_id)
+    item = ActionItem.objects.select_for_update().filter(id=item_id, incident=row).first()
+    if item is None:
+        raise IncidentNotFound(f"No action item {item_id} on incident {incident_id}.")
+    before, _ = _resolve(item, actor=actor, status=status, resolution=resolution)
+    audit.record(action="incident.action_item_resolved", actor=actor, subject=_subject(row.id),
+                 data={"item": item.id, "from": before, "to": status})
+
+
+def _score(value: int | None, name: str) -> int:
+    low, high = settings.SAFEGUARD_IR_SCORE_MIN, settings.SAFEGUARD_IR_SCORE_MAX
+    if value is None or not low <= value <= high:
+        raise IncidentError(f"{name} score must be {low} to {high}.")
+    return value
+
+
+@transaction.atomic
+def exercise_schedule(*, actor: Actor, kind: str, title: str, scheduled_on: date) -> int:
+    """Put a tabletop or full drill on the register (R-IR-3)."""
+    if kind not in ExerciseKind.values:
+        raise IncidentError(f"Unknown exercise kind {kind!r}.")
+    row = Exercise.objects.create(
+        kind=kind, title=_text(title, field="incidents.exercise_title", limit=200),
+        scheduled_on=scheduled_on, created_by=actor.label[:200])
+    audit.record(action="incident.exercise_scheduled", actor=actor,
+                 subject=("incident_exercise", row.id),
+                 data={"kind": kind, "scheduled_on": scheduled_on.isoformat()})
+    return row.id
+
+
+@transaction.atomic
+def exercise_record_run(*, actor: Actor, exercise_id: int, run_on: date, duration_minutes: int,
+                        external_observers: str, timeliness_score: int | None,
+                        clarity_score: int | None) -> None:
+    """Record that an exercise ran: date (not in the future), timed duration, scores for
+    timeliness and clarity of communication; a full drill names its external observers."""
+    row = Exercise.objects.select_for_update().filter(id=exercise_id).first()
+    if row is None:
+        raise IncidentNotFound(f"No exercise {exercise_id}.")
+    if row.run_on is not None:
+        raise IncidentError(f"Exercise {row.id} is already recorded as run on {row.run_on}.")
+    if run_on > timezone.localdate():
+        raise IncidentError("The run date cannot be in the future.")
+    if duration_minutes is None or duration_minutes < 1:
+        raise IncidentError("The duration (minutes, timed) must be at least 1.")
+    observers = _text(external_observers, field="incidents.external_observers", limit=500,
+                      required=False)
+    if row.kind == ExerciseKind.FULL_DRILL and not observers:
+        raise IncidentError("A full drill needs its external observers named.")
+    row.run_on, row.duration_minutes, row.external_observers = run_on, duration_minutes, observers
+    row.timeliness_score = _score(timeliness_score, "Timeliness")
+    row.clarity_score = _score(clarity_score, "Clarity of communication")
+    row.recorded_by = actor.label[:200]
+    row.save()
+    audit.record(action="incident.exercise_run", actor=actor,
+                 subject=("incident_exercise", row.id),
+                 data={"kind": row.kind, "run_on": run_on.isoformat(),
+                       "duration_minutes": duration_minutes,
+                       "timeliness": row.timeliness_score, "clarity": row.clarity_score})
+
+
+@transaction.atomic
+def finding_add(*, actor: Actor, exercise_id: int, text: str, owner: str,
+                due_on: date | None) -> int:
+    row = Exercise.objects.select_for_update().filter(id=exercise_id).first()
+    if row is None:
+        raise IncidentNotFound(f"No exercise {exercise_id}.")
+    if row.run_on is None:
+        raise IncidentError("Record the run before its findings.")
+    clean_owner, due = _owner_due(owner, due_on)
+    finding = ExerciseFinding.objects.create(
+        exercise=row, text=_text(text, field="incidents.finding", limit=1000),
+        owner=clean_owner, due_on=due, created_by=actor.label[:200])
+    audit.record(action="incident.exercise_finding_added", actor=actor,
+                 subject=("incident_exercise", row.id),
+                 data={"finding": finding.id, "due_on": due.isoformat()})
+    return finding.id
+
+
+@transaction.atomic
+def finding_resolve(*, actor: Actor, exercise_id: int, finding_id: int, status: str,
+                    resolution: str = "") -> None:
+    item = ExerciseFinding.objects.select_for_update().filter(
+        id=finding_id, exercise_id=exercise_id).first()
+    if item is None:
+        raise IncidentNotFound(f"No finding {finding_id} on exercise {exercise_id}.")
+    before, _ = _resolve(item, actor=actor, status=status, resolution=resolution)
+    audit.record(action="incident.exercise_finding_resolved", actor=actor,
+                 subject=("incident_exercise", exercise_id),
+                 data={"finding": item.id, "from": before, "to": status})
+
+
+@transaction.atomic
+def retainer_save(  # noqa: PLR0913 - one keyword per register column
+        *, actor: Actor, kind: str, firm: str, service: str, contact: str,
+        contract_reference: str, starts_on: date, ends_on: date, hours_included: int,
+        last_tested_on: date | None = None, retainer_id: int | None = None) -> int:
+    """Add or update a forensic or legal retainer (R-IR-4)."""
+    if kind not in RetainerKind.values:
+        raise IncidentError(f"Unknown retainer kind {kind!r}.")
+    if ends_on < starts_on:
+        raise IncidentError("The contract cannot end before it starts.")
+    if hours_included is None or hours_included < 0:
+        raise IncidentError("Hours included cannot be negative.")
+    if last_tested_on is not None and last_tested_on > timezone.localdate():
+        raise IncidentError("The last test date cannot be in the future.")
+    values = {
+        "kind": kind, "firm": _text(firm, field="incidents.retainer_firm", limit=200),
+        "service": _text(service, field="incidents.retainer_service", limit=300),
+        "contact": _text(contact, field="incidents.retainer_contact", limit=300),
+        "contract_reference": _text(contract_reference, field="incidents.contract_reference",
+                                    limit=200),
+        "starts_on": starts_on, "ends_on": ends_on, "hours_included": hours_included,
+        "last_tested_on": last_tested_on}
+    row: Retainer | None
+    if retainer_id is None:
+        row = Retainer.objects.create(created_by=actor.label[:200], **values)
+        action = "incident.retainer_added"
+    else:
+        row = Retainer.objects.select_for_update().filter(id=retainer_id).first()
+        if row is None:
+            raise IncidentNotFound(f"No retainer {retainer_id}.")
+        for key, value in values.items():
+            setattr(row, key, value)
+        row.save()
+        action = "incident.retainer_updated"
+    audit.record(action=action, actor=actor, subject=("incident_retainer", row.id),
+                 data={"kind": kind, "firm": values["firm"], "ends_on": ends_on.isoformat(),
+                       "last_tested_on": last_tested_on.isoformat() if last_tested_on
+                       else None})
+    return row.id

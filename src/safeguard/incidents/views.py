@@ -23,7 +23,15 @@ from safeguard.accounts.guards import (
 )
 from safeguard.incidents import clocks, selectors, services
 from safeguard.incidents.contracts import AffectedCustomer, IncidentNotFound
-from safeguard.incidents.enums import Category, IncidentRole, Severity
+from safeguard.incidents.enums import (
+    Category,
+    ExerciseKind,
+    IncidentRole,
+    ItemStatus,
+    RetainerKind,
+    RetestResult,
+    Severity,
+)
 from safeguard.incidents.permissions import (
     INCIDENTS_AFFECTED,
     INCIDENTS_CONTAIN,
@@ -365,3 +373,285 @@ def regulator_notice(request: HttpRequest, incident_id: int) -> HttpResponse:
     response["Content-Disposition"] = (
         f'attachment; filename="incident-{incident_id}-{d["jurisdiction"]}-notice.pdf"')
     return response
+
+
+# --- Post-incident review, exercises, retainers (R-IR-7, R-IR-3, R-IR-4; decision 0224) -------
+
+_D = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class ReviewForm(forms.Form):
+    root_cause = forms.CharField(required=False, max_length=5000,
+                                 widget=forms.Textarea(attrs={"rows": 3}))
+    lessons = forms.CharField(label="Lessons learned", required=False, max_length=5000,
+                              widget=forms.Textarea(attrs={"rows": 3}))
+    playbook_updated = forms.BooleanField(required=False)
+    playbook_reference = forms.CharField(required=False, max_length=300,
+                                         help_text="Which playbook, which version or change")
+    retest_on = forms.DateField(label="Re-test date", required=False, widget=_D)
+    retest_result = forms.ChoiceField(label="Re-test result", required=False,
+                                      choices=[("", "Not re-tested yet"),
+                                               *RetestResult.choices])
+
+
+class ItemForm(forms.Form):
+    text = forms.CharField(label="Action", max_length=1000)
+    owner = forms.CharField(max_length=200)
+    due_on = forms.DateField(label="Due", widget=_D)
+
+
+class ResolveForm(forms.Form):
+    status = forms.ChoiceField(choices=[(ItemStatus.CLOSED, ItemStatus.CLOSED.label),
+                                        (ItemStatus.ACCEPTED, ItemStatus.ACCEPTED.label)])
+    resolution = forms.CharField(required=False, max_length=1000,
+                                 help_text="Required when accepting: why it is accepted")
+
+
+class ScheduleForm(forms.Form):
+    kind = forms.ChoiceField(choices=ExerciseKind.choices)
+    title = forms.CharField(max_length=200)
+    scheduled_on = forms.DateField(label="Scheduled for", widget=_D)
+
+
+def _score_field(label: str) -> forms.IntegerField:
+    return forms.IntegerField(label=label, min_value=settings.SAFEGUARD_IR_SCORE_MIN,
+                              max_value=settings.SAFEGUARD_IR_SCORE_MAX)
+
+
+class RunForm(forms.Form):
+    run_on = forms.DateField(label="Run on", widget=_D)
+    duration_minutes = forms.IntegerField(label="Duration (minutes, timed)", min_value=1)
+    external_observers = forms.CharField(required=False, max_length=500,
+                                         help_text="Required for a full drill")
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["timeliness_score"] = _score_field("Timeliness score")
+        self.fields["clarity_score"] = _score_field("Clarity of communication score")
+
+
+class RetainerForm(forms.Form):
+    kind = forms.ChoiceField(choices=RetainerKind.choices)
+    firm = forms.CharField(max_length=200)
+    service = forms.CharField(max_length=300)
+    contact = forms.CharField(max_length=300, help_text="Name, 24/7 number or address")
+    contract_reference = forms.CharField(max_length=200)
+    starts_on = forms.DateField(label="Starts", widget=_D)
+    ends_on = forms.DateField(label="Ends", widget=_D)
+    hours_included = forms.IntegerField(min_value=0)
+    last_tested_on = forms.DateField(label="Last tested", required=False, widget=_D,
+                                     help_text="Last time the call-out was tested")
+
+
+def _errors(form: forms.Form) -> str:
+    return "; ".join(f"{k}: {' '.join(str(e) for e in v)}" for k, v in form.errors.items())
+
+
+@permission_required(INCIDENTS_VIEW)
+def review(request: HttpRequest, incident_id: int) -> HttpResponse:
+    """The post-incident review page (R-IR-7); POST (incidents.manage) saves the review."""
+    try:
+        incident = selectors.incident_get(incident_id=incident_id)
+    except IncidentNotFound:
+        return render(request, "404.html", status=404)
+    can_manage = INCIDENTS_MANAGE in request_permissions(request)
+    current = selectors.review_get(incident_id=incident_id)
+    form = ReviewForm(request.POST or None, initial={
+        "root_cause": current.root_cause, "lessons": current.lessons,
+        "playbook_updated": current.playbook_updated,
+        "playbook_reference": current.playbook_reference, "retest_on": current.retest_on,
+        "retest_result": current.retest_result}, auto_id="review_%s")
+    if request.method == "POST":
+        if not can_manage:
+            return HttpResponse("Writing the review needs incidents.manage.", status=403)
+        if form.is_valid():
+            d = form.cleaned_data
+            try:
+                services.review_save(
+                    actor=request_actor(request), incident_id=incident_id,
+                    root_cause=d["root_cause"], lessons=d["lessons"],
+                    playbook_updated=d["playbook_updated"],
+                    playbook_reference=d["playbook_reference"], retest_on=d["retest_on"],
+                    retest_result=d["retest_result"])
+            except ApplicationError as exc:
+                form.add_error(None, exc.detail)
+            else:
+                messages.success(request, "Review saved.")
+                return redirect("incidents:review", incident_id=incident_id)
+    return render(request, "incidents/review.html", {
+        "i": incident, "review": current, "form": form, "can_manage": can_manage,
+        "item_form": ItemForm(auto_id="item_%s"), "resolve_form": ResolveForm},
+        status=400 if form.errors else 200)
+
+
+def _back_to_review(request: HttpRequest, incident_id: int, call: Callable[[], object],
+                    done: str) -> HttpResponse:
+    try:
+        call()
+    except IncidentNotFound:
+        return render(request, "404.html", status=404)
+    except ApplicationError as exc:
+        messages.error(request, f"Nothing changed - {exc.detail}")
+        return redirect("incidents:review", incident_id=incident_id)
+    messages.success(request, done)
+    return redirect("incidents:review", incident_id=incident_id)
+
+
+@permission_required(INCIDENTS_MANAGE)
+@require_POST
+def action_item_add(request: HttpRequest, incident_id: int) -> HttpResponse:
+    form = ItemForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, f"Nothing changed - {_errors(form)}")
+        return redirect("incidents:review", incident_id=incident_id)
+    d = form.cleaned_data
+    return _back_to_review(request, incident_id, lambda: services.action_item_add(
+        actor=request_actor(request), incident_id=incident_id, text=d["text"],
+        owner=d["owner"], due_on=d["due_on"]), "Action item added.")
+
+
+@permission_required(INCIDENTS_MANAGE)
+@require_POST
+def action_item_resolve(request: HttpRequest, incident_id: int, item_id: int) -> HttpResponse:
+    form = ResolveForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, f"Nothing changed - {_errors(form)}")
+        return redirect("incidents:review", incident_id=incident_id)
+    d = form.cleaned_data
+    return _back_to_review(request, incident_id, lambda: services.action_item_resolve(
+        actor=request_actor(request), incident_id=incident_id, item_id=item_id,
+        status=d["status"], resolution=d["resolution"]), "Action item resolved.")
+
+
+@permission_required(INCIDENTS_VIEW)
+def exercises(request: HttpRequest) -> HttpResponse:
+    """The exercise register with the cadence (R-IR-3); POST schedules one."""
+    can_manage = INCIDENTS_MANAGE in request_permissions(request)
+    form = ScheduleForm(request.POST or None, auto_id="schedule_%s")
+    if request.method == "POST":
+        if not can_manage:
+            return HttpResponse("Scheduling exercises needs incidents.manage.", status=403)
+        if form.is_valid():
+            d = form.cleaned_data
+            try:
+                new_id = services.exercise_schedule(
+                    actor=request_actor(request), kind=d["kind"], title=d["title"],
+                    scheduled_on=d["scheduled_on"])
+            except ApplicationError as exc:
+                form.add_error(None, exc.detail)
+            else:
+                messages.success(request, "Exercise scheduled.")
+                return redirect("incidents:exercise", exercise_id=new_id)
+    return render(request, "incidents/exercises.html", {
+        "cadence": selectors.exercise_cadence(), "rows": selectors.exercise_list(),
+        "form": form, "can_manage": can_manage}, status=400 if form.errors else 200)
+
+
+@permission_required(INCIDENTS_VIEW)
+def exercise(request: HttpRequest, exercise_id: int) -> HttpResponse:
+    """One exercise: its run (date, timed duration, observers, scores) and its findings."""
+    try:
+        view = selectors.exercise_get(exercise_id=exercise_id)
+    except IncidentNotFound:
+        return render(request, "404.html", status=404)
+    can_manage = INCIDENTS_MANAGE in request_permissions(request)
+    form = RunForm(request.POST or None, auto_id="run_%s")
+    if request.method == "POST":
+        if not can_manage:
+            return HttpResponse("Recording exercises needs incidents.manage.", status=403)
+        if form.is_valid():
+            d = form.cleaned_data
+            try:
+                services.exercise_record_run(
+                    actor=request_actor(request), exercise_id=exercise_id, run_on=d["run_on"],
+                    duration_minutes=d["duration_minutes"],
+                    external_observers=d["external_observers"],
+                    timeliness_score=d["timeliness_score"], clarity_score=d["clarity_score"])
+            except ApplicationError as exc:
+                form.add_error(None, exc.detail)
+            else:
+                messages.success(request, "Run recorded.")
+                return redirect("incidents:exercise", exercise_id=exercise_id)
+    return render(request, "incidents/exercise.html", {
+        "e": view, "form": form, "can_manage": can_manage,
+        "finding_form": ItemForm(auto_id="finding_%s"), "resolve_form": ResolveForm},
+        status=400 if form.errors else 200)
+
+
+def _back_to_exercise(request: HttpRequest, exercise_id: int, form: forms.Form,
+                      call: Callable[[dict[str, object]], object], done: str) -> HttpResponse:
+    if not form.is_valid():
+        messages.error(request, f"Nothing changed - {_errors(form)}")
+        return redirect("incidents:exercise", exercise_id=exercise_id)
+    try:
+        call(form.cleaned_data)
+    except IncidentNotFound:
+        return render(request, "404.html", status=404)
+    except ApplicationError as exc:
+        messages.error(request, f"Nothing changed - {exc.detail}")
+    else:
+        messages.success(request, done)
+    return redirect("incidents:exercise", exercise_id=exercise_id)
+
+
+@permission_required(INCIDENTS_MANAGE)
+@require_POST
+def finding_add(request: HttpRequest, exercise_id: int) -> HttpResponse:
+    return _back_to_exercise(request, exercise_id, ItemForm(request.POST), lambda d: (
+        services.finding_add(actor=request_actor(request), exercise_id=exercise_id,
+                             text=str(d["text"]), owner=str(d["owner"]),
+                             due_on=d["due_on"])),  # type: ignore[arg-type]
+        "Finding added.")
+
+
+@permission_required(INCIDENTS_MANAGE)
+@require_POST
+def finding_resolve(request: HttpRequest, exercise_id: int, finding_id: int) -> HttpResponse:
+    return _back_to_exercise(request, exercise_id, ResolveForm(request.POST), lambda d: (
+        services.finding_resolve(actor=request_actor(request), exercise_id=exercise_id,
+                                 finding_id=finding_id, status=str(d["status"]),
+                                 resolution=str(d["resolution"]))), "Finding resolved.")
+
+
+@permission_required(INCIDENTS_VIEW)
+def retainers(request: HttpRequest) -> HttpResponse:
+    """The forensic and legal retainer register (R-IR-4); POST adds one."""
+    can_manage = INCIDENTS_MANAGE in request_permissions(request)
+    form = RetainerForm(request.POST or None, auto_id="retainer_%s")
+    if request.method == "POST":
+        if not can_manage:
+            return HttpResponse("Adding retainers needs incidents.manage.", status=403)
+        if form.is_valid():
+            d = form.cleaned_data
+            try:
+                services.retainer_save(actor=request_actor(request), **d)
+            except ApplicationError as exc:
+                form.add_error(None, exc.detail)
+            else:
+                messages.success(request, "Retainer added.")
+                return redirect("incidents:retainers")
+    return render(request, "incidents/retainers.html", {
+        "rows": selectors.retainer_list(), "form": form, "can_manage": can_manage,
+        "warn_days": settings.SAFEGUARD_IR_RETAINER_WARN_DAYS},
+        status=400 if form.errors else 200)
+
+
+@permission_required(INCIDENTS_MANAGE)
+def retainer_edit(request: HttpRequest, retainer_id: int) -> HttpResponse:
+    """Edit one retainer (renewal, a new contact, the date of the last call-out test)."""
+    current = next((r for r in selectors.retainer_list() if r.id == retainer_id), None)
+    if current is None:
+        return render(request, "404.html", status=404)
+    form = RetainerForm(request.POST or None, auto_id="retainer_%s", initial={
+        name: getattr(current, name) for name in RetainerForm.base_fields})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.retainer_save(actor=request_actor(request), retainer_id=retainer_id,
+                                   **form.cleaned_data)
+        except ApplicationError as exc:
+            form.add_error(None, exc.detail)
+        else:
+            messages.success(request, "Retainer saved.")
+            return redirect("incidents:retainers")
+    return render(request, "incidents/retainer_edit.html", {"r": current, "form": form},
+                  status=400 if form.errors else 200)
