@@ -16,6 +16,10 @@ MASS_ACCESS = "d1905858-c750-40cb-9c2e-a7df6cbf50e2"
 def test_the_demo_attack_is_detected_once(settings):
     settings.SAFEGUARD_CUSTOMER_SCOPE = "safeguard.cases.selectors.customer_scope"
     accounts_demo.load(say=lambda _: None)
+    # the demo centre's customers (its load creates them; the attack creates none)
+    from safeguard.customers.demo import demo_customer
+    for seed in range(demo.HARVEST):
+        demo_customer(seed=seed)
     said: list[str] = []
     demo.load(say=said.append)
     [alert] = selectors.alert_list(rule=MASS_ACCESS)

@@ -21,7 +21,7 @@ from safeguard.accounts.contracts import Principal, UserNotFound
 from safeguard.audit.contracts import Actor
 from safeguard.customers import selectors as customers
 from safeguard.customers.contracts import CustomerNotFound
-from safeguard.customers.demo import demo_customer
+from safeguard.customers.demo import customer_values
 from safeguard.detection import selectors, services
 
 ORDER = 90  # after the demo contact centre (40): its customers and history exist
@@ -29,6 +29,17 @@ AGENT = "agent@demo.safeguard.test"
 SUPERVISOR = "supervisor@demo.safeguard.test"
 TOKEN_NAME = "export script (simulated attack)"  # noqa: S105 - a token's name, not a secret
 HARVEST = 120  # customer records pulled; the rule's threshold is 100 in an hour
+
+
+def _existing_demo_customers() -> list[UUID]:
+    """Up to HARVEST demo customers that the centre's load created (none is created here: the
+    attack reads what exists, so a small demo stays the size it was planned at)."""
+    ids: list[UUID] = []
+    for seed in range(HARVEST * 4):
+        ids += customers.customer_ids_matching(email=customer_values(seed)["email"])[:1]
+        if len(ids) == HARVEST:
+            break
+    return ids
 
 
 def _attacker() -> tuple[Principal, list[UUID]] | None:
@@ -44,7 +55,7 @@ def _attacker() -> tuple[Principal, list[UUID]] | None:
         perms = accounts.user_permissions(user_id=user.id)
         viewer = Principal(user_id=user.id, email=user.email, permissions=perms, via="session")
         scope = customers.customer_scope_for(viewer=viewer)
-        ids: list[UUID] = ([demo_customer(seed=i) for i in range(HARVEST)] if scope.all
+        ids: list[UUID] = (_existing_demo_customers() if scope.all
                            else sorted(scope.customer_ids, key=str)[:HARVEST])
         if len(ids) < HARVEST:
             continue
