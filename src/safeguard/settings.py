@@ -1131,3 +1131,12 @@ SAFEGUARD_SECURITY_TXT_CANONICAL = _env("SAFEGUARD_SECURITY_TXT_CANONICAL", "")
 SAFEGUARD_TRUST_MAX_AGE_SECONDS = _env_int("SAFEGUARD_TRUST_MAX_AGE_SECONDS", 60)
 if SAFEGUARD_TRUST_MAX_AGE_SECONDS < 0:
     raise ImproperlyConfigured("SAFEGUARD_TRUST_MAX_AGE_SECONDS must be >= 0")
+
+# --- Incidents evidence locker (issue 12 item 5; docs/incidents.md) ---
+# Largest upload the locker takes, in bytes (E522 refuses <= 0 or above 50 MiB: items are
+# sealed and held in the database).
+SAFEGUARD_EVIDENCE_MAX_UPLOAD_BYTES = _env_int("SAFEGUARD_EVIDENCE_MAX_UPLOAD_BYTES",
+                                               5 * 1024 * 1024)
+# Most events one captured audit-log slice may hold (each carries its inclusion proof; E523
+# refuses <= 0 or above 100000).
+SAFEGUARD_EVIDENCE_SLICE_MAX_EVENTS = _env_int("SAFEGUARD_EVIDENCE_SLICE_MAX_EVENTS", 5000)

@@ -4,6 +4,9 @@
   be loaded: a missing file, bad YAML, a row without citation or effective date, a notice with a
   bad period, or not exactly one regulator notice.
 * E521: the SLA periods are out of order (triage <= containment <= eradication <= recovery).
+* E522: SAFEGUARD_EVIDENCE_MAX_UPLOAD_BYTES is not within 1 byte..50 MiB (items are sealed and
+  held in the database).
+* E523: SAFEGUARD_EVIDENCE_SLICE_MAX_EVENTS is not within 1..100000.
 """
 
 from __future__ import annotations
@@ -44,6 +47,27 @@ def sla_periods_ordered(app_configs: Any = None, **kwargs: Any) -> list[checks.C
     return []
 
 
+EVIDENCE_UPLOAD_CEILING = 50 * 1024 * 1024
+EVIDENCE_SLICE_CEILING = 100_000
+
+
+def evidence_limits(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """The evidence locker's size limits are usable (R-IR-5)."""
+    errors = []
+    if not 1 <= settings.SAFEGUARD_EVIDENCE_MAX_UPLOAD_BYTES <= EVIDENCE_UPLOAD_CEILING:
+        errors.append(checks.Error(
+            f"SAFEGUARD_EVIDENCE_MAX_UPLOAD_BYTES={settings.SAFEGUARD_EVIDENCE_MAX_UPLOAD_BYTES}",
+            hint=f"Between 1 and {EVIDENCE_UPLOAD_CEILING} (docs/configuration.md).",
+            id="safeguard.E522"))
+    if not 1 <= settings.SAFEGUARD_EVIDENCE_SLICE_MAX_EVENTS <= EVIDENCE_SLICE_CEILING:
+        errors.append(checks.Error(
+            f"SAFEGUARD_EVIDENCE_SLICE_MAX_EVENTS={settings.SAFEGUARD_EVIDENCE_SLICE_MAX_EVENTS}",
+            hint=f"Between 1 and {EVIDENCE_SLICE_CEILING} (docs/configuration.md).",
+            id="safeguard.E523"))
+    return errors
+
+
 def register() -> None:
+    checks.register(evidence_limits)
     checks.register(jurisdiction_table_loads)
     checks.register(sla_periods_ordered)
