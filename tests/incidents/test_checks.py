@@ -24,3 +24,15 @@ def test_e521_sla_hours_out_of_order(settings) -> None:  # type: ignore[no-untyp
     settings.SAFEGUARD_INCIDENTS_SLA_CONTAINMENT_HOURS = 100
     (error,) = checks.sla_periods_ordered()
     assert error.id == "safeguard.E521"
+
+
+def test_e522_e523_evidence_limits(settings) -> None:  # type: ignore[no-untyped-def]
+    assert checks.evidence_limits() == []
+    settings.SAFEGUARD_EVIDENCE_MAX_UPLOAD_BYTES = 0
+    assert [e.id for e in checks.evidence_limits()] == ["safeguard.E522"]
+    settings.SAFEGUARD_EVIDENCE_MAX_UPLOAD_BYTES = 50 * 1024 * 1024 + 1
+    settings.SAFEGUARD_EVIDENCE_SLICE_MAX_EVENTS = 100_001
+    assert [e.id for e in checks.evidence_limits()] == ["safeguard.E522", "safeguard.E523"]
+    settings.SAFEGUARD_EVIDENCE_MAX_UPLOAD_BYTES = 1024
+    settings.SAFEGUARD_EVIDENCE_SLICE_MAX_EVENTS = 0
+    assert [e.id for e in checks.evidence_limits()] == ["safeguard.E523"]

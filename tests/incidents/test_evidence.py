@@ -62,10 +62,13 @@ def test_an_upload_is_hashed_sealed_and_every_access_is_in_the_custody_log_in_or
     item = EvidenceItem.objects.get(incident_id=iid)
     assert f"SHA-256 {hashlib.sha256(LOG_LINE).hexdigest()}" in page
     # then the hash is the content's and the stored bytes are ciphertext
-    assert item.sha256 == hashlib.sha256(LOG_LINE).hexdigest() and item.size == len(LOG_LINE)
-    assert b"agent-7" not in item.sealed.encode() and "agent-7" not in item.sealed
+    assert item.sha256 == hashlib.sha256(LOG_LINE).hexdigest()
+    assert item.size == len(LOG_LINE)
+    assert b"agent-7" not in item.sealed.encode()
+    assert "agent-7" not in item.sealed
     first = _open(client, iid, item.id, "first review")
-    assert first.status_code == 200 and first.content == LOG_LINE
+    assert first.status_code == 200
+    assert first.content == LOG_LINE
     assert first["X-Content-SHA256"] == item.sha256
     assert _open(client, iid, item.id, "second review").content == LOG_LINE
     client.post(f"/incidents/{iid}/evidence/{item.id}/transfer/",
@@ -89,7 +92,8 @@ def test_an_upload_is_hashed_sealed_and_every_access_is_in_the_custody_log_in_or
     assert client.post(f"/incidents/{iid}/evidence/{item.id}/open/", {}).status_code == 400
     assert CustodyEntry.objects.filter(item=item).count() == 4
     item_page = client.get(f"/incidents/{iid}/evidence/{item.id}/").content.decode()
-    assert "Outside counsel (K. Lee)" in item_page and "Checked on every access" in item_page
+    assert "Outside counsel (K. Lee)" in item_page
+    assert "Checked on every access" in item_page
 
 
 @pytest.mark.parametrize("alteration", ["blob", "hash", "swapped"])
@@ -116,9 +120,11 @@ def test_evidence_altered_in_storage_is_refused_recorded_and_shown_as_tampered(
     response = _open(client, iid, item.id)
     # then the access is refused, and the refusal is recorded and shown
     assert response.status_code == 409
-    assert LOG_LINE not in response.content and b"another file" not in response.content
+    assert LOG_LINE not in response.content
+    assert b"another file" not in response.content
     last = CustodyEntry.objects.filter(item_id=item.id).order_by("-id").first()
-    assert last is not None and (last.action, last.outcome) == ("viewed", "tampered")
+    assert last is not None
+    assert (last.action, last.outcome) == ("viewed", "tampered")
     assert EvidenceItem.objects.get(id=item.id).tampered_at is not None
     refused = audit.event_list(action="incident.evidence_viewed")[0]
     assert (refused.outcome, refused.data["item"], refused.data["integrity"]) == (
@@ -136,11 +142,13 @@ def test_bad_uploads_are_refused_and_store_nothing(settings) -> None:  # type: i
     assert "The submitted file is empty" in _upload(client, iid, b"")
     assert "larger than 64 bytes" in _upload(client, iid, b"x" * 65)
     page = _upload(client, iid, f"card on file {CARD} seen\n".encode())
-    assert "holds a card number" in page and CARD not in page
+    assert "holds a card number" in page
+    assert CARD not in page
     no_purpose = client.post(f"/incidents/{iid}/evidence/upload/", {
         "file": SimpleUploadedFile("a.txt", b"fine", content_type="text/plain")}, follow=True)
     assert "Nothing stored" in no_purpose.content.decode()
-    assert EvidenceItem.objects.count() == 0 and CustodyEntry.objects.count() == 0
+    assert EvidenceItem.objects.count() == 0
+    assert CustodyEntry.objects.count() == 0
     assert len(audit.event_list(action="incident.evidence_collected")) == before
     # the service refuses the same without the page's checks
     actor = Actor(kind="user", id="1", label="x@example.test")
@@ -166,7 +174,8 @@ def test_an_audit_slice_carries_inclusion_proofs_that_verify_against_the_signed_
     assert "not yet under a signed tree head" in response.content.decode()
     assert EvidenceItem.objects.count() == 0
     head = audit_services.head_sign()
-    assert head is not None and head.size >= last
+    assert head is not None
+    assert head.size >= last
     client.post(f"/incidents/{iid}/evidence/slice/",
                 {"first_seq": 2, "last_seq": last, "purpose": "what bo read"})
     item = EvidenceItem.objects.get(incident_id=iid, kind="audit_slice")
@@ -174,7 +183,8 @@ def test_an_audit_slice_carries_inclusion_proofs_that_verify_against_the_signed_
     assert hashlib.sha256(content).hexdigest() == item.sha256
     doc = json.loads(content)
     assert [r["seq"] for r in doc["events"]] == list(range(2, last + 1))
-    assert doc["head"]["root_hash"] == head.root_hash and doc["head"]["size"] == head.size
+    assert doc["head"]["root_hash"] == head.root_hash
+    assert doc["head"]["size"] == head.size
     # each event verifies with audit's own functions against the signed head
     root = bytes.fromhex(head.root_hash)
     for row in doc["events"]:
@@ -206,14 +216,16 @@ def test_the_export_package_verifies_offline_and_fails_when_one_byte_changes() -
     # a stale second factor exports nothing
     stale = signed_in_client(analyst, mfa_at=time.time() - 3600)
     refused = stale.post(f"/incidents/{iid}/evidence/export/", {"purpose": "regulator"})
-    assert refused.status_code == 302 and "reauthenticate" in refused["Location"]
+    assert refused.status_code == 302
+    assert "reauthenticate" in refused["Location"]
     assert not CustodyEntry.objects.filter(action="exported").exists()
     # an agent without the permission gets a 403
     agent = signed_in_client(make_user(roles=("agent",)))
     assert agent.post(f"/incidents/{iid}/evidence/export/",
                       {"purpose": "x"}).status_code == 403
     response = client.post(f"/incidents/{iid}/evidence/export/", {"purpose": "regulator"})
-    assert response.status_code == 200 and response["Content-Type"] == "application/zip"
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/zip"
     body = response.content
     pem = signing.get_signer().public_key_pem()
     assert evidence.verify_package(body, public_key_pem=pem) == []

@@ -53,7 +53,7 @@ EVIDENCE_SLICE_CEILING = 100_000
 
 def evidence_limits(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
     """The evidence locker's size limits are usable (R-IR-5)."""
-    errors = []
+    errors: list[checks.CheckMessage] = []
     if not 1 <= settings.SAFEGUARD_EVIDENCE_MAX_UPLOAD_BYTES <= EVIDENCE_UPLOAD_CEILING:
         errors.append(checks.Error(
             f"SAFEGUARD_EVIDENCE_MAX_UPLOAD_BYTES={settings.SAFEGUARD_EVIDENCE_MAX_UPLOAD_BYTES}",

@@ -332,10 +332,8 @@ def package_export(*, actor: Actor, incident_id: int, purpose: str) -> tuple[str
         if _open(EvidenceItem.objects.get(id=item.id)) is None:
             _access(actor=actor, item_id=item.id, incident_id=incident_id, action=EXPORTED,
                     purpose=purpose)  # records the refusal and raises EvidenceTampered
-    opened: list[tuple[ItemView, bytes]] = []
-    for item in items:
-        opened.append(_access(actor=actor, item_id=item.id, incident_id=incident_id,
-                              action=EXPORTED, purpose=purpose))
+    opened = [_access(actor=actor, item_id=item.id, incident_id=incident_id, action=EXPORTED,
+                      purpose=purpose) for item in items]
     buf = io.BytesIO()
     entries: list[dict[str, Any]] = []
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
