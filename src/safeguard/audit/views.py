@@ -160,7 +160,7 @@ def _rows(events: Iterator[EventView], fmt: str) -> Iterator[str]:
 def _spooled(events: Iterator[EventView], fmt: str) -> tuple[Any, str, int]:
     """The export written to a spooled temporary file (memory, then disk), its SHA-256 and
     its row count: the digest is known before a byte is served, so it can be recorded."""
-    out = tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES)  # noqa: SIM115 - served, then closed
+    out: Any = io.BytesIO()
     digest = hashlib.sha256()
     rows = -1 if fmt == "csv" else 0  # the CSV header line is not a row
     for chunk in _rows(events, fmt):
@@ -168,6 +168,10 @@ def _spooled(events: Iterator[EventView], fmt: str) -> tuple[Any, str, int]:
         digest.update(data)
         out.write(data)
         rows += 1
+        if isinstance(out, io.BytesIO) and out.tell() > _SPOOL_BYTES:
+            disk = tempfile.TemporaryFile()  # noqa: SIM115 - served, then closed by the response
+            disk.write(out.getvalue())
+            out = disk
     out.seek(0)
     return out, digest.hexdigest(), rows
 

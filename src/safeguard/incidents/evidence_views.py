@@ -169,7 +169,7 @@ def transfer(request: HttpRequest, incident_id: int, item_id: int) -> HttpRespon
 
 
 @permission_required(INCIDENTS_EVIDENCE_EXPORT)
-@step_up_required
+@step_up_required(action="Export an incident's evidence package")
 @require_POST
 def export(request: HttpRequest, incident_id: int) -> HttpResponse:
     """The evidence package: items, custody logs, manifest.json, manifest.sig, public_key.pem."""
