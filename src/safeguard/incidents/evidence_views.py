@@ -70,7 +70,8 @@ def locker(request: HttpRequest, incident_id: int) -> HttpResponse:
         "can_collect": INCIDENTS_EVIDENCE in perms,
         "can_export": INCIDENTS_EVIDENCE_EXPORT in perms,
         "max_bytes": settings.SAFEGUARD_EVIDENCE_MAX_UPLOAD_BYTES,
-        "upload_form": UploadForm(), "slice_form": SliceForm(), "export_form": PurposeForm()})
+        "upload_form": UploadForm(auto_id="up_%s"), "slice_form": SliceForm(auto_id="sl_%s"),
+        "export_form": PurposeForm(auto_id="ex_%s")})
 
 
 @permission_required(INCIDENTS_EVIDENCE)
@@ -127,7 +128,7 @@ def item(request: HttpRequest, incident_id: int, item_id: int) -> HttpResponse:
         "incident_id": incident_id, "item": rows[0],
         "custody": evidence.custody_list(item_id=item_id),
         "can_collect": INCIDENTS_EVIDENCE in perms,
-        "open_form": PurposeForm(), "transfer_form": TransferForm()})
+        "open_form": PurposeForm(auto_id="op_%s"), "transfer_form": TransferForm(auto_id="tr_%s")})
 
 
 @permission_required(INCIDENTS_EVIDENCE)
