@@ -273,18 +273,20 @@ class _DelayPostForm(DelayForm):
 
 delay_record = permission_required(INCIDENTS_MANAGE)(_post(_DelayPostForm, _delay,
                                                            "Delay recorded."))
-contain_user = permission_required(INCIDENTS_CONTAIN)(step_up_required(_post(
+contain_user = permission_required(INCIDENTS_CONTAIN)(step_up_required(
+    action="Disable a user from an incident")(_post(
     ContainUserForm, lambda r, i, d: services.contain_user_disable(
         actor=request_actor(r), incident_id=i, user_id=int(d["user"]), reason=str(d["reason"])),  # type: ignore[call-overload]
     "User disabled: their sessions and API tokens are gone.")))
-contain_token = permission_required(INCIDENTS_CONTAIN)(step_up_required(_post(
+contain_token = permission_required(INCIDENTS_CONTAIN)(step_up_required(
+    action="Revoke an API token from an incident")(_post(
     ContainTokenForm, lambda r, i, d: services.contain_token_revoke(
         actor=request_actor(r), incident_id=i, token_id=int(d["token"]),  # type: ignore[call-overload]
         reason=str(d["reason"])), "Token revoked.")))
 
 
 @permission_required(INCIDENTS_CONTAIN)
-@step_up_required
+@step_up_required(action="Reverse a containment action")
 @require_POST
 def containment_reverse(request: HttpRequest, incident_id: int, action_id: int) -> HttpResponse:
     try:
@@ -317,7 +319,7 @@ def _affected(request: HttpRequest) -> tuple[AffectedForm, list[AffectedCustomer
 
 
 @permission_required(INCIDENTS_AFFECTED)
-@step_up_required
+@step_up_required(action="List the customers a suspect read")
 def affected(request: HttpRequest) -> HttpResponse:
     form, rows, _ = _affected(request)
     return render(request, "incidents/affected.html", {
@@ -326,7 +328,7 @@ def affected(request: HttpRequest) -> HttpResponse:
 
 
 @permission_required(INCIDENTS_AFFECTED)
-@step_up_required
+@step_up_required(action="Export the affected-customer list")
 def affected_csv(request: HttpRequest) -> HttpResponse:
     _form, _, body = _affected(request)
     if body is None:
