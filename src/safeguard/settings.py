@@ -1142,3 +1142,12 @@ SAFEGUARD_IR_SCORE_MIN = _env_int("SAFEGUARD_IR_SCORE_MIN", 1)
 SAFEGUARD_IR_SCORE_MAX = _env_int("SAFEGUARD_IR_SCORE_MAX", 5)
 # A retainer whose contract ends within this many days shows as expiring (R-IR-4).
 SAFEGUARD_IR_RETAINER_WARN_DAYS = _env_int("SAFEGUARD_IR_RETAINER_WARN_DAYS", 60)
+
+# --- Incidents evidence locker (issue 12 item 5; docs/incidents.md) ---
+# Largest upload the locker takes, in bytes (E522 refuses <= 0 or above 50 MiB: items are
+# sealed and held in the database).
+SAFEGUARD_EVIDENCE_MAX_UPLOAD_BYTES = _env_int("SAFEGUARD_EVIDENCE_MAX_UPLOAD_BYTES",
+                                               5 * 1024 * 1024)
+# Most events one captured audit-log slice may hold (each carries its inclusion proof; E523
+# refuses <= 0 or above 100000).
+SAFEGUARD_EVIDENCE_SLICE_MAX_EVENTS = _env_int("SAFEGUARD_EVIDENCE_SLICE_MAX_EVENTS", 5000)

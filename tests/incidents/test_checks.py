@@ -43,3 +43,15 @@ def test_e525_scores_and_retainer_warning(settings) -> None:  # type: ignore[no-
     settings.SAFEGUARD_IR_SCORE_MIN = 1
     settings.SAFEGUARD_IR_RETAINER_WARN_DAYS = -1
     assert [e.id for e in checks.scores_and_retainers_valid()] == ["safeguard.E525"]
+
+
+def test_e522_e523_evidence_limits(settings) -> None:  # type: ignore[no-untyped-def]
+    assert checks.evidence_limits() == []
+    settings.SAFEGUARD_EVIDENCE_MAX_UPLOAD_BYTES = 0
+    assert [e.id for e in checks.evidence_limits()] == ["safeguard.E522"]
+    settings.SAFEGUARD_EVIDENCE_MAX_UPLOAD_BYTES = 50 * 1024 * 1024 + 1
+    settings.SAFEGUARD_EVIDENCE_SLICE_MAX_EVENTS = 100_001
+    assert [e.id for e in checks.evidence_limits()] == ["safeguard.E522", "safeguard.E523"]
+    settings.SAFEGUARD_EVIDENCE_MAX_UPLOAD_BYTES = 1024
+    settings.SAFEGUARD_EVIDENCE_SLICE_MAX_EVENTS = 0
+    assert [e.id for e in checks.evidence_limits()] == ["safeguard.E523"]

@@ -4,6 +4,9 @@
   be loaded: a missing file, bad YAML, a row without citation or effective date, a notice with a
   bad period, or not exactly one regulator notice.
 * E521: the SLA periods are out of order (triage <= containment <= eradication <= recovery).
+* E522: SAFEGUARD_EVIDENCE_MAX_UPLOAD_BYTES is not within 1 byte..50 MiB (items are sealed and
+  held in the database).
+* E523: SAFEGUARD_EVIDENCE_SLICE_MAX_EVENTS is not within 1..100000.
 * E524: an exercise cadence (SAFEGUARD_IR_TABLETOP_MONTHS, SAFEGUARD_IR_DRILL_MONTHS) is not at
   least one month, or the tabletop cadence is longer than the full drill's.
 * E525: the exercise score range (SAFEGUARD_IR_SCORE_MIN..MAX) is empty or starts below 1, or
@@ -69,7 +72,28 @@ def scores_and_retainers_valid(app_configs: Any = None,
     return []
 
 
+EVIDENCE_UPLOAD_CEILING = 50 * 1024 * 1024
+EVIDENCE_SLICE_CEILING = 100_000
+
+
+def evidence_limits(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """The evidence locker's size limits are usable (R-IR-5)."""
+    errors: list[checks.CheckMessage] = []
+    if not 1 <= settings.SAFEGUARD_EVIDENCE_MAX_UPLOAD_BYTES <= EVIDENCE_UPLOAD_CEILING:
+        errors.append(checks.Error(
+            f"SAFEGUARD_EVIDENCE_MAX_UPLOAD_BYTES={settings.SAFEGUARD_EVIDENCE_MAX_UPLOAD_BYTES}",
+            hint=f"Between 1 and {EVIDENCE_UPLOAD_CEILING} (docs/configuration.md).",
+            id="safeguard.E522"))
+    if not 1 <= settings.SAFEGUARD_EVIDENCE_SLICE_MAX_EVENTS <= EVIDENCE_SLICE_CEILING:
+        errors.append(checks.Error(
+            f"SAFEGUARD_EVIDENCE_SLICE_MAX_EVENTS={settings.SAFEGUARD_EVIDENCE_SLICE_MAX_EVENTS}",
+            hint=f"Between 1 and {EVIDENCE_SLICE_CEILING} (docs/configuration.md).",
+            id="safeguard.E523"))
+    return errors
+
+
 def register() -> None:
+    checks.register(evidence_limits)
     checks.register(jurisdiction_table_loads)
     checks.register(sla_periods_ordered)
     checks.register(exercise_cadence_valid)

@@ -202,3 +202,42 @@ class Retainer(models.Model):
 
     def __str__(self) -> str:
         return f"retainer {self.id}"
+
+
+class EvidenceItem(models.Model):
+    """One item in an incident's evidence locker (R-IR-5): its SHA-256 taken at intake and its
+    bytes sealed under the ``data`` keyset, bound to the incident and that hash. Never updated
+    except to mark it tampered; never deleted through the application."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="evidence")
+    kind = models.CharField(max_length=16)  # "upload" | "audit_slice"
+    name = models.CharField(max_length=200)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    sealed = models.TextField()
+    description = models.CharField(max_length=500, blank=True, default="")
+    collected_by = models.CharField(max_length=200)
+    collected_at = models.DateTimeField(auto_now_add=True)
+    tampered_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"evidence {self.id}"
+
+
+class CustodyEntry(models.Model):
+    """The chain of custody of one evidence item: append-only, one row per access (R-IR-5)."""
+
+    item = models.ForeignKey(EvidenceItem, on_delete=models.PROTECT, related_name="custody")
+    at = models.DateTimeField()
+    actor = models.CharField(max_length=200)
+    action = models.CharField(max_length=16)  # collected | viewed | exported | transferred
+    purpose = models.CharField(max_length=500)
+    transferred_to = models.CharField(max_length=200, blank=True, default="")
+    outcome = models.CharField(max_length=16, default="ok")  # ok | tampered
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"custody {self.id}"

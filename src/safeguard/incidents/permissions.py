@@ -27,6 +27,19 @@ INCIDENTS_AFFECTED = rbac.declare(
     "(from the audit log)",
     roles=("security_analyst", "privacy_officer"), sensitive=True,
 )
+INCIDENTS_EVIDENCE = rbac.declare(
+    "incidents.evidence",
+    "Add uploads and audit-log slices to an incident's evidence locker, open items with a "
+    "stated purpose and record hand-overs (each access integrity-checked and in the chain of "
+    "custody)",
+    roles=("security_analyst",),
+)
+INCIDENTS_EVIDENCE_EXPORT = rbac.declare(
+    "incidents.evidence_export",
+    "Export an incident's evidence package (items, custody logs, signed manifest); with "
+    "step-up",
+    roles=("security_analyst",), sensitive=True,
+)
 
 rbac.nav("Incidents", url_name="incidents:list", permission=INCIDENTS_VIEW, order=650)
 rbac.nav("IR exercises", url_name="incidents:exercises", permission=INCIDENTS_VIEW, order=651)

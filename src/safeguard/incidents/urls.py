@@ -1,6 +1,6 @@
 from django.urls import path
 
-from safeguard.incidents import views
+from safeguard.incidents import evidence_views, views
 
 app_name = "incidents"
 urlpatterns = [
@@ -29,4 +29,13 @@ urlpatterns = [
     path("<int:incident_id>/notice.pdf", views.regulator_notice, name="regulator_notice"),
     path("<int:incident_id>/contain/<int:action_id>/reverse/", views.containment_reverse,
          name="containment_reverse"),
+    path("<int:incident_id>/evidence/", evidence_views.locker, name="evidence"),
+    path("<int:incident_id>/evidence/upload/", evidence_views.upload, name="evidence_upload"),
+    path("<int:incident_id>/evidence/slice/", evidence_views.capture, name="evidence_slice"),
+    path("<int:incident_id>/evidence/<int:item_id>/", evidence_views.item, name="evidence_item"),
+    path("<int:incident_id>/evidence/<int:item_id>/open/", evidence_views.item_open,
+         name="evidence_open"),
+    path("<int:incident_id>/evidence/<int:item_id>/transfer/", evidence_views.transfer,
+         name="evidence_transfer"),
+    path("<int:incident_id>/evidence/export/", evidence_views.export, name="evidence_export"),
 ]

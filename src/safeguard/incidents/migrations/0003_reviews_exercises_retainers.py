@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('incidents', '0001_incidents_roles_timeline_delays_containment'),
+        ('incidents', '0002_evidence_locker'),
     ]
 
     operations = [
