@@ -1131,3 +1131,9 @@ SAFEGUARD_SECURITY_TXT_CANONICAL = _env("SAFEGUARD_SECURITY_TXT_CANONICAL", "")
 SAFEGUARD_TRUST_MAX_AGE_SECONDS = _env_int("SAFEGUARD_TRUST_MAX_AGE_SECONDS", 60)
 if SAFEGUARD_TRUST_MAX_AGE_SECONDS < 0:
     raise ImproperlyConfigured("SAFEGUARD_TRUST_MAX_AGE_SECONDS must be >= 0")
+# --- Governance: backups and restore drills (issue 13; docs/governance.md) ---
+# Where `safeguard backup create` writes encrypted backups when no --output is given.
+SAFEGUARD_BACKUP_DIR = Path(_env("SAFEGUARD_BACKUP_DIR", str(DATA_DIR / "backups")))
+# The "backups restored recently" control passes while a verified restore drill is at most this
+# many days old (decision 0241; system check E542).
+SAFEGUARD_BACKUP_DRILL_MAX_DAYS = _env_int("SAFEGUARD_BACKUP_DRILL_MAX_DAYS", 90)
