@@ -247,9 +247,10 @@ class _PgSnapshot:
         return state, chunks()
 
     def __exit__(self, *exc: object) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                self.proc.kill()
+            self.proc.communicate()  # reaps it and closes both pipes
         if self.conn is not None:
             self.conn.rollback()
             self.conn.close()
@@ -406,17 +407,24 @@ class _Scratch:
             with _pg_connect("postgres", autocommit=True) as admin:
                 admin.execute(f'CREATE DATABASE "{self.pg_name}"')
             args, env = _pg_params(self.pg_name)
-            proc = subprocess.Popen(  # noqa: S603 - fixed program, arguments from settings
-                ["pg_restore", "--no-owner", "--no-privileges", "--exit-on-error",
-                 "--no-password", *args], stdin=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-            assert proc.stdin is not None
-            try:
-                for chunk in stream:
-                    proc.stdin.write(chunk)
-            finally:
-                proc.stdin.close()
-                err = proc.stderr.read() if proc.stderr else b""
-                proc.wait()
+            with tempfile.TemporaryFile() as errors:
+                proc = subprocess.Popen(  # noqa: S603 - fixed program, arguments from settings
+                    ["pg_restore", "--no-owner", "--no-privileges", "--exit-on-error",
+                     "--no-password", *args], stdin=subprocess.PIPE, stderr=errors, env=env)
+                assert proc.stdin is not None
+                try:
+                    for chunk in stream:
+                        proc.stdin.write(chunk)
+                except BrokenPipeError:
+                    pass  # pg_restore stopped early; its exit status and message say why
+                finally:
+                    try:
+                        proc.stdin.close()
+                    except BrokenPipeError:
+                        pass
+                    proc.wait()
+                errors.seek(0)
+                err = errors.read()
             if proc.returncode != 0:
                 raise BackupError(f"pg_restore failed: {err.decode(errors='replace').strip()}")
             cfg["NAME"] = self.pg_name
