@@ -21,6 +21,7 @@ scratch copy and records a :class:`RestoreDrill` and an audit event.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import io
@@ -172,6 +173,13 @@ def _pg_params(name: str | None = None) -> tuple[list[str], dict[str, str]]:
     return args, env
 
 
+def _tool(name: str) -> str:
+    found = shutil.which(name)
+    if found is None:
+        raise BackupError(f"{name} is not on PATH (system check safeguard.E543).")
+    return found
+
+
 def _pg_connect(name: str | None = None, *, autocommit: bool = False) -> Any:
     import psycopg
 
@@ -232,14 +240,15 @@ class _PgSnapshot:
         state = _state(cur, tables, lambda t: '"' + t.replace('"', '""') + '"')
         args, env = _pg_params()
         self.proc = subprocess.Popen(  # noqa: S603 - fixed program, arguments from settings
-            ["pg_dump", "--format=custom", f"--snapshot={snapshot}", "--no-password", *args],
+            [_tool("pg_dump"), "--format=custom", f"--snapshot={snapshot}", "--no-password", *args],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
 
         proc = self.proc
 
         def chunks() -> Iterator[bytes]:
-            assert proc.stdout is not None
             out = proc.stdout
+            if out is None:
+                raise BackupError("pg_dump gave no output pipe.")
             yield from iter(lambda: out.read(_CHUNK), b"")
             _, err = proc.communicate()
             if proc.returncode != 0:
@@ -409,19 +418,19 @@ class _Scratch:
             args, env = _pg_params(self.pg_name)
             with tempfile.TemporaryFile() as errors:
                 proc = subprocess.Popen(  # noqa: S603 - fixed program, arguments from settings
-                    ["pg_restore", "--no-owner", "--no-privileges", "--exit-on-error",
+                    [_tool("pg_restore"), "--no-owner", "--no-privileges", "--exit-on-error",
                      "--no-password", *args], stdin=subprocess.PIPE, stderr=errors, env=env)
-                assert proc.stdin is not None
+                sink = proc.stdin
+                if sink is None:
+                    raise BackupError("pg_restore gave no input pipe.")
                 try:
-                    for chunk in stream:
-                        proc.stdin.write(chunk)
-                except BrokenPipeError:
-                    pass  # pg_restore stopped early; its exit status and message say why
+                    # pg_restore may stop early; its exit status and message then say why.
+                    with contextlib.suppress(BrokenPipeError):
+                        for chunk in stream:
+                            sink.write(chunk)
                 finally:
-                    try:
-                        proc.stdin.close()
-                    except BrokenPipeError:
-                        pass
+                    with contextlib.suppress(BrokenPipeError):
+                        sink.close()
                     proc.wait()
                 errors.seek(0)
                 err = errors.read()
