@@ -236,3 +236,16 @@ def test_the_page_lists_backups_and_drills_and_only_managers_run_a_drill(tmp_pat
                            follow=True)
     assert "No such backup." in missing.content.decode()
     assert RestoreDrill.objects.count() == 1
+
+
+def test_system_checks_e542_and_e543(settings, monkeypatch):
+    from safeguard.governance import checks
+
+    assert checks.backups_configured() == []
+    settings.SAFEGUARD_BACKUP_DRILL_MAX_DAYS = 0
+    assert [m.id for m in checks.backups_configured()] == ["safeguard.E542"]
+    settings.SAFEGUARD_BACKUP_DRILL_MAX_DAYS = 90
+    monkeypatch.setattr("shutil.which", lambda name: None)
+    found = [m.id for m in checks.backups_configured()]
+    # pg_dump and pg_restore matter only where the database is PostgreSQL.
+    assert found == (["safeguard.E543"] if connection.vendor == "postgresql" else [])
