@@ -1151,3 +1151,10 @@ SAFEGUARD_EVIDENCE_MAX_UPLOAD_BYTES = _env_int("SAFEGUARD_EVIDENCE_MAX_UPLOAD_BY
 # Most events one captured audit-log slice may hold (each carries its inclusion proof; E523
 # refuses <= 0 or above 100000).
 SAFEGUARD_EVIDENCE_SLICE_MAX_EVENTS = _env_int("SAFEGUARD_EVIDENCE_SLICE_MAX_EVENTS", 5000)
+
+# --- Governance: backups and restore drills (issue 13; docs/governance.md) ---
+# Where `safeguard backup create` writes encrypted backups when no --output is given.
+SAFEGUARD_BACKUP_DIR = Path(_env("SAFEGUARD_BACKUP_DIR", str(DATA_DIR / "backups")))
+# The "backups restored recently" control passes while a verified restore drill is at most this
+# many days old (decision 0241; system check E542).
+SAFEGUARD_BACKUP_DRILL_MAX_DAYS = _env_int("SAFEGUARD_BACKUP_DRILL_MAX_DAYS", 90)

@@ -123,3 +123,18 @@ class VerificationRunView:
     first_bad_seq: int | None
     problems: list[dict[str, Any]]
     triggered_by: str
+
+
+@dataclass(frozen=True)
+class SnapshotCheck:
+    """The audit log of a restored copy, checked on its own connection (issue 13, decision 0241):
+    every event contiguous from 1 and hashing to its recorded leaf, every signed head of the copy
+    verifying and matching the recomputed tree, and the root at ``root_size``."""
+
+    ok: bool
+    events: int
+    last_seq: int
+    heads_checked: int
+    root_size: int
+    root_hash: str
+    problems: tuple[str, ...]

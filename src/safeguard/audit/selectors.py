@@ -7,7 +7,13 @@ from datetime import datetime
 
 from django.db.models import QuerySet
 
-from safeguard.audit.contracts import Actor, EventView, TreeHeadView, VerificationRunView
+from safeguard.audit.contracts import (
+    Actor,
+    EventView,
+    SnapshotCheck,
+    TreeHeadView,
+    VerificationRunView,
+)
 from safeguard.audit.models import Event, TreeHead, VerificationRun
 
 
@@ -155,3 +161,10 @@ def signer_ready() -> tuple[bool, str]:
         detail = getattr(exc, "detail", None) or str(exc) or type(exc).__name__
         return False, detail
     return True, f"key {signer.key_id}"
+
+
+def snapshot_check(*, using: str, root_size: int) -> SnapshotCheck:
+    """Check the audit log of a restored copy on its own connection alias (decision 0241)."""
+    from safeguard.audit import verification
+
+    return verification.snapshot_check(using=using, root_size=root_size)

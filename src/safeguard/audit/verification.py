@@ -33,7 +33,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from safeguard.audit import merkle, signing
-from safeguard.audit.contracts import Problem, VerificationReport
+from safeguard.audit.contracts import Problem, SnapshotCheck, VerificationReport
 from safeguard.audit.entries import canonical_entry, format_time
 from safeguard.audit.models import (
     Event,
@@ -300,3 +300,56 @@ def verify(  # noqa: PLR0912, PLR0915 - one streaming pass; its state reads best
     run.problems = [{"seq": p.seq, "kind": p.kind, "detail": p.detail} for p in problems]
     run.save()
     return report
+
+
+def snapshot_check(*, using: str, root_size: int) -> SnapshotCheck:  # noqa: PLR0912 - one pass
+    """Check the audit log held by the database behind connection ``using`` (a scratch copy made
+    by a restore drill): read-only, records nothing there. ``root_size`` names the tree size whose
+    recomputed root is returned (a backup's manifest records its head size and root)."""
+    problems: list[str] = []
+    verifiers = signing.trusted_verifiers()
+    counter = Sequence.objects.using(using).filter(id=1).first()
+    committed = counter.last_seq if counter else 0
+    heads = iter(TreeHead.objects.using(using).order_by("size", "id"))
+    next_head = next(heads, None)
+    frontier = merkle.CompactRange()
+    root_hash = frontier.root().hex() if root_size == 0 else ""
+    expected, heads_checked, last = 1, 0, 0
+    while True:
+        rows = list(Event.objects.using(using).filter(seq__gt=last).order_by("seq")
+                    .values_list(*_FIELDS, "leaf_hash")[:CHUNK])
+        if not rows:
+            break
+        for row in rows:
+            seq = row[0]
+            if seq != expected:
+                problems.append(f"events {expected}..{seq - 1} are missing")
+                expected = seq
+            leaf = merkle.leaf_hash(canonical_entry(**dict(zip(_FIELDS, row[:-1], strict=True))))
+            if leaf.hex() != row[-1]:
+                problems.append(f"event {seq} does not match its recorded hash")
+            frontier.append(leaf)
+            expected += 1
+            if frontier.size == root_size:
+                root_hash = frontier.root().hex()
+            while next_head is not None and next_head.size <= frontier.size:
+                if next_head.size == frontier.size:
+                    heads_checked += 1
+                    bad: list[Problem] = []
+                    _check_head(next_head, frontier.root(), verifiers, bad, 0, check_root=True)
+                    problems.extend(p.detail for p in bad)
+                next_head = next(heads, None)
+            if len(problems) >= MAX_PROBLEMS:
+                break
+        last = rows[-1][0]
+        if len(problems) >= MAX_PROBLEMS:
+            break
+    if next_head is not None:
+        problems.append(f"a head covers {next_head.size} events, the copy holds {frontier.size}")
+    if frontier.size != committed:
+        problems.append(f"the copy holds {frontier.size} events, its counter says {committed}")
+    if root_size > frontier.size:
+        problems.append(f"the copy holds {frontier.size} events, fewer than {root_size}")
+    return SnapshotCheck(ok=not problems, events=frontier.size, last_seq=committed,
+                         heads_checked=heads_checked, root_size=root_size, root_hash=root_hash,
+                         problems=tuple(problems[:MAX_PROBLEMS]))

@@ -14,3 +14,7 @@ class GovernanceConfig(AppConfig):
         checks.register()
         # The metrics trust page reads every control's latest state through this name.
         providers.register("governance.controls", selectors.controls_for_trust_page)
+        # The "backups restored recently" control (issue 13 section 5, decision 0241).
+        from safeguard.governance import backup
+
+        providers.register("control.backups_restored", backup.control_backups_restored)

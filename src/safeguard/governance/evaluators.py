@@ -294,7 +294,8 @@ def access_reviews() -> CheckResult:
 @check("backups_restored")
 def backups_restored() -> CheckResult:
     return _from_provider("control.backups_restored",
-                          "Not built yet: backup and restore drills (issue 13 section 5).")
+                          "No source: the control.backups_restored provider (restore drills) "
+                          "is not registered.")
 
 
 @check("training_complete")

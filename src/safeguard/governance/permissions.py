@@ -14,3 +14,9 @@ CONTROLS_RUN = rbac.declare(
 )
 
 rbac.nav("Governance", url_name="governance:frameworks", permission=CONTROLS_VIEW, order=750)
+
+BACKUP_DRILL = rbac.declare(
+    "governance.run_restore_drill",
+    "Run a restore drill of a recorded backup into a scratch database (backups page)",
+    roles=("compliance_manager",),
+)

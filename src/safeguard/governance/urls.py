@@ -12,4 +12,6 @@ urlpatterns = [
     path("frameworks/<slug:framework_id>/statement.pdf", views.framework_pdf,
          name="framework_pdf"),
     path("controls/<str:control_id>/", views.control, name="control"),
+    path("backups/", views.backups, name="backups"),
+    path("backups/<uuid:backup_id>/drill/", views.backup_drill, name="backup_drill"),
 ]

@@ -3,6 +3,7 @@ with its history, the CSV export (R-REG-1). Thin: parse, authorize, call, render
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -12,10 +13,10 @@ from django.views.decorators.http import require_POST
 from safeguard.accounts import selectors as account_selectors
 from safeguard.accounts.guards import permission_required, request_actor, request_permissions
 from safeguard.audit import services as audit
-from safeguard.governance import selectors, services
+from safeguard.governance import backup, selectors, services
 from safeguard.governance.contracts import UnknownControl
 from safeguard.governance.pdf import render_pdf
-from safeguard.governance.permissions import CONTROLS_RUN, CONTROLS_VIEW
+from safeguard.governance.permissions import BACKUP_DRILL, CONTROLS_RUN, CONTROLS_VIEW
 
 
 @permission_required(CONTROLS_VIEW)
@@ -90,3 +91,30 @@ def run_now(request: HttpRequest) -> HttpResponse:
     summary = ", ".join(f"{n} {k}" for k, n in sorted(run.counts.items()))
     messages.success(request, f"Every control evaluated (run {run.id}): {summary}.")
     return redirect("governance:frameworks")
+
+
+@permission_required(CONTROLS_VIEW)
+def backups(request: HttpRequest) -> HttpResponse:
+    """Backups written and restore drills run, with the continuity control's state."""
+    return render(request, "governance/backups.html", {
+        "backups": backup.backup_list(), "drills": backup.drill_list(),
+        "control": backup.control_backups_restored(),
+        "max_days": settings.SAFEGUARD_BACKUP_DRILL_MAX_DAYS,
+        "can_drill": BACKUP_DRILL in request_permissions(request),
+    })
+
+
+@permission_required(BACKUP_DRILL)
+@require_POST
+def backup_drill(request: HttpRequest, backup_id: str) -> HttpResponse:
+    try:
+        drill = backup.drill_on_record(backup_id=str(backup_id), actor=request_actor(request))
+    except backup.BackupError as exc:
+        messages.error(request, exc.detail)
+        return redirect("governance:backups")
+    if drill.outcome == backup.VERIFIED:
+        messages.success(request, f"Restore drill {drill.id} verified in {drill.seconds:.2f} s.")
+    else:
+        messages.error(request, f"Restore drill {drill.id} failed: " + "; ".join(
+            c["detail"] for c in drill.checks if not c["ok"]))
+    return redirect("governance:backups")

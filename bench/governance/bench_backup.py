@@ -1,0 +1,139 @@
+"""Cost of an encrypted backup and of a verified restore drill (issue 13 section 5, decision
+0241), on SQLite and PostgreSQL, beside the named peer: the plain, unencrypted dump of the same
+database (``sqlite3.Connection.backup`` into a file; ``pg_dump --format=custom`` to a file).
+
+    python bench/governance/bench_backup.py [--events 5000] [--pg-host 127.0.0.1]
+
+Writes bench/results/governance_backup.json. Each backend runs in a child process on a
+throwaway database; CPU time counts this process and its children (pg_dump, pg_restore).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import benchlib
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _cpu() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def _timed(fn) -> tuple[object, dict[str, float]]:  # type: ignore[no-untyped-def]
+    w0, c0 = time.perf_counter(), _cpu()
+    value = fn()
+    return value, {"wall_s": round(time.perf_counter() - w0, 3),
+                   "cpu_s": round(_cpu() - c0, 3)}
+
+
+def _child(events: int, work: Path) -> dict[str, object]:
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+    import sqlite3
+
+    from django.db import connection
+
+    from safeguard.audit import services as audit
+    from safeguard.audit.contracts import Actor
+    from safeguard.governance import backup
+
+    actor = Actor.system("bench")
+    for i in range(events):
+        audit.record(action="bench.event", actor=actor, subject=("n", i), data={"i": i})
+    audit.integrate(wait=True)
+    audit.head_sign(force=True)
+
+    def peer() -> int:
+        target = work / "plain.dump"
+        if connection.vendor == "sqlite":
+            connection.ensure_connection()
+            out = sqlite3.connect(str(target))
+            connection.connection.backup(out)
+            out.close()
+        else:
+            cfg = connection.settings_dict
+            subprocess.run(["pg_dump", "--format=custom", "-h", cfg["HOST"], "-U", cfg["USER"],
+                            "-d", cfg["NAME"], "-f", str(target)], check=True)
+        return target.stat().st_size
+
+    plain_size, plain = _timed(peer)
+    made, create = _timed(lambda: backup.backup_create(output=str(work / "b.sgbak"),
+                                                       actor=actor))
+    drill, restore = _timed(lambda: backup.restore_verify(path=str(work / "b.sgbak"),
+                                                          actor=actor))
+    return {"vendor": connection.vendor, "events": events,
+            "peer_plain_dump": {**plain, "bytes": plain_size},
+            "backup_create": {**create, "bytes": made.size},  # type: ignore[attr-defined]
+            "restore_verify": {**restore, "outcome": drill.outcome,  # type: ignore[attr-defined]
+                               "recovery_s_recorded": drill.seconds}}  # type: ignore[attr-defined]
+
+
+def _run(backend: str, events: int, pg_host: str) -> dict[str, object]:
+    work = Path(tempfile.mkdtemp(prefix=f"sg-bench-backup-{backend}-"))
+    env = {**os.environ, "SAFEGUARD_ENV": "test", "SAFEGUARD_DATA_DIR": str(work),
+           "DJANGO_SETTINGS_MODULE": "safeguard.settings", "PYTHONPATH": str(ROOT / "src")}
+    name = f"sg_bench_backup_{uuid.uuid4().hex[:8]}"
+    if backend == "postgresql":
+        made = subprocess.run(["createdb", "-h", pg_host, "-U", "postgres", name],
+                              capture_output=True, text=True, check=False, timeout=60)
+        if made.returncode != 0:
+            return {"skipped": made.stderr.strip()}
+        env["DATABASE_URL"] = f"postgres://postgres@{pg_host}:5432/{name}"
+    else:
+        env["DATABASE_URL"] = f"sqlite:///{work / 'bench.sqlite3'}"
+    try:
+        out = subprocess.run([sys.executable, __file__, "--child", "--events", str(events),
+                              "--work", str(work)], env=env, capture_output=True, text=True,
+                             check=False, timeout=1800)
+        if out.returncode != 0:
+            return {"failed": out.stderr[-2000:]}
+        return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        if backend == "postgresql":
+            subprocess.run(["dropdb", "-h", pg_host, "-U", "postgres", name],
+                           capture_output=True, check=False, timeout=60)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--events", type=int, default=5000)
+    parser.add_argument("--pg-host", default="127.0.0.1")
+    parser.add_argument("--work", default="")
+    parser.add_argument("--child", action="store_true")
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(_child(args.events, Path(args.work))))
+        return
+    results = {}
+    for backend in ("sqlite", "postgresql"):
+        benchlib.say(f"{backend}: {args.events} audit events, plain dump, backup, drill ...")
+        results[backend] = _run(backend, args.events, args.pg_host)
+    report = {"benchmark": "governance.backup", "machine": benchlib.machine(),
+              "results": results}
+    path = benchlib.write_result("governance", "backup", report)
+    for backend, r in results.items():
+        print(f"{backend}: {json.dumps(r)}")
+    print(f"result: {path}")
+
+
+if __name__ == "__main__":
+    main()
