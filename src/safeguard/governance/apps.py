@@ -7,10 +7,13 @@ class GovernanceConfig(AppConfig):
     verbose_name = "Governance"
 
     def ready(self) -> None:
-        from safeguard.governance import checks, permissions, selectors
+        from safeguard.governance import checks, permissions, selectors, vulns
         from safeguard.web import providers
 
         del permissions  # imported for its declarations
         checks.register()
         # The metrics trust page reads every control's latest state through this name.
         providers.register("governance.controls", selectors.controls_for_trust_page)
+        # The vulnerability register (issue 13 section 4): the control and the metrics KPI.
+        providers.register("control.vulnerabilities_within_sla", vulns.control_within_sla)
+        providers.register("kpi.vulnerabilities_on_time", vulns.kpi_on_time)

@@ -14,3 +14,14 @@ CONTROLS_RUN = rbac.declare(
 )
 
 rbac.nav("Governance", url_name="governance:frameworks", permission=CONTROLS_VIEW, order=750)
+
+VULNS_VIEW = rbac.declare(
+    "governance.view_vulnerabilities",
+    "See the vulnerability register: findings, severities, deadlines, ageing and exceptions",
+    roles=("compliance_manager",), read_only=True,
+)
+VULNS_MANAGE = rbac.declare(
+    "governance.manage_vulnerabilities",
+    "Approve an exception to a vulnerability's fix deadline (never one's own request)",
+    roles=("compliance_manager",),
+)

@@ -12,4 +12,7 @@ urlpatterns = [
     path("frameworks/<slug:framework_id>/statement.pdf", views.framework_pdf,
          name="framework_pdf"),
     path("controls/<str:control_id>/", views.control, name="control"),
+    path("vulnerabilities/", views.vulnerabilities, name="vulnerabilities"),
+    path("vulnerabilities/exception/", views.vulnerability_exception,
+         name="vulnerability_exception"),
 ]
