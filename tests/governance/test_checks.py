@@ -204,6 +204,7 @@ def test_dsrs_on_time_flip_when_a_request_runs_past_its_due_date():
 
 def test_sources_that_are_absent_are_unavailable_never_pass(monkeypatch):
     monkeypatch.delitem(providers._providers, "control.detection_running")
+    monkeypatch.delitem(providers._providers, "control.vulnerabilities_within_sla")
     for name in ("detection_running", "incident_exercises", "access_reviews",
                  "backups_restored", "training_complete", "vulnerabilities_sla"):
         assert evaluators.REGISTRY[name]().status == UNAVAILABLE, name
