@@ -18,7 +18,7 @@ from django.core.management.base import CommandError
 from safeguard.audit.contracts import Actor
 from safeguard.cases.contracts import Period
 from safeguard.governance import evaluators, vulnformats, vulns
-from safeguard.governance.models import VulnImport, Vulnerability
+from safeguard.governance.models import Vulnerability, VulnImport
 from safeguard.governance.vulnformats import ReportRefused
 from safeguard.metrics import kpis
 from safeguard.web import providers
@@ -195,7 +195,7 @@ def test_import_command_and_its_refusal(tmp_path, capsys):
 @pytest.mark.django_db
 def test_scan_self_without_pip_audit_says_so_and_imports_nothing(monkeypatch):
     monkeypatch.setattr("shutil.which", lambda *a, **k: None)
-    with pytest.raises(CommandError, match="pip-audit is not installed.*Nothing imported"):
+    with pytest.raises(CommandError, match=r"pip-audit is not installed.*Nothing imported"):
         call_command("governance", "scan-self")
     assert Vulnerability.objects.count() == 0
 

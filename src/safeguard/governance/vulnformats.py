@@ -20,8 +20,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from cvss import CVSS3, CVSS4
-from cvss.exceptions import CVSSError
+from cvss import CVSS3, CVSS4  # type: ignore[import-untyped]
+from cvss.exceptions import CVSSError  # type: ignore[import-untyped]
 
 FORMATS = ("pip-audit", "trivy", "grype", "sarif")
 SEVERITIES = ("critical", "high", "medium", "low", "unknown")
