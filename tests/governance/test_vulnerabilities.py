@@ -95,6 +95,12 @@ def test_parsed_fields_and_cvss_scores():
      "$.matches[0].vulnerability.cvss[0].vector", "invalid CVSS vector"),
     ("pip-audit", '{"dependencies": [{"name": "x", "version": "1", "vulns": [{}]}]}',
      "$.dependencies[0].vulns[0].id", "missing"),
+    # pip-audit without its advisory service: every dependency skipped, exit 0
+    ("pip-audit", json.dumps({"dependencies": [
+        {"name": "django", "skip_reason": "Dependency not found on PyPI and could not be "
+                                          "audited: django (5.2.1)"},
+        {"name": "rich", "skip_reason": "Dependency not found on PyPI"}], "fixes": []}),
+     "$.dependencies", "no dependency was audited (2 skipped"),
     ("sarif", '{"version": "2.0.0", "runs": []}', "$.version", "not a SARIF 2.1.0"),
     ("sarif", b"\xff\xfe{}", "byte 0", "not UTF-8"),
     ("nessus", "{}", "format", "unknown format"),
@@ -198,6 +204,37 @@ def test_scan_self_without_pip_audit_says_so_and_imports_nothing(monkeypatch):
     with pytest.raises(CommandError, match=r"pip-audit is not installed.*Nothing imported"):
         call_command("governance", "scan-self")
     assert Vulnerability.objects.count() == 0
+
+
+def _fake_pip_audit(tmp_path, monkeypatch, body: str, code: int) -> None:
+    """A stand-in executable on the real subprocess path: prints ``body``, exits ``code``."""
+    exe = tmp_path / "pip-audit"
+    exe.write_text(f"#!/bin/sh\ncat <<'JSON'\n{body}\nJSON\necho 'audit done' >&2\n"
+                   f"exit {code}\n")
+    exe.chmod(0o755)
+    monkeypatch.setattr("shutil.which", lambda *a, **k: str(exe))
+
+
+@pytest.mark.django_db
+def test_scan_self_imports_pip_audit_output_as_source_self(tmp_path, monkeypatch, capsys):
+    _fake_pip_audit(tmp_path, monkeypatch, _raw("pip-audit.json").decode(), 1)
+    call_command("governance", "scan-self")
+    assert "3 findings, 3 new" in capsys.readouterr().out
+    assert set(Vulnerability.objects.values_list("source", flat=True)) == {"self"}
+
+
+@pytest.mark.django_db
+def test_scan_self_without_advisory_service_imports_and_closes_nothing(tmp_path, monkeypatch):
+    _import("pip-audit", "pip-audit.json", source="self")
+    offline = {"dependencies": [{"name": "django", "skip_reason": "Dependency not found on "
+                                 "PyPI and could not be audited: django (5.2.1)"}], "fixes": []}
+    _fake_pip_audit(tmp_path, monkeypatch, json.dumps(offline), 0)
+    with pytest.raises(CommandError, match=r"refused, nothing imported: \$.dependencies: no "):
+        call_command("governance", "scan-self")
+    _fake_pip_audit(tmp_path, monkeypatch, "", 2)
+    with pytest.raises(CommandError, match=r"pip-audit failed \(exit 2\): audit done"):
+        call_command("governance", "scan-self")
+    assert Vulnerability.objects.filter(source="self", fixed_at__isnull=True).count() == 3
 
 
 # --- exceptions, the control, the KPI -------------------------------------------------------

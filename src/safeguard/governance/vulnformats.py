@@ -122,10 +122,12 @@ def _scored(base: dict[str, Any], vector: str, where: str) -> dict[str, Any]:
 def _pip_audit(doc: Any) -> list[Finding]:
     deps = doc if isinstance(doc, list) else _list(doc, "dependencies", "$")
     out = []
+    skipped: list[str] = []
     for i, dep in enumerate(deps):
         w = f"$.dependencies[{i}]"
         name = _str(dep, "name", w)
         if "skip_reason" in dep:
+            skipped.append(str(dep["skip_reason"]))
             continue  # pip-audit could not audit it (not on PyPI); not a finding
         version = _str(dep, "version", w)
         for j, v in enumerate(_list(dep, "vulns", w)):
@@ -135,6 +137,11 @@ def _pip_audit(doc: Any) -> list[Finding]:
             out.append(Finding(scanner="pip-audit", vuln_id=_str(v, "id", vw), package=name,
                                version=version, fixed_version=", ".join(map(str, fixes)),
                                severity="unknown", aliases=tuple(map(str, aliases))))
+    if deps and len(skipped) == len(deps):
+        # Without its advisory service pip-audit skips every dependency and exits 0: importing
+        # that would close every open finding of the source as "fixed".
+        raise ReportRefused("$.dependencies", f"no dependency was audited ({len(skipped)} "
+                                              f"skipped, e.g. {skipped[0]!r})")
     return out
 
 
