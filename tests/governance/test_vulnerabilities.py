@@ -14,6 +14,9 @@ import pytest
 import time_machine
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from safeguard.audit.contracts import Actor
 from safeguard.cases.contracts import Period
@@ -110,6 +113,35 @@ def test_bad_reports_are_refused_with_where_and_why(fmt, text, where, reason):
         vulnformats.parse(fmt, text)
     assert exc.value.where == where
     assert reason in exc.value.reason
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False)
+    | st.sampled_from(["HIGH", "error", "CVSS:3.1/AV:N", "2.1.0", "x"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
+        st.sampled_from(["SchemaVersion", "Results", "Vulnerabilities", "VulnerabilityID",
+                         "PkgName", "Severity", "CVSS", "nvd", "V3Vector", "matches",
+                         "vulnerability", "artifact", "name", "id", "cvss", "vector", "fix",
+                         "versions", "dependencies", "vulns", "version", "runs", "tool",
+                         "driver", "rules", "results", "ruleId", "properties", "level",
+                         "locations", "defaultConfiguration", "skip_reason"]),
+        inner, max_size=4),
+    max_leaves=20)
+
+
+@hsettings(max_examples=300, deadline=None)
+@given(fmt=st.sampled_from(vulnformats.FORMATS), doc=_json)
+def test_any_json_either_parses_or_is_refused_never_crashes(fmt, doc):
+    refused: ReportRefused | None = None
+    found: list[vulnformats.Finding] = []
+    try:
+        found = vulnformats.parse(fmt, json.dumps(doc))
+    except ReportRefused as exc:  # anything else (a crash) fails the test
+        refused = exc
+    if refused is not None:
+        assert refused.where
+        assert refused.reason
+    assert all(f.severity in vulnformats.SEVERITIES for f in found)
 
 
 # --- the register ---------------------------------------------------------------------------

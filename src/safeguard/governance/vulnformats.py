@@ -271,7 +271,14 @@ def parse(fmt: str, raw: bytes | str) -> list[Finding]:
     except json.JSONDecodeError as exc:
         raise ReportRefused(f"line {exc.lineno} column {exc.colno}", exc.msg) from None
     merged: dict[tuple[str, str, str], Finding] = {}
-    for f in _PARSERS[fmt](doc):
+    try:
+        found = _PARSERS[fmt](doc)
+    except ReportRefused:
+        raise
+    except (TypeError, AttributeError, KeyError, ValueError) as exc:
+        # A shape the field checks above did not foresee: still a refusal, never a crash.
+        raise ReportRefused("$", f"unexpected structure ({type(exc).__name__}: {exc})") from None
+    for f in found:
         prev = merged.get(f.key)
         if prev is None or (f.score or -1) > (prev.score or -1):
             merged[f.key] = f
