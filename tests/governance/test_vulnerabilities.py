@@ -392,3 +392,20 @@ def test_register_page_filters_and_exception_form():
         page = client.get("/governance/vulnerabilities/?status=excepted")
         assert [(r.vuln_id, r.exception_until.date().isoformat())
                 for r in page.context["rows"]] == [("CVE-2023-45853", "2026-03-20")]
+
+
+def test_system_checks_refuse_bad_vulnerability_settings(settings):
+    from safeguard.governance import checks
+
+    assert checks.vuln_settings() == []
+    settings.SAFEGUARD_VULN_SLA_CRITICAL_DAYS = 0
+    assert [e.id for e in checks.vuln_settings()] == ["safeguard.E544"]
+    settings.SAFEGUARD_VULN_SLA_CRITICAL_DAYS = 7
+    settings.SAFEGUARD_VULN_SLA_MEDIUM_DAYS = -1
+    assert [e.id for e in checks.vuln_settings()] == ["safeguard.E544"]
+    settings.SAFEGUARD_VULN_SLA_MEDIUM_DAYS = 90
+    settings.SAFEGUARD_VULN_SLA_SCORE_THRESHOLD = 10.5
+    assert [e.id for e in checks.vuln_settings()] == ["safeguard.E545"]
+    settings.SAFEGUARD_VULN_SLA_SCORE_THRESHOLD = 7.0
+    settings.SAFEGUARD_VULN_SCAN_MAX_DAYS = 0
+    assert [e.id for e in checks.vuln_settings()] == ["safeguard.E545"]
