@@ -1158,3 +1158,20 @@ SAFEGUARD_BACKUP_DIR = Path(_env("SAFEGUARD_BACKUP_DIR", str(DATA_DIR / "backups
 # The "backups restored recently" control passes while a verified restore drill is at most this
 # many days old (decision 0241; system check E542).
 SAFEGUARD_BACKUP_DRILL_MAX_DAYS = _env_int("SAFEGUARD_BACKUP_DRILL_MAX_DAYS", 90)
+
+# --- Governance: vulnerability register (issue 13 section 4; docs/governance.md) ----------
+# Decision 0242. Days from first seen to the fix
+# deadline per severity; 0 = no deadline for that severity. A finding whose CVSS score is at
+# least SAFEGUARD_VULN_SLA_SCORE_THRESHOLD gets at most the high clock whatever its label; the
+# same threshold selects the findings of the vulnerabilities-on-time KPI (R-KPI-6).
+SAFEGUARD_VULN_SLA_CRITICAL_DAYS = _env_int("SAFEGUARD_VULN_SLA_CRITICAL_DAYS", 7)
+SAFEGUARD_VULN_SLA_HIGH_DAYS = _env_int("SAFEGUARD_VULN_SLA_HIGH_DAYS", 30)
+SAFEGUARD_VULN_SLA_MEDIUM_DAYS = _env_int("SAFEGUARD_VULN_SLA_MEDIUM_DAYS", 90)
+SAFEGUARD_VULN_SLA_LOW_DAYS = _env_int("SAFEGUARD_VULN_SLA_LOW_DAYS", 0)
+# Findings without any severity (pip-audit reports none) get this clock.
+SAFEGUARD_VULN_SLA_UNKNOWN_DAYS = _env_int("SAFEGUARD_VULN_SLA_UNKNOWN_DAYS", 30)
+SAFEGUARD_VULN_SLA_SCORE_THRESHOLD = float(_env("SAFEGUARD_VULN_SLA_SCORE_THRESHOLD", "7.0"))
+# The vulnerabilities-within-SLA control fails when no scan was imported for this many days.
+SAFEGUARD_VULN_SCAN_MAX_DAYS = _env_int("SAFEGUARD_VULN_SCAN_MAX_DAYS", 30)
+# Longest exception to a fix deadline (days).
+SAFEGUARD_VULN_EXCEPTION_MAX_DAYS = _env_int("SAFEGUARD_VULN_EXCEPTION_MAX_DAYS", 365)

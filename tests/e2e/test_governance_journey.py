@@ -68,3 +68,31 @@ def test_a_compliance_manager_runs_a_restore_drill_from_the_backups_page_at_390p
     expect(page.get_by_role("row").filter(has_text="row_counts")).to_contain_text("verified")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     assert csp_violations == []
+
+
+def test_a_compliance_manager_filters_the_vulnerability_register_at_390px(
+        live_server, page: Page, csp_violations: list[str]):
+    """Issue 13 section 4 (R-OPS-7): the register from an imported Trivy report, filtered by
+    severity with the keyboard, readable at 390 px."""
+    from pathlib import Path
+
+    from safeguard.audit.contracts import Actor
+    from safeguard.governance import vulns
+
+    raw = (Path(__file__).parents[1] / "governance" / "data" / "trivy.json").read_bytes()
+    vulns.import_report(fmt="trivy", raw=raw, source="image", actor=Actor.system("tests"))
+    manager = make_user(roles=("compliance_manager",))
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in_with_totp(page, live_server, manager.email)
+    page.get_by_role("link", name="Governance").first.click()
+    page.get_by_role("link", name="Vulnerability register").click()
+    expect(page.get_by_text("4 open (0 past their deadline)")).to_be_visible()
+    assert page.locator("tbody tr").count() == 4
+    page.get_by_label("Severity").select_option("critical")
+    page.get_by_role("button", name="Filter").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("tbody tr")).to_have_count(1)
+    expect(page.locator("tbody tr")).to_contain_text("CVE-2023-45853")
+    expect(page.locator("tbody tr")).to_contain_text("critical 9.8")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert csp_violations == []

@@ -39,9 +39,8 @@ def test_kpi_page_shows_values_targets_charts_and_signals(world):
     assert status == expected.status
     assert expected.value_text in cells
     assert "≥ 85.0 %" in cells
-    # governance has no vulnerability register yet: unavailable, never met
-    assert _row(html, "vulnerabilities_on_time")[0] == "unavailable"
-    assert "unavailable" in _row(html, "vulnerabilities_on_time")[1]
+    # governance's vulnerability register offers the KPI; nothing was fixed in the period
+    assert _row(html, "vulnerabilities_on_time")[0] == "no_data"
     assert "met" not in _row(html, "vulnerabilities_on_time")[1]
     # the incidents app offers MTTR; no incident was recovered in the period
     assert _row(html, "mttr")[0] == "no_data"

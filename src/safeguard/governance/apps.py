@@ -7,7 +7,7 @@ class GovernanceConfig(AppConfig):
     verbose_name = "Governance"
 
     def ready(self) -> None:
-        from safeguard.governance import checks, permissions, selectors
+        from safeguard.governance import checks, permissions, selectors, vulns
         from safeguard.web import providers
 
         del permissions  # imported for its declarations
@@ -18,3 +18,6 @@ class GovernanceConfig(AppConfig):
         from safeguard.governance import backup
 
         providers.register("control.backups_restored", backup.control_backups_restored)
+        # The vulnerability register (issue 13 section 4): the control and the metrics KPI.
+        providers.register("control.vulnerabilities_within_sla", vulns.control_within_sla)
+        providers.register("kpi.vulnerabilities_on_time", vulns.kpi_on_time)

@@ -5,6 +5,8 @@
 * E542: SAFEGUARD_BACKUP_DRILL_MAX_DAYS is not a positive number of days.
 * E543: the database is PostgreSQL and pg_dump or pg_restore is not on PATH (backups and
   restore drills cannot run).
+* E544: a SAFEGUARD_VULN_SLA_*_DAYS setting is negative, or critical/high has no deadline.
+* E545: SAFEGUARD_VULN_SLA_SCORE_THRESHOLD is outside 0-10, or a scan/exception period is < 1.
 """
 
 from __future__ import annotations
@@ -54,6 +56,28 @@ def backups_configured(app_configs: Any = None, **kwargs: Any) -> list[checks.Ch
     return found
 
 
+def vuln_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    from django.conf import settings
+
+    errors: list[checks.CheckMessage] = []
+    days = {k: getattr(settings, f"SAFEGUARD_VULN_SLA_{k}_DAYS")
+            for k in ("CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN")}
+    if min(days.values()) < 0 or days["CRITICAL"] < 1 or days["HIGH"] < 1:
+        errors.append(checks.Error(
+            f"Vulnerability SLA days invalid: {days}",
+            hint="Days are 0 (no deadline) or more; critical and high need a deadline of at "
+                 "least 1 day (docs/configuration.md).", id="safeguard.E544"))
+    threshold = settings.SAFEGUARD_VULN_SLA_SCORE_THRESHOLD
+    if not 0 <= threshold <= 10 or min(settings.SAFEGUARD_VULN_SCAN_MAX_DAYS,
+                                       settings.SAFEGUARD_VULN_EXCEPTION_MAX_DAYS) < 1:
+        errors.append(checks.Error(
+            "SAFEGUARD_VULN_SLA_SCORE_THRESHOLD must be within 0-10 and "
+            "SAFEGUARD_VULN_SCAN_MAX_DAYS, SAFEGUARD_VULN_EXCEPTION_MAX_DAYS at least 1",
+            hint="docs/configuration.md", id="safeguard.E545"))
+    return errors
+
+
 def register() -> None:
     checks.register(library_loads)
     checks.register(backups_configured)
+    checks.register(vuln_settings)

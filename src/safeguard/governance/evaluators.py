@@ -307,7 +307,7 @@ def training_complete() -> CheckResult:
 @check("vulnerabilities_sla")
 def vulnerabilities_sla() -> CheckResult:
     return _from_provider("control.vulnerabilities_within_sla",
-                          "Not built yet: the vulnerability register (issue 13 section 4).")
+                          "The vulnerability register's provider is not registered.")
 
 
 def run(name: str) -> CheckResult:

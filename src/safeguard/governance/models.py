@@ -80,3 +80,62 @@ class RestoreDrill(models.Model):
 
     def __str__(self) -> str:
         return f"restore drill {self.pk} {self.outcome}"
+
+
+class VulnImport(models.Model):
+    """One scanner report imported into the vulnerability register (R-OPS-7)."""
+
+    source = models.CharField(max_length=120)  # re-importing the same source closes the missing
+    fmt = models.CharField(max_length=16)
+    imported_at = models.DateTimeField()
+    imported_by = models.CharField(max_length=254)
+    findings = models.PositiveIntegerField()
+    opened = models.PositiveIntegerField()
+    closed = models.PositiveIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.fmt} import of {self.source} at {self.imported_at:%Y-%m-%d %H:%M}"
+
+
+class Vulnerability(models.Model):
+    """One finding in the register: identity = scanner + advisory id + package (R-OPS-7, R-KPI-6).
+    Open while ``fixed_at`` is empty; ``excepted`` while an approved exception is unexpired."""
+
+    scanner = models.CharField(max_length=64)
+    vuln_id = models.CharField(max_length=128)
+    package = models.CharField(max_length=255)
+    source = models.CharField(max_length=120)
+    version = models.CharField(max_length=128, blank=True)
+    fixed_version = models.CharField(max_length=255, blank=True)
+    aliases = models.JSONField(default=list)
+    severity = models.CharField(max_length=16)
+    score = models.FloatField(null=True, blank=True)
+    vector = models.CharField(max_length=200, blank=True)
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+    due_at = models.DateTimeField(null=True, blank=True)  # none: no SLA for this severity
+    fixed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["scanner", "vuln_id", "package"],
+                                               name="governance_vuln_identity")]
+        indexes = [models.Index(fields=["fixed_at", "due_at"], name="governance_vuln_open_due")]
+
+    def __str__(self) -> str:
+        return f"{self.vuln_id} in {self.package} ({self.scanner})"
+
+
+class VulnException(models.Model):
+    """An accepted risk: the finding counts as ``excepted`` until ``expires_at`` (then open
+    again). Requested by one person, approved by another."""
+
+    vulnerability = models.ForeignKey(Vulnerability, on_delete=models.PROTECT,
+                                      related_name="exceptions")
+    reason = models.TextField()
+    requested_by = models.CharField(max_length=254)
+    approved_by = models.CharField(max_length=254)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"exception for {self.vulnerability_id} until {self.expires_at:%Y-%m-%d}"

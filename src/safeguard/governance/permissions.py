@@ -20,3 +20,13 @@ BACKUP_DRILL = rbac.declare(
     "Run a restore drill of a recorded backup into a scratch database (backups page)",
     roles=("compliance_manager",),
 )
+VULNS_VIEW = rbac.declare(
+    "governance.view_vulnerabilities",
+    "See the vulnerability register: findings, severities, deadlines, ageing and exceptions",
+    roles=("compliance_manager",), read_only=True,
+)
+VULNS_MANAGE = rbac.declare(
+    "governance.manage_vulnerabilities",
+    "Approve an exception to a vulnerability's fix deadline (never one's own request)",
+    roles=("compliance_manager",),
+)

@@ -14,4 +14,7 @@ urlpatterns = [
     path("controls/<str:control_id>/", views.control, name="control"),
     path("backups/", views.backups, name="backups"),
     path("backups/<uuid:backup_id>/drill/", views.backup_drill, name="backup_drill"),
+    path("vulnerabilities/", views.vulnerabilities, name="vulnerabilities"),
+    path("vulnerabilities/exception/", views.vulnerability_exception,
+         name="vulnerability_exception"),
 ]

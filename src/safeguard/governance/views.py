@@ -3,20 +3,34 @@ with its history, the CSV export (R-REG-1). Thin: parse, authorize, call, render
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, time
+
 from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from safeguard.accounts import selectors as account_selectors
-from safeguard.accounts.guards import permission_required, request_actor, request_permissions
+from safeguard.accounts.guards import (
+    permission_required,
+    request_actor,
+    request_permissions,
+    step_up_required,
+)
 from safeguard.audit import services as audit
-from safeguard.governance import backup, selectors, services
+from safeguard.governance import backup, selectors, services, vulnformats, vulns
 from safeguard.governance.contracts import UnknownControl
 from safeguard.governance.pdf import render_pdf
-from safeguard.governance.permissions import BACKUP_DRILL, CONTROLS_RUN, CONTROLS_VIEW
+from safeguard.governance.permissions import (
+    BACKUP_DRILL,
+    CONTROLS_RUN,
+    CONTROLS_VIEW,
+    VULNS_MANAGE,
+    VULNS_VIEW,
+)
 
 
 @permission_required(CONTROLS_VIEW)
@@ -118,3 +132,46 @@ def backup_drill(request: HttpRequest, backup_id: str) -> HttpResponse:
         messages.error(request, f"Restore drill {drill.id} failed: " + "; ".join(
             c["detail"] for c in drill.checks if not c["ok"]))
     return redirect("governance:backups")
+
+
+@permission_required(VULNS_VIEW)
+def vulnerabilities(request: HttpRequest) -> HttpResponse:
+    """The vulnerability register with status and severity filters (R-OPS-7)."""
+    status = request.GET.get("status", "open")
+    severity = request.GET.get("severity", "")
+    if status not in (*vulns.STATUSES, "all"):
+        return HttpResponse("Unknown status filter.", status=400)
+    if severity and severity not in vulnformats.SEVERITIES:
+        return HttpResponse("Unknown severity filter.", status=400)
+    rows = vulns.register(status="" if status == "all" else status, severity=severity)
+    audit.record(action="governance.vulnerabilities_viewed", actor=request_actor(request),
+                 data={"status": status, "severity": severity, "rows": len(rows)})
+    return render(request, "governance/vulnerabilities.html", {
+        "rows": rows, "counts": vulns.counts(), "last": vulns.last_import(),
+        "status": status, "severity": severity, "statuses": (*vulns.STATUSES, "all"),
+        "severities": vulnformats.SEVERITIES,
+        "can_manage": VULNS_MANAGE in request_permissions(request)})
+
+
+@permission_required(VULNS_MANAGE)
+@step_up_required(action="Approve a vulnerability exception")
+@require_POST
+def vulnerability_exception(request: HttpRequest) -> HttpResponse:
+    """Approve an exception: the approver is the signed-in user, the requester is named."""
+    try:
+        vid = int(request.POST.get("vulnerability", ""))
+        expires = date.fromisoformat(request.POST.get("expires", ""))
+    except ValueError:
+        messages.error(request, "Give the finding and an expiry date (YYYY-MM-DD).")
+        return redirect("governance:vulnerabilities")
+    expires_at = datetime.combine(expires, time(23, 59, 59), tzinfo=UTC)
+    try:
+        vulns.grant_exception(vulnerability_id=vid, reason=request.POST.get("reason", ""),
+                              expires_at=expires_at,
+                              requested_by=request.POST.get("requested_by", ""),
+                              approver=request_actor(request))
+    except vulns.ExceptionRefused as exc:
+        messages.error(request, f"Exception refused: {exc}")
+        return redirect("governance:vulnerabilities")
+    messages.success(request, f"Exception recorded until {expires:%Y-%m-%d}.")
+    return redirect(f"{reverse('governance:vulnerabilities')}?status=excepted")
