@@ -54,6 +54,7 @@ def test_upload_evidence_record_a_transfer_and_read_custody_at_390px(
         expect(phone.locator("#custody")).to_contain_text("transferred")
         expect(phone.locator("#custody")).to_contain_text("Outside counsel")
         expect(phone.locator("#custody tbody tr")).to_have_count(2)
+        phone.wait_for_load_state("load")  # measured once the stylesheets apply
         assert phone.evaluate("document.documentElement.scrollWidth") <= 390
         assert seen_csp == []
         assert csp_violations == []

@@ -55,6 +55,7 @@ def test_a_sensitive_grant_is_requested_then_approved_by_another_admin_at_390px(
         expect(approve).to_be_visible()
         # readable at 390 px: the page itself does not scroll sideways (a wide table scrolls in
         # its own box)
+        phone.wait_for_load_state("load")  # measured once the stylesheets apply
         assert phone.evaluate("document.documentElement.scrollWidth") <= 390
         approve.focus()
         phone.keyboard.press("Enter")

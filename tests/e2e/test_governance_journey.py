@@ -26,15 +26,18 @@ def test_a_compliance_manager_follows_a_failing_requirement_to_its_evidence_at_3
     run.focus()
     page.keyboard.press("Enter")
     expect(page.get_by_text("Every control evaluated (run ")).to_be_visible()
+    page.wait_for_load_state("load")  # measured once the stylesheets apply
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.get_by_role("link", name="PCI DSS 4.0.1").click()
     row = page.get_by_role("row").filter(has_text="8.4.1")
     expect(row.get_by_text("fail").first).to_be_visible()
     expect(row).to_contain_text("0 of 1 privileged staff have a WebAuthn authenticator")
+    page.wait_for_load_state("load")  # measured once the stylesheets apply
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     row.get_by_role("link", name="SG-AC-02").click()
     expect(page.get_by_role("heading", name="Status over time")).to_be_visible()
     expect(page.get_by_text("still (last checked")).to_be_visible()
+    page.wait_for_load_state("load")  # measured once the stylesheets apply
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     assert csp_violations == []
 
@@ -66,6 +69,7 @@ def test_a_compliance_manager_runs_a_restore_drill_from_the_backups_page_at_390p
     expect(page.get_by_text("verified in")).to_be_visible(timeout=30_000)  # pg_restore is slower
     expect(page.get_by_text("within 90 days")).to_be_visible()
     expect(page.get_by_role("row").filter(has_text="row_counts")).to_contain_text("verified")
+    page.wait_for_load_state("load")  # measured once the stylesheets apply
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     assert csp_violations == []
 
@@ -94,5 +98,6 @@ def test_a_compliance_manager_filters_the_vulnerability_register_at_390px(
     expect(page.locator("tbody tr")).to_have_count(1)
     expect(page.locator("tbody tr")).to_contain_text("CVE-2023-45853")
     expect(page.locator("tbody tr")).to_contain_text("critical 9.8")
+    page.wait_for_load_state("load")  # measured once the stylesheets apply
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     assert csp_violations == []

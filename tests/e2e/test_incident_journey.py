@@ -67,6 +67,7 @@ def test_open_incident_see_clocks_and_contain_an_agent_at_390px(
         agent_page.reload()
         assert "/account/login/" in agent_page.url
         expect(phone.locator("#timeline")).to_contain_text("containment taken")
+        phone.wait_for_load_state("load")  # measured once the stylesheets apply
         assert phone.evaluate("document.documentElement.scrollWidth") <= 390
         assert seen_csp == []
         assert csp_violations == []

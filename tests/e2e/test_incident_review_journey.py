@@ -19,6 +19,7 @@ pytestmark = pytest.mark.e2e
 
 
 def _width_ok(page: Page) -> None:
+    page.wait_for_load_state("load")  # measured once the stylesheets apply
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
 
 

@@ -38,6 +38,7 @@ def test_supervisor_reads_kpi_charts_on_a_phone_without_csp_violations(
     # governance's vulnerability register offers the KPI; nothing was fixed in the period
     assert page.locator('tr[data-kpi="vulnerabilities_on_time"] .kpi-status'
                         ).text_content().strip() == "no data"
+    page.wait_for_load_state("load")  # measured once the stylesheets apply
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     assert csp_violations == []
 

@@ -100,6 +100,7 @@ def test_main_pages_fit_a_phone(browser, live_server, tmp_path, csp_violations, 
     expect(revealed).to_have_text("+44 20 7946 0132")
     page.wait_for_load_state("networkidle")
     assert revealed.evaluate("e => e.getClientRects().length") == 1
+    page.wait_for_load_state("load")  # measured once the stylesheets apply
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     # and the case history has room for numbers from 10 up (its list markers sit in the padding)
     page.goto(f"/cases/{number}/")

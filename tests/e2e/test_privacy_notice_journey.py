@@ -58,6 +58,7 @@ def test_a_notice_and_a_subprocessor_are_published_and_read_without_login_at_390
         expect(phone.locator("#retention")).to_contain_text("90 days after the call ends")
         expect(phone.locator("#subprocessor-count")).to_contain_text(
             "1 subprocessor: Hetzner Online.")
+        phone.wait_for_load_state("load")  # measured once the stylesheets apply
         assert phone.evaluate("document.documentElement.scrollWidth") <= 390
         phone.get_by_role("link", name="The subprocessor register").click()
         expect(phone.locator("#subprocessors")).to_contain_text("ISO 27001 certificate 2025")

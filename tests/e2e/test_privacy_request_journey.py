@@ -57,6 +57,7 @@ def test_public_access_request_to_downloaded_bundle(page: Page, staff_page: Page
     # the requester files an access request on the public page (no login), on a phone
     page.set_viewport_size({"width": 390, "height": 800})
     page.goto("/data-request/")
+    page.wait_for_load_state("load")  # measured once the stylesheets apply
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.get_by_label("What would you like us to do?").select_option("access")
     page.get_by_label("Your e-mail address").fill(ANN)
@@ -86,6 +87,7 @@ def test_public_access_request_to_downloaded_bundle(page: Page, staff_page: Page
     # the requester sees the answer and downloads the bundle by its signed link
     _status(page, reference, code)
     expect(page.locator("#dsr-status")).to_have_text("Fulfilled")
+    page.wait_for_load_state("load")  # measured once the stylesheets apply
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     expect(page.get_by_text("Data Protection Officer: Dana Park")).to_be_visible()
     with page.expect_download() as info:
