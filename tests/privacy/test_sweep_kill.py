@@ -71,6 +71,10 @@ def test_a_sweep_killed_mid_batch_resumes_without_loss_duplication_or_touching_t
     if connection.vendor != "postgresql":
         pytest.skip("a second process on the same database needs a server database "
                     "(run with DATABASE_URL=postgres)")
+    # a transactional test starts from a flushed database: the built-in roles are gone
+    from safeguard.accounts import services as accounts
+
+    accounts.roles_ensure_builtin()
     # given five closed cases due for anonymisation, with survey answers, and one under a hold
     make_queue("billing")
     agent = make_agent("billing")
