@@ -10,8 +10,12 @@ import json
 import math
 import os
 import platform
+import shutil
+import subprocess
 import sys
-from collections.abc import Sequence
+import tempfile
+import uuid
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -54,3 +58,36 @@ def write_result(area: str, name: str, report: dict[str, Any]) -> Path:
 def say(message: str) -> None:
     """Progress on stderr, so stdout carries only the summary."""
     print(message, file=sys.stderr, flush=True)
+
+
+def run_in_fresh_database(script: str, backend: str, *, pg_host: str, prefix: str,
+                          child_args: Callable[[Path], list[str]],
+                          timeout: int = 1800) -> dict[str, object]:
+    """Run ``script --child ...`` in a fresh process against a fresh database of ``backend``
+    ("sqlite" or "postgresql"; a new database on ``pg_host``, dropped afterwards) with its own
+    data directory, and return the JSON the child prints last. ``child_args(work)`` gives the
+    child's arguments after ``--child`` (``work`` is its data directory). A database that cannot
+    be created gives ``{"skipped": why}``; a failed child ``{"failed": its stderr tail}``."""
+    work = Path(tempfile.mkdtemp(prefix=f"sg-bench-{prefix}-{backend}-"))
+    env = {**os.environ, "SAFEGUARD_ENV": "test", "SAFEGUARD_DATA_DIR": str(work),
+           "DJANGO_SETTINGS_MODULE": "safeguard.settings", "PYTHONPATH": str(ROOT / "src")}
+    name = f"sg_bench_{prefix}_{uuid.uuid4().hex[:8]}"
+    if backend == "postgresql":
+        made = subprocess.run(["createdb", "-h", pg_host, "-U", "postgres", name],
+                              capture_output=True, text=True, check=False, timeout=60)
+        if made.returncode != 0:
+            return {"skipped": made.stderr.strip()}
+        env["DATABASE_URL"] = f"postgres://postgres@{pg_host}:5432/{name}"
+    else:
+        env["DATABASE_URL"] = f"sqlite:///{work / 'bench.sqlite3'}"
+    try:
+        out = subprocess.run([sys.executable, script, "--child", *child_args(work)], env=env,
+                             capture_output=True, text=True, check=False, timeout=timeout)
+        if out.returncode != 0:
+            return {"failed": out.stderr[-2000:]}
+        return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        if backend == "postgresql":
+            subprocess.run(["dropdb", "-h", pg_host, "-U", "postgres", name],
+                           capture_output=True, check=False, timeout=60)

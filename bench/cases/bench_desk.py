@@ -17,13 +17,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
-import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -110,30 +105,9 @@ def _child(n: int, boards: int) -> dict[str, object]:
 
 
 def _run(backend: str, n: int, boards: int, pg_host: str) -> dict[str, object]:
-    work = Path(tempfile.mkdtemp(prefix=f"sg-bench-desk-{backend}-"))
-    env = {**os.environ, "SAFEGUARD_ENV": "test", "SAFEGUARD_DATA_DIR": str(work),
-           "DJANGO_SETTINGS_MODULE": "safeguard.settings", "PYTHONPATH": str(ROOT / "src")}
-    name = f"sg_bench_desk_{uuid.uuid4().hex[:8]}"
-    if backend == "postgresql":
-        made = subprocess.run(["createdb", "-h", pg_host, "-U", "postgres", name],
-                              capture_output=True, text=True, check=False, timeout=60)
-        if made.returncode != 0:
-            return {"skipped": made.stderr.strip()}
-        env["DATABASE_URL"] = f"postgres://postgres@{pg_host}:5432/{name}"
-    else:
-        env["DATABASE_URL"] = f"sqlite:///{work / 'bench.sqlite3'}"
-    try:
-        out = subprocess.run(
-            [sys.executable, __file__, "--child", "--n", str(n), "--boards", str(boards)],
-            env=env, capture_output=True, text=True, check=False, timeout=1800)
-        if out.returncode != 0:
-            return {"failed": out.stderr[-2000:]}
-        return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-        if backend == "postgresql":
-            subprocess.run(["dropdb", "-h", pg_host, "-U", "postgres", name],
-                           capture_output=True, check=False, timeout=60)
+    return benchlib.run_in_fresh_database(
+        __file__, backend, pg_host=pg_host, prefix="desk",
+        child_args=lambda work: ["--n", str(n), "--boards", str(boards)])
 
 
 def main() -> None:
