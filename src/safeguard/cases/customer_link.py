@@ -5,7 +5,7 @@ Only ``customers.services``, ``customers.selectors`` and ``customers.contracts``
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from uuid import UUID
 
 from safeguard.accounts.contracts import Principal
@@ -77,8 +77,9 @@ def labels(*, viewer: Principal, customer_ids: Iterable[UUID]) -> dict[UUID, str
     return {cid: (s.name or s.email or s.phone) for cid, s in summaries.items()}
 
 
-def text_masker(*, viewer: Principal, customer_id: UUID) -> Callable[[str], str]:
-    """The customers app's display mask for texts the customer wrote (issue 15, R-DATA-2)."""
+def text_masker(*, viewer: Principal, customer_id: UUID) -> customers_selectors.TextMasker:
+    """The customers app's display mask for texts the customer wrote (issue 15, R-DATA-2);
+    its ``unverified`` says whether the customer is an unverified contact (no second read)."""
     return customers_selectors.text_masker(viewer=viewer, customer_id=customer_id)
 
 

@@ -492,34 +492,35 @@ _DISPLAY_MASKS: dict[str, Callable[[str], str]] = {
 }
 
 
-def text_masker(*, viewer: Principal, customer_id: object) -> Callable[[str], str]:
-    """A function masking a text the customer wrote for ``viewer``'s display, exactly like the
-    profile (R-DATA-2): the customer's own values (name, e-mail, phone, address, date of birth,
-    bank details) and any e-mail address or phone number. A value of the customer's profile
-    the viewer has revealed (reason, fresh second factor, live grant: the profile's reveal)
-    shows as written until the grant expires, recorded as a view of the revealed fields.
-    Outside ``viewer``'s scope everything found is masked and nothing is revealed."""
-    cid = as_uuid(customer_id)
-    row = Customer.objects.filter(id=cid).first() if cid else None
-    known = _known_values(row)  # the row just read, not a second read (issue 10)
-    revealed: frozenset[str] = frozenset()
-    # One EXISTS, not the viewer's whole customer scope listed (issue 10, docs/cases.md).
-    if row is not None and customer_allowed(viewer=viewer, customer_id=row.id):
-        revealed = frozenset(r.field for r in active_reveals(user_id=viewer.user_id,
-                                                             customer=row))
-    shown: set[str] = set()
+class TextMasker:
+    """Masks texts one customer wrote for one viewer's display (see :func:`text_masker`).
 
-    def mask(text: str) -> str:
+    Built once per page from one read of the customer row: the row's kind is kept, so the
+    page need not read it again to say whether the conversation is an unverified contact's
+    (issue 10)."""
+
+    __slots__ = ("_known", "_revealed", "_row", "_shown", "_viewer", "unverified")
+
+    def __init__(self, viewer: Principal, row: Customer | None,
+                 revealed: frozenset[str]) -> None:
+        self._viewer, self._row, self._revealed = viewer, row, revealed
+        # The row's values compiled once for the whole thread, not once per message.
+        self._known = protection.known_values(_known_values(row))
+        self._shown: set[str] = set()
+        self.unverified = row is not None and row.kind == CustomerKind.UNVERIFIED
+
+    def __call__(self, text: str) -> str:
         if not text:
             return text
         out, last = [], 0
-        for f in protection.findings_for_display(text, customer=known or None):
+        for f in protection.findings_for_display(text, customer=self._known):
             value = text[f.start:f.end]
             field = _DISPLAY_FIELDS.get(f.type)
-            if field is not None and field in revealed:
-                if field not in shown:
-                    shown.add(field)
-                    _viewed(viewer, row.id, revealed=[field], what="conversation")  # type: ignore[union-attr]
+            if field is not None and field in self._revealed:
+                if field not in self._shown:
+                    self._shown.add(field)
+                    _viewed(self._viewer, self._row.id,  # type: ignore[union-attr]
+                            revealed=[field], what="conversation")
                 replacement = value
             else:
                 masker = _DISPLAY_MASKS.get(f.type)
@@ -529,7 +530,27 @@ def text_masker(*, viewer: Principal, customer_id: object) -> Callable[[str], st
         out.append(text[last:])
         return "".join(out)
 
-    return mask
+
+def text_masker(*, viewer: Principal, customer_id: object) -> TextMasker:
+    """A function masking a text the customer wrote for ``viewer``'s display, exactly like the
+    profile (R-DATA-2): the customer's own values (name, e-mail, phone, address, date of birth,
+    bank details) and any e-mail address or phone number. A value of the customer's profile
+    the viewer has revealed (reason, fresh second factor, live grant: the profile's reveal)
+    shows as written until the grant expires, recorded as a view of the revealed fields.
+    Outside ``viewer``'s scope everything found is masked and nothing is revealed.
+
+    Reads the customer row once (the masker keeps its kind: ``.unverified``), then the
+    viewer's live reveal grants on it; only when there are some is the viewer's scope checked
+    (one EXISTS) — with no grant there is nothing to reveal, so the answer is the same without
+    it (issue 10)."""
+    cid = as_uuid(customer_id)
+    row = Customer.objects.filter(id=cid).first() if cid else None
+    revealed: frozenset[str] = frozenset()
+    if row is not None:
+        grants = active_reveals(user_id=viewer.user_id, customer=row)
+        if grants and customer_allowed(viewer=viewer, customer_id=row.id):
+            revealed = frozenset(r.field for r in grants)
+    return TextMasker(viewer, row, revealed)
 
 
 # --- approvals -------------------------------------------------------------------------------

@@ -61,6 +61,7 @@ __all__ = [
     "keys_rotate",
     "keys_seal",
     "keys_unseal",
+    "known_values",
     "mask_pans",
     "redact_for_logs",
     "redact_for_siem",
@@ -96,6 +97,15 @@ def findings_for_display(text: str, *,
     """E-mail addresses, phone numbers and the customer's known values in stored text, for
     masking on display (issue 15, R-DATA-2); reads nothing, stores nothing."""
     return screening.findings_for_display(text, customer=customer)
+
+
+def known_values(values: Mapping[str, Iterable[str]]) -> KnownValues | None:
+    """One customer's known values compiled into a reusable matcher (Aho-Corasick automata
+    and phone variants): build it once per profile and pass it to :func:`findings_for_display`
+    or :func:`screen` for every text of that customer — building it is most of a short text's
+    scan (issue 10: the case view rebuilt it for each of a thread's messages). ``None`` when
+    there are no values."""
+    return KnownValues(values) if values else None
 
 
 def token_tokenize(*, pan: str, actor: Actor) -> Tokenized:

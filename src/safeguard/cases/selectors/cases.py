@@ -168,11 +168,13 @@ def _message_view(m: Message, mask: Callable[[str], str], *, people: bool = True
         sender_auth=m.sender_auth)
 
 
-def _message_views(principal: Principal, case: Case) -> tuple[MessageView, ...]:
+def _message_views(principal: Principal, case: Case) -> tuple[tuple[MessageView, ...], bool]:
+    """The conversation as ``principal`` sees it, and whether the customer is an unverified
+    contact (from the masker's read of the customer row: no second query, issue 10)."""
     mask = customer_link.text_masker(viewer=principal, customer_id=case.customer_id)
     people = principal.via != "token" or not accounts.user_get(
         user_id=principal.user_id).is_service_account
-    return tuple(_message_view(m, mask, people=people) for m in _messages(case))
+    return tuple(_message_view(m, mask, people=people) for m in _messages(case)), mask.unverified
 
 
 def _attachment_view(a: Attachment) -> AttachmentView:
@@ -237,6 +239,7 @@ def case_page(*, principal: Principal, number: int) -> CasePage:
 
 
 def _case_view(principal: Principal, case: Case) -> CaseView:
+    messages, unverified = _message_views(principal, case)
     view = CaseView(
         summary=summary(case), first_response_at=case.first_response_at,
         resolved_at=case.resolved_at, closed_at=case.closed_at, reopened_at=case.reopened_at,
@@ -244,14 +247,14 @@ def _case_view(principal: Principal, case: Case) -> CaseView:
         resolution_breached_at=case.resolution_breached_at,
         interactions=tuple(_interaction_view(i) for i in
                            case.interactions.order_by("started_at")),
-        messages=_message_views(principal, case),
+        messages=messages,
         history=tuple(HistoryView(at=h.at, kind=h.kind, actor=h.actor_label, data=h.data)
                       for h in CaseHistory.objects.filter(case=case).order_by("-at", "-id")[:200]),
         next_statuses=() if case.merged_into_id else tuple(
             s.value for s in lifecycle.next_statuses(lifecycle.Status(case.status))),
         csat_score=CsatResponse.objects.filter(case=case).values_list("score", flat=True).first(),
         merged_from=tuple(case.merged_cases.order_by("number").values_list("number", flat=True)),
-        contact_unverified=case.customer_id in customer_link.unverified([case.customer_id]),
+        contact_unverified=unverified,
         contact_flags=_flag_views(case))
     audit.record(action="case.viewed", actor=principal.actor, subject=("case", case.number),
                  data={"number": case.number, "customer": case.customer_id.hex[:12],
@@ -278,7 +281,7 @@ def case_conversation(*, principal: Principal, number: int) -> tuple[CaseSummary
                                                                      tuple[MessageView, ...]]:
     """The conversation part of the case view (live updates); recorded as ``case.viewed``."""
     case = _case(principal, number)
-    messages = _message_views(principal, case)
+    messages, _ = _message_views(principal, case)
     audit.record(action="case.viewed", actor=principal.actor, subject=("case", case.number),
                  data={"number": case.number, "customer": case.customer_id.hex[:12],
                        "via": principal.via, "part": "conversation"})
