@@ -131,7 +131,7 @@ def test_duplicate_user_name_is_a_409_uniqueness_error(token):
         "request": "user.create", "error": "UniquenessException"}
 
 
-@pytest.mark.parametrize("raw, status, scim_type", [
+@pytest.mark.parametrize(("raw", "status", "scim_type"), [
     (b"{not json", 400, "invalidSyntax"),
     (b"[1, 2]", 400, "invalidSyntax"),
     (json.dumps({"schemas": [USER_SCHEMA], "userName": "x@example.com",
@@ -200,7 +200,7 @@ def test_pagination_start_index_count_and_total(token):
     _, count_only = api.call("GET", 'Users?filter=userName sw "p"&count=0')
     assert count_only["totalResults"] == 5
     assert count_only.get("Resources", []) == []
-    response, bad = api.call("GET", "Users?count=lots")
+    response, _bad = api.call("GET", "Users?count=lots")
     assert response.status_code == 400
 
 
@@ -290,7 +290,7 @@ def test_reactivation_re_admits_without_reviving_sessions(token):
                                                       "value": True}]}
     api.call("PATCH", f"Users/{uid}", off)
     epoch = User.objects.get(id=uid).session_epoch
-    response, body = api.call("PATCH", f"Users/{uid}", on)
+    _response, body = api.call("PATCH", f"Users/{uid}", on)
     assert body["active"] is True
     user = User.objects.get(id=uid)
     assert user.is_active is True
@@ -400,7 +400,7 @@ def test_group_patch_with_an_unknown_member_changes_nothing(token):
     assert not RoleAssignment.objects.filter(user_id=int(created["id"])).exists()
 
 
-@pytest.mark.parametrize("role, status", [
+@pytest.mark.parametrize(("role", "status"), [
     ("administrator", 403),  # access administration: the SCIM account does not hold it
     ("security_analyst", 409),  # a sensitive permission: four eyes, never a SCIM push
 ])
@@ -480,7 +480,8 @@ def test_scim_token_belongs_to_the_service_account_and_carries_only_the_scope(ad
     assert row.user.email == scim.SERVICE_ACCOUNT_EMAIL
     assert row.user.is_service_account is True
     assert row.scopes == ["accounts.scim_provision"]
-    assert row.secret_hash != token and token not in str(row.__dict__)
+    assert row.secret_hash != token
+    assert token not in str(row.__dict__)
     assert audit.event_list(action="api_token.created")[0].actor.id == str(admin.id)
 
 
@@ -498,7 +499,9 @@ def test_issuing_a_scim_token_on_the_page_needs_step_up(admin):
     secret = response.content.decode().split('id="token-secret">')[1].split("<")[0]
     assert Scim(secret).call("GET", "ServiceProviderConfig")[0].status_code == 200
     page = fresh.get("/staff/scim/").content.decode()
-    assert "/scim/v2" in page and "okta" in page and secret not in page
+    assert "/scim/v2" in page
+    assert "okta" in page
+    assert secret not in page
 
 
 def test_the_page_refuses_a_nameless_token(admin):

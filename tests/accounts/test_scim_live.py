@@ -49,10 +49,9 @@ def provider():
     """A SCIM token issued by an MFA'd administrator (the service does the issuing rules)."""
     services.roles_ensure_builtin()
     admin = make_user(roles=("administrator",))
-    issued = scim.scim_token_issue(
+    return scim.scim_token_issue(
         actor=Actor(kind="user", id=str(admin.id), label=admin.email), name="entra",
         caller_permissions=selectors.user_permissions(user_id=admin.id))
-    return issued
 
 
 def test_joiner_mover_leaver_over_loopback_http(live_server, provider):
@@ -120,7 +119,7 @@ def test_delete_over_http_signs_the_user_out(live_server, provider):
     session = signed_in_client(staff)
     session.get("/")
     assert session.get("/cases/").status_code == 200
-    status, body, _ = _http(base, "DELETE", f"/Users/{staff.id}", token=provider.secret)
+    status, _body, _ = _http(base, "DELETE", f"/Users/{staff.id}", token=provider.secret)
     assert status == 204
     assert session.get("/").status_code == 302
     assert _http(base, "GET", f"/Users/{staff.id}", token=provider.secret)[0] == 404

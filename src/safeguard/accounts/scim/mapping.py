@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from scim2_models import (
     Email,
@@ -134,7 +134,7 @@ def user_resource(data: UserData, *, base_url: str) -> User[EnterpriseUser]:
         # built without validation: a stored address on an internal domain (.local, .test)
         # that the e-mail validator would refuse must not make the user unlistable
         emails=[Email.model_construct(value=data.email, type=Email.Type.work, primary=True)],
-        groups=[GroupMembership(value=slug, display=display, ref=f"{base_url}/Groups/{slug}",
+        groups=[GroupMembership(value=slug, display=display, ref=cast(Any, f"{base_url}/Groups/{slug}"),
                                 type="direct")
                 for slug, display in data.groups] or None,
         meta=Meta(resource_type="User", created=data.created, last_modified=data.modified,
@@ -147,7 +147,7 @@ def group_resource(data: GroupData, *, base_url: str) -> Group:
     return Group(
         id=data.slug,
         display_name=data.display_name,
-        members=[GroupMember(value=str(uid), display=email, ref=f"{base_url}/Users/{uid}",
+        members=[GroupMember(value=str(uid), display=email, ref=cast(Any, f"{base_url}/Users/{uid}"),
                              type="User")
                  for uid, email in data.members] or None,
         meta=Meta(resource_type="Group", created=data.created, last_modified=data.modified,
@@ -193,7 +193,8 @@ def user_changes(user: User) -> UserChanges:
     )
 
 
-def resolve_group(name: str, *, roles: list[tuple[str, str]], mapping: dict[str, str]) -> str | None:
+def resolve_group(name: str, *, roles: list[tuple[str, str]],
+                  mapping: dict[str, str]) -> str | None:
     """The role slug a group name stands for: the mapping first, then a role's name or slug
     (case-insensitive); None when nothing matches."""
     key = " ".join(name.split()).casefold()

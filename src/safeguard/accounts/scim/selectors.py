@@ -9,8 +9,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db.models import Max, Prefetch
 
-from safeguard.accounts.models import RoleAssignment, ScimIdentity, User
 from safeguard.accounts.models import Role as RoleRow
+from safeguard.accounts.models import RoleAssignment, ScimIdentity, User
 from safeguard.accounts.scim.mapping import (
     GroupData,
     UserData,

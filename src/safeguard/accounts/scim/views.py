@@ -204,7 +204,7 @@ def _config() -> ServiceProviderConfig:
         sort=Sort(supported=False),
         etag=ETag(supported=False),
         authentication_schemes=[AuthenticationScheme(
-            type="oauthbearertoken", name="OAuth Bearer Token", primary=True,
+            type=AuthenticationScheme.Type.oauthbearertoken, name="OAuth Bearer Token", primary=True,
             description="A SCIM token issued by a Safeguard administrator (Staff > SCIM "
                         "provisioning), sent as 'Authorization: Bearer <token>'.")],
     )
@@ -311,7 +311,7 @@ def user_detail(request: HttpRequest, principal: Principal, user_id: str) -> Htt
         if wanted.id is not None and str(wanted.id) != str(uid):
             raise MutabilityException(detail="id cannot change.")
     else:
-        patch = PatchOp[UserModel].model_validate(  # type: ignore[valid-type]
+        patch = PatchOp[UserModel].model_validate(
             _body(request), scim_ctx=Context.RESOURCE_PATCH_REQUEST)
         wanted = current.model_copy(deep=True)
         patch.patch(wanted)
@@ -353,7 +353,8 @@ def groups(request: HttpRequest, principal: Principal) -> HttpResponse:
             scim.scim_group_set_members(actor=principal.actor, slug=slug,
                                         members=current | member_ids(group), what="group.create")
         resource = _group_out(request, slug)
-        return _respond(_dump(resource, request), 201, location=str(resource.meta.location))
+        return _respond(_dump(resource, request), 201,
+                        location=f"{_base_url(request)}/Groups/{slug}")
     base = _base_url(request)
     resources = [group_resource(d, base_url=base) for d in selectors.scim_group_list()]
     return _list(request, Group, resources)
