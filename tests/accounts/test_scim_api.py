@@ -508,3 +508,90 @@ def test_the_page_refuses_a_nameless_token(admin):
     response = signed_in_client(admin).post("/staff/scim/tokens/new/", {"name": " "})
     assert response.status_code == 400
     assert not ApiToken.objects.exists()
+
+
+def test_entra_style_member_removal_by_value_list_and_put_of_the_member_list(token):
+    api = Scim(token)
+    a = int(_new_user(api, "a@example.com")[1]["id"])
+    b = int(_new_user(api, "b@example.com")[1]["id"])
+    # PUT with the full member list: both become agents
+    response, body = api.call("PUT", "Groups/agent", {
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Agent",
+        "members": [{"value": str(a)}, {"value": str(b)}]})
+    assert response.status_code == 200, body
+    assert sorted(int(m["value"]) for m in body["members"]) == [a, b]
+    # Entra: "Remove" with a value list on the members path
+    response, body = api.call("PATCH", "Groups/agent", {
+        "schemas": [PATCH_SCHEMA],
+        "Operations": [{"op": "Remove", "path": "members", "value": [{"value": str(a)}]}]})
+    assert response.status_code == 200, body
+    assert [int(m["value"]) for m in body["members"]] == [b]
+    assert selectors.user_role_slugs(user_id=a) == ()
+    assert selectors.user_role_slugs(user_id=b) == ("agent",)
+
+
+def test_attributes_and_excluded_attributes_shape_the_answer(token):
+    api = Scim(token)
+    uid = _new_user(api)[1]["id"]
+    _, only = api.call("GET", f"Users/{uid}?attributes=userName")
+    assert set(only) == {"schemas", "id", "userName"}
+    _, without = api.call("GET", f"Users/{uid}?excludedAttributes=emails,name")
+    assert "emails" not in without
+    assert "name" not in without
+    assert without["userName"] == "ada@example.com"
+
+
+def test_an_oversized_body_is_413_and_changes_nothing(token, settings):
+    settings.SAFEGUARD_SCIM_MAX_BODY_BYTES = 1024
+    before = _user_state()
+    response, body = _new_user(Scim(token), displayName="x" * 2000)
+    assert response.status_code == 413
+    assert body["status"] == "413"
+    assert _user_state() == before
+
+
+def test_the_last_active_administrator_is_not_disabled_over_scim(admin, token):
+    response, body = Scim(token).call("PATCH", f"Users/{admin.id}", {
+        "schemas": [PATCH_SCHEMA], "Operations": [{"op": "replace", "path": "active",
+                                                    "value": False}]})
+    assert response.status_code == 409
+    assert User.objects.get(id=admin.id).is_active is True
+
+
+def test_a_changed_email_no_longer_signs_in(token):
+    from allauth.account.models import EmailAddress
+
+    api = Scim(token)
+    uid = int(_new_user(api)[1]["id"])
+    EmailAddress.objects.create(user_id=uid, email="ada@example.com", primary=True,
+                                verified=True)
+    api.call("PATCH", f"Users/{uid}", {"schemas": [PATCH_SCHEMA], "Operations": [
+        {"op": "replace", "path": "emails", "value": [{"value": "countess@example.com",
+                                                       "primary": True}]}]})
+    assert User.objects.get(id=uid).email == "countess@example.com"
+    assert not EmailAddress.objects.filter(email="ada@example.com").exists()
+
+
+def test_group_settings_check_refuses_a_malformed_map(settings):
+    from safeguard.accounts.checks import scim_settings
+
+    settings.SAFEGUARD_SCIM_GROUP_ROLES = "Agents=agent;no equals sign"
+    settings.SAFEGUARD_SCIM_MAX_RESULTS = 0
+    settings.SAFEGUARD_SCIM_TOKEN_DAYS = 100000
+    settings.SAFEGUARD_SCIM_MAX_BODY_BYTES = 10
+    assert sorted(e.id for e in scim_settings()) == [
+        "safeguard.E320", "safeguard.E321", "safeguard.E322", "safeguard.E323"]
+    settings.SAFEGUARD_SCIM_GROUP_ROLES = "Agents=agent;agents=supervisor"
+    assert [e.id for e in scim_settings()][0] == "safeguard.E320"
+
+
+def test_group_map_parsing():
+    from safeguard.accounts.scim.mapping import parse_group_roles, resolve_group
+
+    mapping = parse_group_roles(" Support Agents = agent ; Leads=supervisor;")
+    assert mapping == {"support agents": "agent", "leads": "supervisor"}
+    roles = [("agent", "Agent"), ("supervisor", "Supervisor")]
+    assert resolve_group("SUPPORT  agents", roles=roles, mapping=mapping) == "agent"
+    assert resolve_group("Supervisor", roles=roles, mapping=mapping) == "supervisor"
+    assert resolve_group("Pilots", roles=roles, mapping=mapping) is None
+    assert resolve_group("x", roles=roles, mapping={"x": "gone"}) is None

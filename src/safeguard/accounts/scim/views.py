@@ -360,6 +360,29 @@ def groups(request: HttpRequest, principal: Principal) -> HttpResponse:
     return _list(request, Group, resources)
 
 
+def _entra_member_removal(body: dict[str, Any]) -> dict[str, Any]:
+    """Entra ID removes members as ``{"op": "Remove", "path": "members", "value": [{"value":
+    id}]}``, which RFC 7644 §3.5.2.2 has no place for (a remove carries no value): rewrite each
+    into the standard ``members[value eq "id"]`` removal before validation."""
+    operations = body.get("Operations")
+    if not isinstance(operations, list):
+        return body
+    out: list[Any] = []
+    for op in operations:
+        if (isinstance(op, dict) and str(op.get("op", "")).lower() == "remove"
+                and str(op.get("path", "")).strip().lower() == "members"
+                and isinstance(op.get("value"), list)):
+            for member in op["value"]:
+                value = member.get("value") if isinstance(member, dict) else None
+                if not isinstance(value, str | int):
+                    raise InvalidValueException(detail="A member to remove needs a value.")
+                out.append({"op": "remove",
+                            "path": f"members[value eq {ScimFilter.quote(str(value))}]"})
+        else:
+            out.append(op)
+    return {**body, "Operations": out}
+
+
 @scim_endpoint(("GET", "PUT", "PATCH", "DELETE"))
 def group_detail(request: HttpRequest, principal: Principal, group_id: str) -> HttpResponse:
     current = _group_out(request, group_id)
@@ -372,7 +395,7 @@ def group_detail(request: HttpRequest, principal: Principal, group_id: str) -> H
         wanted = Group.model_validate(_body(request),
                                       scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST)
     else:
-        patch = PatchOp[Group].model_validate(_body(request),
+        patch = PatchOp[Group].model_validate(_entra_member_removal(_body(request)),
                                               scim_ctx=Context.RESOURCE_PATCH_REQUEST)
         wanted = current.model_copy(deep=True)
         patch.patch(wanted)
