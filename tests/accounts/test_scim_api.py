@@ -123,7 +123,9 @@ def test_duplicate_user_name_is_a_409_uniqueness_error(token):
     api = Scim(token)
     _new_user(api)
     before = _user_state()
-    response, body = _new_user(api)
+    # when a second user with the same userName (another e-mail) gets to the insert
+    response, body = _new_user(api, emails=[{"value": "twin@example.com", "primary": True}])
+    # then the database's constraint answers 409 and the half-made user is rolled back
     assert response.status_code == 409
     assert body["scimType"] == "uniqueness"
     assert _user_state() == before
@@ -595,3 +597,28 @@ def test_group_map_parsing():
     assert resolve_group("Supervisor", roles=roles, mapping=mapping) == "supervisor"
     assert resolve_group("Pilots", roles=roles, mapping=mapping) is None
     assert resolve_group("x", roles=roles, mapping={"x": "gone"}) is None
+
+
+def test_a_put_without_active_does_not_re_admit_a_leaver(token):
+    api = Scim(token)
+    uid = _new_user(api, active=False)[1]["id"]
+    assert User.objects.get(id=uid).is_active is False
+    response, body = api.call("PUT", f"Users/{uid}", {
+        "schemas": [USER_SCHEMA], "userName": "ada@example.com", "displayName": "Ada"})
+    assert response.status_code == 200, body
+    assert body["active"] is False
+    assert User.objects.get(id=uid).is_active is False
+
+
+def test_a_race_on_the_same_user_name_is_a_409(token, monkeypatch):
+    # given the uniqueness pre-check misses a concurrent insert
+    monkeypatch.setattr(scim, "_taken", lambda **kwargs: None)
+    api = Scim(token)
+    _new_user(api)
+    before = _user_state()
+    # when a second user with the same userName (another e-mail) gets to the insert
+    response, body = _new_user(api, emails=[{"value": "twin@example.com", "primary": True}])
+    # then the database's constraint answers 409 and the half-made user is rolled back
+    assert response.status_code == 409
+    assert body["scimType"] == "uniqueness"
+    assert _user_state() == before

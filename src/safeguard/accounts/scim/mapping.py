@@ -109,7 +109,7 @@ class UserChanges:
     user_name: str
     email: str
     full_name: str
-    active: bool
+    active: bool | None  # None: not sent (a PUT without it leaves the state as it is)
     external_id: str
     given_name: str
     family_name: str
@@ -187,7 +187,7 @@ def user_changes(user: User) -> UserChanges:
                  or f"{given} {family}", 150, "displayName")
     return UserChanges(
         user_name=user_name, email=email, full_name=full,
-        active=True if user.active is None else bool(user.active),
+        active=None if user.active is None else bool(user.active),
         external_id=_text(user.external_id, 200, "externalId"),
         given_name=given, family_name=family,
     )

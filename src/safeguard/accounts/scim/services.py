@@ -77,9 +77,10 @@ def scim_user_create(*, actor: Actor, changes: UserChanges) -> int:
             user_id=view.id, user_name=changes.user_name, external_id=changes.external_id,
             given_name=changes.given_name, family_name=changes.family_name,
             created_at=now, updated_at=now)
+        active = changes.active is not False
         audit.record(action="scim.user_provisioned", actor=actor, subject=("user", view.id),
-                     data={"external_id": bool(changes.external_id), "active": changes.active})
-        if not changes.active:
+                     data={"external_id": bool(changes.external_id), "active": active})
+        if not active:
             services.user_disable(actor=actor, user_id=view.id, reason=LEAVER_REASON)
         return view.id
 
@@ -125,9 +126,10 @@ def scim_user_apply(*, actor: Actor, user_id: int, changes: UserChanges, what: s
             identity.save()
             audit.record(action="user.changed", actor=actor, subject=("user", user.id),
                          data={"fields": sorted(fields + row_fields), "via": "scim"})
-        if not changes.active and user.is_active:
+        # active not sent (a PUT may leave it out) changes nothing: it never re-admits a leaver
+        if changes.active is False and user.is_active:
             services.user_disable(actor=actor, user_id=user.id, reason=LEAVER_REASON)
-        elif changes.active and not user.is_active:
+        elif changes.active is True and not user.is_active:
             services.user_enable(actor=actor, user_id=user.id)
 
     refusal_recorded(actor, what, work)

@@ -16,6 +16,7 @@ from functools import wraps
 from typing import Any
 
 from django.conf import settings
+from django.db import IntegrityError
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from pydantic import ValidationError
@@ -43,6 +44,7 @@ from scim2_models import (
     SCIMException,
     ScimFilter,
     SearchRequest,
+    UniquenessException,
     ServiceProviderConfig,
     Sort,
 )
@@ -141,6 +143,11 @@ def scim_endpoint(methods: tuple[str, ...]) -> Callable[[View], View]:
                 return view(request, principal, *args, **kwargs)
             except (SCIMException, ValidationError, ApplicationError) as exc:
                 return _from_exception(exc)
+            except IntegrityError:
+                # a concurrent request took the same userName or e-mail between our check and
+                # the insert: the database's unique constraint answers, as a SCIM 409
+                return _from_exception(UniquenessException(
+                    detail="Another user already has this userName or e-mail."))
 
         setattr(wrapped, PERMISSION_ATTR, scim.SCOPE)
         return wrapped
@@ -219,14 +226,8 @@ def _schemas() -> list[Any]:
     return [UserModel.to_schema(), Group.to_schema(), EnterpriseUser.to_schema()]
 
 
-def _resource_types(base: str) -> list[ResourceType]:
-    out = []
-    for model, endpoint in ((UserModel, "Users"), (Group, "Groups")):
-        rt = ResourceType.from_resource(model)
-        rt.meta = None
-        out.append(rt)
-        del endpoint
-    return out
+def _resource_types() -> list[ResourceType]:
+    return [ResourceType.from_resource(model) for model in (UserModel, Group)]
 
 
 @scim_endpoint(("GET",))
@@ -248,7 +249,7 @@ def schema_detail(request: HttpRequest, principal: Principal, schema_id: str) ->
 @scim_endpoint(("GET",))
 def resource_type_list(request: HttpRequest, principal: Principal) -> HttpResponse:
     items = [rt.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE)
-             for rt in _resource_types(_base_url(request))]
+             for rt in _resource_types()]
     return _respond({"schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
                      "totalResults": len(items), "startIndex": 1, "itemsPerPage": len(items),
                      "Resources": items})
@@ -257,7 +258,7 @@ def resource_type_list(request: HttpRequest, principal: Principal) -> HttpRespon
 @scim_endpoint(("GET",))
 def resource_type_detail(request: HttpRequest, principal: Principal,
                          type_id: str) -> HttpResponse:
-    for rt in _resource_types(_base_url(request)):
+    for rt in _resource_types():
         if rt.id == type_id:
             return _respond(rt.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE))
     return _error(404, f"No resource type {type_id}.")
