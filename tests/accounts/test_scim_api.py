@@ -553,7 +553,7 @@ def test_an_oversized_body_is_413_and_changes_nothing(token, settings):
 
 
 def test_the_last_active_administrator_is_not_disabled_over_scim(admin, token):
-    response, body = Scim(token).call("PATCH", f"Users/{admin.id}", {
+    response, _body = Scim(token).call("PATCH", f"Users/{admin.id}", {
         "schemas": [PATCH_SCHEMA], "Operations": [{"op": "replace", "path": "active",
                                                     "value": False}]})
     assert response.status_code == 409
@@ -584,7 +584,7 @@ def test_group_settings_check_refuses_a_malformed_map(settings):
     assert sorted(e.id for e in scim_settings()) == [
         "safeguard.E320", "safeguard.E321", "safeguard.E322", "safeguard.E323"]
     settings.SAFEGUARD_SCIM_GROUP_ROLES = "Agents=agent;agents=supervisor"
-    assert [e.id for e in scim_settings()][0] == "safeguard.E320"
+    assert next(e.id for e in scim_settings()) == "safeguard.E320"
 
 
 def test_group_map_parsing():

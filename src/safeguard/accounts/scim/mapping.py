@@ -134,8 +134,8 @@ def user_resource(data: UserData, *, base_url: str) -> User[EnterpriseUser]:
         # built without validation: a stored address on an internal domain (.local, .test)
         # that the e-mail validator would refuse must not make the user unlistable
         emails=[Email.model_construct(value=data.email, type=Email.Type.work, primary=True)],
-        groups=[GroupMembership(value=slug, display=display, ref=cast(Any, f"{base_url}/Groups/{slug}"),
-                                type="direct")
+        groups=[GroupMembership(value=slug, display=display, type="direct",
+                                ref=cast(Any, f"{base_url}/Groups/{slug}"))
                 for slug, display in data.groups] or None,
         meta=Meta(resource_type="User", created=data.created, last_modified=data.modified,
                   location=f"{base_url}/Users/{data.id}", version=_version(data.modified)),
@@ -147,8 +147,8 @@ def group_resource(data: GroupData, *, base_url: str) -> Group:
     return Group(
         id=data.slug,
         display_name=data.display_name,
-        members=[GroupMember(value=str(uid), display=email, ref=cast(Any, f"{base_url}/Users/{uid}"),
-                             type="User")
+        members=[GroupMember(value=str(uid), display=email, type="User",
+                             ref=cast(Any, f"{base_url}/Users/{uid}"))
                  for uid, email in data.members] or None,
         meta=Meta(resource_type="Group", created=data.created, last_modified=data.modified,
                   location=f"{base_url}/Groups/{data.slug}", version=_version(data.modified)),

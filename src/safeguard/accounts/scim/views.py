@@ -44,9 +44,9 @@ from scim2_models import (
     SCIMException,
     ScimFilter,
     SearchRequest,
-    UniquenessException,
     ServiceProviderConfig,
     Sort,
+    UniquenessException,
 )
 
 from safeguard.accounts import services as account_services
@@ -211,7 +211,8 @@ def _config() -> ServiceProviderConfig:
         sort=Sort(supported=False),
         etag=ETag(supported=False),
         authentication_schemes=[AuthenticationScheme(
-            type=AuthenticationScheme.Type.oauthbearertoken, name="OAuth Bearer Token", primary=True,
+            type=AuthenticationScheme.Type.oauthbearertoken, name="OAuth Bearer Token",
+            primary=True,
             description="A SCIM token issued by a Safeguard administrator (Staff > SCIM "
                         "provisioning), sent as 'Authorization: Bearer <token>'.")],
     )
