@@ -622,3 +622,14 @@ def test_a_race_on_the_same_user_name_is_a_409(token, monkeypatch):
     assert response.status_code == 409
     assert body["scimType"] == "uniqueness"
     assert _user_state() == before
+
+
+def test_an_administrators_sign_in_address_is_not_changed_over_scim(admin, token):
+    make_user(roles=("administrator",))
+    response, body = Scim(token).call("PATCH", f"Users/{admin.id}", {
+        "schemas": [PATCH_SCHEMA], "Operations": [
+            {"op": "replace", "path": "emails", "value": [{"value": "mallory@example.com",
+                                                           "primary": True}]}]})
+    assert response.status_code == 403
+    assert body["schemas"] == [ERROR_SCHEMA]
+    assert User.objects.get(id=admin.id).email == admin.email

@@ -26,8 +26,9 @@ from django.db import transaction
 from django.utils import timezone
 from scim2_models import UniquenessException
 
+from safeguard.accounts import selectors as account_selectors
 from safeguard.accounts import services
-from safeguard.accounts.contracts import AccountError, IssuedToken, UserNotFound
+from safeguard.accounts.contracts import AccountError, IssuedToken, ScopeNotHeld, UserNotFound
 from safeguard.accounts.models import Role, ScimIdentity, User
 from safeguard.accounts.scim import selectors
 from safeguard.accounts.scim.mapping import UserChanges
@@ -112,6 +113,11 @@ def scim_user_apply(*, actor: Actor, user_id: int, changes: UserChanges, what: s
                 fields.append(attr)
         row_fields = []
         if user.email != changes.email:
+            if account_selectors.is_administrator(user_id=user.id):
+                # the sign-in address is where password resets go: a SCIM token must not be
+                # able to point an administrator's at another mailbox
+                raise ScopeNotHeld("The e-mail of a user who administers access is changed in "
+                                   "Safeguard, not over SCIM.")
             user.email = changes.email
             row_fields.append("email")
             # allauth signs in by its address table too: an old address must not keep working
