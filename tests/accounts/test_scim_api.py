@@ -633,3 +633,20 @@ def test_an_administrators_sign_in_address_is_not_changed_over_scim(admin, token
     assert response.status_code == 403
     assert body["schemas"] == [ERROR_SCHEMA]
     assert User.objects.get(id=admin.id).email == admin.email
+
+
+def test_okta_style_group_replace_and_a_filter_on_group_membership(token):
+    api = Scim(token)
+    a = _new_user(api, "a@example.com")[1]["id"]
+    b = _new_user(api, "b@example.com")[1]["id"]
+    # Okta: replace with the group's own id and name, then replace the member list
+    response, body = api.call("PATCH", "Groups/agent", {"schemas": [PATCH_SCHEMA], "Operations": [
+        {"op": "replace", "value": {"id": "agent", "displayName": "Agent"}},
+        {"op": "replace", "path": "members", "value": [{"value": a}, {"value": b}]}]})
+    assert response.status_code == 200, body
+    _, agents = api.call("GET", 'Users?filter=groups.value eq "agent"')
+    assert sorted(r["id"] for r in agents["Resources"]) == sorted([a, b])
+    api.call("PATCH", "Groups/agent", {"schemas": [PATCH_SCHEMA], "Operations": [
+        {"op": "replace", "path": "members", "value": [{"value": b}]}]})
+    _, agents = api.call("GET", 'Users?filter=groups.value eq "agent"')
+    assert [r["id"] for r in agents["Resources"]] == [b]
