@@ -1175,3 +1175,16 @@ SAFEGUARD_VULN_SLA_SCORE_THRESHOLD = float(_env("SAFEGUARD_VULN_SLA_SCORE_THRESH
 SAFEGUARD_VULN_SCAN_MAX_DAYS = _env_int("SAFEGUARD_VULN_SCAN_MAX_DAYS", 30)
 # Longest exception to a fix deadline (days).
 SAFEGUARD_VULN_EXCEPTION_MAX_DAYS = _env_int("SAFEGUARD_VULN_EXCEPTION_MAX_DAYS", 365)
+
+# --- Accounts: SCIM 2.0 provisioning (issue 13 section 2; docs/scim.md; decision 0124) -------
+# An identity provider's group name -> the Safeguard role it stands for, as "Group name=role-slug"
+# pairs separated by ";" (e.g. "Support Agents=agent;Support Leads=supervisor"). A role with no
+# entry is known to SCIM by its own name or slug. System check E320 refuses a malformed entry.
+SAFEGUARD_SCIM_GROUP_ROLES = _env("SAFEGUARD_SCIM_GROUP_ROLES", "")
+# Most resources one SCIM list page returns; a larger `count` is cut to it (RFC 7644 §3.4.2.4).
+# E321 refuses < 1 or > 1000.
+SAFEGUARD_SCIM_MAX_RESULTS = _env_int("SAFEGUARD_SCIM_MAX_RESULTS", 100)
+# Days a SCIM token issued on the SCIM page lives (E322: 1 to SAFEGUARD_API_TOKEN_MAX_DAYS).
+SAFEGUARD_SCIM_TOKEN_DAYS = _env_int("SAFEGUARD_SCIM_TOKEN_DAYS", 365)
+# Largest SCIM request body in bytes; a larger one is refused with 413 (E323: 1 KiB to 10 MiB).
+SAFEGUARD_SCIM_MAX_BODY_BYTES = _env_int("SAFEGUARD_SCIM_MAX_BODY_BYTES", 256 * 1024)

@@ -107,6 +107,8 @@ urlpatterns = [
     path("governance/", include("safeguard.governance.urls")),
     path("incidents/", include("safeguard.incidents.urls")),
     path("api/v1/", _api_urls()),
+    # SCIM 2.0 provisioning for identity providers (bearer token with accounts.scim_provision)
+    path("scim/v2/", include("safeguard.accounts.scim.urls")),
 ]
 
 

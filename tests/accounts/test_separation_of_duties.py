@@ -53,7 +53,7 @@ def test_the_conflict_table_names_only_registered_permissions_and_no_builtin_rol
 def test_the_generated_permissions_page_carries_the_conflict_table():
     page = rbac.permissions_markdown()
     row = ("| `access-admin/detokenize` | `accounts.manage_roles`, `accounts.manage_tokens`, "
-           "`accounts.manage_users` | `protection.detokenize` |")
+           "`accounts.manage_users`, `accounts.scim_provision` | `protection.detokenize` |")
     assert row in page
     assert "| `protection.detokenize` |" in page
     assert "| yes | —" in page

@@ -101,6 +101,30 @@ def conflict_table_is_sound(app_configs: Any = None, **kwargs: Any) -> list[chec
     return errors
 
 
+def scim_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.Error]:
+    """safeguard.E320-E323: the SCIM settings (docs/scim.md)."""
+    from safeguard.accounts.scim.mapping import GroupMapError, parse_group_roles
+
+    errors = []
+    try:
+        parse_group_roles(settings.SAFEGUARD_SCIM_GROUP_ROLES)
+    except GroupMapError as exc:
+        errors.append(checks.Error(f"SAFEGUARD_SCIM_GROUP_ROLES: {exc}",
+                                   hint='Write "Group name=role-slug;Other group=other-slug".',
+                                   id="safeguard.E320"))
+    if not 1 <= settings.SAFEGUARD_SCIM_MAX_RESULTS <= 1000:
+        errors.append(checks.Error("SAFEGUARD_SCIM_MAX_RESULTS must be between 1 and 1000.",
+                                   id="safeguard.E321"))
+    if not 1 <= settings.SAFEGUARD_SCIM_TOKEN_DAYS <= settings.SAFEGUARD_API_TOKEN_MAX_DAYS:
+        errors.append(checks.Error("SAFEGUARD_SCIM_TOKEN_DAYS must be between 1 and "
+                                   "SAFEGUARD_API_TOKEN_MAX_DAYS.", id="safeguard.E322"))
+    if not 1024 <= settings.SAFEGUARD_SCIM_MAX_BODY_BYTES <= 10 * 1024 * 1024:
+        errors.append(checks.Error("SAFEGUARD_SCIM_MAX_BODY_BYTES must be between 1024 and "
+                                   "10485760.", id="safeguard.E323"))
+    return errors
+
+
 def register() -> None:
     checks.register(security_state_store, checks.Tags.security, deploy=True)
     checks.register(conflict_table_is_sound)
+    checks.register(scim_settings)

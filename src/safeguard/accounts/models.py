@@ -217,3 +217,22 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"notification {self.id} ({self.kind})"
+
+
+class ScimIdentity(models.Model):
+    """How an identity provider knows a staff user over SCIM 2.0 (issue 13 section 2, decision
+    0124): its ``userName``, its own ``externalId`` and the name parts it sent. Created when
+    the provider first creates or changes the user; ``deleted_at`` marks a SCIM DELETE (the
+    user is disabled, never erased: the audit trail keeps naming them)."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="scim_identity")
+    user_name = models.CharField(max_length=254, unique=True)
+    external_id = models.CharField(max_length=200, blank=True, default="")
+    given_name = models.CharField(max_length=150, blank=True, default="")
+    family_name = models.CharField(max_length=150, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"scim identity of {self.user_id}"

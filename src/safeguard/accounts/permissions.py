@@ -17,6 +17,13 @@ TOKENS_MANAGE = rbac.declare(
     "accounts.manage_tokens", "Issue and revoke API tokens for integrations",
     roles=("administrator",),
 )
+SCIM_PROVISION = rbac.declare(
+    "accounts.scim_provision",
+    "Provision staff over SCIM 2.0: create, change and disable users, assign mapped roles",
+    "Held by the SCIM service account's tokens (docs/scim.md); administrators hold it so they "
+    "can issue such a token.",
+    roles=("administrator",),
+)
 ORG_VIEW = rbac.declare(
     "org.view", "See the organisation settings (DPO, security hotline)",
     roles=("administrator", "compliance_manager", "privacy_officer"), read_only=True,
@@ -32,4 +39,6 @@ rbac.nav("Grant requests", url_name="accounts:grant_requests", permission=USERS_
          order=905)
 rbac.nav("Roles", url_name="accounts:role_list", permission=USERS_VIEW, order=910)
 rbac.nav("API tokens", url_name="accounts:token_list", permission=TOKENS_MANAGE, order=920)
+rbac.nav("SCIM provisioning", url_name="accounts:scim_tokens", permission=TOKENS_MANAGE,
+         order=925)
 rbac.nav("Organisation", url_name="accounts:org", permission=ORG_VIEW, order=930)

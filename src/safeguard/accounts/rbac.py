@@ -177,7 +177,7 @@ class Conflict:
 
 
 _ACCESS_ADMIN = frozenset({"accounts.manage_users", "accounts.manage_roles",
-                           "accounts.manage_tokens"})
+                           "accounts.manage_tokens", "accounts.scim_provision"})
 
 # The declared conflict table: data, checked at every grant and role edit, and by the system
 # check safeguard.E120/E121 (every codename registered; no built-in role breaks a row).

@@ -83,7 +83,8 @@ def mfa_types(*, user_id: int) -> tuple[str, ...]:
 # Permissions that administer access itself: whoever holds one is privileged, whatever the
 # name of the role that grants it (the WebAuthn rule and MFA coverage follow permissions).
 ADMIN_PERMISSIONS = frozenset({"accounts.manage_users", "accounts.manage_roles",
-                               "accounts.manage_tokens", "org.manage"})
+                               "accounts.manage_tokens", "accounts.scim_provision",
+                               "org.manage"})
 
 
 def is_administrator(*, user_id: int) -> bool:

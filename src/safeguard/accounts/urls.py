@@ -1,6 +1,7 @@
 from django.urls import path
 
 from safeguard.accounts import views
+from safeguard.accounts.scim import pages as scim_pages
 
 # allauth routes served by a view of ours (same URL and name; safeguard.urls swaps them in).
 ALLAUTH_VIEWS = {"account_reset_password": views.password_reset}
@@ -30,6 +31,8 @@ urlpatterns = [
     path("tokens/", views.token_list, name="token_list"),
     path("tokens/new/", views.token_create, name="token_create"),
     path("tokens/<int:token_id>/revoke/", views.token_revoke, name="token_revoke"),
+    path("scim/", scim_pages.scim_tokens, name="scim_tokens"),
+    path("scim/tokens/new/", scim_pages.scim_token_issue, name="scim_token_issue"),
     path("organisation/", views.organisation, name="org"),
     path("notifications/", views.notification_list, name="notifications"),
     path("notifications/<int:notification_id>/read/", views.notification_open,

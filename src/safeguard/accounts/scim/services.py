@@ -1,0 +1,214 @@
+"""Writes of SCIM provisioning, each through the accounts services and audited with the SCIM
+token as the actor (R-WORK-3: joiner, mover, leaver from the identity lifecycle; R-OPS-8).
+
+* Joiner: :func:`scim_user_create` makes a staff user without a password (the user sets one
+  through the password reset and must enrol a second factor at first sign-in, like any user).
+* Leaver: ``active`` false (PATCH or PUT) or DELETE runs :func:`services.user_disable` at once:
+  the account is disabled, its session epoch bumped and every session ended, every API token
+  revoked.
+* Mover: group membership is role assignment through :func:`services.role_grant` /
+  :func:`services.role_revoke`, so the four-eyes, separation-of-duties and last-administrator
+  rules hold for the identity provider as for anyone. Permissions (and with them queue access)
+  are computed from the roles at every request and every token use: nothing cached survives.
+
+Every write runs in one transaction: a request refused half-way changes nothing, and the
+refusal is recorded after the rollback (``scim.request_refused``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from allauth.account.models import EmailAddress
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from scim2_models import UniquenessException
+
+from safeguard.accounts import selectors as account_selectors
+from safeguard.accounts import services
+from safeguard.accounts.contracts import AccountError, IssuedToken, ScopeNotHeld, UserNotFound
+from safeguard.accounts.models import Role, ScimIdentity, User
+from safeguard.accounts.scim import selectors
+from safeguard.accounts.scim.mapping import UserChanges
+from safeguard.audit import services as audit
+from safeguard.audit.contracts import Actor
+
+SCOPE = "accounts.scim_provision"
+SERVICE_ACCOUNT_EMAIL = "scim-provisioner@service.invalid"
+SERVICE_ROLE = "scim-provisioner"
+LEAVER_REASON = "deactivated by the identity provider (SCIM)"
+
+T = TypeVar("T")
+
+
+def refusal_recorded(actor: Actor, what: str, work: Callable[[], T]) -> T:
+    """Run ``work`` in one transaction; when it raises, record ``scim.request_refused`` after
+    the rollback (so the refusal survives it) and re-raise."""
+    try:
+        with transaction.atomic():
+            return work()
+    except Exception as exc:
+        with transaction.atomic():
+            audit.record(action="scim.request_refused", actor=actor, outcome="denied",
+                         data={"request": what, "error": type(exc).__name__})
+        raise
+
+
+def _taken(*, changes: UserChanges, user_id: int | None) -> None:
+    """userName and e-mail are unique: one held by another user is a 409 uniqueness error."""
+    others = ScimIdentity.objects.filter(user_name__iexact=changes.user_name)
+    clash = User.objects.filter(email__iexact=changes.email)
+    if user_id is not None:
+        others, clash = others.exclude(user_id=user_id), clash.exclude(id=user_id)
+    if others.exists() or clash.exists():
+        raise UniquenessException(detail="Another user already has this userName or e-mail.")
+
+
+def scim_user_create(*, actor: Actor, changes: UserChanges) -> int:
+    """Joiner: create a staff user (no password, MFA to enrol at first sign-in) and its SCIM
+    identity; created inactive when the provider says so. Returns the user id."""
+    def work() -> int:
+        _taken(changes=changes, user_id=None)
+        view = services.user_create(actor=actor, email=changes.email,
+                                    full_name=changes.full_name, password=None)
+        now = timezone.now()
+        ScimIdentity.objects.create(
+            user_id=view.id, user_name=changes.user_name, external_id=changes.external_id,
+            given_name=changes.given_name, family_name=changes.family_name,
+            created_at=now, updated_at=now)
+        active = changes.active is not False
+        audit.record(action="scim.user_provisioned", actor=actor, subject=("user", view.id),
+                     data={"external_id": bool(changes.external_id), "active": active})
+        if not active:
+            services.user_disable(actor=actor, user_id=view.id, reason=LEAVER_REASON)
+        return view.id
+
+    return refusal_recorded(actor, "user.create", work)
+
+
+def _identity(user: User) -> ScimIdentity:
+    identity = ScimIdentity.objects.select_for_update().filter(user=user).first()
+    if identity is None:  # a user made in Safeguard, now managed by the provider too
+        identity = ScimIdentity(user=user, user_name=user.email)
+    return identity
+
+
+def scim_user_apply(*, actor: Actor, user_id: int, changes: UserChanges, what: str) -> None:
+    """Make a visible user what a PUT (or a PATCH applied to the current resource) asks for;
+    ``active`` false runs the leaver path at once, true re-admits (old sessions stay void)."""
+    def work() -> None:
+        if selectors.scim_user_get(user_id=user_id) is None:
+            raise UserNotFound(f"No user {user_id}.")
+        user = User.objects.select_for_update().get(id=user_id)
+        _taken(changes=changes, user_id=user.id)
+        identity = _identity(user)
+        fields = []
+        for attr, new in (("user_name", changes.user_name), ("external_id", changes.external_id),
+                          ("given_name", changes.given_name),
+                          ("family_name", changes.family_name)):
+            if getattr(identity, attr) != new:
+                setattr(identity, attr, new)
+                fields.append(attr)
+        row_fields = []
+        if user.email != changes.email:
+            if account_selectors.is_administrator(user_id=user.id):
+                # the sign-in address is where password resets go: a SCIM token must not be
+                # able to point an administrator's at another mailbox
+                raise ScopeNotHeld("The e-mail of a user who administers access is changed in "
+                                   "Safeguard, not over SCIM.")
+            user.email = changes.email
+            row_fields.append("email")
+            # allauth signs in by its address table too: an old address must not keep working
+            EmailAddress.objects.filter(user=user).exclude(email__iexact=changes.email).delete()
+        if user.full_name != changes.full_name:
+            user.full_name = changes.full_name
+            row_fields.append("full_name")
+        if row_fields:
+            user.save(update_fields=row_fields)
+        if fields or row_fields or identity.pk is None:
+            identity.updated_at = timezone.now()
+            identity.save()
+            audit.record(action="user.changed", actor=actor, subject=("user", user.id),
+                         data={"fields": sorted(fields + row_fields), "via": "scim"})
+        # active not sent (a PUT may leave it out) changes nothing: it never re-admits a leaver
+        if changes.active is False and user.is_active:
+            services.user_disable(actor=actor, user_id=user.id, reason=LEAVER_REASON)
+        elif changes.active is True and not user.is_active:
+            services.user_enable(actor=actor, user_id=user.id)
+
+    refusal_recorded(actor, what, work)
+
+
+def scim_user_delete(*, actor: Actor, user_id: int) -> None:
+    """DELETE: the leaver path, and the user is gone for SCIM (404 from now on). The account is
+    kept, disabled: the audit trail keeps naming it."""
+    def work() -> None:
+        if selectors.scim_user_get(user_id=user_id) is None:
+            raise UserNotFound(f"No user {user_id}.")
+        user = User.objects.select_for_update().get(id=user_id)
+        services.user_disable(actor=actor, user_id=user.id, reason=LEAVER_REASON)
+        identity = _identity(user)
+        identity.deleted_at = identity.updated_at = timezone.now()
+        identity.save()
+        audit.record(action="scim.user_deleted", actor=actor, subject=("user", user.id))
+
+    refusal_recorded(actor, "user.delete", work)
+
+
+def scim_group_set_members(*, actor: Actor, slug: str, members: set[int], what: str) -> None:
+    """Make the visible holders of role ``slug`` exactly ``members`` (mover: grants and
+    revocations through the accounts services, so their rules and audit apply). An unknown
+    member changes nothing."""
+    def work() -> None:
+        group = selectors.scim_group_get(slug=slug)
+        if group is None:
+            raise AccountError(f"No group {slug}.")
+        unknown = members - selectors.visible_user_ids(user_ids=members)
+        if unknown:
+            from scim2_models import InvalidValueException
+
+            raise InvalidValueException(
+                detail=f"No user {', '.join(str(u) for u in sorted(unknown))} here.")
+        current = {uid for uid, _ in group.members}
+        for uid in sorted(current - members):
+            services.role_revoke(actor=actor, user_id=uid, role_slug=slug)
+        for uid in sorted(members - current):
+            services.role_grant(actor=actor, user_id=uid, role_slug=slug)
+
+    refusal_recorded(actor, what, work)
+
+
+# --- the SCIM token (decision 0127) ---------------------------------------------------------
+
+@transaction.atomic
+def _service_account(actor: Actor) -> int:
+    """The SCIM service account and its one-permission role, made on first use."""
+    if not Role.objects.filter(slug=SERVICE_ROLE).exists():
+        services.role_create(actor=actor, slug=SERVICE_ROLE, name="SCIM provisioner",
+                             description="The identity provider's SCIM token: provisions staff "
+                                         "users and assigns mapped roles.",
+                             permissions=[SCOPE])
+    user = User.objects.filter(email=SERVICE_ACCOUNT_EMAIL).first()
+    if user is None:
+        view = services.user_create(actor=actor, email=SERVICE_ACCOUNT_EMAIL,
+                                    full_name="SCIM provisioner", is_service_account=True)
+        user_id = view.id
+    else:
+        user_id = user.id
+    services.role_grant(actor=actor, user_id=user_id, role_slug=SERVICE_ROLE)
+    return user_id
+
+
+def scim_token_issue(*, actor: Actor, name: str, caller_permissions: frozenset[str]) -> IssuedToken:
+    """Issue a bearer token for the identity provider: it belongs to the SCIM service account
+    and carries only ``accounts.scim_provision``. Shown once, stored as a hash, revocable on
+    the API tokens page; the caller (a signed-in administrator past step-up) must hold the
+    scope. Lifetime SAFEGUARD_SCIM_TOKEN_DAYS."""
+    if SCOPE not in caller_permissions:
+        raise AccountError(f"Issuing a SCIM token needs the permission {SCOPE}.")
+    user_id = _service_account(actor)
+    return services.token_issue(actor=actor, user_id=user_id, name=name, scopes=[SCOPE],
+                                expires_in_days=settings.SAFEGUARD_SCIM_TOKEN_DAYS,
+                                caller_permissions=caller_permissions)
