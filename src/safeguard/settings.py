@@ -1175,3 +1175,16 @@ SAFEGUARD_VULN_SLA_SCORE_THRESHOLD = float(_env("SAFEGUARD_VULN_SLA_SCORE_THRESH
 SAFEGUARD_VULN_SCAN_MAX_DAYS = _env_int("SAFEGUARD_VULN_SCAN_MAX_DAYS", 30)
 # Longest exception to a fix deadline (days).
 SAFEGUARD_VULN_EXCEPTION_MAX_DAYS = _env_int("SAFEGUARD_VULN_EXCEPTION_MAX_DAYS", 365)
+
+# --- Accounts: access reviews (issue 13 section 2; docs/access-reviews.md; decision 0128) ---
+# Every grant (role assignment, live API token) is reviewed once per period (R-OPS-8). A period
+# is this many calendar months, counted from 1 January (3 = quarters; must divide 12: E325).
+SAFEGUARD_ACCESS_REVIEW_PERIOD_MONTHS = _env_int("SAFEGUARD_ACCESS_REVIEW_PERIOD_MONTHS", 3)
+# A campaign is due this many days after it starts (1..28 x period months: E326).
+SAFEGUARD_ACCESS_REVIEW_DUE_DAYS = _env_int("SAFEGUARD_ACCESS_REVIEW_DUE_DAYS", 21)
+# An item still undecided this many days after the due date goes to its escalation reviewer
+# (0 = as soon as it is overdue; 0..90: E327).
+SAFEGUARD_ACCESS_REVIEW_ESCALATION_DAYS = _env_int("SAFEGUARD_ACCESS_REVIEW_ESCALATION_DAYS", 3)
+# The periodic job starts the current period's campaign by itself when none exists (off: only
+# by hand from the access-reviews page).
+SAFEGUARD_ACCESS_REVIEW_AUTOSTART = _env_bool("SAFEGUARD_ACCESS_REVIEW_AUTOSTART", True)

@@ -15,3 +15,9 @@ class AccountsConfig(AppConfig):
 
         receivers.connect()
         checks.register()
+        # Access reviews (decision 0128): their checks and the governance control provider.
+        from safeguard.accounts import review_checks, reviews
+        from safeguard.web import providers
+
+        review_checks.register()
+        providers.register("control.access_reviews_done", reviews.control_access_reviews_done)

@@ -217,3 +217,11 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"notification {self.id} ({self.kind})"
+
+
+# Access reviews (decision 0128) keep their tables in their own module; imported here so Django
+# registers them with this app.
+from safeguard.accounts.review_models import (  # noqa: E402
+    AccessReviewCampaign as AccessReviewCampaign,
+)
+from safeguard.accounts.review_models import AccessReviewItem as AccessReviewItem  # noqa: E402

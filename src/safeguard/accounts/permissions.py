@@ -33,3 +33,6 @@ rbac.nav("Grant requests", url_name="accounts:grant_requests", permission=USERS_
 rbac.nav("Roles", url_name="accounts:role_list", permission=USERS_VIEW, order=910)
 rbac.nav("API tokens", url_name="accounts:token_list", permission=TOKENS_MANAGE, order=920)
 rbac.nav("Organisation", url_name="accounts:org", permission=ORG_VIEW, order=930)
+
+# Access reviews declare theirs in their own module (decision 0128).
+from safeguard.accounts import review_permissions as review_permissions  # noqa: E402, F401

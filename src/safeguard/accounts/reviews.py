@@ -1,0 +1,597 @@
+"""Access reviews (R-OPS-8 quarterly reviews, R-WORK-3; decision 0128): campaigns that snapshot
+every active user's grants, reviewers who keep or revoke each one, escalation of what is left
+undecided past the due date, and a signed report when the campaign closes.
+
+Writes and reads of the two review tables live here (the services/selectors split of one small
+sub-domain); access changes themselves go through :mod:`safeguard.accounts.services`
+(``role_revoke``, ``token_revoke``), so a revocation obeys the same rules and audit as any other.
+
+Who reviews: there is no manager on a user record, so the reviewers are the *role owners*:
+active people holding ``accounts.review_access``. Each user's grants go to one of them, never
+the user themselves (separation of duties, as for grant requests), the least loaded first; the
+escalation reviewer is a campaign owner (``accounts.manage_access_reviews``) other than both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from allauth.usersessions.models import UserSession
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Max, Q
+from django.utils import timezone
+
+from safeguard.accounts import rbac, selectors, services
+from safeguard.accounts.enums import NotificationKind
+from safeguard.accounts.models import ApiToken, Role, RoleAssignment, User
+from safeguard.accounts.review_contracts import (
+    CampaignExists,
+    CampaignNotFound,
+    CampaignNotOpen,
+    CampaignView,
+    ItemAlreadyDecided,
+    NotYourItem,
+    ReviewError,
+    ReviewItemNotFound,
+    ReviewItemView,
+    SelfReview,
+)
+from safeguard.accounts.review_models import AccessReviewCampaign, AccessReviewItem
+from safeguard.accounts.review_permissions import REVIEW_ACCESS, REVIEWS_MANAGE
+from safeguard.audit import services as audit
+from safeguard.audit.contracts import Actor
+from safeguard.protection import services as protection
+
+Status = AccessReviewCampaign.Status
+Decision = AccessReviewItem.Decision
+COMMENT_MAX = 500
+
+
+# --- periods (pure date arithmetic) -----------------------------------------------------------
+
+@dataclass(frozen=True)
+class Period:
+    """One review period: [start, end) in calendar months counted from 1 January."""
+
+    start: date
+    end: date
+
+    @property
+    def label(self) -> str:
+        months = settings.SAFEGUARD_ACCESS_REVIEW_PERIOD_MONTHS
+        if months == 3:
+            return f"{self.start.year}-Q{(self.start.month - 1) // 3 + 1}"
+        return f"{self.start:%Y-%m} to {self.end - timedelta(days=1):%Y-%m}"
+
+
+def _add_months(day: date, months: int) -> date:
+    total = day.year * 12 + day.month - 1 + months
+    return date(total // 12, total % 12 + 1, 1)
+
+
+def period_of(day: date, months: int | None = None) -> Period:
+    """The review period holding ``day`` (SAFEGUARD_ACCESS_REVIEW_PERIOD_MONTHS long)."""
+    months = months or settings.SAFEGUARD_ACCESS_REVIEW_PERIOD_MONTHS
+    start = date(day.year, ((day.month - 1) // months) * months + 1, 1)
+    return Period(start, _add_months(start, months))
+
+
+def _label(start: date, end: date) -> str:
+    return Period(start, end).label
+
+
+def _who(actor: Actor) -> str:
+    """An actor as the campaign and its report name it: a person's e-mail, else kind:name."""
+    if actor.kind == "user" and actor.label:
+        return actor.label
+    return f"{actor.kind}:{actor.label or actor.id}"
+
+
+def _now() -> datetime:
+    return timezone.now()
+
+
+def _today(now: datetime) -> date:
+    return timezone.localdate(now)
+
+
+# --- who reviews ------------------------------------------------------------------------------
+
+def holders_of(codename: str) -> list[int]:
+    """Active people (not service accounts) holding ``codename`` through any role, by id."""
+    slugs = [r.slug for r in rbac.BUILTIN_ROLES
+             if codename in rbac.builtin_role_permissions(r.slug)]
+    custom = [r.slug for r in Role.objects.filter(is_builtin=False)
+              if codename in selectors.role_permissions(r)]
+    return sorted(set(
+        RoleAssignment.objects.filter(role__slug__in=slugs + custom, user__is_active=True,
+                                      user__is_service_account=False)
+        .values_list("user_id", flat=True)))
+
+
+def _pick_reviewers(campaign: AccessReviewCampaign, user_id: int, pool: list[int],
+                    owners: list[int]) -> tuple[int | None, int | None]:
+    """(reviewer, escalation reviewer) for one user's grants: never the user; the reviewer with
+    the fewest users so far in this campaign; the escalation reviewer a campaign owner other
+    than both (else any other reviewer)."""
+    candidates = [r for r in pool if r != user_id]
+    if not candidates:
+        reviewer = None
+    else:
+        load = dict(AccessReviewItem.objects.filter(campaign=campaign, reviewer_id__in=candidates)
+                    .values("reviewer_id").annotate(n=Count("user_id", distinct=True))
+                    .values_list("reviewer_id", "n"))
+        reviewer = min(candidates, key=lambda r: (load.get(r, 0), r))
+    escalation = next((o for o in owners if o not in (user_id, reviewer)), None)
+    if escalation is None:
+        escalation = next((r for r in candidates if r != reviewer), None)
+    return reviewer, escalation
+
+
+# --- starting a campaign ------------------------------------------------------------------------
+
+def _snapshot_user(campaign: AccessReviewCampaign, user: User, pool: list[int],
+                   owners: list[int], now: datetime) -> int:
+    """Write one user's items (all or none, in one transaction); returns how many."""
+    with transaction.atomic():
+        if AccessReviewItem.objects.filter(campaign=campaign, user=user).exists():
+            return 0  # written by an earlier, interrupted run
+        effective = sorted(selectors.user_permissions(user_id=user.id))
+        tokens = list(ApiToken.objects.filter(user=user, revoked_at__isnull=True,
+                                              expires_at__gt=now).order_by("id"))
+        seen = UserSession.objects.filter(user=user).aggregate(m=Max("last_seen_at"))["m"]
+        activity = max((t for t in [user.last_login, seen, *(k.last_used_at for k in tokens)]
+                        if t is not None), default=None)
+        reviewer, escalation = _pick_reviewers(campaign, user.id, pool, owners)
+        base: dict[str, Any] = {
+            "campaign": campaign, "user": user, "user_email": user.email,
+            "effective_permissions": effective, "last_login_at": user.last_login,
+            "last_activity_at": activity, "snapshot_at": now, "reviewer_id": reviewer,
+            "escalation_reviewer_id": escalation,
+        }
+        rows = [AccessReviewItem(**base, kind=AccessReviewItem.Kind.ROLE,
+                                 grant_key=f"role:{user.id}:{a.role.slug}",
+                                 grant_label=f"Role: {a.role.name}",
+                                 grant_permissions=sorted(selectors.role_permissions(a.role)))
+                for a in RoleAssignment.objects.filter(user=user).select_related("role")
+                .order_by("role__slug")]
+        rows += [AccessReviewItem(**base, kind=AccessReviewItem.Kind.TOKEN,
+                                  grant_key=f"token:{t.id}",
+                                  grant_label=f"API token: {t.name} ({t.prefix})",
+                                  grant_permissions=sorted(t.scopes), token_id=t.id,
+                                  token_last_used_at=t.last_used_at)
+                 for t in tokens]
+        AccessReviewItem.objects.bulk_create(rows)
+        return len(rows)
+
+
+def _create_campaign(*, actor: Actor, period: Period, now: datetime,
+                     if_missing: bool) -> tuple[AccessReviewCampaign, bool]:
+    due = now + timedelta(days=settings.SAFEGUARD_ACCESS_REVIEW_DUE_DAYS)
+    try:
+        with transaction.atomic():
+            campaign, created = AccessReviewCampaign.objects.get_or_create(
+                period_start=period.start,
+                defaults={"period_end": period.end, "started_at": now,
+                          "started_by": _who(actor),
+                          "due_at": due, "escalate_at": due + timedelta(
+                              days=settings.SAFEGUARD_ACCESS_REVIEW_ESCALATION_DAYS)})
+            if created:
+                audit.record(action="access_review.started", actor=actor,
+                             subject=("access_review", campaign.id),
+                             data={"period": period.label, "due_at": due.isoformat()})
+    except IntegrityError:  # a concurrent start of the same period won
+        campaign, created = AccessReviewCampaign.objects.get(period_start=period.start), False
+    if not created and not if_missing and campaign.status != Status.SNAPSHOTTING:
+        raise CampaignExists(f"The review of {period.label} was already started on "
+                             f"{campaign.started_at:%Y-%m-%d}.")
+    return campaign, created
+
+
+def campaign_start(*, actor: Actor, if_missing: bool = False,
+                   now: datetime | None = None) -> CampaignView:
+    """Start (or resume) the current period's campaign: one item per role assignment and per
+    live API token of every active user. Idempotent and resumable: users already written are
+    skipped, so a run killed half-way and run again writes nothing twice. A second start of a
+    period that has its campaign is CampaignExists, unless ``if_missing`` (the periodic job)."""
+    now = now or _now()
+    period = period_of(_today(now))
+    campaign, _ = _create_campaign(actor=actor, period=period, now=now, if_missing=if_missing)
+    if campaign.status != Status.SNAPSHOTTING:
+        return campaign_get(campaign_id=campaign.id, now=now)
+    pool, owners = holders_of(REVIEW_ACCESS), holders_of(REVIEWS_MANAGE)
+    for user in User.objects.filter(is_active=True).order_by("id"):
+        _snapshot_user(campaign, user, pool, owners, now)
+    with transaction.atomic():
+        locked = AccessReviewCampaign.objects.select_for_update().get(id=campaign.id)
+        if locked.status == Status.SNAPSHOTTING:
+            locked.status = Status.OPEN
+            locked.save(update_fields=["status"])
+            items = AccessReviewItem.objects.filter(campaign=locked)
+            audit.record(action="access_review.opened", actor=actor,
+                         subject=("access_review", locked.id),
+                         data={"items": items.count(),
+                               "users": items.values("user_id").distinct().count(),
+                               "unassigned": items.filter(reviewer__isnull=True).count()})
+            label = period.label
+            for reviewer_id in sorted(set(items.exclude(reviewer__isnull=True)
+                                          .values_list("reviewer_id", flat=True))):
+                services.notify(reviewer_id, NotificationKind.ASSIGNMENT,
+                                f"Access review {label}: grants to review",
+                                url="/staff/reviews/queue/",
+                                subject=("access_review", locked.id), actor=actor,
+                                dedupe_key=f"access-review:{locked.id}:assigned")
+    if not AccessReviewItem.objects.filter(campaign=campaign, decision=Decision.PENDING).exists():
+        campaign_close(actor=actor, campaign_id=campaign.id, now=now)
+    return campaign_get(campaign_id=campaign.id, now=now)
+
+
+# --- deciding ----------------------------------------------------------------------------------
+
+def _refuse(actor: Actor, item: AccessReviewItem, why: str, error: Exception) -> None:
+    with transaction.atomic():
+        audit.record(action="access_review.decision_denied", actor=actor, outcome="denied",
+                     subject=("access_review", item.campaign_id),
+                     data={"item": item.id, "why": why})
+    raise error
+
+
+def _person(actor: Actor) -> int | None:
+    return int(actor.id) if actor.kind == "user" and actor.id.isdigit() else None
+
+
+def may_decide(item: AccessReviewItem | ReviewItemView, person_id: int,
+               is_owner: bool) -> bool:
+    """The assigned reviewer; once escalated, also the escalation reviewer; for an item nobody
+    could be assigned, a campaign owner. Never the person whose grant it is."""
+    if item.user_id == person_id:
+        return False
+    if item.reviewer_id == person_id:
+        return True
+    if item.escalated_at is not None and item.escalation_reviewer_id == person_id:
+        return True
+    return item.reviewer_id is None and is_owner
+
+
+def item_decide(*, actor: Actor, item_id: int, decision: str, comment: str,
+                now: datetime | None = None) -> ReviewItemView:
+    """Keep or revoke one grant. A revocation applies at once through the accounts services
+    (the role removed, the token revoked; permissions are read at every request, so the next
+    request already lacks them). A comment is required to revoke. Self-review, an item assigned
+    to someone else, a decided item or a closed campaign are refused and change nothing; the
+    last decision of a campaign closes it (with its signed report)."""
+    me = _person(actor)
+    item = AccessReviewItem.objects.select_related("campaign").filter(id=item_id).first()
+    if item is None:
+        raise ReviewItemNotFound(f"No access-review item {item_id}.")
+    if decision not in (Decision.KEEP, Decision.REVOKE):
+        raise ReviewError("Decide keep or revoke.")
+    text = " ".join((comment or "").split())
+    if len(text) > COMMENT_MAX:
+        raise ReviewError(f"The comment is at most {COMMENT_MAX} characters.")
+    if decision == Decision.REVOKE and not text:
+        raise ReviewError("Say why the grant is revoked: a comment is required to revoke.")
+    if me is None:
+        _refuse(actor, item, "not a signed-in person",
+                NotYourItem("An access review is decided by a signed-in reviewer."))
+    assert me is not None
+    if item.user_id == me:
+        _refuse(actor, item, "self-review",
+                SelfReview("Nobody reviews their own access: another reviewer decides this."))
+    if not may_decide(item, me, me in holders_of(REVIEWS_MANAGE)):
+        _refuse(actor, item, "not assigned",
+                NotYourItem("This item is assigned to another reviewer."))
+    if item.campaign.status != Status.OPEN:
+        raise CampaignNotOpen(f"The campaign is {item.campaign.status}.")
+    text = protection.screen(text, field="access_review.comment").text[:COMMENT_MAX] if text else ""
+    now = now or _now()
+    with transaction.atomic():
+        locked = AccessReviewItem.objects.select_for_update().get(id=item.id)
+        if locked.decision != Decision.PENDING:
+            raise ItemAlreadyDecided(f"This item was already decided ({locked.decision}).")
+        if AccessReviewCampaign.objects.filter(id=locked.campaign_id,
+                                               status=Status.OPEN).count() != 1:
+            raise CampaignNotOpen("The campaign is no longer open.")
+        applied = _apply(actor, locked) if decision == Decision.REVOKE else "kept"
+        email = User.objects.filter(id=me).values_list("email", flat=True).first() or ""
+        locked.decision, locked.comment = decision, text
+        locked.decided_by_id, locked.decided_by_email, locked.decided_at = me, email, now
+        locked.save(update_fields=["decision", "comment", "decided_by", "decided_by_email",
+                                   "decided_at"])
+        audit.record(action="access_review.decided", actor=actor,
+                     subject=("user", locked.user_id) if locked.user_id else None,
+                     data={"campaign": locked.campaign_id, "item": locked.id,
+                           "grant": locked.grant_key, "decision": decision,
+                           "applied": applied, "comment": text})
+    if not AccessReviewItem.objects.filter(campaign_id=item.campaign_id,
+                                           decision=Decision.PENDING).exists():
+        campaign_close(actor=Actor.system("access-reviews"), campaign_id=item.campaign_id,
+                       now=now)
+    return _item_view(AccessReviewItem.objects.select_related("reviewer", "escalation_reviewer")
+                      .get(id=item.id))
+
+
+def _apply(actor: Actor, item: AccessReviewItem) -> str:
+    """Revoke the grant through the accounts services; what it did, for the audit event."""
+    if item.user_id is None:
+        return "user deleted"
+    if item.kind == AccessReviewItem.Kind.TOKEN and item.token_id is not None:
+        live = ApiToken.objects.filter(id=item.token_id, revoked_at__isnull=True).exists()
+        services.token_revoke(actor=actor, token_id=item.token_id,
+                              reason=f"access review {item.campaign_id}")
+        return "token revoked" if live else "token already revoked"
+    slug = item.grant_key.split(":", 2)[2]
+    held = RoleAssignment.objects.filter(user_id=item.user_id, role__slug=slug).exists()
+    services.role_revoke(actor=actor, user_id=item.user_id, role_slug=slug)
+    return "role revoked" if held else "role already gone"
+
+
+# --- escalation ----------------------------------------------------------------------------
+
+def escalate_overdue(*, now: datetime | None = None) -> int:
+    """Escalate every undecided item of an open campaign past its escalation time: notify the
+    escalation reviewer (or, without one, every campaign owner but the user), once per item
+    (the notification's dedupe key and ``escalated_at`` make a rerun a no-op). Returns how many
+    items were escalated now."""
+    now = now or _now()
+    done = 0
+    ids = list(AccessReviewItem.objects.filter(
+        campaign__status=Status.OPEN, campaign__escalate_at__lte=now,
+        decision=Decision.PENDING, escalated_at__isnull=True).values_list("id", flat=True))
+    owners = holders_of(REVIEWS_MANAGE)
+    for item_id in ids:
+        with transaction.atomic():
+            item = (AccessReviewItem.objects.select_for_update()
+                    .filter(id=item_id, decision=Decision.PENDING, escalated_at__isnull=True)
+                    .first())
+            if item is None:
+                continue
+            item.escalated_at = now
+            item.save(update_fields=["escalated_at"])
+            recipients = ([item.escalation_reviewer_id] if item.escalation_reviewer_id
+                          else [o for o in owners if o != item.user_id])
+            for recipient in recipients:
+                services.notify(recipient, NotificationKind.SLA_WARNING,
+                                f"Overdue access review: {item.grant_label} of "
+                                f"{item.user_email}", url="/staff/reviews/queue/",
+                                subject=("access_review", item.campaign_id),
+                                dedupe_key=f"access-review-item:{item.id}:escalated")
+            audit.record(action="access_review.escalated", actor=Actor.system("access-reviews"),
+                         subject=("access_review", item.campaign_id),
+                         data={"item": item.id, "grant": item.grant_key,
+                               "recipients": recipients})
+            done += 1
+    return done
+
+
+# --- closing -------------------------------------------------------------------------------
+
+def campaign_close(*, actor: Actor, campaign_id: int,
+                   now: datetime | None = None) -> CampaignView:
+    """Close a campaign: render the report of every item (decided or listed as undecided), sign
+    it with the audit signer, keep both, and record ``access_review.closed``. Closing with
+    items undecided is allowed (the report says so); closing twice is CampaignNotOpen."""
+    from safeguard.accounts import review_report
+
+    now = now or _now()
+    with transaction.atomic():
+        campaign = AccessReviewCampaign.objects.select_for_update().filter(id=campaign_id).first()
+        if campaign is None:
+            raise CampaignNotFound(f"No access-review campaign {campaign_id}.")
+        if campaign.status != Status.OPEN:
+            raise CampaignNotOpen(f"The campaign is {campaign.status}.")
+        pending = AccessReviewItem.objects.filter(campaign=campaign,
+                                                  decision=Decision.PENDING).count()
+        campaign.status = Status.CLOSED
+        campaign.closed_at = now
+        campaign.closed_by = _who(actor)
+        campaign.close_reason = "complete" if pending == 0 else "closed with undecided"
+        view = _campaign_view(campaign, now)
+        items = [_item_view(i) for i in _items(campaign.id)]
+        pdf = review_report.render(campaign=view, items=items, generated_at=now)
+        signed = review_report.sign(pdf)
+        campaign.report_pdf = pdf
+        campaign.report_sha256 = signed.sha256
+        campaign.report_signature = signed.signature
+        campaign.report_key_id = signed.key_id
+        campaign.save()
+        audit.record(action="access_review.closed", actor=actor,
+                     subject=("access_review", campaign.id),
+                     data={"period": view.label, "items": view.total, "kept": view.kept,
+                           "revoked": view.revoked, "undecided": pending,
+                           "reason": campaign.close_reason, "report_sha256": signed.sha256,
+                           "key_id": signed.key_id})
+    return campaign_get(campaign_id=campaign_id, now=now)
+
+
+# --- reads ------------------------------------------------------------------------------------
+
+def _items(campaign_id: int) -> Any:
+    return (AccessReviewItem.objects.filter(campaign_id=campaign_id)
+            .select_related("reviewer", "escalation_reviewer").order_by("user_email", "grant_key"))
+
+
+def _item_view(i: AccessReviewItem) -> ReviewItemView:
+    return ReviewItemView(
+        id=i.id, campaign_id=i.campaign_id, user_id=i.user_id, user_email=i.user_email,
+        kind=i.kind, grant_key=i.grant_key, grant_label=i.grant_label,
+        grant_permissions=tuple(i.grant_permissions),
+        effective_permissions=tuple(i.effective_permissions), token_id=i.token_id,
+        token_last_used_at=i.token_last_used_at, last_login_at=i.last_login_at,
+        last_activity_at=i.last_activity_at, snapshot_at=i.snapshot_at,
+        reviewer_id=i.reviewer_id, reviewer_email=i.reviewer.email if i.reviewer else "",
+        escalation_reviewer_id=i.escalation_reviewer_id,
+        escalation_reviewer_email=(i.escalation_reviewer.email if i.escalation_reviewer
+                                   else ""),
+        escalated_at=i.escalated_at, decision=i.decision, comment=i.comment,
+        decided_by_email=i.decided_by_email, decided_at=i.decided_at)
+
+
+def _campaign_view(c: AccessReviewCampaign, now: datetime) -> CampaignView:
+    counts = AccessReviewItem.objects.filter(campaign=c).aggregate(
+        total=Count("id"),
+        kept=Count("id", filter=Q(decision=Decision.KEEP)),
+        revoked=Count("id", filter=Q(decision=Decision.REVOKE)),
+        escalated=Count("id", filter=Q(escalated_at__isnull=False)),
+        unassigned=Count("id", filter=Q(reviewer__isnull=True)))
+    pending = counts["total"] - counts["kept"] - counts["revoked"]
+    overdue = pending if (c.status == Status.OPEN and now > c.due_at) else 0
+    return CampaignView(
+        id=c.id, period_start=c.period_start, period_end=c.period_end,
+        label=_label(c.period_start, c.period_end), status=c.status, started_at=c.started_at,
+        started_by=c.started_by, due_at=c.due_at, escalate_at=c.escalate_at,
+        closed_at=c.closed_at, closed_by=c.closed_by, close_reason=c.close_reason,
+        total=counts["total"], decided=counts["kept"] + counts["revoked"], kept=counts["kept"],
+        revoked=counts["revoked"], pending=pending, overdue=overdue,
+        escalated=counts["escalated"], unassigned=counts["unassigned"],
+        has_report=bool(c.report_sha256), report_sha256=c.report_sha256,
+        report_key_id=c.report_key_id)
+
+
+def campaign_get(*, campaign_id: int, now: datetime | None = None) -> CampaignView:
+    """One campaign with its progress and overdue count as of ``now``."""
+    c = AccessReviewCampaign.objects.filter(id=campaign_id).first()
+    if c is None:
+        raise CampaignNotFound(f"No access-review campaign {campaign_id}.")
+    return _campaign_view(c, now or _now())
+
+
+def campaign_list(*, now: datetime | None = None) -> list[CampaignView]:
+    """Every campaign, newest period first."""
+    now = now or _now()
+    return [_campaign_view(c, now)
+            for c in AccessReviewCampaign.objects.order_by("-period_start")]
+
+
+def campaign_items(*, campaign_id: int) -> list[ReviewItemView]:
+    """Every item of a campaign, by user then grant."""
+    if not AccessReviewCampaign.objects.filter(id=campaign_id).exists():
+        raise CampaignNotFound(f"No access-review campaign {campaign_id}.")
+    return [_item_view(i) for i in _items(campaign_id)]
+
+
+def queue_for(*, person_id: int) -> list[ReviewItemView]:
+    """The undecided items of open campaigns this person may decide (never their own)."""
+    is_owner = person_id in holders_of(REVIEWS_MANAGE)
+    mine = Q(reviewer_id=person_id) | Q(escalated_at__isnull=False,
+                                        escalation_reviewer_id=person_id)
+    if is_owner:
+        mine |= Q(reviewer__isnull=True)
+    rows = (AccessReviewItem.objects.filter(mine, campaign__status=Status.OPEN,
+                                            decision=Decision.PENDING)
+            .exclude(user_id=person_id).select_related("reviewer", "escalation_reviewer")
+            .order_by("campaign_id", "user_email", "grant_key"))
+    return [_item_view(i) for i in rows]
+
+
+def decided_by(*, person_id: int, limit: int = 50) -> list[ReviewItemView]:
+    """What this person decided lately (newest first)."""
+    rows = (AccessReviewItem.objects.filter(decided_by_id=person_id)
+            .select_related("reviewer", "escalation_reviewer").order_by("-decided_at")[:limit])
+    return [_item_view(i) for i in rows]
+
+
+def report_get(*, campaign_id: int) -> tuple[bytes, str, str, str]:
+    """A closed campaign's report: (PDF bytes, SHA-256, base64 signature, key id)."""
+    c = AccessReviewCampaign.objects.filter(id=campaign_id).first()
+    if c is None:
+        raise CampaignNotFound(f"No access-review campaign {campaign_id}.")
+    if not c.report_sha256 or c.report_pdf is None:
+        raise CampaignNotOpen("The report exists once the campaign is closed.")
+    return bytes(c.report_pdf), c.report_sha256, c.report_signature, c.report_key_id
+
+
+# --- the periodic job ---------------------------------------------------------------------
+
+def run_schedule(*, now: datetime | None = None) -> dict[str, int]:
+    """What the periodic job does, each step idempotent: start (or resume) the current period's
+    campaign when autostart is on and it does not exist or is still snapshotting, escalate
+    overdue items, and close an open campaign whose items are all decided (a close interrupted
+    after the last decision)."""
+    now = now or _now()
+    started = 0
+    period = period_of(_today(now))
+    existing = AccessReviewCampaign.objects.filter(period_start=period.start).first()
+    if settings.SAFEGUARD_ACCESS_REVIEW_AUTOSTART and (
+            existing is None or existing.status == Status.SNAPSHOTTING):
+        campaign_start(actor=Actor.system("access-reviews"), if_missing=True, now=now)
+        started = 1
+    escalated = escalate_overdue(now=now)
+    closed = 0
+    for cid in AccessReviewCampaign.objects.filter(status=Status.OPEN).values_list("id",
+                                                                                  flat=True):
+        if not AccessReviewItem.objects.filter(campaign_id=cid,
+                                               decision=Decision.PENDING).exists():
+            campaign_close(actor=Actor.system("access-reviews"), campaign_id=cid, now=now)
+            closed += 1
+    return {"started": started, "escalated": escalated, "closed": closed}
+
+
+# --- the governance control (provider control.access_reviews_done) ----------------------------
+
+def _complete(c: AccessReviewCampaign | None) -> bool:
+    return (c is not None and c.status == Status.CLOSED
+            and not AccessReviewItem.objects.filter(campaign=c,
+                                                    decision=Decision.PENDING).exists())
+
+
+def control_access_reviews_done(now: datetime | None = None) -> dict[str, str]:
+    """The control "access reviews done this period" (R-OPS-8), registered as
+    ``control.access_reviews_done``:
+
+    * pass — the current period's campaign is closed with every item decided; or we are still
+      inside the current period's due window (its campaign's due date, or period start + due
+      days when none was started) and the previous period's campaign closed complete;
+    * not_applicable — no active user holds any role or live token (nothing to review);
+    * fail — otherwise: no campaign, a campaign past due with items undecided, a campaign closed
+      with items undecided, or no complete review of the previous period while this one is due.
+    """
+    now = now or _now()
+    period = period_of(_today(now))
+    current = AccessReviewCampaign.objects.filter(period_start=period.start).first()
+    label = period.label
+    if _complete(current):
+        assert current is not None and current.closed_at is not None
+        return {"status": "pass",
+                "evidence": f"The {label} access review closed on {current.closed_at:%Y-%m-%d} "
+                            "with every grant decided."}
+    if current is not None and current.status == Status.CLOSED:
+        undecided = AccessReviewItem.objects.filter(campaign=current,
+                                                    decision=Decision.PENDING).count()
+        return {"status": "fail",
+                "evidence": f"The {label} access review was closed with {undecided} grants "
+                            "undecided."}
+    has_grants = (RoleAssignment.objects.filter(user__is_active=True).exists()
+                  or ApiToken.objects.filter(user__is_active=True, revoked_at__isnull=True,
+                                             expires_at__gt=now).exists())
+    if current is None and not has_grants:
+        return {"status": "not_applicable",
+                "evidence": "No active user holds a role or a live API token."}
+    tz = timezone.get_current_timezone()
+    due = (current.due_at if current is not None else
+           datetime.combine(period.start, datetime.min.time(), tzinfo=tz)
+           + timedelta(days=settings.SAFEGUARD_ACCESS_REVIEW_DUE_DAYS))
+    previous = AccessReviewCampaign.objects.filter(
+        period_start=period_of(period.start - timedelta(days=1)).start).first()
+    if now <= due and _complete(previous):
+        assert previous is not None
+        before = _label(previous.period_start, previous.period_end)
+        return {"status": "pass",
+                "evidence": f"The previous access review ({before}) closed complete; the "
+                            f"{label} review is due by {due:%Y-%m-%d}."}
+    if current is None:
+        return {"status": "fail",
+                "evidence": f"No access review was started for {label} (due by "
+                            f"{due:%Y-%m-%d})."}
+    pending = AccessReviewItem.objects.filter(campaign=current,
+                                              decision=Decision.PENDING).count()
+    if now > due:
+        return {"status": "fail",
+                "evidence": f"The {label} access review is past its due date ({due:%Y-%m-%d}) "
+                            f"with {pending} grants undecided."}
+    return {"status": "fail",
+            "evidence": f"The {label} access review is under way ({pending} grants undecided, "
+                        f"due {due:%Y-%m-%d}) and the previous period has no complete review."}
