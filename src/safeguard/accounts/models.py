@@ -221,7 +221,7 @@ class Notification(models.Model):
 
 # Access reviews (decision 0128) keep their tables in their own module; imported here so Django
 # registers them with this app.
-from safeguard.accounts.review_models import (  # noqa: E402
-    AccessReviewCampaign as AccessReviewCampaign,
-)
-from safeguard.accounts.review_models import AccessReviewItem as AccessReviewItem  # noqa: E402
+from safeguard.accounts.review_models import AccessReviewCampaign, AccessReviewItem  # noqa: E402
+
+__all__ = ["AccessReviewCampaign", "AccessReviewItem", "ApiToken", "GrantRequest",
+           "Notification", "Organisation", "Role", "RoleAssignment", "SecurityState", "User"]

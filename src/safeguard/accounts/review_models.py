@@ -81,12 +81,13 @@ class AccessReviewItem(models.Model):
     decided_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        constraints = [
+        constraints = [  # noqa: RUF012 - Django's Meta convention
             # one item per grant per campaign: a resumed snapshot never writes one twice
             models.UniqueConstraint(fields=["campaign", "grant_key"],
                                     name="accounts_reviewitem_once"),
         ]
-        indexes = [models.Index(fields=["reviewer", "decision"], name="reviewitem_queue_idx")]
+        indexes = [  # noqa: RUF012 - Django's Meta convention
+            models.Index(fields=["reviewer", "decision"], name="reviewitem_queue_idx")]
 
     def __str__(self) -> str:
         return f"review item {self.id} ({self.grant_key}: {self.decision})"

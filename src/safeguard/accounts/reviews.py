@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from allauth.usersessions.models import UserSession
 from django.conf import settings
@@ -231,7 +231,7 @@ def campaign_start(*, actor: Actor, if_missing: bool = False,
 
 # --- deciding ----------------------------------------------------------------------------------
 
-def _refuse(actor: Actor, item: AccessReviewItem, why: str, error: Exception) -> None:
+def _refuse(actor: Actor, item: AccessReviewItem, why: str, error: Exception) -> NoReturn:
     with transaction.atomic():
         audit.record(action="access_review.decision_denied", actor=actor, outcome="denied",
                      subject=("access_review", item.campaign_id),
@@ -277,7 +277,6 @@ def item_decide(*, actor: Actor, item_id: int, decision: str, comment: str,
     if me is None:
         _refuse(actor, item, "not a signed-in person",
                 NotYourItem("An access review is decided by a signed-in reviewer."))
-    assert me is not None
     if item.user_id == me:
         _refuse(actor, item, "self-review",
                 SelfReview("Nobody reviews their own access: another reviewer decides this."))
@@ -545,39 +544,50 @@ def control_access_reviews_done(now: datetime | None = None) -> dict[str, str]:
     * pass — the current period's campaign is closed with every item decided; or we are still
       inside the current period's due window (its campaign's due date, or period start + due
       days when none was started) and the previous period's campaign closed complete;
-    * not_applicable — no active user holds any role or live token (nothing to review);
+    * not_applicable — no campaign this period and no active user holds any role or live API
+      token (nothing to review);
     * fail — otherwise: no campaign, a campaign past due with items undecided, a campaign closed
       with items undecided, or no complete review of the previous period while this one is due.
     """
     now = now or _now()
     period = period_of(_today(now))
     current = AccessReviewCampaign.objects.filter(period_start=period.start).first()
-    label = period.label
-    if _complete(current):
-        assert current is not None and current.closed_at is not None
-        return {"status": "pass",
-                "evidence": f"The {label} access review closed on {current.closed_at:%Y-%m-%d} "
-                            "with every grant decided."}
     if current is not None and current.status == Status.CLOSED:
-        undecided = AccessReviewItem.objects.filter(campaign=current,
-                                                    decision=Decision.PENDING).count()
-        return {"status": "fail",
-                "evidence": f"The {label} access review was closed with {undecided} grants "
-                            "undecided."}
+        return _closed_result(current, period.label)
     has_grants = (RoleAssignment.objects.filter(user__is_active=True).exists()
                   or ApiToken.objects.filter(user__is_active=True, revoked_at__isnull=True,
                                              expires_at__gt=now).exists())
     if current is None and not has_grants:
         return {"status": "not_applicable",
                 "evidence": "No active user holds a role or a live API token."}
+    return _open_result(current, period, now)
+
+
+def _closed_result(current: AccessReviewCampaign, label: str) -> dict[str, str]:
+    undecided = AccessReviewItem.objects.filter(campaign=current,
+                                                decision=Decision.PENDING).count()
+    if undecided == 0:
+        return {"status": "pass",
+                "evidence": f"The {label} access review closed on "
+                            f"{current.closed_at or current.started_at:%Y-%m-%d} with every "
+                            "grant decided."}
+    return {"status": "fail",
+            "evidence": f"The {label} access review was closed with {undecided} grants "
+                        "undecided."}
+
+
+def _open_result(current: AccessReviewCampaign | None, period: Period,
+                 now: datetime) -> dict[str, str]:
+    """The control while the period has no closed campaign: the previous review carries it
+    through the due window, nothing does after."""
+    label = period.label
     tz = timezone.get_current_timezone()
     due = (current.due_at if current is not None else
            datetime.combine(period.start, datetime.min.time(), tzinfo=tz)
            + timedelta(days=settings.SAFEGUARD_ACCESS_REVIEW_DUE_DAYS))
     previous = AccessReviewCampaign.objects.filter(
         period_start=period_of(period.start - timedelta(days=1)).start).first()
-    if now <= due and _complete(previous):
-        assert previous is not None
+    if now <= due and previous is not None and _complete(previous):
         before = _label(previous.period_start, previous.period_end)
         return {"status": "pass",
                 "evidence": f"The previous access review ({before}) closed complete; the "

@@ -34,4 +34,4 @@ def password_reset_mail_send(*, user_ids: list[int], base_url: str) -> int:
 
 
 # The access-review job lives beside its service (decision 0128); imported so Huey registers it.
-from safeguard.accounts import review_tasks as review_tasks  # noqa: E402, F401
+from safeguard.accounts import review_tasks  # noqa: E402, F401
