@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 
-from safeguard.accounts import reviews
+from safeguard.accounts import review_selectors, reviews
 from safeguard.accounts.review_models import AccessReviewItem
 from safeguard.audit.contracts import Actor
 from safeguard.governance import evaluators
@@ -42,11 +42,12 @@ def _review_all(pair, at: datetime) -> None:
 
 def _status(at: datetime) -> dict[str, str]:
     with time_machine.travel(at, tick=False):
-        return reviews.control_access_reviews_done()
+        return review_selectors.control_access_reviews_done()
 
 
 def test_the_provider_is_registered_for_the_governance_check():
-    assert providers.get("control.access_reviews_done") is reviews.control_access_reviews_done
+    provider = providers.get("control.access_reviews_done")
+    assert provider is review_selectors.control_access_reviews_done
 
 
 def test_no_active_grant_is_not_applicable():

@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from safeguard.accounts import review_report, reviews
+from safeguard.accounts import review_selectors as sel
 from safeguard.accounts.guards import (
     permission_required,
     request_actor,
@@ -30,12 +31,12 @@ def _error(request: HttpRequest, exc: ApplicationError) -> HttpResponse:
 @require_GET
 def campaign_list(request: HttpRequest) -> HttpResponse:
     """Every campaign with its progress and overdue count, and the control's current state."""
-    period = reviews.period_of(reviews._today(reviews._now()))
-    campaigns = reviews.campaign_list()
+    period = sel.current_period()
+    campaigns = sel.campaign_list()
     return render(request, "accounts/reviews/list.html", {
         "campaigns": campaigns, "period_label": period.label,
         "current": next((c for c in campaigns if c.period_start == period.start), None),
-        "control": reviews.control_access_reviews_done(),
+        "control": sel.control_access_reviews_done(),
         "can_manage": REVIEWS_MANAGE in request_permissions(request),
         "months": settings.SAFEGUARD_ACCESS_REVIEW_PERIOD_MONTHS,
         "due_days": settings.SAFEGUARD_ACCESS_REVIEW_DUE_DAYS,
@@ -61,8 +62,8 @@ def campaign_start(request: HttpRequest) -> HttpResponse:
 @require_GET
 def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
     try:
-        campaign = reviews.campaign_get(campaign_id=campaign_id)
-        items = reviews.campaign_items(campaign_id=campaign_id)
+        campaign = sel.campaign_get(campaign_id=campaign_id)
+        items = sel.campaign_items(campaign_id=campaign_id)
     except ApplicationError as exc:
         return _error(request, exc)
     return render(request, "accounts/reviews/detail.html", {
@@ -94,7 +95,7 @@ def _report_access(request: HttpRequest, campaign_id: int, what: str) -> None:
 def campaign_report(request: HttpRequest, campaign_id: int) -> HttpResponse:
     """The signed report PDF, exactly the bytes the signature covers."""
     try:
-        pdf, sha, _, _ = reviews.report_get(campaign_id=campaign_id)
+        pdf, sha, _, _ = sel.report_get(campaign_id=campaign_id)
     except ApplicationError as exc:
         return _error(request, exc)
     _report_access(request, campaign_id, "pdf")
@@ -111,7 +112,7 @@ def campaign_report(request: HttpRequest, campaign_id: int) -> HttpResponse:
 def campaign_signature(request: HttpRequest, campaign_id: int) -> HttpResponse:
     """The report's detached signature and the public key to check it with."""
     try:
-        _, sha, signature, key_id = reviews.report_get(campaign_id=campaign_id)
+        _, sha, signature, key_id = sel.report_get(campaign_id=campaign_id)
     except ApplicationError as exc:
         return _error(request, exc)
     _report_access(request, campaign_id, "signature")
@@ -132,7 +133,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     """The signed-in reviewer's undecided items (never their own grants)."""
     me = request_principal(request).user_id
     response = render(request, "accounts/reviews/queue.html", {
-        "items": reviews.queue_for(person_id=me), "decided": reviews.decided_by(person_id=me)})
+        "items": sel.queue_for(person_id=me), "decided": sel.decided_by(person_id=me)})
     response["Cache-Control"] = "no-store"
     return response
 
@@ -149,8 +150,8 @@ def item_decide(request: HttpRequest, item_id: int) -> HttpResponse:
         # a clear 4xx with the reason, on the queue page; nothing was changed
         me = request_principal(request).user_id
         return render(request, "accounts/reviews/queue.html", {
-            "error": exc.detail, "items": reviews.queue_for(person_id=me),
-            "decided": reviews.decided_by(person_id=me)}, status=exc.status)
+            "error": exc.detail, "items": sel.queue_for(person_id=me),
+            "decided": sel.decided_by(person_id=me)}, status=exc.status)
     verb = "revoked" if item.decision == "revoke" else "kept"
     messages.success(request, f"{item.grant_label} of {item.user_email}: {verb}.")
     return redirect("accounts:review_queue")

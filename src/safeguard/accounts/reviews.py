@@ -2,9 +2,9 @@
 every active user's grants, reviewers who keep or revoke each one, escalation of what is left
 undecided past the due date, and a signed report when the campaign closes.
 
-Writes and reads of the two review tables live here (the services/selectors split of one small
-sub-domain); access changes themselves go through :mod:`safeguard.accounts.services`
-(``role_revoke``, ``token_revoke``), so a revocation obeys the same rules and audit as any other.
+Every write of the two review tables lives here (reads in ``review_selectors.py``); access
+changes themselves go through :mod:`safeguard.accounts.services` (``role_revoke``,
+``token_revoke``), so a revocation obeys the same rules and audit as any other.
 
 Who reviews: there is no manager on a user record, so the reviewers are the *role owners*:
 active people holding ``accounts.review_access``. Each user's grants go to one of them, never
@@ -14,19 +14,18 @@ escalation reviewer is a campaign owner (``accounts.manage_access_reviews``) oth
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, NoReturn
 
 from allauth.usersessions.models import UserSession
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Max, Q
-from django.utils import timezone
+from django.db.models import Count, Max
 
-from safeguard.accounts import rbac, selectors, services
+from safeguard.accounts import review_selectors as sel
+from safeguard.accounts import selectors, services
 from safeguard.accounts.enums import NotificationKind
-from safeguard.accounts.models import ApiToken, Role, RoleAssignment, User
+from safeguard.accounts.models import ApiToken, RoleAssignment, User
 from safeguard.accounts.review_contracts import (
     CampaignExists,
     CampaignNotFound,
@@ -50,39 +49,6 @@ Decision = AccessReviewItem.Decision
 COMMENT_MAX = 500
 
 
-# --- periods (pure date arithmetic) -----------------------------------------------------------
-
-@dataclass(frozen=True)
-class Period:
-    """One review period: [start, end) in calendar months counted from 1 January."""
-
-    start: date
-    end: date
-
-    @property
-    def label(self) -> str:
-        months = settings.SAFEGUARD_ACCESS_REVIEW_PERIOD_MONTHS
-        if months == 3:
-            return f"{self.start.year}-Q{(self.start.month - 1) // 3 + 1}"
-        return f"{self.start:%Y-%m} to {self.end - timedelta(days=1):%Y-%m}"
-
-
-def _add_months(day: date, months: int) -> date:
-    total = day.year * 12 + day.month - 1 + months
-    return date(total // 12, total % 12 + 1, 1)
-
-
-def period_of(day: date, months: int | None = None) -> Period:
-    """The review period holding ``day`` (SAFEGUARD_ACCESS_REVIEW_PERIOD_MONTHS long)."""
-    months = months or settings.SAFEGUARD_ACCESS_REVIEW_PERIOD_MONTHS
-    start = date(day.year, ((day.month - 1) // months) * months + 1, 1)
-    return Period(start, _add_months(start, months))
-
-
-def _label(start: date, end: date) -> str:
-    return Period(start, end).label
-
-
 def _who(actor: Actor) -> str:
     """An actor as the campaign and its report name it: a person's e-mail, else kind:name."""
     if actor.kind == "user" and actor.label:
@@ -90,27 +56,7 @@ def _who(actor: Actor) -> str:
     return f"{actor.kind}:{actor.label or actor.id}"
 
 
-def _now() -> datetime:
-    return timezone.now()
-
-
-def _today(now: datetime) -> date:
-    return timezone.localdate(now)
-
-
-# --- who reviews ------------------------------------------------------------------------------
-
-def holders_of(codename: str) -> list[int]:
-    """Active people (not service accounts) holding ``codename`` through any role, by id."""
-    slugs = [r.slug for r in rbac.BUILTIN_ROLES
-             if codename in rbac.builtin_role_permissions(r.slug)]
-    custom = [r.slug for r in Role.objects.filter(is_builtin=False)
-              if codename in selectors.role_permissions(r)]
-    return sorted(set(
-        RoleAssignment.objects.filter(role__slug__in=slugs + custom, user__is_active=True,
-                                      user__is_service_account=False)
-        .values_list("user_id", flat=True)))
-
+# --- who reviews ---------------------------------------------------------------------------
 
 def _pick_reviewers(campaign: AccessReviewCampaign, user_id: int, pool: list[int],
                     owners: list[int]) -> tuple[int | None, int | None]:
@@ -168,7 +114,7 @@ def _snapshot_user(campaign: AccessReviewCampaign, user: User, pool: list[int],
         return len(rows)
 
 
-def _create_campaign(*, actor: Actor, period: Period, now: datetime,
+def _create_campaign(*, actor: Actor, period: sel.Period, now: datetime,
                      if_missing: bool) -> tuple[AccessReviewCampaign, bool]:
     due = now + timedelta(days=settings.SAFEGUARD_ACCESS_REVIEW_DUE_DAYS)
     try:
@@ -197,12 +143,12 @@ def campaign_start(*, actor: Actor, if_missing: bool = False,
     live API token of every active user. Idempotent and resumable: users already written are
     skipped, so a run killed half-way and run again writes nothing twice. A second start of a
     period that has its campaign is CampaignExists, unless ``if_missing`` (the periodic job)."""
-    now = now or _now()
-    period = period_of(_today(now))
+    now = now or sel.clock_now()
+    period = sel.period_of(sel.local_day(now))
     campaign, _ = _create_campaign(actor=actor, period=period, now=now, if_missing=if_missing)
     if campaign.status != Status.SNAPSHOTTING:
-        return campaign_get(campaign_id=campaign.id, now=now)
-    pool, owners = holders_of(REVIEW_ACCESS), holders_of(REVIEWS_MANAGE)
+        return sel.campaign_get(campaign_id=campaign.id, now=now)
+    pool, owners = sel.holders_of(REVIEW_ACCESS), sel.holders_of(REVIEWS_MANAGE)
     for user in User.objects.filter(is_active=True).order_by("id"):
         _snapshot_user(campaign, user, pool, owners, now)
     with transaction.atomic():
@@ -225,8 +171,8 @@ def campaign_start(*, actor: Actor, if_missing: bool = False,
                                 subject=("access_review", locked.id), actor=actor,
                                 dedupe_key=f"access-review:{locked.id}:assigned")
     if not AccessReviewItem.objects.filter(campaign=campaign, decision=Decision.PENDING).exists():
-        campaign_close(actor=actor, campaign_id=campaign.id, now=now)
-    return campaign_get(campaign_id=campaign.id, now=now)
+        _close_complete(campaign.id, now)
+    return sel.campaign_get(campaign_id=campaign.id, now=now)
 
 
 # --- deciding ----------------------------------------------------------------------------------
@@ -280,13 +226,13 @@ def item_decide(*, actor: Actor, item_id: int, decision: str, comment: str,
     if item.user_id == me:
         _refuse(actor, item, "self-review",
                 SelfReview("Nobody reviews their own access: another reviewer decides this."))
-    if not may_decide(item, me, me in holders_of(REVIEWS_MANAGE)):
+    if not may_decide(item, me, me in sel.holders_of(REVIEWS_MANAGE)):
         _refuse(actor, item, "not assigned",
                 NotYourItem("This item is assigned to another reviewer."))
     if item.campaign.status != Status.OPEN:
         raise CampaignNotOpen(f"The campaign is {item.campaign.status}.")
     text = protection.screen(text, field="access_review.comment").text[:COMMENT_MAX] if text else ""
-    now = now or _now()
+    now = now or sel.clock_now()
     with transaction.atomic():
         locked = AccessReviewItem.objects.select_for_update().get(id=item.id)
         if locked.decision != Decision.PENDING:
@@ -307,10 +253,9 @@ def item_decide(*, actor: Actor, item_id: int, decision: str, comment: str,
                            "applied": applied, "comment": text})
     if not AccessReviewItem.objects.filter(campaign_id=item.campaign_id,
                                            decision=Decision.PENDING).exists():
-        campaign_close(actor=Actor.system("access-reviews"), campaign_id=item.campaign_id,
-                       now=now)
-    return _item_view(AccessReviewItem.objects.select_related("reviewer", "escalation_reviewer")
-                      .get(id=item.id))
+        _close_complete(item.campaign_id, now)
+    return sel.item_view(AccessReviewItem.objects
+                         .select_related("reviewer", "escalation_reviewer").get(id=item.id))
 
 
 def _apply(actor: Actor, item: AccessReviewItem) -> str:
@@ -335,12 +280,12 @@ def escalate_overdue(*, now: datetime | None = None) -> int:
     escalation reviewer (or, without one, every campaign owner but the user), once per item
     (the notification's dedupe key and ``escalated_at`` make a rerun a no-op). Returns how many
     items were escalated now."""
-    now = now or _now()
+    now = now or sel.clock_now()
     done = 0
     ids = list(AccessReviewItem.objects.filter(
         campaign__status=Status.OPEN, campaign__escalate_at__lte=now,
         decision=Decision.PENDING, escalated_at__isnull=True).values_list("id", flat=True))
-    owners = holders_of(REVIEWS_MANAGE)
+    owners = sel.holders_of(REVIEWS_MANAGE)
     for item_id in ids:
         with transaction.atomic():
             item = (AccessReviewItem.objects.select_for_update()
@@ -375,7 +320,7 @@ def campaign_close(*, actor: Actor, campaign_id: int,
     items undecided is allowed (the report says so); closing twice is CampaignNotOpen."""
     from safeguard.accounts import review_report
 
-    now = now or _now()
+    now = now or sel.clock_now()
     with transaction.atomic():
         campaign = AccessReviewCampaign.objects.select_for_update().filter(id=campaign_id).first()
         if campaign is None:
@@ -388,8 +333,8 @@ def campaign_close(*, actor: Actor, campaign_id: int,
         campaign.closed_at = now
         campaign.closed_by = _who(actor)
         campaign.close_reason = "complete" if pending == 0 else "closed with undecided"
-        view = _campaign_view(campaign, now)
-        items = [_item_view(i) for i in _items(campaign.id)]
+        view = sel.campaign_view(campaign, now)
+        items = [sel.item_view(i) for i in sel.items(campaign.id)]
         pdf = review_report.render(campaign=view, items=items, generated_at=now)
         signed = review_report.sign(pdf)
         campaign.report_pdf = pdf
@@ -403,104 +348,17 @@ def campaign_close(*, actor: Actor, campaign_id: int,
                            "revoked": view.revoked, "undecided": pending,
                            "reason": campaign.close_reason, "report_sha256": signed.sha256,
                            "key_id": signed.key_id})
-    return campaign_get(campaign_id=campaign_id, now=now)
+    return sel.campaign_get(campaign_id=campaign_id, now=now)
 
 
-# --- reads ------------------------------------------------------------------------------------
-
-def _items(campaign_id: int) -> Any:
-    return (AccessReviewItem.objects.filter(campaign_id=campaign_id)
-            .select_related("reviewer", "escalation_reviewer").order_by("user_email", "grant_key"))
-
-
-def _item_view(i: AccessReviewItem) -> ReviewItemView:
-    return ReviewItemView(
-        id=i.id, campaign_id=i.campaign_id, user_id=i.user_id, user_email=i.user_email,
-        kind=i.kind, grant_key=i.grant_key, grant_label=i.grant_label,
-        grant_permissions=tuple(i.grant_permissions),
-        effective_permissions=tuple(i.effective_permissions), token_id=i.token_id,
-        token_last_used_at=i.token_last_used_at, last_login_at=i.last_login_at,
-        last_activity_at=i.last_activity_at, snapshot_at=i.snapshot_at,
-        reviewer_id=i.reviewer_id, reviewer_email=i.reviewer.email if i.reviewer else "",
-        escalation_reviewer_id=i.escalation_reviewer_id,
-        escalation_reviewer_email=(i.escalation_reviewer.email if i.escalation_reviewer
-                                   else ""),
-        escalated_at=i.escalated_at, decision=i.decision, comment=i.comment,
-        decided_by_email=i.decided_by_email, decided_at=i.decided_at)
-
-
-def _campaign_view(c: AccessReviewCampaign, now: datetime) -> CampaignView:
-    counts = AccessReviewItem.objects.filter(campaign=c).aggregate(
-        total=Count("id"),
-        kept=Count("id", filter=Q(decision=Decision.KEEP)),
-        revoked=Count("id", filter=Q(decision=Decision.REVOKE)),
-        escalated=Count("id", filter=Q(escalated_at__isnull=False)),
-        unassigned=Count("id", filter=Q(reviewer__isnull=True)))
-    pending = counts["total"] - counts["kept"] - counts["revoked"]
-    overdue = pending if (c.status == Status.OPEN and now > c.due_at) else 0
-    return CampaignView(
-        id=c.id, period_start=c.period_start, period_end=c.period_end,
-        label=_label(c.period_start, c.period_end), status=c.status, started_at=c.started_at,
-        started_by=c.started_by, due_at=c.due_at, escalate_at=c.escalate_at,
-        closed_at=c.closed_at, closed_by=c.closed_by, close_reason=c.close_reason,
-        total=counts["total"], decided=counts["kept"] + counts["revoked"], kept=counts["kept"],
-        revoked=counts["revoked"], pending=pending, overdue=overdue,
-        escalated=counts["escalated"], unassigned=counts["unassigned"],
-        has_report=bool(c.report_sha256), report_sha256=c.report_sha256,
-        report_key_id=c.report_key_id)
-
-
-def campaign_get(*, campaign_id: int, now: datetime | None = None) -> CampaignView:
-    """One campaign with its progress and overdue count as of ``now``."""
-    c = AccessReviewCampaign.objects.filter(id=campaign_id).first()
-    if c is None:
-        raise CampaignNotFound(f"No access-review campaign {campaign_id}.")
-    return _campaign_view(c, now or _now())
-
-
-def campaign_list(*, now: datetime | None = None) -> list[CampaignView]:
-    """Every campaign, newest period first."""
-    now = now or _now()
-    return [_campaign_view(c, now)
-            for c in AccessReviewCampaign.objects.order_by("-period_start")]
-
-
-def campaign_items(*, campaign_id: int) -> list[ReviewItemView]:
-    """Every item of a campaign, by user then grant."""
-    if not AccessReviewCampaign.objects.filter(id=campaign_id).exists():
-        raise CampaignNotFound(f"No access-review campaign {campaign_id}.")
-    return [_item_view(i) for i in _items(campaign_id)]
-
-
-def queue_for(*, person_id: int) -> list[ReviewItemView]:
-    """The undecided items of open campaigns this person may decide (never their own)."""
-    is_owner = person_id in holders_of(REVIEWS_MANAGE)
-    mine = Q(reviewer_id=person_id) | Q(escalated_at__isnull=False,
-                                        escalation_reviewer_id=person_id)
-    if is_owner:
-        mine |= Q(reviewer__isnull=True)
-    rows = (AccessReviewItem.objects.filter(mine, campaign__status=Status.OPEN,
-                                            decision=Decision.PENDING)
-            .exclude(user_id=person_id).select_related("reviewer", "escalation_reviewer")
-            .order_by("campaign_id", "user_email", "grant_key"))
-    return [_item_view(i) for i in rows]
-
-
-def decided_by(*, person_id: int, limit: int = 50) -> list[ReviewItemView]:
-    """What this person decided lately (newest first)."""
-    rows = (AccessReviewItem.objects.filter(decided_by_id=person_id)
-            .select_related("reviewer", "escalation_reviewer").order_by("-decided_at")[:limit])
-    return [_item_view(i) for i in rows]
-
-
-def report_get(*, campaign_id: int) -> tuple[bytes, str, str, str]:
-    """A closed campaign's report: (PDF bytes, SHA-256, base64 signature, key id)."""
-    c = AccessReviewCampaign.objects.filter(id=campaign_id).first()
-    if c is None:
-        raise CampaignNotFound(f"No access-review campaign {campaign_id}.")
-    if not c.report_sha256 or c.report_pdf is None:
-        raise CampaignNotOpen("The report exists once the campaign is closed.")
-    return bytes(c.report_pdf), c.report_sha256, c.report_signature, c.report_key_id
+def _close_complete(campaign_id: int, now: datetime) -> bool:
+    """Close a campaign whose items are all decided; a concurrent close (the other last
+    decision, the job) got there first when it is no longer open: nothing to do."""
+    try:
+        campaign_close(actor=Actor.system("access-reviews"), campaign_id=campaign_id, now=now)
+    except CampaignNotOpen:
+        return False
+    return True
 
 
 # --- the periodic job ---------------------------------------------------------------------
@@ -510,9 +368,9 @@ def run_schedule(*, now: datetime | None = None) -> dict[str, int]:
     campaign when autostart is on and it does not exist or is still snapshotting, escalate
     overdue items, and close an open campaign whose items are all decided (a close interrupted
     after the last decision)."""
-    now = now or _now()
+    now = now or sel.clock_now()
     started = 0
-    period = period_of(_today(now))
+    period = sel.period_of(sel.local_day(now))
     existing = AccessReviewCampaign.objects.filter(period_start=period.start).first()
     if settings.SAFEGUARD_ACCESS_REVIEW_AUTOSTART and (
             existing is None or existing.status == Status.SNAPSHOTTING):
@@ -524,84 +382,5 @@ def run_schedule(*, now: datetime | None = None) -> dict[str, int]:
                                                                                   flat=True):
         if not AccessReviewItem.objects.filter(campaign_id=cid,
                                                decision=Decision.PENDING).exists():
-            campaign_close(actor=Actor.system("access-reviews"), campaign_id=cid, now=now)
-            closed += 1
+            closed += int(_close_complete(cid, now))
     return {"started": started, "escalated": escalated, "closed": closed}
-
-
-# --- the governance control (provider control.access_reviews_done) ----------------------------
-
-def _complete(c: AccessReviewCampaign | None) -> bool:
-    return (c is not None and c.status == Status.CLOSED
-            and not AccessReviewItem.objects.filter(campaign=c,
-                                                    decision=Decision.PENDING).exists())
-
-
-def control_access_reviews_done(now: datetime | None = None) -> dict[str, str]:
-    """The control "access reviews done this period" (R-OPS-8), registered as
-    ``control.access_reviews_done``:
-
-    * pass — the current period's campaign is closed with every item decided; or we are still
-      inside the current period's due window (its campaign's due date, or period start + due
-      days when none was started) and the previous period's campaign closed complete;
-    * not_applicable — no campaign this period and no active user holds any role or live API
-      token (nothing to review);
-    * fail — otherwise: no campaign, a campaign past due with items undecided, a campaign closed
-      with items undecided, or no complete review of the previous period while this one is due.
-    """
-    now = now or _now()
-    period = period_of(_today(now))
-    current = AccessReviewCampaign.objects.filter(period_start=period.start).first()
-    if current is not None and current.status == Status.CLOSED:
-        return _closed_result(current, period.label)
-    has_grants = (RoleAssignment.objects.filter(user__is_active=True).exists()
-                  or ApiToken.objects.filter(user__is_active=True, revoked_at__isnull=True,
-                                             expires_at__gt=now).exists())
-    if current is None and not has_grants:
-        return {"status": "not_applicable",
-                "evidence": "No active user holds a role or a live API token."}
-    return _open_result(current, period, now)
-
-
-def _closed_result(current: AccessReviewCampaign, label: str) -> dict[str, str]:
-    undecided = AccessReviewItem.objects.filter(campaign=current,
-                                                decision=Decision.PENDING).count()
-    if undecided == 0:
-        return {"status": "pass",
-                "evidence": f"The {label} access review closed on "
-                            f"{current.closed_at or current.started_at:%Y-%m-%d} with every "
-                            "grant decided."}
-    return {"status": "fail",
-            "evidence": f"The {label} access review was closed with {undecided} grants "
-                        "undecided."}
-
-
-def _open_result(current: AccessReviewCampaign | None, period: Period,
-                 now: datetime) -> dict[str, str]:
-    """The control while the period has no closed campaign: the previous review carries it
-    through the due window, nothing does after."""
-    label = period.label
-    tz = timezone.get_current_timezone()
-    due = (current.due_at if current is not None else
-           datetime.combine(period.start, datetime.min.time(), tzinfo=tz)
-           + timedelta(days=settings.SAFEGUARD_ACCESS_REVIEW_DUE_DAYS))
-    previous = AccessReviewCampaign.objects.filter(
-        period_start=period_of(period.start - timedelta(days=1)).start).first()
-    if now <= due and previous is not None and _complete(previous):
-        before = _label(previous.period_start, previous.period_end)
-        return {"status": "pass",
-                "evidence": f"The previous access review ({before}) closed complete; the "
-                            f"{label} review is due by {due:%Y-%m-%d}."}
-    if current is None:
-        return {"status": "fail",
-                "evidence": f"No access review was started for {label} (due by "
-                            f"{due:%Y-%m-%d})."}
-    pending = AccessReviewItem.objects.filter(campaign=current,
-                                              decision=Decision.PENDING).count()
-    if now > due:
-        return {"status": "fail",
-                "evidence": f"The {label} access review is past its due date ({due:%Y-%m-%d}) "
-                            f"with {pending} grants undecided."}
-    return {"status": "fail",
-            "evidence": f"The {label} access review is under way ({pending} grants undecided, "
-                        f"due {due:%Y-%m-%d}) and the previous period has no complete review."}
