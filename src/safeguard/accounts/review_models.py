@@ -29,7 +29,7 @@ class AccessReviewCampaign(models.Model):
     escalate_at = models.DateTimeField()
     closed_at = models.DateTimeField(null=True, blank=True)
     closed_by = models.CharField(max_length=200, blank=True)
-    close_reason = models.CharField(max_length=20, blank=True)
+    close_reason = models.CharField(max_length=30, blank=True)
     report_pdf = models.BinaryField(null=True, blank=True)
     report_sha256 = models.CharField(max_length=64, blank=True)
     report_signature = models.CharField(max_length=200, blank=True)
