@@ -18,6 +18,7 @@ from pypdf import PdfReader
 
 from safeguard.accounts import review_report, reviews, services
 from safeguard.accounts.review_models import AccessReviewCampaign, AccessReviewItem
+from safeguard.audit.contracts import Actor
 from safeguard.audit.models import Event
 from tests.factories import SYSTEM, make_user, signed_in_client
 
@@ -198,3 +199,21 @@ def test_starting_by_hand_needs_the_permission_and_refuses_a_second_start(staff)
     assert AccessReviewCampaign.objects.count() == 1
     auditor = make_user(roles=("auditor",))
     assert signed_in_client(auditor).post("/staff/reviews/start/").status_code == 403
+
+
+def test_the_campaign_list_shows_progress_overdue_and_the_control(staff):
+    a, c = staff["alice"], staff["carol"]
+    reviews.item_decide(actor=Actor(kind="user", id=str(a.id), label=a.email),
+                        item_id=_item(f"role:{c.id}:auditor").id, decision="keep", comment="")
+    with time_machine.travel(datetime(2026, 10, 27, tzinfo=UTC), tick=False):
+        html = signed_in_client(staff["bob"]).get("/staff/reviews/").content.decode()
+    assert '<progress max="4" value="1" aria-label="1 of 4 decided">25%</progress> 1 / 4' in html
+    assert "<td>3</td>" in html  # overdue
+    assert "past its due date (2026-10-26) with 3 grants undecided" in html
+
+
+def test_a_close_raced_by_another_is_not_an_error(staff):
+    campaign = AccessReviewCampaign.objects.get()
+    assert reviews._close_complete(campaign.id, START) is True
+    assert reviews._close_complete(campaign.id, START) is False
+    assert Event.objects.filter(action="access_review.closed").count() == 1
