@@ -234,12 +234,15 @@ def item_decide(*, actor: Actor, item_id: int, decision: str, comment: str,
     text = protection.screen(text, field="access_review.comment").text[:COMMENT_MAX] if text else ""
     now = now or sel.clock_now()
     with transaction.atomic():
+        # the campaign row first (as campaign_close locks it): a decision and a close are
+        # serialised, so the report never misses a decision committed beside it
+        campaign = (AccessReviewCampaign.objects.select_for_update()
+                    .filter(id=item.campaign_id).first())
+        if campaign is None or campaign.status != Status.OPEN:
+            raise CampaignNotOpen("The campaign is no longer open.")
         locked = AccessReviewItem.objects.select_for_update().get(id=item.id)
         if locked.decision != Decision.PENDING:
             raise ItemAlreadyDecided(f"This item was already decided ({locked.decision}).")
-        if AccessReviewCampaign.objects.filter(id=locked.campaign_id,
-                                               status=Status.OPEN).count() != 1:
-            raise CampaignNotOpen("The campaign is no longer open.")
         applied = _apply(actor, locked) if decision == Decision.REVOKE else "kept"
         email = User.objects.filter(id=me).values_list("email", flat=True).first() or ""
         locked.decision, locked.comment = decision, text
