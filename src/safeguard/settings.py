@@ -1188,3 +1188,15 @@ SAFEGUARD_SCIM_MAX_RESULTS = _env_int("SAFEGUARD_SCIM_MAX_RESULTS", 100)
 SAFEGUARD_SCIM_TOKEN_DAYS = _env_int("SAFEGUARD_SCIM_TOKEN_DAYS", 365)
 # Largest SCIM request body in bytes; a larger one is refused with 413 (E323: 1 KiB to 10 MiB).
 SAFEGUARD_SCIM_MAX_BODY_BYTES = _env_int("SAFEGUARD_SCIM_MAX_BODY_BYTES", 256 * 1024)
+# --- Accounts: access reviews (issue 13 section 2; docs/access-reviews.md; decision 0128) ---
+# Every grant (role assignment, live API token) is reviewed once per period (R-OPS-8). A period
+# is this many calendar months, counted from 1 January (3 = quarters; must divide 12: E325).
+SAFEGUARD_ACCESS_REVIEW_PERIOD_MONTHS = _env_int("SAFEGUARD_ACCESS_REVIEW_PERIOD_MONTHS", 3)
+# A campaign is due this many days after it starts (1..28 x period months: E326).
+SAFEGUARD_ACCESS_REVIEW_DUE_DAYS = _env_int("SAFEGUARD_ACCESS_REVIEW_DUE_DAYS", 21)
+# An item still undecided this many days after the due date goes to its escalation reviewer
+# (0 = as soon as it is overdue; 0..90: E327).
+SAFEGUARD_ACCESS_REVIEW_ESCALATION_DAYS = _env_int("SAFEGUARD_ACCESS_REVIEW_ESCALATION_DAYS", 3)
+# The periodic job starts the current period's campaign by itself when none exists (off: only
+# by hand from the access-reviews page).
+SAFEGUARD_ACCESS_REVIEW_AUTOSTART = _env_bool("SAFEGUARD_ACCESS_REVIEW_AUTOSTART", True)

@@ -15,3 +15,10 @@ class AccountsConfig(AppConfig):
 
         receivers.connect()
         checks.register()
+        # Access reviews (decision 0128): their checks and the governance control provider.
+        from safeguard.accounts import review_checks, review_selectors
+        from safeguard.web import providers
+
+        review_checks.register()
+        providers.register("control.access_reviews_done",
+                           review_selectors.control_access_reviews_done)

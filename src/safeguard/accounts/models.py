@@ -236,3 +236,12 @@ class ScimIdentity(models.Model):
 
     def __str__(self) -> str:
         return f"scim identity of {self.user_id}"
+
+
+# Access reviews (decision 0128) keep their tables in their own module; imported here so Django
+# registers them with this app.
+from safeguard.accounts.review_models import AccessReviewCampaign, AccessReviewItem  # noqa: E402
+
+__all__ = ["AccessReviewCampaign", "AccessReviewItem", "ApiToken", "GrantRequest",
+           "Notification", "Organisation", "Role", "RoleAssignment", "ScimIdentity", "SecurityState",
+           "User"]

@@ -42,3 +42,6 @@ rbac.nav("API tokens", url_name="accounts:token_list", permission=TOKENS_MANAGE,
 rbac.nav("SCIM provisioning", url_name="accounts:scim_tokens", permission=TOKENS_MANAGE,
          order=925)
 rbac.nav("Organisation", url_name="accounts:org", permission=ORG_VIEW, order=930)
+
+# Access reviews declare theirs in their own module (decision 0128).
+from safeguard.accounts import review_permissions  # noqa: E402, F401

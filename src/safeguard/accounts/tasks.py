@@ -31,3 +31,7 @@ def password_reset_mail_send(*, user_ids: list[int], base_url: str) -> int:
     """Send the password-reset mail after the request committed (one job per request, known
     address or not: issue 9 item 7)."""
     return services.password_reset_mail_send(user_ids=user_ids, base_url=base_url)
+
+
+# The access-review job lives beside its service (decision 0128); imported so Huey registers it.
+from safeguard.accounts import review_tasks  # noqa: E402, F401

@@ -39,3 +39,8 @@ urlpatterns = [
          name="notification_open"),
     path("notifications/read-all/", views.notifications_read_all, name="notifications_read_all"),
 ]
+
+# Access reviews keep their routes in their own module (decision 0128).
+from safeguard.accounts import review_urls  # noqa: E402
+
+urlpatterns += review_urls.urlpatterns

@@ -288,7 +288,8 @@ def incident_exercises() -> CheckResult:
 @check("access_reviews")
 def access_reviews() -> CheckResult:
     return _from_provider("control.access_reviews_done",
-                          "Not built yet: quarterly access reviews (issue 13 section 2).")
+                          "No source: the accounts app's control.access_reviews_done provider "
+                          "is not registered.")
 
 
 @check("backups_restored")
