@@ -243,5 +243,5 @@ class ScimIdentity(models.Model):
 from safeguard.accounts.review_models import AccessReviewCampaign, AccessReviewItem  # noqa: E402
 
 __all__ = ["AccessReviewCampaign", "AccessReviewItem", "ApiToken", "GrantRequest",
-           "Notification", "Organisation", "Role", "RoleAssignment", "ScimIdentity", "SecurityState",
-           "User"]
+           "Notification", "Organisation", "Role", "RoleAssignment", "ScimIdentity",
+           "SecurityState", "User"]
