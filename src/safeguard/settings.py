@@ -1175,3 +1175,21 @@ SAFEGUARD_VULN_SLA_SCORE_THRESHOLD = float(_env("SAFEGUARD_VULN_SLA_SCORE_THRESH
 SAFEGUARD_VULN_SCAN_MAX_DAYS = _env_int("SAFEGUARD_VULN_SCAN_MAX_DAYS", 30)
 # Longest exception to a fix deadline (days).
 SAFEGUARD_VULN_EXCEPTION_MAX_DAYS = _env_int("SAFEGUARD_VULN_EXCEPTION_MAX_DAYS", 365)
+
+# --- Governance: workforce (issue 13 section 3; docs/governance.md "Workforce") ------------
+# Decision 0243. The training-hours target per person per year is SAFEGUARD_KPI_TARGETS
+# ["training_hours"]["min"] and the phishing click-rate target SAFEGUARD_KPI_TARGETS
+# ["phishing_click_rate"]["below"] (the metrics KPIs); they are not repeated here.
+# Background-check types every active staff member needs (comma-separated; R-WORK-1: identity
+# and criminal). A person without a current check of each type is listed as missing it.
+SAFEGUARD_WORKFORCE_REQUIRED_CHECKS = tuple(
+    t.strip() for t in _env("SAFEGUARD_WORKFORCE_REQUIRED_CHECKS", "identity,criminal").split(",")
+    if t.strip())
+# A background check shows as "expiring" this many days before its expiry date (E546).
+SAFEGUARD_WORKFORCE_CHECK_WARN_DAYS = _env_int("SAFEGUARD_WORKFORCE_CHECK_WARN_DAYS", 30)
+# A refresher is listed as falling due, and assigned, this many days before it is due (E546).
+SAFEGUARD_WORKFORCE_REFRESHER_LEAD_DAYS = _env_int("SAFEGUARD_WORKFORCE_REFRESHER_LEAD_DAYS", 30)
+# Largest GoPhish results file the upload form and `safeguard governance import-phishing`
+# accept, in bytes (E547).
+SAFEGUARD_WORKFORCE_IMPORT_MAX_BYTES = _env_int("SAFEGUARD_WORKFORCE_IMPORT_MAX_BYTES",
+                                                10 * 1024 * 1024)
