@@ -207,6 +207,7 @@ def test_sources_that_are_absent_are_unavailable_never_pass(monkeypatch):
     monkeypatch.delitem(providers._providers, "control.exercises_on_time")  # incidents registers it
     monkeypatch.delitem(providers._providers, "control.backups_restored")
     monkeypatch.delitem(providers._providers, "control.vulnerabilities_within_sla")
+    monkeypatch.delitem(providers._providers, "control.training_complete")  # workforce
     for name in ("detection_running", "incident_exercises", "access_reviews",
                  "backups_restored", "training_complete", "vulnerabilities_sla"):
         assert evaluators.REGISTRY[name]().status == UNAVAILABLE, name

@@ -118,11 +118,11 @@ def _row(email="x@example.test", status="Email Sent", sent="2026-02-03T10:00:00Z
     (HEADER + _row(status="Error", reported="true"), "line 2", "not a delivered e-mail"),
     ('{"id": 7,\n "results": [\n  {"email": }\n]}', "line 3 column 13", "malformed JSON"),
     ('{"id": 7, "results": []}', "$.results", "expected a non-empty list"),
-    ('{"results": [{"email": "a@example.test", "status": "Email Sent", "reported": "yes", '
-     '"send_date": "2026-02-03T10:00:00Z"}]}', "$.results[0].reported", "expected true or false"),
-    ('{"results": [{"email": "a@example.test", "status": "Email Sent", "reported": false, '
+    (('{"results": [{"email": "a@example.test", "status": "Email Sent", "reported": "yes", '
+     '"send_date": "2026-02-03T10:00:00Z"}]}'), "$.results[0].reported", "expected true or false"),
+    (('{"results": [{"email": "a@example.test", "status": "Email Sent", "reported": false, '
      '"send_date": "2026-02-03T10:00:00Z"}], "timeline": [{"email": "z@example.test", '
-     '"message": "Clicked Link"}]}', "$.timeline[0].email", "not among the results"),
+     '"message": "Clicked Link"}]}'), "$.timeline[0].email", "not among the results"),
 ])
 def test_bad_files_are_refused_with_where_and_why(text, where, reason):
     with pytest.raises(ResultsRefused) as caught:
@@ -152,7 +152,8 @@ def test_csv_import_computes_campaign_and_team_rates():
     assert teams == {"agent": (12, 2, 2), "Tier 2": (6, 1, 2)}
     # no IP address, location or name from the file is stored
     stored = list(PhishingRecipient.objects.values_list(flat=False).all())
-    assert "203.0.113.10" not in repr(stored) and "Okafor" not in repr(stored)
+    assert "203.0.113.10" not in repr(stored)
+    assert "Okafor" not in repr(stored)
     assert Event.objects.filter(action="governance.phishing_imported").count() == 1
 
 
@@ -163,15 +164,18 @@ def test_json_import_meets_the_target_and_reimport_replaces(settings):
     assert (result.name, result.sent, result.clicked, result.reported) == (
         "March password reset", 21, 1, 7)
     campaign = phishing.campaign_get(campaign_id=result.campaign_id)
-    assert campaign is not None and campaign.gophish_id == 7
+    assert campaign is not None
+    assert campaign.gophish_id == 7
     assert campaign.rates.click_rate == 1 / 21
     assert campaign.rates.meets_target is True  # 4.76 % < 5 %
     settings.SAFEGUARD_KPI_TARGETS = {**settings.SAFEGUARD_KPI_TARGETS,
                                       "phishing_click_rate": {"below": 0.04}}
     assert phishing.campaign_get(campaign_id=result.campaign_id).rates.meets_target is False
     again = _import(JSON_FILE)
-    assert again.replaced and again.campaign_id == result.campaign_id
-    assert PhishingRecipient.objects.count() == 21 and PhishingCampaign.objects.count() == 1
+    assert again.replaced
+    assert again.campaign_id == result.campaign_id
+    assert PhishingRecipient.objects.count() == 21
+    assert PhishingCampaign.objects.count() == 1
     assert phishing.unmatched(campaign_id=result.campaign_id) == [
         "jo.contractor@partner.example", "temp.help@partner.example"]
 
@@ -200,8 +204,8 @@ def test_import_command_and_its_refusal(tmp_path, capsys):
     _staff()
     call_command("governance", "import-phishing", str(JSON_FILE))
     out = capsys.readouterr().out
-    assert "json results of 'March password reset': 21 recipients, 21 sent, 1 clicked, " \
-           "7 reported; 19 matched to staff, 2 unmatched" in out
+    assert ("json results of 'March password reset': 21 recipients, 21 sent, 1 clicked, "
+            "7 reported; 19 matched to staff, 2 unmatched") in out
     assert "unmatched: temp.help@partner.example" in out
     broken = tmp_path / "feb.csv"
     broken.write_text(HEADER + _row() + _row(email="y@example.test", reported="maybe"))
@@ -270,7 +274,8 @@ def test_upload_form_imports_and_refuses_with_line_and_reason():
     campaign = PhishingCampaign.objects.get(name="February invoice")
     page = client.get(resp["Location"])
     assert page.status_code == 200
-    assert b"15.0 %" in page.content and b"old.leaver@example.test" in page.content
+    assert b"15.0 %" in page.content
+    assert b"old.leaver@example.test" in page.content
     bad = HEADER + _row() + _row(email="y@example.test", status="Clicked")
     resp = client.post("/governance/workforce/phishing/import/", {
         "file": SimpleUploadedFile("bad.csv", bad.encode(), "text/csv"), "name": "Bad"})
@@ -279,7 +284,8 @@ def test_upload_form_imports_and_refuses_with_line_and_reason():
     assert list(PhishingCampaign.objects.values_list("id", flat=True)) == [campaign.id]
     viewer = signed_in_client(auditor)
     listing = viewer.get("/governance/workforce/phishing/")
-    assert listing.status_code == 200 and b"February invoice" in listing.content
+    assert listing.status_code == 200
+    assert b"February invoice" in listing.content
     assert b'type="file"' not in listing.content  # read-only: no upload form
     assert viewer.post("/governance/workforce/phishing/import/", {
         "file": SimpleUploadedFile("feb.csv", CSV_FILE.read_bytes())}).status_code == 403
