@@ -152,10 +152,12 @@ class CampaignView:
     rates: Rates
 
 
-def campaigns() -> list[CampaignView]:
-    """Every imported campaign with its rates, newest first."""
+def campaigns(*, campaign_id: int | None = None) -> list[CampaignView]:
+    """Every imported campaign (or the one asked for) with its rates, newest first."""
     qs = PhishingCampaign.objects.annotate(
         n=Count("recipients"), unmatched=Count("recipients", filter=Q(recipients__user=None)))
+    if campaign_id is not None:
+        qs = qs.filter(id=campaign_id)
     out = []
     for c in qs.order_by(F("first_sent_at").desc(nulls_last=True), "-id"):
         values = c.recipients.aggregate(**_AGG)
@@ -168,7 +170,8 @@ def campaigns() -> list[CampaignView]:
 
 
 def campaign_get(*, campaign_id: int) -> CampaignView | None:
-    return next((c for c in campaigns() if c.id == campaign_id), None)
+    found = campaigns(campaign_id=campaign_id)
+    return found[0] if found else None
 
 
 def _recipients(*, start: datetime | None, end: datetime | None,
