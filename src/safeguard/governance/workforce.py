@@ -407,7 +407,7 @@ class PersonRow:
 
 
 def people(*, today: date | None = None) -> list[PersonRow]:
-    """Per active staff member: latest checks, required types missing (or not current),
+    """Per active staff member: latest checks, required types without a current check,
     training hours this calendar year against the target, open and overdue assignments."""
     today = today or timezone.localdate()
     latest = checks_latest(today=today)
@@ -423,8 +423,10 @@ def people(*, today: date | None = None) -> list[PersonRow]:
     out = []
     for u in staff():
         mine = latest.get(u.id, {})
+        # No current check: none, expired, or still pending. ``not_permitted`` (the law does not
+        # allow it) and ``adverse`` are outcomes, shown as such, not missing checks.
         missing = tuple(t for t in settings.SAFEGUARD_WORKFORCE_REQUIRED_CHECKS
-                        if t not in mine or mine[t].state not in ("valid", "expiring"))
+                        if t not in mine or mine[t].state in ("expired", "pending"))
         h = hours.get(u.id, Decimal("0"))
         out.append(PersonRow(user_id=u.id, email=u.email, name=u.full_name, team=team_of[u.id],
                              checks=tuple(mine[t] for t in sorted(mine)),
