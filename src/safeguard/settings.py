@@ -1200,3 +1200,20 @@ SAFEGUARD_ACCESS_REVIEW_ESCALATION_DAYS = _env_int("SAFEGUARD_ACCESS_REVIEW_ESCA
 # The periodic job starts the current period's campaign by itself when none exists (off: only
 # by hand from the access-reviews page).
 SAFEGUARD_ACCESS_REVIEW_AUTOSTART = _env_bool("SAFEGUARD_ACCESS_REVIEW_AUTOSTART", True)
+# --- Governance: workforce (issue 13 section 3; docs/governance.md "Workforce") ------------
+# Decision 0243. The training-hours target per person per year is SAFEGUARD_KPI_TARGETS
+# ["training_hours"]["min"] and the phishing click-rate target SAFEGUARD_KPI_TARGETS
+# ["phishing_click_rate"]["below"] (the metrics KPIs); they are not repeated here.
+# Background-check types every active staff member needs (comma-separated; R-WORK-1: identity
+# and criminal). A person without a current check of each type is listed as missing it.
+SAFEGUARD_WORKFORCE_REQUIRED_CHECKS = tuple(
+    t.strip() for t in _env("SAFEGUARD_WORKFORCE_REQUIRED_CHECKS", "identity,criminal").split(",")
+    if t.strip())
+# A background check shows as "expiring" this many days before its expiry date (E546).
+SAFEGUARD_WORKFORCE_CHECK_WARN_DAYS = _env_int("SAFEGUARD_WORKFORCE_CHECK_WARN_DAYS", 30)
+# A refresher is listed as falling due, and assigned, this many days before it is due (E546).
+SAFEGUARD_WORKFORCE_REFRESHER_LEAD_DAYS = _env_int("SAFEGUARD_WORKFORCE_REFRESHER_LEAD_DAYS", 30)
+# Largest GoPhish results file the upload form and `safeguard governance import-phishing`
+# accept, in bytes (E547).
+SAFEGUARD_WORKFORCE_IMPORT_MAX_BYTES = _env_int("SAFEGUARD_WORKFORCE_IMPORT_MAX_BYTES",
+                                                10 * 1024 * 1024)

@@ -208,6 +208,7 @@ def test_sources_that_are_absent_are_unavailable_never_pass(monkeypatch):
     monkeypatch.delitem(providers._providers, "control.backups_restored")
     monkeypatch.delitem(providers._providers, "control.vulnerabilities_within_sla")
     monkeypatch.delitem(providers._providers, "control.access_reviews_done")  # accounts
+    monkeypatch.delitem(providers._providers, "control.training_complete")  # workforce
     for name in ("detection_running", "incident_exercises", "access_reviews",
                  "backups_restored", "training_complete", "vulnerabilities_sla"):
         assert evaluators.REGISTRY[name]().status == UNAVAILABLE, name

@@ -21,3 +21,10 @@ class GovernanceConfig(AppConfig):
         # The vulnerability register (issue 13 section 4): the control and the metrics KPI.
         providers.register("control.vulnerabilities_within_sla", vulns.control_within_sla)
         providers.register("kpi.vulnerabilities_on_time", vulns.kpi_on_time)
+        # Workforce (issue 13 section 3): training control and KPI, phishing-simulation KPI.
+        from safeguard.governance import phishing, workforce
+
+        providers.register("control.training_complete", workforce.control_training_complete)
+        providers.register("kpi.training_hours_per_person",
+                           workforce.kpi_training_hours_per_person)
+        providers.register("kpi.phishing_click_rate", phishing.kpi_click_rate)

@@ -7,6 +7,9 @@
   restore drills cannot run).
 * E544: a SAFEGUARD_VULN_SLA_*_DAYS setting is negative, or critical/high has no deadline.
 * E545: SAFEGUARD_VULN_SLA_SCORE_THRESHOLD is outside 0-10, or a scan/exception period is < 1.
+* E546: a SAFEGUARD_WORKFORCE_* window is negative, or a required background-check type is
+  unknown.
+* E547: SAFEGUARD_WORKFORCE_IMPORT_MAX_BYTES is less than 1.
 """
 
 from __future__ import annotations
@@ -77,7 +80,29 @@ def vuln_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMe
     return errors
 
 
+def workforce_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    from django.conf import settings
+
+    from safeguard.governance.workforce import CHECK_TYPES
+
+    errors: list[checks.CheckMessage] = []
+    windows = {k: getattr(settings, f"SAFEGUARD_WORKFORCE_{k}")
+               for k in ("CHECK_WARN_DAYS", "REFRESHER_LEAD_DAYS")}
+    unknown = sorted(set(settings.SAFEGUARD_WORKFORCE_REQUIRED_CHECKS) - set(CHECK_TYPES))
+    if any(not isinstance(v, int) or v < 0 for v in windows.values()) or unknown:
+        errors.append(checks.Error(
+            f"Workforce settings invalid: {windows}, unknown required check types {unknown}",
+            hint=f"Days are 0 or more; check types are {', '.join(CHECK_TYPES)} "
+                 "(docs/governance.md, Workforce).", id="safeguard.E546"))
+    if settings.SAFEGUARD_WORKFORCE_IMPORT_MAX_BYTES < 1:
+        errors.append(checks.Error(
+            "SAFEGUARD_WORKFORCE_IMPORT_MAX_BYTES must be at least 1 byte.",
+            hint="docs/governance.md, Workforce.", id="safeguard.E547"))
+    return errors
+
+
 def register() -> None:
     checks.register(library_loads)
     checks.register(backups_configured)
     checks.register(vuln_settings)
+    checks.register(workforce_settings)

@@ -139,3 +139,155 @@ class VulnException(models.Model):
 
     def __str__(self) -> str:
         return f"exception for {self.vulnerability_id} until {self.expires_at:%Y-%m-%d}"
+
+
+# --- workforce (issue 13 section 3; R-WORK-1, R-WORK-2, R-WORK-5, R-KPI-7; decision 0243) ----
+
+class BackgroundCheck(models.Model):
+    """The outcome of one pre-employment or periodic check of a staff member (R-WORK-1). Only the
+    provider's reference and the outcome are kept: never the report or any file content."""
+
+    user = models.ForeignKey("accounts.User", on_delete=models.PROTECT,
+                             related_name="background_checks")
+    check_type = models.CharField(max_length=20)
+    result = models.CharField(max_length=20)
+    checked_on = models.DateField()
+    expires_on = models.DateField(null=True, blank=True)
+    reference = models.CharField(max_length=120)
+    provider = models.CharField(max_length=120, blank=True)
+    recorded_by = models.CharField(max_length=254)
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "check_type"], name="governance_bgcheck_user")]
+
+    def __str__(self) -> str:
+        return f"{self.check_type} check of user {self.user_id}: {self.result}"
+
+
+class TrainingCourse(models.Model):
+    """A security-training module (R-WORK-2): its hours, the roles it is for (empty = everyone)
+    and how often it must be repeated (0 = never)."""
+
+    title = models.CharField(max_length=200, unique=True)
+    hours = models.DecimalField(max_digits=5, decimal_places=2)
+    roles = models.JSONField(default=list)
+    refresher_months = models.PositiveSmallIntegerField(default=0)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class TrainingCompletion(models.Model):
+    """One person completing one course on a day, with the hours it counted for."""
+
+    course = models.ForeignKey(TrainingCourse, on_delete=models.PROTECT,
+                               related_name="completions")
+    user = models.ForeignKey("accounts.User", on_delete=models.PROTECT,
+                             related_name="training_completions")
+    completed_on = models.DateField()
+    hours = models.DecimalField(max_digits=5, decimal_places=2)
+    recorded_by = models.CharField(max_length=254)
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["completed_on"], name="governance_training_done_on")]
+
+    def __str__(self) -> str:
+        return f"{self.course_id} completed by {self.user_id} on {self.completed_on}"
+
+
+class TrainingAssignment(models.Model):
+    """A course a person must complete by a date; open until a completion closes it."""
+
+    course = models.ForeignKey(TrainingCourse, on_delete=models.PROTECT,
+                               related_name="assignments")
+    user = models.ForeignKey("accounts.User", on_delete=models.PROTECT,
+                             related_name="training_assignments")
+    due_on = models.DateField()
+    reason = models.CharField(max_length=20)  # role, refresher, manual
+    assigned_by = models.CharField(max_length=254)
+    assigned_at = models.DateTimeField()
+    completion = models.ForeignKey(TrainingCompletion, on_delete=models.PROTECT, null=True,
+                                   blank=True, related_name="assignments")
+
+    class Meta:
+        indexes = [models.Index(fields=["completion", "due_on"], name="governance_assign_open")]
+
+    def __str__(self) -> str:
+        return f"{self.course_id} for {self.user_id} due {self.due_on}"
+
+
+class StaffTeam(models.Model):
+    """The team a staff member belongs to, for per-team phishing, QA and attrition figures."""
+
+    user = models.OneToOneField("accounts.User", on_delete=models.PROTECT,
+                                related_name="workforce_team")
+    team = models.CharField(max_length=80)
+    updated_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"user {self.user_id} in {self.team}"
+
+
+class PhishingCampaign(models.Model):
+    """One phishing simulation imported from GoPhish (R-KPI-7). Re-importing the same name
+    replaces its recipients (GoPhish results grow as people click and report)."""
+
+    name = models.CharField(max_length=200, unique=True)
+    gophish_id = models.PositiveIntegerField(null=True, blank=True)
+    fmt = models.CharField(max_length=8)
+    imported_at = models.DateTimeField()
+    imported_by = models.CharField(max_length=254)
+    first_sent_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PhishingRecipient(models.Model):
+    """What one recipient did: sent, clicked (or submitted data), reported. No IP address,
+    location or submitted form data is kept. ``team`` is the team at import time."""
+
+    campaign = models.ForeignKey(PhishingCampaign, on_delete=models.CASCADE,
+                                 related_name="recipients")
+    email = models.CharField(max_length=254)
+    user = models.ForeignKey("accounts.User", on_delete=models.PROTECT, null=True, blank=True,
+                             related_name="phishing_results")
+    team = models.CharField(max_length=80, blank=True)
+    status = models.CharField(max_length=40)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    clicked = models.BooleanField()
+    submitted = models.BooleanField()
+    reported = models.BooleanField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["campaign", "email"],
+                                               name="governance_phish_one_per_email")]
+        indexes = [models.Index(fields=["sent_at"], name="governance_phish_sent_at")]
+
+    def __str__(self) -> str:
+        return f"{self.email} in campaign {self.campaign_id}"
+
+
+class TeamMonth(models.Model):
+    """One team's month for the training ROI view (R-WORK-5): QA score average, headcount at the
+    start and end, leavers."""
+
+    team = models.CharField(max_length=80)
+    month = models.DateField()  # the first day of the month
+    qa_score = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    headcount_start = models.PositiveIntegerField()
+    headcount_end = models.PositiveIntegerField()
+    leavers = models.PositiveIntegerField()
+    recorded_by = models.CharField(max_length=254)
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["team", "month"],
+                                               name="governance_team_month")]
+
+    def __str__(self) -> str:
+        return f"{self.team} {self.month:%Y-%m}"

@@ -30,3 +30,23 @@ VULNS_MANAGE = rbac.declare(
     "Approve an exception to a vulnerability's fix deadline (never one's own request)",
     roles=("compliance_manager",),
 )
+
+# Workforce (issue 13 section 3; decision 0243).
+WORKFORCE_VIEW = rbac.declare(
+    "governance.view_workforce",
+    "See the workforce overview: background-check outcomes, training hours and assignments, "
+    "phishing-simulation rates, QA scores and attrition per team",
+    roles=("compliance_manager",), read_only=True,
+)
+WORKFORCE_MANAGE = rbac.declare(
+    "governance.manage_workforce",
+    "Keep the training register (courses, assignments, completions), staff teams, the QA and "
+    "attrition register, and import GoPhish phishing-simulation results",
+    roles=("compliance_manager",),
+)
+BACKGROUND_CHECKS_RECORD = rbac.declare(
+    "governance.record_background_checks",
+    "Record the outcome and reference of a staff member's background check (never the report)",
+    roles=("compliance_manager",),
+)
+rbac.nav("Workforce", url_name="governance:workforce", permission=WORKFORCE_VIEW, order=755)

@@ -9,6 +9,10 @@
 * ``scan-self`` — run pip-audit over this installation's Python environment and import the result
   as source ``self``; without pip-audit, or when it cannot reach its advisory database, it says so
   and imports nothing.
+* ``import-phishing FILE [--name NAME]`` — import a GoPhish campaign's results (the "Export CSV"
+  file, or the JSON of ``/api/campaigns/:id/results``); a bad file is refused with the line and
+  reason, and nothing is imported. Re-importing a campaign name replaces its results.
+* ``training-refreshers`` — assign every training refresher falling due that is not assigned yet.
 """
 
 from __future__ import annotations
@@ -45,6 +49,13 @@ class Command(BaseCommand):
                             "the same source closes the findings it no longer reports")
         s = sub.add_parser("scan-self", help="pip-audit this installation and import the result")
         s.add_argument("--timeout", type=int, default=600, help="seconds pip-audit may take")
+        p = sub.add_parser("import-phishing", help="import GoPhish campaign results (CSV/JSON)")
+        p.add_argument("file", type=Path)
+        p.add_argument("--name", default="",
+                       help="campaign name (default: GoPhish's name in a JSON file, else the "
+                            "file name); re-importing a name replaces its results")
+        sub.add_parser("training-refreshers",
+                       help="assign the training refreshers falling due")
 
     def handle(self, *args: Any, **opts: Any) -> None:
         try:
@@ -118,3 +129,30 @@ class Command(BaseCommand):
         except ReportRefused as exc:
             raise CommandError(f"pip-audit output refused, nothing imported: {exc}") from exc
         self._report(result)
+
+    def _import_phishing(self, opts: dict[str, Any]) -> None:
+        from safeguard.governance import phishing
+        from safeguard.governance.gophish import ResultsRefused
+
+        path: Path = opts["file"]
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise CommandError(f"cannot read {path}: {exc.strerror}") from exc
+        try:
+            r = phishing.import_results(raw=raw, name=opts["name"], fallback_name=path.stem,
+                                        actor=Actor.system(f"cli:{getpass.getuser()}"))
+        except ResultsRefused as exc:
+            raise CommandError(f"{path} refused, nothing imported: {exc}") from exc
+        self.stdout.write(f"{r.fmt} results of {r.name!r}{' (replaced)' if r.replaced else ''}: "
+                          f"{r.recipients} recipients, {r.sent} sent, {r.clicked} clicked, "
+                          f"{r.reported} reported; {r.matched} matched to staff, "
+                          f"{len(r.unmatched)} unmatched")
+        for email in r.unmatched:
+            self.stdout.write(f"  unmatched: {email}")
+
+    def _training_refreshers(self, opts: dict[str, Any]) -> None:
+        from safeguard.governance import workforce
+
+        n = workforce.refreshers_assign(actor=Actor.system(f"cli:{getpass.getuser()}"))
+        self.stdout.write(f"{n} refresher assignment(s) created")
