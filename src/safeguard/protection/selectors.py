@@ -92,3 +92,11 @@ def keys_ready() -> tuple[bool, str]:
 def kek_runtime_problem() -> str | None:
     """What is wrong with where `keys unseal` leaves the KEK (local provider), or None."""
     return keks.runtime_dir_problem()
+
+
+def token_count() -> int:
+    """How many cards the vault holds (one token per card): a count, for the breach-cost model
+    of the metrics app (R-KPI-10); no token or card detail."""
+    from safeguard.protection.models import Token
+
+    return Token.objects.count()
