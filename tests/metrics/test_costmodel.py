@@ -245,3 +245,23 @@ def test_inventory_categories_are_shown_with_what_prices_them():
     assert re.search(r'data-category="user.financial.credit_card">.*?Payment cards', html, re.S)
     for c in cost_selectors.category_coverage():
         assert f'data-category="{c.category}"' in html
+
+
+def test_the_data_file_is_checked(monkeypatch, tmp_path):
+    from safeguard.metrics.checks import check_cost_model
+
+    assert check_cost_model() == []
+    bad = tmp_path / "costmodel.yaml"
+    bad.write_text(cost_selectors.SPEC_PATH.read_text().replace(
+        "user.financial.credit_card", "user.financial.card_numbers").replace(
+        "count: cases.messages", "count: cases.nothing"))
+    monkeypatch.setattr(cost_selectors, "SPEC_PATH", bad)
+    try:
+        problems = check_cost_model()
+        assert {e.id for e in problems} == {"safeguard.E563"}
+        assert len(problems) == 2
+        bad.write_text("inputs:\n  x: {label: X, kind: share, source: s, default: 3}\n")
+        assert "share between 0 and 1" in check_cost_model()[0].msg
+    finally:
+        monkeypatch.undo()
+        cost_selectors.spec.cache_clear()

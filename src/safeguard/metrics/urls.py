@@ -25,3 +25,7 @@ urlpatterns += [
     path("metrics/customer-summary/summary.pdf", summary_views.customer_summary_pdf,
          name="customer_summary_pdf"),
 ]
+
+from safeguard.metrics import rates_views  # noqa: E402 - the u-charts page
+
+urlpatterns += [path("metrics/rates/", rates_views.rates_page, name="rates")]
