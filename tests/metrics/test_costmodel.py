@@ -87,7 +87,8 @@ def test_pure_core_matches_a_hand_computation():
                             measured_training_hours=None)
     # impact = 1200 x 150 = 180 000 (class B has no cost per record: left out, noted)
     assert out.records_cost == Decimal("180000")
-    assert out.records_incomplete is True and out.notes
+    assert out.records_incomplete is True
+    assert out.notes
     assert out.ale == Decimal("45000.00")  # 0.25 x 180 000
     assert out.residual_ale == Decimal("31500.000")  # 45 000 x 0.7
     assert out.ale_reduction == Decimal("13500.00")  # 45 000 x 0.3
@@ -95,8 +96,10 @@ def test_pure_core_matches_a_hand_computation():
     assert out.controls_cost == Decimal("8200")  # 3 200 + 5 000
     assert out.rosi == (Decimal("13500") - Decimal("8200")) / Decimal("8200")
     x = out.controls[0]
-    assert x.ale_reduction == Decimal("4500.0") and x.rosi == Decimal("-0.1")  # (4500-5000)/5000
-    assert out.fine_exposure_eur == Decimal("20000000") and not out.fine_turnover_known
+    assert x.ale_reduction == Decimal("4500.0")
+    assert x.rosi == Decimal("-0.1")
+    assert out.fine_exposure_eur == Decimal("20000000")
+    assert not out.fine_turnover_known
 
 
 def test_pure_core_average_basis_fine_and_measured_training_hours():
@@ -105,7 +108,8 @@ def test_pure_core_average_basis_fine_and_measured_training_hours():
     values.update(impact_basis="average", annual_turnover_eur=Decimal("900000000"))
     out = costmodel.compute(spec, values, counts={"n.a": None, "n.b": None}, staff=3,
                             measured_training_hours=2.5)
-    assert out.impact == Decimal("1000000") and out.ale == Decimal("250000.00")
+    assert out.impact == Decimal("1000000")
+    assert out.ale == Decimal("250000.00")
     assert out.fine_exposure_eur == Decimal("36000000.00")  # 4 % of 900 M beats 20 M
     assert out.training_hours_per_person == Decimal("2.5")
     assert out.training_cost == Decimal("300.0")  # 2.5 x 3 x 40
@@ -113,7 +117,7 @@ def test_pure_core_average_basis_fine_and_measured_training_hours():
     assert costmodel.fine_exposure(Decimal("100000000")) == Decimal("20000000")
 
 
-@pytest.mark.parametrize("kind,raw", [("share", "1.5"), ("share", "-0.1"), ("money", "abc"),
+@pytest.mark.parametrize(("kind", "raw"), [("share", "1.5"), ("share", "-0.1"), ("money", "abc"),
                                       ("money", "NaN"), ("money", "Infinity"),
                                       ("choice", "guess"), ("hours", "1e9")])
 def test_bad_values_are_refused(kind, raw):
@@ -157,7 +161,8 @@ def test_page_equals_an_independent_computation_and_the_export_matches(monkeypat
     resp = client.get(URL, {"annual_breach_likelihood": "0.35"})
     html = resp.content.decode()
     assert resp.status_code == 200
-    assert Message.objects.count() == 0 and not Interaction.objects.exists()
+    assert Message.objects.count() == 0
+    assert not Interaction.objects.exists()
     expected = _expected(Decimal("0.35"))
     shown = _outputs(html)
     for key, value in expected.items():
@@ -170,9 +175,12 @@ def test_page_equals_an_independent_computation_and_the_export_matches(monkeypat
     for key, value in expected.items():
         assert data["outputs"][key] == value, key
     lk = next(i for i in data["inputs"] if i["key"] == "annual_breach_likelihood")
-    assert lk["value"] == "0.35" and lk["what_if"] and lk["source"] == "what-if value (not saved)"
+    assert lk["value"] == "0.35"
+    assert lk["what_if"]
+    assert lk["source"] == "what-if value (not saved)"
     cpr = next(i for i in data["inputs"] if i["key"] == "cost_per_record_customer")
-    assert "Cost of a Data Breach Report 2023" in cpr["source"] and not cpr["what_if"]
+    assert "Cost of a Data Breach Report 2023" in cpr["source"]
+    assert not cpr["what_if"]
     # the CSV export too
     rows = list(csv.DictReader(io.StringIO(client.get(
         "/metrics/cost/export.csv", {"annual_breach_likelihood": "0.35"}).content.decode())))
@@ -209,7 +217,8 @@ def test_inputs_are_editable_with_history_and_bad_input_changes_nothing():
         assert b"The input was not changed" in r.content
     assert list(CostInputChange.objects.values_list("id", "key", "value")) == before
     html = client.get(URL).content.decode()
-    assert "Risk assessment Q3" in html and "Our insurer&#x27;s figure" in html
+    assert "Risk assessment Q3" in html
+    assert "Our insurer&#x27;s figure" in html
     assert _outputs(html)["likelihood"] == "0.2000"
     # the history keeps both values after another change
     client.post("/metrics/cost/inputs/", {"key": "annual_breach_likelihood", "value": "0.1",

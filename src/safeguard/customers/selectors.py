@@ -724,7 +724,7 @@ def customer_export_system(*, customer_id: object) -> dict[str, Any]:
 def customer_counts() -> dict[str, int]:
     """How many records the customers table holds, by kind (``customer``, ``unverified``):
     aggregates only, for the breach-cost model of the metrics app (R-KPI-10)."""
-    counts = {k: 0 for k in CustomerKind.values}
+    counts = dict.fromkeys(CustomerKind.values, 0)
     for row in Customer.objects.values("kind").annotate(n=Count("id")):
         counts[row["kind"]] = row["n"]
     return counts

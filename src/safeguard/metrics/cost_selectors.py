@@ -91,8 +91,8 @@ def _user_names() -> dict[int, str]:
 def input_states() -> list[InputState]:
     """Every input with its current value: the latest change, else the shipped default."""
     latest: dict[str, CostInputChange] = {}
-    for row in CostInputChange.objects.order_by("key", "-changed_at", "-id"):
-        latest.setdefault(row.key, row)
+    for change in CostInputChange.objects.order_by("key", "-changed_at", "-id"):
+        latest.setdefault(change.key, change)
     names = _user_names() if latest else {}
     out = []
     for i in spec().inputs:

@@ -157,7 +157,7 @@ def spec_from_document(doc: Mapping[str, object]) -> ModelSpec:
     keys = {i.key for i in inputs}
     classes = tuple(
         RecordClass(key=str(c["key"]), label=str(c["label"]),
-                    categories=tuple(str(x) for x in c.get("categories", ())),
+                    categories=_strings(c.get("categories")),
                     count=str(c["count"]), cost_input=str(c["cost_input"]))
         for c in _list(doc, "record_classes"))
     controls = tuple(
@@ -171,6 +171,14 @@ def spec_from_document(doc: Mapping[str, object]) -> ModelSpec:
             raise InputError(f"costmodel: {ref!r} is referenced but not an input")
     return ModelSpec(currency=str(doc.get("currency", "USD")), inputs=tuple(inputs),
                      record_classes=classes, controls=controls)
+
+
+def _strings(value: object) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list | tuple):
+        raise InputError(f"costmodel: expected a list, got {value!r}")
+    return tuple(str(x) for x in value)
 
 
 def _list(doc: Mapping[str, object], name: str) -> list[Mapping[str, object]]:

@@ -9,8 +9,8 @@ from django.views.decorators.http import require_GET
 
 from safeguard.accounts.guards import permission_required, request_actor
 from safeguard.audit import services as audit
-from safeguard.metrics import summary
 from safeguard.metrics import permissions as perm
+from safeguard.metrics import summary
 from safeguard.privacy.pdf import render_pdf
 
 
