@@ -274,3 +274,39 @@ def test_the_data_file_is_checked(monkeypatch, tmp_path):
     finally:
         monkeypatch.undo()
         cost_selectors.spec.cache_clear()
+
+
+@pytest.mark.django_db
+def test_training_hours_come_from_governance_when_it_measures_them(provider):
+    user = _world()
+    client = signed_in_client(user)
+    client.post("/metrics/cost/inputs/", {"key": "training_hourly_cost", "value": "50",
+                                          "source_note": "HR loaded cost"})
+    # given no provider and no input: unavailable
+    data = json.loads(client.get("/metrics/cost/export.json").content)["outputs"]
+    assert data["training_cost"] is None
+    assert data["training_hours_source"].startswith("unavailable")
+    # when governance measures 6.5 hours per person over the last year
+    calls = []
+
+    def hours(*, start, end):
+        calls.append((start, end))
+        return 6.5
+
+    provider("kpi.training_hours_per_person", hours)
+    data = json.loads(client.get("/metrics/cost/export.json").content)["outputs"]
+    staff = User.objects.filter(is_active=True, is_service_account=False).count()
+    # then training cost = 6.5 h x staff x 50, and it counts in the controls' cost
+    assert data["training_cost"] == cents(Decimal("6.5") * staff * 50)
+    assert data["controls_cost"] == cents(Decimal("6.5") * staff * 50 + 73000)
+    assert (calls[-1][1] - calls[-1][0]).days == 365
+
+
+@pytest.mark.django_db
+def test_page_scripts_are_static_files_only():
+    user = _world()
+    html = signed_in_client(user).get(URL).content.decode()
+    assert '<script src="/static/metrics/costmodel.js" defer></script>' in html
+    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html)
+    assert " style=" not in html
+    assert 'type="range" id="wi-programme_reduction"' in html
