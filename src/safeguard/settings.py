@@ -1175,3 +1175,9 @@ SAFEGUARD_VULN_SLA_SCORE_THRESHOLD = float(_env("SAFEGUARD_VULN_SLA_SCORE_THRESH
 SAFEGUARD_VULN_SCAN_MAX_DAYS = _env_int("SAFEGUARD_VULN_SCAN_MAX_DAYS", 30)
 # Longest exception to a fix deadline (days).
 SAFEGUARD_VULN_EXCEPTION_MAX_DAYS = _env_int("SAFEGUARD_VULN_EXCEPTION_MAX_DAYS", 365)
+
+# --- Metrics: cost, ROI and planning model (issue 14 section 4; docs/metrics.md) -------------
+# The cost model takes training hours per person from governance's measurement over this many
+# days before now (a year by default: the hours are per person per year). E564 refuses values
+# below 1 or above 3660.
+SAFEGUARD_COST_TRAINING_WINDOW_DAYS = _env_int("SAFEGUARD_COST_TRAINING_WINDOW_DAYS", 365)

@@ -299,7 +299,7 @@ def test_training_hours_come_from_governance_when_it_measures_them(provider):
     # then training cost = 6.5 h x staff x 50, and it counts in the controls' cost
     assert data["training_cost"] == cents(Decimal("6.5") * staff * 50)
     assert data["controls_cost"] == cents(Decimal("6.5") * staff * 50 + 73000)
-    assert (calls[-1][1] - calls[-1][0]).days == 365
+    assert (calls[-1][1] - calls[-1][0]).days == 365  # SAFEGUARD_COST_TRAINING_WINDOW_DAYS
 
 
 @pytest.mark.django_db
@@ -310,3 +310,12 @@ def test_page_scripts_are_static_files_only():
     assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html)
     assert " style=" not in html
     assert 'type="range" id="wi-programme_reduction"' in html
+
+
+def test_training_window_setting_is_checked(settings):
+    from safeguard.metrics.checks import check_cost_settings
+
+    assert check_cost_settings() == []
+    for bad in (0, 4000, "365"):
+        settings.SAFEGUARD_COST_TRAINING_WINDOW_DAYS = bad
+        assert [e.id for e in check_cost_settings()] == ["safeguard.E564"]

@@ -3,7 +3,7 @@
 E560 (always): a KPI target setting is malformed. E561 (deploy): security.txt's Expires has
 passed. E562 (deploy): security.txt has no (or a malformed) Expires. E563 (always): the cost
 model's data file (costmodel.yaml) is malformed or names a data category or a count that does
-not exist.
+not exist. E564 (always): SAFEGUARD_COST_TRAINING_WINDOW_DAYS is out of range.
 """
 
 from __future__ import annotations
@@ -18,6 +18,19 @@ def register() -> None:
     checks.register(check_targets, "safeguard")
     checks.register(check_security_txt, checks.Tags.security, deploy=True)
     checks.register(check_cost_model, "safeguard")
+    checks.register(check_cost_settings, "safeguard")
+
+
+def check_cost_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """E564: the training-hours window of the cost model is between 1 and 3660 days."""
+    from django.conf import settings
+
+    days = settings.SAFEGUARD_COST_TRAINING_WINDOW_DAYS
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 3660:
+        return [checks.Error(f"SAFEGUARD_COST_TRAINING_WINDOW_DAYS must be 1..3660 days, got "
+                             f"{days!r}", hint="docs/configuration.md (metrics)",
+                             id="safeguard.E564")]
+    return []
 
 
 def check_cost_model(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:

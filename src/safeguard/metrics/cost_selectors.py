@@ -12,6 +12,7 @@ from functools import cache
 from pathlib import Path
 
 import yaml
+from django.conf import settings
 from django.utils import timezone
 
 from safeguard.accounts import selectors as accounts
@@ -125,13 +126,15 @@ def input_history(*, limit: int = 200) -> list[InputChangeView]:
 
 
 def measured_training_hours(*, now: datetime | None = None) -> float | None:
-    """Training hours per person over the last 365 days from governance's provider
-    ``kpi.training_hours_per_person``; None when it is not registered or has no data."""
+    """Training hours per person over the last SAFEGUARD_COST_TRAINING_WINDOW_DAYS (365) days
+    from governance's provider ``kpi.training_hours_per_person``; None when it is not
+    registered or has no data."""
     fn = providers.get("kpi.training_hours_per_person")
     if fn is None:
         return None
     end = (now or timezone.now()).astimezone(UTC)
-    value = fn(start=end - timedelta(days=365), end=end)
+    window = timedelta(days=settings.SAFEGUARD_COST_TRAINING_WINDOW_DAYS)
+    value = fn(start=end - window, end=end)
     return None if value is None else float(value)
 
 

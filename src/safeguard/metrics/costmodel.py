@@ -286,7 +286,7 @@ def compute(spec: ModelSpec, values: Mapping[str, Decimal | str | None], *,
     ale_red = ale * reduction if ale is not None and reduction is not None else None
     if measured_training_hours is not None:
         hours: Decimal | None = Decimal(str(measured_training_hours))
-        hours_source = "measured (provider kpi.training_hours_per_person, last 365 days)"
+        hours_source = "measured (provider kpi.training_hours_per_person)"
     else:
         hours = _num(values, "training_hours_per_person")
         hours_source = ("input (no measured value)" if hours is not None
