@@ -167,6 +167,9 @@ def test_page_equals_an_independent_computation_and_the_export_matches(monkeypat
     shown = _outputs(html)
     for key, value in expected.items():
         assert shown[key] == value, key
+    # shown for people: grouped money, shares as percentages
+    assert "<td>USD 73,000.00</td>" in html
+    assert "<td>35.00 %</td>" in html
     # records: live counts
     assert re.search(r'data-record="cards" data-value="330.00"', html)
     # the JSON export is the same document
@@ -211,7 +214,10 @@ def test_inputs_are_editable_with_history_and_bad_input_changes_nothing():
     for bad in ({"key": "annual_breach_likelihood", "value": "2", "source_note": "x"},
                 {"key": "annual_breach_likelihood", "value": "0.5", "source_note": "  "},
                 {"key": "no_such_input", "value": "1", "source_note": "x"},
-                {"key": "cost_siem", "value": "lots", "source_note": "x"}):
+                {"key": "cost_siem", "value": "lots", "source_note": "x"},
+                {"key": "cost_siem", "value": "1" * 45, "source_note": "x"},
+                {"key": "programme_reduction", "value": "0." + "1" * 40, "source_note": "x"},
+                {"key": "cost_siem", "value": "5", "source_note": "n" * 301}):
         r = client.post("/metrics/cost/inputs/", bad)
         assert r.status_code == 400, bad
         assert b"The input was not changed" in r.content

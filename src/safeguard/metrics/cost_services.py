@@ -14,6 +14,7 @@ from safeguard.metrics.models import CostInputChange
 from safeguard.protection import services as protection
 
 NOTE_MAX = 300
+VALUE_MAX = 30  # the stored text of a value holds 40
 
 
 @transaction.atomic
@@ -25,6 +26,8 @@ def cost_input_set(*, actor: Actor, user_id: int | None, key: str, value: str,
         spec = cost_selectors.spec().input(key)
     except KeyError:
         raise MetricsError(f"unknown cost-model input {key[:60]!r}") from None
+    if len(value.strip()) > VALUE_MAX:
+        raise MetricsError(f"{spec.label}: at most {VALUE_MAX} characters")
     try:
         parsed = costmodel.parse_value(spec, value)
     except costmodel.InputError as exc:
@@ -35,6 +38,8 @@ def cost_input_set(*, actor: Actor, user_id: int | None, key: str, value: str,
     if len(note) > NOTE_MAX:
         raise MetricsError(f"the source note is longer than {NOTE_MAX} characters")
     stored = "" if parsed is None else str(parsed)
+    if len(stored) > VALUE_MAX:
+        raise MetricsError(f"{spec.label}: too many digits")
     row = CostInputChange.objects.create(key=key, value=stored, source_note=note,
                                          changed_by_id=user_id, changed_at=timezone.now())
     audit.record(action="metrics.cost_input_changed", actor=actor,

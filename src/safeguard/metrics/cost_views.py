@@ -114,6 +114,33 @@ def _computed(request: HttpRequest) -> tuple[dict[str, Any] | None, str]:
     return document(values, out, set(changed)), ""
 
 
+_MONEY_OUT = ("records_cost", "impact", "ale", "residual_ale", "ale_reduction",
+              "training_cost", "controls_cost")
+_SHARE_OUT = ("likelihood", "reduction", "rosi")
+
+
+def _grouped(text: str) -> str:
+    whole, _, frac = text.partition(".")
+    sign = "−" if whole.startswith("-") else ""
+    return f"{sign}{int(whole.lstrip('-')):,}" + (f".{frac}" if frac else "")
+
+
+def shown(doc: dict[str, Any]) -> dict[str, str]:
+    """The outputs for people: money with thousands separators and its currency, shares and
+    ROSI as percentages; an output that cannot be computed is absent."""
+    out: dict[str, str] = {}
+    o = doc["outputs"]
+    for k in _MONEY_OUT:
+        if o[k] is not None:
+            out[k] = f"{doc['currency']} {_grouped(o[k])}"
+    for k in _SHARE_OUT:
+        if o[k] is not None:
+            pct = (Decimal(o[k]) * 100).quantize(CENT, rounding=ROUND_HALF_UP)
+            out[k] = f"{_grouped(str(pct))} %"
+    out["fine_exposure_eur"] = f"EUR {_grouped(o['fine_exposure_eur'])}"
+    return out
+
+
 @permission_required(perm.KPIS_VIEW)
 @require_GET
 def cost_page(request: HttpRequest) -> HttpResponse:
@@ -130,7 +157,7 @@ def cost_page(request: HttpRequest) -> HttpResponse:
     share_inputs = [i for i in doc["inputs"] if i["key"] in SLIDERS]
     other_inputs = [i for i in doc["inputs"] if i["key"] not in SLIDERS]
     return render(request, "metrics/cost/model.html", {
-        "doc": doc, "error": error, "can_edit": can_edit, "by_key": by_key,
+        "doc": doc, "shown": shown(doc), "error": error, "can_edit": can_edit, "by_key": by_key,
         "share_inputs": share_inputs, "other_inputs": other_inputs,
         "query": request.GET.urlencode() if status == 200 else "",
         "history": cost_selectors.input_history(limit=50),
@@ -190,7 +217,7 @@ def cost_input_set(request: HttpRequest) -> HttpResponse:
     try:
         state = cost_services.cost_input_set(
             actor=request_actor(request), user_id=request.user.pk,
-            key=request.POST.get("key", ""), value=request.POST.get("value", "")[:60],
+            key=request.POST.get("key", "")[:100], value=request.POST.get("value", "")[:100],
             source_note=request.POST.get("source_note", "")[:1000])
     except MetricsError as exc:
         return HttpResponse(f"The input was not changed: {exc.detail}", status=400,
