@@ -15,7 +15,7 @@ from safeguard.protection.contracts import (
     RescanView,
     TokenView,
 )
-from safeguard.protection.models import KeyVersion, RescanRun, RotationJob
+from safeguard.protection.models import KeyVersion, RescanRun, RotationJob, Token
 
 
 def token_metadata(*, token: str) -> TokenView:
@@ -97,6 +97,4 @@ def kek_runtime_problem() -> str | None:
 def token_count() -> int:
     """How many cards the vault holds (one token per card): a count, for the breach-cost model
     of the metrics app (R-KPI-10); no token or card detail."""
-    from safeguard.protection.models import Token
-
     return Token.objects.count()
