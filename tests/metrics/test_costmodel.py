@@ -11,6 +11,8 @@ import re
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from safeguard.accounts.models import User
 from safeguard.cases.models import Interaction, Message
@@ -325,3 +327,32 @@ def test_training_window_setting_is_checked(settings):
     for bad in (0, 4000, "365"):
         settings.SAFEGUARD_COST_TRAINING_WINDOW_DAYS = bad
         assert [e.id for e in check_cost_settings()] == ["safeguard.E564"]
+
+
+_money = st.decimals(min_value=0, max_value=10**9, places=2, allow_nan=False,
+                     allow_infinity=False)
+_share = st.decimals(min_value=0, max_value=1, places=4, allow_nan=False, allow_infinity=False)
+
+
+@given(likelihood=_share, reduction=_share, cpr=_money, n=st.integers(0, 10**7),
+       cost=_money, turnover=st.none() | _money)
+def test_model_invariants(likelihood, reduction, cpr, n, cost, turnover):
+    spec = _tiny_spec()
+    values = {i.key: i.default for i in spec.inputs}
+    values.update(annual_breach_likelihood=likelihood, programme_reduction=reduction,
+                  cpr_a=cpr, cpr_b=cpr, cost_x=cost, annual_turnover_eur=turnover,
+                  training_hourly_cost=None)
+    out = costmodel.compute(spec, values, counts={"n.a": n, "n.b": 0}, staff=5,
+                            measured_training_hours=None)
+    # the ALE splits exactly into what remains and what the controls take away
+    assert out.residual_ale + out.ale_reduction == out.ale
+    assert 0 <= out.residual_ale <= out.ale
+    # ROSI is positive exactly when the ALE reduction exceeds the cost of the controls
+    if cost > 0:
+        assert (out.rosi > 0) == (out.ale_reduction > cost)
+    else:
+        assert out.rosi is None
+    # the GDPR cap is never below EUR 20 M nor below 4 % of the turnover
+    assert out.fine_exposure_eur >= costmodel.GDPR_FINE_FLOOR_EUR
+    if turnover is not None:
+        assert out.fine_exposure_eur >= turnover * Decimal("0.04")
