@@ -356,3 +356,16 @@ def test_model_invariants(likelihood, reduction, cpr, n, cost, turnover):
     assert out.fine_exposure_eur >= costmodel.GDPR_FINE_FLOOR_EUR
     if turnover is not None:
         assert out.fine_exposure_eur >= turnover * Decimal("0.04")
+
+
+def test_headcount_counts_in_the_cost_of_the_controls():
+    spec = cost_selectors.spec()
+    values = {i.key: i.default for i in spec.inputs}
+    base = costmodel.compute(spec, values, counts={}, staff=4, measured_training_hours=None)
+    assert base.headcount_cost is None
+    values.update(security_headcount=Decimal("1.5"), security_fte_cost=Decimal("90000"))
+    out = costmodel.compute(spec, values, counts={}, staff=4, measured_training_hours=None)
+    assert out.headcount_cost == Decimal("135000")  # 1.5 FTE x 90 000
+    assert out.controls_cost == base.controls_cost + Decimal("135000")
+    with pytest.raises(costmodel.InputError, match="more than"):
+        costmodel.parse_value(spec.input("security_headcount"), "2000000")

@@ -34,7 +34,8 @@ FORMULAS = {
     "residual_ale": "ALE × (1 − likelihood reduction from the controls)",
     "ale_reduction": "ALE × likelihood reduction",
     "training_cost": "training hours per person × staff × cost of one training hour",
-    "controls_cost": "Σ control costs that are set, training cost included",
+    "headcount_cost": "security staff (FTE) × loaded cost per FTE per year",
+    "controls_cost": "Σ control costs that are set, training and headcount costs included",
     "rosi": "(ALE reduction − control cost) ÷ control cost",
     "fine_exposure_eur": "GDPR Art. 83(5): the higher of EUR 20 000 000 and 4 % of worldwide "
                          "annual turnover",
@@ -90,6 +91,7 @@ def document(values: dict[str, Decimal | str | None], out: costmodel.Outputs,
         "training_hours_per_person": _value_text(out.training_hours_per_person),
         "training_hours_source": out.training_hours_source,
         "training_cost": money(out.training_cost),
+        "headcount_cost": money(out.headcount_cost),
         "controls_cost": money(out.controls_cost),
         "rosi": ratio(out.rosi),
         "turnover_eur": money(out.turnover_eur),
@@ -115,7 +117,7 @@ def _computed(request: HttpRequest) -> tuple[dict[str, Any] | None, str]:
 
 
 _MONEY_OUT = ("records_cost", "impact", "ale", "residual_ale", "ale_reduction",
-              "training_cost", "controls_cost")
+              "training_cost", "headcount_cost", "controls_cost")
 _SHARE_OUT = ("likelihood", "reduction", "rosi")
 
 

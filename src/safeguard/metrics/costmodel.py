@@ -17,6 +17,8 @@ Formulas (docs/metrics.md, "Cost, ROI and planning"):
 * programme: reduction = the programme reduction input, cost = Σ control costs;
   per control: its own reduction input (when set) against its own cost;
 * training cost = training hours per person × staff × hourly cost;
+* headcount cost = security staff (full-time equivalents) × loaded cost per FTE per year;
+* cost of the controls = Σ control costs that are set + training cost + headcount cost;
 * GDPR fine exposure (Art. 83(5)) = max(EUR 20 000 000, 4 % × worldwide annual turnover);
   without a turnover only the EUR 20 M floor is known.
 """
@@ -40,10 +42,12 @@ IMPACT_BASES = (RECORDS, AVERAGE)
 MONEY = "money"  # >= 0
 SHARE = "share"  # 0..1
 HOURS = "hours"  # >= 0
+COUNT = "count"  # >= 0 (people, full-time equivalents)
 CHOICE = "choice"
 
 MAX_MONEY = Decimal("1e15")
 MAX_HOURS = Decimal("10000")
+MAX_COUNT = Decimal("1000000")
 
 
 class InputError(ValueError):
@@ -133,6 +137,8 @@ def parse_value(spec: InputSpec, raw: object) -> Decimal | str | None:
         raise InputError(f"{spec.label}: larger than {MAX_MONEY:,.0f}")
     if spec.kind == HOURS and d > MAX_HOURS:
         raise InputError(f"{spec.label}: more than {MAX_HOURS} hours")
+    if spec.kind == COUNT and d > MAX_COUNT:
+        raise InputError(f"{spec.label}: more than {MAX_COUNT:,.0f}")
     return d
 
 
@@ -146,7 +152,7 @@ def spec_from_document(doc: Mapping[str, object]) -> ModelSpec:
         if not isinstance(body, Mapping) or not {"label", "kind", "source"} <= set(body):
             raise InputError(f"costmodel: input {key!r} needs label, kind, source")
         kind = str(body["kind"])
-        if kind not in (MONEY, SHARE, HOURS, CHOICE):
+        if kind not in (MONEY, SHARE, HOURS, COUNT, CHOICE):
             raise InputError(f"costmodel: input {key!r} has unknown kind {kind!r}")
         spec = InputSpec(key=str(key), label=str(body["label"]), kind=kind, default=None,
                          source=str(body["source"]), unit=str(body.get("unit", "")),
@@ -225,8 +231,9 @@ class Outputs:
     training_hours_source: str
     staff: int
     training_cost: Decimal | None
+    headcount_cost: Decimal | None
     controls: tuple[ControlResult, ...]
-    controls_cost: Decimal  # Σ of the control costs that are set (training included)
+    controls_cost: Decimal  # Σ of the control costs that are set (training, headcount included)
     rosi: Decimal | None
     turnover_eur: Decimal | None
     fine_exposure_eur: Decimal  # the cap; the EUR 20 M floor without a turnover
@@ -293,8 +300,10 @@ def compute(spec: ModelSpec, values: Mapping[str, Decimal | str | None], *,
                         else "unavailable: not measured and no input set")
     hourly = _num(values, "training_hourly_cost")
     training = hours * staff * hourly if hours is not None and hourly is not None else None
+    fte, fte_cost = _num(values, "security_headcount"), _num(values, "security_fte_cost")
+    headcount = fte * fte_cost if fte is not None and fte_cost is not None else None
     controls: list[ControlResult] = []
-    controls_cost = training or Decimal(0)
+    controls_cost = (training or Decimal(0)) + (headcount or Decimal(0))
     for c in spec.controls:
         cost = _num(values, c.cost_input)
         red = _num(values, c.reduction_input)
@@ -311,6 +320,7 @@ def compute(spec: ModelSpec, values: Mapping[str, Decimal | str | None], *,
         impact_basis=basis, impact=impact, likelihood=likelihood, ale=ale, reduction=reduction,
         residual_ale=residual, ale_reduction=ale_red, training_hours_per_person=hours,
         training_hours_source=hours_source, staff=staff, training_cost=training,
+        headcount_cost=headcount,
         controls=tuple(controls), controls_cost=controls_cost, rosi=programme_rosi,
         turnover_eur=turnover, fine_exposure_eur=fine_exposure(turnover),
         fine_turnover_known=turnover is not None, notes=tuple(notes))
