@@ -1217,3 +1217,8 @@ SAFEGUARD_WORKFORCE_REFRESHER_LEAD_DAYS = _env_int("SAFEGUARD_WORKFORCE_REFRESHE
 # accept, in bytes (E547).
 SAFEGUARD_WORKFORCE_IMPORT_MAX_BYTES = _env_int("SAFEGUARD_WORKFORCE_IMPORT_MAX_BYTES",
                                                 10 * 1024 * 1024)
+# --- Metrics: cost, ROI and planning model (issue 14 section 4; docs/metrics.md) -------------
+# The cost model takes training hours per person from governance's measurement over this many
+# days before now (a year by default: the hours are per person per year). E564 refuses values
+# below 1 or above 3660.
+SAFEGUARD_COST_TRAINING_WINDOW_DAYS = _env_int("SAFEGUARD_COST_TRAINING_WINDOW_DAYS", 365)

@@ -168,3 +168,9 @@ def snapshot_check(*, using: str, root_size: int) -> SnapshotCheck:
     from safeguard.audit import verification
 
     return verification.snapshot_check(using=using, root_size=root_size)
+
+
+def event_count(*, start: datetime, end: datetime) -> int:
+    """Events recorded in [start, end): the exposure of rates such as alerts per 1,000 audited
+    events (metrics' u-charts). A count only."""
+    return Event.objects.filter(at__gte=start, at__lt=end).count()

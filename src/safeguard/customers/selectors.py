@@ -740,3 +740,12 @@ def customer_export_system(*, customer_id: object) -> dict[str, Any]:
             {"method": v.method, "verified_at": v.verified_at.isoformat()}
             for v in verifications],
     }
+
+
+def customer_counts() -> dict[str, int]:
+    """How many records the customers table holds, by kind (``customer``, ``unverified``):
+    aggregates only, for the breach-cost model of the metrics app (R-KPI-10)."""
+    counts = dict.fromkeys(CustomerKind.values, 0)
+    for row in Customer.objects.values("kind").annotate(n=Count("id")):
+        counts[row["kind"]] = row["n"]
+    return counts

@@ -235,3 +235,9 @@ def false_positive_rate_by_rule(*, start: datetime, end: datetime) -> dict[str, 
     for entry in out.values():
         entry["rate"] = entry["false_positive"] / entry["closed"]
     return out
+
+
+def alerts_created_count(*, start: datetime, end: datetime) -> int:
+    """Alerts created in [start, end), whatever their state (false positives included: the
+    rate of alerts the analysts had to look at). A count only."""
+    return Alert.objects.filter(created_at__gte=start, created_at__lt=end).count()

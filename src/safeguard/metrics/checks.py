@@ -1,7 +1,9 @@
 """System checks of the metrics app (ids safeguard.E560-E569; docs/metrics.md, docs/deploy.md).
 
 E560 (always): a KPI target setting is malformed. E561 (deploy): security.txt's Expires has
-passed. E562 (deploy): security.txt has no (or a malformed) Expires.
+passed. E562 (deploy): security.txt has no (or a malformed) Expires. E563 (always): the cost
+model's data file (costmodel.yaml) is malformed or names a data category or a count that does
+not exist. E564 (always): SAFEGUARD_COST_TRAINING_WINDOW_DAYS is out of range.
 """
 
 from __future__ import annotations
@@ -15,6 +17,43 @@ from django.utils import timezone
 def register() -> None:
     checks.register(check_targets, "safeguard")
     checks.register(check_security_txt, checks.Tags.security, deploy=True)
+    checks.register(check_cost_model, "safeguard")
+    checks.register(check_cost_settings, "safeguard")
+
+
+def check_cost_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """E564: the training-hours window of the cost model is between 1 and 3660 days."""
+    from django.conf import settings
+
+    days = settings.SAFEGUARD_COST_TRAINING_WINDOW_DAYS
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 3660:
+        return [checks.Error(f"SAFEGUARD_COST_TRAINING_WINDOW_DAYS must be 1..3660 days, got "
+                             f"{days!r}", hint="docs/configuration.md (metrics)",
+                             id="safeguard.E564")]
+    return []
+
+
+def check_cost_model(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """E563: costmodel.yaml parses, its defaults are in range, and every record class names
+    categories of the privacy taxonomy and a count the metrics app knows."""
+    from safeguard.metrics import cost_selectors, costmodel
+    from safeguard.privacy import inventory
+
+    hint = "Fix src/safeguard/metrics/costmodel.yaml (docs/metrics.md, cost model)."
+    cost_selectors.spec.cache_clear()
+    try:
+        spec = cost_selectors.spec()
+    except (costmodel.InputError, KeyError, TypeError, ValueError, OSError) as exc:
+        return [checks.Error(f"costmodel.yaml: {exc}", hint=hint, id="safeguard.E563")]
+    problems = []
+    known = inventory.taxonomy()
+    for rc in spec.record_classes:
+        problems += [f"record class {rc.key!r} names unknown data category {c!r}"
+                     for c in rc.categories if c not in known]
+        if rc.count not in cost_selectors.COUNTS:
+            problems.append(f"record class {rc.key!r} names unknown count {rc.count!r}")
+    return [checks.Error(f"costmodel.yaml: {p}", hint=hint, id="safeguard.E563")
+            for p in problems]
 
 
 def check_targets(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:

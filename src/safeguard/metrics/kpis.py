@@ -51,6 +51,9 @@ class KpiDef:
     filters: frozenset[str]
     compute: Compute
     chartable: bool = True  # False for a current state with no history
+    # Per period of a chart, when it differs from ``compute`` (a current state measured from
+    # its recorded history, such as MFA coverage from the daily snapshots).
+    series_compute: Compute | None = None
 
 
 def _ratio(hits: int, total: int) -> Measurement:
@@ -87,6 +90,17 @@ def _mfa_privileged(period: Period, queue: str | None, channel: str | None) -> M
     covered = sum(1 for u in privileged if u.mfa_types)
     return Measurement(status=MEASURED, value=covered / len(privileged), hits=covered,
                        total=len(privileged), note="current state (not per period)")
+
+
+def _mfa_privileged_history(period: Period, queue: str | None,
+                            channel: str | None) -> Measurement:
+    """MFA coverage as of the last daily snapshot inside ``period`` (metrics.mfa_history)."""
+    from safeguard.metrics import mfa_history
+
+    snap = mfa_history.snapshot_in(period)
+    if snap is None or snap.privileged == 0:
+        return Measurement(status=Status.NO_DATA)
+    return _ratio(snap.privileged_with_mfa, snap.privileged)
 
 
 def _provider(name: str, shape: str) -> Compute:
@@ -153,7 +167,8 @@ REGISTRY: tuple[KpiDef, ...] = (
     KpiDef("mfa_privileged", "MFA coverage of privileged staff", "R-KPI-8",
            "active staff holding a permission beyond the agent role with a second factor "
            "enrolled ÷ active staff holding a permission beyond the agent role", RATIO,
-           "Access administrator", "accounts", frozenset(), _mfa_privileged, chartable=False),
+           "Access administrator", "accounts (history: daily snapshots)", frozenset(),
+           _mfa_privileged, series_compute=_mfa_privileged_history),
     KpiDef("dsr_on_time", "Data-subject requests answered on time", "R-DATA-7",
            "requests closed in the period by their due date ÷ requests closed in the period",
            RATIO, "Data protection officer", "provider kpi.dsr_on_time (privacy)", frozenset(),

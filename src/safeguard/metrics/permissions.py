@@ -18,3 +18,20 @@ CHANGES_ANNOTATE = rbac.declare(
 )
 
 rbac.nav("KPIs", url_name="metrics:kpis", permission=KPIS_VIEW, order=610)
+
+COST_MODEL_EDIT = rbac.declare(
+    "metrics.edit_cost_model",
+    "Change the inputs of the cost, ROI and planning model (each change kept with its source)",
+    roles=("compliance_manager", "administrator"),
+)
+
+CUSTOMER_SUMMARY = rbac.declare(
+    "metrics.customer_summary",
+    "Generate the customer-facing security summary (HTML and PDF) to hand to a customer",
+    roles=("supervisor", "compliance_manager", "administrator"),
+    read_only=True,
+)
+
+rbac.nav("Cost model", url_name="metrics:cost", permission=KPIS_VIEW, order=611)
+rbac.nav("Customer summary", url_name="metrics:customer_summary", permission=CUSTOMER_SUMMARY,
+         order=612)

@@ -122,11 +122,12 @@ def kpi_series(*, key: str, start: date, end: date, granularity: str,
         return KpiSeries(key=key, granularity=granularity, points=(), charted=(), chart=None,
                          note="a current state with no history: not charted")
     points: list[SeriesPoint] = []
+    compute = defn.series_compute or defn.compute
     for lo, hi, label in spans:
         period = Period(start=datetime.combine(lo, time.min, tzinfo=UTC),
                         end=datetime.combine(hi, time.min, tzinfo=UTC))
         points.append(SeriesPoint(start=lo, end=hi, label=label,
-                                  measurement=defn.compute(period, q, c)))
+                                  measurement=compute(period, q, c)))
     if any(p.measurement.status == Status.UNAVAILABLE for p in points):
         return KpiSeries(key=key, granularity=granularity, points=tuple(points), charted=(),
                          chart=None, note="unavailable: its source is not installed")

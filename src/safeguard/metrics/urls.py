@@ -13,3 +13,19 @@ urlpatterns = [
     path("trust.json", views.trust_json, name="trust_json"),
     path(".well-known/security.txt", views.security_txt, name="security_txt"),
 ]
+
+from safeguard.metrics import cost_views, summary_views  # noqa: E402 - cost model and summary
+
+urlpatterns += [
+    path("metrics/cost/", cost_views.cost_page, name="cost"),
+    path("metrics/cost/inputs/", cost_views.cost_input_set, name="cost_input_set"),
+    path("metrics/cost/export.<str:fmt>", cost_views.cost_export, name="cost_export"),
+    path("metrics/customer-summary/", summary_views.customer_summary_page,
+         name="customer_summary"),
+    path("metrics/customer-summary/summary.pdf", summary_views.customer_summary_pdf,
+         name="customer_summary_pdf"),
+]
+
+from safeguard.metrics import rates_views  # noqa: E402 - the u-charts page
+
+urlpatterns += [path("metrics/rates/", rates_views.rates_page, name="rates")]

@@ -15,7 +15,7 @@ from safeguard.protection.contracts import (
     RescanView,
     TokenView,
 )
-from safeguard.protection.models import KeyVersion, RescanRun, RotationJob
+from safeguard.protection.models import KeyVersion, RescanRun, RotationJob, Token
 
 
 def token_metadata(*, token: str) -> TokenView:
@@ -92,3 +92,9 @@ def keys_ready() -> tuple[bool, str]:
 def kek_runtime_problem() -> str | None:
     """What is wrong with where `keys unseal` leaves the KEK (local provider), or None."""
     return keks.runtime_dir_problem()
+
+
+def token_count() -> int:
+    """How many cards the vault holds (one token per card): a count, for the breach-cost model
+    of the metrics app (R-KPI-10); no token or card detail."""
+    return Token.objects.count()

@@ -20,6 +20,7 @@ from safeguard.cases.selectors.cases import (
     case_summary,
     customer_scope,
 )
+from safeguard.cases.selectors.counts import message_count, recording_count
 from safeguard.cases.selectors.home import agent_home
 from safeguard.cases.selectors.kpi import asa, asa_by_queue, csat, fcr
 from safeguard.cases.selectors.presence import presence_others
@@ -79,11 +80,13 @@ __all__ = [
     "macro_list",
     "macro_list_for_case",
     "macro_render",
+    "message_count",
     "presence_others",
     "queue_get",
     "queue_list",
     "queue_list_for",
     "recording_content_export",
+    "recording_count",
     "retention_case_exists",
     "retention_cases_matching",
     "retention_closed_cases",
