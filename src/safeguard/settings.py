@@ -1175,3 +1175,12 @@ SAFEGUARD_VULN_SLA_SCORE_THRESHOLD = float(_env("SAFEGUARD_VULN_SLA_SCORE_THRESH
 SAFEGUARD_VULN_SCAN_MAX_DAYS = _env_int("SAFEGUARD_VULN_SCAN_MAX_DAYS", 30)
 # Longest exception to a fix deadline (days).
 SAFEGUARD_VULN_EXCEPTION_MAX_DAYS = _env_int("SAFEGUARD_VULN_EXCEPTION_MAX_DAYS", 365)
+
+# --- Incidents: playbooks and containment (issue 12 item 4; docs/incidents.md) ---
+# Directory of the incident playbooks, one <category>.yaml per incident category (decision
+# 0225). Empty = the playbooks shipped in src/safeguard/incidents/playbooks/. A bad file is
+# system check E526 (file and field named); incidents open meanwhile without a checklist.
+SAFEGUARD_INCIDENTS_PLAYBOOK_DIR = _env("SAFEGUARD_INCIDENTS_PLAYBOOK_DIR", "")
+# Forced step-up for a queue's cases (incident containment, decision 0226) runs before the
+# case pages and the cases API, after authentication.
+MIDDLEWARE = [*MIDDLEWARE, "safeguard.cases.middleware.QueueStepUpMiddleware"]

@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from safeguard.audit.contracts import (
     Actor,
     EventView,
+    FreezeView,
     SnapshotCheck,
     TreeHeadView,
     VerificationRunView,
@@ -168,3 +169,10 @@ def snapshot_check(*, using: str, root_size: int) -> SnapshotCheck:
     from safeguard.audit import verification
 
     return verification.snapshot_check(using=using, root_size=root_size)
+
+
+def export_freezes(*, current_only: bool = True) -> list[FreezeView]:
+    """The export freezes in force (or all), oldest first (decision 0225)."""
+    from safeguard.audit import exportfreeze
+
+    return exportfreeze.export_freezes(current_only=current_only)

@@ -9,6 +9,7 @@ from tink.proto import tink_pb2
 from safeguard.protection import kek as keks
 from safeguard.protection import keyring, rescan, rotation, vault
 from safeguard.protection.contracts import (
+    JobView,
     KeyInfo,
     KeysError,
     KeysStatus,
@@ -92,3 +93,9 @@ def keys_ready() -> tuple[bool, str]:
 def kek_runtime_problem() -> str | None:
     """What is wrong with where `keys unseal` leaves the KEK (local provider), or None."""
     return keks.runtime_dir_problem()
+
+
+def rotation_job_get(*, job_id: int) -> JobView | None:
+    """One re-encryption job's progress (rows scanned and rewritten, status), or None."""
+    job = RotationJob.objects.filter(id=job_id).first()
+    return rotation.job_view(job) if job else None
