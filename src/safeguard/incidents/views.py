@@ -495,8 +495,16 @@ def review(request: HttpRequest, incident_id: int) -> HttpResponse:
                 return redirect("incidents:review", incident_id=incident_id)
     return render(request, "incidents/review.html", {
         "i": incident, "review": current, "form": form, "can_manage": can_manage,
+        "checklist": _review_checklist(incident_id),
         "item_form": ItemForm(auto_id="item_%s"), "resolve_form": ResolveForm},
         status=400 if form.errors else 200)
+
+
+def _review_checklist(incident_id: int) -> object:
+    """The playbook version the incident followed and the one in use now (decision 0225)."""
+    from safeguard.incidents import checklists
+
+    return checklists.checklist_get(incident_id=incident_id)
 
 
 def _back_to_review(request: HttpRequest, incident_id: int, call: Callable[[], object],
