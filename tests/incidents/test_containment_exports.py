@@ -57,7 +57,10 @@ def test_freeze_refuses_every_export_at_once_and_reversal_restores_them() -> Non
     assert "exfiltration path unknown" in refused.content.decode()
     assert staff.get(f"/incidents/affected.csv?{_affected_query(analyst.id)}").status_code == 423
     assert staff.get(f"/privacy/requests/{uuid.uuid4()}/export.zip").status_code == 423
-    assert Client().get("/data-request/bundle/not-a-token/").status_code == 423
+    public = Client().get("/data-request/bundle/not-a-token/")
+    assert public.status_code == 423
+    assert "Downloads are paused" in public.content.decode()
+    assert "exfiltration" not in public.content.decode()  # no internal reason for the public
     # and every refused attempt is in the audit log, naming the export
     names = sorted(e.data["export"] for e in audit.event_list(action="export.refused"))
     assert names == ["audit.events", "incidents.affected_csv", "privacy.bundle_link",

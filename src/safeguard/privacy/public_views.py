@@ -160,8 +160,10 @@ def bundle(request: HttpRequest, token: str) -> HttpResponse:
         audit.export_guard(actor=Actor.anonymous("privacy.bundle_link"),
                            export="privacy.bundle_link")
     except ApplicationError as exc:
-        return render(request, "privacy/public_link_invalid.html", {"detail": exc.detail},
-                      status=exc.status)
+        # The requester sees no internal reason (that is for staff); the link stays valid.
+        return render(request, "privacy/public_link_invalid.html", {
+            "detail": "Downloads are paused for a short while. Your link still works: please "
+                      "try again later."}, status=exc.status)
     try:
         file = fulfil.bundle_by_link(token=token, client=_client(request))
     except ApplicationError as exc:
