@@ -227,3 +227,40 @@ def test_review_page_names_the_pinned_playbook_version() -> None:
                                  aware_at=datetime.now(tz=UTC) - timedelta(hours=1)).id
     page = staff.get(f"/incidents/{iid}/review/").content.decode()
     assert "phishing.yaml v1" in page
+
+
+def test_changing_the_category_follows_the_new_playbook_and_keeps_what_was_done() -> None:
+    with time_machine.travel(NOW, tick=False):
+        iid = _open("data_breach")
+    done = ChecklistItem.objects.get(incident_id=iid, key="scope-access")
+    checklists.checklist_item_check(actor=ANALYST, incident_id=iid, item_id=done.id, note="ok")
+    pin = checklists.incident_category_set(actor=ANALYST, incident_id=iid,
+                                           category="account_takeover")
+    assert pin is not None
+    assert pin.reference == "account_takeover.yaml v1"
+    book = playbooks.load_dir()["account_takeover"]
+    keys = set(ChecklistItem.objects.filter(incident_id=iid).values_list("key", flat=True))
+    assert keys == {"scope-access"} | {i.key for i in book.items}
+    assert ChecklistItem.objects.get(incident_id=iid, key="scope-access").note == "ok"
+    assert audit.event_list(action="incident.category_changed")[0].data == {
+        "from": "data_breach", "to": "account_takeover"}
+    # bad input changes nothing
+    for bad in ("nope", "account_takeover"):
+        with pytest.raises(IncidentError):
+            checklists.incident_category_set(actor=ANALYST, incident_id=iid, category=bad)
+    assert ChecklistItem.objects.filter(incident_id=iid).count() == len(book.items) + 1
+
+
+def test_category_change_through_the_page_needs_manage() -> None:
+    analyst = make_user(roles=("security_analyst",))
+    staff = signed_in_client(analyst)
+    iid = services.incident_open(actor=ANALYST, title="Alert 9", severity="sev3",
+                                 category="data_breach",
+                                 aware_at=datetime.now(tz=UTC) - timedelta(hours=1)).id
+    auditor = signed_in_client(make_user(roles=("auditor",)))
+    assert auditor.post(f"/incidents/{iid}/category/", {"category": "phishing"}).status_code == 403
+    bad = staff.post(f"/incidents/{iid}/category/", {"category": "weather"}, follow=True)
+    assert "Nothing changed" in bad.content.decode()
+    response = staff.post(f"/incidents/{iid}/category/", {"category": "phishing"}, follow=True)
+    assert "the checklist follows phishing.yaml v1" in response.content.decode()
+    assert PlaybookPin.objects.get(incident_id=iid).category == "phishing"

@@ -20,7 +20,7 @@ from safeguard.audit import services as audit
 from safeguard.audit.contracts import Actor
 from safeguard.incidents import playbooks
 from safeguard.incidents.contracts import IncidentError, IncidentNotFound
-from safeguard.incidents.enums import IncidentRole, State
+from safeguard.incidents.enums import Category, IncidentRole, State
 from safeguard.incidents.models import ChecklistItem, Incident, PlaybookPin, RoleAssignment
 from safeguard.protection import services as protection
 
@@ -121,6 +121,50 @@ def checklist_instantiate_on_open(*, actor: Actor, incident_id: int) -> None:
     except IncidentError as exc:
         audit.record(action="incident.playbook_unavailable", actor=actor, outcome="failure",
                      subject=_subject(incident_id), data={"problem": exc.detail[:300]})
+
+
+@transaction.atomic
+def incident_category_set(*, actor: Actor, incident_id: int, category: str) -> PinView | None:
+    """Change an open incident's category (triage often corrects it) and follow the new
+    category's playbook: the pin moves to its current version, items not yet checked off are
+    replaced by the new playbook's, items already checked off stay as the record of what was
+    done. Returns the new pin, or None when the playbooks do not load (the category changes
+    anyway, the checklist is left as it was, and the page says why)."""
+    if category not in Category.values:
+        raise IncidentError(f"Unknown category {category!r}.")
+    row = Incident.objects.select_for_update().filter(id=incident_id).first()
+    if row is None:
+        raise IncidentNotFound(f"No incident {incident_id}.")
+    if row.state == State.CLOSED:
+        raise IncidentError("The incident is closed.")
+    if row.category == category:
+        raise IncidentError(f"The incident is already in category {category}.")
+    before = row.category
+    row.category = category
+    row.save(update_fields=["category", "updated_at"])
+    audit.record(action="incident.category_changed", actor=actor, subject=_subject(row.id),
+                 data={"from": before, "to": category})
+    try:
+        book = catalogue()[category]
+    except (OSError, playbooks.PlaybookError) as exc:
+        audit.record(action="incident.playbook_unavailable", actor=actor, outcome="failure",
+                     subject=_subject(row.id), data={"problem": str(exc)[:300]})
+        return None
+    ChecklistItem.objects.filter(incident=row, done_at__isnull=True).delete()
+    kept = set(ChecklistItem.objects.filter(incident=row).values_list("key", flat=True))
+    start = len(kept)
+    ChecklistItem.objects.bulk_create([
+        ChecklistItem(incident=row, position=start + n, stage=item.stage, key=item.key,
+                      text=item.text, owner_role=item.owner,
+                      due_at=row.aware_at + timedelta(hours=item.due_hours))
+        for n, item in enumerate(i for i in book.items if i.key not in kept)])
+    pin, _ = PlaybookPin.objects.update_or_create(incident=row, defaults={
+        "category": book.category, "version": book.version, "file": book.file,
+        "sha256": book.sha256, "pinned_at": timezone.now(), "pinned_by": actor.label[:200]})
+    audit.record(action="incident.playbook_pinned", actor=actor, subject=_subject(row.id),
+                 data={"playbook": book.file, "version": book.version, "sha256": book.sha256,
+                       "items": len(book.items), "kept_done": len(kept)})
+    return _pin_view(pin)
 
 
 @transaction.atomic

@@ -11,8 +11,8 @@ INCIDENTS_VIEW = rbac.declare(
 INCIDENTS_MANAGE = rbac.declare(
     "incidents.manage",
     "Open incidents, move them through their states, assign incident roles, add timeline "
-    "entries, record jurisdictions and law-enforcement delays; make and check off the playbook "
-    "checklist; write post-incident reviews "
+    "entries, record jurisdictions and law-enforcement delays; change the category, make and "
+    "check off the playbook checklist; write post-incident reviews "
     "and their action items, the exercise register and the retainer register",
     roles=("security_analyst",),
 )

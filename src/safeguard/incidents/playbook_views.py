@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from safeguard.accounts.guards import permission_required, request_actor, step_up_required
 from safeguard.audit import selectors as audit_selectors
 from safeguard.incidents import checklists, containment
+from safeguard.incidents.enums import Category
 from safeguard.incidents.permissions import INCIDENTS_CONTAIN, INCIDENTS_MANAGE
 from safeguard.incidents.views import _post
 from safeguard.web.errors import ApplicationError
@@ -23,6 +24,10 @@ from safeguard.web.errors import ApplicationError
 
 class CheckForm(forms.Form):
     note = forms.CharField(required=False, max_length=500)
+
+
+class CategoryForm(forms.Form):
+    category = forms.ChoiceField(choices=Category.choices)
 
 
 class FreezeForm(forms.Form):
@@ -54,6 +59,7 @@ def detail_context(incident_id: int) -> dict[str, Any]:
     return {
         "checklist": checklists.checklist_get(incident_id=incident_id, now=timezone.now()),
         "check_form": CheckForm(auto_id=False),
+        "category_form": CategoryForm(auto_id="cat_%s"),
         "freezes": audit_selectors.export_freezes(),
         "rotation_jobs": containment.rotation_jobs(incident_id=incident_id),
         "freeze_form": FreezeForm(auto_id="cf_%s"),
@@ -89,6 +95,26 @@ def checklist_check(request: HttpRequest, incident_id: int, item_id: int) -> Htt
         messages.error(request, f"Nothing changed - {exc.detail}")
     else:
         messages.success(request, "Item checked off.")
+    return redirect("incidents:detail", incident_id=incident_id)
+
+
+@permission_required(INCIDENTS_MANAGE)
+@require_POST
+def category_set(request: HttpRequest, incident_id: int) -> HttpResponse:
+    form = CategoryForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Nothing changed - choose one of the categories.")
+        return redirect("incidents:detail", incident_id=incident_id)
+    try:
+        pin = checklists.incident_category_set(actor=request_actor(request),
+                                               incident_id=incident_id,
+                                               category=form.cleaned_data["category"])
+    except ApplicationError as exc:
+        messages.error(request, f"Nothing changed - {exc.detail}")
+    else:
+        messages.success(request, f"Category changed; the checklist follows {pin.reference}."
+                         if pin else "Category changed; the playbooks do not load, so the "
+                                     "checklist was left as it was.")
     return redirect("incidents:detail", incident_id=incident_id)
 
 

@@ -31,6 +31,7 @@ urlpatterns = [
          name="containment_reverse"),
     path("<int:incident_id>/checklist/", playbook_views.checklist_instantiate,
          name="checklist_instantiate"),
+    path("<int:incident_id>/category/", playbook_views.category_set, name="category_set"),
     path("<int:incident_id>/checklist/<int:item_id>/check/", playbook_views.checklist_check,
          name="checklist_check"),
     path("<int:incident_id>/contain/exports/", playbook_views.contain_exports,
