@@ -1222,3 +1222,11 @@ SAFEGUARD_WORKFORCE_IMPORT_MAX_BYTES = _env_int("SAFEGUARD_WORKFORCE_IMPORT_MAX_
 # days before now (a year by default: the hours are per person per year). E564 refuses values
 # below 1 or above 3660.
 SAFEGUARD_COST_TRAINING_WINDOW_DAYS = _env_int("SAFEGUARD_COST_TRAINING_WINDOW_DAYS", 365)
+# --- Incidents: playbooks and containment (issue 12 item 4; docs/incidents.md) ---
+# Directory of the incident playbooks, one <category>.yaml per incident category (decision
+# 0225). Empty = the playbooks shipped in src/safeguard/incidents/playbooks/. A bad file is
+# system check E526 (file and field named); incidents open meanwhile without a checklist.
+SAFEGUARD_INCIDENTS_PLAYBOOK_DIR = _env("SAFEGUARD_INCIDENTS_PLAYBOOK_DIR", "")
+# Forced step-up for a queue's cases (incident containment, decision 0226) runs before the
+# case pages and the cases API, after authentication.
+MIDDLEWARE = [*MIDDLEWARE, "safeguard.cases.middleware.QueueStepUpMiddleware"]

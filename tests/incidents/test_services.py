@@ -205,7 +205,7 @@ def test_timeline_merges_manual_entries_and_audit_events() -> None:
     items = selectors.timeline(incident_id=iid)
     assert [(i.source, i.text.split(" (")[0]) for i in items] == [
         ("manual", "First odd export seen in the SIEM"), ("audit", "opened"),
-        ("audit", "timeline added"), ("audit", "state changed")]
+        ("audit", "playbook pinned"), ("audit", "timeline added"), ("audit", "state changed")]
 
 
 def test_the_page_timeline_keeps_only_the_newest_entries() -> None:
@@ -216,5 +216,5 @@ def test_the_page_timeline_keeps_only_the_newest_entries() -> None:
                                   at=NOW - timedelta(minutes=minutes), text=f"note {minutes}")
     full = selectors.timeline(incident_id=iid)
     latest = selectors.timeline(incident_id=iid, latest=3)
-    assert len(full) == 7  # 3 manual + opened + 3 timeline_added events
+    assert len(full) == 8  # 3 manual + opened + playbook pinned + 3 timeline_added events
     assert latest == full[-3:]

@@ -138,3 +138,25 @@ class SnapshotCheck:
     root_size: int
     root_hash: str
     problems: tuple[str, ...]
+
+
+class ExportsFrozen(ApplicationError):
+    """Data exports are frozen by incident containment (decision 0225): nothing is exported."""
+
+    status = 423
+    code = "exports-frozen"
+    title = "Data exports are frozen"
+
+
+@dataclass(frozen=True)
+class FreezeView:
+    """One export freeze, current or lifted."""
+
+    id: int
+    frozen_at: datetime
+    frozen_by: str
+    reason: str
+    reference: str
+    lifted_at: datetime | None
+    lifted_by: str
+    lift_reason: str

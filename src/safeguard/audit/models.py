@@ -131,3 +131,19 @@ class VerificationRun(models.Model):
 
 # The SIEM forwarder's cursor lives in its own module; imported here so Django registers it.
 from safeguard.audit.siem.models import ForwarderCursor  # noqa: E402, F401
+
+
+class ExportFreeze(models.Model):
+    """A freeze of every data export (incident containment, decision 0225): while any row has
+    no ``lifted_at``, export paths refuse and record the attempt. Lifting ends one freeze."""
+
+    frozen_at = models.DateTimeField()
+    frozen_by = models.CharField(max_length=254)
+    reason = models.CharField(max_length=500)
+    reference = models.CharField(max_length=200, blank=True)
+    lifted_at = models.DateTimeField(null=True, blank=True)
+    lifted_by = models.CharField(max_length=254, blank=True)
+    lift_reason = models.CharField(max_length=500, blank=True)
+
+    def __str__(self) -> str:
+        return f"export freeze {self.id}"

@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from safeguard.audit.contracts import (
     Actor,
     EventView,
+    FreezeView,
     SnapshotCheck,
     TreeHeadView,
     VerificationRunView,
@@ -174,3 +175,10 @@ def event_count(*, start: datetime, end: datetime) -> int:
     """Events recorded in [start, end): the exposure of rates such as alerts per 1,000 audited
     events (metrics' u-charts). A count only."""
     return Event.objects.filter(at__gte=start, at__lt=end).count()
+
+
+def export_freezes(*, current_only: bool = True) -> list[FreezeView]:
+    """The export freezes in force (or all), oldest first (decision 0225)."""
+    from safeguard.audit import exportfreeze
+
+    return exportfreeze.export_freezes(current_only=current_only)

@@ -30,7 +30,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from safeguard.audit import context, merkle, signing
-from safeguard.audit.contracts import Actor, AuditError, TreeHeadView
+from safeguard.audit.contracts import Actor, AuditError, FreezeView, TreeHeadView
 from safeguard.audit.entries import canonical_entry, normalise_data, normalise_ip
 from safeguard.audit.models import Event, Node, QueuedEntry, Sequence, TreeHead
 
@@ -388,3 +388,27 @@ def head_sign(*, force: bool = False) -> TreeHeadView | None:
                                    key_id=signer.key_id,
                                    signature=signing.b64(signer.sign(message)))
     return _head_view(head)
+
+
+# --- the export freeze (incident containment, decision 0225; exportfreeze.py) ---------------
+
+def exports_freeze(*, actor: Actor, reason: str, reference: str = "") -> FreezeView:
+    """Freeze every data export until this freeze is lifted (audited)."""
+    from safeguard.audit import exportfreeze
+
+    return exportfreeze.exports_freeze(actor=actor, reason=reason, reference=reference)
+
+
+def exports_unfreeze(*, actor: Actor, freeze_id: int, reason: str = "") -> FreezeView:
+    """Lift one export freeze (audited); exports resume when no other freeze stands."""
+    from safeguard.audit import exportfreeze
+
+    return exportfreeze.exports_unfreeze(actor=actor, freeze_id=freeze_id, reason=reason)
+
+
+def export_guard(*, actor: Actor, export: str) -> None:
+    """Call before building any data export: while a freeze stands, the attempt is recorded
+    (``export.refused``) and ExportsFrozen (423) raised; otherwise nothing happens."""
+    from safeguard.audit import exportfreeze
+
+    exportfreeze.export_guard(actor=actor, export=export)

@@ -187,6 +187,10 @@ def export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
         return HttpResponse("Invalid filters or format (csv or jsonl).", status=400,
                             content_type="text/plain")
     filters = form.filters()
+    try:  # an export freeze (incident containment, decision 0225) refuses and records
+        services.export_guard(actor=request_actor(request), export="audit.events")
+    except ApplicationError as exc:
+        return HttpResponse(exc.detail, status=exc.status, content_type="text/plain")
     body, sha256, rows = _spooled(selectors.event_export(**filters), fmt)
     try:
         with transaction.atomic():

@@ -38,6 +38,11 @@ class Queue(models.Model):
     resolution_minutes = models.PositiveIntegerField(null=True, blank=True)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Incident containment (decision 0226): while set, opening any case of this queue needs a
+    # fresh second factor, and token (API) access to its cases is refused.
+    step_up_forced_at = models.DateTimeField(null=True, blank=True)
+    step_up_forced_by = models.CharField(max_length=200, blank=True, default="")
+    step_up_reason = models.CharField(max_length=500, blank=True, default="")
 
     class Meta:
         ordering = ["name"]

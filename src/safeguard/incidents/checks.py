@@ -11,6 +11,8 @@
   least one month, or the tabletop cadence is longer than the full drill's.
 * E525: the exercise score range (SAFEGUARD_IR_SCORE_MIN..MAX) is empty or starts below 1, or
   SAFEGUARD_IR_RETAINER_WARN_DAYS is negative.
+* E526: the playbooks (SAFEGUARD_INCIDENTS_PLAYBOOK_DIR or the shipped directory) do not load:
+  the message names the file and the field at fault (decision 0225).
 """
 
 from __future__ import annotations
@@ -92,7 +94,22 @@ def evidence_limits(app_configs: Any = None, **kwargs: Any) -> list[checks.Check
     return errors
 
 
+def playbooks_load(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """Every category has a valid playbook; a bad one names its file and field (R-IR-7)."""
+    from safeguard.incidents import playbooks
+
+    try:
+        playbooks.load_dir(settings.SAFEGUARD_INCIDENTS_PLAYBOOK_DIR or None)
+    except (OSError, playbooks.PlaybookError) as exc:
+        return [checks.Error(f"Playbook: {exc}",
+                             hint="Fix the file (format: docs/incidents.md, \"Playbooks\"); "
+                                  "incidents open without a checklist meanwhile.",
+                             id="safeguard.E526")]
+    return []
+
+
 def register() -> None:
+    checks.register(playbooks_load)
     checks.register(evidence_limits)
     checks.register(jurisdiction_table_loads)
     checks.register(sla_periods_ordered)

@@ -54,6 +54,8 @@ class ActionView:
     taken_by: str
     reversed_at: datetime | None
     reversible: bool
+    reversed_by: str = ""
+    reversal_reason: str = ""
 
 
 @dataclass(frozen=True)

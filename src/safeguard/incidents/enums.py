@@ -49,6 +49,14 @@ class IncidentRole(models.TextChoices):
 class ContainmentKind(models.TextChoices):
     USER_DISABLE = "user_disable", "Disable a user (ends sessions and API tokens)"
     TOKEN_REVOKE = "token_revoke", "Revoke one API token"
+    EXPORTS_FREEZE = "exports_freeze", "Freeze every data export"
+    QUEUE_STEP_UP = "queue_step_up", "Force step-up for a queue's cases"
+    KEY_ROTATION = "key_rotation", "Start a key rotation"
+
+
+# Containment a later reversal can undo (a revoked token or a rotated key cannot come back).
+REVERSIBLE_CONTAINMENT = frozenset({ContainmentKind.USER_DISABLE, ContainmentKind.EXPORTS_FREEZE,
+                                    ContainmentKind.QUEUE_STEP_UP})
 
 
 class ItemStatus(models.TextChoices):

@@ -105,6 +105,7 @@ class ContainmentAction(models.Model):
     taken_by = models.CharField(max_length=200)
     reversed_at = models.DateTimeField(null=True, blank=True)
     reversed_by = models.CharField(max_length=200, blank=True, default="")
+    reversal_reason = models.CharField(max_length=500, blank=True, default="")
 
     def __str__(self) -> str:
         return f"{self.kind} {self.target_id}"
@@ -241,3 +242,42 @@ class CustodyEntry(models.Model):
 
     def __str__(self) -> str:
         return f"custody {self.id}"
+
+
+class PlaybookPin(models.Model):
+    """The playbook version an incident follows (R-IR-7): pinned when its checklist is made, so
+    a later edit of the YAML never rewrites an open incident's checklist."""
+
+    incident = models.OneToOneField(Incident, on_delete=models.CASCADE, related_name="playbook")
+    category = models.CharField(max_length=32)
+    version = models.PositiveIntegerField()
+    file = models.CharField(max_length=100)
+    sha256 = models.CharField(max_length=64)
+    pinned_at = models.DateTimeField()
+    pinned_by = models.CharField(max_length=200)
+
+    def __str__(self) -> str:
+        return f"{self.file} v{self.version} for incident {self.incident_id}"
+
+
+class ChecklistItem(models.Model):
+    """One checklist item of an incident's pinned playbook: copied at pinning (text, owner role,
+    due time from awareness), checked off with who, when and a note (R-IR-7)."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="checklist")
+    position = models.PositiveIntegerField()
+    stage = models.CharField(max_length=32)
+    key = models.CharField(max_length=40)
+    text = models.CharField(max_length=500)
+    owner_role = models.CharField(max_length=16, choices=IncidentRole.choices)
+    due_at = models.DateTimeField()
+    done_at = models.DateTimeField(null=True, blank=True)
+    done_by = models.CharField(max_length=200, blank=True, default="")
+    note = models.CharField(max_length=500, blank=True, default="")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["incident", "key"],
+                                               name="incidents_checklist_key_once")]
+
+    def __str__(self) -> str:
+        return f"checklist item {self.id}"

@@ -11,14 +11,16 @@ INCIDENTS_VIEW = rbac.declare(
 INCIDENTS_MANAGE = rbac.declare(
     "incidents.manage",
     "Open incidents, move them through their states, assign incident roles, add timeline "
-    "entries, record jurisdictions and law-enforcement delays; write post-incident reviews "
+    "entries, record jurisdictions and law-enforcement delays; change the category, make and "
+    "check off the playbook checklist; write post-incident reviews "
     "and their action items, the exercise register and the retainer register",
     roles=("security_analyst",),
 )
 INCIDENTS_CONTAIN = rbac.declare(
     "incidents.contain",
     "Take containment actions from an incident: disable a staff user (sessions and API tokens "
-    "end at once), revoke an API token; with step-up",
+    "end at once), revoke an API token, freeze every data export, force step-up for a queue's "
+    "cases, start a key rotation; reverse the reversible ones; with step-up",
     roles=("security_analyst",), sensitive=True,
 )
 INCIDENTS_AFFECTED = rbac.declare(

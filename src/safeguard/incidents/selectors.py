@@ -35,6 +35,7 @@ from safeguard.incidents.contracts import (
 )
 from safeguard.incidents.enums import (
     NEXT_STATE,
+    REVERSIBLE_CONTAINMENT,
     Category,
     ContainmentKind,
     ExerciseKind,
@@ -134,8 +135,8 @@ def action_view(row: ContainmentAction) -> ActionView:
     return ActionView(id=row.id, kind=row.kind, kind_label=ContainmentKind(row.kind).label,
                       target_id=row.target_id, target_label=row.target_label, reason=row.reason,
                       taken_at=row.taken_at, taken_by=row.taken_by, reversed_at=row.reversed_at,
-                      reversible=row.kind == ContainmentKind.USER_DISABLE
-                      and row.reversed_at is None)
+                      reversible=row.kind in REVERSIBLE_CONTAINMENT and row.reversed_at is None,
+                      reversed_by=row.reversed_by, reversal_reason=row.reversal_reason)
 
 
 def action_list(*, incident_id: int) -> list[ActionView]:

@@ -139,6 +139,9 @@ def incident_open(
                  data={"severity": severity, "category": category,
                        "aware_at": aware_at.isoformat(), "jurisdictions": row.jurisdictions,
                        "alert": source_alert_id})
+    from safeguard.incidents import checklists  # the playbook of its category (decision 0225)
+
+    checklists.checklist_instantiate_on_open(actor=actor, incident_id=row.id)
     return selectors.incident_get(incident_id=row.id)
 
 
@@ -329,9 +332,13 @@ def contain_token_revoke(*, actor: Actor, incident_id: int, token_id: int,
 
 
 @transaction.atomic
-def containment_reverse(*, actor: Actor, incident_id: int, action_id: int) -> ActionView:
-    """Undo a reversible containment step (re-enable a user; their old sessions and tokens stay
-    void). A revoked token cannot come back."""
+def containment_reverse(*, actor: Actor, incident_id: int, action_id: int,
+                        reason: str = "") -> ActionView:
+    """Undo a reversible containment step: re-enable a user (their old sessions and tokens stay
+    void), lift an export freeze, release a queue's forced step-up. A revoked token or a started
+    key rotation cannot come back. Who, when and why are recorded on the action."""
+    from safeguard.incidents import containment
+
     _locked(incident_id)
     action = ContainmentAction.objects.select_for_update().filter(
         id=action_id, incident_id=incident_id).first()
@@ -339,15 +346,19 @@ def containment_reverse(*, actor: Actor, incident_id: int, action_id: int) -> Ac
         raise IncidentNotFound(f"No containment action {action_id} on incident {incident_id}.")
     if action.reversed_at is not None:
         raise IncidentError("That action has already been reversed.")
-    if action.kind != ContainmentKind.USER_DISABLE:
-        raise IncidentError("A revoked token cannot be restored; issue a new one.")
-    try:
-        account_services.user_enable(actor=actor, user_id=action.target_id)
-    except AccountError as exc:
-        raise IncidentError(exc.detail) from exc
+    clean = _text(reason, field="incidents.containment_reason", limit=500, required=False)
+    if action.kind == ContainmentKind.USER_DISABLE:
+        try:
+            account_services.user_enable(actor=actor, user_id=action.target_id)
+        except AccountError as exc:
+            raise IncidentError(exc.detail) from exc
+    else:
+        containment.reverse_effect(actor=actor, kind=action.kind, target_id=action.target_id,
+                                   reason=clean)
     action.reversed_at = timezone.now()
     action.reversed_by = actor.label[:200]
-    action.save(update_fields=["reversed_at", "reversed_by"])
+    action.reversal_reason = clean
+    action.save(update_fields=["reversed_at", "reversed_by", "reversal_reason"])
     audit.record(action="incident.containment_reversed", actor=actor,
                  subject=_subject(incident_id), data={"action": action.id, "kind": action.kind})
     return selectors.action_view(action)

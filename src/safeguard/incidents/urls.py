@@ -1,6 +1,6 @@
 from django.urls import path
 
-from safeguard.incidents import evidence_views, views
+from safeguard.incidents import evidence_views, playbook_views, views
 
 app_name = "incidents"
 urlpatterns = [
@@ -29,6 +29,16 @@ urlpatterns = [
     path("<int:incident_id>/notice.pdf", views.regulator_notice, name="regulator_notice"),
     path("<int:incident_id>/contain/<int:action_id>/reverse/", views.containment_reverse,
          name="containment_reverse"),
+    path("<int:incident_id>/checklist/", playbook_views.checklist_instantiate,
+         name="checklist_instantiate"),
+    path("<int:incident_id>/category/", playbook_views.category_set, name="category_set"),
+    path("<int:incident_id>/checklist/<int:item_id>/check/", playbook_views.checklist_check,
+         name="checklist_check"),
+    path("<int:incident_id>/contain/exports/", playbook_views.contain_exports,
+         name="contain_exports"),
+    path("<int:incident_id>/contain/queue/", playbook_views.contain_queue, name="contain_queue"),
+    path("<int:incident_id>/contain/rotation/", playbook_views.contain_rotation,
+         name="contain_rotation"),
     path("<int:incident_id>/evidence/", evidence_views.locker, name="evidence"),
     path("<int:incident_id>/evidence/upload/", evidence_views.upload, name="evidence_upload"),
     path("<int:incident_id>/evidence/slice/", evidence_views.capture, name="evidence_slice"),

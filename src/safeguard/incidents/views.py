@@ -21,6 +21,7 @@ from safeguard.accounts.guards import (
     request_permissions,
     step_up_required,
 )
+from safeguard.audit import services as audit
 from safeguard.incidents import clocks, selectors, services
 from safeguard.incidents.contracts import AffectedCustomer, IncidentNotFound
 from safeguard.incidents.enums import (
@@ -217,7 +218,14 @@ def incident_detail(request: HttpRequest, incident_id: int) -> HttpResponse:
         "user_form": ContainUserForm(auto_id="cu_%s"),
         "token_form": ContainTokenForm(auto_id="ct_%s"),
         "notice_form": NoticeForm(codes=view.jurisdictions, auto_id="notice_%s"),
+        **_playbook_context(view.id),
     })
+
+
+def _playbook_context(incident_id: int) -> dict[str, object]:
+    from safeguard.incidents import playbook_views  # it imports this module (decision 0225)
+
+    return playbook_views.detail_context(incident_id)
 
 
 def _post(form_class: Callable[..., forms.Form],
@@ -299,7 +307,8 @@ contain_token = permission_required(INCIDENTS_CONTAIN)(step_up_required(action=(
 def containment_reverse(request: HttpRequest, incident_id: int, action_id: int) -> HttpResponse:
     try:
         services.containment_reverse(actor=request_actor(request), incident_id=incident_id,
-                                     action_id=action_id)
+                                     action_id=action_id,
+                                     reason=request.POST.get("reason", ""))
     except ApplicationError as exc:
         _fail(request, exc)
     else:
@@ -338,6 +347,10 @@ def affected(request: HttpRequest) -> HttpResponse:
 @permission_required(INCIDENTS_AFFECTED)
 @step_up_required(action="Export the customers affected")
 def affected_csv(request: HttpRequest) -> HttpResponse:
+    try:  # an export freeze (containment, decision 0225) refuses and records, before any read
+        audit.export_guard(actor=request_actor(request), export="incidents.affected_csv")
+    except ApplicationError as exc:
+        return HttpResponse(exc.detail, status=exc.status, content_type="text/plain")
     _form, _, body = _affected(request)
     if body is None:
         return HttpResponse("Give a valid suspect and window.", status=400,
@@ -482,8 +495,16 @@ def review(request: HttpRequest, incident_id: int) -> HttpResponse:
                 return redirect("incidents:review", incident_id=incident_id)
     return render(request, "incidents/review.html", {
         "i": incident, "review": current, "form": form, "can_manage": can_manage,
+        "checklist": _review_checklist(incident_id),
         "item_form": ItemForm(auto_id="item_%s"), "resolve_form": ResolveForm},
         status=400 if form.errors else 200)
+
+
+def _review_checklist(incident_id: int) -> object:
+    """The playbook version the incident followed and the one in use now (decision 0225)."""
+    from safeguard.incidents import checklists
+
+    return checklists.checklist_get(incident_id=incident_id)
 
 
 def _back_to_review(request: HttpRequest, incident_id: int, call: Callable[[], object],

@@ -156,6 +156,14 @@ def letter(request: HttpRequest, request_id: UUID) -> HttpResponse:
 @_private
 def bundle(request: HttpRequest, token: str) -> HttpResponse:
     """The access bundle behind a signed, expiring, single-customer link (audited)."""
+    try:  # an export freeze (incident containment, decision 0225) refuses and records
+        audit.export_guard(actor=Actor.anonymous("privacy.bundle_link"),
+                           export="privacy.bundle_link")
+    except ApplicationError as exc:
+        # The requester sees no internal reason (that is for staff); the link stays valid.
+        return render(request, "privacy/public_link_invalid.html", {
+            "detail": "Downloads are paused for a short while. Your link still works: please "
+                      "try again later."}, status=exc.status)
     try:
         file = fulfil.bundle_by_link(token=token, client=_client(request))
     except ApplicationError as exc:

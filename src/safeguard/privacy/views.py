@@ -202,6 +202,10 @@ def request_letter(request: HttpRequest, request_id: UUID) -> HttpResponse:
 @permission_required(REQUESTS_MANAGE)
 def request_export(request: HttpRequest, request_id: UUID) -> HttpResponse:
     """The bundle of a fulfilled export request as a zip (JSON + CSV per table; audited)."""
+    try:  # an export freeze (incident containment, decision 0225) refuses and records
+        audit.export_guard(actor=request_actor(request), export="privacy.dsr_bundle")
+    except ApplicationError as exc:
+        return HttpResponse(exc.detail, status=exc.status, content_type="text/plain")
     try:
         bundle = fulfil.bundle_build(request_id=str(request_id), actor=request_actor(request))
     except ApplicationError as exc:

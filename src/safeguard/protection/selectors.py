@@ -9,6 +9,7 @@ from tink.proto import tink_pb2
 from safeguard.protection import kek as keks
 from safeguard.protection import keyring, rescan, rotation, vault
 from safeguard.protection.contracts import (
+    JobView,
     KeyInfo,
     KeysError,
     KeysStatus,
@@ -98,3 +99,9 @@ def token_count() -> int:
     """How many cards the vault holds (one token per card): a count, for the breach-cost model
     of the metrics app (R-KPI-10); no token or card detail."""
     return Token.objects.count()
+
+
+def rotation_job_get(*, job_id: int) -> JobView | None:
+    """One re-encryption job's progress (rows scanned and rewritten, status), or None."""
+    job = RotationJob.objects.filter(id=job_id).first()
+    return rotation.job_view(job) if job else None

@@ -48,6 +48,7 @@ from safeguard.cases.selectors.retention import (
     retention_tag_exists,
 )
 from safeguard.cases.selectors.search import SORTS, VIEW_PARAMS, case_search, saved_view_list
+from safeguard.cases.selectors.stepup import case_needs_step_up, queues_forced
 
 __all__ = [
     "SORTS",
@@ -68,6 +69,7 @@ __all__ = [
     "case_list_for_agent",
     "case_list_for_customer",
     "case_marker",
+    "case_needs_step_up",
     "case_page",
     "case_refs",
     "case_search",
@@ -85,6 +87,7 @@ __all__ = [
     "queue_get",
     "queue_list",
     "queue_list_for",
+    "queues_forced",
     "recording_content_export",
     "recording_count",
     "retention_case_exists",

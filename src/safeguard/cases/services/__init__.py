@@ -12,6 +12,11 @@ from safeguard.cases.services.automation import (
     trigger_delete,
     trigger_save,
 )
+from safeguard.cases.services.containment import (
+    QueueStepUpError,
+    queue_step_up_force,
+    queue_step_up_release,
+)
 from safeguard.cases.services.csat import csat_case, csat_link, csat_link_for_case, csat_submit
 from safeguard.cases.services.identity import (
     CodeNotSent,
@@ -59,6 +64,7 @@ from safeguard.cases.services.work import (
 
 __all__ = [
     "CodeNotSent",
+    "QueueStepUpError",
     "agent_skills_set",
     "assignment_rule_save",
     "call_event",
@@ -96,6 +102,8 @@ __all__ = [
     "queue_create",
     "queue_member_add",
     "queue_member_remove",
+    "queue_step_up_force",
+    "queue_step_up_release",
     "queue_update",
     "recording_delete",
     "reply_send",
