@@ -1175,3 +1175,9 @@ SAFEGUARD_VULN_SLA_SCORE_THRESHOLD = float(_env("SAFEGUARD_VULN_SLA_SCORE_THRESH
 SAFEGUARD_VULN_SCAN_MAX_DAYS = _env_int("SAFEGUARD_VULN_SCAN_MAX_DAYS", 30)
 # Longest exception to a fix deadline (days).
 SAFEGUARD_VULN_EXCEPTION_MAX_DAYS = _env_int("SAFEGUARD_VULN_EXCEPTION_MAX_DAYS", 365)
+
+# --- Incidents: communications (issue 12 items 6-7; docs/incidents.md "Communications") ---
+# Most customer letters one generation may produce (each is a PDF rendered, scanned for card
+# numbers and sealed in the request); a larger affected list is refused: narrow the window.
+# System check E530 refuses values outside 1..100000.
+SAFEGUARD_INCIDENTS_LETTERS_MAX = _env_int("SAFEGUARD_INCIDENTS_LETTERS_MAX", 500)

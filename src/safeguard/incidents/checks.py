@@ -1,4 +1,4 @@
-"""System checks of the incidents app, ids safeguard.E520-E529.
+"""System checks of the incidents app, ids safeguard.E520-E529 and E530-E534.
 
 * E520: the jurisdiction table (SAFEGUARD_INCIDENTS_JURISDICTIONS or the default file) cannot
   be loaded: a missing file, bad YAML, a row without citation or effective date, a notice with a
@@ -11,6 +11,7 @@
   least one month, or the tabletop cadence is longer than the full drill's.
 * E525: the exercise score range (SAFEGUARD_IR_SCORE_MIN..MAX) is empty or starts below 1, or
   SAFEGUARD_IR_RETAINER_WARN_DAYS is negative.
+* E530: SAFEGUARD_INCIDENTS_LETTERS_MAX is not within 1..100000 (customer letters per batch).
 """
 
 from __future__ import annotations
@@ -92,7 +93,20 @@ def evidence_limits(app_configs: Any = None, **kwargs: Any) -> list[checks.Check
     return errors
 
 
+LETTERS_CEILING = 100_000
+
+
+def letters_limit(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """E530: SAFEGUARD_INCIDENTS_LETTERS_MAX is within 1..100000 (R-IR-6 letters per batch)."""
+    if not 1 <= settings.SAFEGUARD_INCIDENTS_LETTERS_MAX <= LETTERS_CEILING:
+        return [checks.Error(
+            f"SAFEGUARD_INCIDENTS_LETTERS_MAX={settings.SAFEGUARD_INCIDENTS_LETTERS_MAX}",
+            hint=f"Between 1 and {LETTERS_CEILING} (docs/incidents.md).", id="safeguard.E530")]
+    return []
+
+
 def register() -> None:
+    checks.register(letters_limit)
     checks.register(evidence_limits)
     checks.register(jurisdiction_table_loads)
     checks.register(sla_periods_ordered)
