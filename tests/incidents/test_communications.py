@@ -149,7 +149,8 @@ def test_letters_go_to_exactly_the_affected_customers_with_their_data_and_contac
         actor=ANALYST, incident_id=incident,
         customers=_affected(start - timedelta(minutes=1), start + timedelta(hours=1)))
     assert len(batch.generated) == 2
-    assert batch.withheld == () and batch.not_addressable == ()
+    assert batch.withheld == ()
+    assert batch.not_addressable == ()
     log = communications.communication_list(incident_id=incident)
     assert {c.recipient_ref for c in log} == {anna, bob}
     assert {c.recipient_ref: c.jurisdictions for c in log} == {anna: ("EU-GDPR",),
@@ -165,7 +166,8 @@ def test_letters_go_to_exactly_the_affected_customers_with_their_data_and_contac
                      "12 months of credit monitoring", "Dana Officer", "dpo@example.test",
                      "+44 20 7946 0000", "supervisory authority", "We became aware"):
         assert expected in text, expected
-    assert "Bob Jones" not in text and "Zed Other" not in text
+    assert "Bob Jones" not in text
+    assert "Zed Other" not in text
     assert "Dear Bob Jones" in _text(communications.communication_pdf(
         actor=ANALYST, incident_id=incident, communication_id=by_ref[bob].id))
     # Generating again writes no second letter to the same customer.
@@ -206,16 +208,21 @@ def test_a_card_number_never_reaches_a_letter(org: None, incident: int,
     batch = communications.letters_generate(
         actor=ANALYST, incident_id=incident,
         customers=_affected(start - timedelta(minutes=1), start + timedelta(hours=1)))
-    assert len(batch.generated) == 1 and len(batch.withheld) == 1
+    assert len(batch.generated) == 1
+    assert len(batch.withheld) == 1
     withheld = Communication.objects.get(id=batch.withheld[0])
-    assert withheld.recipient_ref == dirty and withheld.status == "withheld"
-    assert withheld.sealed == "" and withheld.pdf_sha256 == ""
+    assert withheld.recipient_ref == dirty
+    assert withheld.status == "withheld"
+    assert withheld.sealed == ""
+    assert withheld.pdf_sha256 == ""
     good = communications.communication_pdf(actor=ANALYST, incident_id=incident,
                                             communication_id=batch.generated[0])
     text = _text(good)
-    assert "card ending 1111" in text.lower() and _no_pan(text)
+    assert "card ending 1111" in text.lower()
+    assert _no_pan(text)
     event = audit_selectors.event_list(action="incident.communication_withheld")[0]
-    assert event.outcome == "failure" and event.data["reason"] == "card_number"
+    assert event.outcome == "failure"
+    assert event.data["reason"] == "card_number"
     with pytest.raises(IncidentError, match="withheld"):
         communications.communication_send(actor=ANALYST, incident_id=incident,
                                           communication_id=withheld.id)
@@ -235,7 +242,8 @@ def test_letters_need_their_content_first_and_bad_input_changes_nothing(incident
         communications.public_notice_publish(actor=ANALYST, incident_id=incident, title="",
                                              summary="s")
     assert audit_selectors.last_seq() == before
-    assert not CommunicationPlan.objects.exists() and not PublicNotice.objects.exists()
+    assert not CommunicationPlan.objects.exists()
+    assert not PublicNotice.objects.exists()
     assert not Communication.objects.exists()
 
 
@@ -268,7 +276,9 @@ def test_a_letter_is_sent_over_smtp_with_the_pdf_and_logged(
         customers=_affected(start - timedelta(minutes=1), start + timedelta(hours=1)))
     row = communications.communication_send(actor=ANALYST, incident_id=incident,
                                             communication_id=batch.generated[0])
-    assert row.status == "sent" and row.channel == "email" and row.sent_at is not None
+    assert row.status == "sent"
+    assert row.channel == "email"
+    assert row.sent_at is not None
     messages = smtp_sink.wait(1)
     assert len(messages) == 1
     msg = messages[0]
@@ -278,7 +288,8 @@ def test_a_letter_is_sent_over_smtp_with_the_pdf_and_logged(
     assert hashlib.sha256(body).hexdigest() == row.pdf_sha256
     assert "Dear Anna Schmidt" in _text(body)
     event = audit_selectors.event_list(action="incident.communication_sent")[0]
-    assert event.data["sha256"] == row.pdf_sha256 and event.data["recipients"] == 1
+    assert event.data["sha256"] == row.pdf_sha256
+    assert event.data["recipients"] == 1
     with pytest.raises(IncidentError, match="only a generated or failed"):
         communications.communication_send(actor=ANALYST, incident_id=incident,
                                           communication_id=row.id)
@@ -297,7 +308,9 @@ def test_a_send_that_fails_is_logged_as_failed(org: None, incident: int, setting
         customers=_affected(start - timedelta(minutes=1), start + timedelta(hours=1)))
     row = communications.communication_send(actor=ANALYST, incident_id=incident,
                                             communication_id=batch.generated[0])
-    assert row.status == "failed" and row.sent_at is None and row.detail
+    assert row.status == "failed"
+    assert row.sent_at is None
+    assert row.detail
     event = audit_selectors.event_list(action="incident.communication_failed")[0]
     assert event.outcome == "failure"
 
@@ -313,8 +326,10 @@ def test_regulator_notice_is_logged_and_submitted_by_hand_with_a_reference(
         actor=ANALYST, incident_id=view.id, jurisdiction="EU-GDPR", approx_subjects=2,
         approx_records=2, data_categories="names", likely_consequences="phishing")
     row = Communication.objects.get(id=log_id)
-    assert row.kind == "regulator_notice" and row.recipient_ref == "EU-GDPR"
-    assert row.pdf_sha256 == hashlib.sha256(pdf).hexdigest() and row.status == "generated"
+    assert row.kind == "regulator_notice"
+    assert row.recipient_ref == "EU-GDPR"
+    assert row.pdf_sha256 == hashlib.sha256(pdf).hexdigest()
+    assert row.status == "generated"
     with pytest.raises(IncidentError, match="submitted through the regulator"):
         communications.communication_send(actor=ANALYST, incident_id=view.id,
                                           communication_id=log_id)
@@ -348,8 +363,10 @@ def test_internal_update_lists_state_and_owed_notices(org: None) -> None:
     pdf = communications.communication_pdf(actor=ANALYST, incident_id=view.id,
                                            communication_id=log_id)
     text = _text(pdf)
-    assert "Incident" in text and "Lead supervisory authority" in text
-    assert "card ending 1111" in text.lower() and _no_pan(text)
+    assert "Incident" in text
+    assert "Lead supervisory authority" in text
+    assert "card ending 1111" in text.lower()
+    assert _no_pan(text)
 
 
 def test_public_notices_provider_has_the_agreed_shape(incident: int) -> None:
@@ -366,7 +383,8 @@ def test_public_notices_provider_has_the_agreed_shape(incident: int) -> None:
     assert set(first) == {"title", "summary", "published_at", "incident_ref"}
     assert first["summary"] == "We contained it."
     assert timezone.is_aware(first["published_at"])
-    assert first["incident_ref"].startswith("SN-") and str(incident) not in first["incident_ref"]
+    assert first["incident_ref"].startswith("SN-")
+    assert str(incident) not in first["incident_ref"]
     assert provider(limit=1) == rows[:1]
     assert provider() == rows
 
@@ -377,7 +395,8 @@ def test_pages_permissions_and_step_up(org: None, incident: int) -> None:
     analyst = make_user(roles=("security_analyst",))
     client = signed_in_client(analyst)
     page = client.get(f"/incidents/{incident}/communications/")
-    assert page.status_code == 200 and "Sent log" in page.content.decode()
+    assert page.status_code == 200
+    assert "Sent log" in page.content.decode()
     response = client.post(f"/incidents/{incident}/communications/plan/", {
         "what_happened": "x", "what_we_did": "y", "what_you_can_do": "z", "mitigation": ""})
     assert response.status_code == 302
@@ -401,8 +420,8 @@ def test_pages_permissions_and_step_up(org: None, incident: int) -> None:
 
 def test_the_document_scan_finds_card_numbers_but_not_a_phone_next_to_a_heading() -> None:
     html = "<p>Hotline +44 20 7946 0000</p><h2>3. Likely consequences</h2>"
-    assert communications.rendered_text(html) == "Hotline +44 20 7946 0000 | 3. Likely " \
-        "consequences | "
+    assert communications.rendered_text(html) == (
+        "Hotline +44 20 7946 0000 | 3. Likely consequences | ")
     assert protection.card_numbers_in(communications.rendered_text(html)) == 0
     wrapped = "<p>Your card 4111 1111\n 1111 <b>1111</b> was seen.</p>"
     assert protection.card_numbers_in(communications.rendered_text(wrapped)) == 1

@@ -32,6 +32,8 @@ urlpatterns = [
     path("<int:incident_id>/evidence/", evidence_views.locker, name="evidence"),
     path("<int:incident_id>/evidence/upload/", evidence_views.upload, name="evidence_upload"),
     path("<int:incident_id>/evidence/slice/", evidence_views.capture, name="evidence_slice"),
+    path("<int:incident_id>/evidence/slice/filtered/", evidence_views.capture_filtered,
+         name="evidence_slice_filtered"),
     path("<int:incident_id>/evidence/<int:item_id>/", evidence_views.item, name="evidence_item"),
     path("<int:incident_id>/evidence/<int:item_id>/open/", evidence_views.item_open,
          name="evidence_open"),
