@@ -80,7 +80,8 @@ def test_a_slice_by_actor_or_customer_holds_exactly_the_matching_events_with_pro
     item = evidence.slice_capture_filtered(actor=ANALYST, incident_id=incident.id, since=since,
                                            until=until, actor_id="9", purpose="what bo did")
     row = EvidenceItem.objects.get(id=item.id)
-    assert row.kind == "audit_slice" and str(anna) not in row.description
+    assert row.kind == "audit_slice"
+    assert str(anna) not in row.description
     event = audit.event_list(action="incident.evidence_collected")[0]
     assert event.data["sha256"] == row.sha256
 
