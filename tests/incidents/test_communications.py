@@ -425,3 +425,25 @@ def test_the_document_scan_finds_card_numbers_but_not_a_phone_next_to_a_heading(
     assert protection.card_numbers_in(communications.rendered_text(html)) == 0
     wrapped = "<p>Your card 4111 1111\n 1111 <b>1111</b> was seen.</p>"
     assert protection.card_numbers_in(communications.rendered_text(wrapped)) == 1
+
+
+@pytest.mark.parametrize(("value", "ids"), [(500, []), (1, []), (100_000, []),
+                                             (0, ["safeguard.E530"]),
+                                             (100_001, ["safeguard.E530"])])
+def test_check_e530_letters_limit(settings, value: int, ids: list[str]) -> None:  # type: ignore[no-untyped-def]
+    from safeguard.incidents import checks
+
+    settings.SAFEGUARD_INCIDENTS_LETTERS_MAX = value
+    assert [m.id for m in checks.letters_limit()] == ids
+
+
+def test_a_batch_larger_than_the_limit_is_refused(incident: int, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.SAFEGUARD_INCIDENTS_LETTERS_MAX = 1
+    _plan(incident)
+    start = timezone.now() - timedelta(hours=3)
+    for n, name in enumerate(("Anna One", "Bob Two")):
+        _read(_customer(name, f"p{n}@example.test", "DE"), start + timedelta(minutes=n))
+    rows = _affected(start - timedelta(minutes=1), start + timedelta(hours=1))
+    with pytest.raises(IncidentError, match="At most 1 letters"):
+        communications.letters_generate(actor=ANALYST, incident_id=incident, customers=rows)
+    assert not Communication.objects.exists()

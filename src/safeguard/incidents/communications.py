@@ -362,7 +362,9 @@ def letters_generate(*, actor: Actor, incident_id: int, customers: list[Affected
     ids = [c.customer for c in customers]
     found = customer_selectors.customer_addressees_system(customer_ids=ids)
     now = timezone.now()
-    generated, withheld, skipped = [], [], []
+    generated: list[int] = []
+    withheld: list[int] = []
+    skipped: list[str] = []
     for customer in customers:
         person = found.get(customer.customer)
         if person is None:
