@@ -90,7 +90,7 @@ def _oracle(db: Path, agent_id: int) -> dict[str, list[int]]:
     marks = ",".join("?" for _ in READS)
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
         rows = conn.execute(
-            f"SELECT seq, action, subject_type, subject_id, data FROM audit_event "  # noqa: S608 - placeholders only
+            f"SELECT seq, action, subject_type, subject_id, data FROM audit_event "
             f"WHERE actor_kind = 'user' AND actor_id = ? AND outcome = 'success' "
             f"AND action IN ({marks}) ORDER BY seq", (str(agent_id), *READS)).fetchall()
     for seq, action, subject_type, subject_id, data in rows:
