@@ -447,3 +447,29 @@ def test_a_batch_larger_than_the_limit_is_refused(incident: int, settings) -> No
     with pytest.raises(IncidentError, match="At most 1 letters"):
         communications.letters_generate(actor=ANALYST, incident_id=incident, customers=rows)
     assert not Communication.objects.exists()
+
+
+def test_the_page_records_a_regulator_notice_as_submitted(org: None) -> None:
+    view = services.incident_open(actor=ANALYST, title="Breach", severity="sev2",
+                                  category="data_breach", jurisdictions=["EU-GDPR"],
+                                  aware_at=timezone.now() - timedelta(hours=2))
+    client = signed_in_client(make_user(roles=("security_analyst",)))
+    response = client.post(f"/incidents/{view.id}/notice.pdf", {
+        "jurisdiction": "EU-GDPR", "approx_subjects": 3, "approx_records": 3,
+        "data_categories": "names", "likely_consequences": "phishing"})
+    assert response.status_code == 200
+    row = Communication.objects.get(incident_id=view.id)
+    assert row.pdf_sha256 == hashlib.sha256(response.content).hexdigest()
+    page = client.get(f"/incidents/{view.id}/communications/").content.decode()
+    assert f'id="sub{row.id}_reference"' in page
+    bad = client.post(f"/incidents/{view.id}/communications/{row.id}/submitted/",
+                      {"reference": "", "submitted_at": "2026-01-01T00:00"})
+    assert bad.status_code == 302
+    assert Communication.objects.get(id=row.id).status == "generated"
+    at = timezone.localtime() - timedelta(minutes=3)
+    client.post(f"/incidents/{view.id}/communications/{row.id}/submitted/",
+                {"reference": "DPA-7", "submitted_at": at.strftime("%Y-%m-%dT%H:%M")})
+    row.refresh_from_db()
+    assert (row.status, row.reference) == ("submitted", "DPA-7")
+    page = client.get(f"/incidents/{view.id}/communications/").content.decode()
+    assert "submitted, ref. DPA-7" in page

@@ -69,15 +69,18 @@ def page(request: HttpRequest, incident_id: int) -> HttpResponse:
         return render(request, "404.html", status=404)
     perms = request_permissions(request)
     plan = communications.plan_get(incident_id=incident_id)
+    now = timezone.now()
+    # One "record as submitted" form per generated regulator notice, each with its own ids.
+    log = [(c, SubmittedForm(initial={"submitted_at": now}, auto_id=f"sub{c.id}_%s")
+            if c.kind == communications.REGULATOR_NOTICE and c.status == communications.GENERATED
+            else None) for c in communications.communication_list(incident_id=incident_id)]
     return render(request, "incidents/communications.html", {
-        "i": view, "log": communications.communication_list(incident_id=incident_id),
+        "i": view, "log": log,
         "owed": communications.incident_owed(incident_id=incident_id),
         "public": communications.public_notice_list(incident_id=incident_id),
         "can_manage": INCIDENTS_MANAGE in perms, "can_letters": INCIDENTS_AFFECTED in perms,
         "plan_form": PlanForm(initial=plan.__dict__, auto_id="plan_%s"),
         "letters_form": AffectedForm(auto_id="letters_%s"),
-        "submitted_form": SubmittedForm(initial={"submitted_at": timezone.now()},
-                                        auto_id="sub_%s"),
         "internal_form": InternalForm(auto_id="int_%s"),
         "public_form": PublicForm(auto_id="pub_%s"),
     })
