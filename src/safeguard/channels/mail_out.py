@@ -13,6 +13,7 @@ messages. Loop brakes: no mail to bounce addresses or to ourselves, and a per-re
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from email.utils import formataddr, parseaddr
 from uuid import UUID, uuid4
 
@@ -152,9 +153,11 @@ def code_send(mail: ContactCodeMail) -> None:
         raise DeliverySuppressed("The mail backend accepted nothing.")
 
 
-def notice_send(*, to: str, subject: str, body: str) -> None:
+def notice_send(*, to: str, subject: str, body: str,
+                attachments: Sequence[tuple[str, bytes, str]] = ()) -> None:
     """E-mail an automatic notice that belongs to no case (a data-subject request's code,
-    acknowledgement or reply; a clock warning to staff): the loop marker, the refused-address
+    acknowledgement or reply; a clock warning to staff; an incident letter with its PDF in
+    ``attachments`` as (filename, bytes, content type)): the loop marker, the refused-address
     rules and the per-recipient limit of automatic messages apply; raises on refusal."""
     to = to.strip()
     reason = _refuse_reason(to)
@@ -175,5 +178,7 @@ def notice_send(*, to: str, subject: str, body: str) -> None:
         headers={"Message-ID": message_id_for(uuid4()), LOOP_HEADER: config.loop_token(),
                  "Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"},
     )
+    for filename, content, content_type in attachments:
+        email.attach(filename, content, content_type)
     if email.send(fail_silently=False) != 1:
         raise DeliverySuppressed("The mail backend accepted nothing.")

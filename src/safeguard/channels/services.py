@@ -258,9 +258,11 @@ def voice_event(
     raise ValueError(f"unknown voice event {kind!r}")
 
 
-def notice_send(*, to: str, subject: str, body: str) -> None:
-    """An automatic notice by e-mail outside any case (data-subject requests, clock warnings):
-    the outbound mail path's loop and per-recipient limits apply; raises DeliverySuppressed."""
+def notice_send(*, to: str, subject: str, body: str,
+                attachments: Sequence[tuple[str, bytes, str]] = ()) -> None:
+    """An automatic notice by e-mail outside any case (data-subject requests, clock warnings,
+    incident letters with their PDF attached as (filename, bytes, content type)): the outbound
+    mail path's loop and per-recipient limits apply; raises DeliverySuppressed."""
     from safeguard.channels import mail_out
 
-    mail_out.notice_send(to=to, subject=subject, body=body)
+    mail_out.notice_send(to=to, subject=subject, body=body, attachments=attachments)

@@ -16,6 +16,7 @@ from safeguard.protection.contracts import StepUpRequired
 from safeguard.web.errors import ApplicationError, Conflict, NotFound, PermissionDenied
 
 __all__ = [
+    "Addressee",
     "ApprovalNotFound",
     "ApprovalNotPending",
     "ApprovalView",
@@ -285,3 +286,17 @@ class ApprovalNotFound(NotFound):
 class ApprovalNotPending(Conflict):
     code = "approval-not-pending"
     title = "The approval was already decided"
+
+
+@dataclass(frozen=True)
+class Addressee:
+    """Whom a breach-notification letter goes to (R-IR-6): the name in clear and where the
+    customer lives (ISO country, free-text region). Never log or store it."""
+
+    id: UUID
+    name: str
+    country: str
+    region: str
+
+    def __repr__(self) -> str:  # a stray log line must not carry the name
+        return f"Addressee({self.id})"

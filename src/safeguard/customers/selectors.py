@@ -33,6 +33,7 @@ from safeguard.accounts.contracts import Principal
 from safeguard.audit import services as audit
 from safeguard.customers import masking
 from safeguard.customers.contracts import (
+    Addressee,
     ApprovalNotFound,
     ApprovalView,
     CustomerError,
@@ -749,3 +750,16 @@ def customer_counts() -> dict[str, int]:
     for row in Customer.objects.values("kind").annotate(n=Count("id")):
         counts[row["kind"]] = row["n"]
     return counts
+def customer_addressees_system(*, customer_ids: Iterable[object]) -> dict[str, Addressee]:
+    """Name and country/region of residence of each customer (system read, R-IR-6): what a
+    breach-notification letter is addressed with and which jurisdiction's clock it runs.
+    Unknown ids are left out. The caller audits the read and never stores the name."""
+    ids = [u for u in (as_uuid(x) for x in customer_ids) if u is not None]
+    out: dict[str, Addressee] = {}
+    for row in Customer.objects.filter(id__in=ids).only("id", "name", "address"):
+        address = row.address if isinstance(row.address, dict) else {}
+        out[str(row.id)] = Addressee(
+            id=row.id, name=row.name or "",
+            country=str(address.get("country") or "").strip().upper(),
+            region=str(address.get("region") or "").strip())
+    return out

@@ -9,7 +9,14 @@ class IncidentsConfig(AppConfig):
     def ready(self) -> None:
         from django.conf import settings
 
-        from safeguard.incidents import checks, clocks, permissions, selectors, services
+        from safeguard.incidents import (
+            checks,
+            clocks,
+            communications,
+            permissions,
+            selectors,
+            services,
+        )
         from safeguard.web import providers
 
         del permissions  # imported for its declarations
@@ -24,3 +31,4 @@ class IncidentsConfig(AppConfig):
         providers.register("incidents.open_from_alert", services.open_from_alert)
         providers.register("kpi.mttr_seconds", selectors.mttr_seconds)
         providers.register("control.exercises_on_time", selectors.exercises_on_time)
+        providers.register("incidents.published_notices", communications.published_notices)

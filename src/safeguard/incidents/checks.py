@@ -1,4 +1,4 @@
-"""System checks of the incidents app, ids safeguard.E520-E529.
+"""System checks of the incidents app, ids safeguard.E520-E529 and E530-E534.
 
 * E520: the jurisdiction table (SAFEGUARD_INCIDENTS_JURISDICTIONS or the default file) cannot
   be loaded: a missing file, bad YAML, a row without citation or effective date, a notice with a
@@ -13,6 +13,7 @@
   SAFEGUARD_IR_RETAINER_WARN_DAYS is negative.
 * E526: the playbooks (SAFEGUARD_INCIDENTS_PLAYBOOK_DIR or the shipped directory) do not load:
   the message names the file and the field at fault (decision 0225).
+* E530: SAFEGUARD_INCIDENTS_LETTERS_MAX is not within 1..100000 (customer letters per batch).
 """
 
 from __future__ import annotations
@@ -108,8 +109,21 @@ def playbooks_load(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
     return []
 
 
+LETTERS_CEILING = 100_000
+
+
+def letters_limit(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """E530: SAFEGUARD_INCIDENTS_LETTERS_MAX is within 1..100000 (R-IR-6 letters per batch)."""
+    if not 1 <= settings.SAFEGUARD_INCIDENTS_LETTERS_MAX <= LETTERS_CEILING:
+        return [checks.Error(
+            f"SAFEGUARD_INCIDENTS_LETTERS_MAX={settings.SAFEGUARD_INCIDENTS_LETTERS_MAX}",
+            hint=f"Between 1 and {LETTERS_CEILING} (docs/incidents.md).", id="safeguard.E530")]
+    return []
+
+
 def register() -> None:
     checks.register(playbooks_load)
+    checks.register(letters_limit)
     checks.register(evidence_limits)
     checks.register(jurisdiction_table_loads)
     checks.register(sla_periods_ordered)

@@ -99,6 +99,8 @@ class AffectedCustomer:
     fields_revealed: tuple[str, ...]
     data_categories: tuple[str, ...]
     event_seqs: tuple[int, ...]
+    # From the address on file (incidents.residence); "unknown" when it does not say.
+    jurisdictions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

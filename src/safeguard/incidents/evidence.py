@@ -395,3 +395,87 @@ def verify_package(body: bytes, *, public_key_pem: str) -> list[str]:
             if hashlib.sha256(data).hexdigest() != digest:
                 problems.append(f"{path} does not match its SHA-256 in the manifest")
     return problems
+
+
+# --- audit-log slices by filter (actor / customer / time window; issue 12 item 5) -------------
+
+def _mentions(ev: Any, customer_id: str) -> bool:
+    """The event is about ``customer_id``: its subject, one of the ids a search or list
+    returned, or the 12-hex prefix a case event carries (as the affected list counts reads)."""
+    if ev.subject_type == "customer" and ev.subject_id == customer_id:
+        return True
+    if customer_id in [str(c) for c in ev.data.get("customer_ids") or []]:
+        return True
+    ref = ev.data.get("customer")
+    return bool(ref) and customer_id.replace("-", "").startswith(str(ref)) and len(str(ref)) >= 12
+
+
+def _proven(events: list[Any], head: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for e in events:
+        entry = canonical_entry(seq=e.seq, at=e.at, actor_kind=e.actor.kind,
+                                actor_id=e.actor.id, actor_label=e.actor.label,
+                                action=e.action, subject_type=e.subject_type,
+                                subject_id=e.subject_id, outcome=e.outcome,
+                                source_ip=e.source_ip, user_agent=e.user_agent,
+                                request_id=e.request_id, data=e.data)
+        try:
+            proof = proofs.inclusion(seq=e.seq, size=head["size"])
+        except ProofUnavailable as exc:
+            raise IncidentError(f"No inclusion proof for event {e.seq}: {exc}") from exc
+        rows.append({"seq": e.seq, "entry": entry.decode(), "leaf_hash": proof.leaf_hash,
+                     "leaf_index": proof.leaf_index, "path": proof.path})
+    return rows
+
+
+def slice_document_filtered(*, since: datetime, until: datetime, actor_id: str = "",
+                            customer_id: str = "") -> dict[str, Any]:
+    """Every event in [since, until) by ``actor_id`` (the actor's id, a user or token number)
+    and/or about ``customer_id``, each with its canonical entry and RFC 9162 inclusion proof
+    against the newest signed head (R-IR-5). The same format as a sequence-range slice, plus
+    the filter; events need not be contiguous. At most SAFEGUARD_EVIDENCE_SLICE_MAX_EVENTS."""
+    if timezone.is_naive(since) or timezone.is_naive(until) or until <= since:
+        raise IncidentError("The window needs a time-zone-aware start before its end.")
+    actor_id, customer_id = actor_id.strip(), customer_id.strip().lower()
+    if not actor_id and not customer_id:
+        raise IncidentError("Name an actor id or a customer id (or capture a sequence range).")
+    if customer_id and len(customer_id.replace("-", "")) != 32:
+        raise IncidentError("A customer is named by its full id.")
+    most = settings.SAFEGUARD_EVIDENCE_SLICE_MAX_EVENTS
+    scan_limit = settings.SAFEGUARD_INCIDENTS_AFFECTED_MAX_EVENTS
+    picked = []
+    for scanned, ev in enumerate(audit_selectors.event_export(
+            actor_id=actor_id or None, since=since, until=until), start=1):
+        if scanned > scan_limit:
+            raise IncidentError("Too many events in the window; narrow it.")
+        if customer_id and not _mentions(ev, customer_id):
+            continue
+        picked.append(ev)
+        if len(picked) > most:
+            raise IncidentError(f"A slice holds at most {most} events; narrow the filter.")
+    if not picked:
+        raise IncidentError("No event matches the filter in the window.")
+    head = _head_json(picked[-1].seq)
+    return {"format": SLICE_FORMAT, "first_seq": picked[0].seq, "last_seq": picked[-1].seq,
+            "filter": {"actor_id": actor_id, "customer_id": customer_id,
+                       "since": format_time(since), "until": format_time(until)},
+            "head": head, "events": _proven(picked, head)}
+
+
+def slice_capture_filtered(*, actor: Actor, incident_id: int, since: datetime, until: datetime,
+                           purpose: str, actor_id: str = "", customer_id: str = "") -> ItemView:
+    """Capture the events of an actor and/or about a customer in a window as an evidence item,
+    each with its inclusion proof; recorded with its digest like any slice."""
+    purpose_text = _text(purpose, name="Purpose", field="incidents.evidence.purpose")
+    doc = slice_document_filtered(since=since, until=until, actor_id=actor_id,
+                                  customer_id=customer_id)
+    content = json.dumps(doc, sort_keys=True, indent=1).encode()
+    what = " and ".join(p for p in (f"actor {actor_id.strip()}" if actor_id.strip() else "",
+                                    "one customer" if customer_id.strip() else "") if p)
+    return _store(actor=actor, incident_id=incident_id, kind=AUDIT_SLICE,
+                  name=f"audit-filtered-{doc['first_seq']}-{doc['last_seq']}.json",
+                  content_type="application/json", content=content,
+                  description=f"{len(doc['events'])} audit events of {what}, "
+                  f"{doc['filter']['since']} to {doc['filter']['until']}, with inclusion "
+                  f"proofs against the head of size {doc['head']['size']}",
+                  purpose=purpose_text)

@@ -41,6 +41,17 @@ class SliceForm(forms.Form):
     purpose = forms.CharField(**_PURPOSE)  # type: ignore[arg-type]
 
 
+class FilteredSliceForm(forms.Form):
+    actor_id = forms.CharField(required=False, max_length=64, label="Actor id",
+                               help_text="A staff user's or API token's number")
+    customer_id = forms.CharField(required=False, max_length=36, label="Customer id")
+    since = forms.DateTimeField(widget=forms.DateTimeInput(attrs={"type": "datetime-local"},
+                                                           format="%Y-%m-%dT%H:%M"))
+    until = forms.DateTimeField(widget=forms.DateTimeInput(attrs={"type": "datetime-local"},
+                                                           format="%Y-%m-%dT%H:%M"))
+    purpose = forms.CharField(**_PURPOSE)  # type: ignore[arg-type]
+
+
 class PurposeForm(forms.Form):
     purpose = forms.CharField(**_PURPOSE)  # type: ignore[arg-type]
 
@@ -71,6 +82,7 @@ def locker(request: HttpRequest, incident_id: int) -> HttpResponse:
         "can_export": INCIDENTS_EVIDENCE_EXPORT in perms,
         "max_bytes": settings.SAFEGUARD_EVIDENCE_MAX_UPLOAD_BYTES,
         "upload_form": UploadForm(auto_id="up_%s"), "slice_form": SliceForm(auto_id="sl_%s"),
+        "filtered_form": FilteredSliceForm(auto_id="fs_%s"),
         "export_form": PurposeForm(auto_id="ex_%s")})
 
 
@@ -110,6 +122,27 @@ def capture(request: HttpRequest, incident_id: int) -> HttpResponse:
         item = evidence.slice_capture(actor=request_actor(request), incident_id=incident_id,
                                       first_seq=d["first_seq"], last_seq=d["last_seq"],
                                       purpose=d["purpose"])
+    except ApplicationError as exc:
+        messages.error(request, f"Nothing captured - {exc.detail}")
+    else:
+        messages.success(request, f"Captured item {item.id}, SHA-256 {item.sha256}.")
+    return _back(incident_id)
+
+
+@permission_required(INCIDENTS_EVIDENCE)
+@require_POST
+def capture_filtered(request: HttpRequest, incident_id: int) -> HttpResponse:
+    """An audit-log slice by actor and/or customer in a window (R-IR-5)."""
+    form = FilteredSliceForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, f"Nothing captured - {_errors(form)}")
+        return _back(incident_id)
+    d = form.cleaned_data
+    try:
+        item = evidence.slice_capture_filtered(
+            actor=request_actor(request), incident_id=incident_id, since=d["since"],
+            until=d["until"], actor_id=d["actor_id"], customer_id=d["customer_id"],
+            purpose=d["purpose"])
     except ApplicationError as exc:
         messages.error(request, f"Nothing captured - {exc.detail}")
     else:

@@ -281,3 +281,67 @@ class ChecklistItem(models.Model):
 
     def __str__(self) -> str:
         return f"checklist item {self.id}"
+
+
+# --- Communications (R-IR-6; decision 0229): letters, regulator notices, internal updates ----
+
+class CommunicationPlan(models.Model):
+    """What an incident's customer letters say beyond the facts the platform knows (what
+    happened in words, what we did, what you can do, the mitigation offered); editable."""
+
+    incident = models.OneToOneField(Incident, on_delete=models.CASCADE,
+                                    related_name="communication_plan")
+    what_happened = models.TextField(blank=True, default="")
+    what_we_did = models.TextField(blank=True, default="")
+    what_you_can_do = models.TextField(blank=True, default="")
+    mitigation = models.TextField(blank=True, default="")  # e.g. 12 months of credit monitoring
+    updated_by = models.CharField(max_length=200)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"communication plan of incident {self.incident_id}"
+
+
+class Communication(models.Model):
+    """The sent log: one generated document (PDF sealed under the ``data`` keyset, bound to the
+    incident and its SHA-256) and what became of it. Never deleted through the application."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.PROTECT,
+                                 related_name="communications")
+    kind = models.CharField(max_length=20)  # customer_letter | regulator_notice | internal_update
+    recipient_ref = models.CharField(max_length=200)  # customer id, jurisdiction, "role holders"
+    jurisdictions = models.JSONField(default=list, blank=True)
+    data_categories = models.JSONField(default=list, blank=True)
+    channel = models.CharField(max_length=16, default="")  # email | manual ("" until sent)
+    status = models.CharField(max_length=16)  # generated | sent | failed | submitted | withheld
+    pdf_sha256 = models.CharField(max_length=64, blank=True, default="")
+    sealed = models.TextField(blank=True, default="")
+    reference = models.CharField(max_length=200, blank=True, default="")
+    detail = models.CharField(max_length=500, blank=True, default="")
+    created_by = models.CharField(max_length=200)
+    created_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    sent_by = models.CharField(max_length=200, blank=True, default="")
+
+    class Meta:
+        indexes = [models.Index(fields=["incident", "kind"])]
+
+    def __str__(self) -> str:
+        return f"communication {self.id}"
+
+
+class PublicNotice(models.Model):
+    """A short public notice about an incident for the trust page; public text only."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.PROTECT,
+                                 related_name="public_notices")
+    title = models.CharField(max_length=200)
+    summary = models.TextField()
+    published_at = models.DateTimeField()
+    published_by = models.CharField(max_length=200)
+
+    class Meta:
+        indexes = [models.Index(fields=["-published_at"])]
+
+    def __str__(self) -> str:
+        return f"public notice {self.id}"

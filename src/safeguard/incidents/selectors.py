@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
@@ -17,7 +17,8 @@ from safeguard.accounts import selectors as account_selectors
 from safeguard.audit import selectors as audit_selectors
 from safeguard.audit import services as audit
 from safeguard.audit.contracts import Actor, EventView
-from safeguard.incidents import clocks
+from safeguard.customers import selectors as customer_selectors
+from safeguard.incidents import clocks, residence
 from safeguard.incidents.contracts import (
     ActionView,
     AffectedCustomer,
@@ -316,6 +317,8 @@ def affected_customers(*, actor: Actor, suspect: Suspect, since: datetime, until
         actions=tuple(sorted(acc.actions)), fields_revealed=tuple(sorted(acc.fields)),
         data_categories=tuple(sorted({c for m in acc.models for c in cats.get(m, {}).values()})),
         event_seqs=tuple(sorted(acc.seqs))) for cust, acc in rows.items()]
+    codes = jurisdictions_of(customer_ids=[a.customer for a in out])
+    out = [replace(a, jurisdictions=(codes[a.customer],)) for a in out]
     out.sort(key=lambda a: (a.first_read, a.customer))
     # The list names customers: computing it is itself a read of customer data (R-OPS-2).
     audit.record(action="incident.affected_listed", actor=actor,
@@ -323,6 +326,16 @@ def affected_customers(*, actor: Actor, suspect: Suspect, since: datetime, until
                        "since": since.isoformat(), "until": until.isoformat(),
                        "customers": len(out)})
     return out
+
+
+def jurisdictions_of(*, customer_ids: Iterable[str]) -> dict[str, str]:
+    """customer id -> jurisdiction code from the address on file (``residence``, decision
+    0228); an id with no profile (a 12-hex case prefix, a deleted customer) -> ``unknown``. A
+    system read: the caller has audited the list these ids come from."""
+    ids = list(customer_ids)
+    found = customer_selectors.customer_addressees_system(customer_ids=ids)
+    return {cid: (residence.jurisdiction_for(found[cid].country, found[cid].region)
+                  if cid in found else residence.UNKNOWN) for cid in ids}
 
 
 def _merge_prefixes(rows: dict[str, _Acc]) -> None:
@@ -334,7 +347,7 @@ def _merge_prefixes(rows: dict[str, _Acc]) -> None:
 
 
 AFFECTED_HEADER = ("customer", "first_read", "last_read", "reads", "actions", "fields_revealed",
-                   "data_categories", "audit_seqs")
+                   "data_categories", "audit_seqs", "jurisdictions")
 
 
 def affected_csv(rows: Iterable[AffectedCustomer]) -> str:
@@ -345,7 +358,8 @@ def affected_csv(rows: Iterable[AffectedCustomer]) -> str:
     for r in rows:
         writer.writerow([r.customer, r.first_read.isoformat(), r.last_read.isoformat(), r.reads,
                          " ".join(r.actions), " ".join(r.fields_revealed),
-                         " ".join(r.data_categories), " ".join(str(s) for s in r.event_seqs)])
+                         " ".join(r.data_categories), " ".join(str(s) for s in r.event_seqs),
+                         " ".join(r.jurisdictions)])
     return buf.getvalue()
 
 

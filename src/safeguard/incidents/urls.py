@@ -1,6 +1,6 @@
 from django.urls import path
 
-from safeguard.incidents import evidence_views, playbook_views, views
+from safeguard.incidents import communications_views, evidence_views, playbook_views, views
 
 app_name = "incidents"
 urlpatterns = [
@@ -42,10 +42,27 @@ urlpatterns = [
     path("<int:incident_id>/evidence/", evidence_views.locker, name="evidence"),
     path("<int:incident_id>/evidence/upload/", evidence_views.upload, name="evidence_upload"),
     path("<int:incident_id>/evidence/slice/", evidence_views.capture, name="evidence_slice"),
+    path("<int:incident_id>/evidence/slice/filtered/", evidence_views.capture_filtered,
+         name="evidence_slice_filtered"),
     path("<int:incident_id>/evidence/<int:item_id>/", evidence_views.item, name="evidence_item"),
     path("<int:incident_id>/evidence/<int:item_id>/open/", evidence_views.item_open,
          name="evidence_open"),
     path("<int:incident_id>/evidence/<int:item_id>/transfer/", evidence_views.transfer,
          name="evidence_transfer"),
     path("<int:incident_id>/evidence/export/", evidence_views.export, name="evidence_export"),
+    path("<int:incident_id>/communications/", communications_views.page, name="communications"),
+    path("<int:incident_id>/communications/plan/", communications_views.plan_save,
+         name="communication_plan"),
+    path("<int:incident_id>/communications/letters/", communications_views.letters,
+         name="communication_letters"),
+    path("<int:incident_id>/communications/internal/", communications_views.internal,
+         name="communication_internal"),
+    path("<int:incident_id>/communications/public/", communications_views.public,
+         name="communication_public"),
+    path("<int:incident_id>/communications/<int:communication_id>.pdf",
+         communications_views.download, name="communication_pdf"),
+    path("<int:incident_id>/communications/<int:communication_id>/send/",
+         communications_views.send, name="communication_send"),
+    path("<int:incident_id>/communications/<int:communication_id>/submitted/",
+         communications_views.submitted, name="communication_submitted"),
 ]

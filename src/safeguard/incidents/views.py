@@ -22,7 +22,7 @@ from safeguard.accounts.guards import (
     step_up_required,
 )
 from safeguard.audit import services as audit
-from safeguard.incidents import clocks, selectors, services
+from safeguard.incidents import clocks, communications, selectors, services
 from safeguard.incidents.contracts import AffectedCustomer, IncidentNotFound
 from safeguard.incidents.enums import (
     Category,
@@ -339,8 +339,15 @@ def _affected(request: HttpRequest) -> tuple[AffectedForm, list[AffectedCustomer
 @step_up_required(action="List the customers affected")
 def affected(request: HttpRequest) -> HttpResponse:
     form, rows, _ = _affected(request)
+    owed = None
+    if rows:
+        residents: dict[str, int] = {}
+        for r in rows:
+            for code in r.jurisdictions:
+                residents[code] = residents.get(code, 0) + 1
+        owed = communications.notices_owed_for(residents=residents, aware_at=timezone.now())
     return render(request, "incidents/affected.html", {
-        "form": form, "rows": rows, "query": request.GET.urlencode()},
+        "form": form, "rows": rows, "query": request.GET.urlencode(), "owed": owed},
         status=400 if form.errors else 200)
 
 
@@ -376,7 +383,7 @@ def regulator_notice(request: HttpRequest, incident_id: int) -> HttpResponse:
         return redirect("incidents:detail", incident_id=incident_id)
     d = form.cleaned_data
     try:
-        body = services.regulator_notice_render(
+        _, body = communications.regulator_notice_file(  # kept in the sent log
             actor=request_actor(request), incident_id=incident_id,
             jurisdiction=d["jurisdiction"], approx_subjects=d["approx_subjects"],
             approx_records=d["approx_records"], data_categories=d["data_categories"],
