@@ -1235,3 +1235,10 @@ MIDDLEWARE = [*MIDDLEWARE, "safeguard.cases.middleware.QueueStepUpMiddleware"]
 # numbers and sealed in the request); a larger affected list is refused: narrow the window.
 # System check E530 refuses values outside 1..100000.
 SAFEGUARD_INCIDENTS_LETTERS_MAX = _env_int("SAFEGUARD_INCIDENTS_LETTERS_MAX", 500)
+
+# --- Metrics: the training-hours KPI (R-OPS-10; docs/metrics.md) ----------------------------
+# The target is hours per person per YEAR (SAFEGUARD_KPI_TARGETS["training_hours"]), so each
+# point of the KPI is measured over this many days ending at the end of its period (a rolling
+# year by default), not over the period alone: a week's hours are not compared with a year's
+# target. 1..3660 (E565).
+SAFEGUARD_KPI_TRAINING_WINDOW_DAYS = _env_int("SAFEGUARD_KPI_TRAINING_WINDOW_DAYS", 365)

@@ -159,6 +159,29 @@ def test_provider_kpis_use_the_registered_provider(provider):
     assert isinstance(s.chart, spc.XmR)
 
 
+def test_training_hours_are_measured_over_a_rolling_year_ending_at_the_period_end(
+        provider, settings):
+    # the target is hours per person per year (R-OPS-10): a week is judged by its rolling year
+    calls = []
+
+    def hours(*, start, end):
+        calls.append((start, end))
+        return 9.5
+
+    provider("kpi.training_hours_per_person", hours)
+    r = selectors.kpi_result(key="training_hours",
+                             period=selectors.period_of(date(2026, 3, 2), date(2026, 3, 8)))
+    assert calls[-1] == (datetime(2025, 3, 9, tzinfo=UTC), datetime(2026, 3, 9, tzinfo=UTC))
+    assert (r.measurement.value, r.status) == (9.5, Status.MET)
+    settings.SAFEGUARD_KPI_TRAINING_WINDOW_DAYS = 30
+    selectors.kpi_result(key="training_hours",
+                         period=selectors.period_of(date(2026, 3, 2), date(2026, 3, 8)))
+    assert calls[-1][1] - calls[-1][0] == timedelta(days=30)
+    from safeguard.metrics import checks
+    settings.SAFEGUARD_KPI_TRAINING_WINDOW_DAYS = 0
+    assert [e.id for e in checks.check_cost_settings()] == ["safeguard.E565"]
+
+
 @pytest.mark.django_db
 def test_mfa_coverage_of_privileged_staff():
     # given no privileged staff: not applicable (never met)

@@ -3,7 +3,8 @@
 E560 (always): a KPI target setting is malformed. E561 (deploy): security.txt's Expires has
 passed. E562 (deploy): security.txt has no (or a malformed) Expires. E563 (always): the cost
 model's data file (costmodel.yaml) is malformed or names a data category or a count that does
-not exist. E564 (always): SAFEGUARD_COST_TRAINING_WINDOW_DAYS is out of range.
+not exist. E564 (always): SAFEGUARD_COST_TRAINING_WINDOW_DAYS is out of range. E565 (always):
+SAFEGUARD_KPI_TRAINING_WINDOW_DAYS is out of range.
 """
 
 from __future__ import annotations
@@ -22,15 +23,18 @@ def register() -> None:
 
 
 def check_cost_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
-    """E564: the training-hours window of the cost model is between 1 and 3660 days."""
+    """E564/E565: the training-hours windows of the cost model and of the KPI are between 1 and
+    3660 days."""
     from django.conf import settings
 
-    days = settings.SAFEGUARD_COST_TRAINING_WINDOW_DAYS
-    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 3660:
-        return [checks.Error(f"SAFEGUARD_COST_TRAINING_WINDOW_DAYS must be 1..3660 days, got "
-                             f"{days!r}", hint="docs/configuration.md (metrics)",
-                             id="safeguard.E564")]
-    return []
+    errors = []
+    for name, check_id in (("SAFEGUARD_COST_TRAINING_WINDOW_DAYS", "safeguard.E564"),
+                           ("SAFEGUARD_KPI_TRAINING_WINDOW_DAYS", "safeguard.E565")):
+        days = getattr(settings, name)
+        if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 3660:
+            errors.append(checks.Error(f"{name} must be 1..3660 days, got {days!r}",
+                                       hint="docs/configuration.md (metrics)", id=check_id))
+    return errors
 
 
 def check_cost_model(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -103,6 +103,14 @@ def _mfa_privileged_history(period: Period, queue: str | None,
     return _ratio(snap.privileged_with_mfa, snap.privileged)
 
 
+def _training_hours(period: Period, queue: str | None, channel: str | None) -> Measurement:
+    """Hours per person over the rolling window ending at the period's end (the target is per
+    year: a week's or a month's hours alone would always fall short of it)."""
+    window = timedelta(days=settings.SAFEGUARD_KPI_TRAINING_WINDOW_DAYS)
+    rolling = Period(start=period.end - window, end=period.end)
+    return _provider("kpi.training_hours_per_person", VALUE)(rolling, queue, channel)
+
+
 def _provider(name: str, shape: str) -> Compute:
     """A KPI measured by the provider ``name``. Shapes: ``value`` (returns float | None),
     ``ratio`` (returns an object with ``hits`` and ``total``), ``on_time`` (returns an object with
@@ -174,9 +182,11 @@ REGISTRY: tuple[KpiDef, ...] = (
            RATIO, "Data protection officer", "provider kpi.dsr_on_time (privacy)", frozenset(),
            _provider("kpi.dsr_on_time", ON_TIME)),
     KpiDef("training_hours", "Security training hours per person", "R-OPS-10",
-           "training hours completed in the period ÷ staff (target per person per year)", HOURS,
+           "training hours completed in the SAFEGUARD_KPI_TRAINING_WINDOW_DAYS (365) days ending "
+           "at the period's end ÷ active staff: a rolling year, as the target is per person per "
+           "year", HOURS,
            "Security awareness lead", "provider kpi.training_hours_per_person (governance)",
-           frozenset(), _provider("kpi.training_hours_per_person", VALUE)),
+           frozenset(), _training_hours),
 )
 BY_KEY = {k.key: k for k in REGISTRY}
 
