@@ -30,3 +30,22 @@ VULNS_MANAGE = rbac.declare(
     "Approve an exception to a vulnerability's fix deadline (never one's own request)",
     roles=("compliance_manager",),
 )
+
+# Registers, manual attestations and the compliance calendar (decisions 0246-0248).
+REGISTERS_VIEW = rbac.declare(
+    "governance.view_registers",
+    "See manual controls and attestations, the external-validation and vendor registers, their "
+    "evidence, and the compliance calendar (page and iCalendar feed)",
+    roles=("compliance_manager",), read_only=True,
+)
+REGISTERS_MANAGE = rbac.declare(
+    "governance.manage_registers",
+    "Add and edit external validations, findings and vendors, attach vendor evidence, and "
+    "assign owners of manual controls",
+    roles=("compliance_manager",),
+)
+CONTROLS_ATTEST = rbac.declare(
+    "governance.attest_controls",
+    "Attest a manual control with evidence (only the control's assigned owner can)",
+    roles=("compliance_manager",),
+)
