@@ -24,3 +24,4 @@ class IncidentsConfig(AppConfig):
         providers.register("incidents.open_from_alert", services.open_from_alert)
         providers.register("kpi.mttr_seconds", selectors.mttr_seconds)
         providers.register("control.exercises_on_time", selectors.exercises_on_time)
+        providers.register("calendar.incident_exercises", selectors.calendar_exercises)
