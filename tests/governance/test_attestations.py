@@ -28,7 +28,7 @@ CONTROL = "SG-PH-01"  # cadence_days: 90 in controls.yaml
 
 
 @pytest.fixture(autouse=True)
-def _evidence_dir(settings, tmp_path):
+def evidence_dir(settings, tmp_path):
     settings.SAFEGUARD_GOVERNANCE_EVIDENCE_DIR = tmp_path / "evidence"
     return tmp_path / "evidence"
 
@@ -101,12 +101,12 @@ def test_passes_within_the_cadence_and_fails_once_overdue_in_history_and_csv():
     assert _stored(CONTROL) == "pass"
 
 
-def test_evidence_is_sealed_on_disk_and_an_altered_file_is_refused_on_access(_evidence_dir):
+def test_evidence_is_sealed_on_disk_and_an_altered_file_is_refused_on_access(evidence_dir):
     owner = _owned()
     with time_machine.travel(T0, tick=False):
         view = _attest(owner)
     path = evidence.path_of(view.evidence.id)
-    assert path.parent == _evidence_dir
+    assert path.parent == evidence_dir
     assert b"%PDF" not in path.read_bytes()  # sealed, not the plain bytes
     client = signed_in_client(owner)
     ok = client.get(f"/governance/evidence/{view.evidence.id}/")
@@ -145,13 +145,13 @@ def test_a_deleted_evidence_file_fails_the_control():
     (b"\xff\xfe\x00\x00binary\x00junk", "not recognised"),
     (b"card on file 4111 1111 1111 1111 thanks", "card number"),
 ])
-def test_bad_evidence_is_refused_and_nothing_is_stored(content, reason, _evidence_dir):
+def test_bad_evidence_is_refused_and_nothing_is_stored(content, reason, evidence_dir):
     owner = _owned()
     with pytest.raises(evidence.EvidenceRefused, match=reason):
         _attest(owner, content=content)
     assert Attestation.objects.count() == 0
     assert EvidenceFile.objects.count() == 0
-    assert not _evidence_dir.exists() or not list(_evidence_dir.iterdir())
+    assert not evidence_dir.exists() or not list(evidence_dir.iterdir())
 
 
 def test_oversize_evidence_is_refused(settings):
@@ -214,5 +214,6 @@ def test_pages_deny_by_default_and_the_owner_attests_through_the_form():
     assert _actions("governance.control_attested")[0]["sha256"] == row.evidence.sha256
     assert attestations.manual_control_get(control_id=CONTROL).status == "pass"
     listing = auditor.get("/governance/attestations/")
-    assert CONTROL.encode() in listing.content and b"pass" in listing.content
+    assert CONTROL.encode() in listing.content
+    assert b"pass" in listing.content
     assert auditor.get("/governance/attestations/SG-AC-01/").status_code == 404

@@ -50,7 +50,7 @@ def _live_state() -> dict[str, int]:
         scanner="pip-audit", vuln_id="PYSEC-2026-1", package="django", source="self",
         severity="high", first_seen=NOW - timedelta(days=3), last_seen=NOW,
         due_at=NOW + timedelta(days=27))
-    RestoreDrill.objects.create(backup_ref="b" * 36, path="/tmp/x", started_at=NOW,
+    RestoreDrill.objects.create(backup_ref="b" * 36, path="scratch.sqlite3", started_at=NOW,
                                 finished_at=NOW - timedelta(days=10), seconds=1.0,
                                 outcome="verified", triggered_by="tests")
     return {"validation": v.id, "vendor": vendor.id, "vuln": vuln.id}
@@ -65,18 +65,22 @@ def test_the_calendar_is_computed_from_live_state():
     assert (test.due, test.kind, test.overdue) == (date(2026, 3, 10), "external_validation",
                                                   False)
     finding = next(e for e in cal.events if e.kind == "finding_remediation")
-    assert finding.due == date(2026, 2, 20) and finding.overdue
+    assert finding.due == date(2026, 2, 20)
+    assert finding.overdue
     assert events[f"vendor-review-{ids['vendor']}@{dom}"].due == date(2026, 4, 15)
     assert events[f"vendor-contract-end-{ids['vendor']}@{dom}"].due == date(2026, 12, 31)
     vuln = events[f"vulnerability-{ids['vuln']}@{dom}"]
-    assert vuln.due == TODAY + timedelta(days=27) and "PYSEC-2026-1" in vuln.title
+    assert vuln.due == TODAY + timedelta(days=27)
+    assert "PYSEC-2026-1" in vuln.title
     drill = events[f"restore-drill-next@{dom}"]
     assert drill.due == TODAY - timedelta(days=10) + timedelta(days=90)
     never = events[f"attestation-SG-PH-01@{dom}"]
-    assert never.due == TODAY and "never attested" in never.title
+    assert never.due == TODAY
+    assert "never attested" in never.title
     # the incidents app offers its exercise dates through calendar.incident_exercises
     exercises = [e for e in cal.events if e.source == "calendar.incident_exercises"]
-    assert exercises and all(e.due == TODAY for e in exercises)  # never run: due now
+    assert exercises
+    assert all(e.due == TODAY for e in exercises)
     assert [e.due for e in cal.events] == sorted(e.due for e in cal.events)
     # keys not initialised in this test: said, not silently left out
     assert any("Key rotations" in n for n in cal.notes)
@@ -135,13 +139,15 @@ def test_the_ics_export_parses_with_stable_uids_and_all_day_events():
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/calendar")
     parsed = ICalendar.from_ical(response.content)
-    assert str(parsed["VERSION"]) == "2.0" and "Safeguard" in str(parsed["PRODID"])
+    assert str(parsed["VERSION"]) == "2.0"
+    assert "Safeguard" in str(parsed["PRODID"])
     events = {str(ev["UID"]): ev for ev in parsed.walk("VEVENT")}
     expected = calendar.calendar()
     assert set(events) == {e.uid for e in expected.events}
     test = events[f"validation-{ids['validation']}@{calendar.UID_DOMAIN}"]
     start = test.decoded("DTSTART")
-    assert type(start) is date and start == date(2026, 3, 10)  # all-day: a DATE, no time
+    assert type(start) is date
+    assert start == date(2026, 3, 10)
     assert test.decoded("DTEND") == date(2026, 3, 11)
     assert test.decoded("DTSTAMP") == NOW
     assert str(test["SUMMARY"]) == "Penetration test due: Annual test"
@@ -168,7 +174,8 @@ def test_the_feed_and_page_are_permissioned():
     assert agent.get("/governance/calendar/").status_code == 403
     auditor = signed_in_client(make_user(roles=("auditor",)))
     page = auditor.get("/governance/calendar/")
-    assert page.status_code == 200 and b"Restore drill due" in page.content
+    assert page.status_code == 200
+    assert b"Restore drill due" in page.content
     assert auditor.get("/governance/calendar.ics").status_code == 200
 
 

@@ -5,7 +5,7 @@ nothing, every write is audited, pages are denied by default."""
 from __future__ import annotations
 
 import io
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -14,7 +14,12 @@ import time_machine
 from safeguard.audit.contracts import Actor
 from safeguard.audit.models import Event, QueuedEntry
 from safeguard.governance import registers
-from safeguard.governance.models import ExternalValidation, ValidationFinding, Vendor, VendorEvidence
+from safeguard.governance.models import (
+    ExternalValidation,
+    ValidationFinding,
+    Vendor,
+    VendorEvidence,
+)
 from tests.factories import make_user, signed_in_client
 
 pytestmark = pytest.mark.django_db
@@ -67,7 +72,8 @@ def test_a_validation_with_findings_rolls_up_and_shows_overdue_dates():
         "title": "Weak TLS cipher", "severity": "medium", "status": "remediated",
         "due_on": "2026-02-01", "closed_on": "2026-01-30"})
     view = registers.validation_get(validation_id=v.id)
-    assert view.rollup["open"] == 2 and view.rollup["remediated"] == 1
+    assert view.rollup["open"] == 2
+    assert view.rollup["remediated"] == 1
     assert view.rollup["overdue"] == 1
     assert view.remediation == ("3 finding(s), remediation under way: 2 open (1 overdue), "
                                 "1 remediated.")
@@ -125,7 +131,8 @@ def test_external_validation_control_from_live_state():
     assert registers.control_external_validation().status == "fail"  # nothing recorded
     _validation(performed_on="2025-12-01", next_due_on="")
     result = registers.control_external_validation()
-    assert result.status == "fail" and "no asv scan recorded" in result.evidence
+    assert result.status == "fail"
+    assert "no asv scan recorded" in result.evidence
     asv = _validation(kind="asv_scan", title="Q1 ASV scan", performed_on="2026-02-20",
                       next_due_on="2026-05-20", report_received_on="", cost="",
                       currency="")
@@ -133,14 +140,16 @@ def test_external_validation_control_from_live_state():
     finding = registers.finding_save(validation_id=asv.id, actor=JOB, data={
         "title": "Open admin port", "severity": "critical", "due_on": "2026-03-01"})
     result = registers.control_external_validation()
-    assert result.status == "fail" and "Open admin port" in result.evidence
+    assert result.status == "fail"
+    assert "Open admin port" in result.evidence
     registers.finding_save(validation_id=asv.id, actor=JOB, finding_id=finding.id, data={
         "title": "Open admin port", "severity": "critical", "status": "remediated",
         "due_on": "2026-03-01", "closed_on": "2026-03-02"})
     assert registers.control_external_validation().status == "pass"
     with time_machine.travel("2026-05-24T12:00:00Z", tick=False):  # ASV older than 92 days
         result = registers.control_external_validation()
-    assert result.status == "fail" and "older than 92 days" in result.evidence
+    assert result.status == "fail"
+    assert "older than 92 days" in result.evidence
 
 
 def test_vendor_register_overdue_review_and_the_vendor_control():
@@ -152,11 +161,13 @@ def test_vendor_register_overdue_review_and_the_vendor_control():
     _vendor(name="Analytics Co", data_categories=["user.device.ip_address"], dpa_signed_on="",
             risk_tier="medium", review_due_on="2026-12-01")
     result = registers.control_vendor_reviews()
-    assert result.status == "fail" and "no DPA: Analytics Co" in result.evidence
+    assert result.status == "fail"
+    assert "no DPA: Analytics Co" in result.evidence
     _vendor(name="Courier", data_categories=[], dpa_signed_on="", risk_tier="low",
             review_due_on="2026-02-01")
     listed = {x.name: x for x in registers.vendor_list()}
-    assert listed["Courier"].review_overdue and not listed["Mailer Inc"].review_overdue
+    assert listed["Courier"].review_overdue
+    assert not listed["Mailer Inc"].review_overdue
     assert "overdue: Courier (due 2026-02-01)" in registers.control_vendor_reviews().evidence
     assert len(_actions("governance.vendor_added")) == 3
 
@@ -184,10 +195,12 @@ def test_vendor_evidence_link_or_file():
     v = _vendor()
     link = registers.vendor_evidence_add(vendor_id=v.id, actor=JOB,
                                          url="https://trust.example.com/soc2", note="SOC 2")
-    assert link.url == "https://trust.example.com/soc2" and link.file is None
+    assert link.url == "https://trust.example.com/soc2"
+    assert link.file is None
     f = registers.vendor_evidence_add(vendor_id=v.id, actor=JOB, content=b"review notes\n",
                                       file_name="review.txt")
-    assert f.file is not None and f.file.size == 13
+    assert f.file is not None
+    assert f.file.size == 13
     for kwargs, reason in [({"url": "javascript:alert(1)"}, "http"),
                            ({}, "either a link or a file"),
                            ({"url": "https://x.example", "content": b"a"}, "either")]:
@@ -208,7 +221,8 @@ def test_register_pages_are_permissioned_and_forms_refuse_bad_input():
     bad = manager.post("/governance/validations/add/", {
         "kind": "pentest", "title": "T", "provider": "P", "scope": "S",
         "performed_on": "not a date"})
-    assert bad.status_code == 400 and b"Nothing stored" in bad.content
+    assert bad.status_code == 400
+    assert b"Nothing stored" in bad.content
     assert ExternalValidation.objects.count() == 0
     ok = manager.post("/governance/validations/add/", {
         "kind": "audit", "title": "SOC 2 Type II", "provider": "Auditors LLP",
@@ -217,7 +231,8 @@ def test_register_pages_are_permissioned_and_forms_refuse_bad_input():
     assert ok.status_code == 302
     vid = ExternalValidation.objects.get().id
     page = auditor.get(f"/governance/validations/{vid}/")
-    assert b"SOC 2 Type II" in page.content and b"No findings recorded." in page.content
+    assert b"SOC 2 Type II" in page.content
+    assert b"No findings recorded." in page.content
     bad_finding = manager.post(f"/governance/validations/{vid}/findings/",
                                {"title": "x", "severity": "nope"})
     assert bad_finding.status_code == 400
@@ -229,7 +244,8 @@ def test_register_pages_are_permissioned_and_forms_refuse_bad_input():
     vendor_bad = manager.post("/governance/vendors/add/", {
         "name": "V", "services": "S", "risk_tier": "low", "review_due_on": "",
         "data_categories": ["user.name"]})
-    assert vendor_bad.status_code == 400 and Vendor.objects.count() == 0
+    assert vendor_bad.status_code == 400
+    assert Vendor.objects.count() == 0
     vendor_ok = manager.post("/governance/vendors/add/", {
         "name": "Hosting Co", "services": "Servers", "risk_tier": "critical",
         "review_due_on": "2026-09-01", "data_categories": ["user.name", "user.contact.email"],
@@ -241,10 +257,28 @@ def test_register_pages_are_permissioned_and_forms_refuse_bad_input():
     assert manager.post(f"/governance/vendors/{vendor_id}/evidence/",
                         {"file": upload, "note": "Signed DPA"}).status_code == 302
     detail = auditor.get(f"/governance/vendors/{vendor_id}/")
-    assert b"dpa.pdf" in detail.content and b"user.contact.email" in detail.content
+    assert b"dpa.pdf" in detail.content
+    assert b"user.contact.email" in detail.content
     edit = manager.post(f"/governance/vendors/{vendor_id}/edit/", {
         "name": "Hosting Co", "services": "Servers", "risk_tier": "critical",
         "review_due_on": "2026-01-01", "data_categories": ["user.name"]})
     assert edit.status_code == 302
     listing = auditor.get("/governance/vendors/")
     assert b"overdue" in listing.content
+
+
+@pytest.mark.parametrize(("name", "value", "check_id"), [
+    ("SAFEGUARD_ATTESTATION_DEFAULT_CADENCE_DAYS", 0, "safeguard.E550"),
+    ("SAFEGUARD_GOVERNANCE_EVIDENCE_MAX_BYTES", 51 * 1024 * 1024, "safeguard.E551"),
+    ("SAFEGUARD_GOVERNANCE_EVIDENCE_MAX_BYTES", 0, "safeguard.E551"),
+    ("SAFEGUARD_PENTEST_MAX_DAYS", 0, "safeguard.E552"),
+    ("SAFEGUARD_ASV_SCAN_MAX_DAYS", -1, "safeguard.E552"),
+    ("SAFEGUARD_CALENDAR_HORIZON_DAYS", 0, "safeguard.E553"),
+    ("SAFEGUARD_CALENDAR_HORIZON_DAYS", 4000, "safeguard.E553"),
+])
+def test_bad_register_settings_fail_the_system_check(settings, name, value, check_id):
+    from safeguard.governance import checks
+
+    assert checks.register_settings() == []
+    setattr(settings, name, value)
+    assert [e.id for e in checks.register_settings()] == [check_id]

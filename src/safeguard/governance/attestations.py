@@ -108,8 +108,8 @@ def _status(control: Control, latest: AttestationView | None, now: datetime,
     cadence = cadence_of(control)
     if latest is None:
         return (ControlStatus.UNAVAILABLE.value,
-                f"Never attested: a manual control needs an attestation with evidence by its "
-                f"owner every {cadence} days.")
+                (f"Never attested: a manual control needs an attestation with evidence by its "
+                f"owner every {cadence} days."))
     said = (f"Attested by {latest.attested_by} on {latest.attested_at:%Y-%m-%d %H:%M} UTC "
             f"(evidence {latest.evidence.name}, SHA-256 {latest.evidence.sha256[:12]}…); "
             f"cadence {cadence} days, valid until {latest.valid_until:%Y-%m-%d %H:%M} UTC")
@@ -130,10 +130,7 @@ def manual_control_list(*, now: datetime | None = None) -> list[ManualControlVie
     (computed now; the framework view shows the status stored by the last evaluation run)."""
     now = now or timezone.now()
     owners = _owners()
-    out = []
-    for c in manual_controls():
-        out.append(_manual_view(c, owners.get(c.id), now))
-    return out
+    return [_manual_view(c, owners.get(c.id), now) for c in manual_controls()]
 
 
 def _manual_view(c: Control, owner: ControlOwner | None, now: datetime) -> ManualControlView:

@@ -86,7 +86,8 @@ def _register_events(today: date) -> list[CalendarEvent]:
             due=due, kind="external_validation", source="governance.validations",
             url=reverse("governance:validation", args=[v.id]), overdue=due < today))
     for v, f in registers.open_finding_dates():
-        assert f.due_on is not None
+        if f.due_on is None:  # open_finding_dates() yields dated findings only
+            continue
         out.append(CalendarEvent(
             uid=_uid("finding", str(f.id)),
             title=f"Remediate {f.severity} finding: {f.title} ({v.title})", due=f.due_on,

@@ -103,7 +103,8 @@ def register_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.Che
     size = settings.SAFEGUARD_GOVERNANCE_EVIDENCE_MAX_BYTES
     if not _positive_int(size) or size > EVIDENCE_CEILING:
         errors.append(checks.Error(
-            f"SAFEGUARD_GOVERNANCE_EVIDENCE_MAX_BYTES={size!r} is not within 1..{EVIDENCE_CEILING}.",
+            f"SAFEGUARD_GOVERNANCE_EVIDENCE_MAX_BYTES={size!r} is not within "
+            f"1..{EVIDENCE_CEILING}.",
             hint="Evidence files are sealed and opened in memory.", id="safeguard.E551"))
     periods = {n: getattr(settings, n) for n in ("SAFEGUARD_PENTEST_MAX_DAYS",
                                                  "SAFEGUARD_ASV_SCAN_MAX_DAYS")}

@@ -170,7 +170,8 @@ def open_checked(*, file_id: str, actor: Actor, purpose: str) -> tuple[EvidenceV
         _mark_tampered(row, actor=actor, reason=problem)
         raise EvidenceTampered(f"Evidence file {row.name} failed its integrity check: {problem}")
     content = _plain(row)
-    assert content is not None  # verify_row opened it
+    if content is None:  # changed between the check and now
+        raise EvidenceTampered(f"Evidence file {row.name} failed its integrity check.")
     audit.record(action="governance.evidence_opened", actor=actor,
                  subject=("governance_evidence", str(row.id)),
                  data={"name": row.name, "sha256": row.sha256, "purpose": purpose[:200]})

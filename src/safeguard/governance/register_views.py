@@ -105,7 +105,7 @@ def attestation_add(request: HttpRequest, control_id: str) -> HttpResponse:
             raise attestations.AttestationRefused("Attach the evidence file.")
         attestations.attest(control_id=control_id, statement=statement, content=content,
                             file_name=name, actor=request_actor(request),
-                            user_id=request.user.pk)
+                            user_id=int(request.user.pk or 0))
     except UnknownControl:
         raise Http404("No such manual control") from None
     except ApplicationError as exc:

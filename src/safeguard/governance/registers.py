@@ -31,7 +31,12 @@ from safeguard.audit.contracts import Actor
 from safeguard.governance import evaluators, evidence
 from safeguard.governance.contracts import CheckResult, GovernanceError
 from safeguard.governance.enums import ControlStatus
-from safeguard.governance.models import ExternalValidation, ValidationFinding, Vendor, VendorEvidence
+from safeguard.governance.models import (
+    ExternalValidation,
+    ValidationFinding,
+    Vendor,
+    VendorEvidence,
+)
 from safeguard.protection import services as protection
 
 KINDS = {"pentest": "Penetration test", "asv_scan": "ASV scan", "audit": "Audit",
@@ -156,7 +161,7 @@ def _finding_view(f: ValidationFinding, today: date) -> FindingView:
 
 
 def _rollup(findings: tuple[FindingView, ...]) -> tuple[dict[str, int], str]:
-    counts = {s: 0 for s in FINDING_STATUSES}
+    counts = dict.fromkeys(FINDING_STATUSES, 0)
     for f in findings:
         counts[f.status] = counts.get(f.status, 0) + 1
     counts["overdue"] = sum(1 for f in findings if f.overdue)
@@ -202,7 +207,8 @@ def _validation_fields(data: dict[str, Any]) -> dict[str, Any]:
     performed = _date(data.get("performed_on"), name="Performed on", required=True)
     received = _date(data.get("report_received_on"), name="Report received on")
     next_due = _date(data.get("next_due_on"), name="Next due on")
-    assert performed is not None
+    if performed is None:  # required=True raised already; for the type checker
+        raise RegisterRefused("Performed on is required (YYYY-MM-DD).")
     if performed > timezone.localdate():
         raise RegisterRefused("Performed on cannot be in the future.")
     if received and received < performed:
@@ -239,9 +245,10 @@ def validation_save(*, data: dict[str, Any], actor: Actor,
                                                 created_at=now, updated_at=now)
         action = "governance.validation_added"
     else:
-        row = ExternalValidation.objects.select_for_update().filter(id=validation_id).first()
-        if row is None:
+        found = ExternalValidation.objects.select_for_update().filter(id=validation_id).first()
+        if found is None:
             raise RegisterNotFound(f"No external validation {validation_id}.")
+        row = found
         for k, v in fields.items():
             setattr(row, k, v)
         row.updated_at = now
@@ -280,10 +287,11 @@ def finding_save(*, validation_id: int, data: dict[str, Any], actor: Actor,
                                                **fields)
         action = "governance.validation_finding_added"
     else:
-        row = (ValidationFinding.objects.select_for_update()
-               .filter(id=finding_id, validation=validation).first())
-        if row is None:
+        found = (ValidationFinding.objects.select_for_update()
+                 .filter(id=finding_id, validation=validation).first())
+        if found is None:
             raise RegisterNotFound(f"No finding {finding_id} in validation {validation_id}.")
+        row = found
         for k, v in fields.items():
             setattr(row, k, v)
         row.updated_at = timezone.now()
@@ -402,9 +410,10 @@ def vendor_save(*, data: dict[str, Any], actor: Actor, vendor_id: int | None = N
                                             created_at=now, updated_at=now)
                 action = "governance.vendor_added"
             else:
-                row = Vendor.objects.select_for_update().filter(id=vendor_id).first()
-                if row is None:
+                found = Vendor.objects.select_for_update().filter(id=vendor_id).first()
+                if found is None:
                     raise RegisterNotFound(f"No vendor {vendor_id}.")
+                row = found
                 for k, v in fields.items():
                     setattr(row, k, v)
                 row.updated_at = now
@@ -438,11 +447,6 @@ def vendor_evidence_add(*, vendor_id: int, actor: Actor, note: str = "", url: st
                        "file": str(stored.id) if stored else "",
                        "sha256": stored.sha256 if stored else ""})
     return _evidence_view(row)
-
-
-def vendor_evidence_file(*, vendor_id: int, file_id: str) -> bool:
-    """Whether ``file_id`` is evidence of ``vendor_id`` (the download page checks it)."""
-    return VendorEvidence.objects.filter(vendor_id=vendor_id, file_id=file_id).exists()
 
 
 # --- automated controls over the registers -----------------------------------------------------
@@ -493,8 +497,8 @@ def control_vendor_reviews() -> CheckResult:
                if v.review_overdue]
     no_dpa = [v.name for v in vendors if v.dpa_signed_on is None
               and any(c.startswith("user.") for c in v.data_categories)]
-    text = f"{len(vendors)} vendor(s); {len(overdue)} review(s) overdue; {len(no_dpa)} receiving " \
-           "personal data without a DPA on record"
+    text = (f"{len(vendors)} vendor(s); {len(overdue)} review(s) overdue; {len(no_dpa)} "
+            "receiving personal data without a DPA on record")
     if overdue or no_dpa:
         detail = "; ".join(x for x in (
             f"overdue: {', '.join(overdue[:5])}" if overdue else "",

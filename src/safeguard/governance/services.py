@@ -28,8 +28,9 @@ def _resumable() -> EvaluationRun | None:
 
 def evaluate_all(*, actor: Actor) -> RunView:
     """Run every control's automated check (a manual control: its attestations, decision 0246),
-    store each result with its evidence and time, and record one audit event per status change plus one for the run. Resumable and idempotent:
-    a control already stored for the run is skipped (one row per run and control)."""
+    store each result with its evidence and time, and record one audit event per status change
+    plus one for the run. Resumable and idempotent: a control already stored for the run is
+    skipped (one row per run and control)."""
     library = selectors.library()
     previous = {s.id: s.status for s in selectors.control_states()}
     run = _resumable() or EvaluationRun.objects.create(started_at=timezone.now(),
