@@ -217,3 +217,19 @@ def test_pages_deny_by_default_and_the_owner_attests_through_the_form():
     assert CONTROL.encode() in listing.content
     assert b"pass" in listing.content
     assert auditor.get("/governance/attestations/SG-AC-01/").status_code == 404
+
+
+def test_the_statement_of_applicability_shows_the_manual_control_and_its_status():
+    from pypdf import PdfReader
+
+    owner = _owned()
+    with time_machine.travel(T0, tick=False):
+        _attest(owner)
+        services.evaluate_all(actor=JOB)
+    with time_machine.travel(T0 + timedelta(minutes=1), tick=False):
+        response = signed_in_client(owner).get("/governance/frameworks/iso27001/statement.pdf")
+    assert response.status_code == 200
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages)
+    flat = " ".join(text.split())
+    assert "SG-PH-01 pass (manual)" in flat
+    assert "SG-HR-01 unavailable (manual)" in flat
