@@ -1242,3 +1242,24 @@ SAFEGUARD_INCIDENTS_LETTERS_MAX = _env_int("SAFEGUARD_INCIDENTS_LETTERS_MAX", 50
 # year by default), not over the period alone: a week's hours are not compared with a year's
 # target. 1..3660 (E565).
 SAFEGUARD_KPI_TRAINING_WINDOW_DAYS = _env_int("SAFEGUARD_KPI_TRAINING_WINDOW_DAYS", 365)
+# --- Governance: manual attestations, registers, compliance calendar (issue 13 sections 1, 4,
+# 5; decisions 0246-0248; docs/governance.md) ---------------------------------------------------
+# A manual control without its own cadence_days in controls.yaml needs a fresh attestation this
+# often (days; E550 refuses < 1).
+SAFEGUARD_ATTESTATION_DEFAULT_CADENCE_DAYS = _env_int(
+    "SAFEGUARD_ATTESTATION_DEFAULT_CADENCE_DAYS", 365)
+# Where evidence files of attestations and vendor reviews are kept, sealed (decision 0246).
+SAFEGUARD_GOVERNANCE_EVIDENCE_DIR = Path(_env("SAFEGUARD_GOVERNANCE_EVIDENCE_DIR",
+                                              str(DATA_DIR / "governance-evidence")))
+# Largest evidence file taken, in bytes (E551 refuses < 1 or above 50 MiB: a file is sealed in
+# memory at intake and opened in memory on access).
+SAFEGUARD_GOVERNANCE_EVIDENCE_MAX_BYTES = _env_int("SAFEGUARD_GOVERNANCE_EVIDENCE_MAX_BYTES",
+                                                   10 * 1024 * 1024)
+# The external-validation control (SG-EV-01) fails when the last penetration test is older than
+# this many days (R-OPS-7: at least yearly) or the last approved-vendor scan older than the
+# second (PCI DSS: quarterly). E552 refuses < 1.
+SAFEGUARD_PENTEST_MAX_DAYS = _env_int("SAFEGUARD_PENTEST_MAX_DAYS", 365)
+SAFEGUARD_ASV_SCAN_MAX_DAYS = _env_int("SAFEGUARD_ASV_SCAN_MAX_DAYS", 92)
+# The compliance calendar shows what is overdue and what falls due within this many days
+# (E553 refuses < 1 or more than 3660).
+SAFEGUARD_CALENDAR_HORIZON_DAYS = _env_int("SAFEGUARD_CALENDAR_HORIZON_DAYS", 365)

@@ -7,10 +7,10 @@ class GovernanceConfig(AppConfig):
     verbose_name = "Governance"
 
     def ready(self) -> None:
-        from safeguard.governance import checks, permissions, selectors, vulns
+        from safeguard.governance import checks, permissions, registers, selectors, vulns
         from safeguard.web import providers
 
-        del permissions  # imported for its declarations
+        del permissions, registers  # imported for their declarations and automated checks
         checks.register()
         # The metrics trust page reads every control's latest state through this name.
         providers.register("governance.controls", selectors.controls_for_trust_page)

@@ -10,6 +10,13 @@
 * E546: a SAFEGUARD_WORKFORCE_* window is negative, or a required background-check type is
   unknown.
 * E547: SAFEGUARD_WORKFORCE_IMPORT_MAX_BYTES is less than 1.
+
+Registers, attestations and the calendar use ids safeguard.E550-E554:
+
+* E550: SAFEGUARD_ATTESTATION_DEFAULT_CADENCE_DAYS is not a positive number of days.
+* E551: SAFEGUARD_GOVERNANCE_EVIDENCE_MAX_BYTES is not within 1 byte..50 MiB.
+* E552: SAFEGUARD_PENTEST_MAX_DAYS or SAFEGUARD_ASV_SCAN_MAX_DAYS is below 1.
+* E553: SAFEGUARD_CALENDAR_HORIZON_DAYS is not within 1..3660.
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ def library_loads(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMe
         return [checks.Error(f"Governance library: {exc}",
                              hint="Fix the file (SAFEGUARD_GOVERNANCE_LIBRARY_DIR; "
                                   "docs/governance.md).", id="safeguard.E540")]
-    unknown = sorted({c.check for c in lib.controls} - set(evaluators.REGISTRY))
+    unknown = sorted({c.check for c in lib.controls if not c.manual} - set(evaluators.REGISTRY))
     if unknown:
         return [checks.Error(f"Governance controls name unknown checks: {', '.join(unknown)}",
                              hint=f"Known checks: {', '.join(sorted(evaluators.REGISTRY))}.",
@@ -101,8 +108,45 @@ def workforce_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.Ch
     return errors
 
 
+EVIDENCE_CEILING = 50 * 1024 * 1024
+
+
+def _positive_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def register_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    from django.conf import settings
+
+    errors: list[checks.CheckMessage] = []
+    cadence = settings.SAFEGUARD_ATTESTATION_DEFAULT_CADENCE_DAYS
+    if not _positive_int(cadence):
+        errors.append(checks.Error(
+            f"SAFEGUARD_ATTESTATION_DEFAULT_CADENCE_DAYS must be at least 1 day, not {cadence!r}.",
+            hint="docs/configuration.md, Governance.", id="safeguard.E550"))
+    size = settings.SAFEGUARD_GOVERNANCE_EVIDENCE_MAX_BYTES
+    if not _positive_int(size) or size > EVIDENCE_CEILING:
+        errors.append(checks.Error(
+            f"SAFEGUARD_GOVERNANCE_EVIDENCE_MAX_BYTES={size!r} is not within "
+            f"1..{EVIDENCE_CEILING}.",
+            hint="Evidence files are sealed and opened in memory.", id="safeguard.E551"))
+    periods = {n: getattr(settings, n) for n in ("SAFEGUARD_PENTEST_MAX_DAYS",
+                                                 "SAFEGUARD_ASV_SCAN_MAX_DAYS")}
+    if not all(_positive_int(v) for v in periods.values()):
+        errors.append(checks.Error(
+            f"External validation periods must be at least 1 day: {periods}.",
+            hint="docs/configuration.md, Governance.", id="safeguard.E552"))
+    horizon = settings.SAFEGUARD_CALENDAR_HORIZON_DAYS
+    if not _positive_int(horizon) or horizon > 3660:
+        errors.append(checks.Error(
+            f"SAFEGUARD_CALENDAR_HORIZON_DAYS={horizon!r} is not within 1..3660.",
+            hint="docs/configuration.md, Governance.", id="safeguard.E553"))
+    return errors
+
+
 def register() -> None:
     checks.register(library_loads)
     checks.register(backups_configured)
     checks.register(vuln_settings)
     checks.register(workforce_settings)
+    checks.register(register_settings)

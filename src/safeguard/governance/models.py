@@ -291,3 +291,127 @@ class TeamMonth(models.Model):
 
     def __str__(self) -> str:
         return f"{self.team} {self.month:%Y-%m}"
+
+
+# --- Registers: manual attestations, external validation, vendors (decisions 0246, 0247) ------
+
+class EvidenceFile(models.Model):
+    """An evidence file sealed on disk (decision 0246): the row keeps the name, the SHA-256 of
+    the plain bytes and of the sealed file; every access checks both."""
+
+    id = models.UUIDField(primary_key=True)
+    name = models.CharField(max_length=200)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    file_sha256 = models.CharField(max_length=64)
+    uploaded_by = models.CharField(max_length=254)
+    uploaded_at = models.DateTimeField()
+    tampered_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"evidence {self.name}"
+
+
+class ControlOwner(models.Model):
+    """Who owns (and alone attests) a manual control of the library."""
+
+    control_id = models.CharField(max_length=40, unique=True)
+    owner = models.ForeignKey("accounts.User", on_delete=models.PROTECT,
+                              related_name="governance_controls")
+    assigned_by = models.CharField(max_length=254)
+    assigned_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"owner of {self.control_id}"
+
+
+class Attestation(models.Model):
+    """A statement by a manual control's owner that the control operates, with its evidence;
+    it holds for the control's cadence from ``attested_at`` (R-REG-1)."""
+
+    control_id = models.CharField(max_length=40)
+    attested_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT,
+                                    related_name="governance_attestations")
+    attested_at = models.DateTimeField()
+    statement = models.TextField()
+    evidence = models.ForeignKey(EvidenceFile, on_delete=models.PROTECT,
+                                 related_name="attestations")
+
+    class Meta:
+        indexes = [models.Index(fields=["control_id", "attested_at"],
+                                name="governance_attest_time")]
+
+    def __str__(self) -> str:
+        return f"{self.control_id} attested {self.attested_at:%Y-%m-%d}"
+
+
+class ExternalValidation(models.Model):
+    """A penetration test, approved-vendor scan, audit or assessment (R-MEAS-3, R-OPS-7)."""
+
+    kind = models.CharField(max_length=20)
+    title = models.CharField(max_length=200)
+    provider = models.CharField(max_length=200)
+    scope = models.TextField()
+    performed_on = models.DateField()
+    report_received_on = models.DateField(null=True, blank=True)
+    next_due_on = models.DateField(null=True, blank=True)
+    cost = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    created_by = models.CharField(max_length=254)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.title} ({self.performed_on})"
+
+
+class ValidationFinding(models.Model):
+    """A finding of an external validation and how far its remediation got."""
+
+    validation = models.ForeignKey(ExternalValidation, on_delete=models.PROTECT,
+                                   related_name="findings")
+    title = models.CharField(max_length=300)
+    severity = models.CharField(max_length=16)
+    status = models.CharField(max_length=16)
+    due_on = models.DateField(null=True, blank=True)
+    closed_on = models.DateField(null=True, blank=True)
+    updated_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"finding {self.pk} ({self.severity}, {self.status})"
+
+
+class Vendor(models.Model):
+    """A third party the organisation relies on, what it does and what data it receives."""
+
+    name = models.CharField(max_length=200, unique=True)
+    services = models.TextField()
+    data_categories = models.JSONField(default=list)
+    risk_tier = models.CharField(max_length=16)
+    review_due_on = models.DateField()
+    last_reviewed_on = models.DateField(null=True, blank=True)
+    contract_start = models.DateField(null=True, blank=True)
+    contract_end = models.DateField(null=True, blank=True)
+    dpa_signed_on = models.DateField(null=True, blank=True)
+    created_by = models.CharField(max_length=254)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class VendorEvidence(models.Model):
+    """A file (sealed, see EvidenceFile) or a link kept as evidence of a vendor review."""
+
+    vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="evidence")
+    file = models.ForeignKey(EvidenceFile, on_delete=models.PROTECT, null=True, blank=True,
+                             related_name="vendor_uses")
+    url = models.URLField(max_length=500, blank=True)
+    note = models.CharField(max_length=300, blank=True)
+    added_by = models.CharField(max_length=254)
+    added_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"evidence for vendor {self.vendor_id}"

@@ -50,3 +50,21 @@ BACKGROUND_CHECKS_RECORD = rbac.declare(
     roles=("compliance_manager",),
 )
 rbac.nav("Workforce", url_name="governance:workforce", permission=WORKFORCE_VIEW, order=755)
+# Registers, manual attestations and the compliance calendar (decisions 0246-0248).
+REGISTERS_VIEW = rbac.declare(
+    "governance.view_registers",
+    "See manual controls and attestations, the external-validation and vendor registers, their "
+    "evidence, and the compliance calendar (page and iCalendar feed)",
+    roles=("compliance_manager",), read_only=True,
+)
+REGISTERS_MANAGE = rbac.declare(
+    "governance.manage_registers",
+    "Add and edit external validations, findings and vendors, attach vendor evidence, and "
+    "assign owners of manual controls",
+    roles=("compliance_manager",),
+)
+CONTROLS_ATTEST = rbac.declare(
+    "governance.attest_controls",
+    "Attest a manual control with evidence (only the control's assigned owner can)",
+    roles=("compliance_manager",),
+)

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from safeguard.audit import services as audit
 from safeguard.audit.contracts import Actor
-from safeguard.governance import evaluators, selectors
+from safeguard.governance import attestations, evaluators, selectors
 from safeguard.governance.contracts import RunView
 from safeguard.governance.models import ControlEvaluation, EvaluationRun
 
@@ -27,9 +27,10 @@ def _resumable() -> EvaluationRun | None:
 
 
 def evaluate_all(*, actor: Actor) -> RunView:
-    """Run every control's automated check, store each result with its evidence and time, and
-    record one audit event per status change plus one for the run. Resumable and idempotent:
-    a control already stored for the run is skipped (one row per run and control)."""
+    """Run every control's automated check (a manual control: its attestations, decision 0246),
+    store each result with its evidence and time, and record one audit event per status change
+    plus one for the run. Resumable and idempotent: a control already stored for the run is
+    skipped (one row per run and control)."""
     library = selectors.library()
     previous = {s.id: s.status for s in selectors.control_states()}
     run = _resumable() or EvaluationRun.objects.create(started_at=timezone.now(),
@@ -38,7 +39,8 @@ def evaluate_all(*, actor: Actor) -> RunView:
     for control in library.controls:
         if control.id in done:
             continue
-        result = evaluators.run(control.check)
+        result = (attestations.evaluate(control) if control.manual
+                  else evaluators.run(control.check))
         try:
             with transaction.atomic():
                 ControlEvaluation.objects.create(run=run, control_id=control.id,

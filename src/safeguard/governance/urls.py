@@ -1,6 +1,6 @@
 from django.urls import path
 
-from safeguard.governance import views, workforce_views
+from safeguard.governance import register_views, views, workforce_views
 
 app_name = "governance"
 urlpatterns = [
@@ -36,4 +36,29 @@ urlpatterns = [
          name="workforce_phishing_import"),
     path("workforce/phishing/<int:campaign_id>/", workforce_views.phishing_campaign,
          name="workforce_campaign"),
+    # Registers, manual attestations and the compliance calendar (decisions 0246-0248).
+    path("attestations/", register_views.attestation_list, name="attestations"),
+    path("attestations/<str:control_id>/", register_views.attestation, name="attestation"),
+    path("attestations/<str:control_id>/owner/", register_views.attestation_owner,
+         name="attestation_owner"),
+    path("attestations/<str:control_id>/attest/", register_views.attestation_add,
+         name="attestation_add"),
+    path("evidence/<uuid:file_id>/", register_views.evidence_download, name="evidence"),
+    path("validations/", register_views.validation_list, name="validations"),
+    path("validations/add/", register_views.validation_add, name="validation_add"),
+    path("validations/<int:validation_id>/", register_views.validation, name="validation"),
+    path("validations/<int:validation_id>/edit/", register_views.validation_edit,
+         name="validation_edit"),
+    path("validations/<int:validation_id>/findings/", register_views.finding_save,
+         name="finding_add"),
+    path("validations/<int:validation_id>/findings/<int:finding_id>/",
+         register_views.finding_save, name="finding_edit"),
+    path("vendors/", register_views.vendor_list, name="vendors"),
+    path("vendors/add/", register_views.vendor_add, name="vendor_add"),
+    path("vendors/<int:vendor_id>/", register_views.vendor, name="vendor"),
+    path("vendors/<int:vendor_id>/edit/", register_views.vendor_edit, name="vendor_edit"),
+    path("vendors/<int:vendor_id>/evidence/", register_views.vendor_evidence,
+         name="vendor_evidence"),
+    path("calendar/", register_views.calendar_page, name="calendar"),
+    path("calendar.ics", register_views.calendar_ics, name="calendar_ics"),
 ]

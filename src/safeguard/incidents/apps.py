@@ -32,3 +32,4 @@ class IncidentsConfig(AppConfig):
         providers.register("kpi.mttr_seconds", selectors.mttr_seconds)
         providers.register("control.exercises_on_time", selectors.exercises_on_time)
         providers.register("incidents.published_notices", communications.published_notices)
+        providers.register("calendar.incident_exercises", selectors.calendar_exercises)

@@ -8,6 +8,7 @@ import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db.models import Avg, DurationField, ExpressionWrapper, F
@@ -465,6 +466,18 @@ def exercises_on_time() -> dict[str, str]:
                          f"{' - OVERDUE' if c.overdue else ''}")
     return {"status": "fail" if any(c.overdue for c in rows) else "pass",
             "evidence": "; ".join(parts) + "."}
+
+
+def calendar_exercises() -> list[dict[str, Any]]:
+    """Provider ``calendar.incident_exercises`` for the governance compliance calendar
+    (decision 0248): each exercise kind's next due date, today when never run."""
+    from django.urls import reverse
+
+    today = timezone.localdate()
+    return [{"title": f"Incident exercise due: {c.kind_label}"
+                      + ("" if c.last_run_on else " (never run)"),
+             "due": c.due_on or today, "kind": "incident_exercise",
+             "url": reverse("incidents:exercises")} for c in exercise_cadence(today=today)]
 
 
 def retainer_list(*, today: date | None = None) -> list[RetainerView]:

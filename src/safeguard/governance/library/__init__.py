@@ -3,7 +3,9 @@
 A pure core: plain dataclasses over YAML, no Django. ``frameworks/*.yaml`` each hold one
 framework (id, name, version, source, licence, coverage, requirements: id + title in our own
 words); ``controls.yaml`` holds our controls, each naming its automated check and mapping to
-framework requirements (many-to-many). :func:`load` refuses a malformed file with
+framework requirements (many-to-many). A control without an automated check names the check
+``manual``: its status comes from attestations by its owner, each valid for ``cadence_days``
+(optional; the default is a setting, decision 0246). :func:`load` refuses a malformed file with
 :class:`LibraryError` naming the file, the line and the reason; a control mapping to an unknown
 framework or requirement, or two entries with one id, is malformed too.
 """
@@ -23,7 +25,8 @@ _CONTROL_ID = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$")
 _CHECK = re.compile(r"^[a-z][a-z0-9_]{1,59}$")
 _FRAMEWORK_KEYS = frozenset({"id", "name", "version", "source", "licence", "coverage",
                              "requirements"})
-_CONTROL_KEYS = frozenset({"id", "title", "description", "check", "maps"})
+_CONTROL_KEYS = frozenset({"id", "title", "description", "check", "maps", "cadence_days"})
+MANUAL = "manual"  # the check name of a control attested by hand (decision 0246)
 
 
 class LibraryError(ValueError):
@@ -59,6 +62,11 @@ class Control:
     description: str
     check: str
     maps: tuple[tuple[str, str], ...]  # (framework id, requirement id)
+    cadence_days: int | None = None  # manual controls: how long an attestation holds
+
+    @property
+    def manual(self) -> bool:
+        return self.check == MANUAL
 
 
 @dataclass(frozen=True)
@@ -204,9 +212,15 @@ def load_controls(path: Path, frameworks: dict[str, Framework]) -> tuple[Control
                     pairs.append((fid, rid))
         if not pairs:
             raise LibraryError(path, maps_node.line, f"control {cid} maps to no requirement")
+        cadence = node.get("cadence_days")
+        if cadence is not None and (check != MANUAL or isinstance(cadence, bool)
+                                    or not isinstance(cadence, int) or not 1 <= cadence <= 3660):
+            raise LibraryError(path, node.line, f"control {cid}: cadence_days must be a whole "
+                                                "number of days from 1 to 3660, and only on a "
+                                                "control whose check is 'manual'")
         out.append(Control(id=cid, title=_text(path, node, "title", max_len=120),
                            description=_text(path, node, "description"), check=check,
-                           maps=tuple(pairs)))
+                           maps=tuple(pairs), cadence_days=cadence))
     return tuple(out)
 
 
