@@ -1,7 +1,8 @@
 """System checks of the metrics app (ids safeguard.E560-E569; docs/metrics.md, docs/deploy.md).
 
 E560 (always): a KPI target setting is malformed. E561 (deploy): security.txt's Expires has
-passed. E562 (deploy): security.txt has no (or a malformed) Expires.
+passed. E562 (deploy): security.txt has no (or a malformed) Expires. E567 (always): an
+unknown kind of review pack is scheduled; E568 (always): the packs' day offset is out of range.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from django.utils import timezone
 def register() -> None:
     checks.register(check_targets, "safeguard")
     checks.register(check_security_txt, checks.Tags.security, deploy=True)
+    checks.register(check_review_packs, "safeguard")
 
 
 def check_targets(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
@@ -48,3 +50,13 @@ def check_security_txt(app_configs: Any = None, **kwargs: Any) -> list[checks.Ch
     # The contacts are set in the running application (Staff -> Organisation) after the first
     # deploy; until then the file answers 404 and the KPI/trust docs say so. Not a deploy error.
     return []
+
+
+def check_review_packs(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """E567: SAFEGUARD_REVIEW_PACKS_SCHEDULED names an unknown kind; E568: the day offset is
+    outside 0..27 (docs/metrics.md, Archive)."""
+    from safeguard.metrics import archive
+
+    return [checks.Error(p, hint="docs/metrics.md, review-pack archive",
+                         id="safeguard.E568" if "OFFSET" in p else "safeguard.E567")
+            for p in archive.schedule_problems()]

@@ -17,4 +17,11 @@ CHANGES_ANNOTATE = rbac.declare(
     roles=("supervisor", "compliance_manager"),
 )
 
+REVIEWS_ARCHIVE = rbac.declare(
+    "metrics.archive_reviews",
+    "Generate and archive the review pack of a closed month, quarter or year now (instead of "
+    "waiting for the scheduler)",
+    roles=("supervisor", "compliance_manager", "administrator"),
+)
+
 rbac.nav("KPIs", url_name="metrics:kpis", permission=KPIS_VIEW, order=610)
