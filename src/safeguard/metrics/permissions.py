@@ -25,3 +25,4 @@ REVIEWS_ARCHIVE = rbac.declare(
 )
 
 rbac.nav("KPIs", url_name="metrics:kpis", permission=KPIS_VIEW, order=610)
+rbac.nav("Reviews", url_name="metrics:review_archive", permission=KPIS_VIEW, order=611)
