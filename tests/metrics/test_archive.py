@@ -5,7 +5,7 @@ an audit event; the scheduler picks the previous period once its day offset has 
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 import pytest
 import time_machine
@@ -144,7 +144,7 @@ def test_archive_now_by_a_user(fast_render):
     assert generated_events()[0].data["by"] == "user"
     # bad input: a clear 400, nothing archived
     for kind, period in (("quarterly", "2026-Q9"), ("weekly", "2026-01"),
-                         ("yearly", str(date.today().year)), ("monthly", "2999-01")):
+                         ("yearly", str(datetime.now(tz=UTC).year)), ("monthly", "2999-01")):
         resp = client.post("/metrics/reviews/archive/new/", {"kind": kind, "period": period})
         assert resp.status_code == 400
         assert resp.content.decode().startswith("Nothing was archived:")

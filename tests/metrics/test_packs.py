@@ -199,13 +199,13 @@ def test_quarterly_pdf_renders_with_charts(seeded, tmp_path):
     assert resp["Content-Type"] == "application/pdf"
     pdf = tmp_path / "q.pdf"
     pdf.write_bytes(resp.content)
-    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
-                          text=True, check=True).stdout
+    text = subprocess.run([shutil.which("pdftotext") or "pdftotext", "-layout", str(pdf), "-"],
+                          capture_output=True, text=True, check=True).stdout
     assert "Quarterly security review" in text
     assert "Vulnerability ageing" in text
     assert text.count("UCL") >= 3
-    subprocess.run(["pdftoppm", "-png", "-r", "50", str(pdf), str(tmp_path / "page")],
-                   check=True, timeout=120)
+    subprocess.run([shutil.which("pdftoppm") or "pdftoppm", "-png", "-r", "50", str(pdf),
+                    str(tmp_path / "page")], check=True, timeout=120)
     blue = 0
     for png in sorted(tmp_path.glob("page*.png")):
         img = Image.open(io.BytesIO(png.read_bytes())).convert("RGB")
