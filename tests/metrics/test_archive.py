@@ -83,9 +83,18 @@ def test_a_run_killed_half_way_is_completed_once_by_the_next(fast_render, monkey
     assert len(generated_events()) == 1
 
 
+def installed_on(when: datetime) -> None:
+    """The installation's first audit event."""
+    from safeguard.audit import services as audit_services
+
+    with time_machine.travel(when, tick=False):
+        audit_services.record(action="tests.installed", actor=SYSTEM)
+
+
 def test_scheduler_generates_each_previous_period_once(fast_render, settings):
     settings.SAFEGUARD_REVIEW_PACKS_SCHEDULED = "monthly,quarterly,yearly"
     settings.SAFEGUARD_REVIEW_PACK_DAY_OFFSET = 3
+    installed_on(datetime(2025, 6, 1, tzinfo=UTC))
     # 2 October: the offset has not passed for September / Q3
     with time_machine.travel(datetime(2026, 10, 2, 9, 0, tzinfo=UTC), tick=False):
         made = archive.packs_generate_due()
@@ -105,9 +114,20 @@ def test_scheduler_generates_each_previous_period_once(fast_render, settings):
 
 def test_only_scheduled_kinds_are_generated(fast_render, settings):
     settings.SAFEGUARD_REVIEW_PACKS_SCHEDULED = "quarterly"
+    installed_on(datetime(2025, 6, 1, tzinfo=UTC))
     with time_machine.travel(NOW, tick=False):
         made = archive.packs_generate_due()
     assert [(m.kind, m.period) for m in made] == [("quarterly", "2026-Q3")]
+
+
+def test_periods_before_the_installation_are_not_archived(fast_render):
+    # an installation whose first event is on 15 September 2026
+    installed_on(datetime(2026, 9, 15, tzinfo=UTC))
+    with time_machine.travel(NOW, tick=False):
+        made = archive.packs_generate_due()
+    # September and Q3 saw it running; 2025 did not
+    assert sorted((m.kind, m.period) for m in made) == [("monthly", "2026-09"),
+                                                        ("quarterly", "2026-Q3")]
 
 
 def test_download_is_audited_and_checked(fast_render):

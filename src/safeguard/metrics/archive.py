@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from safeguard.audit import selectors as audit_log
 from safeguard.audit import services as audit
 from safeguard.audit.contracts import Actor
 from safeguard.metrics import packs
@@ -158,12 +159,16 @@ def due(*, today: date) -> list[packs.PackPeriod]:
 
 def packs_generate_due(*, now: datetime | None = None) -> list[ArchivedPack]:
     """The scheduler's run: archive each due pack not archived yet (one failing kind does not
-    stop the others). Returns the packs this run generated."""
+    stop the others). A period that ended before the installation's first audit event is
+    skipped (a new installation does not archive empty reviews of its past). Returns the packs
+    this run generated."""
     today = (now or timezone.now()).date()
     made: list[ArchivedPack] = []
     for p in due(today=today):
         if ReviewPack.objects.filter(kind=p.kind, period=p.label, status=DONE).exists():
             continue
+        if not audit_log.event_list(until=p.end, limit=1):
+            continue  # the installation recorded nothing before the period ended: no review
         try:
             view, created = pack_archive(kind=p.kind, period=p.label, actor=SCHEDULER_ACTOR)
         except Exception:  # logged; the next run retries this kind

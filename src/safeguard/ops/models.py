@@ -1,4 +1,5 @@
-"""Operations storage (private): the last run of each periodic job."""
+"""Operations storage (private): the last run of each periodic job, what kind of database this
+is, and the health history (one sample per interval, R-MEAS-5)."""
 
 from django.db import models
 
