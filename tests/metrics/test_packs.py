@@ -254,3 +254,18 @@ def test_periods_and_previous_periods():
     assert packs.previous_period("yearly", date(2026, 1, 1)).label == "2025"
     with pytest.raises(MetricsError, match="kind of review"):
         packs.parse_period("weekly", "2026-W01")
+
+
+@pytest.mark.django_db
+def test_a_failure_long_before_the_latest_evaluations_is_found():
+    # a control that failed once in January 2026, then passed at 700 hourly evaluations
+    control = governance.control_states()[0].id
+    times = [(at(2026, 1, 10), "fail")] + [
+        (at(2026, 1, 11) + timedelta(hours=h), "pass") for h in range(700)]
+    for when, status in times:
+        run = EvaluationRun.objects.create(started_at=when, finished_at=when, triggered_by="t")
+        ControlEvaluation.objects.create(run=run, control_id=control, status=status,
+                                         evidence="e", checked_at=when)
+    s = packs.controls_section(packs.parse_period("monthly", "2026-01"))
+    assert figures(s)["Control failures in the period"] == "1"
+    assert s.rows[0][0][1:3] == ("2026-01-10 12:00", "2026-01-11 12:00")

@@ -298,7 +298,9 @@ def controls_section(p: PackPeriod) -> Section:
     now = timezone.now()
     rows: list[tuple[tuple[str, ...], str]] = []
     for s in states:
-        for span in governance.spans(control_id=s.id):
+        # every evaluation back to now: controls are evaluated hourly, so the selector's
+        # default (the latest 500) would not reach back to an older period
+        for span in governance.spans(control_id=s.id, limit=BIG):
             span_end = span.until or now
             if span.status == "fail" and span.since < p.end and span_end >= p.start:
                 rows.append(((f"{s.id} {s.title}", f"{span.since:%Y-%m-%d %H:%M}",
