@@ -105,3 +105,20 @@ def test_bad_settings_are_checked(settings):
     assert [m.id for m in health_history.check_settings()] == ["safeguard.E569"]
     settings.SAFEGUARD_HEALTH_SAMPLE_SECONDS = 300
     assert health_history.check_settings() == []
+
+
+def test_the_health_page_shows_the_history(health):
+    from tests.factories import make_user, signed_in_client
+
+    client = signed_in_client(make_user(roles=("administrator",)))
+    assert "no samples yet" in client.get("/ops/health/").content.decode()
+    now = datetime.now(tz=UTC)
+    sample_at(now - timedelta(hours=2))
+    health["down"] = ["keys"]
+    sample_at(now - timedelta(hours=1))
+    html = client.get("/ops/health/").content.decode()
+    panel = html[html.index('id="health-history"'):]
+    panel = panel[:panel.index("</section>")]
+    assert "50.00 %" in panel
+    assert "of 2 samples up" in panel
+    assert "down (keys)" in panel

@@ -17,6 +17,7 @@ int}``, oldest first, today last), ``samples``, ``expected`` (intervals in the r
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -98,6 +99,21 @@ def uptime(*, days: int = 90, now: datetime | None = None) -> dict[str, Any]:
             "expected": expected_total,
             "coverage": min(1.0, total / expected_total) if expected_total else None,
             "interval_seconds": interval}
+
+
+def _floor_percent(ratio: float | None) -> str | None:
+    return None if ratio is None else f"{math.floor(ratio * 10000) / 100:.2f}"
+
+
+def summary(*, days: int = 90) -> dict[str, Any]:
+    """For the health page: samples, the share up and the coverage as percentages rounded down,
+    and the latest sample (when it was taken, up or down, which checks failed)."""
+    u = uptime(days=days)
+    last = HealthSample.objects.order_by("-slot").first()
+    return {"days": days, "samples": u["samples"], "up_percent": _floor_percent(u["overall"]),
+            "coverage_percent": _floor_percent(u["coverage"]),
+            "last_at": last.sampled_at if last else None, "last_up": last.up if last else None,
+            "last_failed": list(last.failed) if last else []}
 
 
 def uptime_90d(days: int = 90) -> dict[str, Any]:
