@@ -1263,3 +1263,19 @@ SAFEGUARD_ASV_SCAN_MAX_DAYS = _env_int("SAFEGUARD_ASV_SCAN_MAX_DAYS", 92)
 # The compliance calendar shows what is overdue and what falls due within this many days
 # (E553 refuses < 1 or more than 3660).
 SAFEGUARD_CALENDAR_HORIZON_DAYS = _env_int("SAFEGUARD_CALENDAR_HORIZON_DAYS", 365)
+# --- Metrics: review packs archived on a schedule (issue 14 section 3; docs/metrics.md) ------
+# Which review packs the scheduler generates and archives once their period has closed: any of
+# monthly, quarterly, yearly, comma-separated; empty = none (system check E567).
+SAFEGUARD_REVIEW_PACKS_SCHEDULED = _env("SAFEGUARD_REVIEW_PACKS_SCHEDULED",
+                                        "monthly,quarterly,yearly")
+# Whole days after a period closes before its pack is generated, so late data (CSAT answers,
+# closed alerts) lands first; 0..27 (E568).
+SAFEGUARD_REVIEW_PACK_DAY_OFFSET = _env_int("SAFEGUARD_REVIEW_PACK_DAY_OFFSET", 1)
+
+# --- Ops: health history for uptime (issue 14 section 5, R-MEAS-5; docs/ops.md) -------------
+# One health sample per this many seconds (the sampler job runs every minute and records at
+# most one sample per interval); 60..3600 and a divisor of 86400 (E569).
+SAFEGUARD_HEALTH_SAMPLE_SECONDS = _env_int("SAFEGUARD_HEALTH_SAMPLE_SECONDS", 300)
+# Samples older than this many days are pruned by the sampler; 90..3650 (the trust page shows
+# 90 days; E570).
+SAFEGUARD_HEALTH_HISTORY_DAYS = _env_int("SAFEGUARD_HEALTH_HISTORY_DAYS", 400)

@@ -93,8 +93,9 @@ def test_subprocessors_and_uptime_from_their_providers(client, org, provider):
     provider("privacy.subprocessors", lambda: [
         {"vendor": "Mailer GmbH", "service": "E-mail delivery", "location": "DE",
          "data_categories": ["contact"]}])
-    provider("ops.uptime_90d", lambda: {"ratio": 0.99996, "from_": datetime(2026, 9, 1, tzinfo=UTC),
-                                        "to": datetime(2026, 11, 30, tzinfo=UTC)})
+    provider("ops.uptime_90d", lambda days=90: {
+        "overall": 0.99996, "samples": 25000,
+        "days": [{"date": date(2026, 11, 30), "up_ratio": 0.99996, "samples": 25000}]})
     text = _text(client.get("/trust/").content.decode())
     assert "Mailer GmbH E-mail delivery DE contact" in text
     assert "99.99 %" in text  # rounded down, never up to 100

@@ -4,7 +4,8 @@ E560 (always): a KPI target setting is malformed. E561 (deploy): security.txt's 
 passed. E562 (deploy): security.txt has no (or a malformed) Expires. E563 (always): the cost
 model's data file (costmodel.yaml) is malformed or names a data category or a count that does
 not exist. E564 (always): SAFEGUARD_COST_TRAINING_WINDOW_DAYS is out of range. E565 (always):
-SAFEGUARD_KPI_TRAINING_WINDOW_DAYS is out of range.
+SAFEGUARD_KPI_TRAINING_WINDOW_DAYS is out of range. E567 (always): an unknown kind of review
+pack is scheduled; E568 (always): the packs' day offset is out of range.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ def register() -> None:
     checks.register(check_security_txt, checks.Tags.security, deploy=True)
     checks.register(check_cost_model, "safeguard")
     checks.register(check_cost_settings, "safeguard")
+    checks.register(check_review_packs, "safeguard")
 
 
 def check_cost_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
@@ -91,3 +93,13 @@ def check_security_txt(app_configs: Any = None, **kwargs: Any) -> list[checks.Ch
     # The contacts are set in the running application (Staff -> Organisation) after the first
     # deploy; until then the file answers 404 and the KPI/trust docs say so. Not a deploy error.
     return []
+
+
+def check_review_packs(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """E567: SAFEGUARD_REVIEW_PACKS_SCHEDULED names an unknown kind; E568: the day offset is
+    outside 0..27 (docs/metrics.md, Archive)."""
+    from safeguard.metrics import archive
+
+    return [checks.Error(p, hint="docs/metrics.md, review-pack archive",
+                         id="safeguard.E568" if "OFFSET" in p else "safeguard.E567")
+            for p in archive.schedule_problems()]

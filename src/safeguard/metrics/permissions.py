@@ -17,6 +17,13 @@ CHANGES_ANNOTATE = rbac.declare(
     roles=("supervisor", "compliance_manager"),
 )
 
+REVIEWS_ARCHIVE = rbac.declare(
+    "metrics.archive_reviews",
+    "Generate and archive the review pack of a closed month, quarter or year now (instead of "
+    "waiting for the scheduler)",
+    roles=("supervisor", "compliance_manager", "administrator"),
+)
+
 rbac.nav("KPIs", url_name="metrics:kpis", permission=KPIS_VIEW, order=610)
 
 COST_MODEL_EDIT = rbac.declare(
@@ -35,3 +42,4 @@ CUSTOMER_SUMMARY = rbac.declare(
 rbac.nav("Cost model", url_name="metrics:cost", permission=KPIS_VIEW, order=611)
 rbac.nav("Customer summary", url_name="metrics:customer_summary", permission=CUSTOMER_SUMMARY,
          order=612)
+rbac.nav("Reviews", url_name="metrics:review_archive", permission=KPIS_VIEW, order=611)

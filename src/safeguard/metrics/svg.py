@@ -189,3 +189,45 @@ def render(chart: XmR | AttributeChart | Plot, *, labels: Sequence[str], title: 
                  for i in sorted({0, n - 1}))
     parts.append("</svg>")
     return "".join(parts)
+
+
+def uptime_bars(days: Sequence[tuple[str, float | None]], *, title: str) -> str:
+    """A daily uptime strip: one bar per day whose filled height is the share of health samples
+    that were up; a day without samples is a dashed empty outline (unknown, not up). Readable
+    without colour: height and outline carry the meaning; every bar has its value in a
+    ``<title>``."""
+    n = len(days)
+    if n == 0:
+        raise ValueError("no days to draw")
+    width, height, top, bottom = 640, 70, 6, 20
+    step = width / n
+    bar_w = max(1.0, step * 0.8)
+    plot_h = height - top - bottom
+    known = [r for _, r in days if r is not None]
+    desc = (f"{n} days; {len(known)} with samples"
+            + (f"; lowest day {min(known) * 100:.2f}% up" if known else "")
+            + "; a dashed empty bar is a day without samples (unknown).")
+    parts = [(f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+              f'width="100%" role="img" class="uptime-bars" aria-label={quoteattr(title)}>'),
+             f"<title>{escape(title)}</title>", f"<desc>{escape(desc)}</desc>"]
+    for i, (label, ratio) in enumerate(days):
+        x = i * step + (step - bar_w) / 2
+        if ratio is None:
+            parts.append(f'<rect class="day unknown" data-date={quoteattr(label)} x="{x:.1f}" '
+                         f'y="{top}" width="{bar_w:.1f}" height="{plot_h}" fill="none" '
+                         f'stroke="#777" stroke-width="0.8" stroke-dasharray="2 2">'
+                         f"<title>{escape(label)}: no samples (unknown)</title></rect>")
+            continue
+        h = plot_h * max(0.0, min(1.0, ratio))
+        tip = f"{label}: {math.floor(ratio * 10000) / 100:.2f}% of samples up"
+        parts.append(f'<rect class="day" data-date={quoteattr(label)} x="{x:.1f}" y="{top}" '
+                     f'width="{bar_w:.1f}" height="{plot_h}" fill="none" stroke="#333" '
+                     f'stroke-width="0.8"><title>{escape(tip)}</title></rect>')
+        if h > 0:
+            parts.append(f'<rect class="up" x="{x:.1f}" y="{top + plot_h - h:.1f}" '
+                         f'width="{bar_w:.1f}" height="{h:.1f}" fill="#1f4e8c"/>')
+    parts.extend(f'<text class="x-label" x="{(i + 0.5) * step:.1f}" y="{height - 5}" '
+                 f'font-size="11" text-anchor="{a}">{escape(days[i][0])}</text>'
+                 for i, a in ((0, "start"), (n - 1, "end")))
+    parts.append("</svg>")
+    return "".join(parts)

@@ -11,9 +11,12 @@ for everything an app beside or above this one owns (decision 0264):
 * ``governance.certifications()`` -> items with ``name``, ``issued_on``, ``expires_on`` (dates);
 * ``privacy.subprocessors()`` -> items with ``vendor``, ``service``, ``location``,
   ``data_categories`` (the privacy app's subprocessor register, current entries);
-* ``ops.uptime_90d()`` -> an object with ``ratio`` (0..1), ``from_`` and ``to`` (datetimes), from
-  the health history;
-* ``incidents.published_notices()`` -> items with ``title``, ``published_at``, ``summary``.
+* ``ops.uptime_90d(days=90)`` -> a mapping with ``overall`` (share of health samples that were
+  up, or None), ``days`` (``{"date", "up_ratio", "samples"}`` per UTC day, oldest first),
+  ``samples``, and optionally ``expected`` and ``coverage`` (samples ÷ sample intervals): from the
+  ops health history (``safeguard.ops.health_history``); gaps are unknown, never up;
+* ``incidents.published_notices(limit=5)`` -> items with ``title``, ``summary``,
+  ``published_at`` (aware datetime) and ``incident_ref``, newest first.
 
 Items may be objects or mappings. The JSON twin is signed with the audit signer (Ed25519, the
 key that signs tree heads) over ``safeguard-trust-page/v1\\n`` + the canonical JSON of the
@@ -57,7 +60,7 @@ def _section(name: str, build: Any) -> dict[str, Any]:
     fn = providers.get(name)
     if fn is None:
         return {"status": UNAVAILABLE, "source": name}
-    return {"status": AVAILABLE, "source": name, **build(fn())}
+    return {"status": AVAILABLE, "source": name, **build(fn())}  # build may say unavailable
 
 
 # What the page may say of a control: only a computed pass or fail counts as either; every
@@ -101,19 +104,42 @@ def _subprocessors(items: Iterable[Any]) -> dict[str, Any]:
     return {"items": rows}
 
 
-def _uptime(value: Any) -> dict[str, Any]:
-    ratio = _get(value, "ratio")
-    if value is None or not isinstance(ratio, int | float) or not 0 <= ratio <= 1:
-        return {"status": UNAVAILABLE}  # no history yet: nothing to claim
+def _ratio(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    v = float(value)
+    return v if 0 <= v <= 1 and math.isfinite(v) else None
+
+
+def _percent(ratio: float) -> str:
     # Rounded down: the page never shows more uptime than was measured.
-    return {"ratio": float(ratio), "percent": f"{math.floor(ratio * 10000) / 100:.2f}",
-            "from": _iso(_get(value, "from_")),
-            "to": _iso(_get(value, "to"))}
+    return f"{math.floor(ratio * 10000) / 100:.2f}"
+
+
+def _uptime(value: Any) -> dict[str, Any]:
+    overall = _ratio(_get(value, "overall"))
+    days = []
+    for d in _get(value, "days") or ():
+        r = _ratio(_get(d, "up_ratio"))
+        days.append({"date": _iso(_get(d, "date")), "up_ratio": r,
+                     "samples": int(_get(d, "samples") or 0)})
+    samples = int(_get(value, "samples") or 0)
+    if overall is None or samples <= 0:
+        # no health sample in the range: nothing to claim (never a made-up 100 %)
+        return {"status": UNAVAILABLE, "reason": "no health samples in the last 90 days",
+                "days": days, "samples": samples}
+    coverage = _ratio(_get(value, "coverage"))
+    return {"overall": overall, "percent": _percent(overall), "samples": samples,
+            "coverage": coverage,
+            "coverage_percent": _percent(coverage) if coverage is not None else None,
+            "from": days[0]["date"] if days else None, "to": days[-1]["date"] if days else None,
+            "days": days}
 
 
 def _notices(items: Iterable[Any]) -> dict[str, Any]:
     return {"items": [{"title": str(_get(i, "title")), "published_at":
-                       _iso(_get(i, "published_at")), "summary": str(_get(i, "summary") or "")}
+                       _iso(_get(i, "published_at")), "summary": str(_get(i, "summary") or ""),
+                       "incident_ref": str(_get(i, "incident_ref") or "")}
                       for i in items]}
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from safeguard.metrics import views
+from safeguard.metrics import archive_views, views
 
 app_name = "metrics"
 urlpatterns = [
@@ -9,6 +9,19 @@ urlpatterns = [
     path("metrics/reviews/monthly/<str:month>/", views.review_monthly, name="review_monthly"),
     path("metrics/reviews/monthly/<str:month>/review.pdf", views.review_monthly_pdf,
          name="review_monthly_pdf"),
+    path("metrics/reviews/quarterly/<str:period>/", archive_views.review_pack,
+         {"kind": "quarterly"}, name="review_quarterly"),
+    path("metrics/reviews/quarterly/<str:period>/review.pdf", archive_views.review_pack_pdf,
+         {"kind": "quarterly"}, name="review_quarterly_pdf"),
+    path("metrics/reviews/yearly/<str:period>/", archive_views.review_pack,
+         {"kind": "yearly"}, name="review_yearly"),
+    path("metrics/reviews/yearly/<str:period>/review.pdf", archive_views.review_pack_pdf,
+         {"kind": "yearly"}, name="review_yearly_pdf"),
+    path("metrics/reviews/archive/", archive_views.review_archive, name="review_archive"),
+    path("metrics/reviews/archive/new/", archive_views.review_archive_create,
+         name="review_archive_create"),
+    path("metrics/reviews/archive/<int:pack_id>/review.pdf",
+         archive_views.review_archive_download, name="review_archive_download"),
     path("trust/", views.trust_page, name="trust"),
     path("trust.json", views.trust_json, name="trust_json"),
     path(".well-known/security.txt", views.security_txt, name="security_txt"),

@@ -114,7 +114,13 @@ def security_txt(request: HttpRequest) -> HttpResponse:
 @require_GET
 def trust_page(request: HttpRequest) -> HttpResponse:
     """The public trust page, generated from live state (R-MEAS-5, R-ORG-1)."""
-    return render(request, "metrics/trust.html", {"doc": trust.current_signed()["document"]})
+    doc = trust.current_signed()["document"]
+    up = doc["uptime_90_days"]
+    bars = ""
+    if up.get("days"):
+        bars = svg.uptime_bars([(d["date"] or "", d["up_ratio"]) for d in up["days"]],
+                               title="Share of health samples up, per day")
+    return render(request, "metrics/trust.html", {"doc": doc, "uptime_svg": bars})
 
 
 @public

@@ -12,3 +12,9 @@ class OpsConfig(AppConfig):
 
         checks.register()
         receivers.connect(self)
+        # Uptime from the health history for the trust page (issue 14, R-MEAS-5).
+        from safeguard.ops import health_history
+        from safeguard.web import providers
+
+        health_history.register_checks()
+        providers.register("ops.uptime_90d", health_history.uptime_90d)

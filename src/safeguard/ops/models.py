@@ -1,4 +1,5 @@
-"""Operations storage (private): the last run of each periodic job."""
+"""Operations storage (private): the last run of each periodic job, what kind of database this
+is, and the health history (one sample per interval, R-MEAS-5)."""
 
 from django.db import models
 
@@ -36,3 +37,20 @@ class InstallationMark(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} database since {self.marked_at:%Y-%m-%d}"
+
+
+class HealthSample(models.Model):
+    """One health sample per sample interval (R-MEAS-5): the readiness checks as the periodic
+    sampler saw them. ``slot`` is the start of the interval, so a second run in the same
+    interval finds its row instead of adding one; gaps (no row) mean nobody looked."""
+
+    slot = models.DateTimeField(unique=True)
+    sampled_at = models.DateTimeField()
+    up = models.BooleanField()
+    failed = models.JSONField(default=list, blank=True)  # names of the failing checks
+
+    class Meta:
+        ordering = ["slot"]
+
+    def __str__(self) -> str:
+        return f"health sample {self.slot:%Y-%m-%d %H:%M} {'up' if self.up else 'down'}"

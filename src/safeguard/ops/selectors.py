@@ -122,8 +122,9 @@ def heartbeat(*, name: str = "jobs") -> HeartbeatView:
 # --- What this database is (issue 17, item 1) ----------------------------------------------------
 
 # Rows that a freshly migrated database already holds (built-in roles, the mark itself, job
-# heartbeats): their presence says nothing about real use.
-_SEED_MODELS = frozenset({"accounts.role", "ops.heartbeat", "ops.installationmark"})
+# heartbeats and health samples): their presence says nothing about real use.
+_SEED_MODELS = frozenset({"accounts.role", "ops.heartbeat", "ops.installationmark",
+                          "ops.healthsample"})
 DEMO_DOMAIN = DEMO_USERS[0][0].partition("@")[2]
 
 

@@ -17,7 +17,7 @@ from safeguard.accounts.guards import (
     request_principal,
 )
 from safeguard.cases import selectors as cases
-from safeguard.ops import selectors
+from safeguard.ops import health_history, selectors
 from safeguard.ops.permissions import HEALTH_VIEW, METRICS_SCRAPE
 from safeguard.web.errors import PermissionDenied
 from safeguard.web.problem import problem_response
@@ -61,6 +61,7 @@ def health(request: HttpRequest) -> HttpResponse:
     return render(request, "ops/health.html", {
         "checks": checks, "heartbeat": selectors.heartbeat(),
         "mfa": accounts.mfa_coverage(),
+        "history": health_history.summary(days=90),
     })
 
 
