@@ -356,3 +356,19 @@ def test_the_deploy_check_names_a_missing_ocr_and_bad_limits(settings, monkeypat
     settings.SAFEGUARD_ATTACHMENT_TYPES = ["text/plain"]
     settings.SAFEGUARD_ATTACHMENT_MAX_PAGES = 50
     assert checks.attachment_screening() == []
+
+
+def test_a_truncated_image_stays_quarantined_after_weasyprint_was_imported(queue):
+    # given WeasyPrint loaded in this process (it sets Pillow's LOAD_TRUNCATED_IMAGES on import,
+    # as any PDF rendered by the privacy, incidents or governance apps does)
+    import weasyprint  # noqa: F401
+    from PIL import ImageFile
+
+    ImageFile.LOAD_TRUNCATED_IMAGES = True
+    # when a cut PNG arrives
+    content = files.png("HELLO")[:60] + b"\x00" * 200
+    _send(("broken.png", PNG, content))
+    # then it is quarantined as undecodable, not half-read and passed as screened
+    row = _only_attachment()
+    assert (row.state, row.screened) == ("quarantined", False)
+    assert "cannot be decoded" in row.reason

@@ -219,7 +219,13 @@ def _ocr(image: object, limits: Limits) -> str:
 
 def _ocr_image_file(content: bytes, limits: Limits, *, budget: int) -> Iterator[str]:
     """OCR every frame of an image file (a GIF may hide a card in a later frame)."""
-    from PIL import Image, ImageSequence, UnidentifiedImageError
+    from PIL import Image, ImageFile, ImageSequence, UnidentifiedImageError
+
+    # A truncated image is one that cannot be decoded, whatever else ran in this process:
+    # WeasyPrint sets Pillow's process-wide LOAD_TRUNCATED_IMAGES on import, after which a cut
+    # PNG would decode in part and pass as screened. Strict decoding is put back here, on
+    # every call (our own PDFs never embed a truncated image).
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
 
     try:
         image = Image.open(io.BytesIO(content))  # lazy: reads the header only
