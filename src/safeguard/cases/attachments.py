@@ -177,6 +177,13 @@ def extract(content: bytes, kind: str, limits: Limits) -> Extracted:
     if len(content) > limits.screen_max_bytes:
         raise Unscreenable(f"larger than the screening limit of {limits.screen_max_bytes} "
                            "bytes")
+    from PIL import ImageFile
+
+    # A truncated image (a file's own, or one inside a PDF or an Office file) is one that cannot
+    # be decoded, whatever else ran in this process: WeasyPrint sets Pillow's process-wide
+    # LOAD_TRUNCATED_IMAGES on import, after which a cut PNG decodes in part and would pass as
+    # screened. Strict decoding is put back on every call (our own PDFs embed no cut image).
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
     if kind == TEXT:
         return _bounded(Extracted(kind, content.decode("utf-8")), limits)
     if kind == PDF:
@@ -219,13 +226,7 @@ def _ocr(image: object, limits: Limits) -> str:
 
 def _ocr_image_file(content: bytes, limits: Limits, *, budget: int) -> Iterator[str]:
     """OCR every frame of an image file (a GIF may hide a card in a later frame)."""
-    from PIL import Image, ImageFile, ImageSequence, UnidentifiedImageError
-
-    # A truncated image is one that cannot be decoded, whatever else ran in this process:
-    # WeasyPrint sets Pillow's process-wide LOAD_TRUNCATED_IMAGES on import, after which a cut
-    # PNG would decode in part and pass as screened. Strict decoding is put back here, on
-    # every call (our own PDFs never embed a truncated image).
-    ImageFile.LOAD_TRUNCATED_IMAGES = False
+    from PIL import Image, ImageSequence, UnidentifiedImageError
 
     try:
         image = Image.open(io.BytesIO(content))  # lazy: reads the header only
