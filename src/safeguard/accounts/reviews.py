@@ -234,8 +234,13 @@ def item_decide(*, actor: Actor, item_id: int, decision: str, comment: str,
     if item.user_id == me:
         _refuse(actor, item, "self-review",
                 SelfReview("Nobody reviews their own access: another reviewer decides this."))
-    if not may_decide(item, me, me in sel.holders_of(REVIEWS_MANAGE),
-                      sel.holders_of(REVIEW_ACCESS)):
+    reviewers = sel.holders_of(REVIEW_ACCESS)
+    if me not in reviewers:
+        # the pages check the permission too; this is the service's own floor: a reviewer
+        # disabled or stripped of review_access mid-campaign decides nothing (decision 0133)
+        _refuse(actor, item, "not a reviewer",
+                NotYourItem("You no longer hold the permission to review access."))
+    if not may_decide(item, me, me in sel.holders_of(REVIEWS_MANAGE), reviewers):
         _refuse(actor, item, "not assigned",
                 NotYourItem("This item is assigned to another reviewer."))
     if item.campaign.status != Status.OPEN:
