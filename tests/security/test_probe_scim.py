@@ -249,3 +249,21 @@ def test_renaming_onto_another_account_is_a_409_whatever_the_case(secret, admin)
                                                                "primary": True}]}]})
         assert response.status_code == 409, body
     assert _state() == before
+
+
+# --- ids that are digits only to str.isdigit() ---------------------------------------------
+
+@pytest.mark.parametrize("raw", ["²", "٣", "１", "9" * 40])
+def test_an_id_in_non_ascii_digits_is_unknown_never_a_server_error_or_an_alias(secret, raw):
+    # "²" passed str.isdigit() and failed int() (a 500); "٣" and "１" were read as user 3 / 1
+    response, body = _call(secret, "POST", "Users", _user())
+    for method in ("GET", "DELETE"):
+        response, body = _call(secret, method, f"Users/{raw}")
+        assert response.status_code == 404, body
+    before = _state()
+    response, body = _call(secret, "PATCH", "Groups/agent", {
+        "schemas": [PATCH_SCHEMA],
+        "Operations": [{"op": "add", "path": "members", "value": [{"value": raw}]}]})
+    assert response.status_code == 400, body
+    assert body["scimType"] == "invalidValue"
+    assert _state() == before

@@ -238,7 +238,7 @@ def member_ids(group: Group) -> set[int]:
     out: set[int] = set()
     for member in group.members or []:
         raw = str(member.value or "").strip()
-        if not raw.isdigit():
+        if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
             raise InvalidValueException(detail=f"Member {raw!r} is not a user id of this service.")
         out.add(int(raw))
     return out

@@ -275,7 +275,8 @@ def _user_out(request: HttpRequest, user_id: int) -> Any:
 
 
 def _user_id(raw: str) -> int:
-    if not raw.isdigit() or len(raw) > 18:
+    # ASCII digits only: str.isdigit() takes "²" (int() then fails: a 500) and "٣" (an alias)
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
         raise NotFoundException(detail=f"No user {raw}.")
     return int(raw)
 
