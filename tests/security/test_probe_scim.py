@@ -267,3 +267,35 @@ def test_an_id_in_non_ascii_digits_is_unknown_never_a_server_error_or_an_alias(s
     assert response.status_code == 400, body
     assert body["scimType"] == "invalidValue"
     assert _state() == before
+
+
+# --- every refusal in the audit trail ---------------------------------------------------------
+
+def test_every_refused_request_is_recorded_without_the_secret_or_the_body(secret):
+    # before: only refusals inside a service were recorded; a bad body, a control character, a
+    # password, a wrong method, a missing or unknown token left no trace
+    _call(secret, "POST", "Users", _user())
+    uid = User.objects.get(email="ada@example.com").id
+    client = Client()
+    assert client.get("/scim/v2/Users").status_code == 401
+    assert client.get("/scim/v2/Users",
+                      HTTP_AUTHORIZATION="Bearer sgt_nothing_here").status_code == 401
+    wrong = secret[:-4] + "AAAA"
+    assert client.get("/scim/v2/Users", HTTP_AUTHORIZATION=f"Bearer {wrong}").status_code == 401
+    refusals = [
+        _call(secret, "POST", "Users", raw=b"{not json"),
+        _call(secret, "POST", "Users", _user("eve@example.com", displayName="E\x00ve")),
+        _call(secret, "POST", "Users", _user("eve@example.com", password="Sesame-4111111111111111")),
+        _call(secret, "PATCH", "Users", _user()),
+        _call(secret, "DELETE", "Groups/agent"),
+        _call(secret, "PATCH", f"Users/{uid}", _patch("displayName", PAN)),
+    ]
+    assert [r.status_code for r, _ in refusals] == [400, 400, 400, 405, 403, 400]
+    events = list(Event.objects.filter(action="scim.request_refused").order_by("seq"))
+    assert len(events) == 3 + len(refusals)  # each once, none twice
+    assert [e.data.get("status") for e in events[:3]] == [401, 401, 401]
+    assert {e.outcome for e in events} == {"denied"}
+    trail = json.dumps(list(Event.objects.values("data", "actor_label", "actor_id")),
+                       default=str)
+    for needle in (secret, wrong, secret.split("_")[-1], "Sesame", "4111", "E\\u0000ve"):
+        assert needle not in trail

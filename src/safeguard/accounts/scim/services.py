@@ -41,6 +41,7 @@ SCOPE = "accounts.scim_provision"
 SERVICE_ACCOUNT_EMAIL = "scim-provisioner@service.invalid"
 SERVICE_ROLE = "scim-provisioner"
 LEAVER_REASON = "deactivated by the identity provider (SCIM)"
+RECORDED = "_scim_refusal_recorded"
 # Granted in Safeguard only: the access reviewers and campaign owners (decision 0132).
 NOT_GRANTED_OVER_SCIM = frozenset({REVIEW_ACCESS, REVIEWS_MANAGE})
 
@@ -57,6 +58,10 @@ def refusal_recorded(actor: Actor, what: str, work: Callable[[], T]) -> T:
         with transaction.atomic():
             audit.record(action="scim.request_refused", actor=actor, outcome="denied",
                          data={"request": what, "error": type(exc).__name__})
+        try:
+            setattr(exc, RECORDED, True)  # the view records the others, not this one again
+        except AttributeError:
+            pass
         raise
 
 
