@@ -238,3 +238,33 @@ def test_a_stale_second_factor_decides_nothing_even_with_a_valid_form(staff):
     assert response.status_code == 302 and "/reauthenticate/" in response["Location"]
     item.refresh_from_db()
     assert item.decision == "pending"
+
+
+# --- refusals inside the decision are recorded too ----------------------------------------------
+
+def test_revoking_the_last_administrator_on_the_page_is_409_recorded_and_changes_nothing(staff):
+    alice, erin, bob = staff["alice"], staff["erin"], staff["bob"]
+    services.user_disable(actor=SYSTEM, user_id=erin.id, reason="left")  # alice is the last
+    item = _assign(_item(f"role:{alice.id}:administrator"), bob, staff["dave"])
+    response = signed_in_client(bob).post(_decide_url(item), {"decision": "revoke",
+                                                              "comment": "take it away"})
+    assert response.status_code == 409
+    item.refresh_from_db()
+    assert item.decision == "pending"
+    assert selectors.user_role_slugs(user_id=alice.id) == ("administrator",)
+    # before: no trace of the attempt; now recorded after the rollback
+    denied = Event.objects.get(action="access_review.decision_denied")
+    assert denied.data == {"item": item.id, "why": "last-administrator"}
+    assert not Event.objects.filter(action__in=("access_review.decided", "role.revoked")).exists()
+
+
+def test_a_replayed_decision_is_recorded_as_refused(staff):
+    carol, bob = staff["carol"], staff["bob"]
+    item = _assign(_item(f"role:{carol.id}:auditor"), bob, staff["dave"])
+    reviews.item_decide(actor=_actor(bob), item_id=item.id, decision="keep", comment="")
+    with pytest.raises(ItemAlreadyDecided):
+        reviews.item_decide(actor=_actor(bob), item_id=item.id, decision="revoke",
+                            comment="again")
+    assert Event.objects.get(action="access_review.decision_denied").data["why"] == (
+        "access-review-item-decided")
+    assert selectors.user_role_slugs(user_id=carol.id) == ("auditor",)

@@ -44,6 +44,7 @@ from safeguard.accounts.review_permissions import REVIEW_ACCESS, REVIEWS_MANAGE
 from safeguard.audit import services as audit
 from safeguard.audit.contracts import Actor
 from safeguard.protection import services as protection
+from safeguard.web.errors import ApplicationError
 
 Status = AccessReviewCampaign.Status
 Decision = AccessReviewItem.Decision
@@ -247,6 +248,21 @@ def item_decide(*, actor: Actor, item_id: int, decision: str, comment: str,
         raise CampaignNotOpen(f"The campaign is {item.campaign.status}.")
     text = protection.screen(text, field="access_review.comment").text[:COMMENT_MAX] if text else ""
     now = now or sel.clock_now()
+    try:
+        _decide_locked(actor, item, me, decision, text, now)
+    except ApplicationError as exc:
+        # refused after the checks above (the last administrator, a replay, a raced close):
+        # recorded after the rollback, like the refusals before it
+        _refuse(actor, item, exc.code, exc)
+    if not AccessReviewItem.objects.filter(campaign_id=item.campaign_id,
+                                           decision=Decision.PENDING).exists():
+        _close_complete(item.campaign_id, now)
+    return sel.item_view(AccessReviewItem.objects
+                         .select_related("reviewer", "escalation_reviewer").get(id=item.id))
+
+
+def _decide_locked(actor: Actor, item: AccessReviewItem, me: int, decision: str, text: str,
+                   now: datetime) -> None:
     with transaction.atomic():
         # the campaign row first (as campaign_close locks it): a decision and a close are
         # serialised, so the report never misses a decision committed beside it
@@ -268,11 +284,6 @@ def item_decide(*, actor: Actor, item_id: int, decision: str, comment: str,
                      data={"campaign": locked.campaign_id, "item": locked.id,
                            "grant": locked.grant_key, "decision": decision,
                            "applied": applied, "comment": text})
-    if not AccessReviewItem.objects.filter(campaign_id=item.campaign_id,
-                                           decision=Decision.PENDING).exists():
-        _close_complete(item.campaign_id, now)
-    return sel.item_view(AccessReviewItem.objects
-                         .select_related("reviewer", "escalation_reviewer").get(id=item.id))
 
 
 def _apply(actor: Actor, item: AccessReviewItem) -> str:
