@@ -95,8 +95,8 @@ def test_a_user_name_in_compatibility_characters_is_refused(secret, name):
 
 
 @pytest.mark.parametrize("pan", [PAN, "４１１１１１１１１１１１１１１１", "٤١١١١١١١١١١١١١١١",
-                                 "four one one one one one one one one one one one one one "
-                                 "one one"])
+                                 ("four one one one one one one one one one one one one one "
+                                 "one one")])
 def test_a_card_number_in_any_attribute_in_any_script_is_never_stored(secret, pan):
     response, body = _call(secret, "POST", "Users", _user())
     uid = body["id"]
@@ -113,13 +113,14 @@ def test_a_card_number_in_any_attribute_in_any_script_is_never_stored(secret, pa
     assert refused.count() == 4
     trail = json.dumps(list(Event.objects.values("data", "actor_label")), default=str)
     digits = "".join(c for c in pan if c.isdigit())
-    assert PAN not in trail and (not digits or digits not in trail)
+    assert PAN not in trail
+    assert (not digits or digits not in trail)
     assert secret not in trail
 
 
 # --- edges of the protocol ------------------------------------------------------------------
 
-@pytest.mark.parametrize("query,status", [
+@pytest.mark.parametrize(("query", "status"), [
     ("startIndex=0", 200), ("startIndex=-5", 200), ("count=-3", 200), ("count=0", 200),
     ("startIndex=99999999999999999999", 200), ("count=abc", 400), ("startIndex=1.5", 400),
     ("filter=" + "(" * 3000 + 'userName eq "a"' + ")" * 3000, None),
@@ -133,7 +134,8 @@ def test_paging_and_filter_edges_are_answered_never_a_server_error(secret, query
     if status is not None:
         assert response.status_code == status, body
     if response.status_code == 200:
-        assert body["startIndex"] >= 1 and body["itemsPerPage"] == len(body["Resources"])
+        assert body["startIndex"] >= 1
+        assert body["itemsPerPage"] == len(body["Resources"])
 
 
 @pytest.mark.parametrize("raw", [b'{"userName": ["a@example.com"]}', b"[1,2]", b"\xff\xfe",
@@ -226,7 +228,8 @@ def test_a_leaver_the_provider_disabled_comes_back_without_old_sessions_or_token
     epoch = user.session_epoch
     assert _call(secret, "PATCH", f"Users/{uid}", _patch("active", False))[0].status_code == 200
     response, body = _call(secret, "PATCH", f"Users/{uid}", _patch("active", True))
-    assert response.status_code == 200 and body["active"] is True
+    assert response.status_code == 200
+    assert body["active"] is True
     user.refresh_from_db()
     assert user.session_epoch == epoch + 1
     assert ApiToken.objects.get(id=token.token.id).revoked_at is not None
@@ -285,7 +288,8 @@ def test_every_refused_request_is_recorded_without_the_secret_or_the_body(secret
     refusals = [
         _call(secret, "POST", "Users", raw=b"{not json"),
         _call(secret, "POST", "Users", _user("eve@example.com", displayName="E\x00ve")),
-        _call(secret, "POST", "Users", _user("eve@example.com", password="Sesame-4111111111111111")),
+        _call(secret, "POST", "Users",
+              _user("eve@example.com", password="Sesame-4111111111111111")),
         _call(secret, "PATCH", "Users", _user()),
         _call(secret, "DELETE", "Groups/agent"),
         _call(secret, "PATCH", f"Users/{uid}", _patch("displayName", PAN)),

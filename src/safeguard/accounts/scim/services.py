@@ -18,6 +18,7 @@ refusal is recorded after the rollback (``scim.request_refused``).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -58,10 +59,8 @@ def refusal_recorded(actor: Actor, what: str, work: Callable[[], T]) -> T:
         with transaction.atomic():
             audit.record(action="scim.request_refused", actor=actor, outcome="denied",
                          data={"request": what, "error": type(exc).__name__})
-        try:
+        with contextlib.suppress(AttributeError):
             setattr(exc, RECORDED, True)  # the view records the others, not this one again
-        except AttributeError:
-            pass
         raise
 
 
