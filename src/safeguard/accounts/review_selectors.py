@@ -21,7 +21,7 @@ from safeguard.accounts.review_contracts import (
     ReviewItemView,
 )
 from safeguard.accounts.review_models import AccessReviewCampaign, AccessReviewItem
-from safeguard.accounts.review_permissions import REVIEWS_MANAGE
+from safeguard.accounts.review_permissions import REVIEW_ACCESS, REVIEWS_MANAGE
 
 Status = AccessReviewCampaign.Status
 Decision = AccessReviewItem.Decision
@@ -162,7 +162,12 @@ def queue_for(*, person_id: int) -> list[ReviewItemView]:
     mine = Q(reviewer_id=person_id) | Q(escalated_at__isnull=False,
                                         escalation_reviewer_id=person_id)
     if is_owner:
-        mine |= Q(reviewer__isnull=True)
+        # unassigned items, and escalated ones neither of whose reviewers can still review
+        # (disabled, or review_access taken away; decision 0133)
+        able = holders_of(REVIEW_ACCESS)
+        mine |= Q(reviewer__isnull=True) | (
+            Q(escalated_at__isnull=False) & ~Q(reviewer_id__in=able)
+            & (Q(escalation_reviewer__isnull=True) | ~Q(escalation_reviewer_id__in=able)))
     rows = (AccessReviewItem.objects.filter(mine, campaign__status=Status.OPEN,
                                             decision=Decision.PENDING)
             .exclude(user_id=person_id).select_related("reviewer", "escalation_reviewer")

@@ -14,6 +14,7 @@ escalation reviewer is a campaign owner (``accounts.manage_access_reviews``) oth
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any, NoReturn
 
@@ -43,6 +44,7 @@ from safeguard.accounts.review_permissions import REVIEW_ACCESS, REVIEWS_MANAGE
 from safeguard.audit import services as audit
 from safeguard.audit.contracts import Actor
 from safeguard.protection import services as protection
+from safeguard.web.errors import ApplicationError
 
 Status = AccessReviewCampaign.Status
 Decision = AccessReviewItem.Decision
@@ -190,16 +192,23 @@ def _person(actor: Actor) -> int | None:
 
 
 def may_decide(item: AccessReviewItem | ReviewItemView, person_id: int,
-               is_owner: bool) -> bool:
+               is_owner: bool, reviewers: Collection[int] = ()) -> bool:
     """The assigned reviewer; once escalated, also the escalation reviewer; for an item nobody
-    could be assigned, a campaign owner. Never the person whose grant it is."""
+    could be assigned, a campaign owner; and once escalated, a campaign owner when neither
+    reviewer is among ``reviewers`` (the active holders of review_access) any more — disabled,
+    or the permission taken away mid-campaign (decision 0133). Never the person whose grant it
+    is."""
     if item.user_id == person_id:
         return False
     if item.reviewer_id == person_id:
         return True
     if item.escalated_at is not None and item.escalation_reviewer_id == person_id:
         return True
-    return item.reviewer_id is None and is_owner
+    if not is_owner:
+        return False
+    return item.reviewer_id is None or (
+        item.escalated_at is not None and item.reviewer_id not in reviewers
+        and item.escalation_reviewer_id not in reviewers)
 
 
 def item_decide(*, actor: Actor, item_id: int, decision: str, comment: str,
@@ -226,13 +235,34 @@ def item_decide(*, actor: Actor, item_id: int, decision: str, comment: str,
     if item.user_id == me:
         _refuse(actor, item, "self-review",
                 SelfReview("Nobody reviews their own access: another reviewer decides this."))
-    if not may_decide(item, me, me in sel.holders_of(REVIEWS_MANAGE)):
+    reviewers = sel.holders_of(REVIEW_ACCESS)
+    if me not in reviewers:
+        # the pages check the permission too; this is the service's own floor: a reviewer
+        # disabled or stripped of review_access mid-campaign decides nothing (decision 0133)
+        _refuse(actor, item, "not a reviewer",
+                NotYourItem("You no longer hold the permission to review access."))
+    if not may_decide(item, me, me in sel.holders_of(REVIEWS_MANAGE), reviewers):
         _refuse(actor, item, "not assigned",
                 NotYourItem("This item is assigned to another reviewer."))
     if item.campaign.status != Status.OPEN:
         raise CampaignNotOpen(f"The campaign is {item.campaign.status}.")
     text = protection.screen(text, field="access_review.comment").text[:COMMENT_MAX] if text else ""
     now = now or sel.clock_now()
+    try:
+        _decide_locked(actor, item, me, decision, text, now)
+    except ApplicationError as exc:
+        # refused after the checks above (the last administrator, a replay, a raced close):
+        # recorded after the rollback, like the refusals before it
+        _refuse(actor, item, exc.code, exc)
+    if not AccessReviewItem.objects.filter(campaign_id=item.campaign_id,
+                                           decision=Decision.PENDING).exists():
+        _close_complete(item.campaign_id, now)
+    return sel.item_view(AccessReviewItem.objects
+                         .select_related("reviewer", "escalation_reviewer").get(id=item.id))
+
+
+def _decide_locked(actor: Actor, item: AccessReviewItem, me: int, decision: str, text: str,
+                   now: datetime) -> None:
     with transaction.atomic():
         # the campaign row first (as campaign_close locks it): a decision and a close are
         # serialised, so the report never misses a decision committed beside it
@@ -254,11 +284,6 @@ def item_decide(*, actor: Actor, item_id: int, decision: str, comment: str,
                      data={"campaign": locked.campaign_id, "item": locked.id,
                            "grant": locked.grant_key, "decision": decision,
                            "applied": applied, "comment": text})
-    if not AccessReviewItem.objects.filter(campaign_id=item.campaign_id,
-                                           decision=Decision.PENDING).exists():
-        _close_complete(item.campaign_id, now)
-    return sel.item_view(AccessReviewItem.objects
-                         .select_related("reviewer", "escalation_reviewer").get(id=item.id))
 
 
 def _apply(actor: Actor, item: AccessReviewItem) -> str:
@@ -289,6 +314,7 @@ def escalate_overdue(*, now: datetime | None = None) -> int:
         campaign__status=Status.OPEN, campaign__escalate_at__lte=now,
         decision=Decision.PENDING, escalated_at__isnull=True).values_list("id", flat=True))
     owners = sel.holders_of(REVIEWS_MANAGE)
+    able = set(sel.holders_of(REVIEW_ACCESS))
     for item_id in ids:
         with transaction.atomic():
             item = (AccessReviewItem.objects.select_for_update()
@@ -298,7 +324,10 @@ def escalate_overdue(*, now: datetime | None = None) -> int:
                 continue
             item.escalated_at = now
             item.save(update_fields=["escalated_at"])
-            recipients = ([item.escalation_reviewer_id] if item.escalation_reviewer_id
+            # an escalation reviewer who can no longer review (disabled, permission taken
+            # away) is skipped: the campaign owners hear of it, and may decide it
+            recipients = ([item.escalation_reviewer_id]
+                          if item.escalation_reviewer_id in able
                           else [o for o in owners if o != item.user_id])
             for recipient in recipients:
                 services.notify(recipient, NotificationKind.SLA_WARNING,

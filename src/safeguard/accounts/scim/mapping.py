@@ -25,6 +25,7 @@ the users holding the role.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -155,10 +156,24 @@ def group_resource(data: GroupData, *, base_url: str) -> Group:
     )
 
 
-def _text(value: Any, limit: int, what: str) -> str:
+# Bidirectional overrides and isolates: they make a stored name read differently on screen.
+_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _text(value: Any, limit: int, what: str, *, identifier: bool = False) -> str:
+    """A value as stored: whitespace runs collapsed; a control character (a NUL, which
+    PostgreSQL cannot store, included) or a bidirectional override is ``invalidValue``, and
+    so, for a sign-in ``identifier``, is a form that Unicode compatibility folds into another
+    (fullwidth ``ａ``, the numeral ``Ⅰ``): it would look like someone else's name."""
     text = " ".join(str(value or "").split())
     if len(text) > limit:
         raise InvalidValueException(detail=f"{what} is longer than {limit} characters.")
+    if any(unicodedata.category(c) in ("Cc", "Cs") or c in _BIDI for c in text):
+        raise InvalidValueException(detail=f"{what} holds a control character.")
+    if identifier and unicodedata.normalize("NFKC", text) != text:
+        raise InvalidValueException(
+            detail=f"{what} holds compatibility characters (fullwidth letters, ligatures, "
+                   "Roman numerals): send its plain form.")
     return text
 
 
@@ -169,14 +184,15 @@ def user_changes(user: User) -> UserChanges:
         raise InvalidValueException(
             detail="Passwords are not set over SCIM: the user sets one through the password "
                    "reset and enrols a second factor at first sign-in.")
-    user_name = _text(user.user_name, 254, "userName")
+    user_name = _text(user.user_name, 254, "userName", identifier=True)
     if not user_name:
         raise InvalidValueException(detail="userName is required.")
     emails = list(user.emails or [])
     chosen = (next((e for e in emails if e.primary), None)
               or next((e for e in emails if str(e.type or "") == "work"), None)
               or (emails[0] if emails else None))
-    email = _text(chosen.value if chosen and chosen.value else user_name, 254, "email").lower()
+    email = _text(chosen.value if chosen and chosen.value else user_name, 254, "email",
+                  identifier=True).lower()
     if not _EMAIL.match(email):
         raise InvalidValueException(
             detail="The user needs an e-mail address to sign in with: send emails[primary] or "
@@ -222,7 +238,7 @@ def member_ids(group: Group) -> set[int]:
     out: set[int] = set()
     for member in group.members or []:
         raw = str(member.value or "").strip()
-        if not raw.isdigit():
+        if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
             raise InvalidValueException(detail=f"Member {raw!r} is not a user id of this service.")
         out.add(int(raw))
     return out

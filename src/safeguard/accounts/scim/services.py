@@ -8,7 +8,8 @@ token as the actor (R-WORK-3: joiner, mover, leaver from the identity lifecycle;
   revoked.
 * Mover: group membership is role assignment through :func:`services.role_grant` /
   :func:`services.role_revoke`, so the four-eyes, separation-of-duties and last-administrator
-  rules hold for the identity provider as for anyone. Permissions (and with them queue access)
+  rules hold for the identity provider as for anyone; a role carrying the access-review
+  permissions is never granted over SCIM (decision 0132). Permissions (and with them queue access)
   are computed from the roles at every request and every token use: nothing cached survives.
 
 Every write runs in one transaction: a request refused half-way changes nothing, and the
@@ -17,6 +18,7 @@ refusal is recorded after the rollback (``scim.request_refused``).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -30,6 +32,7 @@ from safeguard.accounts import selectors as account_selectors
 from safeguard.accounts import services
 from safeguard.accounts.contracts import AccountError, IssuedToken, ScopeNotHeld, UserNotFound
 from safeguard.accounts.models import Role, ScimIdentity, User
+from safeguard.accounts.review_permissions import REVIEW_ACCESS, REVIEWS_MANAGE
 from safeguard.accounts.scim import selectors
 from safeguard.accounts.scim.mapping import UserChanges
 from safeguard.audit import services as audit
@@ -39,6 +42,9 @@ SCOPE = "accounts.scim_provision"
 SERVICE_ACCOUNT_EMAIL = "scim-provisioner@service.invalid"
 SERVICE_ROLE = "scim-provisioner"
 LEAVER_REASON = "deactivated by the identity provider (SCIM)"
+RECORDED = "_scim_refusal_recorded"
+# Granted in Safeguard only: the access reviewers and campaign owners (decision 0132).
+NOT_GRANTED_OVER_SCIM = frozenset({REVIEW_ACCESS, REVIEWS_MANAGE})
 
 T = TypeVar("T")
 
@@ -53,6 +59,8 @@ def refusal_recorded(actor: Actor, what: str, work: Callable[[], T]) -> T:
         with transaction.atomic():
             audit.record(action="scim.request_refused", actor=actor, outcome="denied",
                          data={"request": what, "error": type(exc).__name__})
+        with contextlib.suppress(AttributeError):
+            setattr(exc, RECORDED, True)  # the view records the others, not this one again
         raise
 
 
@@ -97,7 +105,8 @@ def _identity(user: User) -> ScimIdentity:
 
 def scim_user_apply(*, actor: Actor, user_id: int, changes: UserChanges, what: str) -> None:
     """Make a visible user what a PUT (or a PATCH applied to the current resource) asks for;
-    ``active`` false runs the leaver path at once, true re-admits (old sessions stay void)."""
+    ``active`` false runs the leaver path at once, true re-admits (old sessions stay void) a
+    user the provider disabled, never one disabled in Safeguard (403, decision 0132)."""
     def work() -> None:
         if selectors.scim_user_get(user_id=user_id) is None:
             raise UserNotFound(f"No user {user_id}.")
@@ -136,6 +145,12 @@ def scim_user_apply(*, actor: Actor, user_id: int, changes: UserChanges, what: s
         if changes.active is False and user.is_active:
             services.user_disable(actor=actor, user_id=user.id, reason=LEAVER_REASON)
         elif changes.active is True and not user.is_active:
+            if user.disabled_reason != LEAVER_REASON:
+                # disabled in Safeguard (a suspected compromise, a lock-out): the identity
+                # provider, which still lists the person as active, must not undo that
+                # (decision 0132); an administrator re-enables them
+                raise ScopeNotHeld("This user was disabled in Safeguard, not by the identity "
+                                   "provider: an administrator re-enables them there.")
             services.user_enable(actor=actor, user_id=user.id)
 
     refusal_recorded(actor, what, work)
@@ -157,6 +172,15 @@ def scim_user_delete(*, actor: Actor, user_id: int) -> None:
     refusal_recorded(actor, "user.delete", work)
 
 
+def _review_permissions(slug: str) -> list[str]:
+    """The access-review permissions role ``slug`` carries (decision 0132): whoever holds them
+    keeps or revokes everyone's access, administrators' included, so the SCIM token — which
+    cannot grant the permissions that administer access — cannot make such a reviewer either."""
+    role = Role.objects.filter(slug=slug).first()
+    held = account_selectors.role_permissions(role) if role is not None else frozenset()
+    return sorted(held & NOT_GRANTED_OVER_SCIM)
+
+
 def scim_group_set_members(*, actor: Actor, slug: str, members: set[int], what: str) -> None:
     """Make the visible holders of role ``slug`` exactly ``members`` (mover: grants and
     revocations through the accounts services, so their rules and audit apply). An unknown
@@ -174,7 +198,13 @@ def scim_group_set_members(*, actor: Actor, slug: str, members: set[int], what: 
         current = {uid for uid, _ in group.members}
         for uid in sorted(current - members):
             services.role_revoke(actor=actor, user_id=uid, role_slug=slug)
-        for uid in sorted(members - current):
+        adding = sorted(members - current)
+        reviewing = _review_permissions(slug)
+        if adding and reviewing:
+            raise ScopeNotHeld(
+                f"The role {slug} carries {', '.join(reviewing)}: its holders decide who keeps "
+                "access, so it is granted in Safeguard, not over SCIM.")
+        for uid in adding:
             services.role_grant(actor=actor, user_id=uid, role_slug=slug)
 
     refusal_recorded(actor, what, work)

@@ -62,6 +62,7 @@ from safeguard.accounts.scim.mapping import (
     user_resource,
 )
 from safeguard.audit import services as audit
+from safeguard.audit.contracts import Actor
 from safeguard.audit.middleware import client_ip
 from safeguard.web.errors import ApplicationError
 
@@ -108,15 +109,29 @@ def _base_url(request: HttpRequest) -> str:
     return request.build_absolute_uri("/scim/v2").rstrip("/")
 
 
+def _refused(request: HttpRequest, actor: Actor, response: HttpResponse,
+             error: str) -> HttpResponse:
+    """Record a refused SCIM request (``scim.request_refused``): the method, the resource kind,
+    the status and the error's type — never the body, the token or the path's values."""
+    parts = request.path.split("/scim/v2/", 1)[-1].split("/")
+    audit.record(action="scim.request_refused", actor=actor, outcome="denied",
+                 data={"request": f"{request.method} {parts[0][:40]}",
+                       "status": response.status_code, "error": error})
+    return response
+
+
 def _principal(request: HttpRequest) -> Principal | HttpResponse:
     header = request.headers.get("Authorization", "")
     scheme, _, raw = header.partition(" ")
     if scheme.lower() != "bearer" or not raw.strip():
-        return _error(401, "A SCIM bearer token is required.")
+        return _refused(request, Actor.anonymous(client_ip(request) or ""),
+                        _error(401, "A SCIM bearer token is required."), "no bearer token")
     principal = account_services.token_authenticate(raw=raw.strip(),
                                                     source_ip=client_ip(request))
     if principal is None:
-        return _error(401, "The token is unknown, expired or revoked.")
+        return _refused(request, Actor.anonymous(client_ip(request) or ""),
+                        _error(401, "The token is unknown, expired or revoked."),
+                        "unknown token")
     if not principal.has(scim.SCOPE):
         audit.record(action="access.denied", actor=principal.actor, outcome="denied",
                      data={"permission": scim.SCOPE, "route": "scim"})
@@ -138,11 +153,14 @@ def scim_endpoint(methods: tuple[str, ...]) -> Callable[[View], View]:
             if request.method not in methods:
                 response = _error(405, f"{request.method} is not supported here.")
                 response["Allow"] = ", ".join(methods)
-                return response
+                return _refused(request, principal.actor, response, "method not allowed")
             try:
                 return view(request, principal, *args, **kwargs)
             except (SCIMException, ValidationError, ApplicationError) as exc:
-                return _from_exception(exc)
+                response = _from_exception(exc)
+                if getattr(exc, scim.RECORDED, False):  # the service recorded it already
+                    return response
+                return _refused(request, principal.actor, response, type(exc).__name__)
             except IntegrityError:
                 # a concurrent request took the same userName or e-mail between our check and
                 # the insert: the database's unique constraint answers, as a SCIM 409
@@ -275,7 +293,8 @@ def _user_out(request: HttpRequest, user_id: int) -> Any:
 
 
 def _user_id(raw: str) -> int:
-    if not raw.isdigit() or len(raw) > 18:
+    # ASCII digits only: str.isdigit() takes "²" (int() then fails: a 500) and "٣" (an alias)
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
         raise NotFoundException(detail=f"No user {raw}.")
     return int(raw)
 
