@@ -5,7 +5,7 @@ assignment goes overdue; the KPI provider equals an independent computation."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -106,7 +106,12 @@ def test_kpi_provider_equals_an_independent_computation(people):
                 total += float(given) if given else hours[course]
         expected = total / 3
         assert providers.get("kpi.training_hours_per_person")(start=start, end=end) == expected
-        assert kpi.compute(Period(start=start, end=end), None, None).value == expected
+        # the KPI judges each period by the rolling year ending at its end (target per year)
+        year_before = end - timedelta(days=365)
+        rolling = sum((float(given) if given else hours[course])
+                      for _who, course, on, given in done
+                      if year_before <= datetime(on.year, on.month, on.day, tzinfo=UTC) < end)
+        assert kpi.compute(Period(start=start, end=end), None, None).value == rolling / 3
     assert providers.get("kpi.training_hours_per_person")(
         start=datetime(2026, 1, 1, tzinfo=UTC), end=datetime(2027, 1, 1, tzinfo=UTC)) == 12.25 / 3
 
@@ -246,3 +251,13 @@ def test_training_page_and_forms(people):
     assert b"Not done: hours must be more than 0" in bad.content
     assert len(workforce.courses()) == 1
     assert Event.objects.filter(action="governance.training_completed").count() == 1
+
+
+@pytest.mark.django_db
+def test_training_hours_are_no_data_while_the_register_holds_no_course(people):
+    # staff exist, but nothing was ever registered: training kept elsewhere is not "0 hours"
+    span = {"start": datetime(2026, 1, 1, tzinfo=UTC), "end": datetime(2027, 1, 1, tzinfo=UTC)}
+    assert providers.get("kpi.training_hours_per_person")(**span) is None
+    with time_machine.travel(T0, tick=False):
+        _courses()
+    assert providers.get("kpi.training_hours_per_person")(**span) == 0.0

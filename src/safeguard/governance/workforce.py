@@ -538,9 +538,10 @@ def control_training_complete() -> dict[str, str]:
 
 def kpi_training_hours_per_person(*, start: datetime, end: datetime) -> float | None:
     """Provider ``kpi.training_hours_per_person`` (R-OPS-10, R-WORK-2): hours of completions on
-    days in [start, end) by active staff ÷ active staff; None without staff."""
+    days in [start, end) by active staff ÷ active staff; None without staff, and None while
+    the training register holds no course (no data: training kept elsewhere is not 0 hours)."""
     ids = [u.id for u in staff()]
-    if not ids:
+    if not ids or not TrainingCourse.objects.exists():
         return None
     first, stop = _day_bounds(start, end)
     total = (TrainingCompletion.objects.filter(user_id__in=ids, completed_on__gte=first,

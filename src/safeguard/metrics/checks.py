@@ -29,7 +29,7 @@ def check_cost_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.C
     3660 days."""
     from django.conf import settings
 
-    errors = []
+    errors: list[checks.CheckMessage] = []
     for name, check_id in (("SAFEGUARD_COST_TRAINING_WINDOW_DAYS", "safeguard.E564"),
                            ("SAFEGUARD_KPI_TRAINING_WINDOW_DAYS", "safeguard.E565")):
         days = getattr(settings, name)
