@@ -28,6 +28,7 @@ from safeguard.accounts.contracts import UserView
 from safeguard.audit import services as audit
 from safeguard.audit.contracts import Actor
 from safeguard.governance.enums import ControlStatus
+from safeguard.protection import services as protection
 from safeguard.governance.models import (
     BackgroundCheck,
     StaffTeam,
@@ -168,6 +169,9 @@ def background_check_record(*, user_id: int, check_type: str, result: str, check
     reference = reference.strip()
     if not reference:
         raise WorkforceRefused("The provider's reference is required.")
+    for label, text in (("reference", reference), ("provider", provider)):
+        if protection.card_numbers_in(text):  # R-OPS-2: refuse with a reason, store nothing
+            raise WorkforceRefused(f"The {label} holds a card number; remove it.")
     row = BackgroundCheck.objects.create(
         user_id=user_id, check_type=check_type, result=result, checked_on=checked_on,
         expires_on=expires_on, reference=reference[:120], provider=provider.strip()[:120],
