@@ -16,7 +16,8 @@ from tests.factories import make_user, signed_in_client
 
 pytestmark = pytest.mark.django_db
 JOB = Actor.system("tests")
-HEADER = "id,email,first_name,last_name,position,status,ip,latitude,longitude,send_date,reported,modified_date\n"
+HEADER = ("id,email,first_name,last_name,position,status,ip,latitude,longitude,send_date,"
+          "reported,modified_date\n")
 SENT = "2025-02-03T09:00:00Z"
 
 
@@ -52,7 +53,8 @@ def test_a_card_number_in_the_campaign_name_is_refused_with_a_reason(name: str) 
     body = (HEADER + _row("ann@example.test")).encode()
     with pytest.raises(ResultsRefused) as exc:
         phishing.import_results(raw=body, name=name, actor=JOB)
-    assert exc.value.where == "name" and "card number" in exc.value.reason
+    assert exc.value.where == "name"
+    assert "card number" in exc.value.reason
     response = _upload(_manager(), body, name=name)
     assert response.status_code == 400
     assert "card number" in response.content.decode()
@@ -114,12 +116,14 @@ def _check_post(client, reference: str, **extra):  # type: ignore[no-untyped-def
     return client.post("/governance/workforce/checks/", data, follow=True)
 
 
-@pytest.mark.parametrize("reference", ["REF 4111 1111 1111 1111", "ＲＥＦ４１１１１１１１１１１１１１１１"])
+@pytest.mark.parametrize("reference", ["REF 4111 1111 1111 1111",
+                                       "ＲＥＦ４１１１１１１１１１１１１１１１"])
 def test_a_card_number_in_a_background_check_reference_is_refused(reference: str) -> None:
     response = _check_post(_manager(), reference)
     assert response.status_code == 200
     page = response.content.decode()
-    assert "Check not recorded" in page and "card number" in page
+    assert "Check not recorded" in page
+    assert "card number" in page
     assert BackgroundCheck.objects.count() == 0
 
 
@@ -129,5 +133,6 @@ def test_a_background_check_never_stores_a_file() -> None:
     assert "Background check recorded" in response.content.decode()
     row = BackgroundCheck.objects.get()
     stored = " ".join(str(getattr(row, f.attname)) for f in row._meta.concrete_fields)
-    assert "PDF" not in stored and "criminal record" not in stored
+    assert "PDF" not in stored
+    assert "criminal record" not in stored
     assert row.reference == "CHK-123"

@@ -28,7 +28,6 @@ from safeguard.accounts.contracts import UserView
 from safeguard.audit import services as audit
 from safeguard.audit.contracts import Actor
 from safeguard.governance.enums import ControlStatus
-from safeguard.protection import services as protection
 from safeguard.governance.models import (
     BackgroundCheck,
     StaffTeam,
@@ -37,6 +36,7 @@ from safeguard.governance.models import (
     TrainingCompletion,
     TrainingCourse,
 )
+from safeguard.protection import services as protection
 
 CHECK_TYPES = ("identity", "criminal", "employment", "education", "right_to_work", "credit",
                "reference")
