@@ -136,3 +136,22 @@ def test_a_background_check_never_stores_a_file() -> None:
     assert "PDF" not in stored
     assert "criminal record" not in stored
     assert row.reference == "CHK-123"
+
+
+def test_a_card_number_in_a_team_or_course_name_is_refused_not_an_error_page() -> None:
+    from safeguard.governance.models import StaffTeam, TrainingCourse
+
+    client = _manager()
+    agent = make_user(email="agent@example.test", roles=("agent",))
+    team = client.post("/governance/workforce/team/",
+                       {"user": agent.id, "team": "Team 4111 1111 1111 1111"}, follow=True)
+    assert team.status_code == 200
+    assert "Team not set" in team.content.decode()
+    course = client.post("/governance/workforce/training/course/",
+                         {"title": "PCI ４１１１１１１１１１１１１１１１", "hours": "2",
+                          "roles": ["agent"], "refresher_months": "12"}, follow=True)
+    assert course.status_code == 200
+    assert "Not done" in course.content.decode()
+    assert "4111" not in course.content.decode()
+    assert StaffTeam.objects.count() == 0
+    assert TrainingCourse.objects.count() == 0
