@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from pydantic import TypeAdapter, ValidationError
 
 from safeguard.accounts.guards import has_recent_mfa, step_up_required
 from safeguard.audit import services as audit
@@ -22,12 +23,21 @@ from safeguard.web.problem import problem_response
 
 STEP_UP_ACTION = "Open a case of a queue under incident step-up"
 _API_PREFIX = "/api/v1/cases/"
+# The API's path parameters are parsed by pydantic (django-ninja): read the number the same way,
+# or "/api/v1/cases/7.0" (7 to pydantic, not a number to int()) would slip past the check.
+_AS_INT = TypeAdapter(int)
 
 
 def _number(view_kwargs: dict[str, Any]) -> int | None:
     raw = view_kwargs.get("number")
+    if raw is None:
+        return None
     try:
-        return int(raw) if raw is not None else None
+        return _AS_INT.validate_python(raw)
+    except ValidationError:
+        pass
+    try:
+        return int(raw)
     except (TypeError, ValueError):
         return None
 

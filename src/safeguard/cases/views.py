@@ -68,7 +68,8 @@ def queue(request: HttpRequest) -> HttpResponse:
     page = None
     if not error:
         try:
-            page = selectors.case_search(principal=principal, **filters)
+            page = selectors.case_search(principal=principal, **filters,
+                                         step_up_fresh=has_recent_mfa(request))
         except ApplicationError as exc:
             error = exc.detail
     items = page.items if page else ()

@@ -63,6 +63,7 @@ class ParsedRecipient:
     clicked: bool
     submitted: bool
     reported: bool
+    where: str = ""  # the line (CSV) or JSON path it came from, for a later refusal
 
     @property
     def sent(self) -> bool:
@@ -124,7 +125,7 @@ def _recipient(*, email: str, status: str, send_date: datetime | None, reported:
                            position=names[2][:100], status=status,
                            sent_at=send_date if sent else None, clicked=clicked,
                            submitted=status == "Submitted Data",
-                           reported=reported or reported_event)
+                           reported=reported or reported_event, where=where)
 
 
 def parse_csv(raw: bytes) -> ParsedCampaign:
@@ -185,6 +186,8 @@ def _load_json(raw: bytes) -> dict[str, Any]:
     except json.JSONDecodeError as exc:
         raise ResultsRefused(f"line {exc.lineno} column {exc.colno}",
                              f"malformed JSON: {exc.msg}") from None
+    except RecursionError:  # a JSON bomb of deep nesting; GoPhish nests three levels
+        raise ResultsRefused("$", "malformed JSON: nested too deeply") from None
     if not isinstance(doc, dict):
         raise ResultsRefused("$", "expected the campaign results object")
     return doc

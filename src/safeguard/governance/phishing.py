@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -24,6 +25,20 @@ from safeguard.governance import gophish, workforce
 from safeguard.governance.gophish import ResultsRefused
 from safeguard.governance.models import PhishingCampaign, PhishingRecipient
 from safeguard.governance.vulns import Ratio
+from safeguard.protection import services as protection
+from safeguard.protection.contracts import PanRefused
+
+_CARD = ("holds a card number; nothing of a card may be stored (remove it and import again)")
+
+
+def _refuse_cards(parsed: gophish.ParsedCampaign, name: str) -> None:
+    """A card number in the name or any address refuses the whole file (R-OPS-2), naming where;
+    the no-PAN guard would refuse the write anyway, this says which line."""
+    if protection.card_numbers_in(name):
+        raise ResultsRefused("name", _CARD)
+    for r in parsed.recipients:
+        if sum(c.isdigit() for c in r.email) >= 12 and protection.card_numbers_in(r.email):
+            raise ResultsRefused(r.where or "file", f"the e-mail address {_CARD}")
 
 
 @dataclass(frozen=True)
@@ -57,10 +72,21 @@ def import_results(*, raw: bytes, name: str, actor: Actor, fallback_name: str = 
     name = (name.strip() or parsed.name or fallback_name.strip())[:200]
     if not name:
         raise ResultsRefused("name", "a campaign name is required (a CSV export has none)")
+    _refuse_cards(parsed, name)
     users = {u.email.lower(): u for u in accounts.user_list(include_disabled=True)}
     team_of = workforce.teams()
     now = timezone.now()
     sent_times = [r.sent_at for r in parsed.recipients if r.sent_at is not None]
+    try:
+        return _store(parsed, name=name, users=users, team_of=team_of, now=now,
+                      sent_times=sent_times, actor=actor)
+    except PanRefused:  # any card number the checks above missed: the guard refused the write
+        raise ResultsRefused("file", _CARD) from None
+
+
+def _store(parsed: gophish.ParsedCampaign, *, name: str, users: dict[str, Any],
+           team_of: dict[int, str], now: datetime, sent_times: list[datetime],
+           actor: Actor) -> ImportResult:
     with transaction.atomic():
         campaign = PhishingCampaign.objects.select_for_update().filter(name=name).first()
         replaced = campaign is not None

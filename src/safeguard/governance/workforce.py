@@ -36,6 +36,7 @@ from safeguard.governance.models import (
     TrainingCompletion,
     TrainingCourse,
 )
+from safeguard.protection import services as protection
 
 CHECK_TYPES = ("identity", "criminal", "employment", "education", "right_to_work", "credit",
                "reference")
@@ -168,6 +169,9 @@ def background_check_record(*, user_id: int, check_type: str, result: str, check
     reference = reference.strip()
     if not reference:
         raise WorkforceRefused("The provider's reference is required.")
+    for label, text in (("reference", reference), ("provider", provider)):
+        if protection.card_numbers_in(text):  # R-OPS-2: refuse with a reason, store nothing
+            raise WorkforceRefused(f"The {label} holds a card number; remove it.")
     row = BackgroundCheck.objects.create(
         user_id=user_id, check_type=check_type, result=result, checked_on=checked_on,
         expires_on=expires_on, reference=reference[:120], provider=provider.strip()[:120],

@@ -28,6 +28,7 @@ from safeguard.governance.permissions import (
     WORKFORCE_VIEW,
 )
 from safeguard.governance.workforce import WorkforceRefused
+from safeguard.protection.contracts import PanRefused
 
 
 def _opt_date(value: str, label: str) -> date | None:
@@ -98,7 +99,7 @@ def check_record(request: HttpRequest) -> HttpResponse:
             expires_on=_opt_date(p.get("expires_on", ""), "The expiry"),
             reference=p.get("reference", ""), provider=p.get("provider", ""),
             actor=request_actor(request))
-    except WorkforceRefused as exc:
+    except (WorkforceRefused, PanRefused) as exc:  # a card number: refused, nothing stored
         messages.error(request, f"Check not recorded: {exc}")
         return redirect("governance:workforce")
     messages.success(request, "Background check recorded.")
@@ -112,7 +113,7 @@ def team_set(request: HttpRequest) -> HttpResponse:
         workforce.staff_team_set(user_id=_int(request.POST.get("user", ""), "The staff member"),
                                  team=request.POST.get("team", ""),
                                  actor=request_actor(request))
-    except WorkforceRefused as exc:
+    except (WorkforceRefused, PanRefused) as exc:  # a card number: refused, nothing stored
         messages.error(request, f"Team not set: {exc}")
         return redirect("governance:workforce")
     messages.success(request, "Team recorded.")
@@ -133,7 +134,7 @@ def team_month(request: HttpRequest) -> HttpResponse:
             headcount_start=_int(p.get("headcount_start", ""), "Headcount at the start"),
             headcount_end=_int(p.get("headcount_end", ""), "Headcount at the end"),
             leavers=_int(p.get("leavers", ""), "Leavers"), actor=request_actor(request))
-    except WorkforceRefused as exc:
+    except (WorkforceRefused, PanRefused) as exc:  # a card number: refused, nothing stored
         messages.error(request, f"Team month not recorded: {exc}")
         return redirect("governance:workforce")
     messages.success(request, "Team month recorded.")
@@ -161,7 +162,7 @@ def training(request: HttpRequest) -> HttpResponse:
 def _training_action(request: HttpRequest, fn: Any, done: str) -> HttpResponse:
     try:
         result = fn()
-    except WorkforceRefused as exc:
+    except (WorkforceRefused, PanRefused) as exc:  # a card number: refused, nothing stored
         messages.error(request, f"Not done: {exc}")
         return redirect("governance:workforce_training")
     messages.success(request, done.format(result))

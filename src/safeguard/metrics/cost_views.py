@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from django.contrib import messages
@@ -192,10 +192,32 @@ def cost_export(request: HttpRequest, fmt: str) -> HttpResponse:
     return response
 
 
+def _cell(value: object) -> object:
+    """Neutralise spreadsheet formulas (a source note is free text, e.g. ``=HYPERLINK(...)``):
+    text starting with = + - @ (or a tab or CR) gets a leading quote unless it is a plain number
+    (a negative ROSI stays a number). Decision 0135."""
+    if not isinstance(value, str) or value[:1] not in ("=", "+", "-", "@", "\t", "\r"):
+        return value
+    try:
+        if Decimal(value).is_finite():
+            return value
+    except (InvalidOperation, ValueError):
+        pass
+    return "'" + value
+
+
+class _SafeWriter:
+    def __init__(self, buf: io.StringIO) -> None:
+        self._w = csv.writer(buf, lineterminator="\n")
+
+    def writerow(self, row: list[object]) -> None:
+        self._w.writerow([_cell(v) for v in row])
+
+
 def to_csv(doc: dict[str, Any]) -> str:
     """The document as CSV rows: section, key, label, value, unit, source."""
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    w = _SafeWriter(buf)
     w.writerow(["section", "key", "label", "value", "unit", "source"])
     for i in doc["inputs"]:
         w.writerow(["input", i["key"], i["label"], i["value"] or "", i["unit"], i["source"]])

@@ -80,14 +80,16 @@ def _ordered(qs: QuerySet[Case], sort: str) -> QuerySet[Case]:
 
 
 def _displayed_match(needle: str, case_ids: list[UUID], principal: Principal,
-                     subjects: dict[UUID, str], customers: dict[UUID, UUID]) -> set[UUID]:
+                     subjects: dict[UUID, str], customers: dict[UUID, UUID],
+                     no_bodies: frozenset[UUID] = frozenset()) -> set[UUID]:
     """The cases whose subject as listed or a message as shown contains ``needle``. Raw text
     narrows the candidates cheaply; a customer's message counts only if the needle is still
-    there after the display mask (R-DATA-2)."""
+    there after the display mask (R-DATA-2). The messages of ``no_bodies`` are not searched."""
     found = {cid for cid in case_ids if needle in
              protection.card_refs_for_people(subjects[cid]).casefold()}
     maskers: dict[UUID, Callable[[str], str]] = {}
-    rows = (Message.objects.filter(case_id__in=[c for c in case_ids if c not in found])
+    rows = (Message.objects.filter(case_id__in=[c for c in case_ids
+                                                if c not in found and c not in no_bodies])
             .only("id", "case_id", "author_kind", "body").order_by("case_id", "created_at"))
     for m in rows.iterator(chunk_size=500):
         if m.case_id in found or needle not in (m.body or "").casefold():
@@ -109,10 +111,12 @@ def case_search(  # noqa: PLR0913 - the list's filters, each a keyword
         *, principal: Principal, q: str = "", queue: str | None = None,
         status: Iterable[str] | None = ACTIVE, assignee: str | None = None,
         tag: str | None = None, breached: bool = False, sort: str = "number",
-        page: int = 1) -> CaseListPage:
+        page: int = 1, step_up_fresh: bool = True) -> CaseListPage:
     """One counted page of the case list in ``principal``'s scope: filters, sort, and the
     search of the module docstring. A search is audited with its kinds of terms (never the
-    text), the total and the case numbers shown."""
+    text), the total and the case numbers shown. Without ``step_up_fresh`` the messages of
+    cases in a queue under forced step-up are not searched (only their listed subject), so the
+    search cannot be used to probe bodies the case page would not show (decision 0134)."""
     number, tags, text = parse_query(q or "")
     if len(text) > 200:
         raise InvalidInput("Search for at most 200 characters.")
@@ -131,9 +135,13 @@ def case_search(  # noqa: PLR0913 - the list's filters, each a keyword
         capped = len(newest) > limit
         newest = newest[:limit]
         scanned = len(newest)
+        no_bodies = frozenset() if step_up_fresh else frozenset(
+            Case.objects.filter(id__in=[c.id for c in newest],
+                                queue__step_up_forced_at__isnull=False)
+            .values_list("id", flat=True))
         matched = _displayed_match(text.casefold(), [c.id for c in newest], principal,
                                    {c.id: c.subject or "" for c in newest},
-                                   {c.id: c.customer_id for c in newest})
+                                   {c.id: c.customer_id for c in newest}, no_bodies)
         qs = qs.filter(id__in=matched)
     qs = _ordered(qs.distinct(), sort)
     size = settings.SAFEGUARD_LIST_PAGE_SIZE
