@@ -102,13 +102,12 @@ def _register_events(today: date) -> list[CalendarEvent]:
             uid=_uid(f"vendor-{what.replace('_', '-')}", str(vendor.id)), title=title, due=due,
             kind=f"vendor_{what}", source="governance.vendors",
             url=reverse("governance:vendor", args=[vendor.id]), overdue=due < today))
-    for c in certifications.expiry_dates():
-        out.append(CalendarEvent(
-            uid=_uid("certification-expiry", str(c.id)),
-            title=f"Certification expires: {c.name} ({c.issuer})", due=c.expires_on,
-            kind="certification_expiry", source="governance.certifications",
-            url=reverse("governance:certification", args=[c.id]),
-            overdue=c.expires_on < today))
+    out.extend(CalendarEvent(
+        uid=_uid("certification-expiry", str(c.id)),
+        title=f"Certification expires: {c.name} ({c.issuer})", due=c.expires_on,
+        kind="certification_expiry", source="governance.certifications",
+        url=reverse("governance:certification", args=[c.id]), overdue=c.expires_on < today)
+        for c in certifications.expiry_dates())
     for m, due in attestations.due_dates():
         title = (f"Attest {m.id}: {m.title}" if m.latest else
                  f"Attest {m.id} (never attested): {m.title}")
