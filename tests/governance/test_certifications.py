@@ -175,6 +175,10 @@ def test_pages_are_permissioned_and_forms_refuse_bad_input():
     assert "Expires 2026-08-31" in text
     assert "Public trust page shown" in text
     assert b"Withdraw" not in page.content  # the auditor cannot manage
+    edit_form = manager.get(f"/governance/certifications/{cid}/edit/").content.decode()
+    assert 'value="2026-08-31"' in edit_form
+    assert '<option value="soc2" selected>' in edit_form
+    assert 'id="c-pub" name="published" checked' in edit_form
     edit_bad = manager.post(f"/governance/certifications/{cid}/edit/", {**form, "name": ""})
     assert edit_bad.status_code == 400
     assert Certification.objects.get().name == "SOC 2 Type II"
@@ -227,6 +231,16 @@ def test_trust_page_and_signed_json_list_only_published_current_certifications(c
         "status": "available", "source": "governance.certifications",
         "items": [{"name": "ISO/IEC 27001:2022", "issued_on": "2025-05-01",
                    "expires_on": "2028-04-30"}]}
+
+
+def test_customer_summary_lists_the_published_current_certification():
+    _cert()
+    _cert(name="SOC 2 Type II", framework_id="soc2", published=False)
+    client = signed_in_client(make_user(roles=("compliance_manager",)))
+    html = client.get("/metrics/customer-summary/").content.decode()
+    section = _text(re.search(r'id="certifications">(.*?)</section>', html, re.S).group(1))
+    assert "ISO/IEC 27001:2022, issued 2025-05-01, valid until 2028-04-30" in section
+    assert "SOC 2" not in section
 
 
 def test_trust_page_says_none_when_the_register_holds_no_current_certification(client):
