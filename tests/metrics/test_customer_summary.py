@@ -52,8 +52,8 @@ def test_summary_shows_live_state_and_no_internal_detail(live):
     assert "Mailer Inc E-mail delivery EU user.contact.email" in text
     assert "security@example.com" in text
     assert "dpo@example.com" in text
-    # certifications have no provider here: unavailable, not "none"
-    assert re.search(r'id="certifications">.*?Unavailable', html, re.S)
+    # the governance certification register is installed and holds none: "None held"
+    assert re.search(r'id="certifications">.*?None held', html, re.S)
     # no staff names or addresses, no evidence
     body = re.search(r'<div class="panel customer-summary">(.*)</div>', html, re.S).group(1)
     assert STAFF_EMAIL not in body

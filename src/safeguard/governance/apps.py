@@ -14,6 +14,11 @@ class GovernanceConfig(AppConfig):
         checks.register()
         # The metrics trust page reads every control's latest state through this name.
         providers.register("governance.controls", selectors.controls_for_trust_page)
+        # The certification register (decision 0249): published, current certifications for
+        # the trust page and the customer summary.
+        from safeguard.governance import certifications
+
+        providers.register("governance.certifications", certifications.public_certifications)
         # The "backups restored recently" control (issue 13 section 5, decision 0241).
         from safeguard.governance import backup
 

@@ -7,6 +7,8 @@ from the state that decides it —
 
 * external validations' next due dates and open findings' remediation dates (registers);
 * vendor reviews due and vendor contracts ending (registers);
+* certifications' expiry dates (the certification register, decision 0249; withdrawn ones are
+  left out);
 * manual controls' next attestation (latest attestation + cadence; today when never attested);
 * open vulnerabilities' fix deadlines (the vulnerability register);
 * the next restore drill (last verified drill + SAFEGUARD_BACKUP_DRILL_MAX_DAYS);
@@ -39,7 +41,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from safeguard.governance import attestations, registers, vulns
+from safeguard.governance import attestations, certifications, registers, vulns
 from safeguard.governance.models import RestoreDrill
 from safeguard.protection import selectors as protection
 from safeguard.web import providers
@@ -100,6 +102,12 @@ def _register_events(today: date) -> list[CalendarEvent]:
             uid=_uid(f"vendor-{what.replace('_', '-')}", str(vendor.id)), title=title, due=due,
             kind=f"vendor_{what}", source="governance.vendors",
             url=reverse("governance:vendor", args=[vendor.id]), overdue=due < today))
+    out.extend(CalendarEvent(
+        uid=_uid("certification-expiry", str(c.id)),
+        title=f"Certification expires: {c.name} ({c.issuer})", due=c.expires_on,
+        kind="certification_expiry", source="governance.certifications",
+        url=reverse("governance:certification", args=[c.id]), overdue=c.expires_on < today)
+        for c in certifications.expiry_dates())
     for m, due in attestations.due_dates():
         title = (f"Attest {m.id}: {m.title}" if m.latest else
                  f"Attest {m.id} (never attested): {m.title}")

@@ -415,3 +415,33 @@ class VendorEvidence(models.Model):
 
     def __str__(self) -> str:
         return f"evidence for vendor {self.vendor_id}"
+
+
+# --- Certification register (decision 0249) -------------------------------------------------
+
+class Certification(models.Model):
+    """A certification or attestation of compliance the organisation holds (ISO/IEC 27001, a
+    PCI DSS AOC, a SOC 2 report), its dates and whether the public trust page shows it
+    (R-REG-1, R-MEAS-3). A withdrawn one keeps its row, with the date and the reason."""
+
+    name = models.CharField(max_length=200)
+    framework_id = models.CharField(max_length=40, blank=True)
+    issuer = models.CharField(max_length=200)
+    reference = models.CharField(max_length=200, blank=True)
+    scope = models.TextField()
+    issued_on = models.DateField()
+    expires_on = models.DateField()
+    published = models.BooleanField(default=False)
+    validation = models.ForeignKey(ExternalValidation, on_delete=models.PROTECT, null=True,
+                                   blank=True, related_name="certifications")
+    evidence_file = models.ForeignKey(EvidenceFile, on_delete=models.PROTECT, null=True,
+                                      blank=True, related_name="certification_uses")
+    evidence_url = models.URLField(max_length=500, blank=True)
+    withdrawn_on = models.DateField(null=True, blank=True)
+    withdrawn_reason = models.TextField(blank=True)
+    created_by = models.CharField(max_length=254)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.issued_on} to {self.expires_on})"

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 from safeguard.accounts import selectors as accounts
 from safeguard.accounts.guards import permission_required, request_actor, request_permissions
 from safeguard.audit import services as audit
-from safeguard.governance import attestations, evidence, registers
+from safeguard.governance import attestations, certifications, evidence, registers
 from safeguard.governance import calendar as compliance_calendar
 from safeguard.governance.contracts import UnknownControl
 from safeguard.governance.permissions import CONTROLS_ATTEST, REGISTERS_MANAGE, REGISTERS_VIEW
@@ -326,6 +326,7 @@ def vendor_evidence(request: HttpRequest, vendor_id: int) -> HttpResponse:
 def calendar_page(request: HttpRequest) -> HttpResponse:
     return render(request, "governance/registers/calendar.html", {
         "cal": compliance_calendar.calendar(),
+        "certifications": certifications.expiry_dates(),
         "horizon_days": settings.SAFEGUARD_CALENDAR_HORIZON_DAYS})
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from safeguard.governance import register_views, views, workforce_views
+from safeguard.governance import certification_views, register_views, views, workforce_views
 
 app_name = "governance"
 urlpatterns = [
@@ -59,6 +59,18 @@ urlpatterns = [
     path("vendors/<int:vendor_id>/edit/", register_views.vendor_edit, name="vendor_edit"),
     path("vendors/<int:vendor_id>/evidence/", register_views.vendor_evidence,
          name="vendor_evidence"),
+    # The certification register (decision 0249).
+    path("certifications/", certification_views.certification_list, name="certifications"),
+    path("certifications/add/", certification_views.certification_add,
+         name="certification_add"),
+    path("certifications/<int:certification_id>/", certification_views.certification,
+         name="certification"),
+    path("certifications/<int:certification_id>/edit/", certification_views.certification_edit,
+         name="certification_edit"),
+    path("certifications/<int:certification_id>/withdraw/",
+         certification_views.certification_withdraw, name="certification_withdraw"),
+    path("certifications/<int:certification_id>/evidence/",
+         certification_views.certification_evidence, name="certification_evidence"),
     path("calendar/", register_views.calendar_page, name="calendar"),
     path("calendar.ics", register_views.calendar_ics, name="calendar_ics"),
 ]
