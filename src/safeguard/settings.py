@@ -148,6 +148,8 @@ MIDDLEWARE = [
     "allauth.usersessions.middleware.UserSessionsMiddleware",
     "safeguard.accounts.middleware.IdleTimeoutMiddleware",
     "safeguard.accounts.middleware.MFARequiredMiddleware",
+    # A domain error escaping a page (a card number stopped at the write, say): a 4xx page.
+    "safeguard.web.middleware.ApplicationErrorPageMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 

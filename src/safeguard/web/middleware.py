@@ -7,7 +7,9 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, QueryDict
+from django.shortcuts import render
 
+from safeguard.web.errors import ApplicationError
 from safeguard.web.problem import problem_response
 
 
@@ -83,3 +85,23 @@ def _nul_refused(request: HttpRequest) -> HttpResponse:
         return problem_response(request, status=400, code="bad-request", title="Bad request",
                                 detail=detail)
     return HttpResponseBadRequest(detail, content_type="text/plain; charset=utf-8")
+
+
+class ApplicationErrorPageMiddleware:
+    """A domain rule broken by a page's input is a 4xx page with the reason, never a 500
+    (R-OPS-8: bad input gets a clear message). Views catch the errors they expect; this is the
+    net for the rest — above all :class:`~safeguard.protection.contracts.PanRefused`, raised by
+    the no-card-number guard at the write itself, wherever a form field let a card number
+    through. The API and SCIM answer in their own formats and are left alone."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exc: Exception) -> HttpResponse | None:
+        if not isinstance(exc, ApplicationError) or request.path.startswith(("/api/", "/scim/")):
+            return None
+        return render(request, "web/error.html",
+                      {"error": {"title": exc.title, "detail": exc.detail}}, status=exc.status)
