@@ -27,10 +27,26 @@ def _demo_mode_for_totp(argv: list[str]) -> str | None:
             "real second factors never leave the user's device.")
 
 
+def _demo_hint(argv: list[str]) -> str | None:
+    """Any other command with SAFEGUARD_ENV and SAFEGUARD_SECRET_KEY unset, run on the demo's
+    data directory: say how to run it on the demo instead of failing on production settings
+    (a newcomer after ``make demo``). It never switches to demo mode by itself."""
+    if (len(argv) < 2 or argv[1].startswith("-") or os.environ.get("SAFEGUARD_ENV")
+            or os.environ.get("SAFEGUARD_SECRET_KEY")):
+        return None
+    data_dir = Path(os.environ.get("SAFEGUARD_DATA_DIR", "./var")).resolve()
+    if not (data_dir / DEMO_MARK_FILE).is_file():
+        return None
+    return (f"safeguard {argv[1]}: {data_dir} holds the demo, and without SAFEGUARD_ENV this "
+            "command runs with production settings. On the demo, run it as "
+            f"`SAFEGUARD_ENV=demo {argv[0]} {' '.join(argv[1:])}`; for production set "
+            "SAFEGUARD_ENV and SAFEGUARD_SECRET_KEY (docs/configuration.md).")
+
+
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "safeguard.settings")
     argv = list(sys.argv)
-    refusal = _demo_mode_for_totp(argv)
+    refusal = _demo_mode_for_totp(argv) or _demo_hint(argv)
     if refusal:
         sys.stderr.write(refusal + "\n")
         raise SystemExit(2)

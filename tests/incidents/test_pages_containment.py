@@ -125,3 +125,14 @@ def test_incident_page_shows_clocks_roles_notices_and_refuses_bad_input() -> Non
     assert Incident.objects.get(id=iid).state == "detected"
     assert Incident.objects.count() == 1
     assert audit.last_seq() == before
+
+
+def test_incident_list_links_affected_customers_only_for_who_may_open_it() -> None:
+    """The auditor may read incidents but not the affected-customer query: no link that
+    answers 403; the analyst gets the link and it opens."""
+    auditor = signed_in_client(make_user(roles=("auditor",)))
+    assert 'href="/incidents/affected/"' not in auditor.get("/incidents/").content.decode()
+    assert auditor.get("/incidents/affected/").status_code == 403
+    analyst = signed_in_client(make_user(roles=("security_analyst",)))
+    assert 'href="/incidents/affected/"' in analyst.get("/incidents/").content.decode()
+    assert analyst.get("/incidents/affected/").status_code == 200

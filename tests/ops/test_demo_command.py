@@ -44,9 +44,11 @@ def test_first_run_prints_users_last_warns_once_and_totp_needs_no_variable(tmp_p
     `safeguard totp EMAIL` works without SAFEGUARD_ENV because the data directory says it is a
     demo (the database's mark is still checked)."""
     env = _env(tmp_path, "demo")
-    run = _safeguard(["demo", "--no-serve"], env)
+    run = _safeguard(["demo", "--no-serve", "--port", "8765"], env)
     assert run.returncode == 0, run.stderr
     out = run.stdout
+    # the channel addresses name the port given, not the SAFEGUARD_PORT default
+    assert "web chat      http://127.0.0.1:8765/chat/" in out
     assert out.index("Contact centre: loaded in") < out.index("Demo users (password for all")
     assert out.rstrip().splitlines()[-1].startswith("Current code of a demo user's authenticator")
     assert out.count("admin@demo.safeguard.test") == 2  # the list, then the code command

@@ -164,3 +164,25 @@ def test_production_refuses_demo_users_on_an_unmarked_database():
         services.installation_require_production()
     with pytest.raises(InstallationRefused, match="marked as a production database"):
         services.installation_mark_demo()
+
+
+def test_other_commands_on_the_demo_directory_without_an_env_say_how_to_run_them(tmp_path):
+    """After `make demo`, `.venv/bin/safeguard governance check` (SAFEGUARD_ENV unset) does not
+    end in a production-settings traceback: it names the demo command line and exits 2,
+    without switching to demo mode by itself; a non-demo directory is left to the settings."""
+    data = tmp_path / "var"
+    data.mkdir()
+    (data / "DEMO").write_text("demo\n")
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("SAFEGUARD_") and k != "DATABASE_URL"}
+    env["SAFEGUARD_DATA_DIR"] = str(data)
+    result = _safeguard(["governance", "check"], env)
+    assert result.returncode == 2
+    assert "SAFEGUARD_ENV=demo" in result.stderr
+    assert "governance check" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (data / "safeguard.sqlite3").exists()
+    (data / "DEMO").unlink()
+    plain = _safeguard(["governance", "check"], env)
+    assert plain.returncode != 0
+    assert "SAFEGUARD_SECRET_KEY is required in production" in plain.stderr

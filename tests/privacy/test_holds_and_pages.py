@@ -220,3 +220,20 @@ def test_inventory_pdf_holds_the_records_of_processing(officers):
     assert "usersessions.usersession" in text
     assert Event.objects.filter(action="privacy.inventory_exported",
                                 data__format="pdf").count() == 1
+
+
+def test_privacy_tabs_show_only_the_pages_the_holder_may_open(officers):
+    """An auditor (inventory view only) is not offered tabs that answer 403; the privacy
+    officer sees every tab, and each tab shown opens (R-OPS-8 least privilege)."""
+    hrefs = {"/privacy/requests/", "/privacy/holds/", "/privacy/archives/",
+             "/privacy/publish/notice/", "/privacy/publish/subprocessors/"}
+    auditor = signed_in_client(make_user(roles=("auditor",)))
+    html = auditor.get("/privacy/").content.decode()
+    tabs = set(re.findall(r'<a href="(/privacy/[^"]*)"', html))
+    assert tabs >= {"/privacy/", "/privacy/retention/"}
+    assert not tabs & hrefs
+    for href in tabs:
+        assert auditor.get(href).status_code == 200, href
+    officer = signed_in_client(officers[0])
+    html = officer.get("/privacy/").content.decode()
+    assert set(re.findall(r'<a href="(/privacy/[^"]*)"', html)) >= hrefs

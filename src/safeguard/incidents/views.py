@@ -186,7 +186,8 @@ def incident_list(request: HttpRequest) -> HttpResponse:
     rows = [(i, _sla_rows(selectors.sla_for(i, now=now))) for i in selectors.incident_list()]
     return render(request, "incidents/list.html", {
         "rows": rows, "form": form,
-        "can_manage": INCIDENTS_MANAGE in request_permissions(request)},
+        "can_manage": INCIDENTS_MANAGE in request_permissions(request),
+        "can_affected": INCIDENTS_AFFECTED in request_permissions(request)},
         status=400 if form.errors else 200)
 
 

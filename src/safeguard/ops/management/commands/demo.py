@@ -105,6 +105,9 @@ class Command(BaseCommand):
         loaders = demo_loaders()
         self._load(loaders)
         say = self.stdout.write
+        # The summaries print channel URLs from settings.PORT: make them name the port served
+        # (`safeguard demo --port N` without SAFEGUARD_PORT printed :8000 and served :N).
+        settings.PORT = opts["port"]
         summaries = [m for m in loaders if hasattr(m, "summary")]
         for module in sorted(summaries, key=lambda m: getattr(m, "SUMMARY_ORDER",
                                                                getattr(m, "ORDER", 100))):
