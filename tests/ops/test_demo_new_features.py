@@ -98,7 +98,8 @@ def test_workforce_training_checks_and_team_months(staffed):
     latest = workforce.checks_latest()
     assert sum(len(v) for v in latest.values()) == len(features.BACKGROUND_CHECKS)
     states = sorted(c.state for v in latest.values() for c in v.values())
-    assert states.count("pending") == 1 and states.count("expiring") == 1
+    assert states.count("pending") == 1
+    assert states.count("expiring") == 1
     assert all(c.reference.startswith("DEMO-BGC-") for v in latest.values() for c in v.values())
     # nine team months, attrition computed from the recorded headcounts
     months = workforce.team_months()
@@ -193,10 +194,12 @@ def test_the_attack_alert_becomes_an_incident_with_its_checklist(staffed):
     (incident,) = incidents.incident_list()
     assert (incident.source_alert_id, incident.category) == (staffed.id, "data_breach")
     checklist = checklists.checklist_get(incident_id=incident.id)
-    assert checklist.pin is not None and checklist.pin.category == "data_breach"
+    assert checklist.pin is not None
+    assert checklist.pin.category == "data_breach"
     items = [i for s in checklist.stages for i in s.items]
     done = [i for i in items if i.done_at]
-    assert len(items) > 1 and len(done) == 1
+    assert len(items) > 1
+    assert len(done) == 1
     assert done[0].note == features.CHECK_NOTE
     assert done[0].done_by == "analyst@demo.safeguard.test"
     assert f"playbook checklist 1 of {len(items)} checked off." in said[-1]
@@ -220,9 +223,14 @@ def test_a_second_run_creates_nothing_twice(staffed):
     said = _load()
     # then every count is the same and each part says it was there
     assert _counts() == first
-    assert first["courses"] == 3 and first["phishing"] == 1 and first["incidents"] == 1
-    assert first["cost_changes"] == len(features.COST_INPUTS) and first["decided"] == 4
-    assert "already" in said[0] and "already" in said[1] and "already" in said[2]
+    assert first["courses"] == 3
+    assert first["phishing"] == 1
+    assert first["incidents"] == 1
+    assert first["cost_changes"] == len(features.COST_INPUTS)
+    assert first["decided"] == 4
+    assert "already" in said[0]
+    assert "already" in said[1]
+    assert "already" in said[2]
 
 
 def test_outside_demo_mode_the_stage_refuses(settings):
