@@ -25,7 +25,14 @@ SCALE = 0.02
 
 
 _TABLES = ("customers_customer", "cases_case", "cases_message", "cases_csatresponse",
-           "cases_interaction", "customers_approval", "protection_token")
+           "cases_interaction", "customers_approval", "protection_token",
+           # the later features' stage (decision 0171)
+           "governance_trainingcourse", "governance_trainingassignment",
+           "governance_trainingcompletion", "governance_backgroundcheck",
+           "governance_teammonth", "governance_phishingcampaign",
+           "governance_phishingrecipient", "accounts_accessreviewcampaign",
+           "accounts_accessreviewitem", "metrics_mfasnapshot", "metrics_costinputchange",
+           "incidents_incident", "incidents_checklistitem")
 
 
 @dataclass(frozen=True)
@@ -242,6 +249,35 @@ def test_a_second_run_changes_nothing_and_the_output_stays_short(loaded):
         assert "Message-ID" not in run.stdout
         assert "Subject:" not in run.stdout
         assert "Executing safeguard" not in run.stderr
+
+
+def test_the_later_features_are_loaded_once_through_the_services(loaded):
+    # given the demo loaded twice (at this scale the attack is not staged: no incident)
+    db = loaded.db
+    counts = _counts(db)
+    # when the later features' tables are read
+    # then each holds what the stage made, once (decision 0171)
+    from safeguard.ops.demo import features
+
+    assert counts["governance_trainingcourse"] == len(features.COURSES)
+    assert counts["governance_backgroundcheck"] == len(features.BACKGROUND_CHECKS)
+    assert counts["governance_teammonth"] == len(features.TEAM_MONTHS)
+    assert counts["governance_phishingcampaign"] == 1
+    staff = _count(db, "SELECT COUNT(*) FROM accounts_user WHERE is_active AND "
+                       "NOT is_service_account")
+    assert counts["governance_phishingrecipient"] == staff + 1
+    assert _count(db, "SELECT COUNT(*) FROM governance_trainingassignment WHERE completion_id "
+                      "IS NULL AND due_on < date('now')") == 1
+    assert counts["accounts_accessreviewcampaign"] == 1
+    assert _count(db, "SELECT COUNT(*) FROM accounts_accessreviewitem WHERE decision != "
+                      "'pending'") == 4 < counts["accounts_accessreviewitem"]
+    assert counts["metrics_mfasnapshot"] == 1
+    assert _query(db, "SELECT DISTINCT source_note FROM metrics_costinputchange") == [
+        ("demo value, not a benchmark",)]
+    assert counts["incidents_incident"] == 0
+    assert "Incidents: no attack alert" in loaded.first.stdout
+    assert "Phishing: campaign 'Parcel delivery lure (demo)' imported" in loaded.first.stdout
+    assert "Phishing: demo campaign already imported." in loaded.second.stdout
 
 
 def _card_forms() -> list[bytes]:

@@ -42,11 +42,13 @@ from safeguard.ops.demo.plan import CHANNELS, QUEUES, DemoPlan, plan
 from safeguard.ops.demo.scripts import Agent, Centre, Clock
 from safeguard.ops.demo.texts import TEST_CARDS, TEST_IBANS
 
-__all__ = ["ORDER", "SUMMARY_ORDER", "TEST_CARDS", "TEST_IBANS", "demo_plan", "demo_scale",
-           "load", "plan", "summary"]
+__all__ = ["ORDER", "STAGES", "SUMMARY_ORDER", "TEST_CARDS", "TEST_IBANS", "demo_plan",
+           "demo_scale", "load", "plan", "summary"]
 
 ORDER = 40  # after accounts, protection (10) and customers (20)
 SUMMARY_ORDER = 0  # the channels first: the demo users and the code command come last
+# Loaded after the detection demo (its ORDER is 95): the features that came after the centre
+STAGES = ("safeguard.ops.demo.features",)
 SCALE_ENV = "SAFEGUARD_DEMO_SCALE"
 # 0.5: 200 customers and 1,000 first contacts over 90 days, about one minute of one CPU core to
 # load (bench/ops/bench_demo_load.py); the first run's wait was minutes at 1.0 (issue 15).

@@ -6,6 +6,8 @@ already holds data without the demo mark (issue 17).
 
 Each app may ship a ``demo.py`` with ``load(*, say)`` and an ``ORDER`` number; they run in that
 order (then INSTALLED_APPS order), so later issues add their demo data without touching this file.
+A demo module may name further loader modules in ``STAGES`` (each with its own ``ORDER``): the ops
+demo runs the contact centre at 40 and the later features at 95, after detection (decision 0171).
 A loader that also takes ``progress`` is handed a ``(done, total)`` callback for its progress bar;
 a module's ``summary(*, say)`` runs after every load (in ``SUMMARY_ORDER``, else ``ORDER``), so
 what a newcomer needs next (the channels, the demo users, how to get a code) is the last thing
@@ -55,6 +57,9 @@ def demo_loaders() -> list[Any]:
                 raise
             continue
         found.append((getattr(module, "ORDER", 100), index, module))
+        for name in getattr(module, "STAGES", ()):
+            stage = importlib.import_module(name)
+            found.append((getattr(stage, "ORDER", 100), index, stage))
     return [m for _, _, m in sorted(found, key=lambda t: (t[0], t[1]))]
 
 
