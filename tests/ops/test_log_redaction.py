@@ -179,3 +179,12 @@ def test_every_configured_handler_formats_through_the_redactor():
                 and not isinstance(h, logging.NullHandler)}
     assert handlers
     assert {h for h in handlers if h[2] != "JsonFormatter" and not h[3]} == set()
+
+
+def test_lark_loaded_by_scim_leaves_no_handler_of_its_own():
+    # scim2-models loads lark, which adds a bare StreamHandler on import: the SCIM package takes
+    # it off so nothing writes around the redactor
+    import safeguard.accounts.scim  # noqa: F401
+
+    assert [h for h in logging.getLogger("lark").handlers
+            if not isinstance(h, logging.NullHandler)] == []

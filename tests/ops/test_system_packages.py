@@ -20,7 +20,7 @@ def test_the_list_names_every_peer_of_the_suite():
     listed = _run("--list").stdout.split()
     assert listed == ["chromium", "rsyslog", "rsyslog-openssl", "dovecot-imapd", "redis-server",
                       "tesseract-ocr", "postgresql-client", "libpango-1.0-0",
-                      "libpangoft2-1.0-0"]
+                      "libpangoft2-1.0-0", "poppler-utils"]
 
 
 def test_make_test_and_ci_use_the_same_target():

@@ -5,3 +5,14 @@
 ``selectors`` reads, ``services`` writes through the accounts services (leaver path, role grants,
 all audited); ``views`` is the thin HTTP layer (bearer token, SCIM errors, scim+json).
 """
+
+import logging
+
+import lark  # scim2-models parses filters with it; loaded here so the next lines run after it
+
+# On import lark puts a bare StreamHandler on its "lark" logger, which would write to stderr
+# around the log redactor and the JSON formatter (ops.logging). Its records propagate to ours
+# instead.
+for _handler in list(logging.getLogger(lark.__name__).handlers):
+    if type(_handler) is logging.StreamHandler:
+        logging.getLogger(lark.__name__).removeHandler(_handler)
