@@ -31,3 +31,30 @@ def test_the_demo_attack_is_detected_once(settings):
     demo.load(say=again.append)
     assert len(again) == 1  # nothing staged the second time
     assert len(selectors.alert_list(rule=MASS_ACCESS)) == 1
+
+
+def test_the_agents_token_harvest_is_read_and_detected(settings):
+    # given the demo agent working a queue that holds more customers than the harvest
+    from safeguard.accounts.models import User
+    from safeguard.cases import services as case_services
+    from tests.cases.conftest import inbound, make_queue
+    from tests.factories import SYSTEM
+
+    settings.SAFEGUARD_CUSTOMER_SCOPE = "safeguard.cases.selectors.customer_scope"
+    accounts_demo.load(say=lambda _: None)
+    make_queue("billing")
+    agent = User.objects.get(email=demo.AGENT)
+    case_services.queue_member_add(actor=SYSTEM, slug="billing", user_id=agent.pk)
+    for n in range(demo.HARVEST):
+        inbound(f"Hello, my parcel {n} is late.", email=f"harvested{n}@example.com")
+    # when the attack is staged with the agent's own API token
+    said: list[str] = []
+    demo.load(say=said.append)
+    # then the token read every record it asked for (the rules need reads, not refusals)
+    from safeguard.audit.models import Event
+    token_reads = Event.objects.filter(action="customer.viewed", actor_kind="token")
+    assert token_reads.count() == demo.HARVEST
+    assert not Event.objects.filter(action="customer.view_denied").exists()
+    assert said[0].startswith("Detection: simulated attack staged (agent@demo")
+    [alert] = selectors.alert_list(rule=MASS_ACCESS)
+    assert alert.entity.startswith("token:")

@@ -59,7 +59,11 @@ def _attacker() -> tuple[Principal, list[UUID]] | None:
                            else sorted(scope.customer_ids, key=str)[:HARVEST])
         if len(ids) < HARVEST:
             continue
-        scopes = ["customers.view", *(["customers.view_all"] if scope.all else [])]
+        # The agent's customer scope is the customers of the cases they may see (decision 0006):
+        # a token with customers.view alone sees no case, so every read would be refused and
+        # no rule would see a harvest. The token carries the case scope it is read through.
+        scopes = ["customers.view", "cases.view",
+                  *(["customers.view_all"] if scope.all else [])]
         issued = account_services.token_issue(actor=actor, user_id=user.id, name=TOKEN_NAME,
                                               scopes=scopes, expires_in_days=7)
         return (Principal(user_id=user.id, email=user.email, via="token",
