@@ -146,8 +146,12 @@ def test_quarterly_pack_figures_equal_independent_counts(seeded):
     assert co["Controls failing now"] == "0"
     assert s["controls"].rows[0][1] == f"/governance/controls/{seeded}/"
     assert s["controls"].rows[0][0][1:3] == ("2026-02-01 12:00", "2026-02-15 12:00")
-    # access reviews: nothing provides them in this installation
-    assert s["access_reviews"].status == "unavailable"
+    # access reviews: the accounts app's control, as it stands now (no campaign: not applicable
+    # or fail, whatever the provider says — the pack shows exactly that)
+    from safeguard.web import providers
+    now = providers.get("control.access_reviews_done")()
+    assert s["access_reviews"].status == "available"
+    assert figures(s["access_reviews"])["Access-review control now"] == now["status"]
     # KPIs charted weekly
     assert pack.granularity == "weekly"
     # (cases' KPIs from the world; DSRs on time and MTTD from the seeded rows)
@@ -185,7 +189,7 @@ def test_quarterly_page_shows_sections_and_is_audited(seeded):
     for key in ("incidents", "alerts", "dsrs", "retention", "access_reviews",
                 "vulnerabilities", "controls"):
         assert f'data-section="{key}"' in html
-    assert "Access reviews: unavailable" in html
+    assert "Access reviews: unavailable" not in html  # the accounts app provides the control
     assert len(re.findall(r"<svg .*?</svg>", html, re.S)) == 5
     event = audit.event_list(action="metrics.review_viewed")[0]
     assert event.data == {"kind": "quarterly", "period": "2026-Q1", "format": "html"}

@@ -207,20 +207,7 @@ def slice_document(*, first_seq: int, last_seq: int) -> dict[str, Any]:
     head = _head_json(last_seq)
     events = audit_selectors.event_batch_after(after_seq=first_seq - 1,
                                                limit=last_seq - first_seq + 1)
-    rows = []
-    for e in events:
-        entry = canonical_entry(seq=e.seq, at=e.at, actor_kind=e.actor.kind,
-                                actor_id=e.actor.id, actor_label=e.actor.label,
-                                action=e.action, subject_type=e.subject_type,
-                                subject_id=e.subject_id, outcome=e.outcome,
-                                source_ip=e.source_ip, user_agent=e.user_agent,
-                                request_id=e.request_id, data=e.data)
-        try:
-            proof = proofs.inclusion(seq=e.seq, size=head["size"])
-        except ProofUnavailable as exc:
-            raise IncidentError(f"No inclusion proof for event {e.seq}: {exc}") from exc
-        rows.append({"seq": e.seq, "entry": entry.decode(), "leaf_hash": proof.leaf_hash,
-                     "leaf_index": proof.leaf_index, "path": proof.path})
+    rows = _proven(list(events), head)
     if len(rows) != last_seq - first_seq + 1:
         raise IncidentError(f"The log holds no event {first_seq + len(rows)} yet.")
     return {"format": SLICE_FORMAT, "first_seq": first_seq, "last_seq": last_seq,

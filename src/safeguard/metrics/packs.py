@@ -28,7 +28,8 @@ from safeguard.governance import selectors as governance
 from safeguard.governance import vulns
 from safeguard.incidents import selectors as incidents
 from safeguard.metrics import kpis, selectors, svg
-from safeguard.metrics.contracts import KpiResult, MetricsError
+from safeguard.metrics.contracts import MetricsError
+from safeguard.metrics.reviews import PackKpi
 from safeguard.privacy import selectors as privacy
 from safeguard.web import providers
 
@@ -134,14 +135,6 @@ class Section:
     head: tuple[str, ...] = ()
     rows: tuple[tuple[tuple[str, ...], str], ...] = ()  # (cells, evidence URL)
     note: str = ""
-
-
-@dataclass(frozen=True)
-class PackKpi:
-    result: KpiResult
-    chart_svg: str
-    explanations: tuple[svg.Explanation, ...]
-    note: str
 
 
 @dataclass(frozen=True)
