@@ -37,6 +37,7 @@ from safeguard.governance.registers import (
     _date,
     _text,
     _url,
+    create_or_update,
 )
 
 FIELDS = ("name", "framework_id", "issuer", "reference", "scope", "issued_on", "expires_on",
@@ -194,30 +195,22 @@ def _audit_data(fields: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _editable(row: Certification) -> None:
+    if row.withdrawn_on is not None:
+        raise RegisterRefused("A withdrawn certification cannot be edited; record the new "
+                              "certificate as a new entry.")
+
+
 @transaction.atomic
 def certification_save(*, data: dict[str, Any], actor: Actor,
                        certification_id: int | None = None) -> CertificationView:
     """Create (no id) or update a certification from form data; every field is checked before
     anything is written. A withdrawn certification cannot be edited."""
     fields = _fields(data)
-    now = timezone.now()
-    if certification_id is None:
-        row = Certification.objects.create(**fields, created_by=actor.label[:254],
-                                           created_at=now, updated_at=now)
-        action = "governance.certification_added"
-    else:
-        found = Certification.objects.select_for_update().filter(id=certification_id).first()
-        if found is None:
-            raise RegisterNotFound(f"No certification {certification_id}.")
-        if found.withdrawn_on is not None:
-            raise RegisterRefused("A withdrawn certification cannot be edited; record the new "
-                                  "certificate as a new entry.")
-        row = found
-        for k, v in fields.items():
-            setattr(row, k, v)
-        row.updated_at = now
-        row.save()
-        action = "governance.certification_updated"
+    row, created = create_or_update(Certification, certification_id, fields, actor=actor,
+                                    label="certification", check=_editable)
+    action = ("governance.certification_added" if created
+              else "governance.certification_updated")
     audit.record(action=action, actor=actor, subject=("certification", row.id),
                  data=_audit_data(fields))
     return certification_get(certification_id=row.id)

@@ -233,27 +233,36 @@ def _jsonable(fields: dict[str, Any]) -> dict[str, Any]:
                 else v) for k, v in fields.items() if k not in ("scope",)}
 
 
+def create_or_update(model: Any, row_id: int | None, fields: dict[str, Any], *, actor: Actor,
+                     label: str, check: Any = None) -> tuple[Any, bool]:
+    """A register row created from checked ``fields`` (no id) or updated in place under a row
+    lock, with its created/updated stamps; ``check(row)`` may refuse an update. Returns the row
+    and whether it was created. The caller audits."""
+    now = timezone.now()
+    if row_id is None:
+        return model.objects.create(**fields, created_by=actor.label[:254], created_at=now,
+                                    updated_at=now), True
+    row = model.objects.select_for_update().filter(id=row_id).first()
+    if row is None:
+        raise RegisterNotFound(f"No {label} {row_id}.")
+    if check is not None:
+        check(row)
+    for k, v in fields.items():
+        setattr(row, k, v)
+    row.updated_at = now
+    row.save()
+    return row, False
+
+
 @transaction.atomic
 def validation_save(*, data: dict[str, Any], actor: Actor,
                     validation_id: int | None = None) -> ValidationView:
     """Create (no id) or update an external validation from form data; every field is checked
     before anything is written."""
     fields = _validation_fields(data)
-    now = timezone.now()
-    if validation_id is None:
-        row = ExternalValidation.objects.create(**fields, created_by=actor.label[:254],
-                                                created_at=now, updated_at=now)
-        action = "governance.validation_added"
-    else:
-        found = ExternalValidation.objects.select_for_update().filter(id=validation_id).first()
-        if found is None:
-            raise RegisterNotFound(f"No external validation {validation_id}.")
-        row = found
-        for k, v in fields.items():
-            setattr(row, k, v)
-        row.updated_at = now
-        row.save()
-        action = "governance.validation_updated"
+    row, created = create_or_update(ExternalValidation, validation_id, fields, actor=actor,
+                                    label="external validation")
+    action = "governance.validation_added" if created else "governance.validation_updated"
     audit.record(action=action, actor=actor, subject=("external_validation", row.id),
                  data=_jsonable(fields))
     return validation_get(validation_id=row.id)
@@ -402,25 +411,13 @@ def vendor_save(*, data: dict[str, Any], actor: Actor, vendor_id: int | None = N
                 ) -> VendorView:
     """Create (no id) or update a vendor from form data; names are unique."""
     fields = _vendor_fields(data)
-    now = timezone.now()
     try:
         with transaction.atomic():
-            if vendor_id is None:
-                row = Vendor.objects.create(**fields, created_by=actor.label[:254],
-                                            created_at=now, updated_at=now)
-                action = "governance.vendor_added"
-            else:
-                found = Vendor.objects.select_for_update().filter(id=vendor_id).first()
-                if found is None:
-                    raise RegisterNotFound(f"No vendor {vendor_id}.")
-                row = found
-                for k, v in fields.items():
-                    setattr(row, k, v)
-                row.updated_at = now
-                row.save()
-                action = "governance.vendor_updated"
+            row, created = create_or_update(Vendor, vendor_id, fields, actor=actor,
+                                            label="vendor")
     except IntegrityError:
         raise RegisterRefused(f"A vendor named {fields['name']!r} already exists.") from None
+    action = "governance.vendor_added" if created else "governance.vendor_updated"
     audit.record(action=action, actor=actor, subject=("vendor", row.id),
                  data={k: v for k, v in _jsonable(fields).items() if k != "services"})
     return vendor_get(vendor_id=row.id)
