@@ -62,5 +62,7 @@ def test_public_trust_page_and_security_txt(page, live_server, csp_violations, s
     assert f"0 of {total} controls pass now; 0 failing." in controls
     assert "✔" not in controls
     page.get_by_role("link", name="security.txt").click()
-    assert "Contact: mailto:security@example.test" in page.content()
+    # the click starts a navigation; wait for the plain-text document before reading it
+    page.wait_for_url("**/.well-known/security.txt")
+    sync_api.expect(page.locator("body")).to_contain_text("Contact: mailto:security@example.test")
     assert csp_violations == []
