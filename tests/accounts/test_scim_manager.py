@@ -7,18 +7,27 @@ from __future__ import annotations
 
 import pytest
 
-from safeguard.accounts import services
+from safeguard.accounts import selectors, services
 from safeguard.accounts.models import User
+from safeguard.accounts.scim import services as scim
+from safeguard.audit.contracts import Actor
 from safeguard.audit.models import Event
 from tests.accounts.test_scim_api import PATCH_SCHEMA, USER_SCHEMA, Scim, _new_user
-from tests.accounts.test_scim_api import admin as admin  # noqa: F401 - fixture
-from tests.accounts.test_scim_api import token as token  # noqa: F401 - fixture
 from tests.factories import SYSTEM, make_user
 
 pytestmark = pytest.mark.django_db
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 MANAGER_PATH = f"{ENTERPRISE}:manager"
+
+
+@pytest.fixture
+def token() -> str:
+    admin = make_user(roles=("administrator",))
+    issued = scim.scim_token_issue(
+        actor=Actor(kind="user", id=str(admin.id), label=admin.email), name="entra",
+        caller_permissions=selectors.user_permissions(user_id=admin.id))
+    return issued.secret
 
 
 def _manager_of(user_id: int | str) -> int | None:
@@ -31,7 +40,7 @@ def _patch(api: Scim, uid: str, *operations: dict):
 
 
 @pytest.fixture
-def boss(token):  # noqa: F811
+def boss(token):
     api = Scim(token)
     response, body = _new_user(api, "boss@example.com", displayName="Grace Hopper")
     assert response.status_code == 201, body
@@ -177,7 +186,7 @@ def test_put_sets_keeps_or_clears_the_manager(boss):
     assert User.objects.get(id=int(ada["id"])).full_name == "Ada Lovelace"
 
 
-def test_discovery_lists_the_enterprise_extension(token):  # noqa: F811
+def test_discovery_lists_the_enterprise_extension(token):
     api = Scim(token)
     _, types = api.call("GET", "ResourceTypes")
     user_type = next(t for t in types["Resources"] if t["id"] == "User")
@@ -197,3 +206,21 @@ def test_a_manager_set_in_safeguard_shows_over_scim(boss):
     services.user_set_manager(actor=SYSTEM, user_id=int(ada["id"]), manager_id=int(boss_id))
     _, got = api.call("GET", f"Users/{ada['id']}")
     assert got[ENTERPRISE]["manager"]["value"] == boss_id
+
+
+def test_a_path_less_patch_of_the_whole_extension_sets_the_manager(boss):
+    api, boss_id = boss
+    _, ada = _new_user(api, "ada@example.com")
+    # the extension as an object, its manager a bare id, beside an attribute not stored
+    response, body = _patch(api, ada["id"], {"op": "add", "value": {
+        ENTERPRISE: {"manager": boss_id, "department": "Support"}}})
+    assert response.status_code == 200, body
+    assert _manager_of(ada["id"]) == int(boss_id)
+    # and as RFC 7643 writes it, {"value": id}, with displayName (read-only) ignored
+    _, other = _new_user(api, "lin@example.com")
+    response, body = _patch(api, ada["id"], {"op": "replace", "value": {
+        ENTERPRISE: {"manager": {"value": other["id"], "displayName": "Someone"}}}})
+    assert response.status_code == 200, body
+    assert _manager_of(ada["id"]) == int(other["id"])
+    # the stored manager's own name, not the one sent (lin was created with Ada's name parts)
+    assert body[ENTERPRISE]["manager"]["displayName"] == "Ada Lovelace"

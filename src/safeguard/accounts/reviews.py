@@ -350,29 +350,7 @@ def item_reassign(*, actor: Actor, item_id: int, to_user_id: int, reason: str,
     if len(text) > COMMENT_MAX:
         raise ReviewError(f"The reason is at most {COMMENT_MAX} characters.")
 
-    def refuse(why: str, error: Exception) -> NoReturn:
-        _refuse(actor, item, why, error, action="access_review.reassign_denied")
-
-    if me is None:
-        refuse("not a signed-in person",
-               NotYourItem("An access review item is reassigned by a signed-in reviewer."))
-    if item.user_id == me:
-        refuse("self-review", SelfReview("Nobody reassigns the review of their own access."))
-    if to_user_id == item.user_id:
-        refuse("self-review", SelfReview("Nobody reviews their own access: choose someone "
-                                         "other than the person whose grant it is."))
-    reviewers = sel.holders_of(REVIEW_ACCESS)
-    is_owner = me in sel.holders_of(REVIEWS_MANAGE)
-    if not is_owner and not (me in reviewers and may_decide(item, me, False, reviewers)):
-        refuse("not assigned", NotYourItem("Only this item's reviewer or a campaign owner "
-                                           "reassigns it."))
-    if to_user_id not in reviewers:
-        refuse("not eligible", NotEligibleReviewer(
-            "The new reviewer must be an active person holding accounts.review_access."))
-    if to_user_id == item.reviewer_id:
-        refuse("same reviewer", NotEligibleReviewer("This person already reviews the item."))
-    if item.campaign.status != Status.OPEN:
-        refuse("campaign not open", CampaignNotOpen(f"The campaign is {item.campaign.status}."))
+    reviewers = _reassign_allowed(actor, me, item, to_user_id)
     text = protection.screen(text, field="access_review.comment").text[:COMMENT_MAX]
     now = now or sel.clock_now()
     try:
@@ -405,9 +383,39 @@ def item_reassign(*, actor: Actor, item_id: int, to_user_id: int, reason: str,
                             dedupe_key=f"access-review-item:{locked.id}:to:{to_user_id}:"
                                        f"{int(now.timestamp())}")
     except ApplicationError as exc:
-        refuse(exc.code, exc)
+        _refuse(actor, item, exc.code, exc, action="access_review.reassign_denied")
     return sel.item_view(AccessReviewItem.objects
                          .select_related("reviewer", "escalation_reviewer").get(id=item.id))
+
+
+def _reassign_allowed(actor: Actor, me: int | None, item: AccessReviewItem,
+                      to_user_id: int) -> list[int]:
+    """Refuse (recorded) a reassignment that breaks a rule; the active reviewers when none."""
+
+    def refuse(why: str, error: Exception) -> NoReturn:
+        _refuse(actor, item, why, error, action="access_review.reassign_denied")
+
+    if me is None:
+        refuse("not a signed-in person",
+               NotYourItem("An access review item is reassigned by a signed-in reviewer."))
+    if item.user_id == me:
+        refuse("self-review", SelfReview("Nobody reassigns the review of their own access."))
+    if to_user_id == item.user_id:
+        refuse("self-review", SelfReview("Nobody reviews their own access: choose someone "
+                                         "other than the person whose grant it is."))
+    reviewers = sel.holders_of(REVIEW_ACCESS)
+    is_owner = me in sel.holders_of(REVIEWS_MANAGE)
+    if not is_owner and not (me in reviewers and may_decide(item, me, False, reviewers)):
+        refuse("not assigned", NotYourItem("Only this item's reviewer or a campaign owner "
+                                           "reassigns it."))
+    if to_user_id not in reviewers:
+        refuse("not eligible", NotEligibleReviewer(
+            "The new reviewer must be an active person holding accounts.review_access."))
+    if to_user_id == item.reviewer_id:
+        refuse("same reviewer", NotEligibleReviewer("This person already reviews the item."))
+    if item.campaign.status != Status.OPEN:
+        refuse("campaign not open", CampaignNotOpen(f"The campaign is {item.campaign.status}."))
+    return reviewers
 
 
 # --- escalation ----------------------------------------------------------------------------

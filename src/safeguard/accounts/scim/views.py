@@ -329,6 +329,48 @@ def _validated_user(payload: dict[str, Any], ctx: Context) -> tuple[Any, bool, i
     return UserModel.model_validate(payload, scim_ctx=ctx), sent, manager
 
 
+_MANAGER = f"{ENTERPRISE}:manager"
+
+
+def _set_manager_op(op: dict[str, Any], raw: Any) -> dict[str, Any]:
+    """The standard operation for a manager sent as ``raw`` (an object or a bare id): a
+    remove when it names nobody, else an add/replace of ``{"value": id}``."""
+    wanted = manager_id(raw)
+    if wanted is None:
+        return {"op": "remove", "path": _MANAGER}
+    return {"op": op.get("op"), "path": _MANAGER, "value": {"value": str(wanted)}}
+
+
+def _key(mapping: dict[str, Any], name: str) -> str | None:
+    """The key of ``mapping`` equal to ``name`` ignoring case (URNs and attribute names)."""
+    return next((k for k in mapping if str(k).lower() == name.lower()), None)
+
+
+def _manager_op(op: Any) -> list[Any]:
+    """One PATCH operation in its standard form (see :func:`_manager_operations`)."""
+    if not isinstance(op, dict):
+        return [op]
+    path = str(op.get("path") or "").strip().lower()
+    value = op.get("value")
+    if path in _MANAGER_PATHS:
+        removing = str(op.get("op", "")).lower() == "remove"
+        return [{"op": "remove", "path": _MANAGER} if removing else _set_manager_op(op, value)]
+    if path or not isinstance(value, dict):
+        return [op]
+    key = _key(value, _MANAGER)
+    if key is not None:  # {"<URN>:manager": "<id>", ...}
+        rest = {k: v for k, v in value.items() if k != key}
+        return [_set_manager_op(op, value[key]), *([{**op, "value": rest}] if rest else [])]
+    ext = _key(value, ENTERPRISE)
+    inner = value[ext] if ext is not None else None
+    mkey = _key(inner, "manager") if isinstance(inner, dict) else None
+    if ext is None or not isinstance(inner, dict) or mkey is None:
+        return [op]
+    # {"<URN>": {"manager": "<id>" or {...}, ...}}: the manager as its own operation
+    rest = {k: v for k, v in inner.items() if k != mkey}
+    return [_set_manager_op(op, inner[mkey]), {**op, "value": {**value, ext: rest}}]
+
+
 def _manager_operations(body: dict[str, Any]) -> dict[str, Any]:
     """Entra ID and Okta set the manager with ``{"op": "Add", "path": "<enterprise URN>:manager",
     "value": "<id>"}`` (a bare id where RFC 7643 has an object) and clear it with an empty or
@@ -337,48 +379,7 @@ def _manager_operations(body: dict[str, Any]) -> dict[str, Any]:
     operations = body.get("Operations")
     if not isinstance(operations, list):
         return body
-    out: list[Any] = []
-    for op in operations:
-        if not isinstance(op, dict):
-            out.append(op)
-            continue
-        kind = str(op.get("op", "")).lower()
-        path = str(op.get("path") or "").strip().lower()
-        value = op.get("value")
-        if path in _MANAGER_PATHS:
-            if kind == "remove" or value is None or value == "" or (
-                    isinstance(value, dict) and manager_id(value) is None):
-                out.append({"op": "remove", "path": f"{ENTERPRISE}:manager"})
-            else:
-                out.append({"op": op.get("op"), "path": f"{ENTERPRISE}:manager",
-                            "value": {"value": str(manager_id(value))}})
-            continue
-        if not path and isinstance(value, dict):
-            key = next((k for k in value if str(k).lower() == f"{ENTERPRISE}:manager".lower()),
-                       None)
-            if key is not None:
-                rest = {k: v for k, v in value.items() if k != key}
-                wanted = manager_id(value[key])
-                out.append({"op": "remove", "path": f"{ENTERPRISE}:manager"} if wanted is None
-                           else {"op": op.get("op"), "path": f"{ENTERPRISE}:manager",
-                                 "value": {"value": str(wanted)}})
-                if rest:
-                    out.append({**op, "value": rest})
-                continue
-            ext = next((k for k in value if str(k).lower() == ENTERPRISE.lower()), None)
-            if ext is not None and isinstance(value[ext], dict):
-                inner = value[ext]
-                mkey = next((k for k in inner if str(k).lower() == "manager"), None)
-                if mkey is not None and not isinstance(inner[mkey], dict):
-                    wanted = manager_id(inner[mkey])
-                    inner = {k: v for k, v in inner.items() if k != mkey}
-                    if wanted is not None:
-                        inner[mkey] = {"value": str(wanted)}
-                    else:
-                        out.append({"op": "remove", "path": f"{ENTERPRISE}:manager"})
-                    op = {**op, "value": {**value, ext: inner}}
-        out.append(op)
-    return {**body, "Operations": out}
+    return {**body, "Operations": [new for op in operations for new in _manager_op(op)]}
 
 
 @scim_endpoint(("GET", "POST"))
