@@ -151,3 +151,39 @@ def test_someone_without_manage_users_cannot_post_the_manager_form(people):
     response = signed_in_client(b).post(f"/staff/users/{a.id}/manager/", {"manager": str(b.id)})
     assert response.status_code == 403
     assert _manager_of(a) is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_changes_cannot_close_a_loop_between_them():
+    """a under b and b under a at the same moment: the hierarchy lock serialises them and the
+    second sees the first, so exactly one is refused (PostgreSQL; SQLite serialises writers)."""
+    import threading
+
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent writers need a server database (run with DATABASE_URL=postgres)")
+    services.roles_ensure_builtin()
+    for _ in range(5):
+        a, b = make_user(), make_user()
+        barrier = threading.Barrier(2)
+        outcomes: list[str] = []
+
+        def put(user, manager, barrier=barrier, outcomes=outcomes):
+            try:
+                barrier.wait()
+                services.user_set_manager(actor=SYSTEM, user_id=user.id, manager_id=manager.id)
+                outcomes.append("set")
+            except InvalidManager:
+                outcomes.append("refused")
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=put, args=pair) for pair in ((a, b), (b, a))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(outcomes) == ["refused", "set"]
+        # one reporting line, not a loop
+        assert [_manager_of(a), _manager_of(b)] in ([b.id, None], [None, a.id])
