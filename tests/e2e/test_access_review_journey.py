@@ -92,7 +92,9 @@ def test_a_manager_is_set_and_an_item_handed_over_by_keyboard_at_390px(
         assert phone.evaluate("document.documentElement.scrollWidth") <= 390
         select = phone.get_by_label("Manager", exact=True)
         box = select.bounding_box()
-        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390
+        assert box is not None
+        assert box["x"] >= 0
+        assert box["x"] + box["width"] <= 390
         select.focus()
         select.select_option(label="alice@example.test")
         phone.get_by_role("button", name="Save manager").focus()
