@@ -200,3 +200,21 @@ def test_the_queue_page_offers_and_performs_the_reassignment(org):
     assert response.status_code == 302
     item.refresh_from_db()
     assert item.reviewer_id == org["ron"].id
+
+
+def test_the_report_names_how_each_reviewer_got_the_item(org):
+    from django.template.loader import render_to_string
+
+    from safeguard.accounts import review_selectors as sel
+
+    services.user_set_manager(actor=SYSTEM, user_id=org["a1"].id, manager_id=org["rita"].id)
+    campaign = _start()
+    a2 = _item(org["a2"])
+    target = org["rita"] if a2.reviewer_id == org["ron"].id else org["ron"]
+    reviews.item_reassign(actor=_actor(org["owner"]), item_id=a2.id, to_user_id=target.id,
+                          reason="balance")
+    items = [sel.item_view(i) for i in sel.items(campaign.id)]
+    html = render_to_string("accounts/reviews/report_pdf.html",
+                            {"campaign": campaign, "items": items, "generated_at": START})
+    assert "rita@example.test (manager)" in html
+    assert html.count("(reassigned)") == 1
