@@ -1281,3 +1281,11 @@ SAFEGUARD_HEALTH_SAMPLE_SECONDS = _env_int("SAFEGUARD_HEALTH_SAMPLE_SECONDS", 30
 # Samples older than this many days are pruned by the sampler; 90..3650 (the trust page shows
 # 90 days; E570).
 SAFEGUARD_HEALTH_HISTORY_DAYS = _env_int("SAFEGUARD_HEALTH_HISTORY_DAYS", 400)
+
+# --- Accounts: access-review reviewer assignment (issue 13 section 2; docs/access-reviews.md) ---
+# Who reviews a user's grants (R-OPS-8). "manager_then_role_owner" (default): the user's manager
+# when they have one who is active, is not the user and holds accounts.review_access, else the
+# least-loaded role owner (an active holder of accounts.review_access other than the user).
+# "role_owner": always the role-owner rule (managers ignored). Anything else: system check E329.
+SAFEGUARD_ACCESS_REVIEW_REVIEWER_ORDER = _env("SAFEGUARD_ACCESS_REVIEW_REVIEWER_ORDER",
+                                              "manager_then_role_owner")

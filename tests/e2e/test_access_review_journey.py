@@ -73,3 +73,54 @@ def test_a_reviewer_decides_at_390px_and_the_campaign_closes(
     assert (campaign.status, campaign.close_reason) == ("closed", "complete")
     assert selectors.user_role_slugs(user_id=carol.id) == ()
     assert csp_violations == []
+
+
+def test_a_manager_is_set_and_an_item_handed_over_by_keyboard_at_390px(
+        browser: Browser, live_server, csp_violations: list[str]):
+    """The manager field on the user page and the handover form in the queue, by keyboard at
+    phone width (issue 13 section 2): the manager then reviews, and hands the item on."""
+    alice = make_user(email="alice@example.test", roles=("administrator",))
+    bob = make_user(email="bob@example.test", roles=("compliance_manager",))
+    carol = make_user(email="carol@example.test", roles=("auditor",))
+    phone = _phone(browser, live_server)
+    phone.on("console", lambda msg: csp_violations.append(msg.text)
+             if "Content Security Policy" in msg.text else None)
+    try:
+        sign_in_with_totp(phone, live_server, alice.email)
+        phone.goto(f"/staff/users/{carol.id}/")
+        phone.wait_for_load_state("load")
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+        select = phone.get_by_label("Manager", exact=True)
+        box = select.bounding_box()
+        assert box is not None
+        assert box["x"] >= 0
+        assert box["x"] + box["width"] <= 390
+        select.focus()
+        select.select_option(label="alice@example.test")
+        phone.get_by_role("button", name="Save manager").focus()
+        phone.keyboard.press("Enter")
+        expect(phone.get_by_text("Manager set to alice@example.test.")).to_be_visible()
+        assert selectors.user_get(user_id=carol.id).manager_id == alice.id
+        # the campaign gives carol's grant to alice, her manager
+        reviews.campaign_start(actor=SYSTEM)
+        item = AccessReviewItem.objects.get(grant_key=f"role:{carol.id}:auditor")
+        assert (item.reviewer_id, item.assigned_as) == (alice.id, "manager")
+        phone.goto("/staff/reviews/queue/")
+        phone.wait_for_load_state("load")
+        section = phone.locator("section", has_text="carol@example.test — Role: Auditor")
+        expect(section.get_by_text("as the user's manager")).to_be_visible()
+        section.locator("summary", has_text="Hand to another reviewer").focus()
+        phone.keyboard.press("Enter")
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+        phone.get_by_label("New reviewer for carol@example.test — Role: Auditor"
+                           ).select_option(label="bob@example.test")
+        section.get_by_label("Reason (required)").fill("I manage her directly")
+        section.get_by_role("button", name="Hand over").focus()
+        phone.keyboard.press("Enter")
+        expect(phone.get_by_text("Role: Auditor of carol@example.test handed to "
+                                 "bob@example.test.")).to_be_visible()
+    finally:
+        phone.context.close()
+    item.refresh_from_db()
+    assert (item.reviewer_id, item.assigned_as) == (bob.id, "reassigned")
+    assert csp_violations == []

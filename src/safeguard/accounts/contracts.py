@@ -42,6 +42,8 @@ class UserView:
     date_joined: datetime
     disabled_at: datetime | None
     last_login: datetime | None
+    manager_id: int | None = None
+    manager_email: str = ""
 
 
 @dataclass(frozen=True)
@@ -163,6 +165,14 @@ class LastAdministrator(Conflict):
 class SelfAction(Conflict):
     code = "self-action"
     title = "You cannot do this to your own account"
+
+
+class InvalidManager(AccountError):
+    """A manager that cannot be: the user themselves, someone who (directly or through others)
+    reports to the user (a cycle), an unknown user or a service account."""
+
+    code = "invalid-manager"
+    title = "This person cannot be the user's manager"
 
 
 class SelfGrant(PermissionDenied):

@@ -36,6 +36,10 @@ class User(AbstractBaseUser):
     disabled_reason = models.CharField(max_length=200, blank=True)
     session_epoch = models.PositiveIntegerField(
         default=0, help_text="Bumped when the user is disabled: every older session is void.")
+    # Who this person reports to (issue 13 section 2): the first reviewer of their grants in an
+    # access review. Set only through services.user_set_manager, which refuses self and cycles.
+    manager = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="reports")
 
     objects = UserManager()
 

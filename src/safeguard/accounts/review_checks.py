@@ -7,10 +7,15 @@ from typing import Any
 from django.conf import settings
 from django.core import checks
 
+# Who reviews a user's grants first (reviews.py): their manager, else a role owner; or role
+# owners only.
+REVIEWER_ORDERS = ("manager_then_role_owner", "role_owner")
+
 
 def schedule_is_sound(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
     """E325: the period does not divide the year; E326: due days out of 1..28 x months;
-    E327: escalation days out of 0..90; E328: autostart is not a boolean."""
+    E327: escalation days out of 0..90; E328: autostart is not a boolean; E329: an unknown
+    reviewer order."""
     errors: list[checks.CheckMessage] = []
     months = getattr(settings, "SAFEGUARD_ACCESS_REVIEW_PERIOD_MONTHS", 3)
     due = getattr(settings, "SAFEGUARD_ACCESS_REVIEW_DUE_DAYS", 21)
@@ -34,6 +39,12 @@ def schedule_is_sound(app_configs: Any = None, **kwargs: Any) -> list[checks.Che
     if not isinstance(getattr(settings, "SAFEGUARD_ACCESS_REVIEW_AUTOSTART", True), bool):
         errors.append(checks.Error(
             "SAFEGUARD_ACCESS_REVIEW_AUTOSTART must be true or false.", id="safeguard.E328"))
+    order = getattr(settings, "SAFEGUARD_ACCESS_REVIEW_REVIEWER_ORDER", "manager_then_role_owner")
+    if order not in REVIEWER_ORDERS:
+        errors.append(checks.Error(
+            f"SAFEGUARD_ACCESS_REVIEW_REVIEWER_ORDER is {order!r}.",
+            hint=f"Use one of {', '.join(REVIEWER_ORDERS)} (default manager_then_role_owner).",
+            id="safeguard.E329"))
     return errors
 
 

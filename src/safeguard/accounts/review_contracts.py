@@ -69,6 +69,7 @@ class ReviewItemView:
     comment: str
     decided_by_email: str
     decided_at: datetime | None
+    assigned_as: str = ""
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,11 @@ class ItemAlreadyDecided(Conflict):
 class SelfReview(PermissionDenied):
     code = "access-review-self"
     title = "Nobody reviews their own access"
+
+
+class NotEligibleReviewer(ApplicationError):
+    code = "access-review-not-eligible"
+    title = "This person cannot review this item"
 
 
 class NotYourItem(PermissionDenied):

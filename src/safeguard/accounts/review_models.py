@@ -69,6 +69,8 @@ class AccessReviewItem(models.Model):
     snapshot_at = models.DateTimeField(default=timezone.now)
     reviewer = models.ForeignKey("accounts.User", null=True, blank=True,
                                  on_delete=models.SET_NULL, related_name="+")
+    # why this reviewer: the user's manager, the role-owner rule, or a reassignment
+    assigned_as = models.CharField(max_length=12, blank=True, default="")
     escalation_reviewer = models.ForeignKey("accounts.User", null=True, blank=True,
                                             on_delete=models.SET_NULL, related_name="+")
     escalated_at = models.DateTimeField(null=True, blank=True)

@@ -89,6 +89,18 @@ def holders_of(codename: str) -> list[int]:
         .values_list("user_id", flat=True)))
 
 
+def reassign_targets(*, items: list[ReviewItemView]
+                     ) -> list[tuple[ReviewItemView, list[tuple[int, str]]]]:
+    """Each item with who it may be handed to, as (id, e-mail): the active holders of
+    accounts.review_access but the person whose grant it is and its current reviewer."""
+    from safeguard.accounts.models import User
+
+    pool = list(User.objects.filter(id__in=holders_of(REVIEW_ACCESS)).order_by("email")
+                .values_list("id", "email"))
+    return [(i, [(uid, email) for uid, email in pool if uid not in (i.user_id, i.reviewer_id)])
+            for i in items]
+
+
 # --- reads ------------------------------------------------------------------------------------
 
 def items(campaign_id: int) -> Any:
@@ -110,7 +122,8 @@ def item_view(i: AccessReviewItem) -> ReviewItemView:
         escalation_reviewer_email=(i.escalation_reviewer.email if i.escalation_reviewer
                                    else ""),
         escalated_at=i.escalated_at, decision=i.decision, comment=i.comment,
-        decided_by_email=i.decided_by_email, decided_at=i.decided_at)
+        decided_by_email=i.decided_by_email, decided_at=i.decided_at,
+        assigned_as=i.assigned_as)
 
 
 def campaign_view(c: AccessReviewCampaign, now: datetime) -> CampaignView:

@@ -9,6 +9,7 @@ urlpatterns = [
     path("reviews/start/", views.campaign_start, name="review_start"),
     path("reviews/queue/", views.queue, name="review_queue"),
     path("reviews/items/<int:item_id>/decide/", views.item_decide, name="review_decide"),
+    path("reviews/items/<int:item_id>/reassign/", views.item_reassign, name="review_reassign"),
     path("reviews/<int:campaign_id>/", views.campaign_detail, name="review_detail"),
     path("reviews/<int:campaign_id>/close/", views.campaign_close, name="review_close"),
     path("reviews/<int:campaign_id>/report.pdf", views.campaign_report, name="review_report"),

@@ -18,8 +18,10 @@ from safeguard.accounts.guards import (
     request_principal,
     step_up_required,
 )
+from safeguard.accounts.review_contracts import ReviewError
 from safeguard.accounts.review_permissions import REVIEW_ACCESS, REVIEWS_MANAGE, REVIEWS_VIEW
 from safeguard.audit import services as audit
+from safeguard.web.bounds import MAX_SEQ, ascii_int
 from safeguard.web.errors import ApplicationError
 
 
@@ -66,9 +68,11 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
         items = sel.campaign_items(campaign_id=campaign_id)
     except ApplicationError as exc:
         return _error(request, exc)
+    can_manage = REVIEWS_MANAGE in request_permissions(request)
     return render(request, "accounts/reviews/detail.html", {
-        "campaign": campaign, "items": items,
-        "can_manage": REVIEWS_MANAGE in request_permissions(request)})
+        "campaign": campaign, "items": items, "can_manage": can_manage,
+        "rows": sel.reassign_targets(items=items) if can_manage and campaign.status == "open"
+        else [(i, []) for i in items]})
 
 
 @permission_required(REVIEWS_MANAGE)
@@ -132,10 +136,14 @@ def campaign_signature(request: HttpRequest, campaign_id: int) -> HttpResponse:
 def queue(request: HttpRequest) -> HttpResponse:
     """The signed-in reviewer's undecided items (never their own grants)."""
     me = request_principal(request).user_id
-    response = render(request, "accounts/reviews/queue.html", {
-        "items": sel.queue_for(person_id=me), "decided": sel.decided_by(person_id=me)})
+    response = render(request, "accounts/reviews/queue.html", _queue_context(me))
     response["Cache-Control"] = "no-store"
     return response
+
+
+def _queue_context(me: int) -> dict[str, object]:
+    return {"rows": sel.reassign_targets(items=sel.queue_for(person_id=me)),
+            "decided": sel.decided_by(person_id=me)}
 
 
 @permission_required(REVIEW_ACCESS)
@@ -149,9 +157,32 @@ def item_decide(request: HttpRequest, item_id: int) -> HttpResponse:
     except ApplicationError as exc:
         # a clear 4xx with the reason, on the queue page; nothing was changed
         me = request_principal(request).user_id
-        return render(request, "accounts/reviews/queue.html", {
-            "error": exc.detail, "items": sel.queue_for(person_id=me),
-            "decided": sel.decided_by(person_id=me)}, status=exc.status)
+        return render(request, "accounts/reviews/queue.html",
+                      {"error": exc.detail, **_queue_context(me)}, status=exc.status)
     verb = "revoked" if item.decision == "revoke" else "kept"
     messages.success(request, f"{item.grant_label} of {item.user_email}: {verb}.")
+    return redirect("accounts:review_queue")
+
+
+@permission_required(REVIEW_ACCESS)
+@step_up_required(action="Reassign an access review item")
+@require_POST
+def item_reassign(request: HttpRequest, item_id: int) -> HttpResponse:
+    """Hand an item to another eligible reviewer with a reason (its reviewer or a campaign
+    owner). A refusal is a 4xx with the reason on the queue page; nothing changes."""
+    target = ascii_int(request.POST.get("to", ""), minimum=1, maximum=MAX_SEQ)
+    back = request.POST.get("back", "")
+    try:
+        if target is None:
+            raise ReviewError("Choose the reviewer to hand the item to.")
+        item = reviews.item_reassign(actor=request_actor(request), item_id=item_id,
+                                     to_user_id=target, reason=request.POST.get("reason", ""))
+    except ApplicationError as exc:
+        me = request_principal(request).user_id
+        return render(request, "accounts/reviews/queue.html",
+                      {"error": exc.detail, **_queue_context(me)}, status=exc.status)
+    messages.success(request, f"{item.grant_label} of {item.user_email} handed to "
+                              f"{item.reviewer_email}.")
+    if back == "campaign":
+        return redirect("accounts:review_detail", campaign_id=item.campaign_id)
     return redirect("accounts:review_queue")

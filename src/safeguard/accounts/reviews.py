@@ -6,10 +6,17 @@ Every write of the two review tables lives here (reads in ``review_selectors.py`
 changes themselves go through :mod:`safeguard.accounts.services` (``role_revoke``,
 ``token_revoke``), so a revocation obeys the same rules and audit as any other.
 
-Who reviews: there is no manager on a user record, so the reviewers are the *role owners*:
-active people holding ``accounts.review_access``. Each user's grants go to one of them, never
-the user themselves (separation of duties, as for grant requests), the least loaded first; the
-escalation reviewer is a campaign owner (``accounts.manage_access_reviews``) other than both.
+Who reviews (SAFEGUARD_ACCESS_REVIEW_REVIEWER_ORDER, decision 0274): with the default
+``manager_then_role_owner``, a user's grants go to their *manager* when the manager is active, is
+not the user and holds ``accounts.review_access``; otherwise (and always with ``role_owner``) to
+a *role owner*: an active person holding ``accounts.review_access``, the least loaded first.
+Never the user themselves (separation of duties, as for grant requests). The manager must hold
+the permission because deciding revokes access: a reporting line alone (which the identity
+provider sets over SCIM) must not make anyone a reviewer (decision 0132). The escalation
+reviewer is a campaign owner (``accounts.manage_access_reviews``) other than both.
+
+An open item can be handed to another eligible reviewer (:func:`item_reassign`) by its reviewer
+or a campaign owner, with a reason; audited, and the new reviewer is notified.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from safeguard.accounts.review_contracts import (
     CampaignNotOpen,
     CampaignView,
     ItemAlreadyDecided,
+    NotEligibleReviewer,
     NotYourItem,
     ReviewError,
     ReviewItemNotFound,
@@ -60,12 +68,31 @@ def _who(actor: Actor) -> str:
 
 # --- who reviews ---------------------------------------------------------------------------
 
+MANAGER, ROLE_OWNER, REASSIGNED = "manager", "role_owner", "reassigned"
+
+
+def _escalation_for(user_id: int, reviewer: int | None, pool: list[int],
+                    owners: list[int]) -> int | None:
+    """A campaign owner other than the user and the reviewer, else any other reviewer."""
+    escalation = next((o for o in owners if o not in (user_id, reviewer)), None)
+    if escalation is None:
+        escalation = next((r for r in pool if r not in (user_id, reviewer)), None)
+    return escalation
+
+
 def _pick_reviewers(campaign: AccessReviewCampaign, user_id: int, pool: list[int],
-                    owners: list[int]) -> tuple[int | None, int | None]:
-    """(reviewer, escalation reviewer) for one user's grants: never the user; the reviewer with
-    the fewest users so far in this campaign; the escalation reviewer a campaign owner other
-    than both (else any other reviewer)."""
+                    owners: list[int], manager_id: int | None = None,
+                    ) -> tuple[int | None, int | None, str]:
+    """(reviewer, escalation reviewer, basis) for one user's grants: never the user; their
+    manager first when the order says so and the manager is eligible (active, not the user, in
+    ``pool`` — the active holders of review_access); else the role owner with the fewest users
+    so far in this campaign; the escalation reviewer a campaign owner other than both (else any
+    other reviewer)."""
     candidates = [r for r in pool if r != user_id]
+    order = settings.SAFEGUARD_ACCESS_REVIEW_REVIEWER_ORDER
+    if (order == "manager_then_role_owner" and manager_id is not None
+            and manager_id != user_id and manager_id in candidates):
+        return manager_id, _escalation_for(user_id, manager_id, pool, owners), MANAGER
     if not candidates:
         reviewer = None
     else:
@@ -73,10 +100,8 @@ def _pick_reviewers(campaign: AccessReviewCampaign, user_id: int, pool: list[int
                     .values("reviewer_id").annotate(n=Count("user_id", distinct=True))
                     .values_list("reviewer_id", "n"))
         reviewer = min(candidates, key=lambda r: (load.get(r, 0), r))
-    escalation = next((o for o in owners if o not in (user_id, reviewer)), None)
-    if escalation is None:
-        escalation = next((r for r in candidates if r != reviewer), None)
-    return reviewer, escalation
+    return (reviewer, _escalation_for(user_id, reviewer, pool, owners),
+            ROLE_OWNER if reviewer is not None else "")
 
 
 # --- starting a campaign ------------------------------------------------------------------------
@@ -93,12 +118,13 @@ def _snapshot_user(campaign: AccessReviewCampaign, user: User, pool: list[int],
         seen = UserSession.objects.filter(user=user).aggregate(m=Max("last_seen_at"))["m"]
         activity = max((t for t in [user.last_login, seen, *(k.last_used_at for k in tokens)]
                         if t is not None), default=None)
-        reviewer, escalation = _pick_reviewers(campaign, user.id, pool, owners)
+        reviewer, escalation, basis = _pick_reviewers(campaign, user.id, pool, owners,
+                                                      user.manager_id)
         base: dict[str, Any] = {
             "campaign": campaign, "user": user, "user_email": user.email,
             "effective_permissions": effective, "last_login_at": user.last_login,
             "last_activity_at": activity, "snapshot_at": now, "reviewer_id": reviewer,
-            "escalation_reviewer_id": escalation,
+            "escalation_reviewer_id": escalation, "assigned_as": basis,
         }
         rows = [AccessReviewItem(**base, kind=AccessReviewItem.Kind.ROLE,
                                  grant_key=f"role:{user.id}:{a.role.slug}",
@@ -163,7 +189,8 @@ def campaign_start(*, actor: Actor, if_missing: bool = False,
                          subject=("access_review", locked.id),
                          data={"items": items.count(),
                                "users": items.values("user_id").distinct().count(),
-                               "unassigned": items.filter(reviewer__isnull=True).count()})
+                               "unassigned": items.filter(reviewer__isnull=True).count(),
+                               "by_manager": items.filter(assigned_as=MANAGER).count()})
             label = period.label
             for reviewer_id in sorted(set(items.exclude(reviewer__isnull=True)
                                           .values_list("reviewer_id", flat=True))):
@@ -179,9 +206,10 @@ def campaign_start(*, actor: Actor, if_missing: bool = False,
 
 # --- deciding ----------------------------------------------------------------------------------
 
-def _refuse(actor: Actor, item: AccessReviewItem, why: str, error: Exception) -> NoReturn:
+def _refuse(actor: Actor, item: AccessReviewItem, why: str, error: Exception,
+            action: str = "access_review.decision_denied") -> NoReturn:
     with transaction.atomic():
-        audit.record(action="access_review.decision_denied", actor=actor, outcome="denied",
+        audit.record(action=action, actor=actor, outcome="denied",
                      subject=("access_review", item.campaign_id),
                      data={"item": item.id, "why": why})
     raise error
@@ -299,6 +327,95 @@ def _apply(actor: Actor, item: AccessReviewItem) -> str:
     held = RoleAssignment.objects.filter(user_id=item.user_id, role__slug=slug).exists()
     services.role_revoke(actor=actor, user_id=item.user_id, role_slug=slug)
     return "role revoked" if held else "role already gone"
+
+
+# --- reassignment ------------------------------------------------------------------------------
+
+def item_reassign(*, actor: Actor, item_id: int, to_user_id: int, reason: str,
+                  now: datetime | None = None) -> ReviewItemView:
+    """Hand an undecided item of an open campaign to another eligible reviewer (an active holder
+    of accounts.review_access, never the person whose grant it is), with a reason. Done by
+    whoever may decide the item now or by a campaign owner; never by the person whose grant it
+    is. Audited as ``access_review.reassigned``; the new reviewer is notified. When the new
+    reviewer was the escalation reviewer, another one is chosen, so escalation still reaches
+    someone else. Every refusal is recorded (``access_review.reassign_denied``) and changes
+    nothing."""
+    me = _person(actor)
+    item = AccessReviewItem.objects.select_related("campaign").filter(id=item_id).first()
+    if item is None:
+        raise ReviewItemNotFound(f"No access-review item {item_id}.")
+    text = " ".join((reason or "").split())
+    if not text:
+        raise ReviewError("Say why the item is handed to someone else: a reason is required.")
+    if len(text) > COMMENT_MAX:
+        raise ReviewError(f"The reason is at most {COMMENT_MAX} characters.")
+
+    reviewers = _reassign_allowed(actor, me, item, to_user_id)
+    text = protection.screen(text, field="access_review.comment").text[:COMMENT_MAX]
+    now = now or sel.clock_now()
+    try:
+        with transaction.atomic():
+            campaign = (AccessReviewCampaign.objects.select_for_update()
+                        .filter(id=item.campaign_id).first())
+            if campaign is None or campaign.status != Status.OPEN:
+                raise CampaignNotOpen("The campaign is no longer open.")
+            locked = AccessReviewItem.objects.select_for_update().get(id=item.id)
+            if locked.decision != Decision.PENDING:
+                raise ItemAlreadyDecided(f"This item was already decided ({locked.decision}).")
+            before = locked.reviewer_id
+            locked.reviewer_id = to_user_id
+            locked.assigned_as = REASSIGNED
+            fields = ["reviewer", "assigned_as"]
+            if locked.escalation_reviewer_id == to_user_id:
+                locked.escalation_reviewer_id = _escalation_for(
+                    locked.user_id or 0, to_user_id, reviewers, sel.holders_of(REVIEWS_MANAGE))
+                fields.append("escalation_reviewer")
+            locked.save(update_fields=fields)
+            audit.record(action="access_review.reassigned", actor=actor,
+                         subject=("access_review", locked.campaign_id),
+                         data={"item": locked.id, "grant": locked.grant_key, "from": before,
+                               "to": to_user_id, "reason": text,
+                               "escalation_reviewer": locked.escalation_reviewer_id})
+            services.notify(to_user_id, NotificationKind.ASSIGNMENT,
+                            f"Access review: {locked.grant_label} of {locked.user_email} "
+                            "handed to you", url="/staff/reviews/queue/",
+                            subject=("access_review", locked.campaign_id), actor=actor,
+                            dedupe_key=f"access-review-item:{locked.id}:to:{to_user_id}:"
+                                       f"{int(now.timestamp())}")
+    except ApplicationError as exc:
+        _refuse(actor, item, exc.code, exc, action="access_review.reassign_denied")
+    return sel.item_view(AccessReviewItem.objects
+                         .select_related("reviewer", "escalation_reviewer").get(id=item.id))
+
+
+def _reassign_allowed(actor: Actor, me: int | None, item: AccessReviewItem,
+                      to_user_id: int) -> list[int]:
+    """Refuse (recorded) a reassignment that breaks a rule; the active reviewers when none."""
+
+    def refuse(why: str, error: Exception) -> NoReturn:
+        _refuse(actor, item, why, error, action="access_review.reassign_denied")
+
+    if me is None:
+        refuse("not a signed-in person",
+               NotYourItem("An access review item is reassigned by a signed-in reviewer."))
+    if item.user_id == me:
+        refuse("self-review", SelfReview("Nobody reassigns the review of their own access."))
+    if to_user_id == item.user_id:
+        refuse("self-review", SelfReview("Nobody reviews their own access: choose someone "
+                                         "other than the person whose grant it is."))
+    reviewers = sel.holders_of(REVIEW_ACCESS)
+    is_owner = me in sel.holders_of(REVIEWS_MANAGE)
+    if not is_owner and not (me in reviewers and may_decide(item, me, False, reviewers)):
+        refuse("not assigned", NotYourItem("Only this item's reviewer or a campaign owner "
+                                           "reassigns it."))
+    if to_user_id not in reviewers:
+        refuse("not eligible", NotEligibleReviewer(
+            "The new reviewer must be an active person holding accounts.review_access."))
+    if to_user_id == item.reviewer_id:
+        refuse("same reviewer", NotEligibleReviewer("This person already reviews the item."))
+    if item.campaign.status != Status.OPEN:
+        refuse("campaign not open", CampaignNotOpen(f"The campaign is {item.campaign.status}."))
+    return reviewers
 
 
 # --- escalation ----------------------------------------------------------------------------

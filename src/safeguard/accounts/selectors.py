@@ -122,11 +122,13 @@ def _user_view(u: User) -> UserView:
         date_joined=u.date_joined,
         disabled_at=u.disabled_at,
         last_login=u.last_login,
+        manager_id=u.manager_id,
+        manager_email=u.manager.email if u.manager_id and u.manager else "",
     )
 
 
 def _users() -> object:
-    return User.objects.prefetch_related(
+    return User.objects.select_related("manager").prefetch_related(
         Prefetch("role_assignments", queryset=RoleAssignment.objects.select_related("role")),
         "authenticator_set",
     )
@@ -145,6 +147,34 @@ def user_get(*, user_id: int) -> UserView:
         return _user_view(_users().get(id=user_id))  # type: ignore[attr-defined]
     except User.DoesNotExist as exc:
         raise UserNotFound(f"No user with id {user_id}.") from exc
+
+
+def manager_chain(*, user_id: int, limit: int = 10_000) -> list[int]:
+    """The managers above ``user_id``, nearest first (their manager, theirs, ...). Stops at a
+    repeat, so a cycle written around the service can never make it loop."""
+    chain: list[int] = []
+    seen = {user_id}
+    current: int | None = User.objects.filter(id=user_id).values_list("manager_id",
+                                                                       flat=True).first()
+    while current is not None and current not in seen and len(chain) < limit:
+        chain.append(current)
+        seen.add(current)
+        current = User.objects.filter(id=current).values_list("manager_id", flat=True).first()
+    return chain
+
+
+def manager_candidates(*, user_id: int) -> list[UserView]:
+    """Who may become ``user_id``'s manager: active people (not service accounts), never the
+    user nor anyone reporting to them directly or indirectly (that would make a cycle)."""
+    below: set[int] = {user_id}
+    frontier = {user_id}
+    while frontier:
+        frontier = set(User.objects.filter(manager_id__in=frontier)
+                       .values_list("id", flat=True)) - below
+        below |= frontier
+    qs = (_users().filter(is_active=True, is_service_account=False)  # type: ignore[attr-defined]
+          .exclude(id__in=below).order_by("email"))
+    return [_user_view(u) for u in qs]
 
 
 def user_get_by_email(*, email: str) -> UserView:

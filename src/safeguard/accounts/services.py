@@ -33,6 +33,7 @@ from safeguard.accounts.contracts import (
     GrantRequestNotFound,
     GrantRequestView,
     GrantStepUpRequired,
+    InvalidManager,
     IssuedToken,
     LastAdministrator,
     NotificationInvalid,
@@ -550,6 +551,83 @@ def user_enable(*, actor: Actor, user_id: int) -> UserView:
         user.save(update_fields=["is_active", "disabled_at", "disabled_reason"])
         audit.record(action="user.enabled", actor=actor, subject=("user", user.id))
     return selectors.user_get(user_id=user.id)
+
+
+# --- reporting line (issue 13 section 2: the manager is a user's first access reviewer) ------
+
+# The permissions that may set a manager: a user administrator, or the identity provider's SCIM
+# token (enterprise extension ``manager``). Spelled out here, not imported, so services does not
+# depend on the SCIM sub-package.
+MANAGER_SETTERS = frozenset({"accounts.manage_users", "accounts.scim_provision"})
+_HIERARCHY_LOCK = int.from_bytes(hashlib.sha256(b"safeguard.accounts.manager").digest()[:8],
+                                 "big", signed=True)
+
+
+def _hierarchy_lock() -> None:
+    """Serialise manager changes, so two concurrent ones cannot close a cycle between them
+    (A under B while B goes under A). PostgreSQL: a transaction-scoped advisory lock; SQLite
+    transactions are IMMEDIATE (settings), so a writer already holds the database lock."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_HIERARCHY_LOCK])
+
+
+def _may_set_manager(actor: Actor) -> bool:
+    if actor.kind == "system":
+        return True
+    person = _actor_person_id(actor)
+    return person is not None and bool(selectors.user_permissions(user_id=person)
+                                       & MANAGER_SETTERS)
+
+
+def user_set_manager(*, actor: Actor, user_id: int, manager_id: int | None) -> UserView:
+    """Set (or clear, with None) who ``user_id`` reports to. Refused, changing nothing and
+    recorded as ``user.manager_denied``: an actor without accounts.manage_users (or the SCIM
+    scope), the user themselves as manager, a manager who already reports to the user directly
+    or through others (a cycle of any length), an unknown user or a service account. Setting
+    the manager the user already has is a no-op and records nothing (R-OPS-8, R-WORK-3)."""
+
+    def refuse(why: str, error: AccountError | Exception) -> NoReturn:
+        _refuse(actor, action="user.manager_denied", subject=("user", user_id),
+                data={"manager": manager_id, "why": why}, error=error)
+
+    if not _may_set_manager(actor):
+        refuse("permission", ScopeNotHeld("Setting a manager needs the permission "
+                                          "accounts.manage_users."))
+    try:
+        with transaction.atomic():
+            _hierarchy_lock()
+            user = _user_for_update(user_id)
+            if manager_id is not None:
+                if manager_id == user.id:
+                    raise InvalidManager("Nobody is their own manager.", reason="self")
+                manager = User.objects.filter(id=manager_id).first()
+                if manager is None:
+                    raise InvalidManager(f"No user with id {manager_id} to be the manager.",
+                                         reason="unknown")
+                if manager.is_service_account:
+                    raise InvalidManager("A service account cannot be a manager.",
+                                         reason="service account")
+                chain = selectors.manager_chain(user_id=manager_id)
+                if user.id in chain:
+                    # the would-be manager reports to the user: the line would loop
+                    path = [manager_id, *chain[:chain.index(user.id) + 1]]
+                    raise InvalidManager(
+                        f"{manager.email} reports to {user.email} "
+                        f"({' > '.join(str(p) for p in path)}): a reporting line cannot loop.",
+                        reason="cycle")
+            if user.manager_id == manager_id:
+                return selectors.user_get(user_id=user.id)
+            before = user.manager_id
+            user.manager_id = manager_id
+            user.save(update_fields=["manager"])
+            audit.record(action="user.manager_set", actor=actor, subject=("user", user.id),
+                         data={"manager": manager_id, "previous": before})
+            return selectors.user_get(user_id=user.id)
+    except InvalidManager as exc:
+        refuse(str(exc.extra.get("reason", "invalid")), exc)
 
 
 def session_activity_record(*, request: HttpRequest) -> None:

@@ -18,6 +18,7 @@ urlpatterns = [
     path("users/<int:user_id>/roles/revoke/", views.user_role_revoke, name="user_role_revoke"),
     path("users/<int:user_id>/disable/", views.user_disable, name="user_disable"),
     path("users/<int:user_id>/enable/", views.user_enable, name="user_enable"),
+    path("users/<int:user_id>/manager/", views.user_manager_set, name="user_manager_set"),
     path("users/<int:user_id>/sessions/", views.user_sessions, name="user_sessions"),
     path("users/<int:user_id>/sessions/end/", views.user_session_revoke,
          name="user_session_revoke"),

@@ -88,6 +88,7 @@ def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
         "all_roles": [(r, sorted(r.permissions & sensitive)) for r in selectors.role_list()],
         "can_manage": perm.USERS_MANAGE in request_permissions(request),
         "disable_form": forms.DisableForm(),
+        "manager_choices": selectors.manager_candidates(user_id=user_id),
     })
 
 
@@ -163,6 +164,28 @@ def user_role_revoke(request: HttpRequest, user_id: int) -> HttpResponse:
 @require_POST
 def user_disable(request: HttpRequest, user_id: int) -> HttpResponse:
     return _user_action(request, user_id, "disable")
+
+
+@permission_required(perm.USERS_MANAGE)
+@step_up_required(action="Set a user's manager")
+@require_POST
+def user_manager_set(request: HttpRequest, user_id: int) -> HttpResponse:
+    """Set or clear who the user reports to (their first access reviewer). A refused choice
+    (self, a loop, an unknown user) is a message on the page and changes nothing."""
+    raw = request.POST.get("manager", "").strip()
+    manager_id = None if raw == "" else ascii_int(raw, minimum=1, maximum=MAX_SEQ)
+    if raw and manager_id is None:
+        messages.error(request, "Choose a manager from the list.")
+        return redirect("accounts:user_detail", user_id=user_id)
+    try:
+        user = services.user_set_manager(actor=request_actor(request), user_id=user_id,
+                                         manager_id=manager_id)
+    except ApplicationError as exc:
+        messages.error(request, exc.detail)
+    else:
+        messages.success(request, f"Manager set to {user.manager_email}." if user.manager_email
+                         else "Manager cleared.")
+    return redirect("accounts:user_detail", user_id=user_id)
 
 
 @permission_required(perm.USERS_MANAGE)

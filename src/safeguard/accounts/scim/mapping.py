@@ -15,6 +15,9 @@ name.givenName / name.familyName       kept as sent, returned unchanged
 active                                 active; false runs the leaver path
 groups (read-only)                     the roles held (value = role slug)
 password                               refused: passwords are never set over SCIM
+enterprise extension manager.value     the manager (that user's SCIM id); $ref and
+                                       displayName are returned, ignored when sent
+other enterprise attributes            accepted, not stored
 =====================================  ==========================================
 
 Groups are roles (decision 0126): ``id`` is the role's slug, ``displayName`` the identity
@@ -37,14 +40,16 @@ from scim2_models import (
     GroupMember,
     GroupMembership,
     InvalidValueException,
+    Manager,
     Meta,
     Name,
     User,
 )
 
-# The User resource this service speaks: the enterprise extension is accepted (and not stored)
-# because Entra ID sends it by default.
+# The User resource this service speaks, with the RFC 7643 §4.3 enterprise extension: its
+# ``manager`` is stored (the user's reporting line); its other attributes are accepted, not kept.
 UserModel = User[EnterpriseUser]
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
 _SLUG = re.compile(r"^[-a-zA-Z0-9_]{1,40}$")
 # An e-mail address as the sign-in name must be one: the shape Django's EmailField keeps, loosely.
@@ -90,6 +95,8 @@ class UserData:
     groups: tuple[tuple[str, str], ...]  # (role slug, group display name)
     created: datetime
     modified: datetime
+    manager_id: int | None = None
+    manager_display: str = ""
 
 
 @dataclass(frozen=True)
@@ -114,6 +121,9 @@ class UserChanges:
     external_id: str
     given_name: str
     family_name: str
+    # the enterprise extension's manager: not sent leaves it as it is; sent as None clears it
+    manager_sent: bool = False
+    manager_id: int | None = None
 
 
 def _version(moment: datetime) -> str:
@@ -125,7 +135,7 @@ def user_resource(data: UserData, *, base_url: str) -> User[EnterpriseUser]:
     has_parts = bool(data.given_name or data.family_name)
     name = Name(formatted=data.full_name or None, given_name=data.given_name or None,
                 family_name=data.family_name or None) if (data.full_name or has_parts) else None
-    return UserModel(
+    user = UserModel(
         id=str(data.id),
         external_id=data.external_id or None,
         user_name=data.user_name,
@@ -141,6 +151,35 @@ def user_resource(data: UserData, *, base_url: str) -> User[EnterpriseUser]:
         meta=Meta(resource_type="User", created=data.created, last_modified=data.modified,
                   location=f"{base_url}/Users/{data.id}", version=_version(data.modified)),
     )
+    if data.manager_id is not None:
+        user[EnterpriseUser] = EnterpriseUser(manager=Manager(
+            value=str(data.manager_id), ref=cast(Any, f"{base_url}/Users/{data.manager_id}"),
+            display_name=data.manager_display or None))
+    return user
+
+
+def manager_id(value: Any) -> int | None:
+    """A manager as SCIM names it — the manager's ``id`` here, sent as ``{"value": id}`` or (the
+    Entra ID and Okta PATCH form) as the bare id — as a user id; None, "" or a value-less
+    object clears it. Anything that is not one of our ids is ``invalidValue``."""
+    if isinstance(value, Manager):
+        value = value.value
+    elif isinstance(value, dict):
+        value = next((v for k, v in value.items() if str(k).lower() == "value"), None)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    raw = str(value).strip() if isinstance(value, str | int) and not isinstance(value, bool) \
+        else None
+    if raw is None or not (raw.isascii() and raw.isdigit()) or len(raw) > 18 or int(raw) < 1:
+        raise InvalidValueException(detail=f"manager {value!r} is not a user id of this service.")
+    return int(raw)
+
+
+def enterprise_manager(user: User[EnterpriseUser]) -> int | None:
+    """The manager a validated (or patched) User names in its enterprise extension."""
+    extension = user[EnterpriseUser]
+    return manager_id(extension.manager) if extension is not None and extension.manager \
+        else None
 
 
 def group_resource(data: GroupData, *, base_url: str) -> Group:

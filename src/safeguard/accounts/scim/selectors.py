@@ -39,7 +39,7 @@ def group_for_name(name: str) -> str | None:
 def _visible_users() -> object:
     return (User.objects.filter(is_service_account=False)
             .exclude(scim_identity__deleted_at__isnull=False)
-            .select_related("scim_identity")
+            .select_related("scim_identity", "manager")
             .prefetch_related(Prefetch("role_assignments",
                                        queryset=RoleAssignment.objects.select_related("role"))))
 
@@ -59,6 +59,8 @@ def _user_data(u: User, names: dict[str, str]) -> UserData:
                             for a in u.role_assignments.all())),
         created=identity.created_at if identity else u.date_joined,
         modified=max(moments),
+        manager_id=u.manager_id,
+        manager_display=(u.manager.full_name or u.manager.email) if u.manager else "",
     )
 
 

@@ -26,11 +26,17 @@ from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from scim2_models import UniquenessException
+from scim2_models import InvalidValueException, UniquenessException
 
 from safeguard.accounts import selectors as account_selectors
 from safeguard.accounts import services
-from safeguard.accounts.contracts import AccountError, IssuedToken, ScopeNotHeld, UserNotFound
+from safeguard.accounts.contracts import (
+    AccountError,
+    InvalidManager,
+    IssuedToken,
+    ScopeNotHeld,
+    UserNotFound,
+)
 from safeguard.accounts.models import Role, ScimIdentity, User
 from safeguard.accounts.review_permissions import REVIEW_ACCESS, REVIEWS_MANAGE
 from safeguard.accounts.scim import selectors
@@ -74,6 +80,22 @@ def _taken(*, changes: UserChanges, user_id: int | None) -> None:
         raise UniquenessException(detail="Another user already has this userName or e-mail.")
 
 
+def _apply_manager(*, actor: Actor, user_id: int, changes: UserChanges) -> None:
+    """The enterprise extension's manager (RFC 7643 §4.3) through the accounts service, so the
+    self and no-cycle rules and the audit event are the same as on the staff page. A manager id
+    SCIM does not show (unknown, a service account, a SCIM-deleted user), the user themselves or
+    a loop is ``invalidValue`` (400) and the whole request changes nothing."""
+    if not changes.manager_sent:
+        return
+    wanted = changes.manager_id
+    if wanted is not None and selectors.scim_user_get(user_id=wanted) is None:
+        raise InvalidValueException(detail=f"manager: no user {wanted} here.")
+    try:
+        services.user_set_manager(actor=actor, user_id=user_id, manager_id=wanted)
+    except InvalidManager as exc:
+        raise InvalidValueException(detail=f"manager: {exc.detail}") from exc
+
+
 def scim_user_create(*, actor: Actor, changes: UserChanges) -> int:
     """Joiner: create a staff user (no password, MFA to enrol at first sign-in) and its SCIM
     identity; created inactive when the provider says so. Returns the user id."""
@@ -89,6 +111,7 @@ def scim_user_create(*, actor: Actor, changes: UserChanges) -> int:
         active = changes.active is not False
         audit.record(action="scim.user_provisioned", actor=actor, subject=("user", view.id),
                      data={"external_id": bool(changes.external_id), "active": active})
+        _apply_manager(actor=actor, user_id=view.id, changes=changes)
         if not active:
             services.user_disable(actor=actor, user_id=view.id, reason=LEAVER_REASON)
         return view.id
@@ -141,6 +164,7 @@ def scim_user_apply(*, actor: Actor, user_id: int, changes: UserChanges, what: s
             identity.save()
             audit.record(action="user.changed", actor=actor, subject=("user", user.id),
                          data={"fields": sorted(fields + row_fields), "via": "scim"})
+        _apply_manager(actor=actor, user_id=user.id, changes=changes)
         # active not sent (a PUT may leave it out) changes nothing: it never re-admits a leaver
         if changes.active is False and user.is_active:
             services.user_disable(actor=actor, user_id=user.id, reason=LEAVER_REASON)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from functools import wraps
 from typing import Any
 
@@ -55,8 +56,11 @@ from safeguard.accounts.guards import PERMISSION_ATTR
 from safeguard.accounts.scim import selectors
 from safeguard.accounts.scim import services as scim
 from safeguard.accounts.scim.mapping import (
+    ENTERPRISE,
     UserModel,
+    enterprise_manager,
     group_resource,
+    manager_id,
     member_ids,
     user_changes,
     user_resource,
@@ -67,7 +71,7 @@ from safeguard.audit.middleware import client_ip
 from safeguard.web.errors import ApplicationError
 
 CONTENT_TYPE = "application/scim+json"
-ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+_MANAGER_PATHS = (f"{ENTERPRISE}:manager".lower(), f"{ENTERPRISE}:manager.value".lower())
 
 View = Callable[..., HttpResponse]
 
@@ -299,18 +303,91 @@ def _user_id(raw: str) -> int:
     return int(raw)
 
 
-def _validated_user(payload: dict[str, Any], ctx: Context) -> Any:
-    payload = {k: v for k, v in payload.items() if k != ENTERPRISE}  # accepted, not stored
+def _sent_manager(payload: dict[str, Any]) -> tuple[bool, int | None]:
+    """(sent, manager id) from a POST or PUT body's enterprise extension (its URN compared
+    case-insensitively, RFC 7643 §3.3): the extension absent leaves the manager as it is; present
+    without ``manager`` (or with a null one) clears it; ``manager`` may be ``{"value": id}`` or
+    the bare id."""
+    extension = next((v for k, v in payload.items() if k.lower() == ENTERPRISE.lower()), None)
+    if extension is None:
+        return False, None
+    if not isinstance(extension, dict):
+        raise InvalidValueException(detail=f"{ENTERPRISE} must be an object.")
+    return True, manager_id(next((v for k, v in extension.items() if k.lower() == "manager"),
+                                 None))
+
+
+def _validated_user(payload: dict[str, Any], ctx: Context) -> tuple[Any, bool, int | None]:
+    """The User a POST or PUT body asks for, and its manager (sent?, id). The extension is read
+    here and left out of the model's validation: scim2-models requires ``manager.$ref``, which
+    identity providers do not send (Entra ID and Okta send ``value`` only)."""
+    sent, manager = _sent_manager(payload)
+    payload = {k: v for k, v in payload.items() if k.lower() != ENTERPRISE.lower()}
     if isinstance(payload.get("schemas"), list):
-        payload["schemas"] = [s for s in payload["schemas"] if s != ENTERPRISE]
-    return UserModel.model_validate(payload, scim_ctx=ctx)
+        payload["schemas"] = [s for s in payload["schemas"]
+                              if not (isinstance(s, str) and s.lower() == ENTERPRISE.lower())]
+    return UserModel.model_validate(payload, scim_ctx=ctx), sent, manager
+
+
+_MANAGER = f"{ENTERPRISE}:manager"
+
+
+def _set_manager_op(op: dict[str, Any], raw: Any) -> dict[str, Any]:
+    """The standard operation for a manager sent as ``raw`` (an object or a bare id): a
+    remove when it names nobody, else an add/replace of ``{"value": id}``."""
+    wanted = manager_id(raw)
+    if wanted is None:
+        return {"op": "remove", "path": _MANAGER}
+    return {"op": op.get("op"), "path": _MANAGER, "value": {"value": str(wanted)}}
+
+
+def _key(mapping: dict[str, Any], name: str) -> str | None:
+    """The key of ``mapping`` equal to ``name`` ignoring case (URNs and attribute names)."""
+    return next((k for k in mapping if str(k).lower() == name.lower()), None)
+
+
+def _manager_op(op: Any) -> list[Any]:
+    """One PATCH operation in its standard form (see :func:`_manager_operations`)."""
+    if not isinstance(op, dict):
+        return [op]
+    path = str(op.get("path") or "").strip().lower()
+    value = op.get("value")
+    if path in _MANAGER_PATHS:
+        removing = str(op.get("op", "")).lower() == "remove"
+        return [{"op": "remove", "path": _MANAGER} if removing else _set_manager_op(op, value)]
+    if path or not isinstance(value, dict):
+        return [op]
+    key = _key(value, _MANAGER)
+    if key is not None:  # {"<URN>:manager": "<id>", ...}
+        rest = {k: v for k, v in value.items() if k != key}
+        return [_set_manager_op(op, value[key]), *([{**op, "value": rest}] if rest else [])]
+    ext = _key(value, ENTERPRISE)
+    inner = value[ext] if ext is not None else None
+    mkey = _key(inner, "manager") if isinstance(inner, dict) else None
+    if ext is None or not isinstance(inner, dict) or mkey is None:
+        return [op]
+    # {"<URN>": {"manager": "<id>" or {...}, ...}}: the manager as its own operation
+    rest = {k: v for k, v in inner.items() if k != mkey}
+    return [_set_manager_op(op, inner[mkey]), {**op, "value": {**value, ext: rest}}]
+
+
+def _manager_operations(body: dict[str, Any]) -> dict[str, Any]:
+    """Entra ID and Okta set the manager with ``{"op": "Add", "path": "<enterprise URN>:manager",
+    "value": "<id>"}`` (a bare id where RFC 7643 has an object) and clear it with an empty or
+    null value, or a remove carrying one; a path-less operation may carry ``"<URN>:manager":
+    "<id>"`` among its values. Rewrite each into its standard form before validation."""
+    operations = body.get("Operations")
+    if not isinstance(operations, list):
+        return body
+    return {**body, "Operations": [new for op in operations for new in _manager_op(op)]}
 
 
 @scim_endpoint(("GET", "POST"))
 def users(request: HttpRequest, principal: Principal) -> HttpResponse:
     if request.method == "POST":
-        user = _validated_user(_body(request), Context.RESOURCE_CREATION_REQUEST)
-        user_id = scim.scim_user_create(actor=principal.actor, changes=user_changes(user))
+        user, sent, manager = _validated_user(_body(request), Context.RESOURCE_CREATION_REQUEST)
+        changes = replace(user_changes(user), manager_sent=sent, manager_id=manager)
+        user_id = scim.scim_user_create(actor=principal.actor, changes=changes)
         resource = _user_out(request, user_id)
         return _respond(_dump(resource, request), 201, location=str(resource.meta.location))
     base = _base_url(request)
@@ -328,17 +405,20 @@ def user_detail(request: HttpRequest, principal: Principal, user_id: str) -> Htt
         scim.scim_user_delete(actor=principal.actor, user_id=uid)
         return _respond(None, 204)
     if request.method == "PUT":
-        wanted = _validated_user(_body(request), Context.RESOURCE_REPLACEMENT_REQUEST)
+        wanted, sent, manager = _validated_user(_body(request),
+                                                Context.RESOURCE_REPLACEMENT_REQUEST)
         if wanted.id is not None and str(wanted.id) != str(uid):
             raise MutabilityException(detail="id cannot change.")
     else:
         patch = PatchOp[UserModel].model_validate(
-            _body(request), scim_ctx=Context.RESOURCE_PATCH_REQUEST)
+            _manager_operations(_body(request)), scim_ctx=Context.RESOURCE_PATCH_REQUEST)
         wanted = current.model_copy(deep=True)
         patch.patch(wanted)
         if str(wanted.id) != str(uid):
             raise MutabilityException(detail="id cannot change.")
-    scim.scim_user_apply(actor=principal.actor, user_id=uid, changes=user_changes(wanted),
+        sent, manager = True, enterprise_manager(wanted)
+    changes = replace(user_changes(wanted), manager_sent=sent, manager_id=manager)
+    scim.scim_user_apply(actor=principal.actor, user_id=uid, changes=changes,
                          what=f"user.{(request.method or '').lower()}")
     return _respond(_dump(_user_out(request, uid), request))
 
