@@ -23,8 +23,8 @@ from django.utils import timezone
 from safeguard.audit import services as audit_services
 from safeguard.audit.contracts import Actor
 from safeguard.audit.models import Event
-from safeguard.cases.contracts import AttachmentIn, SenderIn
 from safeguard.cases import services as case_services
+from safeguard.cases.contracts import AttachmentIn, SenderIn
 from safeguard.cases.models import Attachment
 from safeguard.governance import attestations, backup, evidence
 from safeguard.governance.models import EvidenceFile, RestoreDrill
@@ -111,7 +111,10 @@ def test_files_round_trip_through_backup_wipe_and_restore(stores, tmp_path, monk
     assert manifest["files"]["stores"] == {"governance_evidence": 1, "privacy_archives": 1,
                                            "storage_default": 0}
     raw = target.read_bytes()
-    assert PDF not in raw and b"My parcel is late" not in raw  # files are inside the ciphertext
+    # the files travel inside the backup's ciphertext, not as their (sealed) bytes
+    for key, root in stores.items():
+        for name in before[key]:
+            assert (root / name).read_bytes()[:48] not in raw
 
     # the database-held items as they are now, and as the drill's restored copy holds them
     live_item = EvidenceItem.objects.values_list("sha256", "sealed").get()
@@ -238,7 +241,8 @@ def test_an_altered_backup_restores_no_file(stores, tmp_path):
     with pytest.raises(backup.BackupError, match="digest: the file's SHA-256 differs"):
         backup.restore_files(path=str(target), actor=JOB)
 
-    assert not stores["evidence"].exists() and not stores["archives"].exists()
+    assert not stores["evidence"].exists()
+    assert not stores["archives"].exists()
 
 
 def test_a_file_in_place_that_differs_is_not_overwritten(stores, tmp_path):
