@@ -32,7 +32,7 @@ from safeguard.incidents import evidence as incident_evidence
 from safeguard.incidents import services as incidents
 from safeguard.incidents.models import EvidenceItem
 from safeguard.privacy import archive
-from tests.factories import make_user
+from tests.factories import make_user, signed_in_client
 
 pytestmark = pytest.mark.django_db(transaction=True)
 JOB = Actor.system("tests")
@@ -177,6 +177,10 @@ def test_a_file_missing_on_disk_fails_the_drill_and_is_named(stores, tmp_path):
     view = backup.backup_create(output=str(target), actor=JOB)
     assert view.files == 1
     assert view.warnings == [f"missing from the backup: governance_evidence/{row.id}.sgev"]
+    page = signed_in_client(make_user(roles=("auditor",))).get("/governance/backups/")
+    assert "; 1 file (" in page.content.decode()
+    assert (f"Warning: missing from the backup: governance_evidence/{row.id}.sgev"
+            in page.content.decode())
 
     drill = backup.restore_verify(path=str(target), actor=JOB)
 
