@@ -11,12 +11,20 @@ seq and signed head); the whole header is the ciphertext's associated data, so a
 id or key is refused like a changed byte. A sidecar ``<file>.manifest.json`` adds the file's
 SHA-256.
 
+The files kept outside the database travel in the same encrypted stream, before the database
+(format 2; R-DATA-4, R-OPS-11): every file of every file store (``web.filestores``: governance
+evidence, privacy archives, the Django storages and FileFields), indexed with its size and
+SHA-256, the index's digest in the authenticated header. ``NOT_CARRIED`` names the locations left
+out on purpose (keys and secrets are backed up apart, docs/keys.md) with the reason.
+
 ``restore_verify`` checks the digest, decrypts into a scratch database (a temporary SQLite file
 in a private directory, or a new temporary PostgreSQL database), checks the audit log on that
 copy through a Django connection alias (``audit.selectors.snapshot_check``: every event hashes to
 its leaf, every signed head verifies, the root at the manifest's head size is the manifest's),
-compares every table's row count with the manifest, measures the recovery time, removes the
-scratch copy and records a :class:`RestoreDrill` and an audit event.
+compares every table's row count with the manifest, checks every carried file's SHA-256 and that
+every file a restored row refers to is in the backup, measures the recovery time, removes the
+scratch copy and records a :class:`RestoreDrill` and an audit event. ``restore_files`` runs the
+same drill and then puts the files missing from their stores back, all or none.
 """
 
 from __future__ import annotations
@@ -729,11 +737,7 @@ def _drill(path: str, actor: Actor, sink: Sink | None
     started, clock = timezone.now(), time.monotonic()
     checks: list[dict[str, Any]] = []
     refused: BackupError | None = None
-    digest = hashlib.sha256()
-    with resolved.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(_CHUNK), b""):
-            digest.update(chunk)
-    if digest.hexdigest() != manifest.get("sha256"):
+    if _sha256(resolved) != manifest.get("sha256"):
         checks.append({"check": "digest", "ok": False,
                        "detail": "the file's SHA-256 differs from its manifest (altered)"})
     else:
