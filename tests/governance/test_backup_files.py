@@ -301,3 +301,26 @@ def test_the_cli_restores_files_and_refuses_without_a_mode(stores, tmp_path, cap
     out = capsys.readouterr().out
     assert "files: 1 put back, 1 already in place" in out
     assert len(list(stores["evidence"].iterdir())) == 1
+
+
+def test_a_file_that_changes_while_it_is_copied_stops_the_backup_and_leaves_nothing(
+        stores, tmp_path, monkeypatch):
+    _everything()
+    indexed = backup._file_index
+
+    def then_changed(stores_):
+        entries = indexed(stores_)
+        [sealed] = stores["evidence"].iterdir()
+        sealed.write_bytes(sealed.read_bytes() + b"\n")  # written to between index and copy
+        return entries
+
+    monkeypatch.setattr(backup, "_file_index", then_changed)
+    target = tmp_path / "moving.sgbak"
+
+    with pytest.raises(backup.BackupError, match=r"governance_evidence/.*\.sgev changed while "
+                                                 r"the backup was written; run the backup again"):
+        backup.backup_create(output=str(target), actor=JOB)
+
+    assert not target.exists()
+    assert not Path(f"{target}.manifest.json").exists()
+    assert not backup.backup_list()
