@@ -2,7 +2,12 @@
 0241), on SQLite and PostgreSQL, beside the named peer: the plain, unencrypted dump of the same
 database (``sqlite3.Connection.backup`` into a file; ``pg_dump --format=custom`` to a file).
 
-    python bench/governance/bench_backup.py [--events 5000] [--pg-host 127.0.0.1]
+    python bench/governance/bench_backup.py [--events 5000] [--files 200] [--file-kb 100]
+                                            [--pg-host 127.0.0.1]
+
+With ``--files N`` the database also gets N governance evidence files of ``--file-kb`` KiB each
+(sealed on disk, as attestations store them); the backup carries them, the drill checks each,
+and ``restore_files`` is timed after the evidence directory is wiped.
 
 Writes bench/results/governance_backup.json. Each backend runs in a child process on a
 throwaway database; CPU time counts this process and its children (pg_dump, pg_restore).
@@ -37,7 +42,7 @@ def _timed(fn) -> tuple[object, dict[str, float]]:  # type: ignore[no-untyped-de
                    "cpu_s": round(_cpu() - c0, 3)}
 
 
-def _child(events: int, work: Path) -> dict[str, object]:
+def _child(events: int, files: int, file_kb: int, work: Path) -> dict[str, object]:
     import django
     from django.core.management import call_command
 
@@ -49,9 +54,13 @@ def _child(events: int, work: Path) -> dict[str, object]:
 
     from safeguard.audit import services as audit
     from safeguard.audit.contracts import Actor
-    from safeguard.governance import backup
+    from safeguard.governance import backup, evidence
 
     actor = Actor.system("bench")
+    line = b"2026-12-04T10:00:00Z badge reader 7 door 3 entry granted\n"
+    for i in range(files):
+        body = f"evidence {i}\n".encode() + line * (file_kb * 1024 // len(line))
+        evidence.store(content=body, name=f"e{i}.txt", actor=actor)
     for i in range(events):
         audit.record(action="bench.event", actor=actor, subject=("n", i), data={"i": i})
     audit.integrate(wait=True)
@@ -75,33 +84,50 @@ def _child(events: int, work: Path) -> dict[str, object]:
                                                        actor=actor))
     drill, restore = _timed(lambda: backup.restore_verify(path=str(work / "b.sgbak"),
                                                           actor=actor))
-    return {"vendor": connection.vendor, "events": events,
+    restored: dict[str, object] = {}
+    if files:
+        import shutil
+
+        on_disk = sum(p.stat().st_size for p in evidence.evidence_dir().iterdir())
+        shutil.rmtree(evidence.evidence_dir())
+        put_back, timing = _timed(lambda: backup.restore_files(path=str(work / "b.sgbak"),
+                                                               actor=actor))
+        restored = {"restore_files": {**timing, "written": len(put_back.written),  # type: ignore[attr-defined]
+                                      "outcome": put_back.drill.outcome,  # type: ignore[attr-defined]
+                                      "evidence_bytes_on_disk": on_disk}}
+    return {"vendor": connection.vendor, "events": events, "files": files, "file_kb": file_kb,
+            **restored,
             "peer_plain_dump": {**plain, "bytes": plain_size},
             "backup_create": {**create, "bytes": made.size},  # type: ignore[attr-defined]
             "restore_verify": {**restore, "outcome": drill.outcome,  # type: ignore[attr-defined]
                                "recovery_s_recorded": drill.seconds}}  # type: ignore[attr-defined]
 
 
-def _run(backend: str, events: int, pg_host: str) -> dict[str, object]:
+def _run(backend: str, events: int, files: int, file_kb: int, pg_host: str
+         ) -> dict[str, object]:
     return benchlib.run_in_fresh_database(
         __file__, backend, pg_host=pg_host, prefix="backup",
-        child_args=lambda work: ["--events", str(events), "--work", str(work)])
+        child_args=lambda work: ["--events", str(events), "--files", str(files),
+                                 "--file-kb", str(file_kb), "--work", str(work)])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=5000)
+    parser.add_argument("--files", type=int, default=0)
+    parser.add_argument("--file-kb", type=int, default=100)
     parser.add_argument("--pg-host", default="127.0.0.1")
     parser.add_argument("--work", default="")
     parser.add_argument("--child", action="store_true")
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(_child(args.events, Path(args.work))))
+        print(json.dumps(_child(args.events, args.files, args.file_kb, Path(args.work))))
         return
     results = {}
     for backend in ("sqlite", "postgresql"):
-        benchlib.say(f"{backend}: {args.events} audit events, plain dump, backup, drill ...")
-        results[backend] = _run(backend, args.events, args.pg_host)
+        benchlib.say(f"{backend}: {args.events} audit events, {args.files} evidence files, "
+                     "plain dump, backup, drill ...")
+        results[backend] = _run(backend, args.events, args.files, args.file_kb, args.pg_host)
     report = {"benchmark": "governance.backup", "machine": benchlib.machine(),
               "results": results}
     path = benchlib.write_result("governance", "backup", report)

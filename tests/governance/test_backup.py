@@ -99,10 +99,10 @@ def test_backup_restore_verify_round_trip(tmp_path):
     make_user(email="after.backup@example.org")  # the live database moves on; the copy does not
     drill = backup.restore_verify(path=str(target), actor=JOB)
     assert drill.outcome == backup.VERIFIED, drill.checks
-    assert [c["check"] for c in drill.checks] == ["digest", "decrypt", "row_counts",
-                                                  "audit_log", "audit_head"]
+    assert [c["check"] for c in drill.checks] == ["digest", "decrypt", "files", "row_counts",
+                                                  "audit_log", "audit_head", "file_references"]
     events = manifest["audit"]["last_seq"]
-    assert f"{events} events verify" in drill.checks[3]["detail"]
+    assert f"{events} events verify" in drill.checks[4]["detail"]
     assert drill.seconds > 0
     assert drill.finished_at >= drill.started_at
     row = RestoreDrill.objects.get()

@@ -23,6 +23,10 @@ class GovernanceConfig(AppConfig):
         from safeguard.governance import backup
 
         providers.register("control.backups_restored", backup.control_backups_restored)
+        # Files kept on disk that the backup carries (web.filestores).
+        from safeguard.governance import evidence
+
+        providers.register("filestore.governance_evidence", evidence.backup_file_store)
         # The vulnerability register (issue 13 section 4): the control and the metrics KPI.
         providers.register("control.vulnerabilities_within_sla", vulns.control_within_sla)
         providers.register("kpi.vulnerabilities_on_time", vulns.kpi_on_time)

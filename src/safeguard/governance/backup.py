@@ -11,12 +11,20 @@ seq and signed head); the whole header is the ciphertext's associated data, so a
 id or key is refused like a changed byte. A sidecar ``<file>.manifest.json`` adds the file's
 SHA-256.
 
+The files kept outside the database travel in the same encrypted stream, before the database
+(format 2; R-DATA-4, R-OPS-11): every file of every file store (``web.filestores``: governance
+evidence, privacy archives, the Django storages and FileFields), indexed with its size and
+SHA-256, the index's digest in the authenticated header. ``NOT_CARRIED`` names the locations left
+out on purpose (keys and secrets are backed up apart, docs/keys.md) with the reason.
+
 ``restore_verify`` checks the digest, decrypts into a scratch database (a temporary SQLite file
 in a private directory, or a new temporary PostgreSQL database), checks the audit log on that
 copy through a Django connection alias (``audit.selectors.snapshot_check``: every event hashes to
 its leaf, every signed head verifies, the root at the manifest's head size is the manifest's),
-compares every table's row count with the manifest, measures the recovery time, removes the
-scratch copy and records a :class:`RestoreDrill` and an audit event.
+compares every table's row count with the manifest, checks every carried file's SHA-256 and that
+every file a restored row refers to is in the backup, measures the recovery time, removes the
+scratch copy and records a :class:`RestoreDrill` and an audit event. ``restore_files`` runs the
+same drill and then puts the files missing from their stores back, all or none.
 """
 
 from __future__ import annotations
@@ -33,15 +41,17 @@ import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
 import tink
+from django.apps import apps
 from django.conf import settings
-from django.db import connection, connections
+from django.core.files.storage import FileSystemStorage, storages
+from django.db import connection, connections, models
 from django.db.utils import load_backend
 from django.utils import timezone
 from tink import secret_key_access, streaming_aead
@@ -51,10 +61,16 @@ from safeguard.audit import services as audit
 from safeguard.audit.contracts import Actor
 from safeguard.governance.models import BackupRecord, RestoreDrill
 from safeguard.protection import services as protection
+from safeguard.web import providers
 from safeguard.web.errors import ApplicationError
+from safeguard.web.filestores import PREFIX as FILESTORE_PREFIX
+from safeguard.web.filestores import FileStore
 
-FORMAT = "safeguard.backup/1"
+FORMAT = "safeguard.backup/2"
+FORMAT_V1 = "safeguard.backup/1"  # database only; still verified, its files check fails
 MAGIC = b"SGBACKUP1\n"
+FILES_MAGIC = b"SGFILES1"
+STAGING_PREFIX = ".sg-restore-"
 _AD = b"safeguard:backup:v1:"
 _CHUNK = 1 << 16
 _MAX_HEADER = 1 << 20
@@ -81,6 +97,9 @@ class BackupView:
     tables: int
     rows: int
     audit_last_seq: int
+    files: int
+    file_bytes: int
+    warnings: list[str]
 
 
 @dataclass(frozen=True)
@@ -98,10 +117,13 @@ class DrillView:
 
 def _backup_view(r: BackupRecord) -> BackupView:
     counts = r.manifest.get("tables", {})
+    files = r.manifest.get("files", {})
     return BackupView(id=str(r.id), created_at=r.created_at, created_by=r.created_by,
                       engine=r.engine, path=r.path, size=r.size, sha256=r.sha256,
                       tables=len(counts), rows=sum(counts.values()),
-                      audit_last_seq=int(r.manifest.get("audit", {}).get("last_seq", 0)))
+                      audit_last_seq=int(r.manifest.get("audit", {}).get("last_seq", 0)),
+                      files=int(files.get("count", 0)), file_bytes=int(files.get("bytes", 0)),
+                      warnings=list(r.manifest.get("warnings", [])))
 
 
 def _drill_view(d: RestoreDrill) -> DrillView:
@@ -153,6 +175,218 @@ class _HashingWriter(io.RawIOBase):
         self.digest.update(chunk)
         self.size += len(chunk)
         return len(chunk)
+
+
+# --- Files kept outside the database ----------------------------------------------------------
+
+# Locations the application writes or reads outside the database that a backup deliberately does
+# not carry, each with the reason (docs/governance.md "What a backup carries"). Everything else
+# that holds durable files must be a file store (web.filestores) or a Django storage; the test
+# tests/governance/test_backup_coverage.py fails on a location in neither list.
+NOT_CARRIED: dict[str, str] = {
+    "BASE_DIR": "the application's code, installed from the release",
+    "DATA_DIR": "the parent of the stores below: its SQLite database is carried as the database "
+                "snapshot; secret_key, webhook_secret and demo_api_token are secrets kept apart "
+                "like the keys; huey.sqlite3 holds queued, idempotent jobs (as Redis does)",
+    "STATIC_ROOT": "rebuilt by collectstatic",
+    "LOG_FILE": "operational logs, for the log tooling; no record of the product lives there",
+    "SAFEGUARD_BACKUP_DIR": "the backups themselves",
+    "SAFEGUARD_AUDIT_KEY_FILE": "the audit signing key: backed up separately from the data "
+                                "on purpose (docs/deploy.md, Backups)",
+    "SAFEGUARD_DEV_KEK_FILE": "a key-encryption key: a backup holds only ciphertext and wrapped "
+                              "keysets, never the key that opens them (docs/keys.md, R-DATA-4)",
+    "SAFEGUARD_KEK_RUNTIME_DIR": "the unsealed key-encryption key on tmpfs, never persisted",
+    "SAFEGUARD_VAULT_TOKEN_FILE": "a credential for the external KMS, kept apart like the keys",
+    "SAFEGUARD_IMAP_PASSWORD_FILE": "a mailbox credential, kept apart like the keys",
+    "SAFEGUARD_IMAP_CA_FILE": "operator configuration, read only",
+    "SAFEGUARD_AUDIT_WITNESS_FILE": "the independent witness of the audit log's signed heads: "
+                                    "kept on its own volume and off-site; a copy restored with "
+                                    "the data would rewind the witness the data is checked "
+                                    "against",
+    "SAFEGUARD_SIEM_SINKS": "a file sink is the SIEM's copy of the audit log; the log itself is "
+                            "in the database and the exporter resumes from its cursor",
+    "SAFEGUARD_GOVERNANCE_LIBRARY_DIR": "operator configuration, read only",
+    "SAFEGUARD_INCIDENTS_PLAYBOOK_DIR": "operator configuration, read only",
+    "SAFEGUARD_DETECTION_RULE_PATHS": "operator configuration, read only",
+    "SAFEGUARD_PROTECTION_POLICY_FILE": "operator configuration, read only",
+    "SAFEGUARD_SCANNER_DETECTORS_FILE": "operator configuration, read only",
+}
+_STATIC_STORAGE = "staticfiles"  # STORAGES alias rebuilt by collectstatic (STATIC_ROOT above)
+
+
+def _local_location(storage: Any, what: str) -> Path:
+    if not isinstance(storage, FileSystemStorage):
+        raise BackupError(f"{what} is not a local file system storage; safeguard backup cannot "
+                          "carry it.")
+    return Path(storage.location)
+
+
+def file_stores() -> list[FileStore]:
+    """Every directory of durable files a backup carries: the stores apps register
+    (``filestore.*`` providers), each Django storage but the static one, and the storage of
+    every FileField. One entry per directory, sorted by name."""
+    found: dict[str, FileStore] = {}
+    for name in providers.names(FILESTORE_PREFIX):
+        provider = providers.get(name)
+        store = provider() if provider else None
+        if isinstance(store, FileStore):
+            found.setdefault(store.name, store)
+
+    def add_storage(name: str, setting: str, storage: Any) -> None:
+        location = _local_location(storage, setting)
+        if all(s.root().resolve() != location.resolve() for s in found.values()):
+            found[name] = FileStore(name=name, setting=setting, root=lambda: location)
+
+    for alias in sorted(settings.STORAGES):
+        if alias != _STATIC_STORAGE:
+            add_storage(f"storage_{alias}", f"STORAGES[{alias!r}]", storages[alias])
+    for model in apps.get_models():
+        for field in model._meta.get_fields():
+            if isinstance(field, models.FileField):
+                label = f"{model._meta.label}.{field.name}"
+                add_storage(f"filefield_{label}", label, field.storage)
+    return sorted(found.values(), key=lambda s: s.name)
+
+
+def _file_index(stores: list[FileStore]) -> list[dict[str, Any]]:
+    """Every regular file under every store, with its size and SHA-256 (symbolic links and a
+    restore's staging directories are skipped)."""
+    entries: list[dict[str, Any]] = []
+    for store in stores:
+        root = store.root()
+        if not root.is_dir():
+            continue
+        for path in sorted(root.rglob("*")):
+            rel = path.relative_to(root)
+            if rel.parts[0].startswith(STAGING_PREFIX) or path.is_symlink() or not path.is_file():
+                continue
+            digest, size = hashlib.sha256(), 0
+            with path.open("rb") as fh:
+                for chunk in iter(lambda: fh.read(_CHUNK), b""):
+                    digest.update(chunk)
+                    size += len(chunk)
+            entries.append({"store": store.name, "path": rel.as_posix(), "size": size,
+                            "sha256": digest.hexdigest()})
+    return entries
+
+
+def _index_bytes(entries: list[dict[str, Any]]) -> bytes:
+    return json.dumps(entries, sort_keys=True, separators=(",", ":")).encode("utf-8")
+
+
+def _files_summary(entries: list[dict[str, Any]], stores: list[FileStore]) -> dict[str, Any]:
+    per_store = {s.name: 0 for s in stores}
+    for e in entries:
+        per_store[e["store"]] = per_store.get(e["store"], 0) + 1
+    return {"count": len(entries), "bytes": sum(int(e["size"]) for e in entries),
+            "index_sha256": hashlib.sha256(_index_bytes(entries)).hexdigest(),
+            "stores": per_store}
+
+
+def _file_chunks(stores: list[FileStore], entries: list[dict[str, Any]]) -> Iterator[bytes]:
+    """The files section of the plaintext: magic, index length and index, then each file's
+    bytes in index order. A file that changed since it was indexed stops the backup."""
+    index = _index_bytes(entries)
+    yield FILES_MAGIC + len(index).to_bytes(8, "big") + index
+    roots = {s.name: s.root() for s in stores}
+    for e in entries:
+        digest, size = hashlib.sha256(), 0
+        with (roots[e["store"]] / e["path"]).open("rb") as fh:
+            for chunk in iter(lambda: fh.read(_CHUNK), b""):
+                digest.update(chunk)
+                size += len(chunk)
+                if size > e["size"]:
+                    break
+                yield chunk
+        if size != e["size"] or digest.hexdigest() != e["sha256"]:
+            raise BackupError(f"{e['store']}/{e['path']} changed while the backup was written; "
+                              "run the backup again.")
+
+
+class _Reader:
+    """Exact reads over the decrypted chunk stream, then the rest as chunks."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._buffer = b""
+
+    def read(self, size: int) -> bytes:
+        while len(self._buffer) < size:
+            chunk = next(self._chunks, b"")
+            if not chunk:
+                break
+            self._buffer += chunk
+        out, self._buffer = self._buffer[:size], self._buffer[size:]
+        return out
+
+    def rest(self) -> Iterator[bytes]:
+        if self._buffer:
+            yield self._buffer
+            self._buffer = b""
+        yield from self._chunks
+
+
+Sink = Callable[[dict[str, Any]], IO[bytes] | None]
+
+
+def _read_files(reader: _Reader, want: dict[str, Any], sink: Sink | None
+                ) -> tuple[list[dict[str, Any]], list[str]]:
+    """Read the files section; check the index against the authenticated header and every
+    file's size and SHA-256 against its index entry. Returns the entries and the problems with
+    single files; a section that cannot be read at all raises BackupError (the database that
+    follows it could not be found either)."""
+    if reader.read(len(FILES_MAGIC)) != FILES_MAGIC:
+        raise BackupError("the backup's files section is missing or damaged")
+    index = reader.read(int.from_bytes(reader.read(8), "big"))
+    if hashlib.sha256(index).hexdigest() != want.get("index_sha256"):
+        raise BackupError("the backup's file index differs from its manifest")
+    try:
+        entries: list[dict[str, Any]] = json.loads(index)
+    except ValueError:
+        raise BackupError("the backup's file index is damaged") from None
+    problems = []
+    for e in entries:
+        digest, left = hashlib.sha256(), int(e["size"])
+        out = sink(e) if sink else None
+        try:
+            while left:
+                chunk = reader.read(min(left, _CHUNK))
+                if not chunk:
+                    break
+                digest.update(chunk)
+                left -= len(chunk)
+                if out is not None:
+                    out.write(chunk)
+        finally:
+            if out is not None:
+                out.close()
+        if left or digest.hexdigest() != e["sha256"]:
+            problems.append(f"{e['store']}/{e['path']}: its bytes differ from the manifest")
+    if len(entries) != int(want.get("count", -1)):
+        problems.append(f"{len(entries)} files in the backup, manifest {want.get('count')}")
+    return entries, problems
+
+
+def _reference_check(alias: str, entries: list[dict[str, Any]]) -> dict[str, Any]:
+    """Every file the restored rows refer to is in the backup with the digest the row records."""
+    present = {(e["store"], e["path"]): e["sha256"] for e in entries}
+    missing, differ, total = [], [], 0
+    for store in file_stores():
+        if store.referenced is None:
+            continue
+        for rel, digest in sorted(store.referenced(alias).items()):
+            total += 1
+            got = present.get((store.name, rel))
+            if got is None:
+                missing.append(f"{store.name}/{rel}")
+            elif got != digest:
+                differ.append(f"{store.name}/{rel}")
+    problems = ([f"missing from the backup: {', '.join(missing[:10])}"] if missing else []) + \
+               ([f"not the file the row recorded: {', '.join(differ[:10])}"] if differ else [])
+    return {"check": "file_references", "ok": not problems,
+            "detail": ("; ".join(problems) if problems else
+                       f"all {total} files the restored rows refer to are in the backup with "
+                       "their recorded SHA-256")}
 
 
 # --- Snapshots ------------------------------------------------------------------------------
@@ -299,8 +533,13 @@ def backup_create(*, output: str | None, actor: Actor) -> BackupView:
     pg = _PgSnapshot() if vendor == "postgresql" else None
     try:
         state, chunks = pg.__enter__() if pg else _sqlite_snapshot()
+        # Files after the snapshot: a row in the snapshot was committed after its file was
+        # written, so its file is on disk now (unless deleted since; the drill then says so).
+        stores = file_stores()
+        entries = _file_index(stores)
         header = {"format": FORMAT, "id": backup_id, "created_at": now.isoformat(),
-                  "engine": vendor, **state, "wrapped_key": wrapped}
+                  "engine": vendor, **state, "files": _files_summary(entries, stores),
+                  "wrapped_key": wrapped}
         head = _header_bytes(header)
         with path.open("xb") as raw:
             os.chmod(path, 0o600)
@@ -308,6 +547,8 @@ def backup_create(*, output: str | None, actor: Actor) -> BackupView:
             sink.write(MAGIC + len(head).to_bytes(4, "big") + head)
             with primitive.new_encrypting_stream(sink, _AD + hashlib.sha256(head).digest()
                                                  ) as enc:
+                for chunk in _file_chunks(stores, entries):
+                    enc.write(chunk)
                 for chunk in chunks:
                     enc.write(chunk)
     except BaseException:
@@ -319,6 +560,10 @@ def backup_create(*, output: str | None, actor: Actor) -> BackupView:
             pg.__exit__()
     manifest = {k: v for k, v in header.items() if k != "wrapped_key"}
     manifest.update({"file": path.name, "size": sink.size, "sha256": sink.digest.hexdigest()})
+    # Rows of the live database whose file is not on disk: the backup cannot carry them and
+    # every drill of it will fail; said at once rather than at the next drill.
+    refs = _reference_check(connection.alias, entries)
+    manifest["warnings"] = [] if refs["ok"] else [refs["detail"]]
     Path(f"{path}.manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True),
                                              encoding="utf-8")
     row = BackupRecord.objects.create(
@@ -328,7 +573,8 @@ def backup_create(*, output: str | None, actor: Actor) -> BackupView:
     audit.record(action="governance.backup_created", actor=actor, subject=("backup", backup_id),
                  data={"engine": vendor, "bytes": sink.size, "sha256": manifest["sha256"],
                        "tables": view.tables, "rows": view.rows,
-                       "audit_last_seq": view.audit_last_seq})
+                       "audit_last_seq": view.audit_last_seq, "files": view.files,
+                       "file_bytes": view.file_bytes, "warnings": view.warnings})
     return view
 
 
@@ -346,7 +592,7 @@ def _read_header(path: Path) -> tuple[dict[str, Any], bytes, int]:
         header = json.loads(head)
     except ValueError:
         raise BackupError(f"{path} has a damaged header.") from None
-    if not isinstance(header, dict) or header.get("format") != FORMAT:
+    if not isinstance(header, dict) or header.get("format") not in (FORMAT, FORMAT_V1):
         raise BackupError(f"{path} is not a {FORMAT} backup.")
     return header, head, len(MAGIC) + 4 + size
 
@@ -485,31 +731,40 @@ def _checks(alias: str, manifest: dict[str, Any]) -> list[dict[str, Any]]:
     return results
 
 
-def restore_verify(*, path: str, actor: Actor) -> DrillView:
-    """Restore a backup into a scratch database, verify it and record the drill. Raises
-    BackupError, recording nothing, for a missing or foreign file (bad argument); a file that
-    fails its digest or authentication, or a copy that fails a check, is a recorded failed
-    drill."""
+def _drill(path: str, actor: Actor, sink: Sink | None
+           ) -> tuple[DrillView, list[dict[str, Any]], BackupError | None]:
     resolved, header, head, offset, manifest = _preflight(path)
     started, clock = timezone.now(), time.monotonic()
     checks: list[dict[str, Any]] = []
     refused: BackupError | None = None
-    digest = hashlib.sha256()
-    with resolved.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(_CHUNK), b""):
-            digest.update(chunk)
-    if digest.hexdigest() != manifest.get("sha256"):
+    if _sha256(resolved) != manifest.get("sha256"):
         checks.append({"check": "digest", "ok": False,
                        "detail": "the file's SHA-256 differs from its manifest (altered)"})
     else:
         checks.append({"check": "digest", "ok": True, "detail": "SHA-256 matches the manifest"})
     authenticated = {k: v for k, v in header.items() if k != "wrapped_key"}
+    entries: list[dict[str, Any]] = []
     scratch = _Scratch()
     try:
-        scratch.fill(_plaintext(resolved, header, head, offset))
+        reader = _Reader(_plaintext(resolved, header, head, offset))
+        files_check: dict[str, Any]
+        if header.get("format") == FORMAT_V1:
+            files_check = {"check": "files", "ok": False,
+                           "detail": f"a {FORMAT_V1} backup carries no files (evidence, "
+                                     "archives); make a new backup"}
+        else:
+            want = authenticated.get("files", {})
+            entries, problems = _read_files(reader, want, sink)
+            files_check = {"check": "files", "ok": not problems,
+                           "detail": ("; ".join(problems[:10]) if problems else
+                                      f"{len(entries)} files, {want.get('bytes', 0)} bytes, "
+                                      "each with the SHA-256 of the manifest")}
+        scratch.fill(reader.rest())
         checks.append({"check": "decrypt", "ok": True,
                        "detail": "every segment authenticates (Tink streaming AEAD)"})
+        checks.append(files_check)
         checks += _checks(scratch.alias, authenticated)
+        checks.append(_reference_check(scratch.alias, entries))
     except BackupError as exc:
         refused = exc
         checks.append({"check": "decrypt", "ok": False, "detail": exc.detail})
@@ -527,11 +782,111 @@ def restore_verify(*, path: str, actor: Actor) -> DrillView:
                  outcome="success" if outcome == VERIFIED else "failure",
                  data={"drill": drill.id, "outcome": outcome, "seconds": seconds,
                        "failed": [c["check"] for c in checks if not c["ok"]]})
-    view = _drill_view(drill)
+    return _drill_view(drill), entries, refused
+
+
+def restore_verify(*, path: str, actor: Actor) -> DrillView:
+    """Restore a backup into a scratch database, verify it and record the drill. Raises
+    BackupError, recording nothing, for a missing or foreign file (bad argument); a file that
+    fails its digest or authentication, a carried file whose bytes differ from the manifest, a
+    file a restored row needs that the backup lacks, or a copy that fails a check, is a recorded
+    failed drill."""
+    view, _entries, refused = _drill(path, actor, None)
     if refused is not None:
-        raise BackupError(f"Restore refused: {refused.detail} (drill {drill.id} recorded as "
+        raise BackupError(f"Restore refused: {refused.detail} (drill {view.id} recorded as "
                           "failed).")
     return view
+
+
+@dataclass(frozen=True)
+class FilesRestored:
+    drill: DrillView
+    written: list[str]  # "<store>/<path>" put back
+    present: int  # already in place with the backup's SHA-256
+
+
+def restore_files(*, path: str, actor: Actor) -> FilesRestored:
+    """Put back the files of a backup (evidence, archives, stored files) that are missing from
+    their stores. Runs a full restore drill first, decrypting each file into a staging directory
+    inside its store; only when the drill verifies and no file in place differs from the
+    backup's copy are the staged files moved into place (a rename each). Otherwise every staged
+    file is removed and BackupError raised: no file of the stores is written or changed. A file
+    already in place with the backup's SHA-256 is left as it is. The database is not restored
+    (docs/governance.md)."""
+    roots = {s.name: s.root() for s in file_stores()}
+    staging = f"{STAGING_PREFIX}{uuid.uuid4().hex[:12]}"
+    created: list[Path] = []  # directories this call made, removed again on refusal
+
+    def stage(entry: dict[str, Any]) -> IO[bytes] | None:
+        root = roots.get(entry["store"])
+        if root is None:
+            return None  # a store this installation lacks: refused below
+        for folder in (root, root / staging):
+            if not folder.exists():
+                folder.mkdir(parents=True, mode=0o700)
+                created.append(folder)
+        target = root / staging / entry["path"]
+        if not target.resolve().is_relative_to((root / staging).resolve()):
+            return None  # a path outside its store never gets written
+        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        return os.fdopen(fd, "wb")
+
+    def clean() -> None:
+        for root in roots.values():
+            shutil.rmtree(root / staging, ignore_errors=True)
+        for folder in reversed(created):
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only if still empty
+
+    try:
+        drill, entries, refused = _drill(path, actor, stage)
+        if refused is not None or drill.outcome != VERIFIED:
+            failed = [f"{c['check']}: {c['detail']}" for c in drill.checks if not c["ok"]]
+            raise BackupError(f"Restore refused: drill {drill.id} failed ({'; '.join(failed)}). "
+                              "No file was written.")
+        unknown = sorted({e["store"] for e in entries} - set(roots))
+        if unknown:
+            raise BackupError(f"Restore refused: this installation has no store "
+                              f"{', '.join(unknown)}. No file was written.")
+        written, present, conflicts = [], 0, []
+        for e in entries:
+            staged = roots[e["store"]] / staging / e["path"]
+            if not staged.is_file():
+                raise BackupError(f"Restore refused: {e['store']}/{e['path']} is not a path "
+                                  "inside its store. No file was written.")
+            target = roots[e["store"]] / e["path"]
+            if target.exists() or target.is_symlink():
+                if target.is_file() and _sha256(target) == e["sha256"]:
+                    present += 1
+                else:
+                    conflicts.append(f"{e['store']}/{e['path']}")
+            else:
+                written.append(e)
+        if conflicts:
+            raise BackupError(f"Restore refused: {len(conflicts)} file(s) in place differ from "
+                              f"the backup's copy ({', '.join(conflicts[:5])}); move them aside "
+                              "first. No file was written.")
+        for e in written:
+            target = roots[e["store"]] / e["path"]
+            target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            os.replace(roots[e["store"]] / staging / e["path"], target)
+    finally:
+        clean()
+    names = [f"{e['store']}/{e['path']}" for e in written]
+    audit.record(action="governance.backup_files_restored", actor=actor,
+                 subject=("backup", drill.backup_id),
+                 data={"drill": drill.id, "written": len(names), "present": present,
+                       "files": names[:100]})
+    return FilesRestored(drill=drill, written=names, present=present)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def drill_on_record(*, backup_id: str, actor: Actor) -> DrillView:

@@ -31,6 +31,7 @@ from safeguard.audit.contracts import Actor
 from safeguard.governance.contracts import GovernanceError
 from safeguard.governance.models import EvidenceFile
 from safeguard.protection import services as protection
+from safeguard.web.filestores import FileStore
 
 # Content type sniffed from the bytes -> the type recorded and served.
 BINARY_TYPES = {
@@ -222,3 +223,19 @@ def verify(*, file_id: str, actor: Actor) -> bool:
             _mark_tampered(row, actor=actor, reason=problem)
         return False
     return True
+
+
+def _referenced(using: str) -> dict[str, str]:
+    """The sealed file every evidence row of database ``using`` needs, with its recorded digest.
+    Rows already marked tampered are left out: their file is known lost or altered, the failure
+    is on record and their control fails on it; a backup cannot bring the original back."""
+    rows = (EvidenceFile.objects.using(using).filter(tampered_at__isnull=True)
+            .values_list("id", "file_sha256"))
+    return {f"{file_id}{SUFFIX}": digest for file_id, digest in rows}
+
+
+def backup_file_store() -> FileStore:
+    """Provider ``filestore.governance_evidence``: the sealed evidence files, which the backup
+    carries and a restore drill checks against the rows (R-DATA-4, R-OPS-11)."""
+    return FileStore(name="governance_evidence", setting="SAFEGUARD_GOVERNANCE_EVIDENCE_DIR",
+                     root=evidence_dir, referenced=_referenced)

@@ -37,6 +37,7 @@ from safeguard.audit.contracts import Actor
 from safeguard.privacy.contracts import PrivacyError
 from safeguard.privacy.models import Archive
 from safeguard.protection import services as protection
+from safeguard.web.filestores import FileStore
 
 FORMAT = "safeguard.archive/1"
 _AD = b"safeguard:archive:v1:"
@@ -219,3 +220,16 @@ def archive_delete(*, row: Archive, actor: Actor) -> None:
                        "expired_on": row.expires_on.isoformat()})
     path = _path(row.id)
     transaction.on_commit(lambda: path.unlink(missing_ok=True))
+
+
+def _referenced(using: str) -> dict[str, str]:
+    """The file of every archive of database ``using`` not yet deleted, with its digest."""
+    rows = Archive.objects.using(using).filter(deleted_at__isnull=True).values_list("id", "sha256")
+    return {_path(archive_id).name: digest for archive_id, digest in rows}
+
+
+def backup_file_store() -> FileStore:
+    """Provider ``filestore.privacy_archives``: archive-then-delete files, which hold records
+    kept for their retention period and nowhere else (R-DATA-3, R-DATA-4)."""
+    return FileStore(name="privacy_archives", setting="SAFEGUARD_ARCHIVE_DIR",
+                     root=archive_dir, referenced=_referenced)
