@@ -2,10 +2,11 @@
 
 Runs before every view of the case pages (``/cases/<number>/...``) and of the cases API
 (``/api/v1/cases/<number>...``), except a page marked ``@queue_step_up_in_view`` (the case
-page itself), which checks it on the case it loads, before reading anything of it. When the case's queue is under forced step-up, a page request
-needs a second factor passed within the step-up window (the usual re-prompt, then back to the
-page); an API call needs a signed-in session with a fresh factor, so API tokens are refused
-(403 problem). Nothing else changes: scope and permissions are still checked by the view.
+page itself), which checks it on the case it loads, before reading anything of it. When the
+case's queue is under forced step-up, a page request needs a second factor passed within the
+step-up window (the usual re-prompt, then back to the page); an API call needs a signed-in
+session with a fresh factor, so API tokens are refused (403 problem). Nothing else changes:
+scope and permissions are still checked by the view.
 """
 
 from __future__ import annotations
