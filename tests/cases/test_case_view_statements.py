@@ -9,7 +9,9 @@ statement added to either fails here; the folds that removed four of them change
   the case is read or recorded;
 - whether the viewer works the case's queue (its macros) is read off the queue's members the
   page reads anyway;
-- the panel reads the customer row and the grant check in one statement.
+- the panel reads the customer row and the grant check in one statement;
+- neither view wraps its reads in a transaction: ``audit.record`` outside one is a single
+  INSERT that commits on its own (no BEGIN/COMMIT pair), and a failed entry still fails the view.
 """
 
 from __future__ import annotations
@@ -40,9 +42,10 @@ TEXT = ("Hi, Maria Lopez here. Call me on +44 20 7946 0132 or write to maria.lop
 # attachments, calls, history, CSAT, merged cases, the audit entry, queue members, the
 # live-refresh marker (2), macros, the agent's queues, notifications, organisation. The panel:
 # session, user, second factors, roles, the scope EXISTS, the customer row with the grant flag,
-# verifications, pending approvals, the audit entry, notifications, organisation. The bench
-# (bench/cases/bench_case_view.py) counts 23 + 13 on PostgreSQL: with the BEGIN and COMMIT of
-# each view's atomic block, which are savepoints here (left out by _statements).
+# verifications, pending approvals, the audit entry, notifications, organisation. Neither view
+# opens a transaction: its audit entry is one INSERT that commits on its own (the bench,
+# bench/cases/bench_case_view.py, counts the same 21 + 11 on PostgreSQL). Here the test's
+# transaction turns record()'s own atomic block into a savepoint (left out by _statements).
 PAGE_STATEMENTS = 21
 PANEL_STATEMENTS = 11
 
@@ -225,3 +228,41 @@ def test_forced_step_up_of_a_case_outside_the_scope_is_the_same_404(desk) -> Non
     Queue.objects.filter(slug="billing").update(step_up_forced_at=case.created_at)
     assert stale.get(f"/cases/{case.number}/").status_code == 404
     assert stale.get(f"/cases/{case.number + 1000}/").status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_the_views_entries_commit_and_a_failed_entry_fails_the_view(
+        monkeypatch) -> None:
+    """No caller's transaction (as in production): each view's entry is committed by its one
+    INSERT and integrated after it; if the INSERT fails, the view fails and shows nothing."""
+    from safeguard.accounts.services import roles_ensure_builtin
+    from safeguard.audit import services as audit
+
+    roles_ensure_builtin()
+    make_queue("billing")
+    agent = make_agent("billing")
+    maria = make_customer()
+    result = services.message_receive(
+        channel="email", queue="billing", subject="Parcel", text=TEXT,
+        sender=SenderIn(email="maria.lopez@example.com", name="Maria Lopez",
+                        customer_id=maria.id))
+    case = Case.objects.get(id=result.case_id)
+    client = signed_in_client(agent)
+    audit.integrate(wait=True)
+    viewed = Event.objects.filter(action="case.viewed").count()
+    panels = Event.objects.filter(action="customer.viewed").count()
+    assert client.get(f"/cases/{case.number}/").status_code == 200
+    assert client.get(f"/customers/{case.customer_id}/panel/",
+                      HTTP_HX_REQUEST="true").status_code == 200
+    # after_commit mode: integrated right after each INSERT committed, in the request's thread
+    assert Event.objects.filter(action="case.viewed").count() == viewed + 1
+    assert Event.objects.filter(action="customer.viewed").count() == panels + 1
+
+    def broken(fields):  # type: ignore[no-untyped-def]
+        raise RuntimeError("audit queue unavailable")
+
+    monkeypatch.setattr(audit, "_queue", broken)
+    with pytest.raises(RuntimeError):
+        client.get(f"/cases/{case.number}/")
+    with pytest.raises(RuntimeError):
+        client.get(f"/customers/{case.customer_id}/panel/", HTTP_HX_REQUEST="true")

@@ -232,7 +232,6 @@ def case_get(*, principal: Principal, number: int) -> CaseView:
 
 
 @scope.denials_recorded
-@transaction.atomic
 def case_page(*, principal: Principal, number: int,
               step_up_fresh: bool | None = None) -> CasePage:
     """Everything the case page shows, from one scoped lookup; records ``case.viewed`` once.
@@ -243,7 +242,11 @@ def case_page(*, principal: Principal, number: int,
     :class:`QueueStepUpNeeded` when forced and not fresh (the page then asks for the factor;
     ``QueueStepUpMiddleware`` leaves this page to it, one statement fewer, issue 10). None: the
     caller checked it. The macros come with the page: whether the viewer is a member of the
-    case's queue is read off its members, which the page reads anyway (one statement fewer)."""
+    case's queue is read off its members, which the page reads anyway (one statement fewer).
+
+    No transaction around it: it only reads, and its ``case.viewed`` entry (one INSERT)
+    commits on its own before the page is rendered — the BEGIN/COMMIT pair bought nothing
+    (issue 10). A failed entry raises, and the page shows nothing."""
     case = _case(principal, number)
     if step_up_fresh is False and case.queue.step_up_forced_at is not None:
         raise QueueStepUpNeeded(number)
