@@ -20,7 +20,7 @@ scope        resolves the case through ``scope.visible_cases`` (queue membership
              assignee) — three times per page (case_get, assignable_users,              lookup by
              case_marker) — and checks the customer with ``customer_allowed`` (one      number/id
              EXISTS over the agent's cases, as the shipped panel does)
-audit        records ``case.viewed`` (page, inside ``transaction.atomic``) and          skipped
+audit        records ``case.viewed`` (page, no transaction: one INSERT) and             skipped
              ``customer.viewed`` (panel) in the hash-chained, Merkle-committed log
 ===========  =========================================================================  =========
 
@@ -40,13 +40,11 @@ cost of the repeated scoped lookups.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from django.db import transaction
 from django.db.models import Max
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -166,36 +164,36 @@ def case_detail(request: HttpRequest, number: int) -> HttpResponse:
     principal = request_principal(request)
     text = reader(on)
     base = scope.visible_cases(principal) if "scope" in on else Case.objects.all()
-    atomic = transaction.atomic() if "audit" in on else contextlib.nullcontext()
-    with atomic:
-        try:
-            case = (base.select_related("queue", "assignee", "merged_into")
-                    .prefetch_related("tags").get(number=number))
-        except Case.DoesNotExist as exc:
-            raise Http404("no such case") from exc
-        view = CaseView(
-            summary=_summary(case, text, timezone.now()), first_response_at=case.first_response_at,
-            resolved_at=case.resolved_at, closed_at=case.closed_at,
-            reopened_at=case.reopened_at,
-            first_response_breached_at=case.first_response_breached_at,
-            resolution_breached_at=case.resolution_breached_at,
-            interactions=tuple(_interaction(i, text, on)
-                               for i in case.interactions.order_by("started_at")),
-            messages=tuple(_message(m, text) for m in case_selectors._messages(case)),
-            history=tuple(HistoryView(at=h.at, kind=h.kind, actor=h.actor_label, data=h.data)
-                          for h in CaseHistory.objects.filter(case=case)
-                          .order_by("-at", "-id")[:200]),
-            next_statuses=() if case.merged_into_id else tuple(
-                s.value for s in lifecycle.next_statuses(lifecycle.Status(case.status))),
-            csat_score=CsatResponse.objects.filter(case=case).values_list("score", flat=True)
-            .first(),
-            merged_from=tuple(case.merged_cases.order_by("number")
-                              .values_list("number", flat=True)))
-        if "audit" in on:
-            audit.record(action="case.viewed", actor=principal.actor,
-                         subject=("case", case.number),
-                         data={"number": case.number, "customer": case.customer_id.hex[:12],
-                               "via": principal.via})
+    # as shipped: no transaction around the read (it only reads); case.viewed's one
+    # INSERT commits on its own
+    try:
+        case = (base.select_related("queue", "assignee", "merged_into")
+                .prefetch_related("tags").get(number=number))
+    except Case.DoesNotExist as exc:
+        raise Http404("no such case") from exc
+    view = CaseView(
+        summary=_summary(case, text, timezone.now()), first_response_at=case.first_response_at,
+        resolved_at=case.resolved_at, closed_at=case.closed_at,
+        reopened_at=case.reopened_at,
+        first_response_breached_at=case.first_response_breached_at,
+        resolution_breached_at=case.resolution_breached_at,
+        interactions=tuple(_interaction(i, text, on)
+                           for i in case.interactions.order_by("started_at")),
+        messages=tuple(_message(m, text) for m in case_selectors._messages(case)),
+        history=tuple(HistoryView(at=h.at, kind=h.kind, actor=h.actor_label, data=h.data)
+                      for h in CaseHistory.objects.filter(case=case)
+                      .order_by("-at", "-id")[:200]),
+        next_statuses=() if case.merged_into_id else tuple(
+            s.value for s in lifecycle.next_statuses(lifecycle.Status(case.status))),
+        csat_score=CsatResponse.objects.filter(case=case).values_list("score", flat=True)
+        .first(),
+        merged_from=tuple(case.merged_cases.order_by("number")
+                          .values_list("number", flat=True)))
+    if "audit" in on:
+        audit.record(action="case.viewed", actor=principal.actor,
+                     subject=("case", case.number),
+                     data={"number": case.number, "customer": case.customer_id.hex[:12],
+                           "via": principal.via})
     assignable = [(m.user_id, m.user.email) for m in Membership.objects.filter(
         queue_id=case.queue_id, user__is_active=True).select_related("user")
         .order_by("user__email")]

@@ -391,6 +391,7 @@ class CasePage:
     case: CaseView
     assignable: list[tuple[int, str]]
     marker: str
+    macros: list[MacroView]
 
 
 @dataclass(frozen=True)
@@ -444,6 +445,11 @@ class AsaKpi:
 class CaseError(ApplicationError):
     code = "case-error"
     title = "The case request cannot be carried out"
+
+
+class QueueStepUpNeeded(Exception):
+    """The case's queue is under forced step-up (decision 0226) and the session's second factor
+    is not fresh: the case page asks for it again before reading anything (issue 10)."""
 
 
 class CaseNotFound(NotFound):

@@ -1,10 +1,12 @@
 """Forced step-up for a queue's cases (incident containment, decision 0226).
 
 Runs before every view of the case pages (``/cases/<number>/...``) and of the cases API
-(``/api/v1/cases/<number>...``). When the case's queue is under forced step-up, a page request
-needs a second factor passed within the step-up window (the usual re-prompt, then back to the
-page); an API call needs a signed-in session with a fresh factor, so API tokens are refused
-(403 problem). Nothing else changes: scope and permissions are still checked by the view.
+(``/api/v1/cases/<number>...``), except a page marked ``@queue_step_up_in_view`` (the case
+page itself), which checks it on the case it loads, before reading anything of it. When the
+case's queue is under forced step-up, a page request needs a second factor passed within the
+step-up window (the usual re-prompt, then back to the page); an API call needs a signed-in
+session with a fresh factor, so API tokens are refused (403 problem). Nothing else changes:
+scope and permissions are still checked by the view.
 """
 
 from __future__ import annotations
@@ -42,6 +44,17 @@ def _number(view_kwargs: dict[str, Any]) -> int | None:
         return None
 
 
+_IN_VIEW = "safeguard_queue_step_up_in_view"
+
+
+def queue_step_up_in_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Mark a case page that checks its queue's forced step-up itself, on the case it loads
+    (the case page, issue 10: one statement fewer per view). It must ask for the second factor
+    again, like this middleware, before it reads or records anything of the case."""
+    setattr(view, _IN_VIEW, True)
+    return view
+
+
 class QueueStepUpMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -57,6 +70,8 @@ class QueueStepUpMiddleware:
         is_api = request.path.startswith(_API_PREFIX)
         if not (is_page or is_api):
             return None
+        if is_page and getattr(view_func, _IN_VIEW, False):
+            return None  # the view checks it on the case it loads (queue_step_up_in_view)
         number = _number(view_kwargs)
         if number is None or not case_needs_step_up(number=number):
             return None

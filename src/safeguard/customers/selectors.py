@@ -25,7 +25,7 @@ from uuid import UUID
 
 import phonenumbers
 from django.conf import settings
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -137,17 +137,40 @@ def _deny(viewer: Principal, customer_id: object, why: str) -> CustomerNotFound:
     return CustomerNotFound("No such customer.")
 
 
-def _customer_for(viewer: Principal, customer_id: object) -> Customer:
-    """The row, if it exists and is in ``viewer``'s scope; else CustomerNotFound (audited)."""
+def _customer_for(viewer: Principal, customer_id: object, *,
+                  grants_of: int | None = None) -> Customer:
+    """The row, if it exists and is in ``viewer``'s scope; else CustomerNotFound (audited).
+    With ``grants_of`` (a user id) the row also says whether that user holds a live reveal
+    grant on it (:func:`_with_live_grant_flag`)."""
     cid = as_uuid(customer_id)
     if cid is None:
         raise CustomerNotFound("No such customer.")
     if not customer_allowed(viewer=viewer, customer_id=cid):
         raise _deny(viewer, cid, "out of scope")
-    row = Customer.objects.filter(id=cid).first()
+    qs = Customer.objects.filter(id=cid)
+    if grants_of is not None:
+        qs = _with_live_grant_flag(qs, user_id=grants_of)
+    row = qs.first()
     if row is None:
         raise _deny(viewer, cid, "absent")
     return row
+
+
+_LIVE_GRANT = "sg_has_live_reveal_grant"  # the annotation _with_live_grant_flag adds
+
+
+def _with_live_grant_flag(qs: QuerySet[Customer], *, user_id: int | None,
+                          now: datetime | None = None) -> QuerySet[Customer]:
+    """The customer rows with whether ``user_id`` holds a live reveal grant on each, in the
+    same statement (an EXISTS): the grants themselves are then read only when there are some,
+    which is rare (issue 10: one statement fewer on the case page and on the panel)."""
+    return qs.annotate(**{_LIVE_GRANT: Exists(RevealGrant.objects.filter(
+        user_id=user_id, customer_id=OuterRef("id"), expires_at__gt=now or timezone.now()))})
+
+
+def _no_live_grant(row: Customer) -> bool:
+    """True when ``row`` was read with :func:`_with_live_grant_flag` and the flag says none."""
+    return getattr(row, _LIVE_GRANT, None) is False
 
 
 def customer_in_scope(*, viewer: Principal, customer_id: object) -> bool:
@@ -224,7 +247,10 @@ def _verification_view(v: IdentityVerification) -> VerificationView:
 
 def active_reveals(*, user_id: int, customer: Customer,
                    now: datetime | None = None) -> tuple[RevealedValue, ...]:
-    """The live reveal grants of one person on one customer, with their clear values."""
+    """The live reveal grants of one person on one customer, with their clear values. No read
+    when ``customer`` was loaded with :func:`_with_live_grant_flag` and holds none."""
+    if _no_live_grant(customer):
+        return ()
     now = now or timezone.now()
     grants = (RevealGrant.objects.filter(user_id=user_id, customer_id=customer.id,
                                          expires_at__gt=now)
@@ -241,7 +267,8 @@ def active_reveals(*, user_id: int, customer: Customer,
 def customer_panel(*, viewer: Principal, customer_id: object) -> PanelView:
     """The customer panel: masked profile, the viewer's live reveals (clear until they expire),
     recent verifications and the count of pending approvals; audited as one view."""
-    row = _customer_for(viewer, customer_id)
+    row = _customer_for(viewer, customer_id,
+                        grants_of=viewer.user_id if viewer.via == "session" else None)
     verifications = tuple(
         _verification_view(v) for v in IdentityVerification.objects.filter(customer_id=row.id)
         .select_related("verified_by").order_by("-verified_at")[:5])
@@ -540,17 +567,22 @@ def text_masker(*, viewer: Principal, customer_id: object) -> TextMasker:
     shows as written until the grant expires, recorded as a view of the revealed fields.
     Outside ``viewer``'s scope everything found is masked and nothing is revealed.
 
-    Reads the customer row once (the masker keeps its kind: ``.unverified``), then the
-    viewer's live reveal grants on it; only when there are some is the viewer's scope checked
-    (one EXISTS) — with no grant there is nothing to reveal, so the answer is the same without
-    it (issue 10)."""
+    Reads the customer row once, with whether the viewer holds a live reveal grant on it in
+    the same statement (the masker keeps its kind: ``.unverified``); only when there is a grant
+    are the granted fields read (names only: the masker shows the text as written, so no value
+    of the grant is decrypted) and the viewer's scope checked (one EXISTS) — with no grant
+    there is nothing to reveal, so the answer is the same without them (issue 10)."""
     cid = as_uuid(customer_id)
-    row = Customer.objects.filter(id=cid).first() if cid else None
+    now = timezone.now()
+    row = (_with_live_grant_flag(Customer.objects.filter(id=cid), user_id=viewer.user_id,
+                                 now=now).first() if cid else None)
     revealed: frozenset[str] = frozenset()
-    if row is not None:
-        grants = active_reveals(user_id=viewer.user_id, customer=row)
-        if grants and customer_allowed(viewer=viewer, customer_id=row.id):
-            revealed = frozenset(r.field for r in grants)
+    if row is not None and not _no_live_grant(row):
+        fields = frozenset(RevealGrant.objects.filter(
+            user_id=viewer.user_id, customer_id=row.id, expires_at__gt=now)
+            .values_list("field", flat=True))
+        if fields and customer_allowed(viewer=viewer, customer_id=row.id):
+            revealed = fields
     return TextMasker(viewer, row, revealed)
 
 

@@ -31,10 +31,12 @@ from safeguard.cases.contracts import (
     InvalidInput,
     MessageView,
     QuarantineDenied,
+    QueueStepUpNeeded,
 )
 from safeguard.cases.enums import AttachmentState, AuthorKind, CaseStatus, ContactFlag
 from safeguard.cases.models import Attachment, Case, CaseHistory, CsatResponse, Interaction, Message
 from safeguard.cases.permissions import ATTACHMENT_QUARANTINE
+from safeguard.cases.selectors.queues import macro_list_for_case
 from safeguard.customers.contracts import CustomerScope
 from safeguard.protection import services as protection
 from safeguard.web.pagination import Page, paginate
@@ -230,12 +232,32 @@ def case_get(*, principal: Principal, number: int) -> CaseView:
 
 
 @scope.denials_recorded
-@transaction.atomic
-def case_page(*, principal: Principal, number: int) -> CasePage:
-    """Everything the case page shows, from one scoped lookup; records ``case.viewed`` once."""
+def case_page(*, principal: Principal, number: int,
+              step_up_fresh: bool | None = None) -> CasePage:
+    """Everything the case page shows, from one scoped lookup; records ``case.viewed`` once.
+
+    ``step_up_fresh``: whether the session passed a second factor within the step-up window.
+    Given, the forced step-up of the case's queue (decision 0226) is checked here, on the queue
+    the scoped lookup already loaded, before anything else is read or recorded:
+    :class:`QueueStepUpNeeded` when forced and not fresh (the page then asks for the factor;
+    ``QueueStepUpMiddleware`` leaves this page to it, one statement fewer, issue 10). None: the
+    caller checked it. The macros come with the page: whether the viewer is a member of the
+    case's queue is read off its members, which the page reads anyway (one statement fewer).
+
+    No transaction around it: it only reads, and its ``case.viewed`` entry (one INSERT)
+    commits on its own before the page is rendered — the BEGIN/COMMIT pair bought nothing
+    (issue 10). A failed entry raises, and the page shows nothing."""
     case = _case(principal, number)
-    return CasePage(case=_case_view(principal, case), assignable=_assignable(case),
-                    marker=_marker(case))
+    if step_up_fresh is False and case.queue.step_up_forced_at is not None:
+        raise QueueStepUpNeeded(number)
+    view = _case_view(principal, case)
+    assignable = _assignable(case)
+    # _assignable lists the queue's active members: the signed-in viewer is active, so this is
+    # the membership test _macros_for_case would otherwise run as its own EXISTS.
+    member = any(user_id == principal.user_id for user_id, _ in assignable)
+    return CasePage(case=view, assignable=assignable, marker=_marker(case),
+                    macros=macro_list_for_case(principal=principal, case_queue=case.queue.slug,
+                                               member=member))
 
 
 def _case_view(principal: Principal, case: Case) -> CaseView:

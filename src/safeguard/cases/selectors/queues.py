@@ -61,23 +61,30 @@ def macro_list(*, queue: str | None = None) -> list[MacroView]:
             for m in qs.order_by("name")]
 
 
-def _macros_for_case(principal: Principal, case_queue: str) -> Q:
+def _macros_for_case(principal: Principal, case_queue: str, *,
+                     member: bool | None = None) -> Q:
     """Which macros fit a case of ``case_queue`` for ``principal`` (issue 9 §12, R-WORK-4):
     those for every queue, and those of the case's own queue when ``principal`` works that
     queue (a member, or ``cases.view_all``). A macro of another queue — fraud wording in a
-    billing case — is never offered, nor rendered when asked for by id."""
+    billing case — is never offered, nor rendered when asked for by id. ``member``: whether
+    ``principal`` is a member of that queue, when the caller has already read its members (the
+    case page, issue 10); None: asked here (one EXISTS)."""
     works = (principal.has(perm.CASES_VIEW_ALL)
-             or Queue.objects.filter(slug=case_queue,
-                                     id__in=scope.member_queue_ids(principal)).exists())
+             or (member if member is not None else
+                 Queue.objects.filter(slug=case_queue,
+                                      id__in=scope.member_queue_ids(principal)).exists()))
     allowed = Q(queue__isnull=True)
     if works:
         allowed |= Q(queue__slug=case_queue)
     return allowed
 
 
-def macro_list_for_case(*, principal: Principal, case_queue: str) -> list[MacroView]:
-    """The macros offered in a case of ``case_queue`` to ``principal``, by name."""
-    qs = Macro.objects.select_related("queue").filter(_macros_for_case(principal, case_queue))
+def macro_list_for_case(*, principal: Principal, case_queue: str,
+                        member: bool | None = None) -> list[MacroView]:
+    """The macros offered in a case of ``case_queue`` to ``principal``, by name (``member``:
+    see :func:`_macros_for_case`)."""
+    qs = Macro.objects.select_related("queue").filter(
+        _macros_for_case(principal, case_queue, member=member))
     return [MacroView(id=m.id, name=m.name, body=m.body, queue=m.queue.slug if m.queue else "")
             for m in qs.order_by("name")]
 
