@@ -43,10 +43,10 @@ _TABLE = re.compile(r"\s*(?:INSERT(?:\s+OR\s+\w+)?\s+INTO|UPDATE|REPLACE\s+INTO)
                     re.IGNORECASE)
 _TEXT_TYPES = (models.CharField, models.TextField, models.JSONField)
 
-try:  # the PostgreSQL driver's JSON parameter wrappers
+try:  # the PostgreSQL driver's JSON parameter wrappers (Json and Jsonb)
     from psycopg.types.json import Json, Jsonb
 
-    _JSON_WRAPPERS: tuple[type, ...] = (Json, Jsonb)
+    _JSON_WRAPPERS: tuple[type[Json] | type[Jsonb], ...] = (Json, Jsonb)
 except ImportError:  # pragma: no cover - SQLite-only installs
     _JSON_WRAPPERS = ()
 
