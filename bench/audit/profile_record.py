@@ -10,7 +10,10 @@ sanitiser, canonical JSON (``normalise_data``), the ORM's parameter preparation 
     SAFEGUARD_ENV=test DATABASE_URL=postgres://... PYTHONPATH=src \
         python bench/audit/profile_record.py [--events 2000] [--top 25]
 
-Prints only; the database must exist and be migrated (``safeguard migrate``).
+Prints only; the database must exist and be migrated (``safeguard migrate``). With ``--guard``
+it times only the no-PAN guard instead (no database): the SQL layer on the queue's ``INSERT``
+with a request's parameters, and ``find_pans`` on typical texts, best of 7 — run it with
+``PYTHONPATH`` at two checkouts, interleaved, to compare them on a shared machine.
 """
 
 from __future__ import annotations
@@ -76,14 +79,44 @@ PARTS = (
 )
 
 
+def guard_micro() -> None:
+    """Best-of-7 µs of the guard on the queue's INSERT and of ``find_pans`` on typical texts."""
+    import timeit
+
+    from safeguard.audit import services
+    from safeguard.protection import guard
+    from safeguard.protection.scanning import find_pans
+
+    sql = services._queue_sql("postgresql")
+    params = ["user", "6", "agent6@example.test", "case.viewed", "case", "100005", "success",
+              "Mozilla/5.0 SafeguardBench/1.0", "00000000000000000000000000000005"]
+
+    def best(fn: Any, n: int = 2000) -> float:
+        return min(timeit.repeat(fn, number=n, repeat=7)) / n * 1e6
+
+    print(f"guard, queue INSERT + parameters: "
+          f"{best(lambda: guard._execute_guard(lambda *a: None, sql, params, False, None)):.1f} us")
+    texts = {"statement text": sql, "e-mail": "agent6@example.test",
+             "Chrome User-Agent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
+                                  "(KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
+             "timestamp": "2026-12-05 05:12:02.729821",
+             "request id": "00000000000000000000000000000005"}
+    for label, text in texts.items():
+        print(f"find_pans, {label}: {best(lambda t=text: find_pans(t)):.1f} us")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=2000)
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--guard", action="store_true", help="time the no-PAN guard only")
     args = parser.parse_args(argv)
     import django
 
     django.setup()
+    if args.guard:
+        guard_micro()
+        return 0
     from safeguard.audit import services
 
     services._integrate_after_commit = lambda *_: None  # the append alone
