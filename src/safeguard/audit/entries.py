@@ -22,6 +22,13 @@ def normalise_ip(value: str | None) -> str | None:
     """The compressed form a database returns for an address, so hashing is storage-stable."""
     if not value:
         return None
+    return _compressed(value)
+
+
+@lru_cache(maxsize=256)
+def _compressed(value: str) -> str:
+    # A request's events share its address: parsed once (issue 10, the per-event cost). An
+    # invalid address raises every time (exceptions are not remembered).
     return ipaddress.ip_address(value).compressed
 
 

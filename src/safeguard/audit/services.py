@@ -25,7 +25,7 @@ from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -166,8 +166,12 @@ def _queue(fields: dict[str, Any]) -> int:
     by the sanitiser just above, so the no-PAN guard's ``pre_save`` layer could find nothing;
     its SQL layer still checks every text parameter of this statement, and would refuse it.
     """
-    columns = _queue_columns()
-    params = [field.get_db_prep_save(fields[field.attname], connection) for field in columns]
+    columns, plain = _queue_columns(), _plain_text_columns()
+    # A plain CharField prepares a str as itself (``to_python`` returns it): skipped for those.
+    params = [value if i in plain and type(value) is str
+              else field.get_db_prep_save(value, connection)
+              for i, (field, value) in enumerate(zip(columns, (fields[f] for f in _FIELDS),
+                                                     strict=True))]
     with connection.cursor() as cursor:
         cursor.execute(_queue_sql(connection.vendor), params)
         row = cursor.fetchone()
@@ -179,6 +183,13 @@ def _queue(fields: dict[str, Any]) -> int:
 @lru_cache(maxsize=1)
 def _queue_columns() -> tuple[Any, ...]:
     return tuple(QueuedEntry._meta.get_field(name) for name in _FIELDS)
+
+
+@lru_cache(maxsize=1)
+def _plain_text_columns() -> frozenset[int]:
+    """Positions of the columns that are exactly ``CharField`` (no subclass, no override)."""
+    return frozenset(i for i, field in enumerate(_queue_columns())
+                     if type(field) is models.CharField)
 
 
 @lru_cache(maxsize=4)

@@ -8,12 +8,17 @@ Two layers, both installed for every app by ``ProtectionConfig.ready()``:
    touches the database, so nothing is written.
 2. A database execute wrapper refuses any INSERT or UPDATE whose SQL or string parameters hold
    one, which covers what bypasses ``save()``: ``QuerySet.update()``, ``bulk_create()``,
-   ``bulk_update()`` and raw SQL through Django's connection.
+   ``bulk_update()`` and raw SQL through Django's connection. JSON parameters, which reach the
+   PostgreSQL driver wrapped rather than as text, are read like layer 1 reads a JSON document.
 
 A card number is what the scanner validates as one (Luhn and a real IIN range, digits with any
 separators or spoken as words), at any score. The vault's own model is exempt from layer 1:
 it stores the number only as ciphertext, which layer 2 still checks. Errors and logs name
 where a number was found, never the number.
+
+Cost (issue 10): ``find_pans`` skips text that no card pass could match (scanner/gate.py), and
+layer 2 remembers the statement texts it found clean, so an INSERT repeated with new values
+pays only for the values.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NoReturn
 
 from django.db import models
 from django.db.backends.signals import connection_created
@@ -37,6 +42,13 @@ _WRITE = re.compile(r"\s*(?:INSERT|UPDATE|REPLACE)\b", re.IGNORECASE)
 _TABLE = re.compile(r"\s*(?:INSERT(?:\s+OR\s+\w+)?\s+INTO|UPDATE|REPLACE\s+INTO)\s+[\"`]?([\w.]+)",
                     re.IGNORECASE)
 _TEXT_TYPES = (models.CharField, models.TextField, models.JSONField)
+
+try:  # the PostgreSQL driver's JSON parameter wrappers (Json and Jsonb)
+    from psycopg.types.json import Json, Jsonb
+
+    _JSON_WRAPPERS: tuple[type[Json] | type[Jsonb], ...] = (Json, Jsonb)
+except ImportError:  # pragma: no cover - SQLite-only installs
+    _JSON_WRAPPERS = ()
 
 
 def _strings(value: Any) -> Iterator[str]:
@@ -100,20 +112,57 @@ def _param_strings(params: Any, many: bool) -> Iterator[str]:
         for value in values:
             if isinstance(value, str):
                 yield value
+            elif isinstance(value, _JSON_WRAPPERS):
+                # On PostgreSQL a JSONField's value reaches the driver wrapped (psycopg's
+                # Jsonb), not as text: its keys and strings are read like the pre_save layer
+                # reads a JSON document, so update() and bulk_create() cannot carry a number.
+                yield from _strings(value.obj)
+
+
+# Statement texts found to hold no card number, remembered (issue 10): a statement's text with
+# placeholders repeats exactly on every call. Bounded: at most this many texts of at most this
+# length, forgotten all at once when full. A text that holds a number is never remembered.
+_CLEAN_SQL: set[str] = set()
+_CLEAN_SQL_MAX = 1024
+_SQL_REMEMBERED_UP_TO = 4096
+
+
+def _sql_holds_pan(sql: str) -> bool:
+    """Whether the statement text holds a card number (``find_pans``), remembered when not.
+
+    Sound by exact equality: ``find_pans`` is a pure function of its text (custom detectors
+    may not report PAN, the phone regions change phone findings only), so an equal text has
+    the same verdict.
+    """
+    if sql in _CLEAN_SQL:
+        return False
+    if find_pans(sql):
+        return True
+    if len(sql) <= _SQL_REMEMBERED_UP_TO:
+        if len(_CLEAN_SQL) >= _CLEAN_SQL_MAX:
+            _CLEAN_SQL.clear()
+        _CLEAN_SQL.add(sql)
+    return False
 
 
 def _execute_guard(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
     if isinstance(sql, str) and _WRITE.match(sql):
         if many and params is not None and not isinstance(params, list | tuple):
             params = list(params)  # a generator would be used up by the check
-        for text in (sql, *_param_strings(params, many)):
+        if _sql_holds_pan(sql):
+            _refuse(sql)
+        for text in _param_strings(params, many):
             if find_pans(text):
-                match = _TABLE.match(sql)
-                table = match.group(1) if match else "a table"
-                logger.warning("protection.pan_refused_sql", extra={"table": table})
-                raise PanRefused(f"Refused to write a card number into {table}: the statement "
-                                 "was stopped before reaching the database.", table=table)
+                _refuse(sql)
     return execute(sql, params, many, context)
+
+
+def _refuse(sql: str) -> NoReturn:
+    match = _TABLE.match(sql)
+    table = match.group(1) if match else "a table"
+    logger.warning("protection.pan_refused_sql", extra={"table": table})
+    raise PanRefused(f"Refused to write a card number into {table}: the statement "
+                     "was stopped before reaching the database.", table=table)
 
 
 def _on_connection(sender: Any, connection: Any, **kwargs: Any) -> None:

@@ -21,6 +21,8 @@ from safeguard.protection.scanner import (
     load_custom_detectors,
     resolve_overlaps,
 )
+from safeguard.protection.scanner.checks import PAN_MIN_DIGITS
+from safeguard.protection.scanner.gate import may_hold_card
 from safeguard.protection.scanner.numeric import UUID_SHAPE
 
 _lock = threading.Lock()
@@ -87,6 +89,9 @@ def _floor(text: str) -> Iterator[Finding]:
                                   f"luhn+iin:{brand} (guard floor)", "protection.floor", brand)
 
 
+_SHORTEST = PAN_MIN_DIGITS
+
+
 def find_pans(text: str) -> list[Finding]:
     """Every card number the scanner validates (Luhn + IIN), at any score, outside digests.
 
@@ -94,12 +99,18 @@ def find_pans(text: str) -> list[Finding]:
     is refused wherever it appears. A floor tries every group-aligned window of each digit run,
     so a number glued to another ("qty 2 4111 1111 1111 1111") is still found.
     """
-    if len(text) < 13:  # the shortest card number, in digits or in words
+    if len(text) < _SHORTEST and text.isascii():
+        # The shortest card number, in digits or in words. Only for ASCII: one character of
+        # other scripts may fold to two digits ("41⑪⑪⑪⑪⑪⑪⑪" is a Visa in 9 characters).
         return []
     # Digests (32+ hex characters) and UUIDs are blanked before scanning, not after: a card
     # number is never part of one, and scanning a frontier of hashes costs more than the rest.
     # Line breaks as filler keep offsets and never join the digit groups around them.
     text = UUID_SHAPE.sub(_blank, _HEX_RUN.sub(_blank, text))
+    if not may_hold_card(text):
+        # Fewer than 13 digits once folded and no run of number words: no pass, the floor
+        # included, can report a card (scanner/gate.py, issue 10).
+        return []
     found = scanner(min_score=0.0).scan(text, types=[PAN])
     extra = [f for f in _floor(text)
              if not any(f.start < g.end and g.start < f.end for g in found)]

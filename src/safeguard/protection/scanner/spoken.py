@@ -48,11 +48,7 @@ _SEPARATOR_CHARS = frozenset(" \t\n\r\x0b\x0c,.-")
 
 def scan_spoken(state: ScanState, cards: list[Finding]) -> None:
     """Add card findings for spoken card numbers; appends them to ``cards`` too."""
-    lowered = state.lowered
-    # Every whitespace separates words ("four,\nfive"); same length, same offsets.
-    for ch in _OTHER_WHITESPACE:
-        if ch in lowered:
-            lowered = lowered.replace(ch, " ")
+    lowered = words_view(state.lowered)
     pos = 0
     while True:
         match = _RUN.search(lowered, pos)
@@ -73,6 +69,23 @@ def scan_spoken(state: ScanState, cards: list[Finding]) -> None:
             cards.append(found)
             state.add(found)
         pos = end
+
+
+def words_view(lowered: str) -> str:
+    """The lower-cased view with every whitespace a space: what the run pattern reads.
+
+    Every whitespace separates words ("four,\nfive"); same length, same offsets.
+    """
+    for ch in _OTHER_WHITESPACE:
+        if ch in lowered:
+            lowered = lowered.replace(ch, " ")
+    return lowered
+
+
+def has_run(lowered: str) -> bool:
+    """Whether ``lowered`` (a lower-cased folded view) holds a run of number words that
+    `scan_spoken` would decode: without one it reports nothing (see gate.py)."""
+    return _RUN.search(words_view(lowered)) is not None
 
 
 def _tokens(lowered: str, start: int, end: int) -> list[tuple[str, int, int]]:

@@ -37,13 +37,18 @@ class ScanState:
     def lowered(self) -> str:
         """The text lower-cased with offsets preserved (one character in, one character out)."""
         if self._lowered is None:
-            lowered = self.text.lower()
-            if len(lowered) != len(self.text):
-                # A few characters (e.g. "İ") grow when lower-cased; keep those as they are.
-                lowered = "".join(c if len(c.lower()) != 1 else c.lower() for c in self.text)
-            self._lowered = lowered
+            self._lowered = lowered(self.text)
         return self._lowered
 
     def add(self, finding: Finding) -> None:
         """Record a candidate; overlaps are resolved once all passes have run."""
         self.candidates.append(finding)
+
+
+def lowered(text: str) -> str:
+    """``text`` lower-cased with offsets preserved (one character in, one character out)."""
+    low = text.lower()
+    if len(low) != len(text):
+        # A few characters (e.g. "İ") grow when lower-cased; keep those as they are.
+        low = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+    return low
