@@ -81,6 +81,18 @@ def test_totp_without_a_demo_data_directory_says_why(tmp_path):
     assert not (tmp_path / "var").exists()  # nothing created
 
 
+def test_a_demo_mode_command_away_from_the_demo_says_where_it_is(tmp_path):
+    """SAFEGUARD_ENV=demo run from another folder (./var absent there): a plain refusal naming
+    the way out, not an empty database created in that folder and a missing-table traceback."""
+    env = _env(tmp_path, "demo")
+    run = _safeguard(["governance", "import-phishing", "results.csv"], env)
+    assert run.returncode == 2
+    assert f"there is no demo here ({tmp_path / 'var'} does not exist)" in run.stderr
+    assert "SAFEGUARD_DATA_DIR" in run.stderr
+    assert "Traceback" not in run.stderr
+    assert not (tmp_path / "var").exists()  # nothing created
+
+
 def test_demo_and_totp_refuse_outside_demo_mode(tmp_path):
     env = _env(tmp_path, "production")
     env["SAFEGUARD_SECRET_KEY"] = "s" * 64
