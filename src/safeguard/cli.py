@@ -43,10 +43,26 @@ def _demo_hint(argv: list[str]) -> str | None:
             "SAFEGUARD_ENV and SAFEGUARD_SECRET_KEY (docs/configuration.md).")
 
 
+def _no_demo_here(argv: list[str]) -> str | None:
+    """A command in demo mode (SAFEGUARD_ENV=demo, no DATABASE_URL) whose data directory does not
+    exist: run away from the clone that holds the demo (``./var`` is relative to where a command
+    runs, e.g. from the folder of a file to import). Say so instead of creating an empty ./var
+    there and failing on missing tables. ``safeguard demo`` itself creates the directory."""
+    if (len(argv) < 2 or argv[1].startswith("-") or argv[1] in ("demo", "help")
+            or os.environ.get("SAFEGUARD_ENV") != "demo" or os.environ.get("DATABASE_URL")):
+        return None
+    data_dir = Path(os.environ.get("SAFEGUARD_DATA_DIR", "./var")).resolve()
+    if data_dir.exists():
+        return None
+    return (f"safeguard {argv[1]}: there is no demo here ({data_dir} does not exist). The demo's "
+            "data is in ./var where `make demo` ran: run the command from that directory, or "
+            "set SAFEGUARD_DATA_DIR to it. Nothing was created.")
+
+
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "safeguard.settings")
     argv = list(sys.argv)
-    refusal = _demo_mode_for_totp(argv) or _demo_hint(argv)
+    refusal = _demo_mode_for_totp(argv) or _demo_hint(argv) or _no_demo_here(argv)
     if refusal:
         sys.stderr.write(refusal + "\n")
         raise SystemExit(2)

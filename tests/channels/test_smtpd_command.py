@@ -44,3 +44,31 @@ def test_smtpd_command_serves_until_sigterm(mail_routes):
     assert f"listening on 127.0.0.1:{port}" in out.getvalue()
     assert "stopped" in out.getvalue()
     assert signal.getsignal(signal.SIGTERM) is before  # the command put the handler back
+
+
+def test_smtpd_on_a_taken_port_says_so_and_exits(mail_routes):
+    # given the port already in use (a running demo's own SMTP listener, say)
+    import socket
+
+    from django.core.management.base import CommandError
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    before = signal.getsignal(signal.SIGTERM)
+    threads = threading.active_count()
+    try:
+        # when the command is started on it
+        with pytest.raises(CommandError) as refused:
+            call_command("smtpd", "--host", "127.0.0.1", "--port", str(port))
+    finally:
+        taken.close()
+    # then it names the address and the way out, instead of a traceback and a hung process
+    assert f"cannot listen on 127.0.0.1:{port}" in str(refused.value)
+    assert "SAFEGUARD_SMTPD_PORT" in str(refused.value)
+    assert signal.getsignal(signal.SIGTERM) is before
+    deadline = time.monotonic() + 5
+    while threading.active_count() > threads and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert threading.active_count() == threads  # no worker thread left to keep it alive

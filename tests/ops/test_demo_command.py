@@ -81,6 +81,18 @@ def test_totp_without_a_demo_data_directory_says_why(tmp_path):
     assert not (tmp_path / "var").exists()  # nothing created
 
 
+def test_a_demo_mode_command_away_from_the_demo_says_where_it_is(tmp_path):
+    """SAFEGUARD_ENV=demo run from another folder (./var absent there): a plain refusal naming
+    the way out, not an empty database created in that folder and a missing-table traceback."""
+    env = _env(tmp_path, "demo")
+    run = _safeguard(["governance", "import-phishing", "results.csv"], env)
+    assert run.returncode == 2
+    assert f"there is no demo here ({tmp_path / 'var'} does not exist)" in run.stderr
+    assert "SAFEGUARD_DATA_DIR" in run.stderr
+    assert "Traceback" not in run.stderr
+    assert not (tmp_path / "var").exists()  # nothing created
+
+
 def test_demo_and_totp_refuse_outside_demo_mode(tmp_path):
     env = _env(tmp_path, "production")
     env["SAFEGUARD_SECRET_KEY"] = "s" * 64
@@ -91,3 +103,31 @@ def test_demo_and_totp_refuse_outside_demo_mode(tmp_path):
     totp = _safeguard(["totp", "admin@demo.safeguard.test"], env)
     assert totp.returncode != 0
     assert "only in demo mode" in totp.stderr
+
+
+def test_the_demo_consumer_knows_every_apps_jobs(tmp_path):
+    """The consumer `make demo` runs in process registers every app's ``tasks`` module before it
+    starts (R-OPS-5 demo): in a real demo `safeguard keys rotate` queued ``protection.reencrypt``
+    and the consumer dropped it as "not found in TaskRegistry". A fresh process, so no import
+    made by another test can stand in for the registration."""
+    from pathlib import Path
+
+    import safeguard
+
+    src = Path(safeguard.__file__).parent
+    modules = sorted(f"safeguard.{p.parent.name}.tasks" for p in src.glob("*/tasks.py"))
+    assert "safeguard.protection.tasks" in modules
+    code = ("import django; django.setup(); "
+            "from safeguard.ops.management.commands.demo import embedded_consumer; "
+            "c = embedded_consumer(); "
+            "print('\\n'.join(sorted(c.huey._registry._registry)))")
+    env = _env(tmp_path, "test")
+    env["DJANGO_SETTINGS_MODULE"] = "safeguard.settings"
+    env["PYTHONPATH"] = os.pathsep.join([str(src.parent), env.get("PYTHONPATH", "")])
+    run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         timeout=120, check=False)
+    assert run.returncode == 0, run.stderr
+    registered = run.stdout.split()
+    assert "safeguard.protection.tasks.protection.reencrypt" in registered
+    for module in modules:  # every app's jobs, not only the ones the web process imports
+        assert any(name.startswith(module + ".") for name in registered), module

@@ -37,7 +37,7 @@ def staffed(monkeypatch):
     accounts_demo.load(say=lambda _: None)
     now = timezone.now()
     _staff(Clock(now), now)
-    alert = SimpleNamespace(id=7, rule_title="Customer record opened", severity="high",
+    alert = SimpleNamespace(id=7, rule_title="Mass customer access", severity="high",
                             created_at=now - timedelta(hours=3),
                             explanation="a personal API token opened 120 customer records")
     monkeypatch.setattr(features, "_attack_alert", lambda: alert)
@@ -242,3 +242,31 @@ def test_outside_demo_mode_the_stage_refuses(settings):
     with pytest.raises(RuntimeError, match="demo mode"):
         features.load(say=lambda _: None)
     assert workforce.courses() == []
+
+
+def test_the_staged_attack_itself_opens_the_incident(settings):
+    # given the demo users and the detection demo's attack staged for real (no stand-in alert):
+    # the agent's token harvesting the customers of its queue
+    from safeguard.accounts.models import User
+    from safeguard.cases import services as case_services
+    from safeguard.detection import demo as detection_demo
+    from tests.cases.conftest import inbound, make_queue
+    from tests.factories import SYSTEM
+
+    settings.SAFEGUARD_CUSTOMER_SCOPE = "safeguard.cases.selectors.customer_scope"
+    roles_ensure_builtin()
+    accounts_demo.load(say=lambda _: None)
+    make_queue("billing")
+    agent = User.objects.get(email=detection_demo.AGENT)
+    case_services.queue_member_add(actor=SYSTEM, slug="billing", user_id=agent.pk)
+    for n in range(detection_demo.HARVEST):
+        inbound(f"Hello, my parcel {n} is late.", email=f"harvested{n}@example.com")
+    detection_demo.load(say=lambda _: None)
+    # when the incidents part of the stage runs
+    said = features._incident()
+    # then the incident comes from the correlation's alert, "Mass customer access"
+    alert = features._attack_alert()
+    assert (alert.rule_title, alert.severity) == ("Mass customer access", "high")
+    (incident,) = incidents.incident_list()
+    assert (incident.source_alert_id, incident.category) == (int(alert.id), "data_breach")
+    assert said.startswith(f"Incidents: incident {incident.id} opened from alert {alert.id} ")

@@ -135,7 +135,9 @@ COST_INPUTS: tuple[tuple[str, str], ...] = (
 
 # --- incidents ------------------------------------------------------------------------------
 
-ATTACK_RULE = "63966afe-f2e9-42e7-aee9-ecc8e3fc7ecc"  # detection rule "Mass customer access"
+# The correlation "Mass customer access" (detection/rules/mass_customer_access.yml), not its
+# informational base rule "Customer record opened" (63966afe-...), which raises no alert.
+ATTACK_RULE = "d1905858-c750-40cb-9c2e-a7df6cbf50e2"
 ANALYST = f"analyst@{DOMAIN}"
 CHECK_NOTE = "Alert reviewed with the evidence list; the API token's owner is known."
 

@@ -13,6 +13,16 @@ from safeguard.audit.contracts import Actor
 from safeguard.web.errors import ApplicationError
 
 
+def _prompt_password() -> str:
+    """The prompt; without a terminal or input (a script, CI) a clear refusal, not a traceback."""
+    try:
+        return getpass.getpass("Initial password: ")
+    except EOFError as exc:
+        raise CommandError("No password given (no input to prompt on): set "
+                           "SAFEGUARD_NEW_PASSWORD or run the command in a terminal. "
+                           "Nothing was created.") from exc
+
+
 class Command(BaseCommand):
     help = "Create staff users, grant roles, disable leavers (each recorded in the audit log)."
 
@@ -38,8 +48,7 @@ class Command(BaseCommand):
             if opts["action"] == "create":
                 password = None
                 if not opts["service_account"]:
-                    password = os.environ.get("SAFEGUARD_NEW_PASSWORD") or getpass.getpass(
-                        "Initial password: ")
+                    password = os.environ.get("SAFEGUARD_NEW_PASSWORD") or _prompt_password()
                 user = services.user_create(actor=actor, email=opts["email"],
                                             full_name=opts["name"], password=password,
                                             roles=opts["role"],

@@ -7,7 +7,7 @@ import threading
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from safeguard.channels import config, smtp
 from safeguard.channels.config import startup_check
@@ -34,10 +34,18 @@ class Command(BaseCommand):
             self.stderr.write(self.style.WARNING(
                 "SAFEGUARD_EMAIL_QUEUES is empty: every recipient will be refused."))
         server = smtp.controller(host=host, port=port, max_bytes=options["max_bytes"])
+        try:
+            server.start()
+        except OSError as exc:  # e.g. the port is taken (a running `make demo` listens on 2525)
+            server.handler.close()  # its worker threads would otherwise keep the process alive
+            server.loop.close()  # the listener's thread has ended; its loop is never run again
+            raise CommandError(
+                f"cannot listen on {host}:{port}: {exc.strerror or exc}. Choose another port "
+                "with --port or SAFEGUARD_SMTPD_PORT (a running demo already serves e-mail "
+                "on its own port).") from exc
         stop = threading.Event()
         previous = {sig: signal.signal(sig, lambda *_: stop.set())
                     for sig in (signal.SIGTERM, signal.SIGINT)}
-        server.start()
         self.stdout.write(f"safeguard smtpd listening on {host}:{port} for "
                           f"{', '.join(sorted(queues)) or 'the default queue'}")
         try:

@@ -80,6 +80,18 @@ def _totp_command() -> str:
     return f"{cmd} totp"
 
 
+
+def embedded_consumer() -> Any:
+    """The demo's in-process Huey consumer, every app's ``tasks`` module registered first (as
+    ``run_huey`` does for ``safeguard worker``): a job whose module the web process had not
+    imported yet (``protection.reencrypt`` after ``safeguard keys rotate``) was dequeued and
+    dropped as "not found in TaskRegistry", and its periodic jobs never ran."""
+    from django.utils.module_loading import autodiscover_modules
+    from huey.contrib.djhuey import HUEY
+
+    autodiscover_modules("tasks")
+    return HUEY.create_consumer(workers=2, worker_type="thread", periodic=True)
+
 class Command(BaseCommand):
     help = "Prepare the embedded demo (SQLite, demo data) and serve it on 127.0.0.1."
 
@@ -142,9 +154,7 @@ class Command(BaseCommand):
                 bar.advance(overall)
 
     def _serve(self, port: int) -> None:
-        from huey.contrib.djhuey import HUEY
-
-        consumer = HUEY.create_consumer(workers=2, worker_type="thread", periodic=True)
+        consumer = embedded_consumer()
         consumer.start()
         from safeguard.ops import tasks as ops_tasks
 
@@ -154,7 +164,7 @@ class Command(BaseCommand):
         # put back ones that stop this process (the web server, then the consumer below).
         signal.signal(signal.SIGTERM, _interrupt)
         signal.signal(signal.SIGINT, signal.default_int_handler)
-        self.stdout.write(f"Jobs: embedded Huey consumer ({type(HUEY).__name__}) started.")
+        self.stdout.write(f"Jobs: embedded Huey consumer ({type(consumer.huey).__name__}) started.")
         self.stdout.write(self.style.SUCCESS(f"Serving on http://127.0.0.1:{port}/"))
         try:
             call_command("runserver", f"127.0.0.1:{port}", use_reloader=False,
