@@ -1289,3 +1289,9 @@ SAFEGUARD_HEALTH_HISTORY_DAYS = _env_int("SAFEGUARD_HEALTH_HISTORY_DAYS", 400)
 # "role_owner": always the role-owner rule (managers ignored). Anything else: system check E329.
 SAFEGUARD_ACCESS_REVIEW_REVIEWER_ORDER = _env("SAFEGUARD_ACCESS_REVIEW_REVIEWER_ORDER",
                                               "manager_then_role_owner")
+
+# --- Ops: bounded log lines (R-OPS-2; docs/deploy.md, 9. Logs) -------------------------------
+# A text field of a log line (the message, a rendered request, an exception) longer than this
+# many characters is cut after redaction and says how many characters were left out, so a huge
+# query string or form value cannot make every log line that large; 256..1,000,000 (E571).
+SAFEGUARD_LOG_FIELD_MAX_CHARS = _env_int("SAFEGUARD_LOG_FIELD_MAX_CHARS", 8192)

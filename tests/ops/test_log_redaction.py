@@ -188,3 +188,58 @@ def test_lark_loaded_by_scim_leaves_no_handler_of_its_own():
 
     assert [h for h in logging.getLogger("lark").handlers
             if not isinstance(h, logging.NullHandler)] == []
+
+
+# --- bounded lines (SAFEGUARD_LOG_FIELD_MAX_CHARS) -----------------------------------------
+
+
+def _format(**fields: object) -> dict[str, object]:
+    record = logging.LogRecord("safeguard.test", logging.WARNING, __file__, 1, "event", (), None)
+    for name, value in fields.items():
+        setattr(record, name, value)
+    return json.loads(JsonFormatter().format(record))
+
+
+def test_a_long_field_is_cut_after_redaction_and_says_how_much_was_left_out(settings):
+    settings.SAFEGUARD_LOG_FIELD_MAX_CHARS = 300
+    # a card number at the start, then 20,000 characters
+    data = _format(query=f"card={CARD_SPACED}&pad=" + "x" * 20_000,
+                   items=["y" * 1_000, "short"], short="kept as it is")
+    query = data["query"]
+    assert query.startswith("card=[REDACTED-PAN]&pad=xxx")
+    kept = 300
+    left_out = len("card=[REDACTED-PAN]&pad=" + "x" * 20_000) - kept
+    assert query == ("card=[REDACTED-PAN]&pad=" + "x" * 20_000)[:kept] + \
+        f"…[{left_out} more characters not logged]"
+    assert data["items"] == ["y" * 300 + "…[700 more characters not logged]", "short"]
+    assert data["short"] == "kept as it is"
+
+
+def test_a_card_number_across_the_cut_is_redacted_whole_not_left_as_a_fragment(settings):
+    settings.SAFEGUARD_LOG_FIELD_MAX_CHARS = 256
+    for start in range(240, 258):  # the number begins just before, at and after the cut
+        text = "a" * start + " " + CARD + " " + "b" * 400
+        line = JsonFormatter().format(logging.LogRecord(
+            "safeguard.test", logging.WARNING, __file__, 1, "%s", (text,), None))
+        event = json.loads(line)["event"]
+        # no run of card digits survives: the whole number was replaced before the cut
+        assert not re.search(r"\d{6,}", event.split("…[")[0]), (start, event[230:300])
+        assert "more characters not logged]" in event
+
+
+def test_a_huge_query_string_gives_a_bounded_django_request_line(settings):
+    settings.SAFEGUARD_LOG_FIELD_MAX_CHARS = 1000
+    with _captured("django.request") as buffer:
+        response = Client().get("/no-such-page/", {f"k{i}": "x" * 10_000 for i in range(20)})
+    assert response.status_code == 404
+    (line,) = [x for x in buffer.getvalue().splitlines() if '"django.request"' in x]
+    assert len(line) < 3_000  # the 200,000-character request rendered, cut to 1,000
+    assert "more characters not logged]" in json.loads(line)["request"]
+
+
+@pytest.mark.parametrize("value", [0, 255, 1_000_001, "8192"])
+def test_the_field_cap_out_of_range_is_a_system_check_error(settings, value):
+    from safeguard.ops.health_history import check_settings
+
+    settings.SAFEGUARD_LOG_FIELD_MAX_CHARS = value
+    assert [e.id for e in check_settings()] == ["safeguard.E571"]

@@ -127,7 +127,8 @@ def register_checks() -> None:
 
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
     """E569: the sample interval is out of 60..3600 s or does not divide a day; E570: the
-    history keeps fewer than 90 days (the trust page's range) or more than 3650."""
+    history keeps fewer than 90 days (the trust page's range) or more than 3650; E571: the log
+    field cap (ops.logging) is out of 256..1,000,000 characters."""
     out: list[checks.CheckMessage] = []
     s = settings.SAFEGUARD_HEALTH_SAMPLE_SECONDS
     if not isinstance(s, int) or not 60 <= s <= 3600 or DAY_SECONDS % s:
@@ -139,4 +140,9 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
         out.append(checks.Error(f"SAFEGUARD_HEALTH_HISTORY_DAYS is {d!r}: it must be 90..3650 "
                                 "(the trust page shows 90 days)", hint="docs/ops.md, Health "
                                 "history", id="safeguard.E570"))
+    m = settings.SAFEGUARD_LOG_FIELD_MAX_CHARS
+    if not isinstance(m, int) or not 256 <= m <= 1_000_000:
+        out.append(checks.Error(f"SAFEGUARD_LOG_FIELD_MAX_CHARS is {m!r}: it must be "
+                                "256..1000000", hint="docs/deploy.md, 9. Logs",
+                                id="safeguard.E571"))
     return out

@@ -12,6 +12,11 @@ path or query) is decoded when the decoded form hides something the raw form doe
 ``?card=4532%200151...`` is caught too. The development server's access log (``django.server``)
 goes through the same formatter (settings.LOGGING), and :class:`GunicornLogger` does the same for
 gunicorn's access and error logs (docs/deploy.md).
+
+After redaction, a text field longer than ``SAFEGUARD_LOG_FIELD_MAX_CHARS`` is cut and says how
+many characters were left out: a client sending a 200 kB query string gets a bounded log line,
+not one that size on every 4xx. Cutting after redaction means no card number is split into a
+fragment the redactor would no longer recognise.
 """
 
 from __future__ import annotations
@@ -95,11 +100,37 @@ def _render(value: Any) -> str:
 
 # Fields the pipeline itself writes; scanning them would only find false positives.
 _OWN_FIELDS = frozenset({"timestamp", "level", "logger", "request_id"})
+# Used before the settings are configured (the value of SAFEGUARD_LOG_FIELD_MAX_CHARS's default).
+DEFAULT_FIELD_MAX_CHARS = 8192
+
+
+def _field_max_chars() -> int:
+    from django.conf import settings
+
+    if not settings.configured:
+        return DEFAULT_FIELD_MAX_CHARS
+    return int(getattr(settings, "SAFEGUARD_LOG_FIELD_MAX_CHARS", DEFAULT_FIELD_MAX_CHARS))
+
+
+def cap_text(value: Any, limit: int) -> Any:
+    """``value`` with every string (also inside lists and dicts) cut to ``limit`` characters, the
+    cut saying how many were left out. Only ever applied to redacted values."""
+    if isinstance(value, str):
+        if len(value) <= limit:
+            return value
+        return f"{value[:limit]}…[{len(value) - limit} more characters not logged]"
+    if isinstance(value, dict):
+        return {k: cap_text(v, limit) for k, v in value.items()}
+    if isinstance(value, list):
+        return [cap_text(v, limit) for v in value]
+    return value
 
 
 def redact_processor(logger: Any, method: str,
                      event_dict: MutableMapping[str, Any]) -> dict[str, Any]:
-    return {k: v if k in _OWN_FIELDS else _redact(v) for k, v in event_dict.items()}
+    limit = _field_max_chars()
+    return {k: v if k in _OWN_FIELDS else cap_text(_redact(v), limit)
+            for k, v in event_dict.items()}
 
 
 def _add_request_context(logger: Any, method: str,
