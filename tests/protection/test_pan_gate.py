@@ -284,3 +284,31 @@ def test_the_gate_reads_the_pass_constants_it_is_built_from():
     assert checks.PAN_MIN_DIGITS == 13
     assert numeric._RUN_AT.fullmatch("1" * 6 + " -- " + "1" * 7)
     assert not numeric._RUN_AT.fullmatch("1" * 6 + " --- " + "1" * 7)
+
+
+@pytest.mark.django_db
+def test_a_card_number_written_as_a_json_number_is_refused_by_save_and_by_update():
+    # given a JSON column (a custom role's permissions)
+    from safeguard.accounts.models import Role
+
+    role = Role.objects.create(slug="gate-number", name="Gate number", permissions=["cases.view"])
+    # when a card number is written into it as a JSON number, whole or as a float, through
+    # save() or update(), then both layers refuse it on every backend
+    for value in ({"n": int(PAN_VISA)}, [1, int(PAN_AMEX)], {"f": float(int(PAN_VISA))},
+                  {"neg": -int(PAN_VISA)}):
+        role.permissions = value
+        with pytest.raises(PanRefused), transaction.atomic():
+            role.save()
+        with pytest.raises(PanRefused), transaction.atomic():
+            Role.objects.filter(pk=role.pk).update(permissions=value)
+    role.refresh_from_db()
+    assert role.permissions == ["cases.view"]
+
+
+def test_numbers_of_a_json_document_are_scanned_one_by_one_and_only_when_long_enough():
+    # a list of small numbers never reads as one long number; booleans and short numbers give
+    # no text; a long number gives its digits
+    assert list(guard._strings([4, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1])) == []
+    assert list(guard._strings({"ok": True, "n": 999_999_999_999, "x": 1.5})) == ["ok", "n", "x"]
+    assert list(guard._strings({"n": 10**12})) == ["n", "1000000000000"]
+    assert list(guard._strings([-(10**12), 2e12])) == ["1000000000000", "2000000000000"]

@@ -51,9 +51,24 @@ except ImportError:  # pragma: no cover - SQLite-only installs
     _JSON_WRAPPERS = ()
 
 
+# The smallest whole number with 13 digits: below it a number cannot be a card number.
+_PAN_MIN_VALUE = 10**12
+
+
 def _strings(value: Any) -> Iterator[str]:
+    """The texts of a JSON document to scan: its strings and keys, and each whole number large
+    enough to be a card number written as its decimal digits (``{"n": 4111111111111111}``),
+    every number on its own so a list of small numbers never reads as one long one."""
     if isinstance(value, str):
         yield value
+    elif isinstance(value, bool):
+        return
+    elif isinstance(value, int):
+        if abs(value) >= _PAN_MIN_VALUE:
+            yield str(abs(value))
+    elif isinstance(value, float):
+        if value.is_integer() and abs(value) >= _PAN_MIN_VALUE:
+            yield str(int(abs(value)))
     elif isinstance(value, dict):
         for k, v in value.items():
             yield from _strings(k)
