@@ -1295,3 +1295,12 @@ SAFEGUARD_ACCESS_REVIEW_REVIEWER_ORDER = _env("SAFEGUARD_ACCESS_REVIEW_REVIEWER_
 # many characters is cut after redaction and says how many characters were left out, so a huge
 # query string or form value cannot make every log line that large; 256..1,000,000 (E571).
 SAFEGUARD_LOG_FIELD_MAX_CHARS = _env_int("SAFEGUARD_LOG_FIELD_MAX_CHARS", 8192)
+
+# --- Incidents: customer letters as a background job (R-IR-6; docs/incidents.md) -------------
+# A "generate letters" action records a batch and the huey job renders its letters this many
+# customers at a time (one address look-up per chunk; each letter and the batch's progress are
+# committed together, so a killed job resumes without gaps or duplicates); 1..1000 (E535).
+SAFEGUARD_INCIDENTS_LETTERS_CHUNK = _env_int("SAFEGUARD_INCIDENTS_LETTERS_CHUNK", 50)
+# The communications page re-reads a running batch's progress every this many seconds (htmx
+# polling, no inline script); 1..300 (E536).
+SAFEGUARD_INCIDENTS_LETTERS_POLL_SECONDS = _env_int("SAFEGUARD_INCIDENTS_LETTERS_POLL_SECONDS", 3)

@@ -1,4 +1,4 @@
-"""System checks of the incidents app, ids safeguard.E520-E529 and E530-E534.
+"""System checks of the incidents app, ids safeguard.E520-E529 and E530-E536.
 
 * E520: the jurisdiction table (SAFEGUARD_INCIDENTS_JURISDICTIONS or the default file) cannot
   be loaded: a missing file, bad YAML, a row without citation or effective date, a notice with a
@@ -14,6 +14,8 @@
 * E526: the playbooks (SAFEGUARD_INCIDENTS_PLAYBOOK_DIR or the shipped directory) do not load:
   the message names the file and the field at fault (decision 0225).
 * E530: SAFEGUARD_INCIDENTS_LETTERS_MAX is not within 1..100000 (customer letters per batch).
+* E535: SAFEGUARD_INCIDENTS_LETTERS_CHUNK is not within 1..1000 (letters per chunk of the job).
+* E536: SAFEGUARD_INCIDENTS_LETTERS_POLL_SECONDS is not within 1..300 (progress refresh).
 """
 
 from __future__ import annotations
@@ -121,7 +123,25 @@ def letters_limit(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMe
     return []
 
 
+def letters_job(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """E535/E536: the letter job's chunk size and the page's progress refresh are in range
+    (R-IR-6)."""
+    out: list[checks.CheckMessage] = []
+    chunk = settings.SAFEGUARD_INCIDENTS_LETTERS_CHUNK
+    if not isinstance(chunk, int) or not 1 <= chunk <= 1000:
+        out.append(checks.Error(f"SAFEGUARD_INCIDENTS_LETTERS_CHUNK={chunk!r}",
+                                hint="Between 1 and 1000 letters (docs/incidents.md).",
+                                id="safeguard.E535"))
+    poll = settings.SAFEGUARD_INCIDENTS_LETTERS_POLL_SECONDS
+    if not isinstance(poll, int) or not 1 <= poll <= 300:
+        out.append(checks.Error(f"SAFEGUARD_INCIDENTS_LETTERS_POLL_SECONDS={poll!r}",
+                                hint="Between 1 and 300 seconds (docs/incidents.md).",
+                                id="safeguard.E536"))
+    return out
+
+
 def register() -> None:
+    checks.register(letters_job)
     checks.register(playbooks_load)
     checks.register(letters_limit)
     checks.register(evidence_limits)

@@ -33,7 +33,13 @@ from safeguard.customers import selectors as customer_selectors
 from safeguard.incidents import clocks, residence, selectors, services
 from safeguard.incidents.contracts import AffectedCustomer, IncidentError, IncidentNotFound
 from safeguard.incidents.enums import IncidentRole, State
-from safeguard.incidents.models import Communication, CommunicationPlan, Incident, PublicNotice
+from safeguard.incidents.models import (
+    Communication,
+    CommunicationPlan,
+    Incident,
+    LetterRun,
+    PublicNotice,
+)
 from safeguard.protection import services as protection
 
 CUSTOMER_LETTER = "customer_letter"
@@ -339,13 +345,88 @@ def letter_pdf(*, incident_id: int, customer: AffectedCustomer, name: str,
     return _render("incidents/pdf_customer_letter.html", context)
 
 
-def letters_generate(*, actor: Actor, incident_id: int, customers: list[AffectedCustomer]
-                     ) -> LetterBatch:
-    """One letter per affected customer (R-IR-6): the timeline, the categories exposed for that
-    customer, what we did, what they can do, the mitigation offered, the DPO and hotline. The
-    content must be written first (``plan_save``). A letter whose text holds a card number is
-    withheld (logged, no PDF kept); ids without a profile cannot be addressed and are counted.
-    Returns the sent-log ids. Each letter is its own transaction (a batch is resumable)."""
+QUEUED, RUNNING, DONE = "queued", "running", "done"  # letter-run states (and FAILED)
+
+
+@dataclass(frozen=True)
+class LetterRunView:
+    """One "generate letters" action and how far its job has got (R-IR-6)."""
+
+    id: int
+    incident_id: int
+    state: str
+    total: int
+    done: int  # customers handled (a letter generated or withheld, skipped, not addressable)
+    generated: int
+    withheld: int
+    skipped: int
+    not_addressable: int
+    detail: str
+    created_by: str
+    created_at: datetime
+    finished_at: datetime | None
+
+    @property
+    def percent(self) -> int:
+        return 100 if not self.total else self.done * 100 // self.total
+
+    @property
+    def active(self) -> bool:
+        return self.state in (QUEUED, RUNNING)
+
+
+def _run_view(row: LetterRun) -> LetterRunView:
+    return LetterRunView(
+        id=row.id, incident_id=row.incident_id, state=row.state, total=row.total,
+        done=row.position, generated=row.generated, withheld=row.withheld,
+        skipped=row.skipped, not_addressable=row.not_addressable, detail=row.detail,
+        created_by=row.created_by, created_at=row.created_at, finished_at=row.finished_at)
+
+
+def letter_run_list(*, incident_id: int, limit: int = 5) -> list[LetterRunView]:
+    """The incident's newest letter runs, newest first."""
+    return [_run_view(r) for r in LetterRun.objects.filter(
+        incident_id=incident_id).order_by("-created_at", "-id")[:max(0, int(limit))]]
+
+
+def letter_run_get(*, incident_id: int, run_id: int) -> LetterRunView:
+    row = LetterRun.objects.filter(id=run_id, incident_id=incident_id).first()
+    if row is None:
+        raise IncidentNotFound(f"No letter run {run_id} on incident {incident_id}.")
+    return _run_view(row)
+
+
+def _plan_sha256(plan: PlanView) -> str:
+    body = "\x00".join((plan.what_happened, plan.what_we_did, plan.what_you_can_do,
+                        plan.mitigation))
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def _customer_json(c: AffectedCustomer) -> dict[str, Any]:
+    return {"customer": c.customer, "first_read": c.first_read.isoformat(),
+            "last_read": c.last_read.isoformat(), "reads": c.reads, "actions": list(c.actions),
+            "fields_revealed": list(c.fields_revealed),
+            "data_categories": list(c.data_categories), "event_seqs": list(c.event_seqs),
+            "jurisdictions": list(c.jurisdictions)}
+
+
+def _customer_from(d: dict[str, Any]) -> AffectedCustomer:
+    return AffectedCustomer(
+        customer=d["customer"], first_read=datetime.fromisoformat(d["first_read"]),
+        last_read=datetime.fromisoformat(d["last_read"]), reads=d["reads"],
+        actions=tuple(d["actions"]), fields_revealed=tuple(d["fields_revealed"]),
+        data_categories=tuple(d["data_categories"]), event_seqs=tuple(d["event_seqs"]),
+        jurisdictions=tuple(d.get("jurisdictions", ())))
+
+
+def letters_batch_start(*, actor: Actor, incident_id: int, customers: list[AffectedCustomer]
+                        ) -> int:
+    """Record a "generate letters" action (R-IR-6) — who, when, how many customers, queued —
+    and hand it to the background job (``tasks.letters_run``) once committed. The content must
+    be written first (``plan_save``); a closed incident or a list over
+    SAFEGUARD_INCIDENTS_LETTERS_MAX is refused and nothing is recorded. Returns the run id."""
+    from safeguard.incidents import tasks
+
     plan = plan_get(incident_id=incident_id)
     if not (plan.what_happened and plan.what_we_did and plan.what_you_can_do):
         raise IncidentError("Write what the letters say first (what happened, what we did, "
@@ -356,33 +437,171 @@ def letters_generate(*, actor: Actor, incident_id: int, customers: list[Affected
     most = settings.SAFEGUARD_INCIDENTS_LETTERS_MAX
     if len(customers) > most:
         raise IncidentError(f"At most {most} letters in one batch; narrow the window.")
-    already = set(Communication.objects.filter(
-        incident_id=incident_id, kind=CUSTOMER_LETTER).exclude(status=WITHHELD)
-        .values_list("recipient_ref", flat=True))
-    ids = [c.customer for c in customers]
-    found = customer_selectors.customer_addressees_system(customer_ids=ids)
-    now = timezone.now()
-    generated: list[int] = []
-    withheld: list[int] = []
-    skipped: list[str] = []
-    for customer in customers:
-        person = found.get(customer.customer)
-        if person is None:
-            skipped.append(customer.customer)
-            continue
-        if customer.customer in already:
-            continue  # one letter per customer per incident; regenerate by hand is not offered
+    with transaction.atomic():
+        _incident(incident_id)
+        if LetterRun.objects.filter(incident_id=incident_id,
+                                    state__in=(QUEUED, RUNNING)).exists():
+            raise IncidentError("Letters are already being generated for this incident; wait "
+                                "for that batch to finish.")
+        row = LetterRun.objects.create(
+            incident_id=incident_id, state=QUEUED, total=len(customers),
+            customers=[_customer_json(c) for c in customers],
+            content_sha256=_plan_sha256(plan), actor_kind=actor.kind, actor_id=actor.id[:200],
+            created_by=_label(actor), created_at=timezone.now())
+        audit.record(action="incident.letters_queued", actor=actor,
+                     subject=("incident", incident_id),
+                     data={"run": row.id, "customers": len(customers)})
+        run_id = row.id
+        transaction.on_commit(lambda: tasks.letters_run(run_id))
+    return run_id
+
+
+def letters_batch_resume(*, actor: Actor, incident_id: int, run_id: int) -> None:
+    """Queue a failed (or stalled) run again; it carries on at its first customer without a
+    letter (nothing lost, nothing twice)."""
+    from safeguard.incidents import tasks
+
+    with transaction.atomic():
+        _incident(incident_id)
+        row = LetterRun.objects.select_for_update().filter(
+            id=run_id, incident_id=incident_id).first()
+        if row is None:
+            raise IncidentNotFound(f"No letter run {run_id} on incident {incident_id}.")
+        if row.state == DONE:
+            raise IncidentError("This batch is finished.")
+        row.state, row.detail = QUEUED, ""
+        row.save(update_fields=["state", "detail"])
+        audit.record(action="incident.letters_resumed", actor=actor,
+                     subject=("incident", incident_id),
+                     data={"run": row.id, "done": row.position, "customers": row.total})
+        transaction.on_commit(lambda: tasks.letters_run(run_id))
+
+
+def letters_batch_run(*, run_id: int) -> LetterRunView:
+    """The job (R-IR-6): one letter per affected customer of the run, in chunks of
+    SAFEGUARD_INCIDENTS_LETTERS_CHUNK. Each letter is rendered outside any transaction, then
+    stored (card-number scan, seal, SHA-256, audit) in one transaction with the run's
+    ``position`` moved past its customer, so a job killed half-way resumes exactly where it
+    stopped. A customer who already has a kept letter on the incident is skipped (one letter
+    per customer and incident, whichever run wrote it). Letters are audited as the person who
+    asked for them. An error marks the run failed, with its type, and is raised again."""
+    row = LetterRun.objects.filter(id=run_id).first()
+    if row is None:
+        raise IncidentNotFound(f"No letter run {run_id}.")
+    if row.state == DONE:
+        return _run_view(row)
+    actor = Actor(kind=row.actor_kind, id=row.actor_id,  # type: ignore[arg-type]
+                  label=row.created_by)
+    incident_id = row.incident_id
+    LetterRun.objects.filter(id=run_id).update(state=RUNNING, started_at=timezone.now())
+    chunk = settings.SAFEGUARD_INCIDENTS_LETTERS_CHUNK
+    try:
+        plan = plan_get(incident_id=incident_id)
+        if _plan_sha256(plan) != row.content_sha256:
+            raise IncidentError("The letter content changed after this batch was asked for; "
+                                "generate letters again.")
+        customers = [_customer_from(d) for d in row.customers]
+        now = timezone.now()
+        position = row.position
+        while position < len(customers):
+            part = customers[position:position + chunk]
+            found = customer_selectors.customer_addressees_system(
+                customer_ids=[c.customer for c in part])
+            for offset, customer in enumerate(part):
+                index = position + offset
+                _letter_one(run_id=run_id, index=index, actor=actor, incident_id=incident_id,
+                            customer=customer, person=found.get(customer.customer), plan=plan,
+                            now=now)
+            position += len(part)
+    except Exception as exc:
+        detail = str(getattr(exc, "detail", "") or type(exc).__name__)[:500]
+        LetterRun.objects.filter(id=run_id).update(state=FAILED, detail=detail)
+        audit.record(action="incident.letters_failed", actor=actor,
+                     subject=("incident", incident_id), outcome="failure",
+                     data={"run": run_id, "error": detail})
+        raise
+    with transaction.atomic():
+        done = LetterRun.objects.select_for_update().get(id=run_id)
+        done.state, done.finished_at = DONE, timezone.now()
+        done.save(update_fields=["state", "finished_at"])
+        audit.record(action="incident.letters_done", actor=actor,
+                     subject=("incident", incident_id),
+                     data={"run": run_id, "generated": done.generated,
+                           "withheld": done.withheld, "skipped": done.skipped,
+                           "not_addressable": done.not_addressable})
+    return _run_view(done)
+
+
+def _letter_one(*, run_id: int, index: int, actor: Actor, incident_id: int,
+                customer: AffectedCustomer, person: Any, plan: PlanView, now: datetime) -> None:
+    """Handle the run's customer at ``index`` once: the letter and the run's cursor move in one
+    transaction; a customer the cursor is already past is left alone."""
+    rendered: tuple[str, bytes] | None = None
+    code = ""
+    if person is not None and not Communication.objects.filter(
+            incident_id=incident_id, kind=CUSTOMER_LETTER, recipient_ref=customer.customer
+            ).exclude(status=WITHHELD).exists():
         code = residence.jurisdiction_for(person.country, person.region)
-        html, pdf = letter_pdf(incident_id=incident_id, customer=customer, name=person.name,
-                               jurisdiction=code, plan=plan, now=now)
-        with transaction.atomic():
-            _incident(incident_id)
-            row = _store(actor=actor, incident_id=incident_id, kind=CUSTOMER_LETTER,
-                         recipient_ref=customer.customer, html=html, pdf=pdf,
-                         jurisdictions=[code], data_categories=customer.data_categories)
-        (withheld if row.status == WITHHELD else generated).append(row.id)
-    return LetterBatch(generated=tuple(generated), withheld=tuple(withheld),
-                       not_addressable=tuple(skipped))
+        rendered = letter_pdf(incident_id=incident_id, customer=customer, name=person.name,
+                              jurisdiction=code, plan=plan, now=now)
+    with transaction.atomic():
+        _incident(incident_id)
+        run = LetterRun.objects.select_for_update().get(id=run_id)
+        if run.position != index:
+            return  # another worker handled it
+        if person is None:
+            run.not_addressable += 1
+        elif rendered is None or Communication.objects.filter(
+                incident_id=incident_id, kind=CUSTOMER_LETTER,
+                recipient_ref=customer.customer).exclude(status=WITHHELD).exists():
+            run.skipped += 1  # one letter per customer per incident
+        else:
+            html, pdf = rendered
+            stored = _store(actor=actor, incident_id=incident_id, kind=CUSTOMER_LETTER,
+                            recipient_ref=customer.customer, html=html, pdf=pdf,
+                            jurisdictions=[code], data_categories=customer.data_categories)
+            if stored.status == WITHHELD:
+                run.withheld += 1
+            else:
+                run.generated += 1
+        run.position = index + 1
+        run.save(update_fields=["position", "generated", "withheld", "skipped",
+                                "not_addressable"])
+
+
+def letters_generate(*, actor: Actor, incident_id: int, customers: list[AffectedCustomer]
+                     ) -> LetterBatch:
+    """One letter per affected customer (R-IR-6), run here and now (commands, tests): records
+    a run like ``letters_batch_start`` and runs the job's loop in this process. The timeline,
+    the categories exposed for that customer, what we did, what they can do, the mitigation
+    offered, the DPO and hotline; a letter whose text holds a card number is withheld (logged,
+    no PDF kept); ids without a profile cannot be addressed and are counted."""
+    plan = plan_get(incident_id=incident_id)
+    if not (plan.what_happened and plan.what_we_did and plan.what_you_can_do):
+        raise IncidentError("Write what the letters say first (what happened, what we did, "
+                            "what you can do).")
+    view = selectors.incident_get(incident_id=incident_id)
+    if view.state == State.CLOSED:
+        raise IncidentError("The incident is closed.")
+    most = settings.SAFEGUARD_INCIDENTS_LETTERS_MAX
+    if len(customers) > most:
+        raise IncidentError(f"At most {most} letters in one batch; narrow the window.")
+    before = set(Communication.objects.filter(incident_id=incident_id, kind=CUSTOMER_LETTER)
+                 .values_list("id", flat=True))
+    row = LetterRun.objects.create(
+        incident_id=incident_id, state=QUEUED, total=len(customers),
+        customers=[_customer_json(c) for c in customers], content_sha256=_plan_sha256(plan),
+        actor_kind=actor.kind, actor_id=actor.id[:200], created_by=_label(actor),
+        created_at=timezone.now())
+    letters_batch_run(run_id=row.id)
+    new = Communication.objects.filter(incident_id=incident_id, kind=CUSTOMER_LETTER).exclude(
+        id__in=before).order_by("id")
+    found = customer_selectors.customer_addressees_system(
+        customer_ids=[c.customer for c in customers])
+    return LetterBatch(
+        generated=tuple(r.id for r in new if r.status != WITHHELD),
+        withheld=tuple(r.id for r in new if r.status == WITHHELD),
+        not_addressable=tuple(c.customer for c in customers if c.customer not in found))
 
 
 def communication_pdf(*, actor: Actor, incident_id: int, communication_id: int) -> bytes:

@@ -6,6 +6,7 @@ recorded as submitted, internal updates and public notices. Thin: parse, authori
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -81,6 +82,7 @@ def page(request: HttpRequest, incident_id: int) -> HttpResponse:
         "can_manage": INCIDENTS_MANAGE in perms, "can_letters": INCIDENTS_AFFECTED in perms,
         "plan_form": PlanForm(initial=plan.__dict__, auto_id="plan_%s"),
         "letters_form": AffectedForm(auto_id="letters_%s"),
+        **_runs_context(incident_id),
         "internal_form": InternalForm(auto_id="int_%s"),
         "public_form": PublicForm(auto_id="pub_%s"),
     })
@@ -118,18 +120,47 @@ def letters(request: HttpRequest, incident_id: int) -> HttpResponse:
             actor=request_actor(request),
             suspect=selectors.Suspect(kind=d["kind"], value=d["value"].strip()),
             since=d["since"], until=d["until"])
-        batch = communications.letters_generate(actor=request_actor(request),
-                                                incident_id=incident_id, customers=rows)
+        run_id = communications.letters_batch_start(actor=request_actor(request),
+                                                    incident_id=incident_id, customers=rows)
     except ApplicationError as exc:
         messages.error(request, exc.detail)
         return _back(incident_id)
-    text = f"{len(batch.generated)} letter(s) generated."
-    if batch.withheld:
-        text += f" {len(batch.withheld)} withheld: the text held a card number."
-    if batch.not_addressable:
-        text += (f" {len(batch.not_addressable)} customer(s) could not be addressed "
-                 "(no profile).")
-    (messages.warning if batch.withheld else messages.success)(request, text)
+    messages.success(request, f"Letter batch {run_id} queued for {len(rows)} customer(s); "
+                              "its progress shows under Letter batches.")
+    return _back(incident_id)
+
+
+def _runs_context(incident_id: int) -> dict[str, object]:
+    runs = communications.letter_run_list(incident_id=incident_id)
+    return {"runs": runs, "active_run": any(r.active for r in runs),
+            "poll_seconds": settings.SAFEGUARD_INCIDENTS_LETTERS_POLL_SECONDS}
+
+
+@permission_required(INCIDENTS_VIEW)
+def letter_runs(request: HttpRequest, incident_id: int) -> HttpResponse:
+    """The letter batches' progress (polled by the page while one runs; counts only)."""
+    try:
+        view = selectors.incident_get(incident_id=incident_id)
+    except IncidentNotFound:
+        return render(request, "404.html", status=404)
+    return render(request, "incidents/partials/_letter_runs.html",
+                  {"i": view, **_runs_context(incident_id)})
+
+
+@permission_required(INCIDENTS_AFFECTED)
+@step_up_required(action="Generate letters to the customers affected")
+@require_POST
+def letter_resume(request: HttpRequest, incident_id: int, run_id: int) -> HttpResponse:
+    try:
+        communications.letters_batch_resume(actor=request_actor(request),
+                                            incident_id=incident_id, run_id=run_id)
+    except IncidentNotFound:
+        return render(request, "404.html", status=404)
+    except ApplicationError as exc:
+        messages.error(request, exc.detail)
+    else:
+        messages.success(request, f"Letter batch {run_id} queued again; it carries on where "
+                                  "it stopped.")
     return _back(incident_id)
 
 

@@ -345,3 +345,35 @@ class PublicNotice(models.Model):
 
     def __str__(self) -> str:
         return f"public notice {self.id}"
+
+
+class LetterRun(models.Model):
+    """One "generate letters" action (R-IR-6): who asked, when, for how many affected customers,
+    and how far the background job has got. ``customers`` holds the affected list as it was when
+    asked (customer ids, read times, categories: what each letter says); ``position`` is the
+    index of the next customer and moves in the same transaction as each letter, so a job killed
+    half-way resumes at the first customer without a letter, never writing one twice."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="letter_runs")
+    state = models.CharField(max_length=16)  # queued | running | done | failed
+    total = models.PositiveIntegerField()
+    position = models.PositiveIntegerField(default=0)
+    generated = models.PositiveIntegerField(default=0)
+    withheld = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)  # already had a letter
+    not_addressable = models.PositiveIntegerField(default=0)
+    customers = models.JSONField(default=list)
+    content_sha256 = models.CharField(max_length=64)  # the letter content (plan) it renders
+    detail = models.CharField(max_length=500, blank=True, default="")
+    actor_kind = models.CharField(max_length=16)
+    actor_id = models.CharField(max_length=200, blank=True, default="")
+    created_by = models.CharField(max_length=200)
+    created_at = models.DateTimeField()
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["incident", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"letter run {self.id}"

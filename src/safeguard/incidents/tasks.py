@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task, lock_task
+from huey.contrib.djhuey import db_periodic_task, db_task, lock_task
 
 from safeguard.incidents import services
 
@@ -15,3 +15,12 @@ from safeguard.incidents import services
 def sla_notify() -> int:
     """Warn before and at every SLA breach; idempotent (each notice once per stage)."""
     return services.sla_notify()
+
+
+@db_task(name="incidents.letters_run")
+def letters_run(run_id: int) -> None:
+    """Generate a letter run's customer letters (R-IR-6); resumable, see
+    ``communications.letters_batch_run``. Thin: call the service."""
+    from safeguard.incidents import communications
+
+    communications.letters_batch_run(run_id=run_id)
