@@ -1233,8 +1233,8 @@ SAFEGUARD_INCIDENTS_PLAYBOOK_DIR = _env("SAFEGUARD_INCIDENTS_PLAYBOOK_DIR", "")
 # case pages and the cases API, after authentication.
 MIDDLEWARE = [*MIDDLEWARE, "safeguard.cases.middleware.QueueStepUpMiddleware"]
 # --- Incidents: communications (issue 12 items 6-7; docs/incidents.md "Communications") ---
-# Most customer letters one generation may produce (each is a PDF rendered, scanned for card
-# numbers and sealed in the request); a larger affected list is refused: narrow the window.
+# Most customer letters one letter batch may cover (each is a PDF rendered, scanned for card
+# numbers and sealed by the background job); a larger affected list is refused: narrow the window.
 # System check E530 refuses values outside 1..100000.
 SAFEGUARD_INCIDENTS_LETTERS_MAX = _env_int("SAFEGUARD_INCIDENTS_LETTERS_MAX", 500)
 

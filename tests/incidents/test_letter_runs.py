@@ -17,18 +17,20 @@ from safeguard.incidents import checks, communications
 from safeguard.incidents.contracts import IncidentError
 from safeguard.incidents.models import Communication, LetterRun
 from tests.factories import make_user, signed_in_client
-from tests.incidents.test_communications import (  # noqa: F401 - fixtures
-    ANALYST,
-    _affected,
-    _customer,
-    _plan,
-    _read,
-    incident,
-    org,
-)
-
+from tests.incidents import test_communications as base
+from tests.incidents.test_communications import ANALYST, _affected, _customer, _plan, _read
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def org() -> None:
+    base.org.__wrapped__()  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def incident() -> int:
+    return base.incident.__wrapped__()  # type: ignore[attr-defined, no-any-return]
 
 
 def _five() -> tuple[list[str], list]:  # type: ignore[type-arg]
@@ -94,7 +96,7 @@ def test_a_job_killed_half_way_resumes_with_exactly_one_letter_per_customer(
 
 def test_a_cursor_already_past_a_customer_is_never_written_twice(
         org: None, incident: int) -> None:
-    ids, rows = _five()
+    _ids, rows = _five()
     _plan(incident)
     run_id = communications.letters_generate(actor=ANALYST, incident_id=incident,
                                              customers=rows[:2])
@@ -109,7 +111,7 @@ def test_a_cursor_already_past_a_customer_is_never_written_twice(
 def test_changed_content_fails_the_batch_and_bad_input_records_nothing(
         org: None, incident: int, django_capture_on_commit_callbacks, settings  # type: ignore[no-untyped-def]
         ) -> None:
-    ids, rows = _five()
+    _ids, rows = _five()
     with pytest.raises(IncidentError, match="Write what the letters say"):
         communications.letters_batch_start(actor=ANALYST, incident_id=incident, customers=rows)
     _plan(incident)
@@ -136,7 +138,7 @@ def test_page_shows_progress_and_polls_without_inline_script_while_a_batch_runs(
         org: None, incident: int, django_capture_on_commit_callbacks, settings  # type: ignore[no-untyped-def]
         ) -> None:
     settings.SAFEGUARD_INCIDENTS_LETTERS_POLL_SECONDS = 7
-    ids, rows = _five()
+    _ids, rows = _five()
     _plan(incident)
     with django_capture_on_commit_callbacks(execute=False):
         run_id = communications.letters_batch_start(actor=ANALYST, incident_id=incident,
@@ -151,13 +153,17 @@ def test_page_shows_progress_and_polls_without_inline_script_while_a_batch_runs(
     partial = client.get(f"/incidents/{incident}/communications/letters/runs/")
     assert partial.status_code == 200
     text = partial.content.decode()
-    assert "<script" not in text and "0 / 5" in text and "<form" not in text
+    assert "<script" not in text
+    assert "0 / 5" in text
+    assert "<form" not in text
     # Resuming (the job had stopped) runs it: done, and the polling stops.
     with django_capture_on_commit_callbacks(execute=True):
         assert client.post(f"/incidents/{incident}/communications/letters/runs/{run_id}/"
                            "resume/").status_code == 302
     text = client.get(f"/incidents/{incident}/communications/letters/runs/").content.decode()
-    assert f"Batch {run_id}: done" in text and "5 / 5" in text and "hx-trigger" not in text
+    assert f"Batch {run_id}: done" in text
+    assert "5 / 5" in text
+    assert "hx-trigger" not in text
     assert "5 generated, 0 withheld" in text
     assert Communication.objects.filter(incident_id=incident).count() == 5
     # The generate action itself only queues (and runs under huey immediate): stale second
@@ -173,7 +179,7 @@ def test_page_shows_progress_and_polls_without_inline_script_while_a_batch_runs(
 
 def test_the_generate_view_queues_a_batch_that_the_job_finishes(
         org: None, incident: int, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
-    ids, rows = _five()
+    ids, _rows = _five()
     _plan(incident)
     client = signed_in_client(make_user(roles=("security_analyst",)))
     since = (timezone.now() - timedelta(hours=4)).strftime("%Y-%m-%dT%H:%M")
