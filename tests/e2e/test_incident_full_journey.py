@@ -126,6 +126,15 @@ def test_alert_to_closed_incident_with_letters(  # noqa: PLR0915 - one journey, 
         expect(runs).to_contain_text("done")
         expect(runs).to_contain_text("3 / 3")
         expect(runs).to_contain_text("3 generated, 0 withheld")
+        # The batch list reads at 390 px without a sideways scroll (and the polling stopped).
+        wide = page.viewport_size
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.reload(wait_until="load")
+        expect(page.locator("#letter-runs")).to_contain_text("3 / 3")
+        assert page.locator("#letter-runs[hx-trigger]").count() == 0
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        if wide:
+            page.set_viewport_size(wide)
         log = page.locator("#sent-log")
         for person in people:
             expect(log).to_contain_text(str(person.id))
