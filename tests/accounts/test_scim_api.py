@@ -588,7 +588,8 @@ def test_group_settings_check_refuses_a_malformed_map(settings):
 
 
 def test_group_map_parsing():
-    from safeguard.accounts.scim.mapping import parse_group_roles, resolve_group
+    from safeguard.accounts.scim.groupmap import parse_group_roles
+    from safeguard.accounts.scim.mapping import resolve_group
 
     mapping = parse_group_roles(" Support Agents = agent ; Leads=supervisor;")
     assert mapping == {"support agents": "agent", "leads": "supervisor"}

@@ -103,7 +103,7 @@ def conflict_table_is_sound(app_configs: Any = None, **kwargs: Any) -> list[chec
 
 def scim_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.Error]:
     """safeguard.E320-E323: the SCIM settings (docs/scim.md)."""
-    from safeguard.accounts.scim.mapping import GroupMapError, parse_group_roles
+    from safeguard.accounts.scim.groupmap import GroupMapError, parse_group_roles
 
     errors = []
     try:

@@ -15,7 +15,7 @@ from safeguard.accounts.guards import (
     request_permissions,
     step_up_required,
 )
-from safeguard.accounts.scim import services as scim
+from safeguard.accounts.scim import tokens as scim
 from safeguard.web.errors import ApplicationError
 
 

@@ -11,11 +11,11 @@ from django.db.models import Max, Prefetch
 
 from safeguard.accounts.models import Role as RoleRow
 from safeguard.accounts.models import RoleAssignment, ScimIdentity, User
+from safeguard.accounts.scim.groupmap import parse_group_roles
 from safeguard.accounts.scim.mapping import (
     GroupData,
     UserData,
     group_display_name,
-    parse_group_roles,
     resolve_group,
 )
 

@@ -23,7 +23,6 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from allauth.account.models import EmailAddress
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from scim2_models import InvalidValueException, UniquenessException
@@ -33,7 +32,6 @@ from safeguard.accounts import services
 from safeguard.accounts.contracts import (
     AccountError,
     InvalidManager,
-    IssuedToken,
     ScopeNotHeld,
     UserNotFound,
 )
@@ -41,12 +39,17 @@ from safeguard.accounts.models import Role, ScimIdentity, User
 from safeguard.accounts.review_permissions import REVIEW_ACCESS, REVIEWS_MANAGE
 from safeguard.accounts.scim import selectors
 from safeguard.accounts.scim.mapping import UserChanges
+
+# The token, its scope and the service account live in ``tokens`` (no scim2-models there).
+from safeguard.accounts.scim.tokens import (  # noqa: F401 - part of this module's interface
+    SCOPE,
+    SERVICE_ACCOUNT_EMAIL,
+    SERVICE_ROLE,
+    scim_token_issue,
+)
 from safeguard.audit import services as audit
 from safeguard.audit.contracts import Actor
 
-SCOPE = "accounts.scim_provision"
-SERVICE_ACCOUNT_EMAIL = "scim-provisioner@service.invalid"
-SERVICE_ROLE = "scim-provisioner"
 LEAVER_REASON = "deactivated by the identity provider (SCIM)"
 RECORDED = "_scim_refusal_recorded"
 # Granted in Safeguard only: the access reviewers and campaign owners (decision 0132).
@@ -236,33 +239,3 @@ def scim_group_set_members(*, actor: Actor, slug: str, members: set[int], what: 
 
 # --- the SCIM token (decision 0127) ---------------------------------------------------------
 
-@transaction.atomic
-def _service_account(actor: Actor) -> int:
-    """The SCIM service account and its one-permission role, made on first use."""
-    if not Role.objects.filter(slug=SERVICE_ROLE).exists():
-        services.role_create(actor=actor, slug=SERVICE_ROLE, name="SCIM provisioner",
-                             description="The identity provider's SCIM token: provisions staff "
-                                         "users and assigns mapped roles.",
-                             permissions=[SCOPE])
-    user = User.objects.filter(email=SERVICE_ACCOUNT_EMAIL).first()
-    if user is None:
-        view = services.user_create(actor=actor, email=SERVICE_ACCOUNT_EMAIL,
-                                    full_name="SCIM provisioner", is_service_account=True)
-        user_id = view.id
-    else:
-        user_id = user.id
-    services.role_grant(actor=actor, user_id=user_id, role_slug=SERVICE_ROLE)
-    return user_id
-
-
-def scim_token_issue(*, actor: Actor, name: str, caller_permissions: frozenset[str]) -> IssuedToken:
-    """Issue a bearer token for the identity provider: it belongs to the SCIM service account
-    and carries only ``accounts.scim_provision``. Shown once, stored as a hash, revocable on
-    the API tokens page; the caller (a signed-in administrator past step-up) must hold the
-    scope. Lifetime SAFEGUARD_SCIM_TOKEN_DAYS."""
-    if SCOPE not in caller_permissions:
-        raise AccountError(f"Issuing a SCIM token needs the permission {SCOPE}.")
-    user_id = _service_account(actor)
-    return services.token_issue(actor=actor, user_id=user_id, name=name, scopes=[SCOPE],
-                                expires_in_days=settings.SAFEGUARD_SCIM_TOKEN_DAYS,
-                                caller_permissions=caller_permissions)
