@@ -1304,3 +1304,8 @@ SAFEGUARD_INCIDENTS_LETTERS_CHUNK = _env_int("SAFEGUARD_INCIDENTS_LETTERS_CHUNK"
 # The communications page re-reads a running batch's progress every this many seconds (htmx
 # polling, no inline script); 1..300 (E536).
 SAFEGUARD_INCIDENTS_LETTERS_POLL_SECONDS = _env_int("SAFEGUARD_INCIDENTS_LETTERS_POLL_SECONDS", 3)
+# A queued or running batch with no progress for this many seconds (its worker died or the job
+# was lost) is queued again by the periodic job, every 5 minutes; it carries on at its first
+# customer without a letter. 60..86400 (E537).
+SAFEGUARD_INCIDENTS_LETTERS_STALE_SECONDS = _env_int("SAFEGUARD_INCIDENTS_LETTERS_STALE_SECONDS",
+                                                     600)

@@ -204,3 +204,52 @@ def test_check_e535_e536_letter_job_settings(settings, chunk: int, poll: int,  #
     settings.SAFEGUARD_INCIDENTS_LETTERS_CHUNK = chunk
     settings.SAFEGUARD_INCIDENTS_LETTERS_POLL_SECONDS = poll
     assert [m.id for m in checks.letters_job()] == ids
+
+
+def test_a_batch_whose_worker_died_is_queued_again_by_the_periodic_job(
+        org: None, incident: int, settings, monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+        django_capture_on_commit_callbacks) -> None:
+    # given a batch whose worker was killed after two of five customers: killed with -9, its
+    # error handler never ran, so the batch still says "running"
+    settings.SAFEGUARD_INCIDENTS_LETTERS_STALE_SECONDS = 600
+    ids, rows = _five()
+    _plan(incident)
+    real = communications._store
+    calls = {"n": 0}
+
+    def dies_after_two(**kwargs):  # type: ignore[no-untyped-def]
+        if calls["n"] == 2:
+            raise RuntimeError("worker killed")
+        calls["n"] += 1
+        return real(**kwargs)
+
+    monkeypatch.setattr(communications, "_store", dies_after_two)
+    with django_capture_on_commit_callbacks(execute=True):
+        run_id = communications.letters_batch_start(actor=ANALYST, incident_id=incident,
+                                                    customers=rows)
+    monkeypatch.setattr(communications, "_store", real)
+    left = LetterRun.objects.get(id=run_id).progressed_at
+    assert left is not None
+    LetterRun.objects.filter(id=run_id).update(state="running", detail="")
+    # when the periodic job looks before the threshold, nothing is touched
+    assert communications.letters_resume_stalled(now=left + timedelta(seconds=599)) == []
+    assert LetterRun.objects.get(id=run_id).state == "running"
+    # and once the batch has not moved for the threshold, it is queued again and finishes
+    with django_capture_on_commit_callbacks(execute=True):
+        resumed = communications.letters_resume_stalled(now=left + timedelta(seconds=601))
+    assert resumed == [run_id]
+    run = communications.letter_run_get(incident_id=incident, run_id=run_id)
+    assert (run.state, run.done, run.generated, run.skipped) == ("done", 5, 5, 0)
+    assert sorted(Communication.objects.filter(incident_id=incident)
+                  .values_list("recipient_ref", flat=True)) == sorted(ids)
+    (event,) = audit_selectors.event_list(action="incident.letters_resumed")
+    assert (event.data["run"], event.data["done"]) == (run_id, 2)
+    assert event.data["stalled_since"] == left.isoformat()
+    # a finished batch is never picked up again
+    assert communications.letters_resume_stalled(now=left + timedelta(days=1)) == []
+
+
+@pytest.mark.parametrize("value", [59, 86401, "600"])
+def test_the_stalled_threshold_out_of_range_is_e537(settings, value) -> None:  # type: ignore[no-untyped-def]
+    settings.SAFEGUARD_INCIDENTS_LETTERS_STALE_SECONDS = value
+    assert "safeguard.E537" in [e.id for e in checks.letters_job()]

@@ -16,6 +16,7 @@
 * E530: SAFEGUARD_INCIDENTS_LETTERS_MAX is not within 1..100000 (customer letters per batch).
 * E535: SAFEGUARD_INCIDENTS_LETTERS_CHUNK is not within 1..1000 (letters per chunk of the job).
 * E536: SAFEGUARD_INCIDENTS_LETTERS_POLL_SECONDS is not within 1..300 (progress refresh).
+* E537: SAFEGUARD_INCIDENTS_LETTERS_STALE_SECONDS is not within 60..86400 (stalled batches).
 """
 
 from __future__ import annotations
@@ -124,8 +125,8 @@ def letters_limit(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMe
 
 
 def letters_job(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
-    """E535/E536: the letter job's chunk size and the page's progress refresh are in range
-    (R-IR-6)."""
+    """E535-E537: the letter job's chunk size, the page's progress refresh and the stalled-batch
+    threshold are in range (R-IR-6)."""
     out: list[checks.CheckMessage] = []
     chunk = settings.SAFEGUARD_INCIDENTS_LETTERS_CHUNK
     if not isinstance(chunk, int) or not 1 <= chunk <= 1000:
@@ -137,6 +138,11 @@ def letters_job(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMess
         out.append(checks.Error(f"SAFEGUARD_INCIDENTS_LETTERS_POLL_SECONDS={poll!r}",
                                 hint="Between 1 and 300 seconds (docs/incidents.md).",
                                 id="safeguard.E536"))
+    stale = settings.SAFEGUARD_INCIDENTS_LETTERS_STALE_SECONDS
+    if not isinstance(stale, int) or not 60 <= stale <= 86400:
+        out.append(checks.Error(f"SAFEGUARD_INCIDENTS_LETTERS_STALE_SECONDS={stale!r}",
+                                hint="Between 60 and 86400 seconds (docs/incidents.md).",
+                                id="safeguard.E537"))
     return out
 
 

@@ -17,11 +17,12 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.html import strip_tags
@@ -477,6 +478,39 @@ def letters_batch_resume(*, actor: Actor, incident_id: int, run_id: int) -> None
         transaction.on_commit(lambda: tasks.letters_run(run_id))
 
 
+def letters_resume_stalled(*, now: datetime | None = None) -> list[int]:
+    """Queue again every queued or running batch that has not moved for
+    SAFEGUARD_INCIDENTS_LETTERS_STALE_SECONDS (its worker died, or its job was lost): the
+    periodic job's safety net, so a killed job resumes without anyone pressing Resume. Each is
+    audited as ``incident.letters_resumed`` by the system; a second job on a batch that was only
+    slow is harmless (each customer is handled once, under the batch's row lock). Returns the
+    batches queued again."""
+    from safeguard.incidents import tasks
+
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.SAFEGUARD_INCIDENTS_LETTERS_STALE_SECONDS)
+    system = Actor.system("incidents.letters_resume_stalled")
+    resumed: list[int] = []
+    with transaction.atomic():
+        stalled = (LetterRun.objects.select_for_update(skip_locked=True)
+                   .filter(state__in=(QUEUED, RUNNING))
+                   .filter(Q(progressed_at__lt=cutoff)
+                           | Q(progressed_at__isnull=True, created_at__lt=cutoff))
+                   .order_by("id"))
+        for row in stalled:
+            since = row.progressed_at or row.created_at
+            row.state, row.detail, row.progressed_at = QUEUED, "", now
+            row.save(update_fields=["state", "detail", "progressed_at"])
+            audit.record(action="incident.letters_resumed", actor=system,
+                         subject=("incident", row.incident_id),
+                         data={"run": row.id, "done": row.position, "customers": row.total,
+                               "stalled_since": since.isoformat()})
+            resumed.append(row.id)
+        for run_id in resumed:
+            transaction.on_commit(lambda run_id=run_id: tasks.letters_run(run_id))
+    return resumed
+
+
 def letters_batch_run(*, run_id: int) -> LetterRunView:
     """The job (R-IR-6): one letter per affected customer of the run, in chunks of
     SAFEGUARD_INCIDENTS_LETTERS_CHUNK. Each letter is rendered outside any transaction, then
@@ -493,7 +527,9 @@ def letters_batch_run(*, run_id: int) -> LetterRunView:
     actor = Actor(kind=row.actor_kind, id=row.actor_id,  # type: ignore[arg-type]
                   label=row.created_by)
     incident_id = row.incident_id
-    LetterRun.objects.filter(id=run_id).update(state=RUNNING, started_at=timezone.now())
+    started = timezone.now()
+    LetterRun.objects.filter(id=run_id).update(state=RUNNING, started_at=started,
+                                               progressed_at=started)
     chunk = settings.SAFEGUARD_INCIDENTS_LETTERS_CHUNK
     try:
         plan = plan_get(incident_id=incident_id)
@@ -564,9 +600,9 @@ def _letter_one(*, run_id: int, index: int, actor: Actor, incident_id: int,
                 run.withheld += 1
             else:
                 run.generated += 1
-        run.position = index + 1
+        run.position, run.progressed_at = index + 1, timezone.now()
         run.save(update_fields=["position", "generated", "withheld", "skipped",
-                                "not_addressable"])
+                                "not_addressable", "progressed_at"])
 
 
 def letters_generate(*, actor: Actor, incident_id: int, customers: list[AffectedCustomer]

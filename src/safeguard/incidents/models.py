@@ -370,6 +370,9 @@ class LetterRun(models.Model):
     created_by = models.CharField(max_length=200)
     created_at = models.DateTimeField()
     started_at = models.DateTimeField(null=True, blank=True)
+    # When the job last moved (started or handled a customer): a queued or running batch that
+    # has not moved for SAFEGUARD_INCIDENTS_LETTERS_STALE_SECONDS is queued again.
+    progressed_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

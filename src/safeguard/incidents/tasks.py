@@ -24,3 +24,13 @@ def letters_run(run_id: int) -> None:
     from safeguard.incidents import communications
 
     communications.letters_batch_run(run_id=run_id)
+
+
+@db_periodic_task(crontab(minute="*/5"), name="incidents.letters_resume_stalled")
+@lock_task("incidents.letters_resume_stalled")
+def letters_resume_stalled() -> int:
+    """Queue again the letter batches whose worker died (R-IR-6; no progress for
+    SAFEGUARD_INCIDENTS_LETTERS_STALE_SECONDS). Thin: call the service."""
+    from safeguard.incidents import communications
+
+    return len(communications.letters_resume_stalled())

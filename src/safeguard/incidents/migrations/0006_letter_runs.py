@@ -30,6 +30,7 @@ class Migration(migrations.Migration):
                 ('created_by', models.CharField(max_length=200)),
                 ('created_at', models.DateTimeField()),
                 ('started_at', models.DateTimeField(blank=True, null=True)),
+                ('progressed_at', models.DateTimeField(blank=True, null=True)),
                 ('finished_at', models.DateTimeField(blank=True, null=True)),
                 ('incident', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='letter_runs', to='incidents.incident')),
             ],
