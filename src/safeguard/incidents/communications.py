@@ -470,8 +470,8 @@ def letters_batch_resume(*, actor: Actor, incident_id: int, run_id: int) -> None
             raise IncidentNotFound(f"No letter run {run_id} on incident {incident_id}.")
         if row.state == DONE:
             raise IncidentError("This batch is finished.")
-        row.state, row.detail = QUEUED, ""
-        row.save(update_fields=["state", "detail"])
+        row.state, row.detail, row.progressed_at = QUEUED, "", timezone.now()
+        row.save(update_fields=["state", "detail", "progressed_at"])
         audit.record(action="incident.letters_resumed", actor=actor,
                      subject=("incident", incident_id),
                      data={"run": row.id, "done": row.position, "customers": row.total})
