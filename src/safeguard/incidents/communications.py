@@ -17,6 +17,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import partial
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -420,14 +421,9 @@ def _customer_from(d: dict[str, Any]) -> AffectedCustomer:
         jurisdictions=tuple(d.get("jurisdictions", ())))
 
 
-def letters_batch_start(*, actor: Actor, incident_id: int, customers: list[AffectedCustomer]
-                        ) -> int:
-    """Record a "generate letters" action (R-IR-6) — who, when, how many customers, queued —
-    and hand it to the background job (``tasks.letters_run``) once committed. The content must
-    be written first (``plan_save``); a closed incident or a list over
-    SAFEGUARD_INCIDENTS_LETTERS_MAX is refused and nothing is recorded. Returns the run id."""
-    from safeguard.incidents import tasks
-
+def _letters_plan(*, incident_id: int, customers: list[AffectedCustomer]) -> PlanView:
+    """The letter content, once the batch may be asked for: the content is written, the
+    incident is open and the list is within SAFEGUARD_INCIDENTS_LETTERS_MAX."""
     plan = plan_get(incident_id=incident_id)
     if not (plan.what_happened and plan.what_we_did and plan.what_you_can_do):
         raise IncidentError("Write what the letters say first (what happened, what we did, "
@@ -438,6 +434,18 @@ def letters_batch_start(*, actor: Actor, incident_id: int, customers: list[Affec
     most = settings.SAFEGUARD_INCIDENTS_LETTERS_MAX
     if len(customers) > most:
         raise IncidentError(f"At most {most} letters in one batch; narrow the window.")
+    return plan
+
+
+def letters_batch_start(*, actor: Actor, incident_id: int, customers: list[AffectedCustomer]
+                        ) -> int:
+    """Record a "generate letters" action (R-IR-6) — who, when, how many customers, queued —
+    and hand it to the background job (``tasks.letters_run``) once committed. The content must
+    be written first (``plan_save``); a closed incident or a list over
+    SAFEGUARD_INCIDENTS_LETTERS_MAX is refused and nothing is recorded. Returns the run id."""
+    from safeguard.incidents import tasks
+
+    plan = _letters_plan(incident_id=incident_id, customers=customers)
     with transaction.atomic():
         _incident(incident_id)
         if LetterRun.objects.filter(incident_id=incident_id,
@@ -507,7 +515,7 @@ def letters_resume_stalled(*, now: datetime | None = None) -> list[int]:
                                "stalled_since": since.isoformat()})
             resumed.append(row.id)
         for run_id in resumed:
-            transaction.on_commit(lambda run_id=run_id: tasks.letters_run(run_id))
+            transaction.on_commit(partial(tasks.letters_run, run_id))
     return resumed
 
 
@@ -612,16 +620,7 @@ def letters_generate(*, actor: Actor, incident_id: int, customers: list[Affected
     the categories exposed for that customer, what we did, what they can do, the mitigation
     offered, the DPO and hotline; a letter whose text holds a card number is withheld (logged,
     no PDF kept); ids without a profile cannot be addressed and are counted."""
-    plan = plan_get(incident_id=incident_id)
-    if not (plan.what_happened and plan.what_we_did and plan.what_you_can_do):
-        raise IncidentError("Write what the letters say first (what happened, what we did, "
-                            "what you can do).")
-    view = selectors.incident_get(incident_id=incident_id)
-    if view.state == State.CLOSED:
-        raise IncidentError("The incident is closed.")
-    most = settings.SAFEGUARD_INCIDENTS_LETTERS_MAX
-    if len(customers) > most:
-        raise IncidentError(f"At most {most} letters in one batch; narrow the window.")
+    plan = _letters_plan(incident_id=incident_id, customers=customers)
     before = set(Communication.objects.filter(incident_id=incident_id, kind=CUSTOMER_LETTER)
                  .values_list("id", flat=True))
     row = LetterRun.objects.create(
