@@ -289,18 +289,25 @@ def item_decide(*, actor: Actor, item_id: int, decision: str, comment: str,
                          .select_related("reviewer", "escalation_reviewer").get(id=item.id))
 
 
+def _lock_pending(item: AccessReviewItem) -> AccessReviewItem:
+    """Lock the item's campaign, then the item, inside the caller's transaction: the campaign
+    row first (as campaign_close locks it), so a decision or a handover and a close are
+    serialised and the report never misses one committed beside it. Refused when the campaign
+    is no longer open or the item was decided."""
+    campaign = (AccessReviewCampaign.objects.select_for_update()
+                .filter(id=item.campaign_id).first())
+    if campaign is None or campaign.status != Status.OPEN:
+        raise CampaignNotOpen("The campaign is no longer open.")
+    locked = AccessReviewItem.objects.select_for_update().get(id=item.id)
+    if locked.decision != Decision.PENDING:
+        raise ItemAlreadyDecided(f"This item was already decided ({locked.decision}).")
+    return locked
+
+
 def _decide_locked(actor: Actor, item: AccessReviewItem, me: int, decision: str, text: str,
                    now: datetime) -> None:
     with transaction.atomic():
-        # the campaign row first (as campaign_close locks it): a decision and a close are
-        # serialised, so the report never misses a decision committed beside it
-        campaign = (AccessReviewCampaign.objects.select_for_update()
-                    .filter(id=item.campaign_id).first())
-        if campaign is None or campaign.status != Status.OPEN:
-            raise CampaignNotOpen("The campaign is no longer open.")
-        locked = AccessReviewItem.objects.select_for_update().get(id=item.id)
-        if locked.decision != Decision.PENDING:
-            raise ItemAlreadyDecided(f"This item was already decided ({locked.decision}).")
+        locked = _lock_pending(item)
         applied = _apply(actor, locked) if decision == Decision.REVOKE else "kept"
         email = User.objects.filter(id=me).values_list("email", flat=True).first() or ""
         locked.decision, locked.comment = decision, text
@@ -355,13 +362,7 @@ def item_reassign(*, actor: Actor, item_id: int, to_user_id: int, reason: str,
     now = now or sel.clock_now()
     try:
         with transaction.atomic():
-            campaign = (AccessReviewCampaign.objects.select_for_update()
-                        .filter(id=item.campaign_id).first())
-            if campaign is None or campaign.status != Status.OPEN:
-                raise CampaignNotOpen("The campaign is no longer open.")
-            locked = AccessReviewItem.objects.select_for_update().get(id=item.id)
-            if locked.decision != Decision.PENDING:
-                raise ItemAlreadyDecided(f"This item was already decided ({locked.decision}).")
+            locked = _lock_pending(item)
             before = locked.reviewer_id
             locked.reviewer_id = to_user_id
             locked.assigned_as = REASSIGNED
