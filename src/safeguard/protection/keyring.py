@@ -390,3 +390,29 @@ def is_sealed(master: MasterKey) -> bool:
         if master.instance in _keks:
             return False
     return not keks.runtime_path(master.instance).exists()
+
+
+def copy_problems(*, using: str) -> list[str]:
+    """Whether the keys present open the keysets of a database copy on connection ``using`` (a
+    restore, decision 0276): its master key row must match the configured provider and verify
+    under the KEK present, and every keyset must unwrap under it. The problems, empty when it
+    opens; nothing is cached."""
+    master = MasterKey.objects.using(using).filter(id=1).first()
+    if master is None:
+        return ["the copy holds no master key row (keys were never initialised in it)"]
+    if master.provider != settings.SAFEGUARD_KEK_PROVIDER:
+        return [(f"the copy's keys use the {master.provider!r} provider but "
+                 f"SAFEGUARD_KEK_PROVIDER is {settings.SAFEGUARD_KEK_PROVIDER!r}")]
+    try:
+        kek = keks.provider_aead(master.provider, instance=master.instance,
+                                 kms_uri=master.kms_uri)
+        _verify(kek, master)
+    except KeysError as exc:
+        return [str(exc)]
+    problems = []
+    for row in Keyset.objects.using(using).order_by("name"):
+        try:
+            _unwrap(row, kek)
+        except KeysError as exc:
+            problems.append(str(exc))
+    return problems

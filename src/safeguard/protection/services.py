@@ -313,3 +313,9 @@ def stash_open(sealed: str, *, context: str) -> bytes | None:
         return keyring.data_aead().decrypt(blob, _STASH_AD + context.encode())
     except (tink.TinkError, binascii.Error, ValueError, UnicodeError):
         return None
+
+
+def keys_forget_cached() -> None:
+    """Forget the keysets this process holds unwrapped (after the database was swapped for a
+    restored copy, decision 0276): the next use reads the restored rows."""
+    keyring.reset_caches()
