@@ -149,7 +149,8 @@ def test_wrong_path_and_foreign_key_are_refused(tmp_path, monkeypatch):
     with pytest.raises(backup.BackupError, match="does not exist"):
         backup.restore_database(path=str(tmp_path / "nope.sgbak"), actor=JOB, replace=True)
     # another installation's data keyset: the backup's key does not open
-    monkeypatch.setattr(backup.protection, "stash_open", lambda sealed, context: None)
+    monkeypatch.setattr(backup.protection, "stash_open_exported",
+                        lambda sealed, context, export: None)
     with pytest.raises(backup.BackupError, match=r"does not open.*Nothing was changed"):
         backup.restore_database(path=str(target), actor=JOB, replace=True)
     assert _state_now() == before
@@ -205,3 +206,55 @@ def test_replace_needs_confirmation_without_a_terminal(tmp_path):
     target, _ = _made(tmp_path)
     with pytest.raises(CommandError, match=r"typed confirmation.*--yes"):
         call_command("backup", "restore", "--database", "--replace", str(target))
+
+
+def _empty_the_database(file_database: Path | None) -> None:
+    connection.close()
+    if file_database is not None:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{file_database}{suffix}").unlink(missing_ok=True)
+    else:
+        with connection.cursor() as cur:
+            cur.execute("DROP SCHEMA public CASCADE")
+            cur.execute("CREATE SCHEMA public")
+        connection.close()
+
+
+def test_restore_into_an_empty_database(tmp_path, stores, file_database):
+    """The database is lost entirely: the backup's header carries the wrapped data keyset, so
+    the KEK present opens it without a database."""
+    target, counts = _made(tmp_path)
+    header = json.loads(target.read_bytes()[14:14 + int.from_bytes(
+        target.read_bytes()[10:14], "big")])
+    assert set(header["keyring"]) == {"provider", "instance", "kms_uri", "check_value", "data"}
+    assert "keyring" not in json.loads(Path(f"{target}.manifest.json").read_text())
+    _empty_the_database(file_database)
+    for root in stores.values():
+        shutil.rmtree(root)
+    assert backup.target_state()["tables"] == 0
+
+    call_command("backup", "restore", "--database", str(target))
+
+    assert {"customers": Customer.objects.count(), "cases": Case.objects.count(),
+            "evidence": EvidenceFile.objects.count()} == counts
+    event = Event.objects.filter(action="governance.backup_database_restored").get()
+    assert event.data["replaced"]["tables"] == 0
+    call_command("audit", "verify")
+
+
+def test_another_kek_is_refused_and_target_untouched(tmp_path, settings):
+    """The keys present are not the backup's: the KEK does not verify the header's check
+    value; clear message, nothing changed."""
+    from safeguard.protection import services as protection
+
+    target, _ = _made(tmp_path)
+    _damage()
+    before = _state_now()
+    settings.SAFEGUARD_DEV_KEK_FILE = tmp_path / "another-dev-kek.json"
+    protection.keys_forget_cached()
+    try:
+        with pytest.raises(CommandError, match="key-encryption key does not match"):
+            call_command("backup", "restore", "--database", "--replace", "--yes", str(target))
+    finally:
+        protection.keys_forget_cached()
+    assert _state_now() == before

@@ -25,6 +25,9 @@ compares every table's row count with the manifest, checks every carried file's 
 every file a restored row refers to is in the backup, measures the recovery time, removes the
 scratch copy and records a :class:`RestoreDrill` and an audit event. ``restore_files`` runs the
 same drill and then puts the files missing from their stores back, all or none.
+``restore_database`` (decision 0276) runs the drill, keeps the verified copy and swaps it in for
+the configured database in one atomic step. The header also carries the ``data`` keyset as the
+database stores it (wrapped by the KEK, never the KEK), so a backup opens on an empty database.
 """
 
 from __future__ import annotations
@@ -539,7 +542,7 @@ def backup_create(*, output: str | None, actor: Actor) -> BackupView:
         entries = _file_index(stores)
         header = {"format": FORMAT, "id": backup_id, "created_at": now.isoformat(),
                   "engine": vendor, **state, "files": _files_summary(entries, stores),
-                  "wrapped_key": wrapped}
+                  "keyring": protection.stash_export(), "wrapped_key": wrapped}
         head = _header_bytes(header)
         with path.open("xb") as raw:
             os.chmod(path, 0o600)
@@ -558,7 +561,7 @@ def backup_create(*, output: str | None, actor: Actor) -> BackupView:
     finally:
         if pg:
             pg.__exit__()
-    manifest = {k: v for k, v in header.items() if k != "wrapped_key"}
+    manifest = {k: v for k, v in header.items() if k not in ("wrapped_key", "keyring")}
     manifest.update({"file": path.name, "size": sink.size, "sha256": sink.digest.hexdigest()})
     # Rows of the live database whose file is not on disk: the backup cannot carry them and
     # every drill of it will fail; said at once rather than at the next drill.
@@ -620,8 +623,12 @@ def _preflight(path_text: str) -> tuple[Path, dict[str, Any], bytes, int, dict[s
 
 def _plaintext(path: Path, header: dict[str, Any], head: bytes, offset: int
                ) -> Iterator[bytes]:
-    keyset = protection.stash_open(str(header.get("wrapped_key", "")),
-                                   context=_context(str(header["id"])))
+    sealed, context = str(header.get("wrapped_key", "")), _context(str(header["id"]))
+    # The header's copy of the wrapped data keyset (decision 0276) opens it without a database;
+    # a backup written before it carried one needs the database's keyset.
+    exported = header.get("keyring")
+    keyset = (protection.stash_open_exported(sealed, context=context, export=exported)
+              if isinstance(exported, dict) else protection.stash_open(sealed, context=context))
     if keyset is None:
         raise BackupError("The backup's key does not open under this installation's data "
                           "keyset (another installation's backup, or altered).")
@@ -1021,14 +1028,14 @@ def restore_database(*, path: str, actor: Actor, replace: bool = False) -> Datab
     clock = time.monotonic()
     _resolved, header, _head, _offset, manifest = _preflight(path)
     before = target_state()
-    if not before["tables"]:
-        raise BackupError(f"Restore refused: the database {before['name']} is empty. A backup's "
-                          "key is sealed under the data keyset, and that keyset lives in the "
-                          "database: restore with --replace over the installation's own "
-                          "database (even a damaged one that still holds its keysets), or, with "
-                          "the engine's tools, restore the database as docs/governance.md "
-                          "describes. Nothing was changed.")
-    if not replace:
+    if not before["tables"] and not isinstance(header.get("keyring"), dict):
+        raise BackupError(f"Restore refused: the database {before['name']} is empty, and this "
+                          "backup was written before backups carried their wrapped data "
+                          "keyset: its key opens only with the keyset kept in a database. "
+                          "Restore with --replace over the installation's own database (even a "
+                          "damaged one that still holds its keysets), or with the engine's "
+                          "tools (docs/governance.md). Nothing was changed.")
+    if before["tables"] and not replace:
         raise BackupError(f"Restore refused: the database {before['name']} is not empty "
                           f"({before['tables']} tables, {before['rows']} rows, audit log up to "
                           f"seq {before['audit_last_seq']}); give --replace to replace it. "

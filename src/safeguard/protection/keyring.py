@@ -12,6 +12,8 @@ restart. Internal to the app.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import secrets
 import threading
@@ -416,3 +418,33 @@ def copy_problems(*, using: str) -> list[str]:
         except KeysError as exc:
             problems.append(str(exc))
     return problems
+
+
+def data_export() -> dict[str, str]:
+    """The ``data`` keyset as stored (wrapped by the KEK) with what identifies and checks the KEK
+    (provider, instance, KMS URI, check value): what a backup's header carries so the backup opens
+    without a database (decision 0276). Holds no key: without the KEK it opens nothing."""
+    master = _master()
+    row = Keyset.objects.filter(name=KeysetName.DATA).first()
+    if row is None:
+        raise KeysNotInitialised("Keyset 'data' is missing: run `safeguard keys init`.")
+    return {"provider": master.provider, "instance": str(master.instance),
+            "kms_uri": master.kms_uri,
+            "check_value": base64.b64encode(bytes(master.check_value)).decode("ascii"),
+            "data": base64.b64encode(bytes(row.wrapped)).decode("ascii")}
+
+
+def data_aead_exported(export: dict[str, str]) -> aead.Aead:
+    """The AEAD of an exported ``data`` keyset, unwrapped with the KEK present (KeysError when
+    the KEK is not the one it was wrapped with). Reads no database; nothing is cached."""
+    try:
+        master = MasterKey(provider=str(export["provider"]),
+                           instance=uuid.UUID(str(export["instance"])),
+                           kms_uri=str(export.get("kms_uri", "")),
+                           check_value=base64.b64decode(str(export["check_value"])))
+        row = Keyset(name=KeysetName.DATA.value, wrapped=base64.b64decode(str(export["data"])))
+    except (KeyError, ValueError, binascii.Error):
+        raise KeysError("The backup's key record is damaged.") from None
+    kek = keks.provider_aead(master.provider, instance=master.instance, kms_uri=master.kms_uri)
+    _verify(kek, master)
+    return _unwrap(row, kek).primitive(aead.Aead)
