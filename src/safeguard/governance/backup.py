@@ -25,6 +25,9 @@ compares every table's row count with the manifest, checks every carried file's 
 every file a restored row refers to is in the backup, measures the recovery time, removes the
 scratch copy and records a :class:`RestoreDrill` and an audit event. ``restore_files`` runs the
 same drill and then puts the files missing from their stores back, all or none.
+``restore_database`` (decision 0276) runs the drill, keeps the verified copy and swaps it in for
+the configured database in one atomic step. The header also carries the ``data`` keyset as the
+database stores it (wrapped by the KEK, never the KEK), so a backup opens on an empty database.
 """
 
 from __future__ import annotations
@@ -539,7 +542,7 @@ def backup_create(*, output: str | None, actor: Actor) -> BackupView:
         entries = _file_index(stores)
         header = {"format": FORMAT, "id": backup_id, "created_at": now.isoformat(),
                   "engine": vendor, **state, "files": _files_summary(entries, stores),
-                  "wrapped_key": wrapped}
+                  "keyring": protection.stash_export(), "wrapped_key": wrapped}
         head = _header_bytes(header)
         with path.open("xb") as raw:
             os.chmod(path, 0o600)
@@ -558,7 +561,7 @@ def backup_create(*, output: str | None, actor: Actor) -> BackupView:
     finally:
         if pg:
             pg.__exit__()
-    manifest = {k: v for k, v in header.items() if k != "wrapped_key"}
+    manifest = {k: v for k, v in header.items() if k not in ("wrapped_key", "keyring")}
     manifest.update({"file": path.name, "size": sink.size, "sha256": sink.digest.hexdigest()})
     # Rows of the live database whose file is not on disk: the backup cannot carry them and
     # every drill of it will fail; said at once rather than at the next drill.
@@ -620,8 +623,12 @@ def _preflight(path_text: str) -> tuple[Path, dict[str, Any], bytes, int, dict[s
 
 def _plaintext(path: Path, header: dict[str, Any], head: bytes, offset: int
                ) -> Iterator[bytes]:
-    keyset = protection.stash_open(str(header.get("wrapped_key", "")),
-                                   context=_context(str(header["id"])))
+    sealed, context = str(header.get("wrapped_key", "")), _context(str(header["id"]))
+    # The header's copy of the wrapped data keyset (decision 0276) opens it without a database;
+    # a backup written before it carried one needs the database's keyset.
+    exported = header.get("keyring")
+    keyset = (protection.stash_open_exported(sealed, context=context, export=exported)
+              if isinstance(exported, dict) else protection.stash_open(sealed, context=context))
     if keyset is None:
         raise BackupError("The backup's key does not open under this installation's data "
                           "keyset (another installation's backup, or altered).")
@@ -642,8 +649,9 @@ def _plaintext(path: Path, header: dict[str, Any], head: bytes, offset: int
 class _Scratch:
     """A scratch database filled from the plaintext stream, reachable as a connection alias."""
 
-    def __init__(self) -> None:
+    def __init__(self, beside: Path | None = None) -> None:
         self.alias = f"restore_{uuid.uuid4().hex[:12]}"
+        self.beside = beside  # SQLite: make the private directory here (same file system)
         self.dir: Path | None = None
         self.pg_name: str | None = None
         self.connected = False
@@ -651,11 +659,13 @@ class _Scratch:
     def fill(self, stream: Iterator[bytes]) -> None:
         cfg = copy.deepcopy(connections.settings["default"])
         if engine() == "sqlite":
-            self.dir = Path(tempfile.mkdtemp(prefix="sg-restore-"))
+            self.dir = Path(tempfile.mkdtemp(prefix="sg-restore-", dir=self.beside))
             target = self.dir / "scratch.sqlite3"
             with target.open("wb") as out:
                 for chunk in stream:
                     out.write(chunk)
+                out.flush()
+                os.fsync(out.fileno())
             cfg["NAME"] = str(target)
         else:
             self.pg_name = f"sg_restore_{uuid.uuid4().hex[:12]}"
@@ -687,6 +697,12 @@ class _Scratch:
         # reads the copy with .using(alias); nothing else in the process ever sees it.
         connections[self.alias] = load_backend(cfg["ENGINE"]).DatabaseWrapper(cfg, self.alias)
         self.connected = True
+
+    def disconnect(self) -> None:
+        if self.connected:
+            connections[self.alias].close()
+            del connections[self.alias]
+            self.connected = False
 
     def drop(self) -> None:
         if self.connected:
@@ -731,8 +747,22 @@ def _checks(alias: str, manifest: dict[str, Any]) -> list[dict[str, Any]]:
     return results
 
 
-def _drill(path: str, actor: Actor, sink: Sink | None
-           ) -> tuple[DrillView, list[dict[str, Any]], BackupError | None]:
+@dataclass
+class _Run:
+    """One drill's outcome before it is recorded; ``scratch`` is still filled when kept."""
+
+    resolved: Path
+    header: dict[str, Any]
+    started: datetime
+    seconds: float
+    checks: list[dict[str, Any]]
+    entries: list[dict[str, Any]]
+    refused: BackupError | None
+    scratch: _Scratch
+
+
+def _drill_run(path: str, sink: Sink | None, *, keep: bool = False,
+               scratch_dir: Path | None = None) -> _Run:
     resolved, header, head, offset, manifest = _preflight(path)
     started, clock = timezone.now(), time.monotonic()
     checks: list[dict[str, Any]] = []
@@ -744,7 +774,7 @@ def _drill(path: str, actor: Actor, sink: Sink | None
         checks.append({"check": "digest", "ok": True, "detail": "SHA-256 matches the manifest"})
     authenticated = {k: v for k, v in header.items() if k != "wrapped_key"}
     entries: list[dict[str, Any]] = []
-    scratch = _Scratch()
+    scratch = _Scratch(scratch_dir)
     try:
         reader = _Reader(_plaintext(resolved, header, head, offset))
         files_check: dict[str, Any]
@@ -768,21 +798,34 @@ def _drill(path: str, actor: Actor, sink: Sink | None
     except BackupError as exc:
         refused = exc
         checks.append({"check": "decrypt", "ok": False, "detail": exc.detail})
-    finally:
+    except BaseException:
+        scratch.drop()
+        raise
+    if not keep or refused is not None or not all(c["ok"] for c in checks):
         scratch.drop()
     seconds = round(time.monotonic() - clock, 3)
-    outcome = VERIFIED if all(c["ok"] for c in checks) else FAILED
-    record = BackupRecord.objects.filter(id=header["id"]).first()
+    return _Run(resolved, header, started, seconds, checks, entries, refused, scratch)
+
+
+def _record_drill(run: _Run, actor: Actor) -> DrillView:
+    outcome = VERIFIED if all(c["ok"] for c in run.checks) else FAILED
+    record = BackupRecord.objects.filter(id=run.header["id"]).first()
     drill = RestoreDrill.objects.create(
-        backup=record, backup_ref=str(header["id"]), path=str(resolved), started_at=started,
-        finished_at=timezone.now(), seconds=seconds, outcome=outcome, checks=checks,
-        triggered_by=actor.label or actor.id)
+        backup=record, backup_ref=str(run.header["id"]), path=str(run.resolved),
+        started_at=run.started, finished_at=timezone.now(), seconds=run.seconds,
+        outcome=outcome, checks=run.checks, triggered_by=actor.label or actor.id)
     audit.record(action="governance.restore_drill", actor=actor,
-                 subject=("backup", str(header["id"])),
+                 subject=("backup", str(run.header["id"])),
                  outcome="success" if outcome == VERIFIED else "failure",
-                 data={"drill": drill.id, "outcome": outcome, "seconds": seconds,
-                       "failed": [c["check"] for c in checks if not c["ok"]]})
-    return _drill_view(drill), entries, refused
+                 data={"drill": drill.id, "outcome": outcome, "seconds": run.seconds,
+                       "failed": [c["check"] for c in run.checks if not c["ok"]]})
+    return _drill_view(drill)
+
+
+def _drill(path: str, actor: Actor, sink: Sink | None
+           ) -> tuple[DrillView, list[dict[str, Any]], BackupError | None]:
+    run = _drill_run(path, sink)
+    return _record_drill(run, actor), run.entries, run.refused
 
 
 def restore_verify(*, path: str, actor: Actor) -> DrillView:
@@ -879,6 +922,168 @@ def restore_files(*, path: str, actor: Actor) -> FilesRestored:
                  data={"drill": drill.id, "written": len(names), "present": present,
                        "files": names[:100]})
     return FilesRestored(drill=drill, written=names, present=present)
+
+
+# --- Restore the database (decision 0276) ----------------------------------------------------
+
+@dataclass(frozen=True)
+class DatabaseRestored:
+    backup_id: str
+    sha256: str
+    replaced: dict[str, Any]  # what the target held before (target_state)
+    drill: DrillView  # the drill that verified the copy, recorded in the restored database
+    migrated: list[str]  # migrations applied because the backup's schema was older
+    audit_detail: str
+    files: FilesRestored
+    seconds: float
+
+
+# Keys a restore never brings back (NOT_CARRIED); the operator puts them back before restoring.
+KEYS_NEEDED = (
+    ("the key-encryption key the backup's installation used (SAFEGUARD_DEV_KEK_FILE, the "
+     "custodians' shares, or the KMS key)"),
+    "the audit signing key (SAFEGUARD_AUDIT_KEY_FILE)",
+    "SAFEGUARD_SECRET_KEY and SAFEGUARD_MFA_SECRET_KEY",
+    "the audit witness file (SAFEGUARD_AUDIT_WITNESS_FILE), from its own volume",
+)
+
+
+def target_state() -> dict[str, Any]:
+    """What the configured database holds now: its name, tables, rows, the audit log's end."""
+    name = str(connection.settings_dict["NAME"])
+    tables = sorted(connection.introspection.table_names())
+    quote = connection.ops.quote_name
+    rows, last_seq = 0, 0
+    with connection.cursor() as cur:
+        for t in tables:
+            cur.execute(f"SELECT COUNT(*) FROM {quote(t)}")  # noqa: S608 - names from the catalog
+            rows += int(cur.fetchone()[0])
+        if "audit_sequence" in tables:
+            cur.execute("SELECT last_seq FROM audit_sequence WHERE id = 1")
+            row = cur.fetchone()
+            last_seq = int(row[0]) if row else 0
+    return {"engine": engine(), "name": name, "tables": len(tables), "rows": rows,
+            "audit_last_seq": last_seq}
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _swap(scratch: _Scratch) -> None:
+    """Put the verified copy in place of the configured database in one atomic step: SQLite, a
+    rename of the fsynced copy (written beside the target) over the file; PostgreSQL, both
+    renames (target aside, copy in) in one transaction, then the old database is dropped."""
+    connection.close()
+    if engine() == "sqlite":
+        if scratch.dir is None:
+            raise BackupError("the restored copy is missing")
+        target = Path(str(connection.settings_dict["NAME"]))
+        # Closed cleanly, SQLite has checkpointed its WAL; a stale -wal or -shm beside the
+        # new file would be replayed onto it.
+        for suffix in ("-wal", "-shm", "-journal"):
+            Path(f"{target}{suffix}").unlink(missing_ok=True)
+        os.replace(scratch.dir / "scratch.sqlite3", target)
+        _fsync_dir(target.parent)
+        return
+    if scratch.pg_name is None:
+        raise BackupError("the restored copy is missing")
+    target_name = str(connection.settings_dict["NAME"])
+    old = f"sg_replaced_{uuid.uuid4().hex[:12]}"
+    with _pg_connect("postgres") as admin:  # one transaction: both renames or neither
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                      "WHERE datname = %s AND pid <> pg_backend_pid()", [target_name])
+        admin.execute(f'ALTER DATABASE "{target_name}" RENAME TO "{old}"')
+        admin.execute(f'ALTER DATABASE "{scratch.pg_name}" RENAME TO "{target_name}"')
+    scratch.pg_name = None  # it is the target now: never dropped
+    with _pg_connect("postgres", autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{old}" WITH (FORCE)')
+
+
+def _pending_migrations() -> list[str]:
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    return [f"{m.app_label}.{m.name}" for m, _backwards in plan]
+
+
+def restore_database(*, path: str, actor: Actor, replace: bool = False) -> DatabaseRestored:
+    """Restore a backup into the configured database (disaster recovery; decision 0276).
+
+    Refuses (BackupError, nothing changed, nothing recorded) on a bad path or manifest, a
+    database that is not empty without ``replace``, a drill that does not verify (digest,
+    decryption, audit log, row counts, files), or a copy whose keysets the keys present cannot
+    open. Otherwise the verified copy replaces the database in one atomic step (``_swap``), the
+    migrations the backup's schema lacks are applied, the drill and a
+    ``governance.backup_database_restored`` event (actor, backup, digest, what was replaced) are
+    recorded in the restored log, the log is checked, and the missing files are put back as
+    ``restore_files`` does."""
+    if engine() not in ("sqlite", "postgresql"):
+        raise BackupError(f"Backups support SQLite and PostgreSQL, not {engine()}.")
+    clock = time.monotonic()
+    _resolved, header, _head, _offset, manifest = _preflight(path)
+    before = target_state()
+    if not before["tables"] and not isinstance(header.get("keyring"), dict):
+        raise BackupError(f"Restore refused: the database {before['name']} is empty, and this "
+                          "backup was written before backups carried their wrapped data "
+                          "keyset: its key opens only with the keyset kept in a database. "
+                          "Restore with --replace over the installation's own database (even a "
+                          "damaged one that still holds its keysets), or with the engine's "
+                          "tools (docs/governance.md). Nothing was changed.")
+    if before["tables"] and not replace:
+        raise BackupError(f"Restore refused: the database {before['name']} is not empty "
+                          f"({before['tables']} tables, {before['rows']} rows, audit log up to "
+                          f"seq {before['audit_last_seq']}); give --replace to replace it. "
+                          "Nothing was changed.")
+    beside = (Path(str(connection.settings_dict["NAME"])).resolve().parent
+              if engine() == "sqlite" else None)
+    run = _drill_run(path, None, keep=True, scratch_dir=beside)
+    failed = [f"{c['check']}: {c['detail']}" for c in run.checks if not c["ok"]]
+    if run.refused is not None or failed:
+        raise BackupError(f"Restore refused: the backup does not verify ({'; '.join(failed)}). "
+                          "Nothing was changed.")
+    try:
+        from safeguard.protection import selectors as protection_selectors
+
+        problems = protection_selectors.keys_open_copy(using=run.scratch.alias)
+        if problems:
+            raise BackupError("Restore refused: the restored data cannot be opened with the keys "
+                              f"present ({'; '.join(problems)}). Put back "
+                              f"{KEYS_NEEDED[0]} first. Nothing was changed.")
+        run.scratch.disconnect()
+        _swap(run.scratch)
+    finally:
+        run.scratch.drop()
+    protection.keys_forget_cached()
+    migrated = _pending_migrations()
+    if migrated:
+        from django.core.management import call_command
+
+        call_command("migrate", interactive=False, verbosity=0)
+    drill = _record_drill(run, actor)
+    audit.record(action="governance.backup_database_restored", actor=actor,
+                 subject=("backup", str(header["id"])),
+                 data={"sha256": manifest.get("sha256"), "path": str(run.resolved),
+                       "created_at": header.get("created_at"), "drill": drill.id,
+                       "replaced": before, "migrated": len(migrated)})
+    audit.integrate(wait=True)
+    want = header.get("audit", {})
+    report = audit_selectors.snapshot_check(using=connection.alias,
+                                            root_size=int(want.get("head_size", 0)))
+    if not report.ok:
+        raise BackupError("The database was restored but its audit log does not verify: "
+                          f"{'; '.join(report.problems[:5])}")
+    files = restore_files(path=path, actor=actor)
+    return DatabaseRestored(
+        backup_id=str(header["id"]), sha256=str(manifest.get("sha256")), replaced=before,
+        drill=drill, migrated=migrated,
+        audit_detail=f"{report.events} events verify, {report.heads_checked} signed heads",
+        files=files, seconds=round(time.monotonic() - clock, 3))
 
 
 def _sha256(path: Path) -> str:

@@ -12,6 +12,8 @@ restart. Internal to the app.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import secrets
 import threading
@@ -390,3 +392,59 @@ def is_sealed(master: MasterKey) -> bool:
         if master.instance in _keks:
             return False
     return not keks.runtime_path(master.instance).exists()
+
+
+def copy_problems(*, using: str) -> list[str]:
+    """Whether the keys present open the keysets of a database copy on connection ``using`` (a
+    restore, decision 0276): its master key row must match the configured provider and verify
+    under the KEK present, and every keyset must unwrap under it. The problems, empty when it
+    opens; nothing is cached."""
+    master = MasterKey.objects.using(using).filter(id=1).first()
+    if master is None:
+        return ["the copy holds no master key row (keys were never initialised in it)"]
+    if master.provider != settings.SAFEGUARD_KEK_PROVIDER:
+        return [(f"the copy's keys use the {master.provider!r} provider but "
+                 f"SAFEGUARD_KEK_PROVIDER is {settings.SAFEGUARD_KEK_PROVIDER!r}")]
+    try:
+        kek = keks.provider_aead(master.provider, instance=master.instance,
+                                 kms_uri=master.kms_uri)
+        _verify(kek, master)
+    except KeysError as exc:
+        return [str(exc)]
+    problems = []
+    for row in Keyset.objects.using(using).order_by("name"):
+        try:
+            _unwrap(row, kek)
+        except KeysError as exc:
+            problems.append(str(exc))
+    return problems
+
+
+def data_export() -> dict[str, str]:
+    """The ``data`` keyset as stored (wrapped by the KEK) with what identifies and checks the KEK
+    (provider, instance, KMS URI, check value): what a backup's header carries so the backup opens
+    without a database (decision 0276). Holds no key: without the KEK it opens nothing."""
+    master = _master()
+    row = Keyset.objects.filter(name=KeysetName.DATA).first()
+    if row is None:
+        raise KeysNotInitialised("Keyset 'data' is missing: run `safeguard keys init`.")
+    return {"provider": master.provider, "instance": str(master.instance),
+            "kms_uri": master.kms_uri,
+            "check_value": base64.b64encode(bytes(master.check_value)).decode("ascii"),
+            "data": base64.b64encode(bytes(row.wrapped)).decode("ascii")}
+
+
+def data_aead_exported(export: dict[str, str]) -> aead.Aead:
+    """The AEAD of an exported ``data`` keyset, unwrapped with the KEK present (KeysError when
+    the KEK is not the one it was wrapped with). Reads no database; nothing is cached."""
+    try:
+        master = MasterKey(provider=str(export["provider"]),
+                           instance=uuid.UUID(str(export["instance"])),
+                           kms_uri=str(export.get("kms_uri", "")),
+                           check_value=base64.b64decode(str(export["check_value"])))
+        row = Keyset(name=KeysetName.DATA.value, wrapped=base64.b64decode(str(export["data"])))
+    except (KeyError, ValueError, binascii.Error):
+        raise KeysError("The backup's key record is damaged.") from None
+    kek = keks.provider_aead(master.provider, instance=master.instance, kms_uri=master.kms_uri)
+    _verify(kek, master)
+    return _unwrap(row, kek).primitive(aead.Aead)

@@ -105,3 +105,9 @@ def rotation_job_get(*, job_id: int) -> JobView | None:
     """One re-encryption job's progress (rows scanned and rewritten, status), or None."""
     job = RotationJob.objects.filter(id=job_id).first()
     return rotation.job_view(job) if job else None
+
+
+def keys_open_copy(*, using: str) -> list[str]:
+    """Problems opening a restored database copy's keysets with the keys present (empty: they
+    open); the governance restore checks this before it swaps a copy in (decision 0276)."""
+    return keyring.copy_problems(using=using)

@@ -313,3 +313,27 @@ def stash_open(sealed: str, *, context: str) -> bytes | None:
         return keyring.data_aead().decrypt(blob, _STASH_AD + context.encode())
     except (tink.TinkError, binascii.Error, ValueError, UnicodeError):
         return None
+
+
+def keys_forget_cached() -> None:
+    """Forget the keysets this process holds unwrapped (after the database was swapped for a
+    restored copy, decision 0276): the next use reads the restored rows."""
+    keyring.reset_caches()
+
+
+def stash_export() -> dict[str, str]:
+    """The wrapped ``data`` keyset and the KEK's identity and check value, for a backup's header
+    (decision 0276); no key in it."""
+    return keyring.data_export()
+
+
+def stash_open_exported(sealed: str, *, context: str, export: dict[str, str]) -> bytes | None:
+    """``stash_open`` with an exported ``data`` keyset (``stash_export``) instead of the
+    database's: a backup opens on an empty database with the KEK present. None when it does not
+    decrypt; KeysError when the KEK present is not the one the keyset was wrapped with."""
+    primitive = keyring.data_aead_exported(export)
+    try:
+        blob = base64.urlsafe_b64decode(sealed.encode("ascii"))
+        return primitive.decrypt(blob, _STASH_AD + context.encode())
+    except (tink.TinkError, binascii.Error, ValueError, UnicodeError):
+        return None
