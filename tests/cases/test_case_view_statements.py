@@ -257,6 +257,20 @@ def test_outside_a_transaction_the_views_entries_commit_and_a_failed_entry_fails
     # after_commit mode: integrated right after each INSERT committed, in the request's thread
     assert Event.objects.filter(action="case.viewed").count() == viewed + 1
     assert Event.objects.filter(action="customer.viewed").count() == panels + 1
+    # the live refresh (polled by every open case page) reads without a transaction too: no
+    # BEGIN/COMMIT of its own, and its entry is committed and integrated like the page's
+    with CaptureQueriesContext(connection) as queries:
+        partial = client.get(f"/cases/{case.number}/conversation/")
+    assert partial.status_code == 200
+    sql = [q["sql"] for q in queries.captured_queries]
+    queued = next(i for i, x in enumerate(sql) if x.upper().startswith("INSERT")
+                  and "audit_queuedentry" in x.lower())
+    # the only transaction is the integrator's, after the entry's own INSERT committed
+    assert [i for i, x in enumerate(sql) if x.upper().startswith(("BEGIN", "SAVEPOINT"))
+            ] in ([], [queued + 1]), "\n".join(sql)
+    assert Event.objects.filter(action="case.viewed").count() == viewed + 2
+    assert Event.objects.filter(action="case.viewed").order_by("-seq").first().data[
+        "part"] == "conversation"
 
     def broken(fields):  # type: ignore[no-untyped-def]
         raise RuntimeError("audit queue unavailable")
@@ -266,3 +280,5 @@ def test_outside_a_transaction_the_views_entries_commit_and_a_failed_entry_fails
         client.get(f"/cases/{case.number}/")
     with pytest.raises(RuntimeError):
         client.get(f"/customers/{case.customer_id}/panel/", HTTP_HX_REQUEST="true")
+    with pytest.raises(RuntimeError):
+        client.get(f"/cases/{case.number}/conversation/")

@@ -225,9 +225,11 @@ def _messages(case: Case, after: datetime | None = None) -> QuerySet[Message]:
 
 
 @scope.denials_recorded
-@transaction.atomic
 def case_get(*, principal: Principal, number: int) -> CaseView:
-    """One case in scope with its conversation, calls and history; records ``case.viewed``."""
+    """One case in scope with its conversation, calls and history; records ``case.viewed``.
+
+    A read: no transaction of its own (like ``case_page``, issue 10); ``audit.record`` outside
+    one is a single INSERT committed before this returns, and a failed one raises."""
     return _case_view(principal, _case(principal, number))
 
 
@@ -298,10 +300,13 @@ def _marker(case: Case) -> str:
 
 
 @scope.denials_recorded
-@transaction.atomic
 def case_conversation(*, principal: Principal, number: int) -> tuple[CaseSummary,
                                                                      tuple[MessageView, ...]]:
-    """The conversation part of the case view (live updates); recorded as ``case.viewed``."""
+    """The conversation part of the case view (live updates); recorded as ``case.viewed``.
+
+    A read polled every few seconds by each open case page: no transaction of its own (issue
+    10: its BEGIN/COMMIT were two of its statements on every poll); ``audit.record`` outside one
+    is a single INSERT committed before this returns, and a failed one raises."""
     case = _case(principal, number)
     messages, _ = _message_views(principal, case)
     audit.record(action="case.viewed", actor=principal.actor, subject=("case", case.number),
