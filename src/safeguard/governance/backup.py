@@ -263,13 +263,9 @@ def _file_index(stores: list[FileStore]) -> list[dict[str, Any]]:
             rel = path.relative_to(root)
             if rel.parts[0].startswith(STAGING_PREFIX) or path.is_symlink() or not path.is_file():
                 continue
-            digest, size = hashlib.sha256(), 0
-            with path.open("rb") as fh:
-                for chunk in iter(lambda: fh.read(_CHUNK), b""):
-                    digest.update(chunk)
-                    size += len(chunk)
+            sha256, size = _sha256_size(path)
             entries.append({"store": store.name, "path": rel.as_posix(), "size": size,
-                            "sha256": digest.hexdigest()})
+                            "sha256": sha256})
     return entries
 
 
@@ -1087,11 +1083,17 @@ def restore_database(*, path: str, actor: Actor, replace: bool = False) -> Datab
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
+    return _sha256_size(path)[0]
+
+
+def _sha256_size(path: Path) -> tuple[str, int]:
+    """A file's SHA-256 and size, from one read."""
+    digest, size = hashlib.sha256(), 0
     with path.open("rb") as fh:
         for chunk in iter(lambda: fh.read(_CHUNK), b""):
             digest.update(chunk)
-    return digest.hexdigest()
+            size += len(chunk)
+    return digest.hexdigest(), size
 
 
 def drill_on_record(*, backup_id: str, actor: Actor) -> DrillView:

@@ -437,6 +437,16 @@ def _letters_plan(*, incident_id: int, customers: list[AffectedCustomer]) -> Pla
     return plan
 
 
+def _run_create(*, actor: Actor, incident_id: int, customers: list[AffectedCustomer],
+                plan: PlanView) -> LetterRun:
+    """A queued letter run: who asked, the affected list as it is now, the content it renders."""
+    return LetterRun.objects.create(
+        incident_id=incident_id, state=QUEUED, total=len(customers),
+        customers=[_customer_json(c) for c in customers], content_sha256=_plan_sha256(plan),
+        actor_kind=actor.kind, actor_id=actor.id[:200], created_by=_label(actor),
+        created_at=timezone.now())
+
+
 def letters_batch_start(*, actor: Actor, incident_id: int, customers: list[AffectedCustomer]
                         ) -> int:
     """Record a "generate letters" action (R-IR-6) — who, when, how many customers, queued —
@@ -452,11 +462,7 @@ def letters_batch_start(*, actor: Actor, incident_id: int, customers: list[Affec
                                     state__in=(QUEUED, RUNNING)).exists():
             raise IncidentError("Letters are already being generated for this incident; wait "
                                 "for that batch to finish.")
-        row = LetterRun.objects.create(
-            incident_id=incident_id, state=QUEUED, total=len(customers),
-            customers=[_customer_json(c) for c in customers],
-            content_sha256=_plan_sha256(plan), actor_kind=actor.kind, actor_id=actor.id[:200],
-            created_by=_label(actor), created_at=timezone.now())
+        row = _run_create(actor=actor, incident_id=incident_id, customers=customers, plan=plan)
         audit.record(action="incident.letters_queued", actor=actor,
                      subject=("incident", incident_id),
                      data={"run": row.id, "customers": len(customers)})
@@ -465,11 +471,22 @@ def letters_batch_start(*, actor: Actor, incident_id: int, customers: list[Affec
     return run_id
 
 
+def _requeue(row: LetterRun, *, actor: Actor, now: datetime, **data: Any) -> None:
+    """Queue a locked run again (counted as moved now), audited as ``incident.letters_resumed``;
+    its job is handed to the queue once the caller's transaction commits."""
+    from safeguard.incidents import tasks
+
+    row.state, row.detail, row.progressed_at = QUEUED, "", now
+    row.save(update_fields=["state", "detail", "progressed_at"])
+    audit.record(action="incident.letters_resumed", actor=actor,
+                 subject=("incident", row.incident_id),
+                 data={"run": row.id, "done": row.position, "customers": row.total, **data})
+    transaction.on_commit(partial(tasks.letters_run, row.id))
+
+
 def letters_batch_resume(*, actor: Actor, incident_id: int, run_id: int) -> None:
     """Queue a failed (or stalled) run again; it carries on at its first customer without a
     letter (nothing lost, nothing twice)."""
-    from safeguard.incidents import tasks
-
     with transaction.atomic():
         _incident(incident_id)
         row = LetterRun.objects.select_for_update().filter(
@@ -478,12 +495,7 @@ def letters_batch_resume(*, actor: Actor, incident_id: int, run_id: int) -> None
             raise IncidentNotFound(f"No letter run {run_id} on incident {incident_id}.")
         if row.state == DONE:
             raise IncidentError("This batch is finished.")
-        row.state, row.detail, row.progressed_at = QUEUED, "", timezone.now()
-        row.save(update_fields=["state", "detail", "progressed_at"])
-        audit.record(action="incident.letters_resumed", actor=actor,
-                     subject=("incident", incident_id),
-                     data={"run": row.id, "done": row.position, "customers": row.total})
-        transaction.on_commit(lambda: tasks.letters_run(run_id))
+        _requeue(row, actor=actor, now=timezone.now())
 
 
 def letters_resume_stalled(*, now: datetime | None = None) -> list[int]:
@@ -493,8 +505,6 @@ def letters_resume_stalled(*, now: datetime | None = None) -> list[int]:
     audited as ``incident.letters_resumed`` by the system; a second job on a batch that was only
     slow is harmless (each customer is handled once, under the batch's row lock). Returns the
     batches queued again."""
-    from safeguard.incidents import tasks
-
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=settings.SAFEGUARD_INCIDENTS_LETTERS_STALE_SECONDS)
     system = Actor.system("incidents.letters_resume_stalled")
@@ -507,15 +517,8 @@ def letters_resume_stalled(*, now: datetime | None = None) -> list[int]:
                    .order_by("id"))
         for row in stalled:
             since = row.progressed_at or row.created_at
-            row.state, row.detail, row.progressed_at = QUEUED, "", now
-            row.save(update_fields=["state", "detail", "progressed_at"])
-            audit.record(action="incident.letters_resumed", actor=system,
-                         subject=("incident", row.incident_id),
-                         data={"run": row.id, "done": row.position, "customers": row.total,
-                               "stalled_since": since.isoformat()})
+            _requeue(row, actor=system, now=now, stalled_since=since.isoformat())
             resumed.append(row.id)
-        for run_id in resumed:
-            transaction.on_commit(partial(tasks.letters_run, run_id))
     return resumed
 
 
@@ -576,15 +579,20 @@ def letters_batch_run(*, run_id: int) -> LetterRunView:
     return _run_view(done)
 
 
+def _has_letter(incident_id: int, customer: str) -> bool:
+    """Whether the customer already has a kept letter on the incident (one per incident)."""
+    return Communication.objects.filter(
+        incident_id=incident_id, kind=CUSTOMER_LETTER, recipient_ref=customer
+    ).exclude(status=WITHHELD).exists()
+
+
 def _letter_one(*, run_id: int, index: int, actor: Actor, incident_id: int,
                 customer: AffectedCustomer, person: Any, plan: PlanView, now: datetime) -> None:
     """Handle the run's customer at ``index`` once: the letter and the run's cursor move in one
     transaction; a customer the cursor is already past is left alone."""
     rendered: tuple[str, bytes] | None = None
     code = ""
-    if person is not None and not Communication.objects.filter(
-            incident_id=incident_id, kind=CUSTOMER_LETTER, recipient_ref=customer.customer
-            ).exclude(status=WITHHELD).exists():
+    if person is not None and not _has_letter(incident_id, customer.customer):
         code = residence.jurisdiction_for(person.country, person.region)
         rendered = letter_pdf(incident_id=incident_id, customer=customer, name=person.name,
                               jurisdiction=code, plan=plan, now=now)
@@ -595,9 +603,7 @@ def _letter_one(*, run_id: int, index: int, actor: Actor, incident_id: int,
             return  # another worker handled it
         if person is None:
             run.not_addressable += 1
-        elif rendered is None or Communication.objects.filter(
-                incident_id=incident_id, kind=CUSTOMER_LETTER,
-                recipient_ref=customer.customer).exclude(status=WITHHELD).exists():
+        elif rendered is None or _has_letter(incident_id, customer.customer):
             run.skipped += 1  # one letter per customer per incident
         else:
             html, pdf = rendered
@@ -623,11 +629,7 @@ def letters_generate(*, actor: Actor, incident_id: int, customers: list[Affected
     plan = _letters_plan(incident_id=incident_id, customers=customers)
     before = set(Communication.objects.filter(incident_id=incident_id, kind=CUSTOMER_LETTER)
                  .values_list("id", flat=True))
-    row = LetterRun.objects.create(
-        incident_id=incident_id, state=QUEUED, total=len(customers),
-        customers=[_customer_json(c) for c in customers], content_sha256=_plan_sha256(plan),
-        actor_kind=actor.kind, actor_id=actor.id[:200], created_by=_label(actor),
-        created_at=timezone.now())
+    row = _run_create(actor=actor, incident_id=incident_id, customers=customers, plan=plan)
     letters_batch_run(run_id=row.id)
     new = Communication.objects.filter(incident_id=incident_id, kind=CUSTOMER_LETTER).exclude(
         id__in=before).order_by("id")

@@ -89,9 +89,6 @@ def _floor(text: str) -> Iterator[Finding]:
                                   f"luhn+iin:{brand} (guard floor)", "protection.floor", brand)
 
 
-_SHORTEST = PAN_MIN_DIGITS
-
-
 def find_pans(text: str) -> list[Finding]:
     """Every card number the scanner validates (Luhn + IIN), at any score, outside digests.
 
@@ -99,7 +96,7 @@ def find_pans(text: str) -> list[Finding]:
     is refused wherever it appears. A floor tries every group-aligned window of each digit run,
     so a number glued to another ("qty 2 4111 1111 1111 1111") is still found.
     """
-    if len(text) < _SHORTEST and text.isascii():
+    if len(text) < PAN_MIN_DIGITS and text.isascii():
         # The shortest card number, in digits or in words. Only for ASCII: one character of
         # other scripts may fold to two digits ("41⑪⑪⑪⑪⑪⑪⑪" is a Visa in 9 characters).
         return []

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 import tink
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from tink import aead
 
 from safeguard.audit import services as audit
 from safeguard.audit.contracts import Actor
@@ -308,11 +309,7 @@ def stash_seal(plaintext: bytes, *, context: str) -> str:
 def stash_open(sealed: str, *, context: str) -> bytes | None:
     """The plaintext of ``stash_seal``; None when it does not decrypt under ``context`` (tampered,
     another user's, or its key is gone)."""
-    try:
-        blob = base64.urlsafe_b64decode(sealed.encode("ascii"))
-        return keyring.data_aead().decrypt(blob, _STASH_AD + context.encode())
-    except (tink.TinkError, binascii.Error, ValueError, UnicodeError):
-        return None
+    return _stash_decrypt(sealed, context=context, primitive=keyring.data_aead)
 
 
 def keys_forget_cached() -> None:
@@ -332,8 +329,15 @@ def stash_open_exported(sealed: str, *, context: str, export: dict[str, str]) ->
     database's: a backup opens on an empty database with the KEK present. None when it does not
     decrypt; KeysError when the KEK present is not the one the keyset was wrapped with."""
     primitive = keyring.data_aead_exported(export)
+    return _stash_decrypt(sealed, context=context, primitive=lambda: primitive)
+
+
+def _stash_decrypt(sealed: str, *, context: str, primitive: Callable[[], aead.Aead]
+                   ) -> bytes | None:
+    """The plaintext of a stash under ``primitive`` (called once the text decodes); None when
+    it does not decode or decrypt."""
     try:
         blob = base64.urlsafe_b64decode(sealed.encode("ascii"))
-        return primitive.decrypt(blob, _STASH_AD + context.encode())
+        return primitive().decrypt(blob, _STASH_AD + context.encode())
     except (tink.TinkError, binascii.Error, ValueError, UnicodeError):
         return None
