@@ -35,14 +35,15 @@ def test_supervisor_archives_a_quarter_and_downloads_it(page, live_server, csp_v
     row = page.locator('tr[data-pack="quarterly-2026-Q1"]')
     sync_api.expect(row).to_contain_text("archived")
     assert user.email in row.text_content()
+    # measured before the download: a download click leaves the page's load state pending
+    page.wait_for_load_state("load")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
     with page.expect_download() as download:
         row.get_by_role("link", name="download").click()
     path = download.value.path()
     assert path is not None
     with open(path, "rb") as fh:
         assert fh.read(5) == b"%PDF-"
-    page.wait_for_load_state("load")
-    assert page.evaluate("document.documentElement.scrollWidth") <= 390
     assert csp_violations == []
 
 
