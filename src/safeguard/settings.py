@@ -1309,3 +1309,16 @@ SAFEGUARD_INCIDENTS_LETTERS_POLL_SECONDS = _env_int("SAFEGUARD_INCIDENTS_LETTERS
 # customer without a letter. 60..86400 (E537).
 SAFEGUARD_INCIDENTS_LETTERS_STALE_SECONDS = _env_int("SAFEGUARD_INCIDENTS_LETTERS_STALE_SECONDS",
                                                      600)
+
+# --- Audit: the queue's INSERT as a prepared statement (issue 10; docs/audit.md) ---------------
+# On PostgreSQL the one statement every audited request sends (``INSERT`` into the audit queue)
+# is a server-side prepared statement: parsed and planned once per connection, its parameters
+# bound by the driver's C code. Only that statement is prepared: Django's own cursors bind on the
+# client and never prepare. Turn it off ("false") behind a pooler in transaction mode that does
+# not carry prepared statements (PgBouncer before 1.21, or with max_prepared_statements = 0).
+SAFEGUARD_AUDIT_PREPARED_QUEUE = _env_bool("SAFEGUARD_AUDIT_PREPARED_QUEUE", True)
+if (SAFEGUARD_AUDIT_PREPARED_QUEUE
+        and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"):
+    # psycopg prepares a statement that asks for it only when the connection's threshold is set
+    # (Django leaves it unset): a threshold never reached means "only when asked".
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", 2**31 - 1)

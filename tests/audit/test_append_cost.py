@@ -54,3 +54,41 @@ def test_an_invalid_address_is_refused_every_time():
     for _ in range(2):
         with pytest.raises(ValueError, match="does not appear to be an IPv4 or IPv6"):
             normalise_ip("10.0.0.300")
+
+
+def _prepared_statements() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        return [row[0] for row in cursor.fetchall() if row[0]]
+
+
+@pytest.mark.parametrize("prepared", [True, False])
+def test_the_queue_insert_is_prepared_on_postgresql_and_still_guarded(settings, prepared):
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements are a PostgreSQL feature")
+    settings.SAFEGUARD_AUDIT_PREPARED_QUEUE = prepared
+    from django.test.utils import CaptureQueriesContext
+
+    from safeguard.protection.contracts import PanRefused
+
+    def queue_inserts_prepared() -> int:
+        return sum(s.startswith("INSERT INTO audit_queuedentry") for s in _prepared_statements())
+
+    before = queue_inserts_prepared()  # the connection may have prepared it in an earlier test
+    # when two events are queued on one connection
+    with CaptureQueriesContext(connection) as seen, transaction.atomic():
+        for i in range(2):
+            services.record(action="case.viewed", actor=SYSTEM, subject=("case", i))
+    # then the queue's INSERT is counted like every statement, and prepared once when asked
+    inserts = [q["sql"] for q in seen.captured_queries
+               if q["sql"].startswith("INSERT INTO audit_queuedentry")]
+    assert len(inserts) == 2
+    if prepared:  # logged with its placeholders, never its values
+        assert all("VALUES ($1, $2," in sql and "case.viewed" not in sql for sql in inserts)
+    assert queue_inserts_prepared() == (1 if prepared else before)
+    # and the no-PAN guard's SQL layer still stops a card number in its parameters
+    fields = services._entry_fields(action="case.viewed", actor=SYSTEM, subject=None,
+                                    outcome="success", data=None)
+    fields["request_id"] = "4111 1111 1111 1111"
+    with pytest.raises(PanRefused), transaction.atomic():
+        services._queue(fields)

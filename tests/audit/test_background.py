@@ -121,6 +121,41 @@ def test_wakes_during_a_run_coalesce_into_one_more_run(in_background, monkeypatc
         range(16))
 
 
+def test_entries_committed_after_a_runs_last_read_are_taken_by_the_next_run(in_background,
+                                                                            monkeypatch):
+    real, wake = services.integrate, services._integrate_after_commit
+    late: list[int] = []
+
+    def others_commit_at_the_end_of_the_first_run(**kwargs):
+        done = real(**kwargs)
+        if not late:
+            # another process commits three entries after this run's last read of the queue;
+            # their wakes went to that process, whose run found the lock taken: none comes here
+            monkeypatch.setattr(services, "_integrate_after_commit", lambda *_: None)
+            for i in range(100, 103):
+                _record(i)
+                late.append(i)
+            monkeypatch.setattr(services, "_integrate_after_commit", wake)
+        return done
+
+    monkeypatch.setattr(services, "integrate", others_commit_at_the_end_of_the_first_run)
+    # when one request commits and wakes the thread
+    _record(0)
+    _wait_for(4)
+    it = background.current()
+    assert it is not None
+    deadline = time.monotonic() + 10
+    while it.runs < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    # then the thread saw the queue still held entries and ran once more by itself: all four
+    # are in the log, gap-free, and nothing is left queued
+    assert (it.runs, it.integrated) == (2, 4)
+    assert sorted(d["i"] for d in Event.objects.values_list("data", flat=True)) == [
+        0, 100, 101, 102]
+    assert list(Event.objects.order_by("seq").values_list("seq", flat=True)) == [1, 2, 3, 4]
+    assert QueuedEntry.objects.count() == 0
+
+
 def test_a_failed_run_is_retried_and_the_entries_wait_in_the_queue(in_background, monkeypatch):
     real = services.integrate
     calls: list[int] = []

@@ -172,12 +172,53 @@ def _queue(fields: dict[str, Any]) -> int:
               else field.get_db_prep_save(value, connection)
               for i, (field, value) in enumerate(zip(columns, (fields[f] for f in _FIELDS),
                                                      strict=True))]
-    with connection.cursor() as cursor:
+    with _queue_cursor() as cursor:
         cursor.execute(_queue_sql(connection.vendor), params)
         row = cursor.fetchone()
     if row is None:  # cannot happen: RETURNING of a successful INSERT
         raise AuditError("queueing an audit entry returned no id")
     return int(row[0])
+
+
+def _queue_cursor() -> Any:
+    """The cursor of the queue's ``INSERT``: on PostgreSQL with
+    ``SAFEGUARD_AUDIT_PREPARED_QUEUE`` (the default) a server-side binding cursor that
+    prepares the statement, so each connection parses and plans it once and the driver binds
+    the parameters in its C code (issue 10: the one statement every audited request sends).
+
+    It is wrapped like every Django cursor (``_prepare_cursor`` is what ``connection.cursor()``
+    does with the driver's cursor), so the no-PAN guard's SQL layer still checks the statement
+    and its parameters, and query logging still counts it. Same connection, same transaction.
+    """
+    if connection.vendor == "postgresql" and settings.SAFEGUARD_AUDIT_PREPARED_QUEUE:
+        connection.ensure_connection()
+        raw = _prepared_cursor_class()(connection.connection)
+        return connection._prepare_cursor(raw)  # type: ignore[attr-defined]
+    return connection.cursor()
+
+
+@lru_cache(maxsize=1)
+def _prepared_cursor_class() -> type:
+    from django.db.backends.postgresql.base import (  # type: ignore[attr-defined]
+        ServerBindingCursor,
+    )
+
+    class PreparedCursor(ServerBindingCursor):
+        """Asks psycopg to prepare every statement it runs (one: the queue's ``INSERT``)."""
+
+        def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
+            kwargs["prepare"] = True
+            return super().execute(query, params, **kwargs)
+
+        def _convert_query(self, query: Any, params: Any = None) -> Any:
+            # Kept where Django's query log reads the statement of a client-binding cursor
+            # (``last_executed_query``): logged and counted as its text with $n placeholders,
+            # never its values.
+            pgq = super()._convert_query(query, params)
+            self._query = pgq
+            return pgq
+
+    return PreparedCursor
 
 
 @lru_cache(maxsize=1)
@@ -312,12 +353,16 @@ def _integrate_own(entry_id: int) -> int:
     return seq
 
 
-def integrate(*, wait: bool = False, max_ms: int | None = None, hand_over: bool = True) -> int:
+def integrate(*, wait: bool = False, max_ms: int | None = None, hand_over: bool = True,
+              recheck: bool = True) -> int:
     """Sequence every committed queue entry into the log, one batch per transaction (R-IR-5).
 
     Returns how many entries this call integrated. Without ``wait`` it returns at once when
     another integrator holds the lock; that one re-reads the queue after releasing the lock,
-    so an entry committed while it held the lock is not left behind. ``max_ms`` bounds the
+    so an entry committed while it held the lock is not left behind (``recheck``; a caller
+    that passes False must re-read the queue itself once this returns, as the background
+    thread does before its next run, so a steady stream of commits is taken in batches
+    instead of one or two entries at a time, issue 10). ``max_ms`` bounds the
     time spent here; when entries remain after it, the ``audit.integrate`` job takes over
     (``hand_over``; the background integrator, which is woken again anyway, does not hand over).
     Killed mid-batch, a batch's transaction rolls back whole: its entries stay queued and the
@@ -339,8 +384,13 @@ def integrate(*, wait: bool = False, max_ms: int | None = None, hand_over: bool 
                 return total
             continue
         # The lock is released: anything committed while this run held it is visible now.
-        if not QueuedEntry.objects.exists():
+        if not recheck or not pending():
             return total
+
+
+def pending() -> bool:
+    """Whether a committed entry waits in the queue (one ``EXISTS``)."""
+    return QueuedEntry.objects.exists()
 
 
 def _hand_over() -> None:
