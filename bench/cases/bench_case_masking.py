@@ -159,7 +159,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     load_before = os.getloadavg()
     with throwaway_database("sqlite", pg_host="", pg_user="", tag="masking") as (url, work, _):
         assert url is not None
-        env = child_env(mode="test", url=url, workdir=work)
+        env = child_env(mode="test", url=url, workdir=work, SAFEGUARD_EMAIL_BACKEND=(
+            "django.core.mail.backends.locmem.EmailBackend"))
         thread = work / "thread.json"
         say("building the case-view dataset (quick sizes) in a fresh SQLite file")
         subprocess.run([sys.executable, __file__, "--child", "build", "--out", str(thread)],
