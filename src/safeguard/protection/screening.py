@@ -21,7 +21,8 @@ from safeguard.protection.contracts import (
     TokenView,
 )
 from safeguard.protection.enums import Action
-from safeguard.protection.scanner import PAN, Finding, KnownValues, fold_text
+from safeguard.protection.scanner import PAN, Finding, KnownValues, fold, fold_text
+from safeguard.protection.scanner.gate import CONTACT_TYPES, may_hold_contact
 from safeguard.protection.scanning import find_pans, scanner
 
 _WORD_DIGITS = {
@@ -83,9 +84,24 @@ def findings_for_display(
 ) -> list[Finding]:
     """Findings of ``types`` and of the customer's known values (KNOWN_*) in already-stored
     text, left to right without overlaps (a known value wins over a detected one at the same
-    place): what a page masks for display (issue 15, R-DATA-2). Stores and changes nothing."""
+    place): what a page masks for display (issue 15, R-DATA-2). Stores and changes nothing.
+
+    A text whose folded view holds no "@", no chain of digits a phone number needs
+    (scanner/gate.py) and none of the customer's values (their matcher finds none in that
+    view, as it would in the scan) skips the scan: it has nothing to mask (issue 10: most of
+    a thread's messages)."""
     known = (customer if isinstance(customer, KnownValues) or customer is None
              else KnownValues(customer))
+    if types <= CONTACT_TYPES:
+        view = fold(text).text
+        if not may_hold_contact(view) and (known is None or not known.find(view)):
+            return []
+    return _display_findings(text, known, types)
+
+
+def _display_findings(text: str, known: KnownValues | None,
+                      types: frozenset[str]) -> list[Finding]:
+    """`findings_for_display` by the full scan (what the gate's tests hold it to)."""
     wanted = [f for f in scanner().scan(text, known=known)
               if f.type in types or f.type.startswith("KNOWN_")]
     wanted.sort(key=lambda f: (f.start, not f.type.startswith("KNOWN_"), -(f.end - f.start)))

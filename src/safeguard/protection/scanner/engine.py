@@ -123,7 +123,7 @@ class Scanner:
             spoken.scan_spoken(state, cards)
         if cards and (CVV in wanted or EXPIRY in wanted):
             card_extras.scan_card_extras(state, cards)
-        if EMAIL in wanted and "@" in state.text:
+        if EMAIL in wanted and textual.EMAIL_ANCHOR in state.text:
             textual.scan_email(state)
         if IP_ADDRESS in wanted and ":" in state.text:
             textual.scan_ipv6(state)

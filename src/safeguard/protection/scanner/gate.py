@@ -28,13 +28,24 @@ script or folding rule reaches the gate with no change here; ``tests/protection/
 checks that no card pattern joins digits across a character outside `SEPARATORS` or a longer
 gap, and the implication itself on generated text (every script's digits, enclosed numbers,
 invisible characters, number words, valid cards with every separator).
+
+`may_hold_contact` is the same kind of test for what a page masks for display besides the
+customer's own values (issue 10 item 6: every customer message of a case is masked each time
+the case is shown). An e-mail address is reported only after the e-mail pass's anchor
+(`textual.EMAIL_ANCHOR`, "@") in the view; a phone number only from one match of the digit
+pass (``_CANDIDATE``'s runs and dotted quads, ``_RUN_AT``) holding at least `phones.MIN_DIGITS`
+digits, and those patterns join digits only by `SEPARATORS`, at most `MAX_GAP` of them
+(``tests/protection/test_display_gate.py`` checks it as for the card patterns). So a view with
+no "@" and no `CONTACT_MIN_DIGITS` digits so chained holds no e-mail address or phone number.
+The customer's own values are not guessed at here: the caller asks the known-value matcher.
 """
 
 from __future__ import annotations
 
 import re
 
-from . import checks, spoken
+from . import checks, phones, spoken, textual
+from .contracts import EMAIL, PHONE
 from .normalise import fold
 from .state import lowered
 
@@ -52,3 +63,17 @@ def may_hold_card(text: str) -> bool:
     if _CHAIN.search(view) is not None:
         return True
     return spoken.has_run(lowered(view))
+
+
+#: The detected types `may_hold_contact` answers for.
+CONTACT_TYPES = frozenset({EMAIL, PHONE})
+#: The fewest digits of a phone number the phone pass reports.
+CONTACT_MIN_DIGITS = phones.MIN_DIGITS
+_CONTACT_CHAIN = re.compile(
+    rf"[0-9](?:[{re.escape(SEPARATORS)}]{{0,{MAX_GAP}}}[0-9]){{{CONTACT_MIN_DIGITS - 1}}}")
+
+
+def may_hold_contact(view: str) -> bool:
+    """False only when, in the folded view ``view``, neither the e-mail pass nor the phone pass
+    can report anything (see above)."""
+    return textual.EMAIL_ANCHOR in view or _CONTACT_CHAIN.search(view) is not None

@@ -25,7 +25,9 @@ from .normalise import fold_text
 from .overlap import resolve_overlaps
 
 _CATEGORY = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
-_ODD_SPACE = re.compile(r"[^\S ]+|\s{2,}")
+# Whitespace other than one space: a run of non-space whitespace, or two or more of any. The
+# lookahead (both alternatives start with whitespace) lets the engine skip other characters.
+_ODD_SPACE = re.compile(r"(?=\s)(?:[^\S ]+|\s{2,})")
 _NUMERIC_VALUE = re.compile(r"[0-9\s+().\-/]+")
 _DIGIT_RUN = re.compile(r"[0-9](?:[ \-./()]{0,3}[0-9])*")
 _MIN_DIGITS = 6
@@ -55,31 +57,36 @@ def normalise(value: str) -> str:
 
 
 class _Normalised:
-    """A text lower-cased with whitespace runs collapsed, and the way back to its offsets."""
+    """A text lower-cased with whitespace runs collapsed, and the way back to its offsets.
 
-    __slots__ = ("norm_starts", "orig_starts", "text")
+    The collapsed text is made at C speed (one substitution); the table back to the text's
+    offsets is built only when a value is found in it, which most texts never need."""
 
-    def __init__(self, text: str) -> None:
-        lowered = _lower_preserving(text)
-        pieces: list[str] = []
-        self.norm_starts = [0]
-        self.orig_starts = [0]
-        last = 0
+    __slots__ = ("_lowered", "_norm_starts", "_orig_starts", "text")
+
+    def __init__(self, lowered: str) -> None:
+        self._lowered = lowered  # _lower_preserving of the text: same length, same offsets
+        self.text = _ODD_SPACE.sub(" ", lowered)
+        self._norm_starts: list[int] = []
+        self._orig_starts: list[int] = []
+
+    def _table(self) -> None:
+        norm_starts, orig_starts = [0], [0]
         size = 0
-        for match in _ODD_SPACE.finditer(lowered):
-            pieces.append(lowered[last : match.start()])
-            pieces.append(" ")
+        last = 0
+        for match in _ODD_SPACE.finditer(self._lowered):
             size += match.start() - last + 1
             last = match.end()
-            self.norm_starts.append(size)
-            self.orig_starts.append(last)
-        pieces.append(lowered[last:])
-        self.text = "".join(pieces)
+            norm_starts.append(size)
+            orig_starts.append(last)
+        self._norm_starts, self._orig_starts = norm_starts, orig_starts
 
     def original(self, index: int) -> int:
         """Offset in the original text of the character at ``index`` of the normalised one."""
-        segment = bisect_right(self.norm_starts, index) - 1
-        return self.orig_starts[segment] + index - self.norm_starts[segment]
+        if not self._norm_starts:
+            self._table()
+        segment = bisect_right(self._norm_starts, index) - 1
+        return self._orig_starts[segment] + index - self._norm_starts[segment]
 
 
 def _type_for(category: str) -> str:
@@ -106,10 +113,11 @@ def _phone_variants(value: str) -> list[str]:
 class KnownValues:
     """A reusable matcher for one set of known values (build once per customer profile)."""
 
-    __slots__ = ("_numeric", "_textual", "types")
+    __slots__ = ("_anchors", "_numeric", "_textual", "types")
 
     def __init__(self, values: Mapping[str, Iterable[str]], *, min_length: int = 2) -> None:
         self._textual: _Automaton | None = None
+        self._anchors: _Automaton | None = None
         self._numeric: _Automaton | None = None
         textual: dict[str, str] = {}
         numeric: dict[str, str] = {}
@@ -134,6 +142,15 @@ class KnownValues:
             for key, kind in textual.items():
                 self._textual.add_word(key, (kind, len(key)))
             self._textual.make_automaton()
+            # Each textual value's longest word: a value is found in the collapsed text only
+            # where its words are, and a word (no whitespace in it) stands in the text's
+            # lower-cased form as it stands in the collapsed one. Without any of them there is
+            # nothing to collapse the text for.
+            self._anchors = _new_automaton()
+            for key in textual:
+                anchor = max(key.split(" "), key=len)
+                self._anchors.add_word(anchor, len(anchor))
+            self._anchors.make_automaton()
         if numeric:
             self._numeric = _new_automaton()
             for key, kind in numeric.items():
@@ -143,15 +160,17 @@ class KnownValues:
     def find(self, text: str) -> list[Finding]:
         """Every occurrence of a known value in ``text``, ordered and non-overlapping."""
         found: list[Finding] = []
-        if self._textual is not None:
-            found.extend(self._find_textual(text, self._textual))
+        if self._textual is not None and self._anchors is not None:
+            lowered = _lower_preserving(text)
+            if next(iter(self._anchors.iter(lowered)), None) is not None:
+                found.extend(self._find_textual(lowered, self._textual))
         if self._numeric is not None:
             found.extend(self._find_numeric(text, self._numeric))
         return resolve_overlaps(found)
 
     @staticmethod
-    def _find_textual(text: str, automaton: _Automaton) -> Iterator[Finding]:
-        norm = _Normalised(text)
+    def _find_textual(lowered: str, automaton: _Automaton) -> Iterator[Finding]:
+        norm = _Normalised(lowered)
         haystack = norm.text
         size = len(haystack)
         for last, payload in automaton.iter(haystack):

@@ -17,8 +17,11 @@ from .contracts import IP_ADDRESS as IP_TYPE
 from .state import ScanState
 
 # ---------------------------------------------------------------------------- e-mail
+#: What every e-mail address the pass reports holds: the pass looks for nothing else first.
+EMAIL_ANCHOR = "@"
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?"
-_DOMAIN = re.compile(rf"@((?:{_LABEL}\.)+[A-Za-z]{{2,24}})(?![A-Za-z0-9\-]|\.[A-Za-z0-9])")
+_DOMAIN = re.compile(
+    rf"{re.escape(EMAIL_ANCHOR)}((?:{_LABEL}\.)+[A-Za-z]{{2,24}})(?![A-Za-z0-9\-]|\.[A-Za-z0-9])")
 _LOCAL_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._%+-'")
 _LOCAL_MAX = 64
 
