@@ -7,7 +7,7 @@ import string
 from itertools import pairwise
 
 import phonenumbers
-from hypothesis import assume, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 from stdnum import iban as stdnum_iban
 from stdnum.us import rtn as stdnum_rtn
@@ -264,6 +264,7 @@ def _libphonenumber_valid(written: str) -> bool:
 
 
 @settings(deadline=None, max_examples=400)
+@example("", ["00", "0", "45201", "00000"], " ")  # "045" after "00" is no calling code (not +45)
 @given(
     st.sampled_from(["", "+", "+1 ", "+44 ", "0", "1-", "(0"]),
     st.lists(st.text(alphabet=string.digits, min_size=1, max_size=5), min_size=1, max_size=5),

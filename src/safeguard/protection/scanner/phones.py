@@ -162,7 +162,10 @@ def _region(code: str) -> _Region | None:
 
 
 def _split_country(digits: str) -> tuple[int, str] | None:
-    # Calling codes are prefix-free: the first 1-3 digits that name one decide.
+    # Calling codes are prefix-free: the first 1-3 digits that name one decide. None starts
+    # with 0 ("00 0 45201 …" after the "00" prefix is not +45: int("045") would read it so).
+    if digits[:1] in ("", "0"):
+        return None
     for size in (1, 2, 3):
         code = int(digits[:size])
         if code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
