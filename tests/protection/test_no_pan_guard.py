@@ -84,6 +84,19 @@ def test_update_and_bulk_paths_are_stopped_at_the_database_layer():
     assert User.objects.get(pk=user.pk).full_name == "Ann"
 
 
+@pytest.mark.parametrize("array", [[f"Ann {PAN_VISA}"], ("Ann", PAN_MC2), [4111111111111111]])
+def test_a_card_number_inside_an_array_parameter_is_stopped(array):
+    # an array parameter of a write (PostgreSQL's unnest(%s::text[]), as the audit integrator
+    # sends its batches) is read like a JSON document: each text, each card-sized number. The
+    # guard stops it before the statement reaches the database, on every backend.
+    user = make_user(full_name="Ann")
+    with pytest.raises(PanRefused, match="accounts_user"), transaction.atomic(), \
+            connection.cursor() as cursor:
+        cursor.execute("UPDATE accounts_user SET full_name = %s WHERE id = %s",
+                       [array, user.pk])
+    assert User.objects.get(pk=user.pk).full_name == "Ann"
+
+
 @pytest.mark.parametrize("harmless", [
     "4111111111111112",            # fails Luhn
     "order 1234567890123",          # not a card

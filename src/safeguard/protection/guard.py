@@ -127,6 +127,10 @@ def _param_strings(params: Any, many: bool) -> Iterator[str]:
         for value in values:
             if isinstance(value, str):
                 yield value
+            elif isinstance(value, list | tuple):
+                # An array parameter (PostgreSQL: ``unnest(%s::text[])``, ``= ANY(%s)``): each
+                # of its texts and card-sized numbers, as in a JSON document.
+                yield from _strings(value)
             elif isinstance(value, _JSON_WRAPPERS):
                 # On PostgreSQL a JSONField's value reaches the driver wrapped (psycopg's
                 # Jsonb), not as text: its keys and strings are read like the pre_save layer
