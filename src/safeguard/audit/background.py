@@ -8,7 +8,9 @@ that process (after a fork too: the child starts its own). The thread waits on a
 :class:`threading.Event`, so wakes coalesce: however many commits happen while a run is in
 progress, one more run follows and drains everything committed meanwhile. Across processes and
 machines the integrator lock still admits one run at a time (``services.integrate``); a process
-that finds it held returns, and the holder re-reads the queue after releasing it.
+that finds it held returns, and the holder reads the queue again after releasing it: when
+entries wait, the thread wakes itself and runs again after the coalescing pause (decision
+0278), so a steady stream is taken a window's worth per run.
 
 A failed run (database gone) is logged and retried with a doubling pause (at most 30 s); the
 entries stay queued and the periodic job ``audit.integrate_periodic`` remains the safety net.
