@@ -25,7 +25,7 @@ from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, models, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -137,20 +137,21 @@ def record(
     fields = _entry_fields(action=action, actor=actor, subject=subject, outcome=outcome,
                            data=data)
     mode = settings.SAFEGUARD_AUDIT_INTEGRATION
-    if mode in ("background", "after_commit") and not connection.in_atomic_block \
-            and connection.get_autocommit():
+    conn = connections[DEFAULT_DB_ALIAS]  # looked up once: the proxy costs a lookup per use
+    if mode in ("background", "after_commit") and not conn.in_atomic_block \
+            and conn.get_autocommit():
         # No caller's transaction (a view that only reads, such as the case page and the
         # customer panel): the one INSERT is its own transaction, committed before it returns,
         # so the event is as durable as inside a BEGIN/COMMIT pair, two statements cheaper
         # (issue 10). A failure raises to the caller, which then shows nothing.
-        _queue(fields)
+        _queue(fields, conn)
         _integrate_after_commit(_wake_background if mode == "background"
                                 else _run_after_commit)  # runs at once: nothing to wait for
         return None
     # No savepoint: a failed append must fail the caller's whole transaction, so no action can
     # commit without its event.
     with transaction.atomic(savepoint=False):
-        entry_id = _queue(fields)
+        entry_id = _queue(fields, conn)
         if mode == "in_transaction":
             return _integrate_own(entry_id)
         if mode != "deferred":  # "deferred": a bulk load integrates once at its end
@@ -159,28 +160,29 @@ def record(
     return None
 
 
-def _queue(fields: dict[str, Any]) -> int:
+def _queue(fields: dict[str, Any], conn: Any = None) -> int:
     """Insert one queue row with one statement (``INSERT … RETURNING id``); return its id.
 
     The request's only audit cost (decision 0181). No ``Model.save()``: every text was masked
     by the sanitiser just above, so the no-PAN guard's ``pre_save`` layer could find nothing;
     its SQL layer still checks every text parameter of this statement, and would refuse it.
     """
+    conn = conn if conn is not None else connections[DEFAULT_DB_ALIAS]
     columns, plain = _queue_columns(), _plain_text_columns()
     # A plain CharField prepares a str as itself (``to_python`` returns it): skipped for those.
     params = [value if i in plain and type(value) is str
-              else field.get_db_prep_save(value, connection)
+              else field.get_db_prep_save(value, conn)
               for i, (field, value) in enumerate(zip(columns, (fields[f] for f in _FIELDS),
                                                      strict=True))]
-    with _queue_cursor() as cursor:
-        cursor.execute(_queue_sql(connection.vendor), params)
+    with _queue_cursor(conn) as cursor:
+        cursor.execute(_queue_sql(conn.vendor), params)
         row = cursor.fetchone()
     if row is None:  # cannot happen: RETURNING of a successful INSERT
         raise AuditError("queueing an audit entry returned no id")
     return int(row[0])
 
 
-def _queue_cursor() -> Any:
+def _queue_cursor(conn: Any) -> Any:
     """The cursor of the queue's ``INSERT``: on PostgreSQL with
     ``SAFEGUARD_AUDIT_PREPARED_QUEUE`` (the default) a server-side binding cursor that
     prepares the statement, so each connection parses and plans it once and the driver binds
@@ -190,11 +192,10 @@ def _queue_cursor() -> Any:
     does with the driver's cursor), so the no-PAN guard's SQL layer still checks the statement
     and its parameters, and query logging still counts it. Same connection, same transaction.
     """
-    if connection.vendor == "postgresql" and settings.SAFEGUARD_AUDIT_PREPARED_QUEUE:
-        connection.ensure_connection()
-        raw = _prepared_cursor_class()(connection.connection)
-        return connection._prepare_cursor(raw)  # type: ignore[attr-defined]
-    return connection.cursor()
+    if conn.vendor == "postgresql" and settings.SAFEGUARD_AUDIT_PREPARED_QUEUE:
+        conn.ensure_connection()
+        return conn._prepare_cursor(_prepared_cursor_class()(conn.connection))
+    return conn.cursor()
 
 
 @lru_cache(maxsize=1)
