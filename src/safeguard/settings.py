@@ -1322,3 +1322,9 @@ if (SAFEGUARD_AUDIT_PREPARED_QUEUE
     # psycopg prepares a statement that asks for it only when the connection's threshold is set
     # (Django leaves it unset): a threshold never reached means "only when asked".
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", 2**31 - 1)
+
+# --- Audit: the integration panel (issue 10; docs/audit.md) --------------------------------------
+# The audit page shows the integration delay (integrated_at - at: p50, p99, max) of this many of
+# the newest events, beside the queue's length and its oldest entry's wait against
+# SAFEGUARD_AUDIT_INTEGRATION_BOUND_SECONDS; 10..100000 (E253).
+SAFEGUARD_AUDIT_DELAY_WINDOW_EVENTS = _env_int("SAFEGUARD_AUDIT_DELAY_WINDOW_EVENTS", 1000)

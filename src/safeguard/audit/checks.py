@@ -14,7 +14,8 @@ SAFETY_NET_SECONDS = 60  # the period of the audit.integrate_periodic job
 def integration(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
     """E250: events are integrated inside every caller's transaction (serialised writers);
     E251: the inclusion bound is shorter than the safety-net job's period; E252: a batch or an
-    after-commit run budget that cannot make progress."""
+    after-commit run budget that cannot make progress; E253: the audit page's delay window
+    out of range."""
     errors: list[checks.CheckMessage] = []
     if settings.SAFEGUARD_AUDIT_INTEGRATION == "in_transaction":
         errors.append(checks.Error(
@@ -35,6 +36,12 @@ def integration(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMess
             "SAFEGUARD_AUDIT_INTEGRATION_BATCH and SAFEGUARD_AUDIT_INTEGRATION_RUN_MS must be at "
             "least 1: the integrator could not make progress.",
             hint="Unset them (1000 and 500 are the defaults).", id="safeguard.E252"))
+    window = settings.SAFEGUARD_AUDIT_DELAY_WINDOW_EVENTS
+    if not 10 <= window <= 100_000:
+        errors.append(checks.Error(
+            f"SAFEGUARD_AUDIT_DELAY_WINDOW_EVENTS={window} is outside 10..100000: the audit "
+            "page's integration delay would rest on too few events or read too many rows.",
+            hint="Unset it (1000 is the default).", id="safeguard.E253"))
     return errors
 
 

@@ -126,6 +126,22 @@ class VerificationRunView:
 
 
 @dataclass(frozen=True)
+class IntegrationStatus:
+    """The inclusion promise as it stands (issue 10, R-IR-5): what waits in the queue, and how
+    long the last integrated events waited (``integrated_at - at``, milliseconds)."""
+
+    queued: int
+    oldest_wait_seconds: float | None  # the oldest waiting entry's age; None: queue empty
+    bound_seconds: int  # SAFEGUARD_AUDIT_INTEGRATION_BOUND_SECONDS
+    over_bound: bool  # an entry has waited past the bound: `audit verify` fails on it
+    window: int  # how many of the newest events were asked for
+    measured: int  # how many of them carry an integration time
+    delay_p50_ms: float | None
+    delay_p99_ms: float | None
+    delay_max_ms: float | None
+
+
+@dataclass(frozen=True)
 class SnapshotCheck:
     """The audit log of a restored copy, checked on its own connection (issue 13, decision 0241):
     every event contiguous from 1 and hashing to its recorded leaf, every signed head of the copy

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import math
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.conf import settings
+from django.db.models import Min, QuerySet
+from django.utils import timezone
 
 from safeguard.audit.contracts import (
     Actor,
     EventView,
     FreezeView,
+    IntegrationStatus,
     SnapshotCheck,
     TreeHeadView,
     VerificationRunView,
@@ -137,6 +141,36 @@ def queue_length() -> int:
     from safeguard.audit.models import QueuedEntry
 
     return QueuedEntry.objects.count()
+
+
+def _nearest_rank(ordered: Sequence[float], pct: float) -> float | None:
+    """The nearest-rank percentile of an ascending list (None when empty)."""
+    if not ordered:
+        return None
+    return ordered[max(0, math.ceil(pct / 100 * len(ordered)) - 1)]
+
+
+def integration_status(*, now: datetime | None = None) -> IntegrationStatus:
+    """The queue's length and its oldest entry's wait against the inclusion bound, and the
+    integration delay of the newest ``SAFEGUARD_AUDIT_DELAY_WINDOW_EVENTS`` events (p50, p99,
+    max by nearest rank; events integrated before ``integrated_at`` existed are skipped).
+    Three statements."""
+    from safeguard.audit.models import QueuedEntry
+
+    now = now or timezone.now()
+    bound = settings.SAFEGUARD_AUDIT_INTEGRATION_BOUND_SECONDS
+    window = settings.SAFEGUARD_AUDIT_DELAY_WINDOW_EVENTS
+    queued = QueuedEntry.objects.count()
+    oldest = (QueuedEntry.objects.aggregate(at=Min("at"))["at"] if queued else None)
+    wait = max(0.0, (now - oldest).total_seconds()) if oldest is not None else None
+    rows = Event.objects.order_by("-seq").values_list("at", "integrated_at")[:window]
+    delays = sorted(max(0.0, (done - at).total_seconds() * 1000) for at, done in rows
+                    if done is not None)
+    return IntegrationStatus(
+        queued=queued, oldest_wait_seconds=wait, bound_seconds=bound,
+        over_bound=wait is not None and wait > bound, window=window, measured=len(delays),
+        delay_p50_ms=_nearest_rank(delays, 50), delay_p99_ms=_nearest_rank(delays, 99),
+        delay_max_ms=delays[-1] if delays else None)
 
 
 def last_seq() -> int:

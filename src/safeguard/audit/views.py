@@ -97,6 +97,7 @@ def index(request: HttpRequest) -> HttpResponse:
         "next_before": events[-1].seq if len(events) == 50 else None,
         "head": selectors.head_latest(), "last_seq": selectors.last_seq(),
         "run": selectors.verification_latest(),
+        "integration": selectors.integration_status(),
         "pending": VerificationRun.objects.filter(finished_at__isnull=True).order_by("-id").first(),
         "can_verify": VERIFY in request_permissions(request),
     }, status=200 if valid else 400)
