@@ -68,6 +68,15 @@ def separator_writers() -> list[str]:
     return sorted({*gate.SEPARATORS, *seps, *dropped[:400], "\u200b", "\u00ad", "\u2060"})
 
 
+@cache
+def non_separators() -> tuple[str, ...]:
+    """Every character of the Basic Multilingual Plane that is neither an ASCII digit, nor one
+    of the gate's separators, nor a surrogate: what no digit pattern may join digits across."""
+    return tuple(chr(cp) for cp in range(0x10000)
+                 if chr(cp) not in gate.SEPARATORS and chr(cp) not in string.digits
+                 and unicodedata.category(chr(cp)) != "Cs")
+
+
 NUMBER_WORDS = sorted({*spoken._DIGIT_WORDS, *spoken._REPEAT})
 # The digit pass's widest separators: a space, one or two punctuation characters, a space.
 WIDE_SEPARATORS = [" -- ", " - ", " / ", " ./ ", "( ", " )", " () ", "\u00a0\u2013\u2013\u00a0"]
@@ -172,15 +181,10 @@ def test_no_card_pattern_joins_digits_across_a_character_outside_the_gate_separa
     # given every character of the Basic Multilingual Plane that is neither a digit nor one of
     # the gate's separators, between two seven-digit groups
     pattern = CARD_PATTERNS[name]
-    joined = []
-    for cp in range(0x10000):
-        ch = chr(cp)
-        if ch in gate.SEPARATORS or ch in string.digits or unicodedata.category(ch) == "Cs":
-            continue
-        text = "1234567" + ch + "7654321"
-        # when the card pattern reads it, then no match goes past the character
-        if any(m.start() <= 7 < m.end() and m.end() > 8 for m in pattern.finditer(text)):
-            joined.append(hex(cp))
+    # when the card pattern reads each, then no match goes past the character
+    joined = [hex(ord(ch)) for ch in non_separators()
+              if any(m.start() <= 7 < m.end() and m.end() > 8
+                     for m in pattern.finditer("1234567" + ch + "7654321"))]
     assert joined == []
 
 
