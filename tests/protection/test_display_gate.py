@@ -4,13 +4,14 @@ masked each time the case is shown; R-DATA-2: what the customer wrote shows mask
 profile, whatever script or spacing it is written in).
 
 The references below are the code before: ``findings_for_display`` as the full scan with no
-gate, and the known-value matcher collapsing every text's whitespace eagerly with the old
-expression, with no anchor words. The properties feed both with generated text: the card gate
-test's material (every script's digits, enclosed numbers, invisible characters, separators,
-number words), e-mail addresses and phone numbers in several writings (full-width, other
-scripts' digits, invisible characters inside, no-break spaces and dashes), and a demo
-customer's own values written in other cases, with other whitespace, in full-width, glued to
-neighbours or cut short.
+gate (every display-type or known-value candidate covered, whatever won its span in the scan's
+overlap resolution; computed another way), and the known-value matcher collapsing every text's
+whitespace eagerly with the old expression, with no anchor words. The properties feed both with
+generated text: the card gate test's material (every script's digits, enclosed numbers,
+invisible characters, separators, number words), e-mail addresses and phone numbers in several
+writings (full-width, other scripts' digits, invisible characters inside, no-break spaces and
+dashes), and a demo customer's own values written in other cases, with other whitespace, in
+full-width, glued to neighbours or cut short.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import re
 import string
 from bisect import bisect_right
+from dataclasses import replace
 from functools import cache
 
 import pytest
@@ -52,17 +54,45 @@ PROPERTY = settings(deadline=None, max_examples=300)
 DISPLAY = frozenset({EMAIL, PHONE})
 
 
+def display_candidates(text: str, matcher: KnownValues | None) -> list:
+    """Every finding of the display types and every known value the scan chose from, before
+    its overlap resolution: what the page must cover (R-DATA-2)."""
+    return [f for f in scanner().candidates(text, known=matcher)
+            if f.type in DISPLAY or f.type.startswith("KNOWN_")]
+
+
 def reference_findings_for_display(text: str, matcher: KnownValues | None) -> list:
-    """``findings_for_display`` before the gate: the full scan, filtered and de-overlapped."""
-    wanted = [f for f in scanner().scan(text, known=matcher)
-              if f.type in DISPLAY or f.type.startswith("KNOWN_")]
-    wanted.sort(key=lambda f: (f.start, not f.type.startswith("KNOWN_"), -(f.end - f.start)))
-    out: list = []
-    for f in wanted:
-        if out and f.start < out[-1].end:
-            continue
-        out.append(f)
-    return out
+    """``findings_for_display`` with no gate, computed another way: the candidates grouped
+    by overlap (each group grown until nothing outside it overlaps it), each group one finding
+    over its span, of the type of a member spanning it (a known value first), else of its
+    longest detected member."""
+    groups: list[list] = []
+    for f in display_candidates(text, matcher):
+        touching = [g for g in groups if any(f.start < o.end and o.start < f.end for o in g)]
+        merged = [f] + [o for g in touching for o in g]
+        groups = [g for g in groups if g not in touching] + [merged]
+        # a merged group may now overlap another one: merge until stable
+        changed = True
+        while changed:
+            changed = False
+            lo, hi = min(o.start for o in merged), max(o.end for o in merged)
+            for g in groups:
+                if g is not merged and any(o.start < hi and lo < o.end for o in g):
+                    merged.extend(g)
+                    groups.remove(g)
+                    changed = True
+                    break
+    out = []
+    for g in groups:
+        lo, hi = min(o.start for o in g), max(o.end for o in g)
+        whole = [o for o in g if (o.start, o.end) == (lo, hi)]
+        if whole:  # a member spanning the group: a known value first
+            best = sorted(whole, key=lambda o: (not o.type.startswith("KNOWN_"), o.type))[0]
+        else:  # the longest detected member
+            best = sorted([o for o in g if not o.type.startswith("KNOWN_")],
+                          key=lambda o: (o.start - o.end, o.start, o.type))[0]
+        out.append(replace(best, start=lo, end=hi))
+    return sorted(out, key=lambda o: o.start)
 
 
 _OLD_ODD_SPACE = re.compile(r"[^\S ]+|\s{2,}")
@@ -190,6 +220,7 @@ SEEDS = st.integers(min_value=1, max_value=60)
 @example((7, "Niue: +683 4002"))
 @example((7, "born 08/08/1957"))
 @example((7, "GB77 BARC 2000 0000 0554 33"))
+@example((7, "iban gb77barc20000000055433."))  # her IBAN, also a generic IBAN: both cover it
 @example((7, "account 1 5 5 4 3 3."))  # seed 7's six-digit account number, spaced
 @example((7, "olivia.haddad7@example.net"))
 @example((7, "8 oak\u00a0drive, cf10\t1ep"))
@@ -200,9 +231,20 @@ def test_display_findings_are_the_full_scans_for_any_text(case):
     # given a customer's compiled values and any text
     values = matcher(seed)
     for customer in (values, None):
-        # when the page asks what to mask, then it gets exactly what the full scan gave
+        # when the page asks what to mask, then it gets exactly what the full scan gives
         expected = reference_findings_for_display(text, customer)
-        assert screening.findings_for_display(text, customer=customer) == expected
+        shown = screening.findings_for_display(text, customer=customer)
+        assert shown == expected
+        # and every character the scan reads as a display type or a known value is covered,
+        # whichever type won it in the scan (the customer's own IBAN is also an IBAN)
+        covered = {i for f in shown for i in range(f.start, f.end)}
+        for f in display_candidates(text, customer):
+            assert set(range(f.start, f.end)) <= covered, f
+        # and a known value labels only a span that is all its own
+        for f in shown:
+            if f.type.startswith("KNOWN_"):
+                assert any((o.start, o.end, o.type) == (f.start, f.end, f.type)
+                           for o in display_candidates(text, customer)), f
         # and where the gate says no contact can be there, the full scan found none either,
         # nor any of the customer's values where the matcher finds none in the view
         view = fold(text).text
@@ -292,5 +334,6 @@ def test_texts_without_contacts_or_the_customers_values_skip_the_scan(monkeypatc
     for text, kind in [("write to bob@example.org", "EMAIL"),
                        ("call ０２０ ７９４６ ０９５８", "PHONE"),
                        ("OLIVIA\n\tHaddad wrote", "KNOWN_NAME"),
-                       ("born 08.08.1957", "KNOWN_DOB")]:
+                       ("born 08.08.1957", "KNOWN_DOB"),
+                       ("refund to gb77 barc 2000 0000 0554 33", "KNOWN_ACCOUNT")]:
         assert [f.type for f in screening.findings_for_display(text, customer=values)] == [kind]

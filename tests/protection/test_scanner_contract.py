@@ -190,6 +190,24 @@ def test_overlaps_go_to_the_higher_score_then_the_longer_span():
     assert kept == [strong_short, tie_long, apart]
 
 
+def test_candidates_are_what_the_scan_chooses_from():
+    # given a text where a customer's own IBAN is also a generic IBAN
+    scanner = Scanner()
+    known = {"account": ["GB82 WEST 1234 5698 7654 32"]}
+
+    # when the candidates are asked for
+    found = scanner.candidates(MIXED, known=known)
+
+    # then the scan is their overlap resolution, and both readings of the IBAN are there
+    assert scanner.scan(MIXED, known=known) == resolve_overlaps(found)
+    iban = MIXED.index("GB82")
+    at_iban = sorted(f.type for f in found if f.start == iban)
+    assert at_iban == ["IBAN", "KNOWN_ACCOUNT"]
+    assert [f.type for f in scanner.scan(MIXED, known=known) if f.start == iban] == ["IBAN"]
+    # and nothing under the scanner's minimum score is a candidate
+    assert min(f.score for f in found) >= scanner.min_score
+
+
 def test_the_scanner_package_imports_no_django():
     # given a fresh interpreter
     code = (

@@ -17,6 +17,7 @@ read, not audited per row.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from decimal import Decimal
@@ -465,6 +466,20 @@ def customer_email_for_delivery(*, customer_id: object) -> str:
     return (row.email or "") if row is not None else ""
 
 
+_IBAN_SHAPE = re.compile(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{4,30}")
+
+
+def _iban_variants(iban: str) -> list[str]:
+    """An IBAN as stored and in its two standard writings (ISO 13616): compact, as in
+    "GB82WEST12345698765432", and in groups of four, "GB82 WEST 1234 5698 7654 32"; the
+    known-value matcher ignores case and runs of whitespace, not where the spaces are."""
+    compact = "".join(c for c in iban if c.isalnum()).upper()
+    if not _IBAN_SHAPE.fullmatch(compact):
+        return [iban]
+    grouped = " ".join(compact[i:i + 4] for i in range(0, len(compact), 4))
+    return list(dict.fromkeys([iban, compact, grouped]))
+
+
 def _dob_variants(iso: str) -> list[str]:
     try:
         d = date.fromisoformat(iso)
@@ -500,8 +515,9 @@ def _known_values(row: Customer | None) -> dict[str, list[str]]:
     if row.date_of_birth:
         known["dob"] = _dob_variants(row.date_of_birth)
     if row.payout:
-        known["account"] = [v for k, v in row.payout.items()
-                            if k in ("iban", "account_number") and v]
+        known["account"] = [w for k, v in row.payout.items()
+                            if k in ("iban", "account_number") and v
+                            for w in (_iban_variants(str(v)) if k == "iban" else [v])]
     return {k: v for k, v in known.items() if v}
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 
 from safeguard.protection import blind, policy, vault
 from safeguard.protection.contracts import (
@@ -21,7 +22,14 @@ from safeguard.protection.contracts import (
     TokenView,
 )
 from safeguard.protection.enums import Action
-from safeguard.protection.scanner import PAN, Finding, KnownValues, fold, fold_text
+from safeguard.protection.scanner import (
+    KNOWN_PREFIX,
+    PAN,
+    Finding,
+    KnownValues,
+    fold,
+    fold_text,
+)
 from safeguard.protection.scanner.gate import CONTACT_TYPES, may_hold_contact
 from safeguard.protection.scanning import find_pans, scanner
 
@@ -83,8 +91,14 @@ def findings_for_display(
     types: frozenset[str] = frozenset({"EMAIL", "PHONE"}),
 ) -> list[Finding]:
     """Findings of ``types`` and of the customer's known values (KNOWN_*) in already-stored
-    text, left to right without overlaps (a known value wins over a detected one at the same
-    place): what a page masks for display (issue 15, R-DATA-2). Stores and changes nothing.
+    text, left to right without overlaps: what a page masks for display (issue 15, R-DATA-2).
+    Stores and changes nothing.
+
+    Every span the scanner reads as one of them is covered, whatever other type won the span
+    in the scan's overlap resolution (the customer's own IBAN is also a generic IBAN, which is
+    not masked for display): overlapping ones become one finding over their union, labelled
+    by a member spanning all of it (a known value first), else by the longest detected one
+    (`_covering`).
 
     A text whose folded view holds no "@", no chain of digits a phone number needs
     (scanner/gate.py) and none of the customer's values (their matcher finds none in that
@@ -101,16 +115,42 @@ def findings_for_display(
 
 def _display_findings(text: str, known: KnownValues | None,
                       types: frozenset[str]) -> list[Finding]:
-    """`findings_for_display` by the full scan (what the gate's tests hold it to)."""
-    wanted = [f for f in scanner().scan(text, known=known)
-              if f.type in types or f.type.startswith("KNOWN_")]
-    wanted.sort(key=lambda f: (f.start, not f.type.startswith("KNOWN_"), -(f.end - f.start)))
+    """`findings_for_display` by the full scan (what the gate's tests hold it to): every
+    candidate of ``types`` or KNOWN_* before overlap resolution, covered by `_covering`."""
+    return _covering([f for f in scanner().candidates(text, known=known)
+                      if f.type in types or f.type.startswith(KNOWN_PREFIX)])
+
+
+def _covering(found: list[Finding]) -> list[Finding]:
+    """Findings in text order, without overlaps, covering every character of ``found``: a
+    group of overlapping ones becomes one finding over the group's span (`_labelled`). A known
+    value labels a span only when it spans all of it (a viewer who revealed that field sees
+    nothing else as written), and at the same place a known value wins over a detected one."""
     out: list[Finding] = []
-    for f in wanted:
-        if out and f.start < out[-1].end:
+    group: list[Finding] = []
+    end = -1
+    for f in sorted(found, key=lambda f: (f.start, f.end)):
+        if group and f.start < end:
+            group.append(f)
+            end = max(end, f.end)
             continue
-        out.append(f)
+        if group:
+            out.append(_labelled(group, end))
+        group, end = [f], f.end
+    if group:
+        out.append(_labelled(group, end))
     return out
+
+
+def _labelled(group: list[Finding], end: int) -> Finding:
+    """One finding over ``group``'s span: a member spanning all of it, a known value first;
+    else the longest detected member (the matcher's own findings never overlap each other)."""
+    start = group[0].start
+    pool = ([f for f in group if (f.start, f.end) == (start, end)]
+            or [f for f in group if not f.type.startswith(KNOWN_PREFIX)] or group)
+    best = min(pool, key=lambda f: (not f.type.startswith(KNOWN_PREFIX), f.start - f.end,
+                                    f.start, f.type))
+    return best if (best.start, best.end) == (start, end) else replace(best, start=start, end=end)
 
 
 def screen(

@@ -82,6 +82,28 @@ class Scanner:
         known: KnownValues | Mapping[str, Iterable[str]] | None = None,
     ) -> list[Finding]:
         """Findings in ``text``: ordered by start, non-overlapping, each ``text[start:end]``."""
+        found, requested = self._candidates(text, types, regions, known)
+        return [f for f in resolve_overlaps(found) if f.type in requested]
+
+    def candidates(
+        self,
+        text: str,
+        *,
+        known: KnownValues | Mapping[str, Iterable[str]] | None = None,
+    ) -> list[Finding]:
+        """Every finding of every type in ``text`` before overlaps are resolved (what `scan`
+        chooses from): each at the scanner's minimum score or above, ``text[start:end]``, in no
+        particular order, possibly overlapping. For a caller that must cover every span of some
+        types whatever another type won there (the display masks: screening.py)."""
+        return self._candidates(text, None, None, known)[0]
+
+    def _candidates(
+        self,
+        text: str,
+        types: Iterable[str] | None,
+        regions: Iterable[str] | None,
+        known: KnownValues | Mapping[str, Iterable[str]] | None,
+    ) -> tuple[list[Finding], frozenset[str]]:
         if not isinstance(text, str):
             raise ScannerError(f"scan() takes str, not {type(text).__name__}")
         matcher = (
@@ -112,7 +134,7 @@ class Scanner:
             if view.offsets is not None:
                 known_found = [_mapped(f, view) for f in known_found]
             candidates.extend(known_found)
-        return [f for f in resolve_overlaps(candidates) if f.type in requested]
+        return candidates, requested
 
     def _run_passes(self, state: ScanState) -> None:
         wanted = state.wanted
