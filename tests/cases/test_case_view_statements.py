@@ -272,7 +272,7 @@ def test_outside_a_transaction_the_views_entries_commit_and_a_failed_entry_fails
     assert Event.objects.filter(action="case.viewed").order_by("-seq").first().data[
         "part"] == "conversation"
 
-    def broken(fields):  # type: ignore[no-untyped-def]
+    def broken(fields, conn=None):  # type: ignore[no-untyped-def]
         raise RuntimeError("audit queue unavailable")
 
     monkeypatch.setattr(audit, "_queue", broken)
