@@ -61,13 +61,13 @@ def _record(i: int) -> int | None:
 
 def test_a_commit_wakes_the_integrator_thread_and_the_request_does_not_integrate(in_background):
     ran_in: list[str] = []
-    real = services.integrate
+    real = services.integrate_pass
 
     def spy(**kwargs):
         ran_in.append(threading.current_thread().name)
         return real(**kwargs)
 
-    services.integrate = spy
+    services.integrate_pass = spy
     try:
         # when a request-sized transaction records two events and commits
         with transaction.atomic():
@@ -77,7 +77,7 @@ def test_a_commit_wakes_the_integrator_thread_and_the_request_does_not_integrate
             assert background.current() is None
         _wait_for(2)
     finally:
-        services.integrate = real
+        services.integrate_pass = real
     # then the integrator thread, not the request's, sequenced both, gap-free
     assert set(ran_in) == {"safeguard-audit-integrator"}
     events = list(Event.objects.order_by("seq").values_list("seq", "action", "at",
@@ -90,7 +90,7 @@ def test_a_commit_wakes_the_integrator_thread_and_the_request_does_not_integrate
 
 def test_wakes_during_a_run_coalesce_into_one_more_run(in_background, monkeypatch):
     gate, entered = threading.Event(), threading.Event()
-    real = services.integrate
+    real = services.integrate_pass
 
     def first_run_waits(**kwargs):
         if not entered.is_set():
@@ -98,7 +98,7 @@ def test_wakes_during_a_run_coalesce_into_one_more_run(in_background, monkeypatc
             gate.wait(30)
         return real(**kwargs)
 
-    monkeypatch.setattr(services, "integrate", first_run_waits)
+    monkeypatch.setattr(services, "integrate_pass", first_run_waits)
     # given a first commit whose run is in progress (held at its start)
     _record(0)
     assert entered.wait(30)
@@ -123,11 +123,10 @@ def test_wakes_during_a_run_coalesce_into_one_more_run(in_background, monkeypatc
 
 def test_entries_committed_after_a_runs_last_read_are_taken_by_the_next_run(in_background,
                                                                             monkeypatch):
-    real, wake = services.integrate, services._integrate_after_commit
+    real, wake = services.pending, services._integrate_after_commit
     late: list[int] = []
 
-    def others_commit_at_the_end_of_the_first_run(**kwargs):
-        done = real(**kwargs)
+    def others_commit_before_the_first_runs_look(**kwargs):
         if not late:
             # another process commits three entries after this run's last read of the queue;
             # their wakes went to that process, whose run found the lock taken: none comes here
@@ -136,9 +135,9 @@ def test_entries_committed_after_a_runs_last_read_are_taken_by_the_next_run(in_b
                 _record(i)
                 late.append(i)
             monkeypatch.setattr(services, "_integrate_after_commit", wake)
-        return done
+        return real(**kwargs)
 
-    monkeypatch.setattr(services, "integrate", others_commit_at_the_end_of_the_first_run)
+    monkeypatch.setattr(services, "pending", others_commit_before_the_first_runs_look)
     # when one request commits and wakes the thread
     _record(0)
     _wait_for(4)
@@ -156,8 +155,29 @@ def test_entries_committed_after_a_runs_last_read_are_taken_by_the_next_run(in_b
     assert QueuedEntry.objects.count() == 0
 
 
+def test_a_run_that_finds_the_lock_taken_leaves_the_queue_to_the_holder(in_background,
+                                                                        monkeypatch):
+    looked: list[int] = []
+    real_pending = services.pending
+    monkeypatch.setattr(services, "pending", lambda: looked.append(1) or real_pending())
+    # given another process holding the integrator lock
+    monkeypatch.setattr(services, "_lock", lambda *, wait: False)
+    # when a commit wakes this process's thread
+    _record(0)
+    it = background.current()
+    assert it is not None
+    deadline = time.monotonic() + 10
+    while it.runs < 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.3)  # a self-woken second run would have started by now (no coalescing pause)
+    # then its run integrated nothing, did not read the queue and did not wake itself again:
+    # the holder reads the queue after releasing the lock
+    assert (it.runs, it.integrated, it.signal.is_set(), looked) == (1, 0, False, [])
+    assert _read(QueuedEntry.objects.count) == 1
+
+
 def test_a_failed_run_is_retried_and_the_entries_wait_in_the_queue(in_background, monkeypatch):
-    real = services.integrate
+    real = services.integrate_pass
     calls: list[int] = []
 
     def fails_once(**kwargs):
@@ -166,7 +186,7 @@ def test_a_failed_run_is_retried_and_the_entries_wait_in_the_queue(in_background
             raise ConnectionError("database went away")
         return real(**kwargs)
 
-    monkeypatch.setattr(services, "integrate", fails_once)
+    monkeypatch.setattr(services, "integrate_pass", fails_once)
     # when the first run after a commit fails
     _record(0)
     deadline = time.monotonic() + 10

@@ -54,13 +54,14 @@ class Integrator:
         from safeguard.audit import services
 
         try:
-            self.integrated += services.integrate(max_ms=max_ms, hand_over=False, recheck=False)
+            integrated, waiting = services.integrate_pass(max_ms=max_ms)
+            self.integrated += integrated
             self.runs += 1
             # The lock is released: what was committed while this run held it (this process's
             # or another's, whose own wake found the lock taken) is taken by the next run,
             # after the coalescing pause — a steady stream of commits is integrated a window's
-            # worth at a time, not one or two entries per run (issue 10).
-            if services.pending():
+            # worth at a time, not one or two entries per run (issue 10, decision 0278).
+            if waiting:
                 self.signal.set()
         finally:
             # A broken or expired connection is dropped; a healthy one is kept for the next run.

@@ -375,39 +375,52 @@ def _integrate_own(entry_id: int) -> int:
     return seq
 
 
-def integrate(*, wait: bool = False, max_ms: int | None = None, hand_over: bool = True,
-              recheck: bool = True) -> int:
+def integrate(*, wait: bool = False, max_ms: int | None = None, hand_over: bool = True) -> int:
     """Sequence every committed queue entry into the log, one batch per transaction (R-IR-5).
 
     Returns how many entries this call integrated. Without ``wait`` it returns at once when
     another integrator holds the lock; that one re-reads the queue after releasing the lock,
-    so an entry committed while it held the lock is not left behind (``recheck``; a caller
-    that passes False must re-read the queue itself once this returns, as the background
-    thread does before its next run, so a steady stream of commits is taken in batches
-    instead of one or two entries at a time, issue 10). ``max_ms`` bounds the
+    so an entry committed while it held the lock is not left behind. ``max_ms`` bounds the
     time spent here; when entries remain after it, the ``audit.integrate`` job takes over
-    (``hand_over``; the background integrator, which is woken again anyway, does not hand over).
-    Killed mid-batch, a batch's transaction rolls back whole: its entries stay queued and the
-    next run integrates them once.
+    (``hand_over``). Killed mid-batch, a batch's transaction rolls back whole: its entries stay
+    queued and the next run integrates them once.
     """
+    return _integrate(wait=wait, max_ms=max_ms, hand_over=hand_over, recheck=True)[0]
+
+
+def integrate_pass(*, max_ms: int | None = None) -> tuple[int, bool]:
+    """The background thread's run (decision 0278): integrate what is committed, without
+    re-reading the queue at once for what came meanwhile; return how many entries were
+    integrated and whether entries still wait **and this run held the lock** — then the
+    caller runs again after its coalescing pause, so a steady stream is taken a window's
+    worth per transaction. A run that found the lock taken answers False: the holder reads
+    the queue after releasing it, so the runs that lose do not poll the queue as well."""
+    total, held = _integrate(wait=False, max_ms=max_ms, hand_over=False, recheck=False)
+    return total, held and pending()
+
+
+def _integrate(*, wait: bool, max_ms: int | None, hand_over: bool,
+               recheck: bool) -> tuple[int, bool]:
+    """``integrate``'s loop; also says whether this call held the lock at least once."""
     limit = settings.SAFEGUARD_AUDIT_INTEGRATION_BATCH
     deadline = None if max_ms is None else time.monotonic() + max_ms / 1000
-    total = 0
+    total, held = 0, False
     while True:
         with transaction.atomic():
             if not _lock(wait=wait):
-                return total
+                return total, held
+            held = True
             done = len(_integrate_batch(limit))
         total += done
         if done == limit:
             if deadline is not None and time.monotonic() > deadline:
                 if hand_over:
                     _hand_over()
-                return total
+                return total, held
             continue
         # The lock is released: anything committed while this run held it is visible now.
         if not recheck or not pending():
-            return total
+            return total, held
 
 
 def pending() -> bool:
