@@ -25,7 +25,9 @@ from uuid import UUID
 
 import phonenumbers
 from django.conf import settings
-from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
+from django.db import connections
+from django.db.models import BooleanField, Count, Max, Q, QuerySet, Value
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -145,15 +147,36 @@ def _customer_for(viewer: Principal, customer_id: object, *,
     cid = as_uuid(customer_id)
     if cid is None:
         raise CustomerNotFound("No such customer.")
-    if not customer_allowed(viewer=viewer, customer_id=cid):
-        raise _deny(viewer, cid, "out of scope")
     qs = Customer.objects.filter(id=cid)
+    in_scope = _scope_expression(viewer)
+    if in_scope is not None:
+        # The scope check and the read in one statement (issue 10 item 6): only a row in
+        # scope comes back; without one, the old two checks tell the refusal's reason apart.
+        qs = qs.filter(in_scope)
+    elif not customer_allowed(viewer=viewer, customer_id=cid):
+        raise _deny(viewer, cid, "out of scope")
     if grants_of is not None:
         qs = _with_live_grant_flag(qs, user_id=grants_of)
     row = qs.first()
     if row is None:
+        if in_scope is not None and not customer_allowed(viewer=viewer, customer_id=cid):
+            raise _deny(viewer, cid, "out of scope")
         raise _deny(viewer, cid, "absent")
     return row
+
+
+def _scope_expression(viewer: Principal) -> Any:
+    """The scope provider's ``allows_expression(principal, "id")`` (an ``EXISTS`` over the
+    customer rows' ``id``), when ``viewer`` lacks ``customers.view_all`` and the provider
+    offers one; None otherwise (then :func:`customer_allowed` is asked first, as before).
+    Same answer as :func:`customer_allowed`, deny by default either way."""
+    if viewer.has(VIEW_ALL):
+        return None
+    provider = _provider()
+    build = getattr(provider, "allows_expression", None)
+    if provider is None or not callable(build):
+        return None
+    return build(viewer, "id")
 
 
 _LIVE_GRANT = "sg_has_live_reveal_grant"  # the annotation _with_live_grant_flag adds
@@ -163,9 +186,26 @@ def _with_live_grant_flag(qs: QuerySet[Customer], *, user_id: int | None,
                           now: datetime | None = None) -> QuerySet[Customer]:
     """The customer rows with whether ``user_id`` holds a live reveal grant on each, in the
     same statement (an EXISTS): the grants themselves are then read only when there are some,
-    which is rare (issue 10: one statement fewer on the case page and on the panel)."""
-    return qs.annotate(**{_LIVE_GRANT: Exists(RevealGrant.objects.filter(
-        user_id=user_id, customer_id=OuterRef("id"), expires_at__gt=now or timezone.now()))})
+    which is rare (issue 10: one statement fewer on the case page and on the panel).
+
+    Written as SQL over this app's own two tables (names from the models' metadata, the
+    values as parameters): the same ``EXISTS`` the ORM's ``Exists(RevealGrant.objects...)``
+    compiles to, without building and compiling a subquery on every case page and panel
+    (about 0.3 ms of CPU each, issue 10 item 6). No user: no grant, as the ORM's
+    ``user_id = NULL`` test would find none (the column is NOT NULL)."""
+    if user_id is None:
+        return qs.annotate(**{_LIVE_GRANT: Value(False, output_field=BooleanField())})
+    connection = connections[qs.db]
+    quote = connection.ops.quote_name
+    grants, customers = (quote(RevealGrant._meta.db_table),
+                         quote(Customer._meta.db_table))
+    column = {f.name: quote(f.column) for f in RevealGrant._meta.concrete_fields}
+    sql = (f"EXISTS (SELECT 1 FROM {grants} WHERE {grants}.{column['user']} = %s"  # noqa: S608 - quoted names from the models' metadata, values bound
+           f" AND {grants}.{column['customer']} = {customers}.{quote(Customer._meta.pk.column)}"
+           f" AND {grants}.{column['expires_at']} > %s)")
+    expires_after = connection.ops.adapt_datetimefield_value(now or timezone.now())
+    return qs.annotate(**{_LIVE_GRANT: RawSQL(sql, (int(user_id), expires_after),  # noqa: S611
+                                              output_field=BooleanField())})
 
 
 def _no_live_grant(row: Customer) -> bool:
