@@ -368,8 +368,7 @@ OFF_REMOVES = {
     "mask": "no masking of the customer's values and no lookup of the viewer's reveal grants",
     "scope": "no split-access scope: the case is fetched by number (the real page resolves it "
     "once through scope.visible_cases, in case_page) and the customer by id (the real panel "
-    "reads the customer row filtered by one EXISTS over the agent's cases; the baseline's "
-    "scope step runs customer_allowed, that EXISTS as a statement of its own)",
+    "first checks customer_allowed: one EXISTS over the agent's cases)",
     "audit": "no audit records: neither case.viewed nor customer.viewed (each one INSERT that "
     "commits on its own: neither view wraps its reads in a transaction)",
 }

@@ -18,8 +18,8 @@ mask         turns the customer's values into masked strings; looks up the viewe
              live reveal grants (and decrypts revealed values)
 scope        resolves the case through ``scope.visible_cases`` (queue memberships or    plain
              assignee) once per page (``case_page``), and checks the customer with      lookup by
-             ``customer_allowed`` (one EXISTS over the agent's cases; the shipped       number/id
-             panel puts that EXISTS into its customer row read instead)
+             ``customer_allowed`` (one EXISTS over the agent's cases, as the shipped    number/id
+             panel does)
 audit        records ``case.viewed`` (page, no transaction: one INSERT) and             skipped
              ``customer.viewed`` (panel) in the hash-chained, Merkle-committed log
 ===========  =========================================================================  =========

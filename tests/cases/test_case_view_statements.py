@@ -9,9 +9,7 @@ statement added to either fails here; the folds that removed four of them change
   the case is read or recorded;
 - whether the viewer works the case's queue (its macros) is read off the queue's members the
   page reads anyway;
-- the panel reads the customer row, the grant check and its scope check in one statement
-  (the scope provider's ``EXISTS`` filters the row read; a refused read still answers 404 and
-  is recorded as ``customer.view_denied``);
+- the panel reads the customer row and the grant check in one statement;
 - neither view wraps its reads in a transaction: ``audit.record`` outside one is a single
   INSERT that commits on its own (no BEGIN/COMMIT pair), and a failed entry still fails the view.
 """
@@ -43,14 +41,13 @@ TEXT = ("Hi, Maria Lopez here. Call me on +44 20 7946 0132 or write to maria.lop
 # roles, the scoped case with its queue, tags, the customer row with the grant flag, messages,
 # attachments, calls, history, CSAT, merged cases, the audit entry, queue members, the
 # live-refresh marker (2), macros, the agent's queues, notifications, organisation. The panel:
-# session, user, second factors, roles, the customer row filtered by the scope EXISTS with the
-# grant flag, verifications, pending approvals, the audit entry, notifications, organisation
-# (the separate scope EXISTS is gone: 11 -> 10, issue 10 item 6). Neither view opens a
-# transaction: its audit entry is one INSERT that commits on its own (the bench,
-# bench/cases/bench_case_view.py, counts the same 21 + 10 on PostgreSQL). Here the test's
+# session, user, second factors, roles, the scope EXISTS, the customer row with the grant flag,
+# verifications, pending approvals, the audit entry, notifications, organisation. Neither view
+# opens a transaction: its audit entry is one INSERT that commits on its own (the bench,
+# bench/cases/bench_case_view.py, counts the same 21 + 11 on PostgreSQL). Here the test's
 # transaction turns record()'s own atomic block into a savepoint (left out by _statements).
 PAGE_STATEMENTS = 21
-PANEL_STATEMENTS = 10
+PANEL_STATEMENTS = 11
 
 
 def _counted(client, url: str, **headers) -> tuple[object, list[str]]:
@@ -117,10 +114,6 @@ def test_the_case_page_and_panel_run_exactly_their_statements(desk) -> None:
     # scope of the case, the queue's members, the agent's queues (no macro membership EXISTS)
     assert sum('FROM "cases_queuemembership"' in s for s in page_sql) == 3
     assert sum(s.startswith('SELECT "customers_customer"') for s in panel_sql) == 1
-    # the panel's scope check is in its customer row read (no statement of its own)
-    row_sql = next(s for s in panel_sql if s.startswith('SELECT "customers_customer"'))
-    assert 'EXISTS(SELECT 1 AS "a" FROM "cases_case"' in row_sql.replace(" (", "(")
-    assert not any(s.startswith('SELECT 1 AS "a" FROM "cases_case"') for s in panel_sql)
     # and every safeguard still did its work: masked text, masked panel values, audit queued
     body, pbody = page.content.decode(), panel.content.decode()
     assert "Call me on •••• 0132" in body
@@ -164,13 +157,13 @@ def test_a_live_reveal_grant_is_still_read_and_shown_in_the_conversation(desk) -
     assert "•••• 0999" in body
     # with a grant, the page reads the grant's fields and records the reveal it shows (the
     # supervisor's customers.view_all answers the scope without a query): two statements more;
-    # the panel reads the grants (one more; its row read carries no scope EXISTS then)
+    # the panel reads the grants (one more) and needs no scope EXISTS (one fewer)
     page_sql, panel_sql = _statements(page_sql), _statements(panel_sql)
     assert sum(s.startswith('SELECT "customers_revealgrant"') for s in page_sql) == 1
     assert sum(s.startswith("INSERT INTO audit_queuedentry") for s in page_sql) == 2
     assert len(page_sql) == PAGE_STATEMENTS + 2, "\n".join(page_sql)
     assert sum(s.startswith('SELECT "customers_revealgrant"') for s in panel_sql) == 1
-    assert len(panel_sql) == PANEL_STATEMENTS + 1, "\n".join(panel_sql)
+    assert len(panel_sql) == PANEL_STATEMENTS, "\n".join(panel_sql)
     assert "+44 20 7946 0132" in panel.content.decode()
 
 
@@ -292,9 +285,9 @@ def test_outside_a_transaction_the_views_entries_commit_and_a_failed_entry_fails
 
 
 def test_the_panel_of_a_customer_outside_the_scope_is_404_and_recorded(desk) -> None:
-    """The scope check folded into the panel's row read refuses as before: 404, nothing of the
-    customer in the answer, ``customer.view_denied`` recorded "out of scope" (an unknown id
-    alike), no ``customer.viewed``."""
+    """The panel of a customer outside the viewer's scope: 404, nothing of the customer in the
+    answer, ``customer.view_denied`` recorded "out of scope" (an unknown id alike), no
+    ``customer.viewed``."""
     agent, _, maria = desk
     make_queue("fraud")
     outsider = make_agent("fraud")

@@ -147,36 +147,15 @@ def _customer_for(viewer: Principal, customer_id: object, *,
     cid = as_uuid(customer_id)
     if cid is None:
         raise CustomerNotFound("No such customer.")
-    qs = Customer.objects.filter(id=cid)
-    in_scope = _scope_expression(viewer)
-    if in_scope is not None:
-        # The scope check and the read in one statement (issue 10 item 6): only a row in
-        # scope comes back; without one, the old two checks tell the refusal's reason apart.
-        qs = qs.filter(in_scope)
-    elif not customer_allowed(viewer=viewer, customer_id=cid):
+    if not customer_allowed(viewer=viewer, customer_id=cid):
         raise _deny(viewer, cid, "out of scope")
+    qs = Customer.objects.filter(id=cid)
     if grants_of is not None:
         qs = _with_live_grant_flag(qs, user_id=grants_of)
     row = qs.first()
     if row is None:
-        if in_scope is not None and not customer_allowed(viewer=viewer, customer_id=cid):
-            raise _deny(viewer, cid, "out of scope")
         raise _deny(viewer, cid, "absent")
     return row
-
-
-def _scope_expression(viewer: Principal) -> Any:
-    """The scope provider's ``allows_expression(principal, "id")`` (an ``EXISTS`` over the
-    customer rows' ``id``), when ``viewer`` lacks ``customers.view_all`` and the provider
-    offers one; None otherwise (then :func:`customer_allowed` is asked first, as before).
-    Same answer as :func:`customer_allowed`, deny by default either way."""
-    if viewer.has(VIEW_ALL):
-        return None
-    provider = _provider()
-    build = getattr(provider, "allows_expression", None)
-    if provider is None or not callable(build):
-        return None
-    return build(viewer, "id")
 
 
 _LIVE_GRANT = "sg_has_live_reveal_grant"  # the annotation _with_live_grant_flag adds

@@ -11,7 +11,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, Max, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Max, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from safeguard.accounts import selectors as accounts
@@ -62,13 +62,6 @@ class CustomerScopeProvider:
         if principal.has("customers.view_all"):
             return True
         return scope.visible_cases(principal).filter(customer_id=customer_id).exists()
-
-    def allows_expression(self, principal: Principal, outer: str = "id") -> Exists:
-        """The same answer as :meth:`allows`, as an ``EXISTS`` over the cases in scope whose
-        customer is the outer query's column ``outer``: the customers app filters the row it
-        reads by it, so the scope check and the read are one statement (issue 10 item 6).
-        Not for ``customers.view_all`` (the caller does not filter then)."""
-        return Exists(scope.visible_cases(principal).filter(customer_id=OuterRef(outer)))
 
 
 customer_scope = CustomerScopeProvider()
