@@ -367,9 +367,8 @@ OFF_REMOVES = {
     "its stored ciphertext, read from the loaded row without opening it",
     "mask": "no masking of the customer's values and no lookup of the viewer's reveal grants",
     "scope": "no split-access scope: the case is fetched by number (the real page resolves it "
-    "three times through scope.visible_cases: case_get, assignable_users, case_marker) and the "
-    "customer by id (the real panel first checks customer_allowed: one EXISTS over the "
-    "agent's cases)",
+    "once through scope.visible_cases, in case_page) and the customer by id (the real panel "
+    "first checks customer_allowed: one EXISTS over the agent's cases)",
     "audit": "no audit records: neither case.viewed nor customer.viewed (each one INSERT that "
     "commits on its own: neither view wraps its reads in a transaction)",
 }

@@ -17,9 +17,9 @@ decrypt      opens every encrypted column it shows (AEAD, per row): case subject
 mask         turns the customer's values into masked strings; looks up the viewer's     skipped
              live reveal grants (and decrypts revealed values)
 scope        resolves the case through ``scope.visible_cases`` (queue memberships or    plain
-             assignee) — three times per page (case_get, assignable_users,              lookup by
-             case_marker) — and checks the customer with ``customer_allowed`` (one      number/id
-             EXISTS over the agent's cases, as the shipped panel does)
+             assignee) once per page (``case_page``), and checks the customer with      lookup by
+             ``customer_allowed`` (one EXISTS over the agent's cases, as the shipped    number/id
+             panel does)
 audit        records ``case.viewed`` (page, no transaction: one INSERT) and             skipped
              ``customer.viewed`` (panel) in the hash-chained, Merkle-committed log
 ===========  =========================================================================  =========
@@ -34,8 +34,7 @@ templates.
 ``?with=decrypt,mask,scope,audit`` (any subset) puts safeguards back one by one for the
 breakdown. ``with=decrypt`` alone renders the customer's values in clear (an unmasked helpdesk
 that encrypts at rest); ``mask`` implies ``decrypt``. With ``scope`` the case is resolved through
-``visible_cases`` once (not three times), so ``off?with=all`` against the real view isolates the
-cost of the repeated scoped lookups.
+``visible_cases`` once, as the shipped page does (``case_page``, issue 10).
 """
 
 from __future__ import annotations

@@ -282,3 +282,76 @@ def test_outside_a_transaction_the_views_entries_commit_and_a_failed_entry_fails
         client.get(f"/customers/{case.customer_id}/panel/", HTTP_HX_REQUEST="true")
     with pytest.raises(RuntimeError):
         client.get(f"/cases/{case.number}/conversation/")
+
+
+def test_the_panel_of_a_customer_outside_the_scope_is_404_and_recorded(desk) -> None:
+    """The panel of a customer outside the viewer's scope: 404, nothing of the customer in the
+    answer, ``customer.view_denied`` recorded "out of scope" (an unknown id alike), no
+    ``customer.viewed``."""
+    agent, _, maria = desk
+    make_queue("fraud")
+    outsider = make_agent("fraud")
+    client = signed_in_client(outsider)
+    from safeguard.audit import services as audit
+
+    audit.integrate(wait=True)
+    viewed = Event.objects.filter(action="customer.viewed").count()
+    response = client.get(f"/customers/{maria.id}/panel/", HTTP_HX_REQUEST="true")
+    assert response.status_code == 404
+    assert "maria" not in response.content.decode().lower()
+    unknown = client.get("/customers/00000000-0000-4000-8000-000000000000/panel/",
+                         HTTP_HX_REQUEST="true")
+    assert unknown.status_code == 404
+    audit.integrate(wait=True)
+    denied = list(Event.objects.filter(action="customer.view_denied").order_by("seq"))
+    assert [(e.subject_id, e.data["why"]) for e in denied] == [
+        (str(maria.id), "out of scope"),
+        ("00000000-0000-4000-8000-000000000000", "out of scope")]
+    assert Event.objects.filter(action="customer.viewed").count() == viewed
+    # and the agent of the case's queue still gets it
+    ok = signed_in_client(agent).get(f"/customers/{maria.id}/panel/", HTTP_HX_REQUEST="true")
+    assert ok.status_code == 200
+
+
+def test_the_live_grant_flag_answers_as_the_orm_exists_would(desk) -> None:
+    """The grant flag, written as SQL over the customers app's tables, against the ORM's own
+    query of the same rule: live grants of this user on this customer only."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from safeguard.customers.models import Customer
+    from safeguard.customers.selectors import _LIVE_GRANT, _with_live_grant_flag
+
+    agent, _, maria = desk
+    other = make_customer(name="John Smith", email="john.smith@example.com",
+                          phone="+44 20 7946 0555")
+    colleague = make_agent("billing")
+    now = timezone.now()
+
+    def flags(user_id: int | None) -> dict[object, bool]:
+        rows = _with_live_grant_flag(Customer.objects.filter(id__in=[maria.id, other.id]),
+                                     user_id=user_id, now=now)
+        return {r.id: getattr(r, _LIVE_GRANT) for r in rows}
+
+    def orm(user_id: int) -> dict[object, bool]:
+        return {c: RevealGrant.objects.filter(user_id=user_id, customer_id=c,
+                                              expires_at__gt=now).exists()
+                for c in (maria.id, other.id)}
+
+    assert flags(agent.id) == orm(agent.id) == {maria.id: False, other.id: False}
+    grant = RevealGrant.objects.create(customer_id=maria.id, user_id=agent.id, field="phone",
+                                       granted_at=now, reason="call back",
+                                       expires_at=now + timedelta(minutes=5))
+    RevealGrant.objects.create(customer_id=other.id, user_id=colleague.id, field="phone",
+                               granted_at=now, reason="call back",
+                               expires_at=now + timedelta(minutes=5))
+    assert flags(agent.id) == orm(agent.id) == {maria.id: True, other.id: False}
+    assert flags(colleague.id) == orm(colleague.id) == {maria.id: False, other.id: True}
+    RevealGrant.objects.filter(id=grant.id).update(expires_at=now - timedelta(seconds=1))
+    assert flags(agent.id) == orm(agent.id) == {maria.id: False, other.id: False}
+    RevealGrant.objects.filter(id=grant.id).update(expires_at=now)  # expires_at > now: not live
+    assert flags(agent.id) == orm(agent.id) == {maria.id: False, other.id: False}
+    RevealGrant.objects.filter(id=grant.id).update(expires_at=now + timedelta(microseconds=1))
+    assert flags(agent.id) == orm(agent.id) == {maria.id: True, other.id: False}
+    assert flags(None) == {maria.id: False, other.id: False}

@@ -26,7 +26,9 @@ from uuid import UUID
 
 import phonenumbers
 from django.conf import settings
-from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
+from django.db import connections
+from django.db.models import BooleanField, Count, Max, Q, QuerySet, Value
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -164,9 +166,26 @@ def _with_live_grant_flag(qs: QuerySet[Customer], *, user_id: int | None,
                           now: datetime | None = None) -> QuerySet[Customer]:
     """The customer rows with whether ``user_id`` holds a live reveal grant on each, in the
     same statement (an EXISTS): the grants themselves are then read only when there are some,
-    which is rare (issue 10: one statement fewer on the case page and on the panel)."""
-    return qs.annotate(**{_LIVE_GRANT: Exists(RevealGrant.objects.filter(
-        user_id=user_id, customer_id=OuterRef("id"), expires_at__gt=now or timezone.now()))})
+    which is rare (issue 10: one statement fewer on the case page and on the panel).
+
+    Written as SQL over this app's own two tables (names from the models' metadata, the
+    values as parameters): the same ``EXISTS`` the ORM's ``Exists(RevealGrant.objects...)``
+    compiles to, without building and compiling a subquery on every case page and panel
+    (about 0.3 ms of CPU each, issue 10 item 6). No user: no grant, as the ORM's
+    ``user_id = NULL`` test would find none (the column is NOT NULL)."""
+    if user_id is None:
+        return qs.annotate(**{_LIVE_GRANT: Value(False, output_field=BooleanField())})
+    connection = connections[qs.db]
+    quote = connection.ops.quote_name
+    grants, customers = (quote(RevealGrant._meta.db_table),
+                         quote(Customer._meta.db_table))
+    column = {f.name: quote(f.column) for f in RevealGrant._meta.concrete_fields}
+    sql = (f"EXISTS (SELECT 1 FROM {grants} WHERE {grants}.{column['user']} = %s"  # noqa: S608 - quoted names from the models' metadata, values bound
+           f" AND {grants}.{column['customer']} = {customers}.{quote(Customer._meta.pk.column)}"
+           f" AND {grants}.{column['expires_at']} > %s)")
+    expires_after = connection.ops.adapt_datetimefield_value(now or timezone.now())
+    return qs.annotate(**{_LIVE_GRANT: RawSQL(sql, (int(user_id), expires_after),  # noqa: S611
+                                              output_field=BooleanField())})
 
 
 def _no_live_grant(row: Customer) -> bool:
