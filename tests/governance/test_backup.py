@@ -23,19 +23,10 @@ from safeguard.governance import backup, evaluators
 from safeguard.governance.models import BackupRecord, RestoreDrill
 from tests.factories import make_user, signed_in_client
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True),
+              pytest.mark.usefixtures("builtin_roles")]
 JOB = Actor.system("tests")
 T1 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture(autouse=True)
-def _builtin_roles():
-    """Transactional tests flush the role rows the accounts data migration made; put them back."""
-    from importlib import import_module
-
-    from django.apps import apps
-
-    import_module("safeguard.accounts.migrations.0002_builtin_roles").create(apps, None)
 
 
 def _populate() -> None:

@@ -34,28 +34,12 @@ from safeguard.incidents.models import EvidenceItem
 from safeguard.privacy import archive
 from tests.factories import make_user, signed_in_client
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True),
+              pytest.mark.usefixtures("builtin_roles", "stores")]
 JOB = Actor.system("tests")
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 CONTROL = "SG-PH-01"  # a manual control (controls.yaml)
 LOG_LINE = b"2026-12-04T10:00:00Z agent-7 exported 1200 profiles from 10.0.0.9\n"
-
-
-@pytest.fixture(autouse=True)
-def _builtin_roles():
-    """Transactional tests flush the role rows the accounts data migration made; put them back."""
-    from importlib import import_module
-
-    from django.apps import apps
-
-    import_module("safeguard.accounts.migrations.0002_builtin_roles").create(apps, None)
-
-
-@pytest.fixture(autouse=True)
-def stores(settings, tmp_path) -> dict[str, Path]:
-    settings.SAFEGUARD_GOVERNANCE_EVIDENCE_DIR = tmp_path / "evidence"
-    settings.SAFEGUARD_ARCHIVE_DIR = tmp_path / "archives"
-    return {"evidence": tmp_path / "evidence", "archives": tmp_path / "archives"}
 
 
 def _tree(root: Path) -> dict[str, str]:

@@ -28,24 +28,9 @@ from safeguard.governance import backup
 from safeguard.governance.models import EvidenceFile
 from tests.governance.test_backup_files import _everything, _tree
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True),
+              pytest.mark.usefixtures("builtin_roles", "stores")]
 JOB = backup.Actor.system("tests")
-
-
-@pytest.fixture(autouse=True)
-def _builtin_roles():
-    from importlib import import_module
-
-    from django.apps import apps
-
-    import_module("safeguard.accounts.migrations.0002_builtin_roles").create(apps, None)
-
-
-@pytest.fixture(autouse=True)
-def stores(settings, tmp_path) -> dict[str, Path]:
-    settings.SAFEGUARD_GOVERNANCE_EVIDENCE_DIR = tmp_path / "evidence"
-    settings.SAFEGUARD_ARCHIVE_DIR = tmp_path / "archives"
-    return {"evidence": tmp_path / "evidence", "archives": tmp_path / "archives"}
 
 
 @pytest.fixture(autouse=True)
