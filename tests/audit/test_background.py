@@ -54,6 +54,13 @@ def _wait_for(count: int, timeout: float = 20.0) -> None:
         time.sleep(0.02)
 
 
+def _wait_for_runs(it: background.Integrator, runs: int, timeout: float = 10.0) -> None:
+    """Until the thread has completed ``runs`` runs (a run counts once it has returned)."""
+    deadline = time.monotonic() + timeout
+    while it.runs < runs and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
 def _record(i: int) -> int | None:
     with transaction.atomic():
         return services.record(action="case.viewed", actor=ACTOR, data={"i": i})
@@ -109,9 +116,7 @@ def test_wakes_during_a_run_coalesce_into_one_more_run(in_background, monkeypatc
     _wait_for(16)
     it = background.current()
     assert it is not None
-    deadline = time.monotonic() + 10
-    while it.runs < 2 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    _wait_for_runs(it, 2)
     time.sleep(0.3)  # a third run, if the wakes had not coalesced, would have started by now
     # then the held run took all 16 and the wakes made exactly one more run, which found none
     assert (it.runs, it.integrated, it.signal.is_set()) == (2, 16, False)
@@ -143,9 +148,7 @@ def test_entries_committed_after_a_runs_last_read_are_taken_by_the_next_run(in_b
     _wait_for(4)
     it = background.current()
     assert it is not None
-    deadline = time.monotonic() + 10
-    while it.runs < 2 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    _wait_for_runs(it, 2)
     # then the thread saw the queue still held entries and ran once more by itself: all four
     # are in the log, gap-free, and nothing is left queued
     assert (it.runs, it.integrated) == (2, 4)
@@ -166,9 +169,7 @@ def test_a_run_that_finds_the_lock_taken_leaves_the_queue_to_the_holder(in_backg
     _record(0)
     it = background.current()
     assert it is not None
-    deadline = time.monotonic() + 10
-    while it.runs < 1 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    _wait_for_runs(it, 1)
     time.sleep(0.3)  # a self-woken second run would have started by now (no coalescing pause)
     # then its run integrated nothing, did not read the queue and did not wake itself again:
     # the holder reads the queue after releasing the lock
@@ -197,9 +198,7 @@ def test_a_failed_run_is_retried_and_the_entries_wait_in_the_queue(in_background
     _wait_for(1)
     it = background.current()
     assert it is not None
-    deadline = time.monotonic() + 10
-    while it.runs < 1 and time.monotonic() < deadline:  # the run counts once it has returned
-        time.sleep(0.01)
+    _wait_for_runs(it, 1)
     assert (it.failures, it.runs, it.integrated) == (1, 1, 1)
     assert QueuedEntry.objects.count() == 0
 
