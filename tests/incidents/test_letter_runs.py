@@ -41,22 +41,29 @@ def _five() -> tuple[list[str], list]:  # type: ignore[type-arg]
     return ids, _affected(start - timedelta(minutes=1), start + timedelta(hours=1))
 
 
+def _worker_dies_after(letters: int, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """Let the job store ``letters`` letters, then fail as a killed worker would; returns the
+    real store function, to put back for the resumed run."""
+    real = communications._store
+    calls = {"n": 0}
+
+    def dies(**kwargs):  # type: ignore[no-untyped-def]
+        if calls["n"] == letters:
+            raise RuntimeError("worker killed")
+        calls["n"] += 1
+        return real(**kwargs)
+
+    monkeypatch.setattr(communications, "_store", dies)
+    return real
+
+
 def test_a_job_killed_half_way_resumes_with_exactly_one_letter_per_customer(
         org: None, incident: int, settings, monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
         django_capture_on_commit_callbacks) -> None:
     settings.SAFEGUARD_INCIDENTS_LETTERS_CHUNK = 2
     ids, rows = _five()
     _plan(incident)
-    real = communications._store
-    calls = {"n": 0}
-
-    def dies_after_three(**kwargs):  # type: ignore[no-untyped-def]
-        if calls["n"] == 3:
-            raise RuntimeError("worker killed")
-        calls["n"] += 1
-        return real(**kwargs)
-
-    monkeypatch.setattr(communications, "_store", dies_after_three)
+    real = _worker_dies_after(3, monkeypatch)
     with django_capture_on_commit_callbacks(execute=True):
         run_id = communications.letters_batch_start(actor=ANALYST, incident_id=incident,
                                                     customers=rows)
@@ -214,16 +221,7 @@ def test_a_batch_whose_worker_died_is_queued_again_by_the_periodic_job(
     settings.SAFEGUARD_INCIDENTS_LETTERS_STALE_SECONDS = 600
     ids, rows = _five()
     _plan(incident)
-    real = communications._store
-    calls = {"n": 0}
-
-    def dies_after_two(**kwargs):  # type: ignore[no-untyped-def]
-        if calls["n"] == 2:
-            raise RuntimeError("worker killed")
-        calls["n"] += 1
-        return real(**kwargs)
-
-    monkeypatch.setattr(communications, "_store", dies_after_two)
+    real = _worker_dies_after(2, monkeypatch)
     with django_capture_on_commit_callbacks(execute=True):
         run_id = communications.letters_batch_start(actor=ANALYST, incident_id=incident,
                                                     customers=rows)
