@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 
 from django.conf import settings
-from django.db.models import Min, QuerySet
+from django.db.models import Count, Min, QuerySet
 from django.utils import timezone
 
 from safeguard.audit.contracts import (
@@ -154,14 +154,14 @@ def integration_status(*, now: datetime | None = None) -> IntegrationStatus:
     """The queue's length and its oldest entry's wait against the inclusion bound, and the
     integration delay of the newest ``SAFEGUARD_AUDIT_DELAY_WINDOW_EVENTS`` events (p50, p99,
     max by nearest rank; events integrated before ``integrated_at`` existed are skipped).
-    Three statements."""
+    Two statements."""
     from safeguard.audit.models import QueuedEntry
 
     now = now or timezone.now()
     bound = settings.SAFEGUARD_AUDIT_INTEGRATION_BOUND_SECONDS
     window = settings.SAFEGUARD_AUDIT_DELAY_WINDOW_EVENTS
-    queued = QueuedEntry.objects.count()
-    oldest = (QueuedEntry.objects.aggregate(at=Min("at"))["at"] if queued else None)
+    queue = QueuedEntry.objects.aggregate(n=Count("id"), oldest=Min("at"))
+    queued, oldest = queue["n"], queue["oldest"]
     wait = max(0.0, (now - oldest).total_seconds()) if oldest is not None else None
     rows = Event.objects.order_by("-seq").values_list("at", "integrated_at")[:window]
     delays = sorted(max(0.0, (done - at).total_seconds() * 1000) for at, done in rows
