@@ -20,6 +20,10 @@ runs the migrations and measures, in the same run:
    * ``background`` (decision 0181, shipped): ``services.record`` queues the entry; the commit
      only wakes the worker process's integrator thread (coalescing wakes).
 
+   In both queued designs the entries a transaction records one after another reach the queue
+   in one ``INSERT`` before its next statement or at its commit (decision 0280); a transaction
+   of entries alone, as here, is that one ``INSERT`` committing on its own on PostgreSQL.
+
    After every queued design's window the backlog left in the queue is counted, the queue is
    drained and the log is checked: exactly the committed events, numbered 1..n without a gap.
    Each event's integration delay is ``integrated_at - at`` (columns of the log: ``at`` is taken

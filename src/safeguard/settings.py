@@ -180,7 +180,13 @@ if not DATABASE_URL:
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     DATABASE_URL = f"sqlite:///{DATA_DIR / 'safeguard.sqlite3'}"
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+# Django's backends with writes deferred to a transaction's COMMIT (safeguard.web.dbbackends:
+# the audit entries a transaction records travel in one INSERT at its end; decision 0280).
+_ENGINES = {"django.db.backends.postgresql": "safeguard.web.dbbackends.postgresql",
+            "django.db.backends.sqlite3": "safeguard.web.dbbackends.sqlite3"}
+DATABASES["default"]["ENGINE"] = _ENGINES.get(DATABASES["default"]["ENGINE"],
+                                              DATABASES["default"]["ENGINE"])
+if DATABASES["default"]["ENGINE"] == "safeguard.web.dbbackends.sqlite3":
     # WAL + a busy timeout let the web process and the embedded Huey consumer share the file.
     DATABASES["default"]["OPTIONS"] = {
         "timeout": 20,
@@ -1318,7 +1324,7 @@ SAFEGUARD_INCIDENTS_LETTERS_STALE_SECONDS = _env_int("SAFEGUARD_INCIDENTS_LETTER
 # not carry prepared statements (PgBouncer before 1.21, or with max_prepared_statements = 0).
 SAFEGUARD_AUDIT_PREPARED_QUEUE = _env_bool("SAFEGUARD_AUDIT_PREPARED_QUEUE", True)
 if (SAFEGUARD_AUDIT_PREPARED_QUEUE
-        and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"):
+        and DATABASES["default"]["ENGINE"] == "safeguard.web.dbbackends.postgresql"):
     # psycopg prepares a statement that asks for it only when the connection's threshold is set
     # (Django leaves it unset): a threshold never reached means "only when asked".
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", 2**31 - 1)

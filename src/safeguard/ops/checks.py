@@ -106,7 +106,7 @@ def check_keys_material(app_configs: Any = None, **kwargs: Any) -> CheckResult:
 
 def check_services(app_configs: Any = None, **kwargs: Any) -> CheckResult:
     found: CheckResult = []
-    if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    if settings.DATABASES["default"]["ENGINE"].endswith(".sqlite3"):
         found.append(_error("The database is SQLite: production runs on PostgreSQL",
                             setting="DATABASE_URL",
                             hint="Set DATABASE_URL=postgres://USER@HOST:5432/NAME.", number=7))

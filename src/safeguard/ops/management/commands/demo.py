@@ -105,7 +105,7 @@ class Command(BaseCommand):
                                "(it creates users with published passwords).")
         own = Path(settings.DATA_DIR) / "safeguard.sqlite3"
         db = settings.DATABASES["default"]
-        if db["ENGINE"] != "django.db.backends.sqlite3" or Path(db["NAME"]) != own:
+        if not db["ENGINE"].endswith(".sqlite3") or Path(db["NAME"]) != own:
             raise CommandError("safeguard demo uses its own SQLite database in the data "
                                f"directory ({own}); unset DATABASE_URL.")
         settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
