@@ -355,3 +355,56 @@ def test_the_live_grant_flag_answers_as_the_orm_exists_would(desk) -> None:
     RevealGrant.objects.filter(id=grant.id).update(expires_at=now + timedelta(microseconds=1))
     assert flags(agent.id) == orm(agent.id) == {maria.id: True, other.id: False}
     assert flags(None) == {maria.id: False, other.id: False}
+
+
+def test_the_precompiled_customer_row_is_the_orm_row_with_its_grant_flag(desk) -> None:
+    """The masker's and the panel's customer row, read by a statement built once per process
+    (decision 0279), against the ORM's read of the same row with the same flag: every column
+    as stored and as decrypted, the row's state, the flag for live, expired, boundary and
+    other people's grants; an absent id is None, as ``.first()`` answers."""
+    import uuid
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from safeguard.customers import services as customer_services
+    from safeguard.customers.models import Customer
+    from safeguard.customers.selectors import _LIVE_GRANT, _customer_row, _with_live_grant_flag
+
+    agent, _, maria = desk
+    sparse = customer_services.customer_create(actor=SYSTEM, email="only.mail@example.com")
+    colleague = make_agent("billing")
+    now = timezone.now()
+
+    def same(customer_id, user_id: int) -> bool | None:
+        new = _customer_row(customer_id, user_id=user_id, now=now)
+        orm = _with_live_grant_flag(Customer.objects.filter(id=customer_id), user_id=user_id,
+                                    now=now).first()
+        if orm is None:
+            assert new is None
+            return None
+        assert new is not None
+        for field in Customer._meta.concrete_fields:
+            stored_new, stored_orm = new.__dict__[field.attname], orm.__dict__[field.attname]
+            assert stored_new == stored_orm, field.name
+            assert type(stored_new) is type(stored_orm), field.name
+            assert getattr(new, field.attname) == getattr(orm, field.attname), field.name
+        assert (new._state.db, new._state.adding) == (orm._state.db, orm._state.adding)
+        assert getattr(new, _LIVE_GRANT) is getattr(orm, _LIVE_GRANT)
+        return getattr(new, _LIVE_GRANT)
+
+    for customer in (maria.id, sparse.id):
+        assert same(customer, agent.id) is False
+    assert same(uuid.uuid4(), agent.id) is None
+    grant = RevealGrant.objects.create(customer_id=maria.id, user_id=agent.id, field="phone",
+                                       granted_at=now, reason="call back",
+                                       expires_at=now + timedelta(minutes=5))
+    assert same(maria.id, agent.id) is True
+    assert same(maria.id, colleague.id) is False
+    assert same(sparse.id, agent.id) is False
+    RevealGrant.objects.filter(id=grant.id).update(expires_at=now)  # expires_at > now: not live
+    assert same(maria.id, agent.id) is False
+    RevealGrant.objects.filter(id=grant.id).update(expires_at=now + timedelta(microseconds=1))
+    assert same(maria.id, agent.id) is True
+    RevealGrant.objects.filter(id=grant.id).update(expires_at=now - timedelta(seconds=1))
+    assert same(maria.id, agent.id) is False

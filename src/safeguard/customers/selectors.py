@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import re
+import weakref
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from decimal import Decimal
@@ -26,7 +27,7 @@ from uuid import UUID
 
 import phonenumbers
 from django.conf import settings
-from django.db import connections
+from django.db import connections, router
 from django.db.models import BooleanField, Count, Max, Q, QuerySet, Value
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
@@ -150,16 +151,27 @@ def _customer_for(viewer: Principal, customer_id: object, *,
         raise CustomerNotFound("No such customer.")
     if not customer_allowed(viewer=viewer, customer_id=cid):
         raise _deny(viewer, cid, "out of scope")
-    qs = Customer.objects.filter(id=cid)
-    if grants_of is not None:
-        qs = _with_live_grant_flag(qs, user_id=grants_of)
-    row = qs.first()
+    row = (_customer_row(cid, user_id=grants_of) if grants_of is not None
+           else Customer.objects.filter(id=cid).first())
     if row is None:
         raise _deny(viewer, cid, "absent")
     return row
 
 
 _LIVE_GRANT = "sg_has_live_reveal_grant"  # the annotation _with_live_grant_flag adds
+
+
+def _live_grant_sql(connection: Any) -> str:
+    """Whether the user (first parameter) holds a live reveal grant (expiring after the second
+    parameter) on the outer query's customer row: an ``EXISTS`` over this app's two tables,
+    quoted names from the models' metadata."""
+    quote = connection.ops.quote_name
+    grants, customers = (quote(RevealGrant._meta.db_table),
+                         quote(Customer._meta.db_table))
+    column = {f.name: quote(f.column) for f in RevealGrant._meta.concrete_fields}
+    return (f"EXISTS (SELECT 1 FROM {grants} WHERE {grants}.{column['user']} = %s"  # noqa: S608 - quoted names from the models' metadata, values bound
+            f" AND {grants}.{column['customer']} = {customers}.{quote(Customer._meta.pk.column)}"
+            f" AND {grants}.{column['expires_at']} > %s)")
 
 
 def _with_live_grant_flag(qs: QuerySet[Customer], *, user_id: int | None,
@@ -176,16 +188,68 @@ def _with_live_grant_flag(qs: QuerySet[Customer], *, user_id: int | None,
     if user_id is None:
         return qs.annotate(**{_LIVE_GRANT: Value(False, output_field=BooleanField())})
     connection = connections[qs.db]
-    quote = connection.ops.quote_name
-    grants, customers = (quote(RevealGrant._meta.db_table),
-                         quote(Customer._meta.db_table))
-    column = {f.name: quote(f.column) for f in RevealGrant._meta.concrete_fields}
-    sql = (f"EXISTS (SELECT 1 FROM {grants} WHERE {grants}.{column['user']} = %s"  # noqa: S608 - quoted names from the models' metadata, values bound
-           f" AND {grants}.{column['customer']} = {customers}.{quote(Customer._meta.pk.column)}"
-           f" AND {grants}.{column['expires_at']} > %s)")
     expires_after = connection.ops.adapt_datetimefield_value(now or timezone.now())
-    return qs.annotate(**{_LIVE_GRANT: RawSQL(sql, (int(user_id), expires_after),  # noqa: S611
+    return qs.annotate(**{_LIVE_GRANT: RawSQL(_live_grant_sql(connection),  # noqa: S611
+                                              (int(user_id), expires_after),
                                               output_field=BooleanField())})
+
+
+class _RowRead:
+    """One customer row by id with the live-grant flag: the statement and the column
+    converters of ``_with_live_grant_flag(Customer.objects.filter(id=...)).first()``, built
+    once per database connection (decision 0279) instead of on every case page and panel."""
+
+    __slots__ = ("attnames", "converters", "sql")
+
+    def __init__(self, connection: Any) -> None:
+        quote = connection.ops.quote_name
+        table = quote(Customer._meta.db_table)
+        fields = Customer._meta.concrete_fields
+        columns = [f.get_col(Customer._meta.db_table) for f in fields]
+        flag = RawSQL("", (), output_field=BooleanField())  # only its converters
+        self.attnames = [f.attname for f in fields]
+        # Django's own converters of each column (the backend's, then the field's) with the
+        # expression they are given, as SQLCompiler.get_converters and apply_converters use them.
+        self.converters = [
+            ([*connection.ops.get_db_converters(e), *e.get_db_converters(connection)], e)
+            for e in [*columns, flag]]
+        self.sql = (f"SELECT {', '.join(f'{table}.{quote(f.column)}' for f in fields)},"  # noqa: S608 - quoted names from the models' metadata, values bound
+                    f" {_live_grant_sql(connection)} FROM {table}"
+                    f" WHERE {table}.{quote(Customer._meta.pk.column)} = %s")
+
+
+# Per connection object (Django's are per thread): the converters are bound to its operations.
+_ROW_READS: weakref.WeakKeyDictionary[Any, _RowRead] = weakref.WeakKeyDictionary()
+
+
+def _customer_row(customer_id: UUID, *, user_id: int, now: datetime | None = None
+                  ) -> Customer | None:
+    """The customer row (None when absent) and whether ``user_id`` holds a live reveal grant
+    on it (:func:`_no_live_grant`): the answer of ``_with_live_grant_flag(Customer.objects
+    .filter(id=customer_id), user_id=user_id, now=now).first()`` (the tests hold it to that)
+    from a statement built once per process, the ids and the time bound as parameters."""
+    alias = router.db_for_read(Customer)
+    connection = connections[alias]
+    read = _ROW_READS.get(connection)
+    if read is None:
+        read = _ROW_READS[connection] = _RowRead(connection)
+    params = (int(user_id),
+              connection.ops.adapt_datetimefield_value(now or timezone.now()),
+              Customer._meta.pk.get_db_prep_value(customer_id, connection))
+    with connection.cursor() as cursor:
+        cursor.execute(read.sql, params)
+        found = cursor.fetchone()
+    if found is None:
+        return None
+    values = []
+    for stored, (converters, expression) in zip(found, read.converters, strict=True):
+        value = stored
+        for convert in converters:
+            value = convert(value, expression, connection)
+        values.append(value)
+    row = Customer.from_db(alias, read.attnames, values[:-1])
+    setattr(row, _LIVE_GRANT, values[-1])
+    return row
 
 
 def _no_live_grant(row: Customer) -> bool:
@@ -609,8 +673,7 @@ def text_masker(*, viewer: Principal, customer_id: object) -> TextMasker:
     there is nothing to reveal, so the answer is the same without them (issue 10)."""
     cid = as_uuid(customer_id)
     now = timezone.now()
-    row = (_with_live_grant_flag(Customer.objects.filter(id=cid), user_id=viewer.user_id,
-                                 now=now).first() if cid else None)
+    row = _customer_row(cid, user_id=viewer.user_id, now=now) if cid else None
     revealed: frozenset[str] = frozenset()
     if row is not None and not _no_live_grant(row):
         fields = frozenset(RevealGrant.objects.filter(

@@ -58,10 +58,10 @@ class CustomerScopeProvider:
     def allows(self, principal: Principal, customer_id: UUID) -> bool:
         """Whether one customer is in scope: one index-backed EXISTS over the cases in scope
         instead of listing every customer of them (issue 10), so the check no longer grows
-        with the agent's queues."""
+        with the agent's queues; its statement built once per process (decision 0279)."""
         if principal.has("customers.view_all"):
             return True
-        return scope.visible_cases(principal).filter(customer_id=customer_id).exists()
+        return scope.case_visible_for_customer(principal, customer_id)
 
 
 customer_scope = CustomerScopeProvider()
