@@ -33,7 +33,8 @@ runs the migrations and measures, in the same run:
    (bench only: a process that queues and leaves integration to another), then one
    ``services.integrate`` drains them (entries/s, CPU).
 3. **integration delay at 80 % of append capacity** (PostgreSQL): paced writers (open loop,
-   Poisson arrivals) at 80 % of the ``background`` design's best measured event rate;
+   Poisson arrivals) at 80 % of the ``background`` design's best **sustained** event rate (a
+   window that ended with at most one second's appends still queued: ``sustained_capacity``);
    ``integrated_at - at`` of every event, p50 / p99 / max.
 4. **what one request pays** (one process, one writer): SQL statements a request-sized
    transaction sends from the request's thread per design, and CPU per event of
@@ -393,9 +394,12 @@ def request_cost(expected_before: int) -> dict[str, Any]:
     time.sleep(0.2)
     background.stop()
     result["statements_in_the_request_thread"] = statements
-    result["statements_rule"] = ("per request-sized transaction of 2 events, counted on the "
-                                 "request thread's connection, BEGIN/COMMIT included where "
-                                 "the driver sends them as statements")
+    result["statements_rule"] = ("per request-sized transaction of 2 events, as Django's query "
+                                 "log of the request thread's connection records them, BEGIN "
+                                 "and COMMIT included; on PostgreSQL the queued designs' "
+                                 "transaction of entries alone sends only its INSERT, which "
+                                 "commits on its own (decision 0280): the BEGIN and COMMIT "
+                                 "Django logs around it never reach the server")
     # CPU per event of record() itself (queue only: the integrator's work is measured apart).
     original = services._integrate_after_commit
     services._integrate_after_commit = lambda *_: None  # bench only: isolate the append
@@ -442,6 +446,23 @@ def request_cost(expected_before: int) -> dict[str, Any]:
         (100 + len(variants) * rounds * n) * EVENTS_PER_TRANSACTION)
     check_log(expected_before + result["events_written"])
     return result
+
+
+def sustained_capacity(cells: list[dict[str, Any]]) -> tuple[dict[str, Any], str]:
+    """The log's capacity: the best ``background`` rate it **sustained** — a window at whose end
+    at most one second's worth of appends waited in the queue (the integrator kept up within
+    the 1 s inclusion target). A closed-loop rate whose backlog grew past that is what the
+    writers could queue, not what the log can take; it is used only when no window qualifies
+    (and the rule says so)."""
+    background = [c for c in cells if c["design"] == "background"]
+    kept_up = [c for c in background
+               if c["integration"]["queued_at_window_end"] <= c["events_per_s"] * 1.0]
+    if kept_up:
+        best = max(kept_up, key=lambda c: c["events_per_s"])
+        return best, (f"best rate sustained: {best['writers']} writers, "
+                      f"{best['integration']['queued_at_window_end']} queued at the window's end")
+    best = max(background, key=lambda c: c["events_per_s"])
+    return best, "no window kept up: best closed-loop rate"
 
 
 def child(backend: str, part: Path, opts: dict[str, Any]) -> None:
@@ -491,12 +512,13 @@ def child(backend: str, part: Path, opts: dict[str, Any]) -> None:
     result["integrator"] = measure_integrator(total, opts["quick"])
     total += result["integrator"]["entries"]
     if backend == "postgresql":
-        best = max((c for c in cells if c["design"] == "background"),
-                   key=lambda c: c["events_per_s"])
-        say(f"{backend}: integration delay at 80 % of {best['events_per_s']} events/s")
+        best, rule = sustained_capacity(cells)
+        say(f"{backend}: integration delay at 80 % of {best['events_per_s']} events/s ({rule})")
         result["delay_at_80_percent"] = measure_delay(0.8 * best["events_per_s"],
                                                       best["writers"], seconds, total)
         result["delay_at_80_percent"]["capacity_events_per_s"] = best["events_per_s"]
+        result["delay_at_80_percent"]["capacity_writers"] = best["writers"]
+        result["delay_at_80_percent"]["capacity_rule"] = rule
         total = result["delay_at_80_percent"]["log_check"]["events"]
     services.head_sign()
     wall = time.perf_counter()
@@ -538,7 +560,8 @@ def print_summary(report: dict[str, Any]) -> None:
         if "delay_at_80_percent" in res:
             d = res["delay_at_80_percent"]
             print(f"delay at {d['target_events_per_s']} events/s (80 % of "
-                  f"{d['capacity_events_per_s']}): p50 {d['delay_ms']['p50']} ms, "
+                  f"{d['capacity_events_per_s']}, {d.get('capacity_rule', '')}): "
+                  f"p50 {d['delay_ms']['p50']} ms, "
                   f"p99 {d['delay_ms']['p99']} ms, max {d['delay_ms']['max']} ms "
                   f"({d['events_observed']} events, achieved {d['achieved_events_per_s']}/s)")
         print(f"verify: ok={res['verify']['ok']} over {res['verify']['events']} events")

@@ -343,7 +343,7 @@ def _integrate_batch(limit: int) -> dict[int, int]:
     completed = frontier.extend(leaves)
     ids = [row[0] for row in rows]
     _copy_to_log(ids, first, leaves)
-    nodes = [(n.level, n.index, n.hash.hex()) for n in completed if n.level > 0]
+    nodes = [(n.level, n.index, n.hash) for n in completed if n.level > 0]
     if nodes:
         _write_nodes(nodes)
     # The queue's trigger lets an entry go only once its Event exists (written just above).
@@ -375,19 +375,32 @@ def _q(name: str) -> str:
     return connection.ops.quote_name(name)
 
 
-def _write_nodes(nodes: list[tuple[int, int, str]]) -> None:
-    """Insert the Merkle nodes a batch completed: on PostgreSQL one statement over three arrays
-    (the same statement text whatever the batch's size), elsewhere one row per parameter set."""
+def _write_nodes(nodes: list[tuple[int, int, bytes]]) -> None:
+    """Insert the Merkle nodes a batch completed (level, index, digest): on PostgreSQL one
+    statement (the same text whatever the batch's size) over two arrays and the digests as one
+    binary string, 32 bytes each, written as hex by the server — a digest is binary, so no text
+    parameter per node to convert or scan; elsewhere one row per parameter set."""
     table = Node._meta.db_table
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             levels, indexes, hashes = (list(column) for column in zip(*nodes, strict=True))
             cursor.execute(f"INSERT INTO {table} (level, {_q('index')}, hash) "  # noqa: S608 - table and column names are ours
-                           "SELECT * FROM unnest(%s::smallint[], %s::bigint[], %s::text[])",
-                           [levels, indexes, hashes])
+                           "SELECT n.level, n.i, encode(substring(%s::bytea "
+                           "FROM ((n.k - 1) * 32 + 1)::int FOR 32), 'hex') "
+                           "FROM unnest(%s::smallint[], %s::bigint[]) "
+                           "WITH ORDINALITY AS n(level, i, k)",
+                           [_digests(hashes), levels, indexes])
         else:
             cursor.executemany(f"INSERT INTO {table} (level, {_q('index')}, hash) "  # noqa: S608 - table and column names are ours
-                               "VALUES (%s, %s, %s)", nodes)
+                               "VALUES (%s, %s, %s)",
+                               [(level, index, digest.hex()) for level, index, digest in nodes])
+
+
+def _digests(digests: list[bytes]) -> bytes:
+    """SHA-256 digests as one binary string, 32 bytes each, in order."""
+    if any(len(d) != 32 for d in digests):
+        raise AuditError("a Merkle digest is not 32 bytes")
+    return b"".join(digests)
 
 
 def _copy_to_log(ids: list[int], first: int, leaves: list[bytes]) -> None:
@@ -396,18 +409,23 @@ def _copy_to_log(ids: list[int], first: int, leaves: list[bytes]) -> None:
     The fields are copied inside the database from the queue rows the leaves were computed from
     (immutable: the queue refuses UPDATE), so only ids, numbers and leaf hashes travel as
     parameters: no second trip of every field through the ORM and the no-PAN guard, which
-    already checked them when they were queued. On PostgreSQL they travel as three arrays, so
-    the statement's text is the same for every batch (the driver parses a statement's text on
-    the client: a thousand rows of placeholders cost more than the rows).
+    already checked them when they were queued. On PostgreSQL the ids travel as one array and
+    the leaves as one binary string (32 bytes each; the server writes them as hex), so the
+    statement's text is the same for every batch (the driver parses a statement's text on the
+    client: a thousand rows of placeholders cost more than the rows).
     """
     columns = ", ".join(_q(f) for f in _FIELDS)
     integrated_at = connection.ops.adapt_datetimefield_value(timezone.now())
-    hashes = [leaf.hex() for leaf in leaves]
     params: list[Any]
     if connection.vendor == "postgresql":
-        batch = "SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::text[])"
-        params = [ids, list(range(first, first + len(ids))), hashes]
+        # The ids as an array; the numbers from the first and each id's position; the leaves
+        # as one binary string, 32 bytes each, written back as hex by the server.
+        batch = ("SELECT b.qid, %s::bigint + b.k - 1, "
+                 "encode(substring(%s::bytea FROM ((b.k - 1) * 32 + 1)::int FOR 32), 'hex') "
+                 "FROM unnest(%s::bigint[]) WITH ORDINALITY AS b(qid, k)")
+        params = [first, _digests(leaves), ids]
     else:
+        hashes = [leaf.hex() for leaf in leaves]
         batch = "VALUES " + ", ".join(["(%s, %s, %s)"] * len(ids))
         params = []
         for i, (entry_id, leaf) in enumerate(zip(ids, hashes, strict=True)):
