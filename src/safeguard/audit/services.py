@@ -180,14 +180,8 @@ def _queue(fields: dict[str, Any], conn: Any = None) -> int:
     its SQL layer still checks every text parameter of this statement, and would refuse it.
     """
     conn = conn if conn is not None else connections[DEFAULT_DB_ALIAS]
-    columns, plain = _queue_columns(), _plain_text_columns()
-    # A plain CharField prepares a str as itself (``to_python`` returns it): skipped for those.
-    params = [value if i in plain and type(value) is str
-              else field.get_db_prep_save(value, conn)
-              for i, (field, value) in enumerate(zip(columns, (fields[f] for f in _FIELDS),
-                                                     strict=True))]
     with _queue_cursor(conn) as cursor:
-        cursor.execute(_queue_sql(conn.vendor), params)
+        cursor.execute(_queue_sql(conn.vendor), _row_params(fields, conn))
         row = cursor.fetchone()
     if row is None:  # cannot happen: RETURNING of a successful INSERT
         raise AuditError("queueing an audit entry returned no id")
@@ -202,8 +196,9 @@ _DEFERRED_CHUNK = 32
 
 
 def _queue_many(entries: list[dict[str, Any]], conn: Any) -> None:
-    """Insert the queue rows of ``entries`` with one statement: a transaction's entries at its
-    commit (decision 0280), in the order they were recorded.
+    """Insert the queue rows of ``entries`` with one statement, in the order they were
+    recorded: the entries a transaction held, before its next statement or at its commit
+    (decision 0280).
 
     One ``VALUES`` row per entry through ``_queue_cursor`` (on PostgreSQL a prepared statement
     per row count; the texts are as many as ``_DEFERRED_CHUNK`` at most). Measured against
@@ -211,17 +206,21 @@ def _queue_many(entries: list[dict[str, Any]], conn: Any) -> None:
     and JSON documents cost the driver and the server more than the rows' placeholders. The
     no-PAN guard's SQL layer checks every parameter, as for ``_queue``.
     """
-    columns = _queue_columns()
-    plain = _plain_text_columns()
-    rows = [[value if i in plain and type(value) is str
-             else field.get_db_prep_save(value, conn)
-             for i, (field, value) in enumerate(zip(columns, (fields[f] for f in _FIELDS),
-                                                    strict=True))]
-            for fields in entries]
+    params = [value for fields in entries for value in _row_params(fields, conn)]
     with _queue_cursor(conn) as cursor:
-        cursor.execute(_queue_values_sql(conn.vendor, len(rows)), [v for row in rows for v in row])
-        if cursor.rowcount != len(rows):
-            raise AuditError(f"queueing {len(rows)} audit entries wrote {cursor.rowcount}")
+        cursor.execute(_queue_values_sql(conn.vendor, len(entries)), params)
+        if cursor.rowcount != len(entries):
+            raise AuditError(f"queueing {len(entries)} audit entries wrote {cursor.rowcount}")
+
+
+def _row_params(fields: dict[str, Any], conn: Any) -> list[Any]:
+    """One queue row's parameters, in ``_FIELDS`` order, prepared for ``conn``'s database."""
+    columns, plain = _queue_columns(), _plain_text_columns()
+    # A plain CharField prepares a str as itself (``to_python`` returns it): skipped for those.
+    return [value if i in plain and type(value) is str
+            else field.get_db_prep_save(value, conn)
+            for i, (field, value) in enumerate(zip(columns, (fields[f] for f in _FIELDS),
+                                                   strict=True))]
 
 
 @lru_cache(maxsize=128)
