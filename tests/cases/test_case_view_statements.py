@@ -461,7 +461,7 @@ def test_the_precompiled_reads_answer_the_same_prepared_or_not(desk, settings,
         scope.case_visible_for_customer(principal, maria.id)
     assert len(seen.captured_queries) == 2
     with pytest.raises(PanRefused), prepared_cursor(connection) as cursor:
-        cursor.execute(f"UPDATE {Case._meta.db_table} SET subject = subject"  # noqa: S608
+        cursor.execute(f"UPDATE {Case._meta.db_table} SET subject = subject"
                        " WHERE number = %s AND %s = ''", [case.number, "4111 1111 1111 1111"])
     # the masked conversation and panel (the grant's field shown, the rest masked)
     messages, _ = _message_views(principal, case)
