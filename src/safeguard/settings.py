@@ -1319,7 +1319,8 @@ SAFEGUARD_INCIDENTS_LETTERS_STALE_SECONDS = _env_int("SAFEGUARD_INCIDENTS_LETTER
 # --- Audit: the queue's INSERT as a prepared statement (issue 10; docs/audit.md) ---------------
 # On PostgreSQL the one statement every audited request sends (``INSERT`` into the audit queue)
 # is a server-side prepared statement: parsed and planned once per connection, its parameters
-# bound by the driver's C code. Only that statement is prepared: Django's own cursors bind on the
+# bound by the driver's C code; so are the case view's customer row and panel scope check
+# (decision 0281). Only these are prepared: Django's own cursors bind on the
 # client and never prepare. Turn it off ("false") behind a pooler in transaction mode that does
 # not carry prepared statements (PgBouncer before 1.21, or with max_prepared_statements = 0).
 SAFEGUARD_AUDIT_PREPARED_QUEUE = _env_bool("SAFEGUARD_AUDIT_PREPARED_QUEUE", True)

@@ -17,6 +17,7 @@ statement added to either fails here; the folds that removed four of them change
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 import pytest
 from django.db import connection
@@ -408,3 +409,69 @@ def test_the_precompiled_customer_row_is_the_orm_row_with_its_grant_flag(desk) -
     assert same(maria.id, agent.id) is True
     RevealGrant.objects.filter(id=grant.id).update(expires_at=now - timedelta(seconds=1))
     assert same(maria.id, agent.id) is False
+
+
+def _prepared_statements() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        return [row[0] for row in cursor.fetchall() if row[0]]
+
+
+@pytest.mark.parametrize("prepared", [True, False])
+def test_the_precompiled_reads_answer_the_same_prepared_or_not(desk, settings,
+                                                               prepared) -> None:
+    """Decision 0281: on PostgreSQL the customer row with its live-grant flag and the panel's
+    scope EXISTS are prepared statements (``SAFEGUARD_AUDIT_PREPARED_QUEUE``, the switch of
+    every prepared statement); the answers — the row as stored and decrypted, the flag, the
+    scope, the masked conversation and panel — are the same either way and on SQLite, the
+    statements are counted as before and the no-PAN guard still checks their parameters."""
+    from django.utils import timezone
+
+    from safeguard.cases import scope
+    from safeguard.cases.selectors.cases import _message_views
+    from safeguard.customers import selectors as customer_selectors
+    from safeguard.customers.models import Customer
+    from safeguard.protection.contracts import PanRefused
+    from safeguard.web.dbbackends import prepared_cursor
+
+    settings.SAFEGUARD_AUDIT_PREPARED_QUEUE = prepared
+    agent, case, maria = desk
+    principal = principal_for(agent)
+    outsider = principal_for(make_agent())
+    now = timezone.now()
+    RevealGrant.objects.create(customer_id=maria.id, user_id=agent.id, field="phone",
+                               granted_at=now, reason="call back",
+                               expires_at=now + timedelta(minutes=5))
+    # the row: every column and the flag, as the ORM reads them
+    for user_id, flag in ((agent.id, True), (outsider.user_id, False)):
+        new = customer_selectors._customer_row(maria.id, user_id=user_id, now=now)
+        orm = customer_selectors._with_live_grant_flag(
+            Customer.objects.filter(id=maria.id), user_id=user_id, now=now).first()
+        for field in Customer._meta.concrete_fields:
+            assert new.__dict__[field.attname] == orm.__dict__[field.attname], field.name
+            assert getattr(new, field.attname) == getattr(orm, field.attname), field.name
+        assert getattr(new, customer_selectors._LIVE_GRANT) is flag
+    # the scope: in for the queue's member, out for the outsider, as the ORM's rule answers
+    for who, allowed in ((principal, True), (outsider, False)):
+        assert scope.case_visible_for_customer(who, maria.id) is allowed
+        assert scope.visible_cases_orm(who).filter(customer_id=maria.id).exists() is allowed
+    # each one statement, counted; the no-PAN guard still checks what such a cursor writes
+    with CaptureQueriesContext(connection) as seen:
+        customer_selectors._customer_row(maria.id, user_id=agent.id)
+        scope.case_visible_for_customer(principal, maria.id)
+    assert len(seen.captured_queries) == 2
+    with pytest.raises(PanRefused), prepared_cursor(connection) as cursor:
+        cursor.execute(f"UPDATE {Case._meta.db_table} SET subject = subject"
+                       " WHERE number = %s AND %s = ''", [case.number, "4111 1111 1111 1111"])
+    # the masked conversation and panel (the grant's field shown, the rest masked)
+    messages, _ = _message_views(principal, case)
+    assert "+44 20 7946 0132" in messages[0].body
+    assert "maria.lopez@example.com" not in messages[0].body
+    panel = customer_selectors.customer_panel(viewer=principal, customer_id=maria.id)
+    assert [r.field for r in panel.revealed] == ["phone"]
+    if connection.vendor == "postgresql":
+        texts = _prepared_statements()
+        row_sql = customer_selectors._RowRead(connection).sql.split(" %s")[0][:80]
+        exists_sql = scope._exists_sql(connection)[:60]
+        assert any(s.startswith(row_sql) for s in texts) is prepared
+        assert any(s.startswith(exists_sql) for s in texts) is prepared

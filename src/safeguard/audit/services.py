@@ -34,6 +34,7 @@ from safeguard.audit import context, merkle, signing
 from safeguard.audit.contracts import Actor, AuditError, FreezeView, TreeHeadView
 from safeguard.audit.entries import canonical_entry, normalise_data, normalise_ip
 from safeguard.audit.models import Event, Node, QueuedEntry, Sequence, TreeHead
+from safeguard.web.dbbackends import prepared_cursor
 
 logger = logging.getLogger(__name__)
 
@@ -236,39 +237,10 @@ def _queue_cursor(conn: Any) -> Any:
     ``SAFEGUARD_AUDIT_PREPARED_QUEUE`` (the default) a server-side binding cursor that
     prepares the statement, so each connection parses and plans it once and the driver binds
     the parameters in its C code (issue 10: the one statement every audited request sends).
-
-    It is wrapped like every Django cursor (``_prepare_cursor`` is what ``connection.cursor()``
-    does with the driver's cursor), so the no-PAN guard's SQL layer still checks the statement
-    and its parameters, and query logging still counts it. Same connection, same transaction.
+    ``web.dbbackends.prepared_cursor``: wrapped like every Django cursor, so the no-PAN guard's
+    SQL layer still checks the statement and its parameters, and query logging still counts it.
     """
-    if conn.vendor == "postgresql" and settings.SAFEGUARD_AUDIT_PREPARED_QUEUE:
-        conn.ensure_connection()
-        return conn._prepare_cursor(_prepared_cursor_class()(conn.connection))
-    return conn.cursor()
-
-
-@lru_cache(maxsize=1)
-def _prepared_cursor_class() -> type:
-    from django.db.backends.postgresql.base import (  # type: ignore[attr-defined]
-        ServerBindingCursor,
-    )
-
-    class PreparedCursor(ServerBindingCursor):
-        """Asks psycopg to prepare every statement it runs (one: the queue's ``INSERT``)."""
-
-        def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
-            kwargs["prepare"] = True
-            return super().execute(query, params, **kwargs)
-
-        def _convert_query(self, query: Any, params: Any = None) -> Any:
-            # Kept where Django's query log reads the statement of a client-binding cursor
-            # (``last_executed_query``): logged and counted as its text with $n placeholders,
-            # never its values.
-            pgq = super()._convert_query(query, params)
-            self._query = pgq
-            return pgq
-
-    return PreparedCursor
+    return prepared_cursor(conn)
 
 
 @lru_cache(maxsize=1)

@@ -21,6 +21,7 @@ from safeguard.audit import services as audit
 from safeguard.cases import permissions as perm
 from safeguard.cases.contracts import CaseNotFound
 from safeguard.cases.models import Case, QueueMembership
+from safeguard.web.dbbackends import prepared_cursor
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -141,7 +142,8 @@ def case_visible_for_customer(principal: Principal, customer_id: UUID | str) -> 
     connection = connections[router.db_for_read(Case)]
     customer = Case._meta.get_field("customer")
     value = customer.get_db_prep_value(customer.target_field.to_python(customer_id), connection)
-    with connection.cursor() as cursor:
+    # Prepared on PostgreSQL: parsed and planned once per connection (decision 0281).
+    with prepared_cursor(connection) as cursor:
         cursor.execute(_exists_sql(connection),
                        (value, int(principal.user_id), int(principal.user_id)))
         return cursor.fetchone() is not None

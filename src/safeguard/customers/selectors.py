@@ -63,6 +63,7 @@ from safeguard.protection import blind, emailid
 from safeguard.protection import services as protection
 from safeguard.protection.fields import BlindIndexField, blind_lookup
 from safeguard.web import providers
+from safeguard.web.dbbackends import prepared_cursor
 from safeguard.web.pagination import Page, decode_cursor, encode_cursor
 
 logger = logging.getLogger("safeguard.customers")
@@ -236,7 +237,8 @@ def _customer_row(customer_id: UUID, *, user_id: int, now: datetime | None = Non
     params = (int(user_id),
               connection.ops.adapt_datetimefield_value(now or timezone.now()),
               Customer._meta.pk.get_db_prep_value(customer_id, connection))
-    with connection.cursor() as cursor:
+    # Prepared on PostgreSQL: parsed and planned once per connection (decision 0281).
+    with prepared_cursor(connection) as cursor:
         cursor.execute(read.sql, params)
         found = cursor.fetchone()
     if found is None:

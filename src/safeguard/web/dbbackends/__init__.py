@@ -18,8 +18,10 @@ the commit, the connection rolls the transaction back before the error reaches t
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
+from django.conf import settings
 from django.db import DatabaseError
 
 
@@ -130,3 +132,52 @@ def _write_held_first(execute: Any, sql: Any, params: Any, many: bool, context: 
         if rows.held:
             rows.flush()
     return execute(sql, params, many, context)
+
+
+# --- prepared statements (issue 10, decision 0281) ---------------------------------------------
+
+
+def prepared_cursor(conn: Any) -> Any:
+    """A cursor whose statements PostgreSQL parses and plans once per connection: on PostgreSQL
+    with ``SAFEGUARD_AUDIT_PREPARED_QUEUE`` (the default, which sets the driver's
+    ``prepare_threshold`` so that only statements that ask are prepared) a server-side binding
+    cursor that asks psycopg to prepare every statement it runs; elsewhere ``conn.cursor()``.
+
+    For statements whose text is built once per process and sent on every request: the audit
+    queue's ``INSERT`` (decision 0181) and the case view's precompiled reads (the customer row
+    with its live-grant flag, the panel's scope ``EXISTS``; decisions 0279, 0281). Only the
+    texts passed to such a cursor are prepared, so a connection holds a handful.
+
+    It is wrapped like every Django cursor (``_prepare_cursor`` is what ``connection.cursor()``
+    does with the driver's cursor): the no-PAN guard's SQL layer still checks the statement and
+    its parameters, held rows are still written before it (:class:`DeferredWrites`), and query
+    logging still counts it. Same connection, same transaction.
+    """
+    if conn.vendor == "postgresql" and settings.SAFEGUARD_AUDIT_PREPARED_QUEUE:
+        conn.ensure_connection()
+        return conn._prepare_cursor(_prepared_cursor_class()(conn.connection))
+    return conn.cursor()
+
+
+@lru_cache(maxsize=1)
+def _prepared_cursor_class() -> type:
+    from django.db.backends.postgresql.base import (  # type: ignore[attr-defined]
+        ServerBindingCursor,
+    )
+
+    class PreparedCursor(ServerBindingCursor):
+        """Asks psycopg to prepare every statement it runs."""
+
+        def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
+            kwargs["prepare"] = True
+            return super().execute(query, params, **kwargs)
+
+        def _convert_query(self, query: Any, params: Any = None) -> Any:
+            # Kept where Django's query log reads the statement of a client-binding cursor
+            # (``last_executed_query``): logged and counted as its text with $n placeholders,
+            # never its values.
+            pgq = super()._convert_query(query, params)
+            self._query = pgq
+            return pgq
+
+    return PreparedCursor
