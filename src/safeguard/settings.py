@@ -1316,15 +1316,15 @@ SAFEGUARD_INCIDENTS_LETTERS_POLL_SECONDS = _env_int("SAFEGUARD_INCIDENTS_LETTERS
 SAFEGUARD_INCIDENTS_LETTERS_STALE_SECONDS = _env_int("SAFEGUARD_INCIDENTS_LETTERS_STALE_SECONDS",
                                                      600)
 
-# --- Audit: the queue's INSERT as a prepared statement (issue 10; docs/audit.md) ---------------
-# On PostgreSQL the one statement every audited request sends (``INSERT`` into the audit queue)
-# is a server-side prepared statement: parsed and planned once per connection, its parameters
-# bound by the driver's C code; so are the case view's customer row and panel scope check
-# (decision 0281). Only these are prepared: Django's own cursors bind on the
+# --- Prepared statements on PostgreSQL (issue 10; docs/audit.md, decisions 0278 and 0281) -------
+# The statements built once per process and sent on every request — the audit queue's INSERT,
+# the case view's customer row and the panel's scope check (web.dbbackends.prepared_cursor) —
+# are server-side prepared statements: parsed and planned once per connection, their parameters
+# bound by the driver's C code. Only these are prepared: Django's own cursors bind on the
 # client and never prepare. Turn it off ("false") behind a pooler in transaction mode that does
 # not carry prepared statements (PgBouncer before 1.21, or with max_prepared_statements = 0).
-SAFEGUARD_AUDIT_PREPARED_QUEUE = _env_bool("SAFEGUARD_AUDIT_PREPARED_QUEUE", True)
-if (SAFEGUARD_AUDIT_PREPARED_QUEUE
+SAFEGUARD_DB_PREPARED_STATEMENTS = _env_bool("SAFEGUARD_DB_PREPARED_STATEMENTS", True)
+if (SAFEGUARD_DB_PREPARED_STATEMENTS
         and DATABASES["default"]["ENGINE"] == "safeguard.web.dbbackends.postgresql"):
     # psycopg prepares a statement that asks for it only when the connection's threshold is set
     # (Django leaves it unset): a threshold never reached means "only when asked".

@@ -66,7 +66,7 @@ def _prepared_statements() -> list[str]:
 def test_the_queue_insert_is_prepared_on_postgresql_and_still_guarded(settings, prepared):
     if connection.vendor != "postgresql":
         pytest.skip("prepared statements are a PostgreSQL feature")
-    settings.SAFEGUARD_AUDIT_PREPARED_QUEUE = prepared
+    settings.SAFEGUARD_DB_PREPARED_STATEMENTS = prepared
     from django.test.utils import CaptureQueriesContext
 
     from safeguard.protection.contracts import PanRefused

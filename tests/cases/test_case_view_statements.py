@@ -421,7 +421,7 @@ def _prepared_statements() -> list[str]:
 def test_the_precompiled_reads_answer_the_same_prepared_or_not(desk, settings,
                                                                prepared) -> None:
     """Decision 0281: on PostgreSQL the customer row with its live-grant flag and the panel's
-    scope EXISTS are prepared statements (``SAFEGUARD_AUDIT_PREPARED_QUEUE``, the switch of
+    scope EXISTS are prepared statements (``SAFEGUARD_DB_PREPARED_STATEMENTS``, the switch of
     every prepared statement); the answers — the row as stored and decrypted, the flag, the
     scope, the masked conversation and panel — are the same either way and on SQLite, the
     statements are counted as before and the no-PAN guard still checks their parameters."""
@@ -434,7 +434,7 @@ def test_the_precompiled_reads_answer_the_same_prepared_or_not(desk, settings,
     from safeguard.protection.contracts import PanRefused
     from safeguard.web.dbbackends import prepared_cursor
 
-    settings.SAFEGUARD_AUDIT_PREPARED_QUEUE = prepared
+    settings.SAFEGUARD_DB_PREPARED_STATEMENTS = prepared
     agent, case, maria = desk
     principal = principal_for(agent)
     outsider = principal_for(make_agent())

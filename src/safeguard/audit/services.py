@@ -234,7 +234,7 @@ def _queue_values_sql(vendor: str, count: int) -> str:
 
 def _queue_cursor(conn: Any) -> Any:
     """The cursor of the queue's ``INSERT``: on PostgreSQL with
-    ``SAFEGUARD_AUDIT_PREPARED_QUEUE`` (the default) a server-side binding cursor that
+    ``SAFEGUARD_DB_PREPARED_STATEMENTS`` (the default) a server-side binding cursor that
     prepares the statement, so each connection parses and plans it once and the driver binds
     the parameters in its C code (issue 10: the one statement every audited request sends).
     ``web.dbbackends.prepared_cursor``: wrapped like every Django cursor, so the no-PAN guard's

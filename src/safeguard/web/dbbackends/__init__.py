@@ -139,7 +139,7 @@ def _write_held_first(execute: Any, sql: Any, params: Any, many: bool, context: 
 
 def prepared_cursor(conn: Any) -> Any:
     """A cursor whose statements PostgreSQL parses and plans once per connection: on PostgreSQL
-    with ``SAFEGUARD_AUDIT_PREPARED_QUEUE`` (the default, which sets the driver's
+    with ``SAFEGUARD_DB_PREPARED_STATEMENTS`` (the default, which sets the driver's
     ``prepare_threshold`` so that only statements that ask are prepared) a server-side binding
     cursor that asks psycopg to prepare every statement it runs; elsewhere ``conn.cursor()``.
 
@@ -153,7 +153,7 @@ def prepared_cursor(conn: Any) -> Any:
     its parameters, held rows are still written before it (:class:`DeferredWrites`), and query
     logging still counts it. Same connection, same transaction.
     """
-    if conn.vendor == "postgresql" and settings.SAFEGUARD_AUDIT_PREPARED_QUEUE:
+    if conn.vendor == "postgresql" and settings.SAFEGUARD_DB_PREPARED_STATEMENTS:
         conn.ensure_connection()
         return conn._prepare_cursor(_prepared_cursor_class()(conn.connection))
     return conn.cursor()
