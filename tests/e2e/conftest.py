@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,6 +32,8 @@ CHROMIUM_ARGS = [
 # Playwright's default is 30 s; a journey step against a local server takes milliseconds, so a
 # step that waits this long has failed.
 STEP_TIMEOUT_MS = 10_000
+# How long a test's page may take to finish its last requests before its browser closes.
+SETTLE_TIMEOUT_MS = 3_000
 CSP_MARKER = "Content Security Policy"
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is missing")
@@ -86,8 +89,27 @@ def page(browser: sync_api.Browser, live_server) -> Iterator[sync_api.Page]:
     # Chromium fetches /favicon.ico in the background after each page; answered by Django, that
     # request would touch the database (session) while the test thread may be querying it.
     context.route("**/favicon.ico", lambda route: route.fulfill(status=204))
+    in_flight: set[object] = set()
+
+    # Playwright calls Python functions only (not a set's bound methods).
+    def started(request: object) -> None:
+        in_flight.add(request)
+
+    def ended(request: object) -> None:
+        in_flight.discard(request)
+
+    context.on("request", started)
+    context.on("requestfinished", ended)
+    context.on("requestfailed", ended)
     page = context.new_page()
     yield page
+    # A request the page started last (an htmx panel, a poll) may still be on the server when
+    # the test returns; closing the browser does not stop it there, and answered after the test
+    # it would touch the database while it is flushed. Let the page's requests finish first (a
+    # page holding a stream open is closed by its test, or waits here at most the settle time).
+    deadline = time.monotonic() + SETTLE_TIMEOUT_MS / 1000
+    while in_flight and not page.is_closed() and time.monotonic() < deadline:
+        page.wait_for_timeout(25)  # lets Playwright deliver the requests' events
     context.close()
 
 
