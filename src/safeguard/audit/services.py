@@ -139,28 +139,26 @@ def record(
                            data=data)
     mode = settings.SAFEGUARD_AUDIT_INTEGRATION
     conn = connections[DEFAULT_DB_ALIAS]  # looked up once: the proxy costs a lookup per use
-    if mode in ("background", "after_commit") and not conn.in_atomic_block \
-            and conn.get_autocommit():
-        # No caller's transaction (a view that only reads, such as the case page and the
-        # customer panel): the one INSERT is its own transaction, committed before it returns,
-        # so the event is as durable as inside a BEGIN/COMMIT pair, two statements cheaper
-        # (issue 10). A failure raises to the caller, which then shows nothing.
-        _queue(fields, conn)
-        _integrate_after_commit(_wake_background if mode == "background"
-                                else _run_after_commit)  # runs at once: nothing to wait for
-        return None
-    if mode in ("background", "after_commit") and conn.in_atomic_block \
-            and hasattr(conn, "pending_rows"):
-        # Inside the caller's transaction: the entry is held by the connection and written in
-        # that transaction before its next statement or its COMMIT, in one INSERT with the
-        # entries recorded right after it (decision 0280): every later statement sees it, it
-        # commits or rolls back with the caller's writes, and a failed write fails the
-        # transaction (at the commit, the connection rolls it back before raising).
-        conn.pending_rows(_DEFERRED_KEY, lambda entries: _queue_many(entries, conn),
-                          _DEFERRED_CHUNK).add(fields)
-        _integrate_after_commit(_wake_background if mode == "background"
-                                else _run_after_commit)
-        return None
+    after = _wake_background if mode == "background" else _run_after_commit
+    if mode in ("background", "after_commit"):
+        if not conn.in_atomic_block and conn.get_autocommit():
+            # No caller's transaction (a view that only reads, such as the case page and the
+            # customer panel): the one INSERT is its own transaction, committed before it
+            # returns, so the event is as durable as inside a BEGIN/COMMIT pair, two statements
+            # cheaper (issue 10). A failure raises to the caller, which then shows nothing.
+            _queue(fields, conn)
+            _integrate_after_commit(after)  # runs at once: nothing to wait for
+            return None
+        if conn.in_atomic_block and hasattr(conn, "pending_rows"):
+            # Inside the caller's transaction: the entry is held by the connection and written
+            # in that transaction before its next statement or its COMMIT, in one INSERT with
+            # the entries recorded right after it (decision 0280): every later statement sees
+            # it, it commits or rolls back with the caller's writes, and a failed write fails
+            # the transaction (at the commit, the connection rolls it back before raising).
+            conn.pending_rows(_DEFERRED_KEY, lambda entries: _queue_many(entries, conn),
+                              _DEFERRED_CHUNK).add(fields)
+            _integrate_after_commit(after)
+            return None
     # No savepoint: a failed append must fail the caller's whole transaction, so no action can
     # commit without its event.
     with transaction.atomic(savepoint=False):
@@ -168,8 +166,7 @@ def record(
         if mode == "in_transaction":
             return _integrate_own(entry_id)
         if mode != "deferred":  # "deferred": a bulk load integrates once at its end
-            _integrate_after_commit(_wake_background if mode == "background"
-                                    else _run_after_commit)
+            _integrate_after_commit(after)
     return None
 
 
@@ -396,11 +393,10 @@ def _copy_to_log(ids: list[int], first: int, leaves: list[bytes]) -> None:
                  "FROM unnest(%s::bigint[]) WITH ORDINALITY AS b(qid, k)")
         params = [first, _digests(leaves), ids]
     else:
-        hashes = [leaf.hex() for leaf in leaves]
         batch = "VALUES " + ", ".join(["(%s, %s, %s)"] * len(ids))
         params = []
-        for i, (entry_id, leaf) in enumerate(zip(ids, hashes, strict=True)):
-            params += [entry_id, first + i, leaf]
+        for i, (entry_id, leaf) in enumerate(zip(ids, leaves, strict=True)):
+            params += [entry_id, first + i, leaf.hex()]
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {Event._meta.db_table} "  # noqa: S608 - names are ours, values are parameters

@@ -179,13 +179,15 @@ def _with_live_grant_flag(qs: QuerySet[Customer], *, user_id: int | None,
                           now: datetime | None = None) -> QuerySet[Customer]:
     """The customer rows with whether ``user_id`` holds a live reveal grant on each, in the
     same statement (an EXISTS): the grants themselves are then read only when there are some,
-    which is rare (issue 10: one statement fewer on the case page and on the panel).
+    which is rare (issue 10).
 
-    Written as SQL over this app's own two tables (names from the models' metadata, the
-    values as parameters): the same ``EXISTS`` the ORM's ``Exists(RevealGrant.objects...)``
-    compiles to, without building and compiling a subquery on every case page and panel
-    (about 0.3 ms of CPU each, issue 10 item 6). No user: no grant, as the ORM's
-    ``user_id = NULL`` test would find none (the column is NOT NULL)."""
+    The queryset form of the flag, and the reference the case page's and the panel's
+    one-row read (:func:`_customer_row`, decision 0279, which does not go through it) is held
+    to by the tests. Written as SQL over this app's own two tables (:func:`_live_grant_sql`,
+    which ``_customer_row`` shares): the same ``EXISTS`` the ORM's
+    ``Exists(RevealGrant.objects...)`` compiles to (tested against it), without building and
+    compiling a subquery per call. No user: no grant, as the ORM's ``user_id = NULL`` test
+    would find none (the column is NOT NULL)."""
     if user_id is None:
         return qs.annotate(**{_LIVE_GRANT: Value(False, output_field=BooleanField())})
     connection = connections[qs.db]
@@ -255,7 +257,8 @@ def _customer_row(customer_id: UUID, *, user_id: int, now: datetime | None = Non
 
 
 def _no_live_grant(row: Customer) -> bool:
-    """True when ``row`` was read with :func:`_with_live_grant_flag` and the flag says none."""
+    """True when ``row`` carries the live-grant flag (read by :func:`_customer_row` or
+    :func:`_with_live_grant_flag`) and the flag says none."""
     return getattr(row, _LIVE_GRANT, None) is False
 
 
@@ -334,7 +337,8 @@ def _verification_view(v: IdentityVerification) -> VerificationView:
 def active_reveals(*, user_id: int, customer: Customer,
                    now: datetime | None = None) -> tuple[RevealedValue, ...]:
     """The live reveal grants of one person on one customer, with their clear values. No read
-    when ``customer`` was loaded with :func:`_with_live_grant_flag` and holds none."""
+    when ``customer`` was loaded with the live-grant flag (:func:`_customer_row`) and holds
+    none."""
     if _no_live_grant(customer):
         return ()
     now = now or timezone.now()
