@@ -32,6 +32,17 @@ def _fresh_keys(settings, tmp_path_factory):
     scanning.reset()
 
 
+@pytest.fixture(autouse=True)
+def _no_read_writer_left():
+    """A test whose requests started the audit read writer (decision 0282: production's
+    integration modes on PostgreSQL) ends it, so its connection does not outlive the test."""
+    yield
+    from safeguard.audit import readwriter
+
+    if readwriter.current() is not None:
+        readwriter.stop()
+
+
 def _patch_flush_for_append_only_tables() -> None:
     """Transactional tests end with a flush (TRUNCATE / DELETE) that the audit log's append-only
     triggers rightly refuse. Around that flush only, drop the triggers and put them back with

@@ -70,6 +70,7 @@ TARGET_OVERHEAD = 0.10
 SEED = 20240305
 VARIANTS: dict[str, str | None] = {  # name -> ?with= of the baseline; None = the real views
     "on": None,
+    "on, inline audit": None,
     "off": "",
     "off+decrypt": "decrypt",
     "off+decrypt+mask": "mask",
@@ -126,13 +127,27 @@ def urls_for(number: int, customer_id: str) -> dict[str, tuple[str, str]]:
     return out
 
 
-def fetch_pair(client: Any, page: str, panel: str) -> tuple[Any, Any, float, float, float, float]:
+# Variants served with SAFEGUARD_AUDIT_READ_WRITER=inline: the request commits its own entries
+# before the view goes on (the behaviour before decision 0282), beside "on" in the same rounds.
+INLINE_AUDIT = frozenset({"on, inline audit"})
+
+
+def fetch_pair(client: Any, page: str, panel: str, *, inline_audit: bool = False
+               ) -> tuple[Any, Any, float, float, float, float]:
     """GET the page, then its panel as htmx would; wall and CPU seconds of each."""
-    w0, c0 = time.perf_counter(), time.process_time()
-    r1 = client.get(page)
-    w1, c1 = time.perf_counter(), time.process_time()
-    r2 = client.get(panel, HTTP_HX_REQUEST="true", HTTP_HX_CURRENT_URL=f"http://testserver{page}")
-    w2, c2 = time.perf_counter(), time.process_time()
+    from django.conf import settings
+
+    writer = settings.SAFEGUARD_AUDIT_READ_WRITER
+    settings.SAFEGUARD_AUDIT_READ_WRITER = "inline" if inline_audit else writer
+    try:
+        w0, c0 = time.perf_counter(), time.process_time()
+        r1 = client.get(page)
+        w1, c1 = time.perf_counter(), time.process_time()
+        r2 = client.get(panel, HTTP_HX_REQUEST="true",
+                        HTTP_HX_CURRENT_URL=f"http://testserver{page}")
+        w2, c2 = time.perf_counter(), time.process_time()
+    finally:
+        settings.SAFEGUARD_AUDIT_READ_WRITER = writer
     return r1, r2, w1 - w0, w2 - w1, c1 - c0, c2 - c1
 
 
@@ -148,21 +163,22 @@ def check(client: Any, urls: dict[str, tuple[str, str]], data: Any) -> dict[str,
     for name, (page, panel) in urls.items():
         audit.integrate(wait=True)  # the dataset's own events, before counting
         before = Event.objects.count()
-        r1, r2, *_ = fetch_pair(client, page, panel)
+        r1, r2, *_ = fetch_pair(client, page, panel, inline_audit=name in INLINE_AUDIT)
         audit.integrate(wait=True)  # what the background thread has not integrated yet
         events = Event.objects.count() - before
         assert r1.status_code == 200, (name, r1.status_code)
         assert r2.status_code == 200, (name, r2.status_code)
         body, pbody = r1.content.decode(), r2.content.decode()
         assert "4111 1111 1111 1111" not in body and "4111111111111111" not in body, name
-        decrypts = "decrypt" in name or "all" in name or name == "on"
-        masks = "mask" in name or "all" in name or name == "on"
+        real = VARIANTS[name] is None  # the shipped views
+        decrypts = "decrypt" in name or "all" in name or real
+        masks = "mask" in name or "all" in name or real
         assert (subject in body) == decrypts, (name, "subject")
         assert ("bytes sealed" in body) == (not decrypts), (name, "sealed")
         assert (clear_email in pbody) == (decrypts and not masks), (name, "email")
         if masks:
             assert "•••" in pbody, (name, "masked")
-        audits = name in ("on", "off+audit", "off+all")
+        audits = real or name in ("off+audit", "off+all")
         assert events == (2 if audits else 0), (name, events)
         report[name] = {"page_bytes": len(r1.content), "panel_bytes": len(r2.content),
                         "audit_events_per_view": events, "shows_plaintext_text": decrypts,
@@ -172,15 +188,21 @@ def check(client: Any, urls: dict[str, tuple[str, str]], data: Any) -> dict[str,
 
 
 def query_counts(client: Any, urls: dict[str, tuple[str, str]]) -> dict[str, dict[str, int]]:
+    from django.conf import settings
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     out = {}
+    writer = settings.SAFEGUARD_AUDIT_READ_WRITER
     for name, (page, panel) in urls.items():
-        with CaptureQueriesContext(connection) as q1:
-            client.get(page)
-        with CaptureQueriesContext(connection) as q2:
-            client.get(panel, HTTP_HX_REQUEST="true")
+        settings.SAFEGUARD_AUDIT_READ_WRITER = "inline" if name in INLINE_AUDIT else writer
+        try:
+            with CaptureQueriesContext(connection) as q1:
+                client.get(page)
+            with CaptureQueriesContext(connection) as q2:
+                client.get(panel, HTTP_HX_REQUEST="true")
+        finally:
+            settings.SAFEGUARD_AUDIT_READ_WRITER = writer
         out[name] = {"page": len(q1.captured_queries), "panel": len(q2.captured_queries)}
     return out
 
@@ -246,12 +268,13 @@ def measure(client: Any, urls: dict[str, tuple[str, str]], rounds: int,
     names = list(urls)
     for _ in range(warmup):
         for name in names:
-            fetch_pair(client, *urls[name])
+            fetch_pair(client, *urls[name], inline_audit=name in INLINE_AUDIT)
     last = time.perf_counter()
     for r in range(rounds):
         rng.shuffle(names)
         for name in names:
-            r1, r2, page, panel, page_cpu, panel_cpu = fetch_pair(client, *urls[name])
+            r1, r2, page, panel, page_cpu, panel_cpu = fetch_pair(
+                client, *urls[name], inline_audit=name in INLINE_AUDIT)
             if r1.status_code != 200 or r2.status_code != 200:
                 raise SystemExit(f"{name}: {r1.status_code}/{r2.status_code}")
             s = samples[name]
@@ -353,6 +376,13 @@ def child(backend: str, sizes: dict[str, int], part: Path) -> None:
     if it is not None:
         result["background_integrator"] = {"runs": it.runs, "integrated": it.integrated,
                                            "failures": it.failures}
+    from safeguard.audit import readwriter
+
+    writer = readwriter.current()
+    result["audit_read_writer"] = settings.SAFEGUARD_AUDIT_READ_WRITER
+    if writer is not None:
+        result["read_writer"] = {"entries": writer.written, "statements": writer.statements}
+    readwriter.stop()
     background.stop()
     part.write_text(json.dumps(result, indent=2), encoding="utf-8")
 
@@ -421,8 +451,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             "off": "bench-local views (bench/cases/case_view_baseline.py) over the same rows",
             "off_removes": OFF_REMOVES,
             "off_keeps": OFF_KEEPS,
-            "variants": {k: ("real views" if v is None else f"baseline ?with={v or '(none)'}")
+            "variants": {k: ("real views, SAFEGUARD_AUDIT_READ_WRITER=inline (the request "
+                             "commits its own entries, as before decision 0282)"
+                             if k in INLINE_AUDIT else "real views" if v is None
+                             else f"baseline ?with={v or '(none)'}")
                          for k, v in VARIANTS.items()},
+            "queries": "statements on the request's connection; with the read writer "
+            "(decision 0282) the audit INSERTs travel on the writer thread's connection",
             "order": "every round runs every variant once in a shuffled order (seeded)",
             "overhead": "on / off - 1 of the page + panel time (median, p95, p99; wall time; "
             "CPU time of this process as a cross-check)",

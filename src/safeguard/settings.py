@@ -1335,3 +1335,18 @@ if (SAFEGUARD_DB_PREPARED_STATEMENTS
 # the newest events, beside the queue's length and its oldest entry's wait against
 # SAFEGUARD_AUDIT_INTEGRATION_BOUND_SECONDS; 10..100000 (E253).
 SAFEGUARD_AUDIT_DELAY_WINDOW_EVENTS = _env_int("SAFEGUARD_AUDIT_DELAY_WINDOW_EVENTS", 1000)
+# --- Audit: the read entries' writer (issue 10, decision 0282; docs/audit.md) ----------------
+# "thread" (default): inside a request on PostgreSQL, an entry recorded outside any transaction
+# (a page that only reads: the case page, the customer panel) is committed by the process's
+# writer thread while the page goes on; the response waits for the commit (at most
+# _WAIT_SECONDS) and is replaced by a server error if it failed. "inline": the request commits
+# it itself before record() returns (the behaviour before decision 0282). SQLite always inline.
+SAFEGUARD_AUDIT_READ_WRITER = _env("SAFEGUARD_AUDIT_READ_WRITER", "thread")
+SAFEGUARD_AUDIT_READ_WRITER_WAIT_SECONDS = _env_int("SAFEGUARD_AUDIT_READ_WRITER_WAIT_SECONDS",
+                                                    10)
+if SAFEGUARD_AUDIT_READ_WRITER not in {"thread", "inline"}:
+    raise ImproperlyConfigured("SAFEGUARD_AUDIT_READ_WRITER must be thread or inline, got "
+                               f"{SAFEGUARD_AUDIT_READ_WRITER!r}")
+if not 1 <= SAFEGUARD_AUDIT_READ_WRITER_WAIT_SECONDS <= 120:
+    raise ImproperlyConfigured("SAFEGUARD_AUDIT_READ_WRITER_WAIT_SECONDS must be between 1 and "
+                               "120")

@@ -232,12 +232,19 @@ def test_forced_step_up_of_a_case_outside_the_scope_is_the_same_404(desk) -> Non
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("writer", ["inline", "thread"])
 def test_outside_a_transaction_the_views_entries_commit_and_a_failed_entry_fails_the_view(
-        monkeypatch) -> None:
+        monkeypatch, settings, writer) -> None:
     """No caller's transaction (as in production): each view's entry is committed by its one
-    INSERT and integrated after it; if the INSERT fails, the view fails and shows nothing."""
+    INSERT and integrated after it; if the INSERT fails, the view fails and shows nothing.
+    ``thread`` (decision 0282, PostgreSQL): the INSERT is the read writer's, on its own
+    connection, and the response waits for it; on SQLite entries are always written inline."""
     from safeguard.accounts.services import roles_ensure_builtin
+    from safeguard.audit import readwriter
     from safeguard.audit import services as audit
+
+    settings.SAFEGUARD_AUDIT_READ_WRITER = writer
+    threaded = writer == "thread" and connection.vendor == "postgresql"
 
     roles_ensure_builtin()
     make_queue("billing")
@@ -264,24 +271,36 @@ def test_outside_a_transaction_the_views_entries_commit_and_a_failed_entry_fails
         partial = client.get(f"/cases/{case.number}/conversation/")
     assert partial.status_code == 200
     sql = [q["sql"] for q in queries.captured_queries]
-    queued = next(i for i, x in enumerate(sql) if x.upper().startswith("INSERT")
-                  and "audit_queuedentry" in x.lower())
-    # the only transaction is the integrator's, after the entry's own INSERT committed
-    assert [i for i, x in enumerate(sql) if x.upper().startswith(("BEGIN", "SAVEPOINT"))
-            ] in ([], [queued + 1]), "\n".join(sql)
+    inserts = [i for i, x in enumerate(sql) if x.upper().startswith("INSERT")
+               and "audit_queuedentry" in x.lower()]
+    if threaded:
+        # the entry travelled on the writer's connection: the request's sent no INSERT and
+        # no transaction at all
+        assert inserts == []
+        assert not [x for x in sql if x.upper().startswith(("BEGIN", "SAVEPOINT"))]
+        assert readwriter.current() is not None
+        assert readwriter.current().written == 3
+    else:
+        queued = inserts[0]
+        # the only transaction is the integrator's, after the entry's own INSERT committed
+        assert [i for i, x in enumerate(sql) if x.upper().startswith(("BEGIN", "SAVEPOINT"))
+                ] in ([], [queued + 1]), "\n".join(sql)
+        assert readwriter.current() is None
     assert Event.objects.filter(action="case.viewed").count() == viewed + 2
     assert Event.objects.filter(action="case.viewed").order_by("-seq").first().data[
         "part"] == "conversation"
 
-    def broken(fields, conn=None):  # type: ignore[no-untyped-def]
+    def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise RuntimeError("audit queue unavailable")
 
-    monkeypatch.setattr(audit, "_queue", broken)
-    with pytest.raises(RuntimeError):
+    # a failed entry: inline, the view raises; through the writer, the response is withheld
+    monkeypatch.setattr(audit, "_queue_many" if threaded else "_queue", broken)
+    failure = readwriter.ReadEntryFailed if threaded else RuntimeError
+    with pytest.raises(failure):
         client.get(f"/cases/{case.number}/")
-    with pytest.raises(RuntimeError):
+    with pytest.raises(failure):
         client.get(f"/customers/{case.customer_id}/panel/", HTTP_HX_REQUEST="true")
-    with pytest.raises(RuntimeError):
+    with pytest.raises(failure):
         client.get(f"/cases/{case.number}/conversation/")
 
 

@@ -1,4 +1,6 @@
-"""Binds a request id and the caller's address to the audit context for the request's duration."""
+"""Binds a request id and the caller's address to the audit context for the request's duration,
+and holds the response until the audit entries its view handed to the read writer are committed
+(decision 0282)."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.module_loading import import_string
 
-from safeguard.audit import context
+from safeguard.audit import context, readwriter
 from safeguard.audit.siem.formats import TRUNCATED, neutralise
 
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -72,7 +74,11 @@ class RequestContextMiddleware:
             )
         )
         try:
-            response = self.get_response(request)
+            # Entries recorded outside a transaction commit on the read writer while the view
+            # goes on; leaving the scope waits for them, and a failed or late one raises
+            # ReadEntryFailed here: Django answers 500 and the view's response is never sent.
+            with readwriter.scope():
+                response = self.get_response(request)
         finally:
             context.reset(token)
         response["X-Request-ID"] = request_id

@@ -30,7 +30,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from safeguard.audit import context, merkle, signing
+from safeguard.audit import context, merkle, readwriter, signing
 from safeguard.audit.contracts import Actor, AuditError, FreezeView, TreeHeadView
 from safeguard.audit.entries import canonical_entry, normalise_data, normalise_ip
 from safeguard.audit.models import Event, Node, QueuedEntry, Sequence, TreeHead
@@ -140,25 +140,34 @@ def record(
     mode = settings.SAFEGUARD_AUDIT_INTEGRATION
     conn = connections[DEFAULT_DB_ALIAS]  # looked up once: the proxy costs a lookup per use
     after = _wake_background if mode == "background" else _run_after_commit
-    if mode in ("background", "after_commit"):
-        if not conn.in_atomic_block and conn.get_autocommit():
-            # No caller's transaction (a view that only reads, such as the case page and the
-            # customer panel): the one INSERT is its own transaction, committed before it
-            # returns, so the event is as durable as inside a BEGIN/COMMIT pair, two statements
-            # cheaper (issue 10). A failure raises to the caller, which then shows nothing.
-            _queue(fields, conn)
-            _integrate_after_commit(after)  # runs at once: nothing to wait for
-            return None
-        if conn.in_atomic_block and hasattr(conn, "pending_rows"):
-            # Inside the caller's transaction: the entry is held by the connection and written
-            # in that transaction before its next statement or its COMMIT, in one INSERT with
-            # the entries recorded right after it (decision 0280): every later statement sees
-            # it, it commits or rolls back with the caller's writes, and a failed write fails
-            # the transaction (at the commit, the connection rolls it back before raising).
-            conn.pending_rows(_DEFERRED_KEY, lambda entries: _queue_many(entries, conn),
-                              _DEFERRED_CHUNK).add(fields)
-            _integrate_after_commit(after)
-            return None
+    queued = mode in ("background", "after_commit")
+    alone = not conn.in_atomic_block and conn.get_autocommit()  # no caller's transaction
+    if queued and alone and readwriter.usable(conn):
+        # A view that only reads (the case page, the customer panel), inside a request on
+        # PostgreSQL: the process's read writer commits the entry while the page goes on; the
+        # response waits for that commit and is withheld if it fails (decision 0282).
+        readwriter.hand_over(fields, after)
+        return None
+    # Entries this request handed to the read writer are committed first: a request's entries
+    # keep their order in the queue.
+    readwriter.settle()
+    if queued and alone:
+        # The one INSERT is its own transaction, committed before it returns, so the event is
+        # as durable as inside a BEGIN/COMMIT pair, two statements cheaper (issue 10). A
+        # failure raises to the caller, which then shows nothing.
+        _queue(fields, conn)
+        _integrate_after_commit(after)  # runs at once: nothing to wait for
+        return None
+    if queued and conn.in_atomic_block and hasattr(conn, "pending_rows"):
+        # Inside the caller's transaction: the entry is held by the connection and written in
+        # that transaction before its next statement or its COMMIT, in one INSERT with the
+        # entries recorded right after it (decision 0280): every later statement sees it, it
+        # commits or rolls back with the caller's writes, and a failed write fails the
+        # transaction (at the commit, the connection rolls it back before raising).
+        conn.pending_rows(_DEFERRED_KEY, lambda entries: _queue_many(entries, conn),
+                          _DEFERRED_CHUNK).add(fields)
+        _integrate_after_commit(after)
+        return None
     # No savepoint: a failed append must fail the caller's whole transaction, so no action can
     # commit without its event.
     with transaction.atomic(savepoint=False):
