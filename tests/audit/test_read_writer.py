@@ -236,3 +236,18 @@ def test_stopping_writes_what_was_handed_over(writer):
     readwriter.stop()
     assert all(f.done() and f.exception() is None for f in pending)
     assert _committed() == 1
+
+
+def test_integrating_inside_a_request_takes_the_requests_own_entries(writer):
+    """A page that runs the integrator before it reads (the audit log page) finds its own
+    entries integrated, as when the request committed them itself."""
+    seen: list[list[str]] = []
+
+    def page(request):
+        services.record(action="audit.viewed", actor=ACTOR)
+        services.integrate(wait=True)
+        seen.append(list(Event.objects.values_list("action", flat=True)))
+        return HttpResponse("ok")
+
+    assert _serve(page).status_code == 200
+    assert seen == [["audit.viewed"]]

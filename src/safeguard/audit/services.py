@@ -444,7 +444,11 @@ def integrate(*, wait: bool = False, max_ms: int | None = None, hand_over: bool 
     time spent here; when entries remain after it, the ``audit.integrate`` job takes over
     (``hand_over``). Killed mid-batch, a batch's transaction rolls back whole: its entries stay
     queued and the next run integrates them once.
+
+    Inside a request, the entries it handed to the read writer are committed first (decision
+    0282): a page that integrates before it reads (the audit log page) sees its own entries.
     """
+    readwriter.settle()
     return _integrate(wait=wait, max_ms=max_ms, hand_over=hand_over, recheck=True)[0]
 
 
