@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from decimal import Decimal
 
 import pytest
 from django.db import connection, transaction
@@ -128,3 +129,60 @@ def test_uuid_shaped_ids_pass_the_guard():
 
     assert find_pans("customer 3bec6689-60a3-4190-a415-3446516737a2 created") == []
     assert find_pans("f5187918-2337-4503-8747-86371163af87") == []
+
+
+# --- card numbers written as numbers (integer and decimal columns) ---------------------------
+
+
+@pytest.mark.parametrize("number", [int(PAN_VISA), int(PAN_AMEX), -int(PAN_MC2)])
+def test_a_card_number_in_an_integer_column_is_refused(number):
+    """A card number written as a whole number (``BigIntegerField``) is a card number at rest
+    too: the statement is stopped at the database layer, ORM or raw SQL, and nothing changes."""
+    from safeguard.channels.models import ImapCursor
+
+    with pytest.raises(PanRefused), transaction.atomic():
+        ImapCursor.objects.create(account="ops@mail.example:993/INBOX", uidvalidity=number)
+    assert not ImapCursor.objects.exists()
+    cursor = ImapCursor.objects.create(account="ops@mail.example:993/INBOX", uidvalidity=7)
+    with pytest.raises(PanRefused), transaction.atomic():
+        ImapCursor.objects.filter(id=cursor.id).update(last_uid=abs(number))
+    with pytest.raises(PanRefused), transaction.atomic(), connection.cursor() as raw:
+        raw.execute("UPDATE channels_imapcursor SET last_uid = %s WHERE id = %s",
+                    [Decimal(abs(number)), cursor.id])
+    with pytest.raises(PanRefused), transaction.atomic(), connection.cursor() as raw:
+        raw.execute("UPDATE channels_imapcursor SET last_uid = %s WHERE id = %s",
+                    [float(abs(number)), cursor.id])
+    assert ImapCursor.objects.get(id=cursor.id).last_uid == 0
+
+
+@pytest.mark.parametrize("number", [
+    1234567890123,          # 13 digits, no card's prefix
+    4111111111111112,       # a Visa's prefix, fails Luhn
+    10**15,                 # a large count
+    999_999_999_999,        # 12 digits: below any card number
+])
+def test_large_numbers_that_are_not_cards_are_stored(number):
+    from safeguard.channels.models import ImapCursor
+
+    ImapCursor.objects.create(account="ops@mail.example:993/INBOX", uidvalidity=number,
+                              last_uid=number)
+    assert ImapCursor.objects.get().uidvalidity == number
+
+
+@pytest.mark.parametrize("value", [
+    True, 4111111111111111.5, float("nan"), float("inf"), Decimal("4111111111111111.25"),
+    Decimal("NaN"), 12,
+])
+def test_numbers_a_card_is_not_written_as_are_not_read_as_one(value):
+    from safeguard.protection.guard import _number_text
+
+    assert _number_text(value) is None
+
+
+def test_whole_numbers_are_read_as_their_digits():
+    from safeguard.protection.guard import _number_text
+
+    assert _number_text(int(PAN_VISA)) == PAN_VISA
+    assert _number_text(-int(PAN_VISA)) == PAN_VISA
+    assert _number_text(Decimal(PAN_AMEX + ".00")) == PAN_AMEX
+    assert _number_text(float(PAN_MC2)) == PAN_MC2

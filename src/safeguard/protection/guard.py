@@ -24,8 +24,10 @@ pays only for the values.
 from __future__ import annotations
 
 import logging
+import math
 import re
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any, NoReturn
 
 from django.db import models
@@ -61,14 +63,10 @@ def _strings(value: Any) -> Iterator[str]:
     every number on its own so a list of small numbers never reads as one long one."""
     if isinstance(value, str):
         yield value
-    elif isinstance(value, bool):
-        return
-    elif isinstance(value, int):
-        if abs(value) >= _PAN_MIN_VALUE:
-            yield str(abs(value))
-    elif isinstance(value, float):
-        if value.is_integer() and abs(value) >= _PAN_MIN_VALUE:
-            yield str(int(abs(value)))
+    elif isinstance(value, int | float | Decimal):
+        number = _number_text(value)
+        if number is not None:
+            yield number
     elif isinstance(value, dict):
         for k, v in value.items():
             yield from _strings(k)
@@ -115,6 +113,29 @@ def _on_pre_save(sender: type[models.Model], instance: models.Model, raw: bool =
     check_instance(instance, update_fields=update_fields)
 
 
+def _number_text(value: object) -> str | None:
+    """A whole number as the digits a card number would be written with, when it is large
+    enough to be one (13 digits or more), else None: a card number passed as a number — in a
+    JSON document, an integer or decimal column (``BigIntegerField``, ``DecimalField``), raw
+    SQL — is refused like one written in a text. Booleans, fractions, NaN and infinities are
+    not numbers a card is written as."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        whole = abs(value)
+    elif isinstance(value, float):
+        if not math.isfinite(value) or not value.is_integer():
+            return None
+        whole = abs(int(value))
+    elif isinstance(value, Decimal):
+        if not value.is_finite() or value != value.to_integral_value():
+            return None
+        whole = abs(int(value))
+    else:
+        return None
+    return str(whole) if whole >= _PAN_MIN_VALUE else None
+
+
 def _param_strings(params: Any, many: bool) -> Iterator[str]:
     if params is None:
         return
@@ -127,6 +148,10 @@ def _param_strings(params: Any, many: bool) -> Iterator[str]:
         for value in values:
             if isinstance(value, str):
                 yield value
+            elif isinstance(value, int | float | Decimal):
+                number = _number_text(value)
+                if number is not None:
+                    yield number
             elif isinstance(value, list | tuple):
                 # An array parameter (PostgreSQL: ``unnest(%s::text[])``, ``= ANY(%s)``): each
                 # of its texts and card-sized numbers, as in a JSON document.
