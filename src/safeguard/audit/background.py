@@ -32,6 +32,8 @@ import time
 from django.conf import settings
 from django.db import connection
 
+from safeguard.audit.threads import PerProcess
+
 logger = logging.getLogger(__name__)
 
 MAX_RETRY_SECONDS = 30.0
@@ -110,39 +112,23 @@ class Integrator:
             self.thread.join(limit + 1)
 
 
-class _Process:
-    """This process's integrator (None until the first wake) and the lock that starts it."""
-
-    def __init__(self) -> None:
-        self.integrator: Integrator | None = None
-        self.guard = threading.Lock()
-
-
-_process = _Process()
+_process: PerProcess[Integrator] = PerProcess()
 
 
 def current() -> Integrator | None:
     """This process's integrator, or None when none was started here."""
-    it = _process.integrator
-    return it if it is not None and it.pid == os.getpid() else None
+    return _process.current()
 
 
-def _usable(it: Integrator | None) -> bool:
-    return it is not None and it.pid == os.getpid() and it.thread.is_alive()
+def _new_integrator(previous: Integrator | None) -> Integrator | None:
+    if previous is not None and previous.stopping:
+        return None  # shutting down: the drain at exit or the periodic job takes it
+    return Integrator()
 
 
 def wake() -> None:
     """Wake this process's integrator, starting it on first use (an after-commit hook)."""
-    it = _process.integrator
-    if not _usable(it):
-        with _process.guard:
-            it = _process.integrator
-            if not _usable(it):
-                if it is not None and it.pid == os.getpid() and it.stopping:
-                    return  # shutting down: the drain at exit or the periodic job takes it
-                it = Integrator()
-                it.thread.start()
-                _process.integrator = it
+    it = _process.start(_new_integrator)
     if it is not None:
         it.signal.set()
 
@@ -152,16 +138,7 @@ def stop(timeout: float | None = None) -> None:
     it = current()
     if it is not None:
         it.stop(timeout)
-        with _process.guard:
-            if _process.integrator is it:
-                _process.integrator = None
+        _process.release(it)
 
 
-def _forget_after_fork() -> None:
-    """A forked child has no integrator thread; it starts its own on its first wake."""
-    _process.integrator = None
-    _process.guard = threading.Lock()
-
-
-os.register_at_fork(after_in_child=_forget_after_fork)
 atexit.register(stop)

@@ -44,6 +44,8 @@ from typing import Any
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 
+from safeguard.audit.threads import PerProcess
+
 logger = logging.getLogger(__name__)
 
 # Most entries one statement carries (the deferred queue's chunk: at most this many statement
@@ -100,7 +102,7 @@ def settle() -> None:
 def _wait(scope: _Scope) -> None:
     futures, scope.futures = scope.futures, []
     done, late = wait_all(futures, timeout=settings.SAFEGUARD_AUDIT_READ_WRITER_WAIT_SECONDS)
-    failed = [f.exception() for f in done if f.exception() is not None]
+    failed = [error for error in (f.exception() for f in done) if error is not None]
     if late or failed:
         logger.error("audit.read_entry_failed", extra={
             "late": len(late), "failed": len(failed),
@@ -113,14 +115,14 @@ def _wait(scope: _Scope) -> None:
 def scope() -> Iterator[None]:
     """A request's span: entries recorded outside a transaction go to the writer, and every
     one is committed before the block ends (else :class:`ReadEntryFailed`)."""
-    token = _scope.set(_Scope())
+    opened = _Scope()
+    token = _scope.set(opened)
     try:
         yield
     finally:
-        current = _scope.get()
         _scope.reset(token)
-        if current is not None and current.futures:
-            _wait(current)
+        if opened.futures:
+            _wait(opened)
 
 
 class Writer:
@@ -135,8 +137,6 @@ class Writer:
                                        daemon=True)
 
     def _loop(self) -> None:
-        from safeguard.audit import services
-
         try:
             while True:
                 first = self.items.get()
@@ -152,11 +152,13 @@ class Writer:
                         self.items.put(None)  # stop after this batch
                         break
                     batch.append(more)
-                self._write(batch, services)
+                self._write(batch)
         finally:
             connections[DEFAULT_DB_ALIAS].close()
 
-    def _write(self, batch: list[_Item], services: Any) -> None:
+    def _write(self, batch: list[_Item]) -> None:
+        from safeguard.audit import services  # services imports this module
+
         conn = connections[DEFAULT_DB_ALIAS]
         try:
             # Autocommit: the one INSERT is its own transaction, committed when it returns.
@@ -189,31 +191,19 @@ class Writer:
             self.thread.join(timeout)
 
 
-class _Process:
-    def __init__(self) -> None:
-        self.writer: Writer | None = None
-        self.guard = threading.Lock()
-
-
-_process = _Process()
+_process: PerProcess[Writer] = PerProcess()
 
 
 def current() -> Writer | None:
     """This process's writer, or None when none was started here."""
-    w = _process.writer
-    return w if w is not None and w.pid == os.getpid() else None
+    return _process.current()
 
 
 def _writer() -> Writer:
-    w = _process.writer
-    if w is None or w.pid != os.getpid() or not w.thread.is_alive():
-        with _process.guard:
-            w = _process.writer
-            if w is None or w.pid != os.getpid() or not w.thread.is_alive():
-                w = Writer()
-                w.thread.start()
-                _process.writer = w
-    return w
+    writer = _process.start(lambda _previous: Writer())
+    if writer is None:  # cannot happen: the factory always makes one
+        raise RuntimeError("the audit read writer did not start")
+    return writer
 
 
 def stop(timeout: float = 5.0) -> None:
@@ -221,16 +211,7 @@ def stop(timeout: float = 5.0) -> None:
     w = current()
     if w is not None:
         w.stop(timeout)
-        with _process.guard:
-            if _process.writer is w:
-                _process.writer = None
+        _process.release(w)
 
 
-def _forget_after_fork() -> None:
-    """A forked child has no writer thread; it starts its own on its first hand-over."""
-    _process.writer = None
-    _process.guard = threading.Lock()
-
-
-os.register_at_fork(after_in_child=_forget_after_fork)
 atexit.register(stop)
