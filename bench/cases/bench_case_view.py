@@ -47,7 +47,8 @@ import random
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -132,22 +133,30 @@ def urls_for(number: int, customer_id: str) -> dict[str, tuple[str, str]]:
 INLINE_AUDIT = frozenset({"on, inline audit"})
 
 
+@contextmanager
+def audit_writes(*, inline: bool) -> Iterator[None]:
+    """With ``inline``, SAFEGUARD_AUDIT_READ_WRITER=inline for the block (set directly: cheaper
+    than override_settings, which signals every listener, between measured requests)."""
+    from django.conf import settings
+
+    shipped = settings.SAFEGUARD_AUDIT_READ_WRITER
+    settings.SAFEGUARD_AUDIT_READ_WRITER = "inline" if inline else shipped
+    try:
+        yield
+    finally:
+        settings.SAFEGUARD_AUDIT_READ_WRITER = shipped
+
+
 def fetch_pair(client: Any, page: str, panel: str, *, inline_audit: bool = False
                ) -> tuple[Any, Any, float, float, float, float]:
     """GET the page, then its panel as htmx would; wall and CPU seconds of each."""
-    from django.conf import settings
-
-    writer = settings.SAFEGUARD_AUDIT_READ_WRITER
-    settings.SAFEGUARD_AUDIT_READ_WRITER = "inline" if inline_audit else writer
-    try:
+    with audit_writes(inline=inline_audit):
         w0, c0 = time.perf_counter(), time.process_time()
         r1 = client.get(page)
         w1, c1 = time.perf_counter(), time.process_time()
         r2 = client.get(panel, HTTP_HX_REQUEST="true",
                         HTTP_HX_CURRENT_URL=f"http://testserver{page}")
         w2, c2 = time.perf_counter(), time.process_time()
-    finally:
-        settings.SAFEGUARD_AUDIT_READ_WRITER = writer
     return r1, r2, w1 - w0, w2 - w1, c1 - c0, c2 - c1
 
 
@@ -188,21 +197,16 @@ def check(client: Any, urls: dict[str, tuple[str, str]], data: Any) -> dict[str,
 
 
 def query_counts(client: Any, urls: dict[str, tuple[str, str]]) -> dict[str, dict[str, int]]:
-    from django.conf import settings
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     out = {}
-    writer = settings.SAFEGUARD_AUDIT_READ_WRITER
     for name, (page, panel) in urls.items():
-        settings.SAFEGUARD_AUDIT_READ_WRITER = "inline" if name in INLINE_AUDIT else writer
-        try:
+        with audit_writes(inline=name in INLINE_AUDIT):
             with CaptureQueriesContext(connection) as q1:
                 client.get(page)
             with CaptureQueriesContext(connection) as q2:
                 client.get(panel, HTTP_HX_REQUEST="true")
-        finally:
-            settings.SAFEGUARD_AUDIT_READ_WRITER = writer
         out[name] = {"page": len(q1.captured_queries), "panel": len(q2.captured_queries)}
     return out
 
